@@ -1,0 +1,64 @@
+/**
+ * Starts the edge for the benchmark: one route `bench.localhost` → the upstream given on the command line.
+ * Usage: node --import tsx bench/edge/edge-server.ts <listenPort> <upstreamPort> <accessLogFile>
+ * BENCH_WAF=crs runs the real WAF with the OWASP CRS from /usr/share/modsecurity-crs (paranoia 1); otherwise the
+ * hook is the allow-all inspector and this measures the gateway alone. BENCH_NO_LOG=1 drops the access log.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pino } from 'pino'
+import { createFsWafSource } from '../../src/cli/commands/waf.js'
+import { allowAllInspector } from '../../src/edge/allow-all-inspector.js'
+import { createEdge, createWafInspector, EDGE_DEFAULT_LIMITS } from '../../src/edge/index.js'
+import { createWaf, crsRuleSet, DEFAULT_WAF_SETTINGS } from '../../src/waf/index.js'
+
+const [listenPort, upstreamPort, logFile] = process.argv.slice(2)
+if (!listenPort || !upstreamPort || !logFile) {
+  console.error('usage: edge-server.ts <listenPort> <upstreamPort> <accessLogFile>')
+  process.exit(2)
+}
+const dataDir = await mkdtemp(join(tmpdir(), 'palisade-bench-edge-'))
+const logger = pino(pino.destination({ dest: logFile, sync: false, minLength: 4096 }))
+const noLog = process.env.BENCH_NO_LOG === '1'
+const crs =
+  process.env.BENCH_WAF === 'crs'
+    ? createWaf(crsRuleSet('/usr/share/modsecurity-crs', { ...DEFAULT_WAF_SETTINGS }, createFsWafSource()))
+    : null
+const inspector = crs ? createWafInspector(() => crs) : allowAllInspector
+const edge = await createEdge(
+  {
+    httpListen: `127.0.0.1:${listenPort}`,
+    httpsListen: '127.0.0.1:0',
+    dataDir,
+    baseDomain: 'localhost',
+    limits: EDGE_DEFAULT_LIMITS,
+    trustProxy: false,
+  },
+  noLog ? { inspector } : { inspector, logger },
+)
+edge.routes.upsert({
+  environmentId: 'env_bench',
+  workspaceId: 'ws_bench',
+  hosts: ['bench.localhost'],
+  target: { kind: 'proxy', upstream: { host: '127.0.0.1', port: Number(upstreamPort) } },
+  maintenance: false,
+  access: { ipAllow: [], basicAuth: null },
+  throttle: { requestsPerSecond: 0, burst: 0 },
+  waf: {},
+  httpsRedirect: false,
+  hsts: false,
+})
+await edge.listen()
+console.log(`edge listening on 127.0.0.1:${listenPort}`)
+const stop = (): void => {
+  void edge
+    .close()
+    .then(() => rm(dataDir, { recursive: true, force: true }))
+    .then(() => {
+      logger.flush()
+      process.exit(0)
+    })
+}
+process.on('SIGTERM', stop)
+process.on('SIGINT', stop)

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Edge vs nginx, same upstream, same run: wrk with 50 connections for 15 s against each.
+# Usage: bash bench/edge/run.sh   (env: DURATION=15s CONNECTIONS=50 THREADS=2 NGINX_WORKERS=1 ROUNDS=1 WAF_ROW=1)
+# WAF_ROW=1 adds a third row: the edge with the real WAF running the OWASP CRS (paranoia 1) on every request.
+# Needs: nginx, wrk (Debian packages), node 20. Uses ports 18080-18082 on 127.0.0.1 only.
+set -euo pipefail
+
+DURATION=${DURATION:-15s}
+CONNECTIONS=${CONNECTIONS:-50}
+THREADS=${THREADS:-2}
+NGINX_WORKERS=${NGINX_WORKERS:-1}
+ROUNDS=${ROUNDS:-1}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+WORK=$(mktemp -d /tmp/palisade-bench-edge.XXXXXX)
+WAF_ROW=${WAF_ROW:-1}
+UP_PORT=18081 NGINX_PORT=18080 EDGE_PORT=18082 WAF_PORT=18083
+BODY='{"ok":true,"service":"bench-upstream","padding":"0123456789abcdef0123456789abcdef"}'
+PIDS=()
+
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  [ -f "$WORK/up/nginx.pid" ] && kill "$(cat "$WORK/up/nginx.pid")" 2>/dev/null || true
+  [ -f "$WORK/px/nginx.pid" ] && kill "$(cat "$WORK/px/nginx.pid")" 2>/dev/null || true
+  sleep 0.5
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+common() { # $1 = prefix dir
+  cat <<CONF
+pid $1/nginx.pid;
+error_log $1/error.log warn;
+events { worker_connections 4096; }
+CONF
+}
+temps() { # $1 = prefix dir
+  cat <<CONF
+  client_body_temp_path $1/body; proxy_temp_path $1/proxy; fastcgi_temp_path $1/fcgi;
+  uwsgi_temp_path $1/uwsgi; scgi_temp_path $1/scgi;
+CONF
+}
+USER_LINE=''
+[ "$(id -u)" = 0 ] && USER_LINE='user root;'
+
+mkdir -p "$WORK/up" "$WORK/px"
+# The upstream: nginx answering a fixed JSON body (fast enough not to be the bottleneck).
+cat >"$WORK/up/nginx.conf" <<CONF
+$USER_LINE
+worker_processes 1;
+$(common "$WORK/up")
+http {
+$(temps "$WORK/up")
+  access_log off;
+  keepalive_requests 100000;
+  server {
+    listen 127.0.0.1:$UP_PORT;
+    location / { default_type application/json; return 200 '$BODY'; }
+  }
+}
+CONF
+# The reference: nginx as a reverse proxy with a keep-alive upstream block and a JSON-ish access log.
+cat >"$WORK/px/nginx.conf" <<CONF
+$USER_LINE
+worker_processes $NGINX_WORKERS;
+$(common "$WORK/px")
+http {
+$(temps "$WORK/px")
+  log_format edge escape=json '{"time":"\$time_iso8601","host":"\$host","method":"\$request_method","uri":"\$request_uri","status":\$status,"bytes":\$body_bytes_sent,"rt":\$request_time,"ip":"\$remote_addr","ua":"\$http_user_agent"}';
+  access_log $WORK/px/access.log edge buffer=64k;
+  keepalive_requests 100000;
+  upstream app { server 127.0.0.1:$UP_PORT; keepalive 128; }
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    location / {
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host \$host;
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto \$scheme;
+      proxy_set_header X-Forwarded-Host \$host;
+      proxy_set_header X-Request-Id \$request_id;
+    }
+  }
+}
+CONF
+nginx -c "$WORK/up/nginx.conf" -p "$WORK/up" -e "$WORK/up/error.log"
+nginx -c "$WORK/px/nginx.conf" -p "$WORK/px" -e "$WORK/px/error.log"
+(cd "$ROOT" && exec node --import tsx bench/edge/edge-server.ts "$EDGE_PORT" "$UP_PORT" "$WORK/edge-access.log") &
+PIDS+=($!)
+PORTS="$UP_PORT $NGINX_PORT $EDGE_PORT"
+if [ "$WAF_ROW" = 1 ]; then
+  (cd "$ROOT" && BENCH_WAF=crs exec node --import tsx bench/edge/edge-server.ts "$WAF_PORT" "$UP_PORT" "$WORK/waf-access.log") &
+  PIDS+=($!)
+  PORTS="$PORTS $WAF_PORT"
+fi
+
+for port in $PORTS; do
+  for _ in $(seq 1 300); do
+    curl -s -o /dev/null -H 'Host: bench.localhost' "http://127.0.0.1:$port/" && break
+    sleep 0.1
+  done
+done
+[ "$(curl -s -H 'Host: bench.localhost' "http://127.0.0.1:$EDGE_PORT/")" = "$BODY" ] || { echo "edge does not proxy" >&2; exit 1; }
+[ "$(curl -s -H 'Host: bench.localhost' "http://127.0.0.1:$NGINX_PORT/")" = "$BODY" ] || { echo "nginx does not proxy" >&2; exit 1; }
+if [ "$WAF_ROW" = 1 ]; then
+  [ "$(curl -s -A wrk/bench -H 'Host: bench.localhost' "http://127.0.0.1:$WAF_PORT/")" = "$BODY" ] || { echo "edge+WAF does not proxy" >&2; exit 1; }
+  code=$(curl -s -o /dev/null -w '%{http_code}' -A wrk/bench -H 'Host: bench.localhost' "http://127.0.0.1:$WAF_PORT/?id=1'%20OR%20'1'='1")
+  [ "$code" = 403 ] || { echo "edge+WAF does not block SQLi (got $code)" >&2; exit 1; }
+fi
+
+# to_ms "1.23ms" | "456.00us" | "1.20s" → milliseconds
+to_ms() { awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n=n; else if (v ~ /s$/) n*=1000; printf "%.2f", n }'; }
+# What a browser-ish client sends; without User-Agent/Accept the CRS would score the request.
+HDRS=(-H 'Host: bench.localhost' -H 'User-Agent: wrk/bench' -H 'Accept: */*')
+cpu_ticks() { # total user+system clock ticks of a process and its children threads: $1 = pid list
+  local sum=0
+  for pid in $1; do sum=$((sum + $(awk '{ print $14 + $15 }' "/proc/$pid/stat"))); done
+  echo "$sum"
+}
+measure() { # $1 = port, $2 = pids of the proxy → "rps p50ms p99ms cpu_us_per_request"
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d5s "${HDRS[@]}" "http://127.0.0.1:$1/" >/dev/null # warm-up
+  local before after out
+  before=$(cpu_ticks "$2")
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "${HDRS[@]}" "http://127.0.0.1:$1/")
+  after=$(cpu_ticks "$2")
+  echo "$out" >>"$WORK/wrk.txt"
+  local rps p50 p99 errs
+  rps=$(echo "$out" | awk '/^Requests\/sec/ { print $2 }')
+  p50=$(echo "$out" | awk '$1 == "50%" { print $2 }')
+  p99=$(echo "$out" | awk '$1 == "99%" { print $2 }')
+  errs=$(echo "$out" | awk '/Non-2xx|Socket errors/ { print }' | tr '\n' ' ')
+  [ -n "$errs" ] && echo "warning on port $1: $errs" >&2
+  local total; total=$(echo "$out" | awk '/requests in/ { print $1 }')
+  local cpu; cpu=$(awk -v t="$((after - before))" -v hz="$(getconf CLK_TCK)" -v n="$total" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
+  echo "$rps $(to_ms "$p50") $(to_ms "$p99") $cpu"
+}
+
+NGINX_PIDS=$(pgrep -P "$(cat "$WORK/px/nginx.pid")" | tr '\n' ' ')
+EDGE_PID=${PIDS[0]} # the subshell exec-ed node, so this is the edge process
+[ -r "/proc/$EDGE_PID/stat" ] || { echo "edge process not found" >&2; exit 1; }
+echo "| round | proxy | rps | p50 (ms) | p99 (ms) | proxy CPU per request (µs) |"
+echo "| --- | --- | ---: | ---: | ---: | ---: |"
+NG_RPS=0 ED_RPS=0 NG_P99=0 ED_P99=0
+for round in $(seq 1 "$ROUNDS"); do
+  read -r nr n50 n99 ncpu < <(measure $NGINX_PORT "$NGINX_PIDS")
+  read -r er e50 e99 ecpu < <(measure $EDGE_PORT "$EDGE_PID")
+  echo "| $round | nginx $(nginx -v 2>&1 | sed 's/.*\///') ($NGINX_WORKERS worker) | $nr | $n50 | $n99 | $ncpu |"
+  echo "| $round | palisade edge (node $(node -v)) | $er | $e50 | $e99 | $ecpu |"
+  if [ "$WAF_ROW" = 1 ]; then
+    read -r wr w50 w99 wcpu < <(measure $WAF_PORT "${PIDS[1]}")
+    echo "| $round | palisade edge + WAF (CRS, PL1) | $wr | $w50 | $w99 | $wcpu |"
+  fi
+  NG_RPS=$(awk -v a="$NG_RPS" -v b="$nr" 'BEGIN{print a+b}'); ED_RPS=$(awk -v a="$ED_RPS" -v b="$er" 'BEGIN{print a+b}')
+  NG_P99=$(awk -v a="$NG_P99" -v b="$n99" 'BEGIN{print a+b}'); ED_P99=$(awk -v a="$ED_P99" -v b="$e99" 'BEGIN{print a+b}')
+done
+echo
+awk -v nr="$NG_RPS" -v er="$ED_RPS" -v np="$NG_P99" -v ep="$ED_P99" 'BEGIN {
+  printf "edge/nginx rps ratio: %.2f (goal >= 0.80)\n", er / nr
+  printf "edge/nginx p99 ratio: %.2f (goal <= 1.50)\n", ep / np
+}'
+echo "edge access log lines: $(wc -l <"$WORK/edge-access.log" 2>/dev/null || echo 0)"

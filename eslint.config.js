@@ -1,0 +1,65 @@
+// ESLint flat config: typescript-eslint type-checked rules plus the house boundaries (STYLE.md).
+import tseslint from 'typescript-eslint'
+
+const CAPABILITIES = ['api', 'audit', 'cli', 'config', 'deploy', 'edge', 'iam', 'runtimes', 'services', 'store', 'tenancy', 'waf']
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'bench/results/**', '**/testdata/**', 'examples/**', 'eslint.config.js'] },
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        // node:test's test()/describe() return promises the runner itself awaits.
+        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite', 'before', 'after'] }] },
+      ],
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/require-await': 'off',
+      '@typescript-eslint/only-throw-error': 'off',
+      '@typescript-eslint/no-unsafe-enum-comparison': 'off',
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true, allowNullish: true }],
+    },
+  },
+  // Capabilities talk to each other only through their index.ts.
+  ...CAPABILITIES.map((cap) => ({
+    files: [`src/${cap}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: `^\\.\\./(\\.\\./)*(${CAPABILITIES.filter((c) => c !== cap).join('|')})/(?!index\\.js$).+`,
+              message: 'Import another capability only through its index.ts (STYLE.md boundaries).',
+            },
+          ],
+        },
+      ],
+    },
+  })),
+  // The WAF is pure: no file or network access (STYLE.md).
+  {
+    files: ['src/waf/**/*.ts'],
+    ignores: ['src/waf/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: ['node:fs', 'node:net', 'node:fs/promises', 'fs', 'net'].map((name) => ({ name, message: 'waf/ is pure: inject I/O.' })) },
+      ],
+    },
+  },
+  {
+    files: ['**/*.test.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/no-unnecessary-type-assertion': 'off',
+      'no-restricted-imports': 'off',
+    },
+  },
+)

@@ -1,0 +1,156 @@
+import { Ajv } from 'ajv'
+import { default as addFormats } from 'ajv-formats'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { AuditLog } from '../audit/index.js'
+import type { Identity } from '../iam/index.js'
+import type { Database, Kysely } from '../store/index.js'
+import type { Tenancy } from '../tenancy/index.js'
+import type { Runtimes } from '../runtimes/index.js'
+import type { Logger } from '../shared/log.js'
+import { randomToken } from '../shared/ids.js'
+import { UnauthenticatedError } from '../shared/errors.js'
+import { errorBody, sendError } from './errors.js'
+import { createOpenApiCollector } from './openapi.js'
+import { registerSignedRequests } from './signature.js'
+import { registerMeRoutes } from './routes/me-routes.js'
+import { registerTokenRoutes } from './routes/token-routes.js'
+import { registerSshKeyRoutes } from './routes/ssh-key-routes.js'
+import { registerMemberRoutes } from './routes/member-routes.js'
+import { registerInvitationRoutes, requestLogView } from './routes/invitation-routes.js'
+import { registerIpGroupRoutes } from './routes/ip-group-routes.js'
+import type { Deploy } from '../deploy/index.js'
+import type { Services } from '../services/index.js'
+import { registerServiceRoutes } from './routes/service-routes.js'
+import { registerAccessRoutes } from './routes/access-routes.js'
+import { registerAuditRoutes } from './routes/audit-routes.js'
+import { registerDeploymentRoutes } from './routes/deployment-routes.js'
+import { registerDomainRoutes } from './routes/domain-routes.js'
+import { registerGitRoutes } from './routes/git-routes.js'
+import { registerJobRoutes } from './routes/job-routes.js'
+import { registerEnvironmentRoutes } from './routes/environment-routes.js'
+import { registerHealthRoutes } from './routes/health-routes.js'
+import { registerProjectRoutes } from './routes/project-routes.js'
+import { registerRuntimeRoutes } from './routes/runtime-routes.js'
+import { registerSessionRoutes } from './routes/session-routes.js'
+import { registerSetupRoutes } from './routes/setup-routes.js'
+import { registerVariableRoutes } from './routes/variable-routes.js'
+import { registerWorkspaceRoutes } from './routes/workspace-routes.js'
+import { registerWafRoutes } from './routes/waf-routes.js'
+
+export interface AppDeps {
+  readonly db: Kysely<Database>
+  readonly identity: Identity
+  readonly tenancy: Tenancy
+  readonly audit: AuditLog
+  /** Runtime catalog and update planner (defaults to the shipped snapshot). */
+  readonly runtimes?: Runtimes
+  readonly logger?: Logger | false
+  readonly version: string
+  /** Called after the setup token was burnt (the composition root removes the token file). */
+  readonly onSetupComplete?: () => void
+  /** Public base URL (a signed request's @target-uri may use it). */
+  readonly publicUrl?: string
+  /** Deployments, jobs, access rules and domains (absent in API-only set-ups). */
+  readonly deploy?: Deploy
+  /** Managed MariaDB / Redis / PostgreSQL per environment (absent in API-only set-ups). */
+  readonly services?: Services
+  /** Told when an environment's edge-relevant settings (WAF tuning) change, so the edge can reload its route. */
+  readonly onEnvironmentChanged?: (environmentId: string) => void
+  /** Extra route sets from other capabilities (deploy, services, edge…). */
+  readonly plugins?: ReadonlyArray<(app: FastifyInstance) => void>
+}
+
+/** 1 MiB: DESIGN.md §9 API body limit. */
+export const API_BODY_LIMIT = 1024 * 1024
+/** Bearer values longer than this are refused before any lookup (cheap rejection of junk). */
+const MAX_BEARER = 4096
+
+function strictAjv(coerce: boolean): Ajv {
+  // Bodies are never coerced ("1" stays a string); query strings and params are text and are.
+  const ajv = new Ajv({ removeAdditional: false, useDefaults: true, coerceTypes: coerce ? 'array' : false, allErrors: false, strict: false })
+  const withFormats = addFormats as unknown as (a: Ajv) => void
+  withFormats(ajv)
+  return ajv
+}
+
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const options: FastifyServerOptions = {
+    bodyLimit: API_BODY_LIMIT,
+    genReqId: () => `req_${randomToken(16)}`,
+    requestIdHeader: false,
+    trustProxy: false,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    ...(deps.logger ? { loggerInstance: deps.logger.child({}, { serializers: { req: requestLogView } }) } : { logger: false }),
+  }
+  const app = Fastify(options) as unknown as FastifyInstance
+  const bodyAjv = strictAjv(false)
+  const paramAjv = strictAjv(true)
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv.compile(schema) : paramAjv.compile(schema)))
+  // Only JSON bodies: anything else is 415, never guessed.
+  app.removeContentTypeParser(['text/plain'])
+
+  const openapi = createOpenApiCollector({ title: 'Palisade API', version: deps.version })
+  const patterns: Array<{ re: RegExp; method: string }> = []
+  app.addHook('onRoute', (route) => {
+    openapi.onRoute(route)
+    const re = new RegExp('^' + route.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z]+/g, '[^/]+') + '/?$')
+    for (const m of Array.isArray(route.method) ? route.method : [route.method]) patterns.push({ re, method: m })
+  })
+
+  app.decorateRequest('principal', undefined)
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('X-Request-Id', request.id)
+    void reply.header('Cache-Control', 'no-store')
+    void reply.header('X-Content-Type-Options', 'nosniff')
+    const meta = request.routeOptions.config.meta
+    const header = request.headers.authorization
+    if (typeof header === 'string' && header.length <= MAX_BEARER && /^Bearer [\x21-\x7e]+$/.test(header)) {
+      request.principal = await deps.identity.authenticate(header.slice(7), { ip: request.ip })
+    }
+    // A signature (RFC 9421) can authenticate on its own: registerSignedRequests decides after the body is read.
+    const signed = meta?.signed === true || request.headers['signature-input'] !== undefined
+    if ((meta?.auth ?? 'required') === 'required' && !request.principal && !signed && request.routeOptions.url !== undefined) {
+      return sendError(request, reply, new UnauthenticatedError('PAL_API_UNAUTHENTICATED', 'a valid bearer token is required', { publicCode: 'unauthenticated' }))
+    }
+    return undefined
+  })
+
+  app.setErrorHandler((error, request, reply) => sendError(request, reply, error))
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? ''
+    const allowed = [...new Set(patterns.filter((p) => p.re.test(path)).map((p) => p.method))]
+    if (allowed.length > 0) {
+      void reply.header('Allow', allowed.join(', '))
+      return reply.code(405).send(errorBody(request.id, 'method_not_allowed', `${request.method} is not allowed here; use ${allowed.join(', ')}`))
+    }
+    return reply.code(404).send(errorBody(request.id, 'not_found', 'no such route'))
+  })
+
+  registerSignedRequests(app, deps)
+  app.get('/v1/openapi.json', { config: { meta: { auth: 'public', summary: 'OpenAPI 3.1 document' } } }, async () => openapi.document())
+  registerHealthRoutes(app, deps)
+  registerSetupRoutes(app, deps)
+  registerSessionRoutes(app, deps)
+  registerWorkspaceRoutes(app, deps)
+  registerProjectRoutes(app, deps)
+  registerEnvironmentRoutes(app, deps)
+  registerVariableRoutes(app, deps)
+  registerAuditRoutes(app, deps)
+  registerWafRoutes(app, deps)
+  registerRuntimeRoutes(app, deps)
+  if (deps.deploy) registerDeploymentRoutes(app, deps.deploy)
+  if (deps.deploy) registerJobRoutes(app, deps.deploy)
+  if (deps.deploy) registerAccessRoutes(app, deps.deploy)
+  if (deps.deploy) registerDomainRoutes(app, deps.deploy)
+  if (deps.deploy) registerGitRoutes(app, { identity: deps.identity, deploy: deps.deploy })
+  if (deps.services) registerServiceRoutes(app, deps.services)
+  registerMeRoutes(app, deps)
+  registerTokenRoutes(app, deps)
+  registerSshKeyRoutes(app, deps)
+  registerMemberRoutes(app, deps)
+  registerInvitationRoutes(app, deps)
+  registerIpGroupRoutes(app, deps)
+  for (const plugin of deps.plugins ?? []) plugin(app)
+  return app
+}

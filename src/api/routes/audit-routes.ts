@@ -1,0 +1,71 @@
+import { Type } from '@sinclair/typebox'
+import type { FastifyInstance } from 'fastify'
+import { authorize } from '../../iam/index.js'
+import { findWorkspaceRow, TENANCY_ERRORS } from '../../tenancy/index.js'
+import { NotFoundError } from '../../shared/errors.js'
+import type { AppDeps } from '../build-app.js'
+import { principalOf } from '../context.js'
+import { AuditEventSchema, CheckpointSchema, Id, PageOf, Strict } from '../schemas.js'
+import type { FastifyRequest } from 'fastify'
+
+const Filter = Strict({
+  since: Type.Optional(Type.String({ format: 'date-time' })),
+  until: Type.Optional(Type.String({ format: 'date-time' })),
+  action: Type.Optional(Type.String({ pattern: '^[a-z.*-]{1,100}$' })),
+  actor: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_@.+-]{1,254}$', description: 'actor id' })),
+  target: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_/.-]{1,200}$', description: 'target id' })),
+  environment: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,100}$' })),
+  cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,12}$', description: 'seq of the last event seen' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+})
+
+export function registerAuditRoutes(app: FastifyInstance, deps: AppDeps): void {
+  async function workspaceFor(request: FastifyRequest): Promise<string> {
+    const ws = await findWorkspaceRow({ db: deps.db } as Parameters<typeof findWorkspaceRow>[0], (request.params as { ws: string }).ws)
+    if (!ws) throw new NotFoundError(TENANCY_ERRORS.notFound, 'workspace not found', { publicCode: 'not_found' })
+    await authorize(deps.db, principalOf(request), 'audit.read', { type: 'workspace', workspaceId: ws.id })
+    return ws.id
+  }
+
+  app.get(
+    '/v1/workspaces/:ws/audit-events',
+    {
+      config: { meta: { auth: 'required', summary: 'Audit events in seq order (owners and admins only)' } },
+      schema: { params: Strict({ ws: Id }), querystring: Filter, response: { 200: PageOf(AuditEventSchema) } },
+    },
+    async (request) => {
+      const chain = await workspaceFor(request)
+      const q = request.query as { since?: string; until?: string; action?: string; actor?: string; target?: string; environment?: string; cursor?: string; limit?: number }
+      const limit = q.limit ?? 100
+      const events = await deps.audit.list({
+        chain,
+        limit: limit + 1,
+        ...(q.since ? { since: new Date(q.since).toISOString() } : {}),
+        ...(q.until ? { until: new Date(q.until).toISOString() } : {}),
+        ...(q.action ? { action: q.action } : {}),
+        ...(q.actor ? { actor: q.actor } : {}),
+        ...(q.target ? { targetId: q.target } : {}),
+        ...(q.environment ? { environmentId: q.environment } : {}),
+        ...(q.cursor ? { afterSeq: Number(q.cursor) } : {}),
+      })
+      const more = events.length > limit
+      const items = more ? events.slice(0, limit) : events
+      return { items, nextCursor: more ? String(items[items.length - 1]?.seq) : null }
+    },
+  )
+
+  app.get(
+    '/v1/workspaces/:ws/audit-checkpoints',
+    {
+      config: { meta: { auth: 'required', summary: 'Signed checkpoints of the workspace chain' } },
+      schema: { params: Strict({ ws: Id }), response: { 200: PageOf(CheckpointSchema) } },
+    },
+    async (request) => ({ items: await deps.audit.checkpoints(await workspaceFor(request)), nextCursor: null }),
+  )
+
+  app.get(
+    '/v1/audit/public-key',
+    { config: { meta: { auth: 'public', summary: 'Ed25519 public key that signs audit checkpoints (PEM)' } }, schema: { response: { 200: Type.Object({ algorithm: Type.String(), publicKey: Type.String() }) } } },
+    async () => ({ algorithm: 'ed25519', publicKey: deps.audit.publicKeyPem }),
+  )
+}

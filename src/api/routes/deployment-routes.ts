@@ -1,0 +1,220 @@
+import { PassThrough } from 'node:stream'
+import { Type } from '@sinclair/typebox'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { DEPLOYMENT_STATUSES, type Deploy, type Deployment, type LogStore } from '../../deploy/index.js'
+import { contextOf, principalOf } from '../context.js'
+import { Id, PageOf, PageQuery, Strict, Timestamp } from '../schemas.js'
+
+const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()])
+
+export const DeploymentSchema = Type.Object({
+  id: Type.String(),
+  environmentId: Type.String(),
+  number: Type.Integer(),
+  kind: Type.Union([Type.Literal('deploy'), Type.Literal('rollback')]),
+  status: Type.Union(DEPLOYMENT_STATUSES.map((s) => Type.Literal(s))),
+  ref: Nullable(Type.String()),
+  commit: Nullable(Type.String()),
+  release: Type.Union([Type.Integer(), Type.Null()]),
+  createdAt: Timestamp,
+  startedAt: Type.Union([Timestamp, Type.Null()]),
+  finishedAt: Type.Union([Timestamp, Type.Null()]),
+  reason: Nullable(Type.String()),
+})
+
+const ProcessStatusSchema = Type.Object({
+  instanceId: Type.String(),
+  state: Type.Union(['starting', 'running', 'crashed', 'backoff', 'stopped'].map((s) => Type.Literal(s))),
+  restarts: Type.Integer(),
+  pid: Type.Union([Type.Integer(), Type.Null()]),
+  lastExit: Type.Union([
+    Type.Object({
+      code: Type.Union([Type.Integer(), Type.Null()]),
+      signal: Type.Union([Type.String(), Type.Null()]),
+      at: Timestamp,
+    }),
+    Type.Null(),
+  ]),
+  nextRestartInMs: Type.Union([Type.Integer(), Type.Null()]),
+})
+
+const StatusSchema = Type.Object({
+  environmentId: Type.String(),
+  currentRelease: Type.Union([Type.Integer(), Type.Null()]),
+  currentDeploymentId: Type.Union([Type.String(), Type.Null()]),
+  maintenance: Type.Boolean(),
+  process: Type.Union([ProcessStatusSchema, Type.Null()]),
+  isolation: Type.Union([Type.Literal('namespaces'), Type.Literal('none')]),
+})
+
+export const LogQuery = Strict({
+  follow: Type.Optional(
+    Type.Boolean({ description: 'keep the response open and stream new output until the work ends' }),
+  ),
+  untilFinished: Type.Optional(
+    Type.Boolean({
+      description:
+        'with follow: end the stream when the deployment finishes, even if its release keeps serving',
+    }),
+  ),
+  format: Type.Optional(
+    Type.Union([Type.Literal('text'), Type.Literal('ndjson')], {
+      description: 'text/plain (default) or one {"text"} object per line',
+    }),
+  ),
+})
+
+/**
+ * Streams a log: what is stored so far, then (with follow) every append until `end`. The text format is
+ * the raw output; NDJSON wraps each chunk as `{"text": "…"}` so that clients never split a line badly.
+ */
+export function sendLog(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  logs: LogStore,
+  key: string,
+  live: boolean,
+  finished?: () => Promise<boolean>,
+): FastifyReply {
+  const q = request.query as { follow?: boolean; format?: 'text' | 'ndjson'; untilFinished?: boolean }
+  const ndjson = q.format === 'ndjson'
+  const encode = (text: string): string => (ndjson ? JSON.stringify({ text }) + '\n' : text)
+  void reply.type(ndjson ? 'application/x-ndjson' : 'text/plain; charset=utf-8')
+  const stored = logs.read(key)
+  if (!q.follow || !live) return reply.send(stored === '' ? '' : encode(stored))
+  const out = new PassThrough()
+  if (stored !== '') out.write(encode(stored))
+  const unsubscribe = logs.subscribe(key, (event) => {
+    if ('text' in event) out.write(encode(event.text))
+    else out.end()
+  })
+  if (q.untilFinished && finished) {
+    const timer = setInterval(() => {
+      void finished().then((yes: boolean) => {
+        if (yes) out.end()
+      })
+    }, 250)
+    out.on('close', () => clearInterval(timer))
+  }
+  out.on('close', unsubscribe)
+  request.raw.on('close', () => {
+    unsubscribe()
+    out.end()
+  })
+  return reply.send(out)
+}
+
+export function registerDeploymentRoutes(app: FastifyInstance, deploy: Deploy): void {
+  const Params = Strict({ id: Id })
+  app.get(
+    '/v1/environments/:id/deployments',
+    {
+      config: { meta: { auth: 'required', summary: 'Deployments of an environment, newest first' } },
+      schema: { params: Params, querystring: PageQuery, response: { 200: PageOf(DeploymentSchema) } },
+    },
+    async (request) =>
+      deploy.list(
+        principalOf(request),
+        (request.params as { id: string }).id,
+        request.query as { cursor?: string; limit?: number },
+      ),
+  )
+  app.post(
+    '/v1/environments/:id/deployments',
+    {
+      config: {
+        meta: {
+          auth: 'required',
+          audit: 'environment.deployment.create',
+          summary: 'Deploy the environment’s branch (or ref); queued behind running work',
+        },
+      },
+      schema: {
+        params: Params,
+        body: Type.Optional(Strict({ ref: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) })),
+        response: { 201: DeploymentSchema },
+      },
+    },
+    async (request, reply) => {
+      const body = (request.body ?? {}) as { ref?: string }
+      const input = body.ref === undefined ? {} : { ref: body.ref }
+      return reply
+        .code(201)
+        .send(
+          await deploy.create(
+            principalOf(request),
+            contextOf(request),
+            (request.params as { id: string }).id,
+            input,
+          ),
+        )
+    },
+  )
+  app.post(
+    '/v1/environments/:id/rollback',
+    {
+      config: {
+        meta: {
+          auth: 'required',
+          audit: 'environment.rollback',
+          summary: 'Start the release before the current one again, without a rebuild',
+        },
+      },
+      schema: { params: Params, response: { 201: DeploymentSchema } },
+    },
+    async (request, reply) =>
+      reply
+        .code(201)
+        .send(
+          await deploy.rollback(
+            principalOf(request),
+            contextOf(request),
+            (request.params as { id: string }).id,
+          ),
+        ),
+  )
+  app.get(
+    '/v1/environments/:id/status',
+    {
+      config: {
+        meta: {
+          auth: 'required',
+          summary:
+            'Current release, maintenance flag and process state (running, crashed, backoff) with restart count',
+        },
+      },
+      schema: { params: Params, response: { 200: StatusSchema } },
+    },
+    async (request) => deploy.status(principalOf(request), (request.params as { id: string }).id),
+  )
+  app.get(
+    '/v1/deployments/:id',
+    {
+      config: { meta: { auth: 'required' } },
+      schema: { params: Params, response: { 200: DeploymentSchema } },
+    },
+    async (request) => deploy.get(principalOf(request), (request.params as { id: string }).id),
+  )
+  app.get(
+    '/v1/deployments/:id/logs',
+    {
+      config: {
+        meta: {
+          auth: 'required',
+          summary:
+            'Build log and app output of a deployment; follow=true streams until the deployment ends (or, for the serving one, until its process stops)',
+        },
+      },
+      schema: { params: Params, querystring: LogQuery },
+    },
+    async (request, reply) => {
+      const d: Deployment = await deploy.get(principalOf(request), (request.params as { id: string }).id)
+      const principal = principalOf(request)
+      const finished = async (): Promise<boolean> => {
+        const cur = await deploy.get(principal, d.id)
+        return cur.status === 'succeeded' || cur.status === 'failed'
+      }
+      return sendLog(request, reply, deploy.logs, d.id, deploy.isLive(d), finished)
+    },
+  )
+}

@@ -1,0 +1,64 @@
+import { Type } from '@sinclair/typebox'
+import type { FastifyInstance } from 'fastify'
+import type { Deploy } from '../../deploy/index.js'
+import { contextOf, principalOf } from '../context.js'
+import { Id, PageOf, Strict, Timestamp } from '../schemas.js'
+
+const DomainName = Type.String({ minLength: 3, maxLength: 253, pattern: '^[A-Za-z0-9.-]+$' })
+const DomainSchema = Type.Object({ name: Type.String(), environmentId: Type.String(), createdAt: Timestamp })
+
+export function registerDomainRoutes(app: FastifyInstance, deploy: Deploy): void {
+  app.get(
+    '/v1/environments/:id/domains',
+    {
+      config: {
+        meta: {
+          auth: 'required',
+          summary: 'Custom domains routed to the environment (besides its default host)',
+        },
+      },
+      schema: { params: Strict({ id: Id }), response: { 200: PageOf(DomainSchema) } },
+    },
+    async (request) => deploy.listDomains(principalOf(request), (request.params as { id: string }).id),
+  )
+  app.post(
+    '/v1/environments/:id/domains',
+    {
+      config: {
+        meta: {
+          auth: 'required',
+          audit: 'environment.domain.create',
+          summary: 'Add a custom domain (unique across the platform)',
+        },
+      },
+      schema: {
+        params: Strict({ id: Id }),
+        body: Strict({ name: DomainName }),
+        response: { 201: DomainSchema },
+      },
+    },
+    async (request, reply) =>
+      reply
+        .code(201)
+        .send(
+          await deploy.addDomain(
+            principalOf(request),
+            contextOf(request),
+            (request.params as { id: string }).id,
+            (request.body as { name: string }).name,
+          ),
+        ),
+  )
+  app.delete(
+    '/v1/environments/:id/domains/:name',
+    {
+      config: { meta: { auth: 'required', audit: 'environment.domain.delete' } },
+      schema: { params: Strict({ id: Id, name: DomainName }) },
+    },
+    async (request, reply) => {
+      const p = request.params as { id: string; name: string }
+      await deploy.removeDomain(principalOf(request), contextOf(request), p.id, p.name)
+      return reply.code(204).send()
+    },
+  )
+}

@@ -1,0 +1,102 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs'
+import { homedir } from 'node:os'
+import path from 'node:path'
+import { cliEnvironment, type CliEnvironment } from '../config/index.js'
+
+export const DEFAULT_API_URL = 'http://127.0.0.1:8080'
+
+export interface Credentials {
+  readonly apiUrl: string
+  readonly token: string
+  readonly expiresAt?: string
+  readonly email?: string
+}
+
+/** An API error as the server reported it (DESIGN.md §3 error format). */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly requestId: string | undefined,
+    readonly details: ReadonlyArray<{ field: string; message: string }> = [],
+  ) {
+    super(message)
+    this.name = 'ApiError'
+  }
+}
+
+export function credentialsPath(env: CliEnvironment): string {
+  return path.join(env.configHome ?? path.join(homedir(), '.config'), 'palisade', 'credentials.json')
+}
+
+export function readCredentials(env: CliEnvironment): Credentials | undefined {
+  const file = credentialsPath(env)
+  if (!existsSync(file)) return undefined
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Credentials
+  } catch {
+    return undefined
+  }
+}
+
+/** Written 0600 inside a 0700 directory: the token is as good as the password. */
+export function writeCredentials(env: CliEnvironment, creds: Credentials): string {
+  const file = credentialsPath(env)
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 })
+  writeFileSync(file, JSON.stringify(creds, null, 2) + '\n', { mode: 0o600 })
+  chmodSync(file, 0o600)
+  return file
+}
+
+export function removeCredentials(env: CliEnvironment): void {
+  rmSync(credentialsPath(env), { force: true })
+}
+
+export interface ApiClient {
+  readonly apiUrl: string
+  request<T>(method: string, path: string, body?: unknown): Promise<T>
+  /** Raw response for streaming (logs). */
+  raw(method: string, path: string, body?: unknown): Promise<Response>
+}
+
+/** PALISADE_API_URL / PALISADE_TOKEN win over the stored credentials. */
+export function createClient(env: CliEnvironment = cliEnvironment(), options: { anonymous?: boolean } = {}): ApiClient {
+  const stored = readCredentials(env)
+  const apiUrl = (env.apiUrl ?? stored?.apiUrl ?? DEFAULT_API_URL).replace(/\/+$/, '')
+  const token = options.anonymous ? undefined : (env.token ?? (stored && stored.apiUrl.replace(/\/+$/, '') === apiUrl ? stored.token : undefined))
+
+  async function raw(method: string, p: string, body?: unknown): Promise<Response> {
+    const headers: Record<string, string> = { accept: 'application/json' }
+    if (token) headers['authorization'] = `Bearer ${token}`
+    if (body !== undefined) headers['content-type'] = 'application/json'
+    try {
+      return await fetch(apiUrl + p, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) })
+    } catch (error) {
+      throw new ApiError(0, 'unreachable', `cannot reach the Palisade API at ${apiUrl} (${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message})`, undefined)
+    }
+  }
+
+  return {
+    apiUrl,
+    raw,
+    async request<T>(method: string, p: string, body?: unknown): Promise<T> {
+      const res = await raw(method, p, body)
+      const text = await res.text()
+      const parsed: unknown = text ? safeJson(text) : undefined
+      if (!res.ok) {
+        const err = (parsed as { error?: { code?: string; message?: string; requestId?: string; details?: Array<{ field: string; message: string }> } } | undefined)?.error
+        throw new ApiError(res.status, err?.code ?? `http_${res.status}`, err?.message ?? (res.statusText || 'request failed'), err?.requestId ?? res.headers.get('x-request-id') ?? undefined, err?.details ?? [])
+      }
+      return parsed as T
+    },
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
+  }
+}

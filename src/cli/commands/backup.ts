@@ -1,0 +1,116 @@
+import { createWriteStream } from 'node:fs'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import type { ReadableStream as WebReadableStream } from 'node:stream/web'
+import { Command } from 'commander'
+import { ApiError, createClient } from '../client.js'
+import { done, print } from '../output.js'
+import { resolveEnvironment } from '../resolve.js'
+
+interface Backup {
+  id: string
+  status: string
+  reason: string | null
+  sizeBytes: number | null
+  sha256: string | null
+  contents: { services: Array<{ name: string }>; files: string[] }
+  createdAt: string
+}
+
+const columns: ReadonlyArray<[string, (b: Backup) => string]> = [
+  ['id', (b) => b.id],
+  ['status', (b) => b.status],
+  ['created', (b) => b.createdAt],
+  ['size', (b) => (b.sizeBytes === null ? '' : `${(b.sizeBytes / 1048576).toFixed(1)} MB`)],
+  ['services', (b) => b.contents.services.map((s) => s.name).join(',')],
+  ['files', (b) => b.contents.files.join(',')],
+]
+
+interface Scope {
+  env?: string
+  project?: string
+  workspace?: string
+}
+
+const scope = (c: Command): Command =>
+  c
+    .option('--env <env>', 'environment: id, name (with --project) or project/env')
+    .option('--project <project>', 'project name or id')
+    .option('--workspace <ws>', 'workspace name or id')
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v]
+
+export function backupCommand(): Command {
+  const cmd = new Command('backup').description(
+    'encrypted backups of an environment’s services and persistent directories',
+  )
+  scope(
+    cmd
+      .command('create')
+      .description('dump the services (all running ones by default) and the persistent directories'),
+  )
+    .option('--service <name>', 'only this service (repeatable)', collect)
+    .option('--no-files', 'leave the persistent directories out')
+    .option('--wait', 'wait until the archive is written')
+    .action(async (o: Scope & { service?: string[]; files: boolean; wait?: boolean }, c: Command) => {
+      const client = createClient()
+      const env = await resolveEnvironment(client, o.env, o)
+      let b = await client.request<Backup>('POST', `/v1/environments/${env}/backups`, {
+        ...(o.service ? { services: o.service } : {}),
+        files: o.files,
+      })
+      while (o.wait && b.status === 'running') {
+        await new Promise((r) => setTimeout(r, 1000))
+        b = await client.request<Backup>('GET', `/v1/backups/${b.id}`)
+      }
+      if (b.status === 'failed') process.exitCode = 1
+      done(c, `Backup ${b.id} is ${b.status}${b.reason ? `: ${b.reason}` : ''}.`, b)
+    })
+  scope(cmd.command('list')).action(async (o: Scope, c: Command) => {
+    const client = createClient()
+    print(
+      c,
+      await client.request<{ items: Backup[] }>(
+        'GET',
+        `/v1/environments/${await resolveEnvironment(client, o.env, o)}/backups`,
+      ),
+      columns,
+    )
+  })
+  cmd
+    .command('download <id>')
+    .description('save the encrypted archive (export)')
+    .requiredOption('-o, --output <file>', 'where to write it')
+    .action(async (id: string, o: { output: string }, c: Command) => {
+      const res = await createClient().raw('GET', `/v1/backups/${encodeURIComponent(id)}/download`)
+      if (!res.ok || !res.body) {
+        const err = ((await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } })
+          .error
+        throw new ApiError(
+          res.status,
+          err?.code ?? `http_${res.status}`,
+          err?.message ?? 'download failed',
+          res.headers.get('x-request-id') ?? undefined,
+        )
+      }
+      await pipeline(
+        Readable.fromWeb(res.body as WebReadableStream<Uint8Array>),
+        createWriteStream(o.output, { mode: 0o600 }),
+      )
+      done(c, `Saved ${id} to ${o.output}.`)
+    })
+  cmd
+    .command('restore <id>')
+    .description(
+      'verify the whole archive, then replace the services’ data and persistent directories with it',
+    )
+    .action(async (id: string, _o: unknown, c: Command) => {
+      const b = await createClient().request<Backup>('POST', `/v1/backups/${encodeURIComponent(id)}/restore`)
+      done(c, `Restored ${b.id}.`, b)
+    })
+  cmd.command('delete <id>').action(async (id: string, _o: unknown, c: Command) => {
+    await createClient().request('DELETE', `/v1/backups/${encodeURIComponent(id)}`)
+    done(c, `Deleted backup ${id}.`)
+  })
+  return cmd
+}

@@ -1,0 +1,92 @@
+import { Command } from 'commander'
+import { createClient } from '../client.js'
+import { done, print } from '../output.js'
+import { listAll, resolveEnvironment, resolveProject } from '../resolve.js'
+
+interface Environment {
+  id: string
+  name: string
+  branch: string
+  criticality: string
+  runtime: string
+  host: string
+}
+
+const columns: ReadonlyArray<[string, (e: Environment) => string]> = [
+  ['id', (e) => e.id],
+  ['name', (e) => e.name],
+  ['branch', (e) => e.branch],
+  ['criticality', (e) => e.criticality],
+  ['runtime', (e) => e.runtime],
+  ['host', (e) => e.host],
+]
+
+interface EnvOpts {
+  workspace?: string
+  project?: string
+  branch?: string
+  criticality?: string
+  runtime?: string
+  healthCheck?: string
+  persistentDir?: string[]
+  instances?: string
+  memory?: string
+  name?: string
+}
+
+function body(o: EnvOpts): Record<string, unknown> {
+  const b: Record<string, unknown> = {}
+  if (o.name) b['name'] = o.name
+  if (o.branch) b['branch'] = o.branch
+  if (o.criticality) b['criticality'] = o.criticality
+  if (o.runtime) b['runtime'] = o.runtime
+  if (o.healthCheck) b['healthCheckPath'] = o.healthCheck
+  if (o.persistentDir) b['persistentDirs'] = o.persistentDir
+  const sizing: Record<string, number> = {}
+  if (o.instances) sizing['instances'] = Number(o.instances)
+  if (o.memory) sizing['memoryMb'] = Number(o.memory)
+  if (Object.keys(sizing).length > 0) b['sizing'] = sizing
+  return b
+}
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v]
+
+function withSettings(c: Command): Command {
+  return c
+    .option('--branch <branch>', 'git branch to deploy')
+    .option('--criticality <level>', 'production, staging or development')
+    .option('--runtime <runtime>', 'node@20, php@8.2, static, custom:<image>')
+    .option('--health-check <path>', 'health-check path')
+    .option('--persistent-dir <dir>', 'persistent directory (repeatable)', collect)
+    .option('--instances <n>', 'instances')
+    .option('--memory <mb>', 'memory per instance (MiB)')
+}
+
+export function envsCommand(): Command {
+  const cmd = new Command('envs').alias('environments').description('environments of a project')
+  const scope = (c: Command): Command => c.option('--workspace <ws>', 'workspace name or id').option('--project <project>', 'project name or id')
+  scope(cmd.command('list')).action(async (o: EnvOpts, c: Command) => {
+    const client = createClient()
+    const p = await resolveProject(client, o.project, o.workspace)
+    print(c, { items: await listAll<Environment>(client, `/v1/projects/${p}/environments`), nextCursor: null }, columns)
+  })
+  withSettings(scope(cmd.command('create <name>'))).action(async (name: string, o: EnvOpts, c: Command) => {
+    const client = createClient()
+    const p = await resolveProject(client, o.project, o.workspace)
+    print(c, await client.request<Environment>('POST', `/v1/projects/${p}/environments`, { ...body(o), name }), columns)
+  })
+  scope(cmd.command('show <env>')).action(async (ref: string, o: EnvOpts, c: Command) => {
+    const client = createClient()
+    print(c, await client.request<Environment>('GET', `/v1/environments/${await resolveEnvironment(client, ref, o)}`), columns)
+  })
+  withSettings(scope(cmd.command('update <env>')).option('--name <name>', 'new name')).action(async (ref: string, o: EnvOpts, c: Command) => {
+    const client = createClient()
+    print(c, await client.request<Environment>('PATCH', `/v1/environments/${await resolveEnvironment(client, ref, o)}`, body(o)), columns)
+  })
+  scope(cmd.command('delete <env>')).action(async (ref: string, o: EnvOpts, c: Command) => {
+    const client = createClient()
+    await client.request('DELETE', `/v1/environments/${await resolveEnvironment(client, ref, o)}`)
+    done(c, `Deleted environment ${ref}.`)
+  })
+  return cmd
+}

@@ -1,0 +1,200 @@
+import { createReadStream, existsSync, readdirSync, readFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+import { Command, InvalidArgumentError } from 'commander'
+import {
+  baselineRuleSet,
+  createWaf,
+  crsRuleSet,
+  DEFAULT_WAF_SETTINGS,
+  evaluateRequest,
+  loadRegressionFiles,
+  runRegressionFile,
+  upstreamTestRuleSet,
+  type RuleSet,
+  type WafRequest,
+  type WafSettings,
+  type WafSource,
+} from '../../waf/index.js'
+import { stdio, type Io } from '../output.js'
+
+/** A WafSource over the real file system. Globs may use `*` and `?` in any path segment. */
+export function createFsWafSource(): WafSource {
+  const listFiles = (pattern: string): string[] => {
+    if (!/[*?]/.test(pattern)) {
+      try {
+        return readdirSync(pattern)
+          .sort()
+          .map((n) => join(pattern, n))
+      } catch {
+        return existsSync(pattern) ? [pattern] : []
+      }
+    }
+    const star = pattern.search(/[*?]/)
+    const base = dirname(pattern.slice(0, star) + 'x')
+    let paths = [base]
+    for (const seg of pattern.slice(base.length + 1).split('/')) {
+      const re = new RegExp(
+        '^' +
+          seg
+            .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+            .replace(/\*/g, '.*')
+            .replace(/\?/g, '.') +
+          '$',
+      )
+      const next: string[] = []
+      for (const p of paths) {
+        let names: string[]
+        try {
+          names = readdirSync(p)
+        } catch {
+          continue
+        }
+        for (const n of names.sort()) if (re.test(n)) next.push(join(p, n))
+      }
+      paths = next
+    }
+    return paths
+  }
+  // latin1: rule and data files are bytes, as ModSecurity reads them.
+  return { readFile: (path) => readFileSync(path, 'latin1'), listFiles }
+}
+
+function crsDirFrom(opt: string | undefined): string {
+  return opt ?? process.env['PALISADE_CRS_DIR'] ?? '/usr/share/modsecurity-crs'
+}
+
+function paranoia(value: string): 1 | 2 | 3 | 4 {
+  if (!/^[1-4]$/.test(value)) throw new InvalidArgumentError('paranoia must be 1, 2, 3 or 4')
+  return Number(value) as 1 | 2 | 3 | 4
+}
+
+/** A scalar JSON/YAML value as text; anything else (objects, arrays, null) gives `fallback`. */
+function text(v: unknown, fallback: string): string {
+  if (typeof v === 'string') return v
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v)
+  return fallback
+}
+
+/** UTF-8 text → byte string (what node:http would give for the same bytes). */
+function bytes(s: string): string {
+  return Buffer.from(s, 'utf8').toString('latin1')
+}
+
+function toRequest(line: unknown, n: number): WafRequest {
+  if (typeof line !== 'object' || line === null) throw new Error('not a JSON object')
+  const o = line as Record<string, unknown>
+  const headers = o['headers'] ?? {}
+  if (typeof headers !== 'object' || headers === null) throw new Error('headers must be an object')
+  const list: Array<[string, string]> = Array.isArray(headers)
+    ? (headers as Array<[unknown, unknown]>).map(([k, v]) => [bytes(text(k, '')), bytes(text(v, ''))])
+    : Object.entries(headers).map(([k, v]) => [bytes(k), bytes(text(v, ''))])
+  const req: WafRequest = {
+    method: bytes(text(o['method'], 'GET')),
+    uri: bytes(text(o['uri'], '/')),
+    protocol: text(o['protocol'], 'HTTP/1.1'),
+    headers: list,
+    remoteAddr: text(o['remoteAddr'], '127.0.0.1'),
+    id: text(o['id'], String(n)),
+  }
+  if (typeof o['body'] === 'string' && o['body'] !== '') {
+    req.body = new Uint8Array(Buffer.from(o['body'], 'utf8'))
+    // An HTTP server always knows the body length; say so as a client would have.
+    if (!list.some(([k]) => /^(content-length|transfer-encoding)$/i.test(k))) {
+      list.push(['Content-Length', String(req.body.byteLength)])
+    }
+  }
+  return req
+}
+
+function loadRules(crsOpt: string | undefined, settings: WafSettings, io: Io): RuleSet {
+  const dir = crsDirFrom(crsOpt)
+  if (!existsSync(join(dir, 'rules'))) {
+    io.err(`palisade waf: CRS not found at ${dir}/rules; using Palisade's built-in baseline rules`)
+    return baselineRuleSet(settings)
+  }
+  return crsRuleSet(dir, settings, createFsWafSource())
+}
+
+export async function wafEval(
+  opts: { jsonl: string; crs?: string; paranoia?: 1 | 2 | 3 | 4 },
+  io: Io = stdio,
+): Promise<number> {
+  const settings: WafSettings = { ...DEFAULT_WAF_SETTINGS, paranoia: opts.paranoia ?? 1 }
+  const waf = createWaf(loadRules(opts.crs, settings, io))
+  const input = opts.jsonl === '-' ? process.stdin : createReadStream(opts.jsonl, 'utf8')
+  let n = 0
+  let errors = 0
+  for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+    n++
+    if (line.trim() === '') continue
+    let id: unknown = n
+    try {
+      const parsed = JSON.parse(line) as unknown
+      id = (parsed as { id?: unknown }).id ?? n
+      const v = evaluateRequest(waf, toRequest(parsed, n))
+      io.out(JSON.stringify({ id, action: v.action, score: v.score, rules: v.rules }))
+    } catch (e) {
+      errors++
+      io.out(JSON.stringify({ id, error: e instanceof Error ? e.message : String(e) }))
+    }
+  }
+  return errors === 0 ? 0 : 1
+}
+
+export function wafTestCrs(opts: { filter?: string; crs?: string; tests?: string }, io: Io = stdio): number {
+  const dir = crsDirFrom(opts.crs)
+  const tests =
+    opts.tests ?? process.env['PALISADE_CRS_TESTS_DIR'] ?? resolve('../shared/crs-3.3.4/regression/tests')
+  if (!existsSync(join(dir, 'rules'))) {
+    io.err(`palisade waf: CRS not found at ${dir}/rules`)
+    return 2
+  }
+  if (!existsSync(tests)) {
+    io.err(`palisade waf: regression tests not found at ${tests} (use --tests DIR)`)
+    return 2
+  }
+  const source = createFsWafSource()
+  const waf = createWaf(upstreamTestRuleSet(dir, source))
+  let pass = 0
+  let fail = 0
+  let skip = 0
+  io.out(['FILE', 'PASS', 'FAIL', 'SKIP'].join('\t'))
+  for (const f of loadRegressionFiles(tests, source)) {
+    if (opts.filter && !`${f.folder}/${f.name}`.includes(opts.filter)) continue
+    const r = runRegressionFile(waf, f)
+    pass += r.pass
+    fail += r.fail
+    skip += r.skip
+    io.out([`${f.folder}/${f.name}`, r.pass, r.fail, f.enabled ? r.skip : 'disabled'].join('\t'))
+    for (const x of r.failures) io.out(`  FAIL ${x.title}: ${x.reason}`)
+  }
+  io.out(['TOTAL', pass, fail, skip].join('\t'))
+  return fail === 0 ? 0 : 1
+}
+
+/** `palisade waf …`: evaluate requests offline and run the CRS regression suite. */
+export function wafCommand(): Command {
+  const cmd = new Command('waf').description(
+    'the web application firewall (offline evaluation and CRS regression tests)',
+  )
+  cmd
+    .command('eval')
+    .description('evaluate requests, one JSON object per line: {"id","method","uri","headers":{},"body"}')
+    .requiredOption('--jsonl <file>', 'input file (- for stdin)')
+    .option('--crs <dir>', 'CRS directory (default: $PALISADE_CRS_DIR or /usr/share/modsecurity-crs)')
+    .option('--paranoia <n>', 'paranoia level 1-4', paranoia, 1 as 1 | 2 | 3 | 4)
+    .action(async (o: { jsonl: string; crs?: string; paranoia: 1 | 2 | 3 | 4 }) => {
+      process.exitCode = await wafEval(o)
+    })
+  cmd
+    .command('test-crs')
+    .description('run the OWASP CRS 3.3.4 regression tests against the engine')
+    .option('--filter <text>', 'only rule files whose path contains this (e.g. 942)')
+    .option('--crs <dir>', 'CRS directory (default: $PALISADE_CRS_DIR or /usr/share/modsecurity-crs)')
+    .option('--tests <dir>', 'regression tests directory (default: ../shared/crs-3.3.4/regression/tests)')
+    .action((o: { filter?: string; crs?: string; tests?: string }) => {
+      process.exitCode = wafTestCrs(o)
+    })
+  return cmd
+}

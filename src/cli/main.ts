@@ -1,0 +1,89 @@
+import { Command, CommanderError } from 'commander'
+import { VERSION } from '../version.js'
+import { ApiError } from './client.js'
+import { auditCommand } from './commands/audit.js'
+import { backupCommand } from './commands/backup.js'
+import { deployCommand } from './commands/deploy.js'
+import { jobsCommand } from './commands/jobs.js'
+import { logsCommand } from './commands/logs.js'
+import { rollbackCommand } from './commands/rollback.js'
+import { envsCommand } from './commands/envs.js'
+import { loginCommand, logoutCommand, whoamiCommand } from './commands/login.js'
+import { projectsCommand } from './commands/projects.js'
+import { serveCommand } from './commands/serve.js'
+import { servicesCommand } from './commands/services.js'
+import { setupCommand } from './commands/setup.js'
+import { varsCommand } from './commands/vars.js'
+import { workspacesCommand } from './commands/workspaces.js'
+import { stdio } from './output.js'
+import { UsageError } from './resolve.js'
+
+/** Exit codes scripts can rely on: 0 ok, 1 the API or a check said no, 2 bad usage. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const
+
+export function buildProgram(): Command {
+  const program = new Command('palisade')
+    .description('Palisade: a self-hosted, security-first PaaS')
+    .version(VERSION)
+    .option('--json', 'print JSON instead of tables')
+    .showHelpAfterError()
+    .exitOverride()
+  for (const c of [
+    serveCommand(),
+    setupCommand(),
+    loginCommand(),
+    logoutCommand(),
+    whoamiCommand(),
+    workspacesCommand(),
+    projectsCommand(),
+    envsCommand(),
+    varsCommand(),
+    deployCommand(),
+    rollbackCommand(),
+    logsCommand(),
+    jobsCommand(),
+    servicesCommand(),
+    backupCommand(),
+    auditCommand(),
+  ]) {
+    program.addCommand(c)
+  }
+  const exitOverride = (c: Command): void => {
+    c.exitOverride()
+    c.commands.forEach(exitOverride)
+  }
+  exitOverride(program)
+  return program
+}
+
+export async function runCli(argv: readonly string[]): Promise<number> {
+  const program = buildProgram()
+  try {
+    await program.parseAsync([...argv], { from: 'user' })
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage
+    }
+    if (error instanceof UsageError) {
+      stdio.err(`error: ${error.message}`)
+      return EXIT.usage
+    }
+    if (error instanceof ApiError) {
+      const field = error.details[0] ? ` [${error.details.map((d) => d.field).join(', ')}]` : ''
+      stdio.err(`error: ${error.message}${field} (${error.code}${error.status ? `, HTTP ${error.status}` : ''}${error.requestId ? `, request ${error.requestId}` : ''})`)
+      return EXIT.failed
+    }
+    const e = error as { message?: string; code?: string }
+    stdio.err(`error: ${e.message ?? String(error)}${e.code ? ` (${e.code})` : ''}`)
+    return EXIT.failed
+  }
+}
+
+const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href
+if (isMain) {
+  void runCli(process.argv.slice(2)).then((code) => {
+    if (code !== 0) process.exitCode = code
+  })
+}

@@ -1,0 +1,26 @@
+import { createInterface } from 'node:readline'
+
+/** Reads one line from stdin (all of it when not a TTY: `--password-stdin` style). */
+export async function readStdinLine(): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const c of process.stdin) chunks.push(c as Buffer)
+  return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? ''
+}
+
+/** Asks a question on the terminal; `secret` turns echo off. */
+export function ask(question: string, secret = false): Promise<string> {
+  return new Promise((resolve) => {
+    const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: process.stdin.isTTY === true })
+    if (secret && process.stdin.isTTY) {
+      const write = (rl as unknown as { _writeToOutput: (s: string) => void })
+      write._writeToOutput = (s: string) => {
+        if (s.startsWith(question)) process.stderr.write(question)
+      }
+    }
+    rl.question(question, (answer) => {
+      rl.close()
+      if (secret && process.stdin.isTTY) process.stderr.write('\n')
+      resolve(answer)
+    })
+  })
+}

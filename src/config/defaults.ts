@@ -1,0 +1,16 @@
+/** The embedded defaults: safe, local, no external service needed. */
+export const DEFAULTS = {
+  dataDir: './.palisade',
+  apiListen: '127.0.0.1:8080',
+  edgeHttpListen: '0.0.0.0:8000',
+  edgeHttpsListen: '0.0.0.0:8443',
+  driver: 'local',
+  baseDomain: 'localhost',
+  crsDir: '/usr/share/modsecurity-crs',
+  auditRetentionDays: 90, // days
+  sessionIdleMinutes: 30, // minutes (ASVS 7.3.1)
+  sessionAbsoluteHours: 12, // hours (ASVS 7.3.2)
+  logLevel: 'info',
+  edgeBodyLimit: 10 * 1024 * 1024, // bytes
+  gitLocalRoots: '.', // the directory `palisade serve` starts in (never `/`); `none` refuses local repositories
+} as const

@@ -1,0 +1,110 @@
+import path from 'node:path'
+import { InvalidError } from '../shared/errors.js'
+import { DEFAULTS } from './defaults.js'
+import { SETTINGS, type Config, type ListenAddress } from './schema.js'
+
+export type RawSettings = Partial<Record<keyof Config, string | undefined>>
+
+/** Reads settings from the environment (the only place that touches process.env). */
+export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): RawSettings {
+  const raw: RawSettings = {}
+  for (const s of SETTINGS) {
+    const value = env[s.env]
+    if (value !== undefined && value !== '') raw[s.key] = value
+  }
+  return raw
+}
+
+/** Validates settings once (flags override the environment), applies DEFAULTS and freezes the result. */
+export function loadConfig(fromEnv: RawSettings, fromFlags: RawSettings = {}): Config {
+  const raw: RawSettings = { ...fromEnv }
+  for (const [k, v] of Object.entries(fromFlags)) if (v !== undefined) raw[k as keyof Config] = v
+  const dataDir = path.resolve(raw.dataDir ?? DEFAULTS.dataDir)
+  const apiListen = parseListen('apiListen', raw.apiListen ?? DEFAULTS.apiListen)
+  const driver = raw.driver ?? DEFAULTS.driver
+  if (driver !== 'local' && driver !== 'kubernetes') invalid('driver', 'must be local or kubernetes')
+  const databaseUrl = raw.databaseUrl ?? `sqlite:${path.join(dataDir, 'palisade.db')}`
+  if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(databaseUrl)) invalid('databaseUrl', 'must be postgres://… or sqlite:<path>')
+  const baseDomain = (raw.baseDomain ?? DEFAULTS.baseDomain).toLowerCase()
+  if (!/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/.test(baseDomain)) invalid('baseDomain', 'must be a host name')
+  const publicUrl = (raw.publicUrl ?? `http://${hostForUrl(apiListen)}:${apiListen.port}`).replace(/\/+$/, '')
+  if (!/^https?:\/\//.test(publicUrl)) invalid('publicUrl', 'must be an http(s) URL')
+  const config: Config = {
+    dataDir,
+    databaseUrl,
+    redisUrl: raw.redisUrl,
+    apiListen,
+    edgeHttpListen: parseListen('edgeHttpListen', raw.edgeHttpListen ?? DEFAULTS.edgeHttpListen),
+    edgeHttpsListen: parseListen('edgeHttpsListen', raw.edgeHttpsListen ?? DEFAULTS.edgeHttpsListen),
+    driver,
+    baseDomain,
+    publicUrl,
+    smtpUrl: raw.smtpUrl,
+    masterKey: raw.masterKey,
+    crsDir: path.resolve(raw.crsDir ?? DEFAULTS.crsDir),
+    auditRetentionDays: parseInteger('auditRetentionDays', raw.auditRetentionDays, DEFAULTS.auditRetentionDays, 1, 36500),
+    sessionIdleMinutes: parseInteger('sessionIdleMinutes', raw.sessionIdleMinutes, DEFAULTS.sessionIdleMinutes, 1, 1440),
+    sessionAbsoluteHours: parseInteger('sessionAbsoluteHours', raw.sessionAbsoluteHours, DEFAULTS.sessionAbsoluteHours, 1, 720),
+    logLevel: raw.logLevel ?? DEFAULTS.logLevel,
+    edgeBodyLimit: parseInteger('edgeBodyLimit', raw.edgeBodyLimit, DEFAULTS.edgeBodyLimit, 1024, 1024 * 1024 * 1024),
+    gitLocalRoots: parseRoots(raw.gitLocalRoots),
+  }
+  return Object.freeze(config)
+}
+
+function hostForUrl(listen: ListenAddress): string {
+  if (listen.host === '0.0.0.0' || listen.host === '::') return '127.0.0.1'
+  return listen.host.includes(':') ? `[${listen.host}]` : listen.host
+}
+
+function parseListen(field: keyof Config, value: string): ListenAddress {
+  const m = /^(?:\[([0-9a-fA-F:]+)\]|([^:]+)):(\d{1,5})$/.exec(value)
+  const port = m ? Number(m[3]) : NaN
+  if (!m || port > 65535) invalid(field, `must be host:port, got ${JSON.stringify(value)}`)
+  return Object.freeze({ host: (m[1] ?? m[2]) as string, port })
+}
+
+/** Local git roots: `none`, or absolute (or relative to the start directory) paths joined by `:`. The root `/` is refused. */
+function parseRoots(value: string | undefined): readonly string[] {
+  if (value === 'none') return Object.freeze([])
+  const given = value !== undefined
+  const roots = (value ?? DEFAULTS.gitLocalRoots).split(':').filter((r) => r !== '').map((r) => path.resolve(r))
+  if (roots.includes('/')) {
+    if (given) invalid('gitLocalRoots', 'must not allow the whole file system (/)')
+    return Object.freeze([])
+  }
+  return Object.freeze(roots)
+}
+
+function parseInteger(field: keyof Config, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < min || n > max) invalid(field, `must be an integer from ${min} to ${max}`)
+  return n
+}
+
+function invalid(field: string, message: string): never {
+  const setting = SETTINGS.find((s) => s.key === field)
+  const name = setting ? `${setting.env} (--${setting.flag})` : field
+  throw new InvalidError('PAL_CONFIG_INVALID', `${name} ${message}`, { details: [{ field, message }] })
+}
+
+/** What the CLI needs from its environment (read here so that config/ stays the only reader of process.env). */
+export interface CliEnvironment {
+  readonly apiUrl: string | undefined
+  readonly token: string | undefined
+  readonly workspace: string | undefined
+  readonly configHome: string | undefined
+  readonly dataDir: string | undefined
+}
+
+export function cliEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnvironment {
+  const get = (k: string): string | undefined => (env[k] === undefined || env[k] === '' ? undefined : env[k])
+  return Object.freeze({
+    apiUrl: get('PALISADE_API_URL'),
+    token: get('PALISADE_TOKEN'),
+    workspace: get('PALISADE_WORKSPACE'),
+    configHome: get('XDG_CONFIG_HOME'),
+    dataDir: get('PALISADE_DATA_DIR'),
+  })
+}

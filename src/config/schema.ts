@@ -1,0 +1,52 @@
+/** Palisade's configuration after validation. Frozen; passed to capabilities in slices. */
+export interface Config {
+  readonly dataDir: string
+  /** `sqlite:<path>` or `postgres://…` */
+  readonly databaseUrl: string
+  readonly redisUrl: string | undefined
+  readonly apiListen: ListenAddress
+  readonly edgeHttpListen: ListenAddress
+  readonly edgeHttpsListen: ListenAddress
+  readonly driver: 'local' | 'kubernetes'
+  readonly baseDomain: string
+  readonly publicUrl: string
+  readonly smtpUrl: string | undefined
+  /** 32-byte key given as hex or base64, or undefined to use `<data>/master.key`. */
+  readonly masterKey: string | undefined
+  readonly crsDir: string
+  readonly auditRetentionDays: number
+  readonly sessionIdleMinutes: number
+  readonly sessionAbsoluteHours: number
+  readonly logLevel: string
+  /** Edge request body limit in bytes. */
+  readonly edgeBodyLimit: number
+  /** Absolute directories local git repositories may be deployed from; empty = none. */
+  readonly gitLocalRoots: readonly string[]
+}
+
+export interface ListenAddress {
+  readonly host: string
+  readonly port: number
+}
+
+/** Every setting: its environment variable, its `palisade serve --flag`, and what it means. */
+export const SETTINGS = [
+  { key: 'dataDir', env: 'PALISADE_DATA_DIR', flag: 'data-dir', help: 'data directory' },
+  { key: 'databaseUrl', env: 'PALISADE_DATABASE_URL', flag: 'database-url', help: 'postgres://… (default: SQLite in the data dir)' },
+  { key: 'redisUrl', env: 'PALISADE_REDIS_URL', flag: 'redis-url', help: 'redis://… for shared throttling and nonces' },
+  { key: 'apiListen', env: 'PALISADE_API_LISTEN', flag: 'api-listen', help: 'API address host:port' },
+  { key: 'edgeHttpListen', env: 'PALISADE_EDGE_HTTP_LISTEN', flag: 'edge-http-listen', help: 'edge HTTP address' },
+  { key: 'edgeHttpsListen', env: 'PALISADE_EDGE_HTTPS_LISTEN', flag: 'edge-https-listen', help: 'edge HTTPS address' },
+  { key: 'driver', env: 'PALISADE_DRIVER', flag: 'driver', help: 'local | kubernetes' },
+  { key: 'baseDomain', env: 'PALISADE_BASE_DOMAIN', flag: 'base-domain', help: 'base domain of default host names' },
+  { key: 'publicUrl', env: 'PALISADE_PUBLIC_URL', flag: 'public-url', help: 'URL used in links and e-mails' },
+  { key: 'smtpUrl', env: 'PALISADE_SMTP_URL', flag: 'smtp-url', help: 'smtp://… (default: .eml files in <data>/outbox)' },
+  { key: 'masterKey', env: 'PALISADE_MASTER_KEY', flag: 'master-key', help: '32-byte key, hex or base64 (default: <data>/master.key)' },
+  { key: 'crsDir', env: 'PALISADE_CRS_DIR', flag: 'crs-dir', help: 'OWASP CRS directory' },
+  { key: 'auditRetentionDays', env: 'PALISADE_AUDIT_RETENTION_DAYS', flag: 'audit-retention-days', help: 'days audit events are kept' },
+  { key: 'sessionIdleMinutes', env: 'PALISADE_SESSION_IDLE_MINUTES', flag: 'session-idle-minutes', help: 'session idle timeout' },
+  { key: 'sessionAbsoluteHours', env: 'PALISADE_SESSION_ABSOLUTE_HOURS', flag: 'session-absolute-hours', help: 'session lifetime' },
+  { key: 'logLevel', env: 'PALISADE_LOG_LEVEL', flag: 'log-level', help: 'pino level' },
+  { key: 'edgeBodyLimit', env: 'PALISADE_EDGE_BODY_LIMIT', flag: 'edge-body-limit', help: 'edge request body limit (bytes)' },
+  { key: 'gitLocalRoots', env: 'PALISADE_GIT_LOCAL_ROOTS', flag: 'git-local-roots', help: 'colon-separated directories local git repos may be deployed from, or "none" (default: the directory serve starts in)' },
+] as const satisfies ReadonlyArray<{ key: keyof Config; env: string; flag: string; help: string }>

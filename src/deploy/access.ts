@@ -1,0 +1,271 @@
+import ipaddr from 'ipaddr.js'
+import { diffChanges } from '../audit/index.js'
+import { actorOf, hashPassword, type Principal } from '../iam/index.js'
+import { isUniqueViolation } from '../store/index.js'
+import type { RequestContext } from '../shared/context.js'
+import { ConflictError, InvalidError, NotFoundError } from '../shared/errors.js'
+import { DEPLOY_ERRORS } from './errors.js'
+import type { AccessInput, DeployDeps, Domain, EnvironmentAccess } from './types.js'
+
+export const ACCESS_LIMITS = Object.freeze({
+  ipAllow: 200,
+  ipGroups: 50,
+  domainsPerEnvironment: 20,
+  usernameLength: 64,
+  passwordLength: 256,
+})
+
+function invalid(field: string, message: string): never {
+  throw new InvalidError(DEPLOY_ERRORS.invalidField, `${field} ${message}`, { details: [{ field, message }] })
+}
+
+/** Parses an address or CIDR and returns its canonical text (`10.0.0.0/8`, `2001:db8::/32`). */
+export function normaliseCidr(text: string, field: string): string {
+  const t = text.trim()
+  try {
+    if (t.includes('/')) {
+      const [addr, bits] = ipaddr.parseCIDR(t)
+      return `${addr.toString()}/${bits}`
+    }
+    if (!ipaddr.isValid(t)) throw new Error('bad')
+    const addr = ipaddr.parse(t)
+    return `${addr.toString()}/${addr.kind() === 'ipv4' ? 32 : 128}`
+  } catch {
+    return invalid(field, 'must be an IP address or CIDR such as 203.0.113.0/24')
+  }
+}
+
+const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/
+
+/**
+ * A custom domain: lowercase DNS name with at least two labels, no IP literal, no wildcard, and never
+ * under the platform's base domain (those names are the platform's: `<env>.<project>.<ws>.<base>`).
+ */
+export function assertDomain(name: string, baseDomain: string): void {
+  if (name.length > 253) invalid('name', 'must be at most 253 characters')
+  const labels = name.split('.')
+  if (labels.length < 2 || !labels.every((l) => LABEL.test(l)))
+    invalid('name', 'must be a lowercase host name such as shop.example.com')
+  if (/^[0-9]+$/.test(labels[labels.length - 1] as string)) invalid('name', 'must not be an IP address')
+  if (name === baseDomain || name.endsWith('.' + baseDomain))
+    invalid('name', `must not be under the platform domain ${baseDomain}`)
+}
+
+export function createAccess(deps: DeployDeps, publish: (envId: string) => Promise<unknown>) {
+  const { db, audit, clock, tenancy } = deps
+
+  async function read(envId: string): Promise<EnvironmentAccess> {
+    const row = await db
+      .selectFrom('environment_access')
+      .selectAll()
+      .where('environment_id', '=', envId)
+      .executeTakeFirst()
+    if (!row) return { ipAllow: [], ipGroups: [], password: null }
+    return {
+      ipAllow: JSON.parse(row.ip_allow) as string[],
+      ipGroups: JSON.parse(row.ip_groups) as string[],
+      password: row.basic_username ? { username: row.basic_username } : null,
+    }
+  }
+
+  return {
+    async getAccess(principal: Principal, envId: string): Promise<EnvironmentAccess> {
+      await tenancy.environments.load(principal, envId, 'environment.read')
+      return read(envId)
+    },
+
+    async setAccess(
+      principal: Principal,
+      ctx: RequestContext,
+      envId: string,
+      input: AccessInput,
+    ): Promise<EnvironmentAccess> {
+      const env = await tenancy.environments.load(principal, envId, 'access.manage')
+      if (input.ipAllow.length > ACCESS_LIMITS.ipAllow)
+        invalid('ipAllow', `at most ${ACCESS_LIMITS.ipAllow} entries`)
+      if (input.ipGroups.length > ACCESS_LIMITS.ipGroups)
+        invalid('ipGroups', `at most ${ACCESS_LIMITS.ipGroups} entries`)
+      const ipAllow = [...new Set(input.ipAllow.map((c, i) => normaliseCidr(c, `ipAllow[${i}]`)))]
+      const ipGroups = [...new Set(input.ipGroups)]
+      if (ipGroups.length > 0) {
+        // Groups are looked up in the environment's own workspace: another tenant's group id is "unknown".
+        const found = await db
+          .selectFrom('ip_groups')
+          .select('id')
+          .where('workspace_id', '=', env.workspace_id)
+          .where('id', 'in', ipGroups)
+          .execute()
+        const known = new Set(found.map((r) => r.id))
+        const missing = ipGroups.find((g) => !known.has(g))
+        if (missing !== undefined)
+          invalid('ipGroups', `holds an unknown ip-group ${JSON.stringify(missing.slice(0, 100))}`)
+      }
+      let username: string | null = null
+      let hash: string | null = null
+      if (input.password) {
+        const { username: u, password: p } = input.password
+        if (
+          u.length < 1 ||
+          u.length > ACCESS_LIMITS.usernameLength ||
+          u.includes(':') ||
+          /[\x00-\x1f\x7f]/.test(u)
+        ) {
+          invalid(
+            'password.username',
+            `must be 1–${ACCESS_LIMITS.usernameLength} printable characters without ":"`,
+          )
+        }
+        if (p.length < 8 || p.length > ACCESS_LIMITS.passwordLength)
+          invalid('password.password', `must be 8–${ACCESS_LIMITS.passwordLength} characters`)
+        username = u
+        hash = await hashPassword(p)
+      }
+      const before = await read(envId)
+      const beforeHash = await db
+        .selectFrom('environment_access')
+        .select('basic_password_hash')
+        .where('environment_id', '=', envId)
+        .executeTakeFirst()
+      const now = clock.now().toISOString()
+      const values = {
+        environment_id: envId,
+        ip_allow: JSON.stringify(ipAllow),
+        ip_groups: JSON.stringify(ipGroups),
+        basic_username: username,
+        basic_password_hash: hash,
+        updated_at: now,
+      }
+      await db.transaction().execute(async (trx) => {
+        const exists = await trx
+          .selectFrom('environment_access')
+          .select('environment_id')
+          .where('environment_id', '=', envId)
+          .executeTakeFirst()
+        if (exists)
+          await trx
+            .updateTable('environment_access')
+            .set(values)
+            .where('environment_id', '=', envId)
+            .execute()
+        else await trx.insertInto('environment_access').values(values).execute()
+        await audit.record(trx, {
+          actor: actorOf(principal),
+          action: 'environment.access.update',
+          target: { type: 'environment', id: envId },
+          workspaceId: env.workspace_id,
+          projectId: env.project_id,
+          environmentId: envId,
+          changes: diffChanges(
+            { ...before, password: beforeHash?.basic_password_hash ? 'set' : null },
+            { ipAllow, ipGroups, password: hash ? 'set' : null, ...(hash ? { passwordValue: 'x' } : {}) },
+            ['passwordValue'],
+          ),
+          context: ctx,
+        })
+      })
+      await publish(envId)
+      return read(envId)
+    },
+
+    async listDomains(principal: Principal, envId: string): Promise<{ items: Domain[]; nextCursor: null }> {
+      await tenancy.environments.load(principal, envId, 'environment.read')
+      const rows = await db
+        .selectFrom('environment_domains')
+        .selectAll()
+        .where('environment_id', '=', envId)
+        .orderBy('name')
+        .execute()
+      return {
+        items: rows.map((r) => ({ name: r.name, environmentId: r.environment_id, createdAt: r.created_at })),
+        nextCursor: null,
+      }
+    },
+
+    async addDomain(
+      principal: Principal,
+      ctx: RequestContext,
+      envId: string,
+      rawName: string,
+    ): Promise<Domain> {
+      const env = await tenancy.environments.load(principal, envId, 'domain.manage')
+      const name = rawName.trim().toLowerCase().replace(/\.$/, '')
+      assertDomain(name, deps.baseDomain)
+      const taken = (): ConflictError =>
+        new ConflictError(DEPLOY_ERRORS.domainTaken, `domain ${name} is already in use`, {
+          publicCode: 'domain_taken',
+        })
+      if (await db.selectFrom('environments').select('id').where('host', '=', name).executeTakeFirst())
+        throw taken()
+      const domain: Domain = { name, environmentId: envId, createdAt: clock.now().toISOString() }
+      await db.transaction().execute(async (trx) => {
+        const count = await trx
+          .selectFrom('environment_domains')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('environment_id', '=', envId)
+          .executeTakeFirstOrThrow()
+        if (Number(count.n) >= ACCESS_LIMITS.domainsPerEnvironment) {
+          throw new ConflictError(
+            DEPLOY_ERRORS.tooMany,
+            `an environment holds at most ${ACCESS_LIMITS.domainsPerEnvironment} domains`,
+            { publicCode: 'limit_reached' },
+          )
+        }
+        try {
+          await trx
+            .insertInto('environment_domains')
+            .values({
+              name,
+              environment_id: envId,
+              workspace_id: env.workspace_id,
+              created_at: domain.createdAt,
+            })
+            .execute()
+        } catch (error) {
+          if (isUniqueViolation(error)) throw taken()
+          throw error
+        }
+        await audit.record(trx, {
+          actor: actorOf(principal),
+          action: 'environment.domain.create',
+          target: { type: 'domain', id: name },
+          workspaceId: env.workspace_id,
+          projectId: env.project_id,
+          environmentId: envId,
+          changes: diffChanges(null, { name }),
+          context: ctx,
+        })
+      })
+      await publish(envId)
+      return domain
+    },
+
+    async removeDomain(
+      principal: Principal,
+      ctx: RequestContext,
+      envId: string,
+      name: string,
+    ): Promise<void> {
+      const env = await tenancy.environments.load(principal, envId, 'domain.manage')
+      await db.transaction().execute(async (trx) => {
+        const res = await trx
+          .deleteFrom('environment_domains')
+          .where('environment_id', '=', envId)
+          .where('name', '=', name.toLowerCase())
+          .executeTakeFirst()
+        if (Number(res.numDeletedRows) === 0)
+          throw new NotFoundError(DEPLOY_ERRORS.notFound, 'domain not found', { publicCode: 'not_found' })
+        await audit.record(trx, {
+          actor: actorOf(principal),
+          action: 'environment.domain.delete',
+          target: { type: 'domain', id: name.toLowerCase() },
+          workspaceId: env.workspace_id,
+          projectId: env.project_id,
+          environmentId: envId,
+          changes: diffChanges({ name: name.toLowerCase() }, null),
+          context: ctx,
+        })
+      })
+      await publish(envId)
+    },
+  }
+}

@@ -1,0 +1,1015 @@
+import { existsSync, lstatSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import path from 'node:path'
+import { diffChanges } from '../audit/index.js'
+import { actorOf, PLATFORM, type Principal } from '../iam/index.js'
+import type { EnvironmentsTable } from '../store/index.js'
+import type { DeploymentsTable, JobsTable } from './tables.js'
+import { PLATFORM_CONTEXT, type RequestContext } from '../shared/context.js'
+import { ConflictError, InvalidError, NotFoundError } from '../shared/errors.js'
+import { newId } from '../shared/ids.js'
+import { BuildPlanError, linkPersistentDirs, parseProcfile, planBuild } from './build-plan.js'
+import type { RunningProcess, Upstream } from './drivers/driver.js'
+import { DEPLOY_ERRORS } from './errors.js'
+import { assertRef, fetchSource, resolveRepository } from './git-source.js'
+import { waitHealthy } from './health-check.js'
+import { LogStore } from './log-store.js'
+import {
+  DEFAULT_DEPLOY_OPTIONS,
+  JOB_TYPES,
+  type Deployment,
+  type DeployDeps,
+  type DeploymentStatus,
+  type EnvironmentRuntimeStatus,
+  type Job,
+  type JobType,
+  type PublishedRoute,
+  type RouteSink,
+} from './types.js'
+
+/** A failure whose message is safe and useful to show as the deployment's reason. */
+class DeployFailure extends Error {}
+
+interface Serving {
+  readonly release: number
+  readonly deploymentId: string
+  readonly target: PublishedRoute['target']
+  readonly process: RunningProcess | null
+  readonly dir: string
+}
+
+interface EnvRuntime {
+  tail: Promise<void>
+  waiting: number
+  serving: Serving | null
+}
+
+const MAX_COMMAND = 4096
+
+function toDeployment(r: DeploymentsTable): Deployment {
+  return {
+    id: r.id,
+    environmentId: r.environment_id,
+    number: r.number,
+    kind: r.kind === 'rollback' ? 'rollback' : 'deploy',
+    status: r.status as DeploymentStatus,
+    ref: r.ref,
+    commit: r.commit,
+    release: r.release,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    reason: r.reason,
+  }
+}
+
+function toJob(r: JobsTable): Job {
+  return {
+    id: r.id,
+    environmentId: r.environment_id,
+    type: r.type as JobType,
+    command: r.command,
+    status: r.status as Job['status'],
+    exitCode: r.exit_code,
+    reason: r.reason,
+    createdAt: r.created_at,
+    finishedAt: r.finished_at,
+  }
+}
+
+function encodeCursor(n: number): string {
+  return Buffer.from(String(n)).toString('base64url')
+}
+
+function decodeCursor(cursor: string): number {
+  const n = Number(Buffer.from(cursor, 'base64url').toString())
+  if (!Number.isInteger(n) || n < 0)
+    throw new InvalidError(DEPLOY_ERRORS.invalidField, 'cursor is not valid', {
+      details: [{ field: 'cursor', message: 'not valid' }],
+    })
+  return n
+}
+
+const notFound = (what: string): NotFoundError =>
+  new NotFoundError(DEPLOY_ERRORS.notFound, `${what} not found`, { publicCode: 'not_found' })
+
+/**
+ * Deployments, rollbacks, jobs and the routes they publish. Work on one environment is serialised
+ * (a second deployment queues behind the first); different environments build in parallel.
+ */
+export function createDeployer(deps: DeployDeps) {
+  const { db, audit, clock, tenancy, driver } = deps
+  const opts: typeof DEFAULT_DEPLOY_OPTIONS = Object.freeze({ ...DEFAULT_DEPLOY_OPTIONS, ...deps.options })
+  const logs = new LogStore(path.join(deps.dataDir, 'logs'), { capBytes: opts.logCapBytes })
+  const runtimes = new Map<string, EnvRuntime>()
+  let sink: RouteSink | null = null
+  let closing = false
+  const now = (): string => clock.now().toISOString()
+  const envDirOf = (envId: string): string => path.join(deps.dataDir, 'envs', envId)
+  const releaseDirOf = (envId: string, n: number): string => path.join(envDirOf(envId), 'releases', String(n))
+
+  function runtimeOf(envId: string): EnvRuntime {
+    let rt = runtimes.get(envId)
+    if (!rt) runtimes.set(envId, (rt = { tail: Promise.resolve(), waiting: 0, serving: null }))
+    return rt
+  }
+
+  /** Runs `work` after everything already queued for the environment. */
+  function enqueue(envId: string, work: () => Promise<void>): void {
+    const rt = runtimeOf(envId)
+    rt.waiting++
+    rt.tail = rt.tail.then(async () => {
+      rt.waiting--
+      if (closing) return
+      try {
+        await work()
+      } catch (err) {
+        deps.logger?.error({ err, environmentId: envId }, 'deploy work failed unexpectedly')
+      }
+    })
+  }
+
+  function assertRoom(envId: string): void {
+    if (runtimeOf(envId).waiting >= opts.maxQueued) {
+      throw new ConflictError(
+        DEPLOY_ERRORS.queueFull,
+        `at most ${opts.maxQueued} deployments and jobs may wait per environment`,
+        { publicCode: 'queue_full' },
+      )
+    }
+  }
+
+  async function envRow(envId: string): Promise<EnvironmentsTable | undefined> {
+    return db.selectFrom('environments').selectAll().where('id', '=', envId).executeTakeFirst()
+  }
+
+  // ---------------------------------------------------------------- routes
+
+  async function ipAllowOf(
+    envId: string,
+    workspaceId: string,
+  ): Promise<{ ipAllow: string[]; basicAuth: PublishedRoute['access']['basicAuth'] }> {
+    const access = await db
+      .selectFrom('environment_access')
+      .selectAll()
+      .where('environment_id', '=', envId)
+      .executeTakeFirst()
+    if (!access) return { ipAllow: [], basicAuth: null }
+    const ipAllow = JSON.parse(access.ip_allow) as string[]
+    const groups = JSON.parse(access.ip_groups) as string[]
+    if (groups.length > 0) {
+      const rows = await db
+        .selectFrom('ip_groups')
+        .select(['id', 'cidrs'])
+        .where('workspace_id', '=', workspaceId)
+        .where('id', 'in', groups)
+        .execute()
+      for (const r of rows) ipAllow.push(...(JSON.parse(r.cidrs) as string[]))
+      // A group that vanished must not turn the restriction off: an empty merged list would mean "everyone".
+      if (ipAllow.length === 0) ipAllow.push('255.255.255.255/32')
+    }
+    const basicAuth =
+      access.basic_username && access.basic_password_hash
+        ? { username: access.basic_username, passwordHash: access.basic_password_hash }
+        : null
+    return { ipAllow: [...new Set(ipAllow)], basicAuth }
+  }
+
+  /** Builds the environment's route from the store and the serving release, and hands it to the edge. */
+  async function publish(envId: string): Promise<PublishedRoute | null> {
+    const env = await envRow(envId)
+    if (!env) {
+      sink?.remove(envId)
+      return null
+    }
+    const [state, domains, access, waf] = await Promise.all([
+      db.selectFrom('deploy_states').selectAll().where('environment_id', '=', envId).executeTakeFirst(),
+      db
+        .selectFrom('environment_domains')
+        .select('name')
+        .where('environment_id', '=', envId)
+        .orderBy('name')
+        .execute(),
+      ipAllowOf(envId, env.workspace_id),
+      deps.wafSettings ? deps.wafSettings(envId) : Promise.resolve({}),
+    ])
+    const route: PublishedRoute = {
+      environmentId: envId,
+      workspaceId: env.workspace_id,
+      hosts: [env.host, ...domains.map((d) => d.name)],
+      target: runtimes.get(envId)?.serving?.target ?? { kind: 'none' },
+      maintenance: state?.maintenance === 1,
+      access,
+      throttle: opts.throttle,
+      waf,
+      httpsRedirect: false,
+      hsts: false,
+    }
+    try {
+      sink?.upsert(route)
+    } catch (err) {
+      deps.logger?.error({ err, environmentId: envId }, 'the edge refused the route')
+    }
+    return route
+  }
+
+  async function saveState(
+    envId: string,
+    patch: { current_release?: number | null; current_deployment_id?: string | null; maintenance?: number },
+  ): Promise<void> {
+    const existing = await db
+      .selectFrom('deploy_states')
+      .select('environment_id')
+      .where('environment_id', '=', envId)
+      .executeTakeFirst()
+    if (existing)
+      await db
+        .updateTable('deploy_states')
+        .set({ ...patch, updated_at: now() })
+        .where('environment_id', '=', envId)
+        .execute()
+    else
+      await db
+        .insertInto('deploy_states')
+        .values({
+          environment_id: envId,
+          current_release: null,
+          current_deployment_id: null,
+          maintenance: 0,
+          ...patch,
+          updated_at: now(),
+        })
+        .execute()
+  }
+
+  // ---------------------------------------------------------------- processes
+
+  async function startRelease(
+    env: EnvironmentsTable,
+    release: { number: number; kind: string; command: string | null; static_root: string | null },
+    logKey: string,
+  ): Promise<Serving> {
+    const dir = releaseDirOf(env.id, release.number)
+    if (!existsSync(dir)) throw new DeployFailure(`release ${release.number} is no longer on disk`)
+    if (release.kind === 'static') {
+      return {
+        release: release.number,
+        deploymentId: logKey,
+        target: { kind: 'static', root: path.join(dir, release.static_root ?? '.') },
+        process: null,
+        dir,
+      }
+    }
+    const argv = JSON.parse(release.command ?? '[]') as string[]
+    const variables = await tenancy.variables.resolve(env.id)
+    const instanceId = newId('ins')
+    logs.note(logKey, `starting release ${release.number}: ${argv.join(' ')}`)
+    const proc = await driver.start({
+      environmentId: env.id,
+      instanceId,
+      cwd: dir,
+      argv,
+      env: variables,
+      onOutput: (_stream, text) => logs.append(logKey, text),
+    })
+    const health = await waitHealthy({
+      upstream: proc.upstream,
+      path: env.health_check_path,
+      host: env.host,
+      timeoutMs: opts.healthTimeoutMs,
+      exited: proc.firstExit,
+    })
+    if (!health.ok) {
+      await proc.stop(opts.stopGraceMs)
+      throw new DeployFailure(health.reason)
+    }
+    logs.note(logKey, `health check GET ${env.health_check_path} passed after ${health.ms} ms`)
+    return {
+      release: release.number,
+      deploymentId: logKey,
+      target: { kind: 'proxy', upstream: proc.upstream as Upstream },
+      process: proc,
+      dir,
+    }
+  }
+
+  /** Switches the edge to `next`, then lets the old release drain and stops it. */
+  async function switchTo(envId: string, next: Serving, logKey: string): Promise<void> {
+    const rt = runtimeOf(envId)
+    const old = rt.serving
+    rt.serving = next
+    await saveState(envId, { current_release: next.release, current_deployment_id: next.deploymentId })
+    await publish(envId)
+    logs.note(logKey, `the edge now routes to release ${next.release}`)
+    if (old && old !== next) {
+      void (async () => {
+        await new Promise((r) => setTimeout(r, opts.drainMs))
+        await old.process?.stop(opts.stopGraceMs)
+        if (old.deploymentId !== next.deploymentId) logs.end(old.deploymentId)
+      })()
+    }
+  }
+
+  async function pruneReleases(envId: string): Promise<void> {
+    const keep = await db
+      .selectFrom('releases')
+      .select('number')
+      .where('environment_id', '=', envId)
+      .where('removed', '=', 0)
+      .orderBy('number', 'desc')
+      .limit(opts.keepReleases)
+      .execute()
+    const kept = new Set(keep.map((r) => r.number))
+    const serving = runtimes.get(envId)?.serving?.release
+    if (serving !== undefined) kept.add(serving)
+    const root = path.join(envDirOf(envId), 'releases')
+    if (!existsSync(root)) return
+    for (const name of readdirSync(root)) {
+      const n = Number(name)
+      if (!Number.isInteger(n) || kept.has(n)) continue
+      rmSync(path.join(root, name), { recursive: true, force: true })
+      await db
+        .updateTable('releases')
+        .set({ removed: 1 })
+        .where('environment_id', '=', envId)
+        .where('number', '=', n)
+        .execute()
+    }
+  }
+
+  // ---------------------------------------------------------------- deployments
+
+  async function setStatus(id: string, patch: Partial<DeploymentsTable>): Promise<void> {
+    await db.updateTable('deployments').set(patch).where('id', '=', id).execute()
+  }
+
+  async function runBuild(
+    dep: DeploymentsTable,
+    env: EnvironmentsTable,
+  ): Promise<{
+    number: number
+    kind: string
+    command: string | null
+    static_root: string | null
+    commit: string
+  }> {
+    const key = dep.id
+    const project = await db
+      .selectFrom('projects')
+      .select(['repository'])
+      .where('id', '=', env.project_id)
+      .executeTakeFirst()
+    // Pushed code lives in the platform's own bare repository (git push over HTTP); it is used for
+    // push deployments, and for every deployment of a project without a repository of its own.
+    const pushed = path.join(deps.dataDir, 'git', env.workspace_id, `${env.project_id}.git`)
+    let source: { url: string; display: string }
+    if (dep.kind === 'push' || (!project?.repository && existsSync(pushed))) {
+      source = { url: 'file://' + pushed, display: 'the pushed repository' }
+    } else {
+      if (!project?.repository)
+        throw new DeployFailure('the project has no repository (set one, or git push to it)')
+      try {
+        source = resolveRepository(project.repository, {
+          localRoots: deps.gitLocalRoots,
+          dataDir: deps.dataDir,
+        })
+      } catch (err) {
+        throw new DeployFailure(err instanceof Error ? err.message : 'repository refused')
+      }
+    }
+    const ref = dep.kind === 'push' && dep.commit ? dep.commit : (dep.ref ?? env.branch)
+    const dir = releaseDirOf(env.id, dep.number)
+    rmSync(dir, { recursive: true, force: true })
+    let started = Date.now()
+    logs.note(key, `fetching ${source.display} at ${ref}`)
+    let commit: string
+    try {
+      commit = await fetchSource({
+        url: source.url,
+        ref,
+        dir,
+        home: path.join(envDirOf(env.id), 'home'),
+        timeoutMs: opts.buildTimeoutMs,
+        onOutput: (t) => logs.append(key, t),
+      })
+    } catch (err) {
+      throw new DeployFailure(`fetching ${ref} failed: ${err instanceof Error ? err.message : 'git error'}`)
+    }
+    logs.note(key, `commit ${commit} fetched in ${Date.now() - started} ms`)
+    await setStatus(dep.id, { commit })
+    let plan
+    try {
+      plan = planBuild(dir, env.runtime)
+      for (const n of linkPersistentDirs(
+        dir,
+        path.join(envDirOf(env.id), 'shared'),
+        JSON.parse(env.persistent_dirs) as string[],
+      ))
+        logs.note(key, n)
+    } catch (err) {
+      if (err instanceof BuildPlanError) throw new DeployFailure(err.message)
+      throw err
+    }
+    for (const n of plan.notes) logs.note(key, n)
+    await driver.ownTree(env.id, dir)
+    const variables = await tenancy.variables.resolve(env.id)
+    for (const step of plan.steps) {
+      logs.note(key, `$ ${step.join(' ')}`)
+      started = Date.now()
+      const r = await driver.run({
+        environmentId: env.id,
+        cwd: dir,
+        argv: step,
+        env: variables,
+        onOutput: (_s, t) => logs.append(key, t),
+        timeoutMs: opts.buildTimeoutMs,
+        network: 'host',
+      })
+      logs.note(
+        key,
+        `exit ${r.code ?? r.signal ?? '?'} after ${r.durationMs} ms${r.timedOut ? ' (timed out)' : ''}`,
+      )
+      if (r.code !== 0)
+        throw new DeployFailure(
+          `build step "${step.join(' ')}" ${r.timedOut ? 'timed out' : `failed with exit code ${r.code ?? r.signal ?? '?'}`}`,
+        )
+    }
+    return {
+      number: dep.number,
+      kind: plan.kind,
+      command: plan.start ? JSON.stringify(plan.start) : null,
+      static_root: plan.staticRoot,
+      commit,
+    }
+  }
+
+  async function runDeployment(id: string): Promise<void> {
+    const dep = await db.selectFrom('deployments').selectAll().where('id', '=', id).executeTakeFirst()
+    if (!dep || dep.status !== 'queued') return
+    const env = await envRow(dep.environment_id)
+    if (!env)
+      return setStatus(id, { status: 'failed', reason: 'the environment was deleted', finished_at: now() })
+    const started = Date.now()
+    let builtDir: string | null = null
+    try {
+      try {
+        await driver.prepareEnvironment(env.id, envDirOf(env.id))
+      } catch (err) {
+        deps.logger?.error({ err, environmentId: env.id }, 'could not prepare the environment sandbox')
+        throw new DeployFailure(
+          `the environment's sandbox could not be prepared: ${err instanceof Error ? err.message : 'error'}`,
+        )
+      }
+      let release: {
+        number: number
+        kind: string
+        command: string | null
+        static_root: string | null
+        commit: string | null
+      }
+      if (dep.kind === 'rollback') {
+        await setStatus(id, { status: 'deploying', started_at: now() })
+        const row = await db
+          .selectFrom('releases')
+          .selectAll()
+          .where('environment_id', '=', env.id)
+          .where('number', '=', dep.release ?? -1)
+          .executeTakeFirst()
+        if (!row || row.removed === 1)
+          throw new DeployFailure(`release ${dep.release ?? '?'} is no longer available`)
+        release = row
+        logs.note(id, `rolling back to release ${row.number} (commit ${row.commit ?? '?'}) without a rebuild`)
+      } else {
+        await setStatus(id, { status: 'building', started_at: now() })
+        builtDir = releaseDirOf(env.id, dep.number)
+        release = await runBuild(dep, env)
+        await setStatus(id, { status: 'deploying', release: release.number })
+      }
+      const serving = await startRelease(env, release, id)
+      if (dep.kind !== 'rollback') {
+        await db
+          .insertInto('releases')
+          .values({
+            environment_id: env.id,
+            number: release.number,
+            deployment_id: id,
+            commit: release.commit,
+            kind: release.kind,
+            command: release.command,
+            static_root: release.static_root,
+            created_at: now(),
+            removed: 0,
+          })
+          .execute()
+      }
+      builtDir = null
+      await switchTo(env.id, serving, id)
+      await setStatus(id, { status: 'succeeded', finished_at: now(), reason: null })
+      logs.note(id, `deployment ${dep.number} succeeded in ${Date.now() - started} ms`)
+      if (serving.process === null) logs.end(id)
+      await pruneReleases(env.id)
+    } catch (err) {
+      const reason = err instanceof DeployFailure ? err.message : 'internal error (see the control plane log)'
+      if (!(err instanceof DeployFailure))
+        deps.logger?.error({ err, deploymentId: id }, 'deployment failed unexpectedly')
+      if (builtDir) rmSync(builtDir, { recursive: true, force: true })
+      logs.note(id, `deployment failed: ${reason}; the previous release keeps serving`)
+      await setStatus(id, { status: 'failed', reason, finished_at: now() })
+      logs.end(id)
+    }
+  }
+
+  async function createDeploymentRow(
+    principal: Principal,
+    ctx: RequestContext,
+    env: EnvironmentsTable,
+    kind: 'deploy' | 'rollback' | 'push',
+    fields: { ref: string | null; release: number | null; commit: string | null },
+  ): Promise<Deployment> {
+    assertRoom(env.id)
+    const row = await db.transaction().execute(async (trx) => {
+      const last = await trx
+        .selectFrom('deployments')
+        .select((eb) => eb.fn.max('number').as('n'))
+        .where('environment_id', '=', env.id)
+        .executeTakeFirst()
+      const number = Number(last?.n ?? 0) + 1
+      const r: DeploymentsTable = {
+        id: newId('dep'),
+        environment_id: env.id,
+        workspace_id: env.workspace_id,
+        project_id: env.project_id,
+        number,
+        kind,
+        status: 'queued',
+        ref: fields.ref,
+        commit: fields.commit,
+        release: fields.release,
+        reason: null,
+        created_at: now(),
+        started_at: null,
+        finished_at: null,
+      }
+      await trx.insertInto('deployments').values(r).execute()
+      await audit.record(trx, {
+        actor: actorOf(principal),
+        action: kind === 'rollback' ? 'environment.rollback' : 'environment.deployment.create',
+        target: { type: 'deployment', id: r.id },
+        workspaceId: env.workspace_id,
+        projectId: env.project_id,
+        environmentId: env.id,
+        changes: diffChanges(
+          null,
+          kind === 'rollback'
+            ? { number, release: fields.release }
+            : {
+                number,
+                ref: fields.ref ?? env.branch,
+                ...(kind === 'push' ? { commit: fields.commit, via: 'git push' } : {}),
+              },
+        ),
+        context: ctx,
+      })
+      return r
+    })
+    enqueue(env.id, () => runDeployment(row.id))
+    return toDeployment(row)
+  }
+
+  // ---------------------------------------------------------------- jobs
+
+  async function runJob(id: string): Promise<void> {
+    const job = await db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst()
+    if (!job || job.status !== 'queued') return
+    await db.updateTable('jobs').set({ status: 'running' }).where('id', '=', id).execute()
+    const finish = async (
+      ok: boolean,
+      reason: string | null,
+      exitCode: number | null = null,
+    ): Promise<void> => {
+      logs.note(id, ok ? 'job succeeded' : `job failed: ${reason ?? ''}`)
+      await db
+        .updateTable('jobs')
+        .set({ status: ok ? 'succeeded' : 'failed', reason, exit_code: exitCode, finished_at: now() })
+        .where('id', '=', id)
+        .execute()
+      logs.end(id)
+    }
+    try {
+      const env = await envRow(job.environment_id)
+      const serving = runtimes.get(job.environment_id)?.serving
+      if (!env || !serving) return await finish(false, 'the environment has no running release')
+      if (job.type === 'restart') {
+        if (!serving.process) return await finish(true, null)
+        const rel = await db
+          .selectFrom('releases')
+          .selectAll()
+          .where('environment_id', '=', env.id)
+          .where('number', '=', serving.release)
+          .executeTakeFirstOrThrow()
+        // A restart is a deployment of the same release: new process, health check, switch, drain.
+        const next = await startRelease(env, rel, serving.deploymentId)
+        await switchTo(env.id, { ...next, deploymentId: serving.deploymentId }, id)
+        return await finish(true, null)
+      }
+      let argv: string[] | null = null
+      if (job.type === 'command') argv = ['/bin/sh', '-c', job.command ?? '']
+      else argv = flushCommand(serving.dir)
+      if (!argv)
+        return await finish(
+          false,
+          'the app declares no flush-cache command (Procfile "flush-cache:" line or package.json script "palisade:flush-cache")',
+        )
+      logs.note(id, `$ ${job.type === 'command' ? (job.command ?? '') : argv.join(' ')}`)
+      const variables = await tenancy.variables.resolve(env.id)
+      const r = await driver.run({
+        environmentId: env.id,
+        cwd: serving.dir,
+        argv,
+        env: variables,
+        onOutput: (_s, t) => logs.append(id, t),
+        timeoutMs: opts.jobTimeoutMs,
+        network: 'sandbox',
+      })
+      logs.note(
+        id,
+        `exit ${r.code ?? r.signal ?? '?'} after ${r.durationMs} ms${r.timedOut ? ' (timed out)' : ''}`,
+      )
+      await finish(
+        r.code === 0,
+        r.code === 0
+          ? null
+          : r.timedOut
+            ? 'the command timed out'
+            : `the command exited with code ${r.code ?? r.signal ?? '?'}`,
+        r.code,
+      )
+    } catch (err) {
+      if (!(err instanceof DeployFailure)) deps.logger?.error({ err, jobId: id }, 'job failed unexpectedly')
+      await finish(false, err instanceof DeployFailure ? err.message : 'internal error')
+    }
+  }
+
+  function flushCommand(dir: string): string[] | null {
+    try {
+      const procfile = path.join(dir, 'Procfile')
+      if (existsSync(procfile)) {
+        const line = parseProcfile(readText(procfile)).get('flush-cache')
+        if (line) return ['/bin/sh', '-c', line]
+      }
+      const pkgFile = path.join(dir, 'package.json')
+      if (existsSync(pkgFile)) {
+        const pkg = JSON.parse(readText(pkgFile)) as { scripts?: Record<string, unknown> }
+        if (typeof pkg.scripts?.['palisade:flush-cache'] === 'string')
+          return ['npm', 'run', 'palisade:flush-cache']
+      }
+    } catch {
+      return null
+    }
+    return null
+  }
+
+  // ---------------------------------------------------------------- public
+
+  return {
+    logs,
+    isolation: driver.isolation,
+
+    /** Connects the edge's route table and publishes every known environment to it. */
+    async attachRoutes(routes: RouteSink): Promise<void> {
+      sink = routes
+      const states = await db.selectFrom('deploy_states').select('environment_id').execute()
+      const withDomains = await db
+        .selectFrom('environment_domains')
+        .select('environment_id')
+        .distinct()
+        .execute()
+      const access = await db.selectFrom('environment_access').select('environment_id').execute()
+      const ids = new Set([...states, ...withDomains, ...access].map((r) => r.environment_id))
+      for (const id of ids) await publish(id)
+    },
+
+    publish,
+
+    /**
+     * After a control-plane start: deployments and jobs cut short by the stop are marked failed, and
+     * each environment's current release is started again (health-checked before the edge routes to it).
+     */
+    async resume(): Promise<void> {
+      const t = now()
+      await db
+        .updateTable('deployments')
+        .set({ status: 'failed', reason: 'interrupted: the control plane stopped', finished_at: t })
+        .where('status', 'in', ['queued', 'building', 'deploying'])
+        .execute()
+      await db
+        .updateTable('jobs')
+        .set({ status: 'failed', reason: 'interrupted: the control plane stopped', finished_at: t })
+        .where('status', 'in', ['queued', 'running'])
+        .execute()
+      const states = await db
+        .selectFrom('deploy_states')
+        .selectAll()
+        .where('current_release', 'is not', null)
+        .execute()
+      for (const s of states) {
+        enqueue(s.environment_id, async () => {
+          const env = await envRow(s.environment_id)
+          const rel = await db
+            .selectFrom('releases')
+            .selectAll()
+            .where('environment_id', '=', s.environment_id)
+            .where('number', '=', s.current_release ?? -1)
+            .executeTakeFirst()
+          if (!env || !rel) return
+          const key = s.current_deployment_id ?? rel.deployment_id
+          try {
+            await driver.prepareEnvironment(env.id, envDirOf(env.id))
+            logs.note(key, 'control plane restarted: starting the current release again')
+            const serving = await startRelease(env, rel, key)
+            runtimeOf(env.id).serving = serving
+            await publish(env.id)
+          } catch (err) {
+            logs.note(
+              key,
+              `could not start the current release again: ${err instanceof Error ? err.message : 'error'}`,
+            )
+            deps.logger?.error({ err, environmentId: env.id }, 'could not restart the current release')
+          }
+        })
+      }
+    },
+
+    async create(
+      principal: Principal,
+      ctx: RequestContext,
+      envId: string,
+      input: { ref?: string },
+    ): Promise<Deployment> {
+      const env = await tenancy.environments.load(principal, envId, 'deployment.create')
+      if (input.ref !== undefined) assertRef(input.ref)
+      return createDeploymentRow(principal, ctx, env, 'deploy', {
+        ref: input.ref ?? null,
+        release: null,
+        commit: null,
+      })
+    },
+
+    /** Queues a deployment for every environment tracking `branch` in the project (git push). */
+    async createForPush(
+      principal: Principal,
+      ctx: RequestContext,
+      projectId: string,
+      branch: string,
+      commit: string,
+    ): Promise<Deployment[]> {
+      const envs = await db
+        .selectFrom('environments')
+        .select('id')
+        .where('project_id', '=', projectId)
+        .where('branch', '=', branch)
+        .orderBy('name')
+        .execute()
+      const out: Deployment[] = []
+      for (const e of envs) {
+        const env = await tenancy.environments.load(principal, e.id, 'deployment.create')
+        out.push(
+          await createDeploymentRow(principal, ctx, env, 'push', { ref: branch, release: null, commit }),
+        )
+      }
+      return out
+    },
+
+    async rollback(principal: Principal, ctx: RequestContext, envId: string): Promise<Deployment> {
+      const env = await tenancy.environments.load(principal, envId, 'deployment.create')
+      const state = await db
+        .selectFrom('deploy_states')
+        .selectAll()
+        .where('environment_id', '=', envId)
+        .executeTakeFirst()
+      const current = state?.current_release
+      const previous =
+        current === null || current === undefined
+          ? undefined
+          : await db
+              .selectFrom('releases')
+              .selectAll()
+              .where('environment_id', '=', envId)
+              .where('number', '<', current)
+              .where('removed', '=', 0)
+              .orderBy('number', 'desc')
+              .limit(1)
+              .executeTakeFirst()
+      if (!previous)
+        throw new ConflictError(DEPLOY_ERRORS.noRelease, 'there is no earlier release to roll back to', {
+          publicCode: 'no_release',
+        })
+      return createDeploymentRow(principal, ctx, env, 'rollback', {
+        ref: null,
+        release: previous.number,
+        commit: previous.commit,
+      })
+    },
+
+    async list(
+      principal: Principal,
+      envId: string,
+      page: { cursor?: string | undefined; limit?: number | undefined },
+    ): Promise<{ items: Deployment[]; nextCursor: string | null }> {
+      await tenancy.environments.load(principal, envId, 'deployment.read')
+      const limit = Math.min(Math.max(page.limit ?? 50, 1), 200)
+      let q = db.selectFrom('deployments').selectAll().where('environment_id', '=', envId)
+      if (page.cursor !== undefined) q = q.where('number', '<', decodeCursor(page.cursor))
+      const rows = await q
+        .orderBy('number', 'desc')
+        .limit(limit + 1)
+        .execute()
+      const items = rows.slice(0, limit).map(toDeployment)
+      const last = items[items.length - 1]
+      return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.number) : null }
+    },
+
+    async get(principal: Principal, id: string): Promise<Deployment> {
+      const row = await db.selectFrom('deployments').selectAll().where('id', '=', id).executeTakeFirst()
+      if (!row) throw notFound('deployment')
+      await tenancy.environments.load(principal, row.environment_id, 'deployment.read')
+      return toDeployment(row)
+    },
+
+    /** Whether a follower of this deployment's log can expect more output. */
+    isLive(d: Deployment): boolean {
+      if (d.status !== 'succeeded' && d.status !== 'failed') return true
+      return runtimes.get(d.environmentId)?.serving?.deploymentId === d.id && !logs.isEnded(d.id)
+    },
+
+    async status(principal: Principal, envId: string): Promise<EnvironmentRuntimeStatus> {
+      await tenancy.environments.load(principal, envId, 'deployment.read')
+      const state = await db
+        .selectFrom('deploy_states')
+        .selectAll()
+        .where('environment_id', '=', envId)
+        .executeTakeFirst()
+      const serving = runtimes.get(envId)?.serving
+      return {
+        environmentId: envId,
+        currentRelease: state?.current_release ?? null,
+        currentDeploymentId: state?.current_deployment_id ?? null,
+        maintenance: state?.maintenance === 1,
+        process: serving?.process?.status() ?? null,
+        isolation: driver.isolation.mode,
+      }
+    },
+
+    async createJob(
+      principal: Principal,
+      ctx: RequestContext,
+      envId: string,
+      input: { type: string; command?: string },
+    ): Promise<Job> {
+      const env = await tenancy.environments.load(principal, envId, 'job.run')
+      if (!(JOB_TYPES as readonly string[]).includes(input.type)) {
+        throw new InvalidError(DEPLOY_ERRORS.invalidField, `type must be one of ${JOB_TYPES.join(', ')}`, {
+          details: [{ field: 'type', message: 'unknown job type' }],
+        })
+      }
+      const type = input.type as JobType
+      if (type === 'command') {
+        const c = input.command
+        if (c === undefined || c.trim() === '' || c.length > MAX_COMMAND || c.includes('\0')) {
+          throw new InvalidError(
+            DEPLOY_ERRORS.invalidField,
+            `command must be 1–${MAX_COMMAND} characters without NUL`,
+            { details: [{ field: 'command', message: 'required for type command' }] },
+          )
+        }
+      } else if (input.command !== undefined) {
+        throw new InvalidError(DEPLOY_ERRORS.invalidField, 'command is only allowed with type command', {
+          details: [{ field: 'command', message: 'only with type command' }],
+        })
+      }
+      const maintenance = type === 'maintenance-on' ? 1 : type === 'maintenance-off' ? 0 : null
+      if (maintenance === null) {
+        const state = await db
+          .selectFrom('deploy_states')
+          .select('current_release')
+          .where('environment_id', '=', envId)
+          .executeTakeFirst()
+        if (state?.current_release == null)
+          throw new ConflictError(
+            DEPLOY_ERRORS.noRelease,
+            'the environment has no release yet: deploy first',
+            { publicCode: 'no_release' },
+          )
+        assertRoom(envId)
+      }
+      const row: JobsTable = {
+        id: newId('job'),
+        environment_id: envId,
+        workspace_id: env.workspace_id,
+        type,
+        command: type === 'command' ? (input.command ?? null) : null,
+        status: maintenance === null ? 'queued' : 'succeeded',
+        exit_code: null,
+        reason: null,
+        created_at: now(),
+        finished_at: maintenance === null ? null : now(),
+      }
+      await db.transaction().execute(async (trx) => {
+        await trx.insertInto('jobs').values(row).execute()
+        if (maintenance !== null) {
+          const existing = await trx
+            .selectFrom('deploy_states')
+            .select('environment_id')
+            .where('environment_id', '=', envId)
+            .executeTakeFirst()
+          if (existing)
+            await trx
+              .updateTable('deploy_states')
+              .set({ maintenance, updated_at: now() })
+              .where('environment_id', '=', envId)
+              .execute()
+          else
+            await trx
+              .insertInto('deploy_states')
+              .values({
+                environment_id: envId,
+                current_release: null,
+                current_deployment_id: null,
+                maintenance,
+                updated_at: now(),
+              })
+              .execute()
+        }
+        await audit.record(trx, {
+          actor: actorOf(principal),
+          action: 'environment.job.create',
+          target: { type: 'job', id: row.id },
+          workspaceId: env.workspace_id,
+          projectId: env.project_id,
+          environmentId: envId,
+          // The command text is the user's own and may hold secrets passed inline: only its presence is recorded.
+          changes: diffChanges(null, { type, command: row.command === null ? undefined : '[command]' }),
+          context: ctx,
+        })
+      })
+      if (maintenance !== null) {
+        // Maintenance does not wait behind a build: it is the switch used when a build is going wrong.
+        await publish(envId)
+        logs.note(row.id, `maintenance mode ${maintenance === 1 ? 'on' : 'off'}`)
+        logs.end(row.id)
+      } else {
+        enqueue(envId, () => runJob(row.id))
+      }
+      return toJob(row)
+    },
+
+    async getJob(principal: Principal, id: string): Promise<Job> {
+      const row = await db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst()
+      if (!row) throw notFound('job')
+      await tenancy.environments.load(principal, row.environment_id, 'deployment.read')
+      return toJob(row)
+    },
+
+    async listJobs(principal: Principal, envId: string): Promise<{ items: Job[]; nextCursor: null }> {
+      await tenancy.environments.load(principal, envId, 'deployment.read')
+      const rows = await db
+        .selectFrom('jobs')
+        .selectAll()
+        .where('environment_id', '=', envId)
+        .orderBy('created_at', 'desc')
+        .limit(100)
+        .execute()
+      return { items: rows.map(toJob), nextCursor: null }
+    },
+
+    /** Waits for everything queued on an environment (tests, shutdown). */
+    async idle(envId: string): Promise<void> {
+      let tail: Promise<void> | undefined
+      while (tail !== runtimeOf(envId).tail) {
+        tail = runtimeOf(envId).tail
+        await tail
+      }
+    },
+
+    /** Stops every process; queued work is dropped (it is marked failed at the next start). */
+    async close(): Promise<void> {
+      closing = true
+      // Work already running finishes (or is given 5 s) so that nothing prepares a sandbox after the driver closed.
+      const running = Promise.all([...runtimes.values()].map((rt) => rt.tail))
+      await Promise.race([running, new Promise((r) => setTimeout(r, 5_000).unref())])
+      await driver.close(opts.stopGraceMs)
+    },
+
+    /** @internal for platform-initiated work (git push, scheduled jobs). */
+    platformContext: PLATFORM_CONTEXT,
+    platform: PLATFORM,
+  }
+}
+
+/** Manifests are read only when they are small regular files (not links pointing elsewhere on the host). */
+function readText(file: string): string {
+  const st = lstatSync(file)
+  if (!st.isFile() || st.size > 1024 * 1024) throw new Error('not a small regular file')
+  return readFileSync(file, 'utf8')
+}
+
+export type Deployer = ReturnType<typeof createDeployer>

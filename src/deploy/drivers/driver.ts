@@ -1,0 +1,85 @@
+/**
+ * What a deploy driver does: run an environment's web process (supervised) and one-off commands
+ * (builds, jobs). The local driver runs processes on this host; a Kubernetes driver would map the
+ * same calls to Deployments and Jobs.
+ */
+
+/** How the edge reaches a process. */
+export type Upstream = { readonly socketPath: string } | { readonly host: string; readonly port: number }
+
+export type ProcessState = 'starting' | 'running' | 'crashed' | 'backoff' | 'stopped'
+
+export interface ProcessStatus {
+  readonly instanceId: string
+  readonly state: ProcessState
+  /** Restarts after crashes since the process was started by a deployment or job. */
+  readonly restarts: number
+  readonly pid: number | null
+  readonly lastExit: {
+    readonly code: number | null
+    readonly signal: string | null
+    readonly at: string
+  } | null
+  /** Milliseconds until the next restart attempt, in `backoff`. */
+  readonly nextRestartInMs: number | null
+}
+
+export type OutputSink = (stream: 'stdout' | 'stderr', text: string) => void
+
+export interface ProcessSpec {
+  readonly environmentId: string
+  /** Unique per start; two instances of one release may run side by side during a switch. */
+  readonly instanceId: string
+  readonly cwd: string
+  readonly argv: readonly string[]
+  /** The environment's variables; the driver adds PORT, HOME and PATH. */
+  readonly env: Readonly<Record<string, string>>
+  readonly onOutput: OutputSink
+}
+
+export interface RunningProcess {
+  readonly instanceId: string
+  readonly upstream: Upstream
+  status(): ProcessStatus
+  /** Settles when the first spawn exits (a health check races it: an app that dies at start fails at once). */
+  readonly firstExit: Promise<{ code: number | null; signal: string | null }>
+  /** SIGTERM to the process group, SIGKILL after `graceMs`; stops supervision. */
+  stop(graceMs: number): Promise<void>
+}
+
+export interface RunSpec {
+  readonly environmentId: string
+  readonly cwd: string
+  readonly argv: readonly string[]
+  readonly env: Readonly<Record<string, string>>
+  readonly onOutput: OutputSink
+  readonly timeoutMs: number
+  /** `host`: builds that fetch packages; `sandbox`: the environment's own network (jobs). */
+  readonly network: 'host' | 'sandbox'
+}
+
+export interface RunResult {
+  readonly code: number | null
+  readonly signal: string | null
+  readonly timedOut: boolean
+  readonly durationMs: number
+}
+
+export interface IsolationReport {
+  /** `namespaces`: own user + network namespace per environment; `none`: loopback ports, same user. */
+  readonly mode: 'namespaces' | 'none'
+  readonly summary: string
+}
+
+export interface DeployDriver {
+  readonly name: string
+  readonly isolation: IsolationReport
+  /** Creates what an environment needs (user, namespace, directories); idempotent. */
+  prepareEnvironment(environmentId: string, envDir: string): Promise<void>
+  /** Hands a directory tree (a fresh release) to the environment's user. */
+  ownTree(environmentId: string, dir: string): Promise<void>
+  start(spec: ProcessSpec): Promise<RunningProcess>
+  run(spec: RunSpec): Promise<RunResult>
+  /** Stops every process this driver started. */
+  close(graceMs: number): Promise<void>
+}

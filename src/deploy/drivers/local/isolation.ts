@@ -1,0 +1,97 @@
+import { spawn } from 'node:child_process'
+import { chmodSync, existsSync, lstatSync, readdirSync, statSync } from 'node:fs'
+import path from 'node:path'
+
+/** An environment's system user and network namespace (same name). */
+export interface Sandbox {
+  readonly name: string
+  readonly uid: number
+  readonly gid: number
+}
+
+function exec(argv: readonly string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], shell: false })
+    let out = ''
+    child.stdout.setEncoding('utf8').on('data', (t: string) => (out += t))
+    child.stderr.setEncoding('utf8').on('data', (t: string) => (out += t))
+    child.on('error', (e) => resolve({ code: null, out: e.message }))
+    child.on('exit', (code) => resolve({ code, out }))
+  })
+}
+
+async function must(argv: readonly string[]): Promise<string> {
+  const r = await exec(argv)
+  if (r.code !== 0) throw new Error(`${argv.slice(0, 3).join(' ')} failed: ${r.out.trim().slice(0, 500)}`)
+  return r.out
+}
+
+/** A locked system account with no shell and no supplementary groups, home = the environment dir. */
+export async function ensureSystemUser(name: string, home: string): Promise<{ uid: number; gid: number }> {
+  let uid = await exec(['id', '-u', name])
+  if (uid.code !== 0) {
+    await must([
+      'useradd',
+      '--system',
+      '--user-group',
+      '--no-create-home',
+      '--home-dir',
+      home,
+      '--shell',
+      '/usr/sbin/nologin',
+      '--',
+      name,
+    ])
+    uid = await exec(['id', '-u', name])
+  }
+  const gid = await must(['id', '-g', name])
+  return { uid: Number(uid.out.trim()), gid: Number(gid.trim()) }
+}
+
+/** A network namespace holding only a loopback interface (no route out, no route to other environments). */
+export async function ensureNamespace(name: string): Promise<void> {
+  if (!existsSync(`/run/netns/${name}`)) await must(['ip', 'netns', 'add', name])
+  await must(['ip', '-n', name, 'link', 'set', 'lo', 'up'])
+}
+
+export async function removeSandbox(name: string): Promise<void> {
+  await exec(['ip', 'netns', 'delete', name])
+  await exec(['userdel', '--', name])
+}
+
+export async function ownTree(sandbox: Sandbox, dir: string): Promise<void> {
+  // -h: change symlinks themselves, never what they point to (a release may hold hostile links).
+  await must(['chown', '-R', '-h', `${sandbox.uid}:${sandbox.gid}`, '--', dir])
+}
+
+/**
+ * Environment users must traverse `<data>` and `<data>/envs` to reach their own directory: those two
+ * become 0711 (enter, not list). Everything else directly in `<data>` is made private to the control
+ * plane (0600 files, 0700 directories) so that the database, keys and logs stay out of reach.
+ */
+export function hardenDataDir(dataDir: string, warn?: (message: string) => void): void {
+  // Every parent must let others pass (x), or no environment user could reach its own release.
+  for (let dir = path.dirname(path.resolve(dataDir)); ; dir = path.dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) {
+      throw new Error(
+        `environment users cannot reach the data dir: ${dir} is not traversable by others (chmod o+x ${dir}, or choose another PALISADE_DATA_DIR)`,
+      )
+    }
+    if (dir === path.dirname(dir)) break
+  }
+  const envs = path.join(dataDir, 'envs')
+  chmodSync(dataDir, 0o711)
+  if (existsSync(envs)) chmodSync(envs, 0o711)
+  for (const name of readdirSync(dataDir)) {
+    const p = path.join(dataDir, name)
+    if (p === envs) continue
+    const st = lstatSync(p)
+    if (st.isSymbolicLink()) continue
+    const mode = st.mode & 0o777
+    const want = st.isDirectory() ? mode & 0o700 : mode & 0o600
+    if (mode !== want) {
+      chmodSync(p, want)
+      warn?.(`made ${p} private to the control plane (mode ${mode.toString(8)} → ${want.toString(8)})`)
+    }
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * Deployments, releases, rollbacks, jobs, logs, access rules and domains, and the drivers that run
+ * environments' processes. Work on one environment is serialised; the edge receives each environment's
+ * route through a `RouteSink` (the edge's RouteTable).
+ * @example
+ * const deploy = createDeploy({ db, audit, clock, tenancy, driver: createLocalDriver({ dataDir, isolate: true }), dataDir, baseDomain, gitLocalRoots })
+ * await deploy.attachRoutes(edge.routes); await deploy.resume()
+ * const d = await deploy.create(principal, ctx, envId, {})
+ */
+import { createAccess } from './access.js'
+import { createDeployer } from './deployer.js'
+import { createGitPush } from './git-push.js'
+import type { DeployDeps } from './types.js'
+
+export function createDeploy(deps: DeployDeps) {
+  const deployer = createDeployer(deps)
+  const git = createGitPush(deps, deployer)
+  return {
+    ...deployer,
+    ...createAccess(deps, deployer.publish),
+    git,
+    async close(): Promise<void> {
+      await git.stop()
+      await deployer.close()
+    },
+  }
+}
+export type Deploy = ReturnType<typeof createDeploy>
+
+export {
+  createLocalDriver,
+  sandboxName,
+  DEFAULT_BACKOFF,
+  type Backoff,
+  type LocalDriverOptions,
+} from './drivers/local/local-driver.js'
+export { removeSandbox } from './drivers/local/isolation.js'
+export type {
+  DeployDriver,
+  ProcessStatus,
+  ProcessState,
+  Upstream,
+  IsolationReport,
+} from './drivers/driver.js'
+export { LogStore } from './log-store.js'
+export type { GitPush, PushTarget } from './git-push.js'
+export { DEPLOY_ERRORS } from './errors.js'
+export { ACCESS_LIMITS, assertDomain, normaliseCidr } from './access.js'
+export { resolveRepository, assertRef } from './git-source.js'
+export { planBuild, parseProcfile } from './build-plan.js'
+export {
+  DEFAULT_DEPLOY_OPTIONS,
+  DEPLOYMENT_STATUSES,
+  JOB_TYPES,
+  type AccessInput,
+  type Deployment,
+  type DeployDeps,
+  type DeployOptions,
+  type Domain,
+  type EnvironmentAccess,
+  type EnvironmentRuntimeStatus,
+  type Job,
+  type JobType,
+  type PublishedRoute,
+  type RouteSink,
+} from './types.js'

@@ -1,0 +1,151 @@
+import type { AuditLog } from '../audit/index.js'
+import type { Database, Kysely } from '../store/index.js'
+import type { Tenancy } from '../tenancy/index.js'
+import type { Clock } from '../shared/clock.js'
+import type { DeployDriver, ProcessStatus } from './drivers/driver.js'
+
+export const DEPLOYMENT_STATUSES = ['queued', 'building', 'deploying', 'succeeded', 'failed'] as const
+export type DeploymentStatus = (typeof DEPLOYMENT_STATUSES)[number]
+
+export interface Deployment {
+  readonly id: string
+  readonly environmentId: string
+  readonly number: number
+  /** `deploy` builds from git; `rollback` starts an earlier release without building. */
+  readonly kind: 'deploy' | 'rollback'
+  readonly status: DeploymentStatus
+  readonly ref: string | null
+  readonly commit: string | null
+  readonly release: number | null
+  readonly createdAt: string
+  readonly startedAt: string | null
+  readonly finishedAt: string | null
+  /** Why it failed (null otherwise). */
+  readonly reason: string | null
+}
+
+export const JOB_TYPES = ['restart', 'flush-cache', 'maintenance-on', 'maintenance-off', 'command'] as const
+export type JobType = (typeof JOB_TYPES)[number]
+
+export interface Job {
+  readonly id: string
+  readonly environmentId: string
+  readonly type: JobType
+  readonly command: string | null
+  readonly status: 'queued' | 'running' | 'succeeded' | 'failed'
+  readonly exitCode: number | null
+  readonly reason: string | null
+  readonly createdAt: string
+  readonly finishedAt: string | null
+}
+
+export interface EnvironmentRuntimeStatus {
+  readonly environmentId: string
+  readonly currentRelease: number | null
+  readonly currentDeploymentId: string | null
+  readonly maintenance: boolean
+  /** The web process of the current release (null for static sites and before the first deploy). */
+  readonly process: ProcessStatus | null
+  readonly isolation: 'namespaces' | 'none'
+}
+
+export interface EnvironmentAccess {
+  readonly ipAllow: readonly string[]
+  readonly ipGroups: readonly string[]
+  /** The password itself is never returned. */
+  readonly password: { readonly username: string } | null
+}
+
+export interface AccessInput {
+  readonly ipAllow: readonly string[]
+  readonly ipGroups: readonly string[]
+  readonly password: { readonly username: string; readonly password: string } | null
+}
+
+export interface Domain {
+  readonly name: string
+  readonly environmentId: string
+  readonly createdAt: string
+}
+
+/** Shape of the edge's route (structurally the edge's `EdgeRoute`; deploy does not import the edge). */
+export interface PublishedRoute {
+  readonly environmentId: string
+  readonly workspaceId: string
+  readonly hosts: readonly string[]
+  readonly target:
+    | {
+        readonly kind: 'proxy'
+        readonly upstream: { readonly socketPath: string } | { readonly host: string; readonly port: number }
+      }
+    | { readonly kind: 'static'; readonly root: string }
+    | { readonly kind: 'none' }
+  readonly maintenance: boolean
+  readonly access: {
+    readonly ipAllow: readonly string[]
+    readonly basicAuth: { readonly username: string; readonly passwordHash: string } | null
+  }
+  readonly throttle: { readonly requestsPerSecond: number; readonly burst: number }
+  readonly waf: unknown
+  readonly httpsRedirect: boolean
+  readonly hsts: boolean
+}
+
+/** Where routes go: the edge's RouteTable in production. */
+export interface RouteSink {
+  upsert(route: PublishedRoute): void
+  remove(environmentId: string): void
+}
+
+export interface DeployOptions {
+  /** Old release keeps serving in-flight requests this long after the switch, ms. */
+  readonly drainMs: number
+  /** SIGTERM → SIGKILL grace when stopping a process, ms. */
+  readonly stopGraceMs: number
+  readonly healthTimeoutMs: number
+  /** Each build step (and git) is killed past this, ms. */
+  readonly buildTimeoutMs: number
+  /** A one-off command or cache flush is killed past this, ms. */
+  readonly jobTimeoutMs: number
+  /** Release directories kept per environment (current and previous included). */
+  readonly keepReleases: number
+  /** Deployments and jobs waiting per environment before new ones are refused. */
+  readonly maxQueued: number
+  /** Per log file (one rotated file kept), bytes. */
+  readonly logCapBytes: number
+  readonly throttle: { readonly requestsPerSecond: number; readonly burst: number }
+}
+
+export const DEFAULT_DEPLOY_OPTIONS: DeployOptions = Object.freeze({
+  drainMs: 2_000, // 2 s: in-flight requests of the old release finish (the edge already sends new ones to the new release)
+  stopGraceMs: 10_000, // 10 s for a clean shutdown before SIGKILL
+  healthTimeoutMs: 30_000, // 30 s for an app to answer its health check
+  buildTimeoutMs: 15 * 60_000, // 15 min per build step: a hung install does not block the queue forever
+  jobTimeoutMs: 10 * 60_000, // 10 min per one-off command
+  keepReleases: 5,
+  maxQueued: 10, // per environment: a runaway script cannot queue unbounded builds
+  logCapBytes: 5 * 1024 * 1024, // 5 MiB per log file, one rotation: at most 10 MiB per deployment
+  throttle: Object.freeze({ requestsPerSecond: 100, burst: 200 }), // per client IP and environment
+})
+
+export interface DeployLogger {
+  info(obj: object, msg?: string): void
+  warn(obj: object, msg?: string): void
+  error(obj: object, msg?: string): void
+}
+
+export interface DeployDeps {
+  readonly db: Kysely<Database>
+  readonly audit: AuditLog
+  readonly clock: Clock
+  readonly tenancy: Tenancy
+  readonly driver: DeployDriver
+  readonly dataDir: string
+  readonly baseDomain: string
+  /** Directories local repositories may be deployed from (PALISADE_GIT_LOCAL_ROOTS). */
+  readonly gitLocalRoots: readonly string[]
+  readonly logger?: DeployLogger
+  readonly options?: Partial<DeployOptions>
+  /** Per-environment WAF settings for the route (filled by the WAF capability; `{}` without it). */
+  readonly wafSettings?: (environmentId: string) => Promise<unknown>
+}

@@ -1,0 +1,900 @@
+import { randomUUID } from 'node:crypto'
+import { STATUS_CODES, request as httpRequest, createServer as createHttpServer } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse, ClientRequest } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import type { AddressInfo, Socket } from 'node:net'
+import { createSecureContext, type SecureContext, type TLSSocket } from 'node:tls'
+import type { Duplex } from 'node:stream'
+import { AcmeChallengeStore, AcmeIssuer } from './acme.js'
+import { BasicAuthVerifier, parseBasicAuth } from './basic-auth.js'
+import { EdgeConfigError } from './errors.js'
+import { forwardRequestHeaders, forwardResponseHeaders } from './headers.js'
+import { compileAllowList, parseClientAddress, type AllowList } from './ip-allow.js'
+import { LocalCa, type CertificatePair } from './local-ca.js'
+import { maskAuthorization, maskCookie, maskUrl } from './mask.js'
+import { NOT_DEPLOYED_PAGE, PAGES, WAF_BLOCK_PAGE, WAF_UNAVAILABLE_PAGE, sendPage } from './pages.js'
+import { normalizeHost, RouteTable, type CompiledRoute } from './route-table.js'
+import { contentTypeFor, openStatic, resolveStatic } from './static-files.js'
+import { clientKey, MemoryThrottle } from './throttle.js'
+import type {
+  AccessLogEntry,
+  EdgeBasicAuth,
+  EdgeDeps,
+  EdgeOptions,
+  EdgeRoute,
+  EdgeUpstream,
+  InspectedRequest,
+  ThrottleDecision,
+  Verdict,
+} from './types.js'
+import { upstreamKey, UpstreamPools } from './upstream-pool.js'
+
+export interface Edge {
+  /** Binds both listeners; resolves with their addresses (port 0 picks a free one). */
+  listen(): Promise<{ http: AddressInfo; https: AddressInfo }>
+  /** Stops accepting, closes open connections and upstream pools. */
+  close(): Promise<void>
+  readonly routes: RouteTable
+  readonly ca: LocalCa
+  readonly challenges: AcmeChallengeStore
+  /** Present when ACME is configured. */
+  readonly acme: AcmeIssuer | null
+}
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
+/** Failed Basic logins per client and environment: 10 at once, then one every 5 s (password guessing). */
+const LOGIN_RATE = 0.2
+const LOGIN_BURST = 10
+
+/** Per-request state that outlives the pipeline for the access log. */
+interface Exchange {
+  readonly req: IncomingMessage
+  readonly res: ServerResponse
+  readonly tls: boolean
+  readonly startedNs: bigint
+  readonly requestId: string
+  readonly clientIp: string
+  readonly trusted: boolean
+  host: string
+  route: EdgeRoute | null
+  /** The upstream request in flight, aborted if the client goes away first. */
+  upstream: ClientRequest | null
+  outcome: string | null
+  bytesOut: number
+  ruleIds: readonly string[] | undefined
+}
+
+type TrustCheck = (peer: string) => boolean
+
+function parseListen(value: string, name: string): { host: string; port: number } {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value)
+  const port = match ? Number(match[3]) : NaN
+  if (!match || port > 65_535)
+    throw new EdgeConfigError('PAL_EDGE_LISTEN_INVALID', `${name} must be host:port`)
+  return { host: (match[1] ?? match[2]) as string, port }
+}
+
+function compileTrust(trustProxy: EdgeOptions['trustProxy']): TrustCheck {
+  if (trustProxy === true) return () => true
+  if (trustProxy === false || trustProxy.length === 0) return () => false
+  const list: AllowList = compileAllowList(trustProxy)
+  return (peer) => list.has(peer)
+}
+
+function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function'
+}
+
+function plainAddress(address: string | undefined): string {
+  if (!address) return ''
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address
+}
+
+/**
+ * Creates the edge gateway: routing by Host, restrictions, throttling, the WAF hook, and a proxy to each
+ * environment's current release. Opens (or creates) the local CA under `<dataDir>/edge/ca/`.
+ */
+export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<Edge> {
+  const opts = Object.freeze({ ...options, limits: Object.freeze({ ...options.limits }) })
+  const httpAddr = parseListen(opts.httpListen, 'httpListen')
+  const httpsAddr = parseListen(opts.httpsListen, 'httpsListen')
+  const now = deps.now ?? Date.now
+  const isTrusted = compileTrust(opts.trustProxy)
+  const trustList = Array.isArray(opts.trustProxy)
+  const routes = new RouteTable()
+  const ca = await LocalCa.open(opts.dataDir, { now })
+  const challenges = new AcmeChallengeStore()
+  const acme = opts.acme ? new AcmeIssuer(opts.acme, opts.dataDir, challenges) : null
+  const pools = new UpstreamPools({ idleMs: Math.min(4_000, opts.limits.idleTimeoutMs) })
+  const throttle = deps.throttle ?? new MemoryThrottle({ now })
+  const loginThrottle = new MemoryThrottle({ now })
+  const verifier = new BasicAuthVerifier({ now })
+  const inspector = deps.inspector
+  const logger = deps.logger
+  const secureContexts = new Map<string, { ctx: SecureContext; notAfter: number }>()
+  let publicHttpsPort = opts.publicHttpsPort ?? httpsAddr.port
+
+  routes.onChange(() => {
+    const live = new Set<string>()
+    for (const r of routes.list()) if (r.target.kind === 'proxy') live.add(upstreamKey(r.target.upstream))
+    pools.retainOnly(live)
+    // Certificates of hosts that left the table are forgotten (they are re-read from disk if they come back).
+    for (const host of secureContexts.keys()) if (!routes.lookupCompiled(host)) secureContexts.delete(host)
+  })
+
+  function clientAddressOf(req: IncomingMessage, peer: string, trusted: boolean): string {
+    if (!trusted) return peer
+    const xff = req.headers['x-forwarded-for']
+    if (typeof xff !== 'string' || xff === '') return peer
+    const hops = xff.split(',').map((h) => plainAddress(h.trim()))
+    // Walk from the nearest hop outwards; with a list, skip our own trusted proxies.
+    for (let i = hops.length - 1; i >= 0; i--) {
+      const hop = hops[i] as string
+      if (!parseClientAddress(hop)) return peer
+      if (!trustList || !isTrusted(hop) || i === 0) return hop
+    }
+    return peer
+  }
+
+  function writeAccessLog(x: Exchange): void {
+    const req = x.req
+    const entry: AccessLogEntry = {
+      requestId: x.requestId,
+      environmentId: x.route?.environmentId ?? null,
+      workspaceId: x.route?.workspaceId ?? null,
+      clientIp: x.clientIp,
+      method: req.method ?? '',
+      host: x.host,
+      path: maskUrl(req.url ?? ''),
+      protocol: x.tls ? 'https' : 'http',
+      status: x.res.statusCode,
+      bytesOut: x.bytesOut,
+      durationMs: Number(process.hrtime.bigint() - x.startedNs) / 1e6,
+      outcome: x.res.writableFinished ? x.outcome : (x.outcome ?? 'client_closed'),
+      userAgent: req.headers['user-agent'] ?? null,
+      referer: req.headers.referer ? maskUrl(req.headers.referer) : null,
+      authorization: maskAuthorization(req.headers.authorization),
+      cookie: maskCookie(req.headers.cookie),
+      ...(x.ruleIds && x.ruleIds.length > 0 ? { ruleIds: x.ruleIds } : {}),
+    }
+    try {
+      logger?.info(entry, 'edge request')
+      deps.onAccessLog?.(entry)
+    } catch {
+      // a failing log sink must not take traffic down
+    }
+  }
+
+  function page(
+    x: Exchange,
+    status: keyof typeof PAGES,
+    outcome: string,
+    extra?: Record<string, string>,
+  ): void {
+    x.outcome = outcome
+    if (x.res.headersSent) {
+      x.res.destroy()
+      return
+    }
+    x.bytesOut = sendPage(
+      x.res,
+      status,
+      PAGES[status],
+      x.requestId,
+      x.req.headers.accept,
+      extra,
+      x.req.method === 'HEAD',
+    )
+  }
+
+  // The pipeline stays synchronous until a step really waits (argon2, a remote throttle, an async WAF, a
+  // body): a promise per step costs measurable CPU per request on the hot path.
+  function handle(req: IncomingMessage, res: ServerResponse, tls: boolean): void | Promise<void> {
+    const peer = plainAddress(req.socket.remoteAddress)
+    const trusted = isTrusted(peer)
+    const givenId = req.headers['x-request-id']
+    const x: Exchange = {
+      req,
+      res,
+      tls,
+      startedNs: process.hrtime.bigint(),
+      requestId:
+        trusted && typeof givenId === 'string' && REQUEST_ID_RE.test(givenId) ? givenId : randomUUID(),
+      clientIp: clientAddressOf(req, peer, trusted),
+      trusted,
+      host: normalizeHost(req.headers.host),
+      route: null,
+      upstream: null,
+      outcome: null,
+      bytesOut: 0,
+      ruleIds: undefined,
+    }
+    res.once('close', () => {
+      if (x.upstream !== null && !res.writableFinished) x.upstream.destroy()
+      writeAccessLog(x)
+    })
+
+    const url = req.url ?? '/'
+    if (!tls && url.startsWith('/.well-known/acme-challenge/')) {
+      const answer = challenges.answer(url)
+      if (answer !== undefined) {
+        x.outcome = 'acme_challenge'
+        x.bytesOut = Buffer.byteLength(answer)
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(x.bytesOut) })
+        res.end(answer)
+        return
+      }
+    }
+
+    const host = x.host
+    const compiled = host === '' ? undefined : routes.lookupCompiled(host)
+    if (!compiled) return page(x, 404, 'unknown_host')
+    const route = compiled.route
+    x.route = route
+
+    if (tls) {
+      // Domain fronting: a TLS session for one tenant's name must not carry another tenant's requests.
+      const servername = (req.socket as TLSSocket).servername
+      if (typeof servername === 'string' && normalizeHost(servername) !== host) {
+        return page(x, 421, 'misdirected')
+      }
+    }
+
+    if (!tls && route.httpsRedirect) {
+      const port = publicHttpsPort === 443 ? '' : `:${publicHttpsPort}`
+      x.outcome = 'https_redirect'
+      res.writeHead(308, {
+        location: `https://${host}${port}${url.startsWith('/') ? url : '/'}`,
+        'content-length': '0',
+        'x-request-id': x.requestId,
+      })
+      res.end()
+      return
+    }
+
+    const answered = checkAccess(x, compiled)
+    if (answered === true) return
+    if (answered !== false) return answered.then((done) => (done ? undefined : afterAccess(x, route)))
+    return afterAccess(x, route)
+  }
+
+  function afterAccess(x: Exchange, route: EdgeRoute): void | Promise<void> {
+    const body = readBody(x)
+    if (body === null) return afterBody(x, route, null)
+    return body.then((value) => (value === undefined ? undefined : afterBody(x, route, value)))
+  }
+
+  function afterBody(x: Exchange, route: EdgeRoute, body: Buffer | null): void | Promise<void> {
+    const verdict = inspect(x, route, body, false)
+    if (verdict === null) return
+    if (isThenable(verdict)) {
+      return verdict.then((v) => (v === null ? undefined : dispatch(x, route, body)))
+    }
+    return dispatch(x, route, body)
+  }
+
+  function dispatch(x: Exchange, route: EdgeRoute, body: Buffer | null): void | Promise<void> {
+    const target = route.target
+    if (target.kind === 'proxy') return proxy(x, route, target.upstream, body, x.req.headers.host ?? x.host)
+    if (target.kind === 'static') return serveStatic(x, route, target.root)
+    x.outcome = 'not_deployed'
+    const req = x.req
+    x.bytesOut = sendPage(
+      x.res,
+      503,
+      NOT_DEPLOYED_PAGE,
+      x.requestId,
+      req.headers.accept,
+      {},
+      req.method === 'HEAD',
+    )
+  }
+
+  /** Maintenance, IP allow list, Basic auth, throttling — in that order. Returns true when it answered. */
+  function checkAccess(x: Exchange, compiled: CompiledRoute): boolean | Promise<boolean> {
+    const route = compiled.route
+    if (route.maintenance) {
+      page(x, 503, 'maintenance', { 'retry-after': '120' })
+      return true
+    }
+    if (compiled.allow && !compiled.allow.has(x.clientIp)) {
+      page(x, 403, 'ip_denied')
+      return true
+    }
+    const auth = route.access.basicAuth
+    if (auth) return checkPassword(x, route, auth).then((done) => done || checkThrottle(x, route))
+    return checkThrottle(x, route)
+  }
+
+  async function checkPassword(x: Exchange, route: EdgeRoute, auth: EdgeBasicAuth): Promise<boolean> {
+    const given = parseBasicAuth(x.req.headers.authorization)
+    const loginKey = `${route.environmentId}|${clientKey(x.clientIp)}`
+    let ok: boolean | null = false
+    if (given) {
+      ok = await verifier.verify(
+        auth,
+        given,
+        () => loginThrottle.take(loginKey, LOGIN_RATE, LOGIN_BURST).allowed,
+      )
+    }
+    if (ok === null) {
+      page(x, 429, 'login_throttled', { 'retry-after': String(Math.ceil(1 / LOGIN_RATE)) })
+      return true
+    }
+    if (!ok) {
+      // A fixed realm: the environment id or workspace would tell a stranger what is behind the host.
+      page(x, 401, 'auth_required', { 'www-authenticate': 'Basic realm="Palisade", charset="UTF-8"' })
+      return true
+    }
+    return false
+  }
+
+  function checkThrottle(x: Exchange, route: EdgeRoute): boolean | Promise<boolean> {
+    const { requestsPerSecond, burst } = route.throttle
+    if (requestsPerSecond <= 0) return false
+    const decision = throttle.take(
+      `${route.environmentId}|${clientKey(x.clientIp)}`,
+      requestsPerSecond,
+      burst,
+    )
+    const apply = (d: ThrottleDecision): boolean => {
+      if (d.allowed) return false
+      page(x, 429, 'throttled', { 'retry-after': String(d.retryAfterSeconds) })
+      return true
+    }
+    return isThenable(decision) ? decision.then(apply) : apply(decision)
+  }
+
+  /** Buffers the body up to the limit so the WAF sees all of it. undefined = already answered (413/400). */
+  function readBody(x: Exchange): Promise<Buffer | null | undefined> | null {
+    const req = x.req
+    const lengthHeader = req.headers['content-length']
+    if (lengthHeader === undefined && req.headers['transfer-encoding'] === undefined) return null
+    const max = opts.limits.maxBodyBytes
+    if (lengthHeader !== undefined && Number(lengthHeader) > max) {
+      x.res.shouldKeepAlive = false // the unread body would otherwise be parsed as the next request
+      page(x, 413, 'body_too_large', { connection: 'close' })
+      return Promise.resolve(undefined)
+    }
+    return new Promise((resolve) => {
+      const chunks: Buffer[] = []
+      let size = 0
+      let done = false
+      const finish = (value: Buffer | null | undefined): void => {
+        if (done) return
+        done = true
+        req.off('data', onData)
+        req.off('end', onEnd)
+        req.off('error', onError)
+        resolve(value)
+      }
+      const onData = (chunk: Buffer): void => {
+        size += chunk.length
+        if (size > max) {
+          x.res.shouldKeepAlive = false
+          page(x, 413, 'body_too_large', { connection: 'close' })
+          req.resume()
+          finish(undefined)
+          return
+        }
+        chunks.push(chunk)
+      }
+      const onEnd = (): void => finish(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size))
+      const onError = (): void => {
+        x.outcome = 'client_error'
+        finish(undefined)
+      }
+      req.on('data', onData)
+      req.on('end', onEnd)
+      req.on('error', onError)
+    })
+  }
+
+  /** Always runs the WAF hook. Returns null when the request was answered (blocked or the WAF failed). */
+  function inspect(
+    x: Exchange,
+    route: EdgeRoute,
+    body: Buffer | null,
+    upgrade: boolean,
+  ): Verdict | null | Promise<Verdict | null> {
+    const req = x.req
+    const raw = req.rawHeaders
+    const headers: (readonly [string, string])[] = []
+    for (let i = 0; i < raw.length; i += 2) headers.push([raw[i] as string, raw[i + 1] as string])
+    const inspected: InspectedRequest = {
+      requestId: x.requestId,
+      clientIp: x.clientIp,
+      clientPort: req.socket.remotePort ?? 0,
+      serverPort: req.socket.localPort ?? 0,
+      tls: x.tls,
+      method: req.method ?? 'GET',
+      uri: req.url ?? '/',
+      httpVersion: req.httpVersion,
+      host: x.host,
+      headers,
+      body,
+      upgrade,
+    }
+    // Fail closed: a request the WAF could not judge is not passed on.
+    const failed = (error: unknown): null => {
+      logger?.error({ requestId: x.requestId, err: error }, 'waf inspector failed')
+      x.outcome = 'waf_error'
+      x.bytesOut = sendPage(x.res, 503, WAF_UNAVAILABLE_PAGE, x.requestId, req.headers.accept)
+      return null
+    }
+    let verdict: Verdict | Promise<Verdict>
+    try {
+      verdict = inspector(inspected, route)
+    } catch (error) {
+      return failed(error)
+    }
+    if (isThenable(verdict)) return verdict.then((v) => applyVerdict(x, route, inspected, v), failed)
+    return applyVerdict(x, route, inspected, verdict)
+  }
+
+  function applyVerdict(
+    x: Exchange,
+    route: EdgeRoute,
+    inspected: InspectedRequest,
+    verdict: Verdict,
+  ): Verdict | null {
+    const req = x.req
+    const ruleIds = verdict.ruleIds ?? []
+    x.ruleIds = ruleIds
+    if (verdict.action === 'block' || ruleIds.length > 0) {
+      const status = verdict.action === 'block' ? verdict.status : 0
+      try {
+        deps.onWafEvent?.({
+          at: new Date(now()).toISOString(),
+          requestId: x.requestId,
+          environmentId: route.environmentId,
+          workspaceId: route.workspaceId,
+          clientIp: x.clientIp,
+          method: inspected.method,
+          host: inspected.host,
+          path: maskUrl(inspected.uri),
+          action: verdict.action,
+          status,
+          ruleIds,
+        })
+      } catch {
+        // storing the event must not change the decision
+      }
+    }
+    if (verdict.action === 'block') {
+      x.outcome = 'waf_block'
+      const status = verdict.status >= 400 && verdict.status <= 599 ? verdict.status : 403
+      x.bytesOut = sendPage(x.res, status, WAF_BLOCK_PAGE, x.requestId, req.headers.accept)
+      return null
+    }
+    return verdict
+  }
+
+  function upstreamHeaders(x: Exchange, route: EdgeRoute, hostHeader: string, upgrade: boolean): string[] {
+    const req = x.req
+    const headers = forwardRequestHeaders(req.rawHeaders, x.trusted, upgrade)
+    if (route.access.basicAuth) {
+      // The edge's own password is not the application's business.
+      for (let i = headers.length - 2; i >= 0; i -= 2) {
+        if ((headers[i] as string).toLowerCase() === 'authorization') headers.splice(i, 2)
+      }
+    }
+    const peer = plainAddress(req.socket.remoteAddress)
+    const prior = x.trusted ? req.headers['x-forwarded-for'] : undefined
+    const givenProto = x.trusted ? req.headers['x-forwarded-proto'] : undefined
+    headers.push(
+      'X-Forwarded-For',
+      typeof prior === 'string' && prior !== '' ? `${prior}, ${peer}` : peer,
+      'X-Request-Id',
+      x.requestId,
+    )
+    if (givenProto === undefined) headers.push('X-Forwarded-Proto', x.tls ? 'https' : 'http')
+    if (!x.trusted || req.headers['x-forwarded-host'] === undefined)
+      headers.push('X-Forwarded-Host', hostHeader)
+    return headers
+  }
+
+  function proxy(
+    x: Exchange,
+    route: EdgeRoute,
+    upstream: EdgeUpstream,
+    body: Buffer | null,
+    hostHeader: string,
+  ): void {
+    const headers = upstreamHeaders(x, route, hostHeader, false)
+    if (body !== null) headers.push('Content-Length', String(body.length))
+    send(x, route, upstream, headers, body, 1, true)
+  }
+
+  /**
+   * Where a failed attempt may be sent again, or null. Only when the upstream surely did not act on it:
+   * a refused connection (nothing sent), or an idempotent request on a pooled connection the upstream closed
+   * as idle. A retry goes to the environment's *current* target, so requests caught by a deploy's drain of
+   * the old release land on the new one.
+   */
+  function retryTarget(
+    x: Exchange,
+    route: EdgeRoute,
+    failed: EdgeUpstream,
+    code: string | undefined,
+    reused: boolean,
+  ): { upstream: EdgeUpstream; pooled: boolean } | null {
+    const current = routes.lookupCompiled(x.host)?.route
+    const next =
+      current && current.environmentId === route.environmentId && current.target.kind === 'proxy'
+        ? current.target.upstream
+        : failed
+    const switched = upstreamKey(next) !== upstreamKey(failed)
+    if (code === 'ECONNREFUSED' && !reused) return switched ? { upstream: next, pooled: true } : null
+    if (reused && (code === 'ECONNRESET' || code === 'EPIPE') && IDEMPOTENT.has(x.req.method ?? '')) {
+      // Same upstream: use a fresh connection, the other pooled ones may be just as stale.
+      return { upstream: next, pooled: switched }
+    }
+    return null
+  }
+
+  function send(
+    x: Exchange,
+    route: EdgeRoute,
+    upstream: EdgeUpstream,
+    headers: string[],
+    body: Buffer | null,
+    attempt: number,
+    pooled: boolean,
+  ): void {
+    const { req, res } = x
+    const key = upstreamKey(upstream)
+    const agent = pooled ? pools.acquire(key) : false
+    let released = false
+    const release = (): void => {
+      if (released) return
+      released = true
+      if (agent) pools.release(key, agent)
+    }
+    let preq: ClientRequest
+    try {
+      preq = httpRequest({
+        ...('socketPath' in upstream ? { socketPath: upstream.socketPath } : upstream),
+        agent,
+        method: req.method ?? 'GET',
+        path: req.url ?? '/',
+        headers,
+        setHost: false,
+        timeout: opts.limits.upstreamTimeoutMs,
+      })
+    } catch (error) {
+      release()
+      logger?.warn({ requestId: x.requestId, err: error }, 'upstream request rejected')
+      return page(x, 502, 'upstream_error')
+    }
+    let timedOut = false
+    let gotResponse = false
+    x.upstream = preq
+    preq.on('timeout', () => {
+      timedOut = true
+      preq.destroy()
+    })
+    preq.on('error', (error: NodeJS.ErrnoException) => {
+      release()
+      x.upstream = null
+      if (res.destroyed) return
+      if (gotResponse) {
+        x.outcome = 'upstream_aborted'
+        res.destroy()
+        return
+      }
+      if (timedOut) return page(x, 504, 'upstream_timeout')
+      const retry = attempt < 3 ? retryTarget(x, route, upstream, error.code, preq.reusedSocket) : null
+      if (retry) return send(x, route, retry.upstream, headers, body, attempt + 1, retry.pooled)
+      logger?.warn({ requestId: x.requestId, code: error.code, attempt }, 'upstream error')
+      page(x, 502, 'upstream_error')
+    })
+    preq.on('response', (pres: IncomingMessage) => {
+      gotResponse = true
+      const out = forwardResponseHeaders(pres.rawHeaders)
+      out.push('X-Request-Id', x.requestId)
+      if (x.tls && route.hsts) out.push('Strict-Transport-Security', 'max-age=31536000')
+      res.writeHead(pres.statusCode ?? 502, out)
+      const resume = (): void => {
+        pres.resume()
+      }
+      pres.on('data', (chunk: Buffer) => {
+        x.bytesOut += chunk.length
+        if (!res.write(chunk)) {
+          pres.pause()
+          res.once('drain', resume)
+        }
+      })
+      pres.once('end', () => {
+        release()
+        res.end()
+      })
+      pres.once('error', () => {
+        release()
+        res.destroy()
+      })
+      pres.once('close', release)
+    })
+    preq.end(body ?? undefined)
+  }
+
+  function serveStatic(x: Exchange, route: EdgeRoute, root: string): Promise<void> {
+    const { req, res } = x
+    const method = req.method ?? 'GET'
+    if (method !== 'GET' && method !== 'HEAD') {
+      page(x, 405, 'method_not_allowed', { allow: 'GET, HEAD' })
+      return Promise.resolve()
+    }
+    return resolveStatic(root, req.url ?? '/').then((found) => {
+      if (res.destroyed) return
+      if (found.kind === 'bad_request') return page(x, 400, 'bad_path')
+      if (found.kind === 'not_found') {
+        x.outcome = 'static_not_found'
+        x.bytesOut = sendPage(
+          res,
+          404,
+          { title: 'Not found', code: 'PAL_EDGE_FILE_NOT_FOUND', message: 'No such file.' },
+          x.requestId,
+          req.headers.accept,
+          {},
+          method === 'HEAD',
+        )
+        return
+      }
+      const headers: Record<string, string> = {
+        'content-type': contentTypeFor(found.path),
+        'content-length': String(found.size),
+        'last-modified': found.mtime.toUTCString(),
+        'x-content-type-options': 'nosniff',
+        'x-request-id': x.requestId,
+      }
+      if (x.tls && route.hsts) headers['strict-transport-security'] = 'max-age=31536000'
+      res.writeHead(200, headers)
+      if (method === 'HEAD') {
+        res.end()
+        return
+      }
+      x.bytesOut = found.size
+      const stream = openStatic(found.path)
+      stream.on('error', () => res.destroy())
+      stream.pipe(res)
+    })
+  }
+
+  /** WebSocket: the same checks as a request (the upgrade request goes through the WAF), then a two-way pipe. */
+  async function handleUpgrade(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    tls: boolean,
+  ): Promise<void> {
+    const res = new ServerResponseOnSocket(req, socket)
+    socket.on('error', () => socket.destroy())
+    const peer = plainAddress(req.socket.remoteAddress)
+    const trusted = isTrusted(peer)
+    const givenId = req.headers['x-request-id']
+    const x: Exchange = {
+      req,
+      res: res as unknown as ServerResponse,
+      tls,
+      startedNs: process.hrtime.bigint(),
+      requestId:
+        trusted && typeof givenId === 'string' && REQUEST_ID_RE.test(givenId) ? givenId : randomUUID(),
+      clientIp: clientAddressOf(req, peer, trusted),
+      trusted,
+      host: normalizeHost(req.headers.host),
+      route: null,
+      upstream: null,
+      outcome: null,
+      bytesOut: 0,
+      ruleIds: undefined,
+    }
+    socket.once('close', () => writeAccessLog(x))
+    // Threat: `Upgrade: h2c` (or any non-WebSocket protocol) would let a client tunnel past the edge's
+    // per-request checks; only WebSocket is upgraded.
+    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') return page(x, 400, 'bad_upgrade')
+    const host = x.host
+    const compiled = host === '' ? undefined : routes.lookupCompiled(host)
+    if (!compiled) return page(x, 404, 'unknown_host')
+    const route = compiled.route
+    x.route = route
+    if (tls) {
+      const servername = (req.socket as TLSSocket).servername
+      if (typeof servername === 'string' && normalizeHost(servername) !== host)
+        return page(x, 421, 'misdirected')
+    }
+    if (!tls && route.httpsRedirect) return page(x, 403, 'https_required')
+    if (await checkAccess(x, compiled)) return
+    const verdict = await inspect(x, route, null, true)
+    if (verdict === null) return
+    if (route.target.kind !== 'proxy') return page(x, 404, 'no_websocket_target')
+    const upstream = route.target.upstream
+    const headers = upstreamHeaders(x, route, req.headers.host ?? host, true)
+    const preq = httpRequest({
+      ...('socketPath' in upstream ? { socketPath: upstream.socketPath } : upstream),
+      method: 'GET',
+      path: req.url ?? '/',
+      headers,
+      setHost: false,
+      timeout: opts.limits.upstreamTimeoutMs,
+    })
+    preq.on('timeout', () => preq.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })))
+    preq.on('error', (error: NodeJS.ErrnoException) => {
+      if (socket.destroyed) return
+      if (error.code === 'ETIMEDOUT') page(x, 504, 'upstream_timeout')
+      else page(x, 502, 'upstream_error')
+    })
+    preq.on('response', (pres) => {
+      // The upstream refused the upgrade: relay its answer as a plain response.
+      const out = forwardResponseHeaders(pres.rawHeaders)
+      let head = `HTTP/1.1 ${pres.statusCode ?? 502} ${pres.statusMessage ?? ''}\r\n`
+      for (let i = 0; i < out.length; i += 2) head += `${out[i]}: ${out[i + 1]}\r\n`
+      socket.write(`${head}X-Request-Id: ${x.requestId}\r\nConnection: close\r\n\r\n`)
+      x.res.statusCode = pres.statusCode ?? 502
+      pres.pipe(socket)
+    })
+    preq.on('upgrade', (pres, upstreamSocket, upstreamHead) => {
+      upstreamSocket.setTimeout(0)
+      const out = forwardResponseHeaders(pres.rawHeaders)
+      let head = `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n`
+      for (let i = 0; i < out.length; i += 2) head += `${out[i]}: ${out[i + 1]}\r\n`
+      socket.write(`${head}X-Request-Id: ${x.requestId}\r\n\r\n`)
+      x.res.statusCode = 101
+      x.outcome = 'websocket'
+      if (upstreamHead.length > 0) socket.write(upstreamHead)
+      upstreamSocket.on('error', () => socket.destroy())
+      socket.on('error', () => upstreamSocket.destroy())
+      upstreamSocket.on('close', () => socket.destroy())
+      socket.on('close', () => upstreamSocket.destroy())
+      upstreamSocket.pipe(socket)
+      socket.pipe(upstreamSocket)
+    })
+    if (head.length > 0) socket.unshift(head)
+    preq.end()
+  }
+
+  async function contextFor(host: string): Promise<SecureContext> {
+    const cached = secureContexts.get(host)
+    if (cached && cached.notAfter - now() > 86_400_000) return cached.ctx
+    let pair: CertificatePair | undefined
+    if (acme && !host.endsWith(`.${opts.baseDomain}`) && host !== opts.baseDomain)
+      pair = await acme.stored(host, now())
+    pair ??= await ca.certificateFor(host)
+    const ctx = createSecureContext({ key: pair.key, cert: pair.cert })
+    secureContexts.set(host, { ctx, notAfter: pair.notAfter.getTime() })
+    return ctx
+  }
+
+  const serverOptions = {
+    maxHeaderSize: opts.limits.maxHeaderBytes,
+    requestTimeout: opts.limits.requestTimeoutMs,
+    headersTimeout: opts.limits.headerTimeoutMs,
+    keepAliveTimeout: opts.limits.idleTimeoutMs,
+  }
+
+  const onRequest =
+    (tls: boolean) =>
+    (req: IncomingMessage, res: ServerResponse): void => {
+      const failed = (error: unknown): void => {
+        logger?.error({ err: error }, 'edge request failed')
+        if (!res.headersSent) {
+          res.writeHead(500, { 'content-type': 'text/plain', connection: 'close' })
+          res.end('internal error\n')
+        } else res.destroy()
+      }
+      try {
+        const pending = handle(req, res, tls)
+        if (pending) pending.catch(failed)
+      } catch (error) {
+        failed(error)
+      }
+    }
+  const onUpgrade =
+    (tls: boolean) =>
+    (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+      handleUpgrade(req, socket, head, tls).catch((error: unknown) => {
+        logger?.error({ err: error }, 'edge upgrade failed')
+        socket.destroy()
+      })
+    }
+
+  const httpServer: Server = createHttpServer(serverOptions, onRequest(false))
+  httpServer.on('upgrade', onUpgrade(false))
+  const httpsServer = createHttpsServer(
+    {
+      ...serverOptions,
+      minVersion: 'TLSv1.2',
+      // Only hosts in the route table get a certificate: an unknown name fails the handshake, so nobody
+      // can make the edge mint (and store) certificates for arbitrary names.
+      SNICallback: (servername, cb) => {
+        const host = normalizeHost(servername)
+        if (host === '' || !routes.lookupCompiled(host)) {
+          cb(new Error('unknown server name'), undefined)
+          return
+        }
+        contextFor(host).then(
+          (ctx) => cb(null, ctx),
+          (error: unknown) => {
+            logger?.error({ err: error, host }, 'certificate issuance failed')
+            cb(error as Error, undefined)
+          },
+        )
+      },
+    },
+    onRequest(true),
+  )
+  httpsServer.on('upgrade', onUpgrade(true))
+  for (const server of [httpServer, httpsServer] as Server[]) {
+    server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket | Duplex) => {
+      if (!socket.writable) return socket.destroy()
+      const status =
+        error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request'
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+    })
+  }
+
+  function listenOn(server: Server, addr: { host: string; port: number }): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(addr.port, addr.host, () => {
+        server.off('error', reject)
+        resolve(server.address() as AddressInfo)
+      })
+    })
+  }
+
+  return {
+    routes,
+    ca,
+    challenges,
+    acme,
+    async listen() {
+      const http = await listenOn(httpServer, httpAddr)
+      const https = await listenOn(httpsServer, httpsAddr)
+      if (opts.publicHttpsPort === undefined) publicHttpsPort = https.port
+      return { http, https }
+    },
+    async close() {
+      const closing = [httpServer, httpsServer as unknown as Server].map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            if (!server.listening) return resolve()
+            server.close(() => resolve())
+            server.closeAllConnections()
+          }),
+      )
+      pools.closeAll()
+      await Promise.all(closing)
+    },
+  }
+}
+
+/** Just enough of a ServerResponse to render edge pages on a raw upgrade socket. */
+class ServerResponseOnSocket {
+  statusCode = 0
+  headersSent = false
+  writableFinished = false
+  readonly #socket: Duplex
+  constructor(_req: IncomingMessage, socket: Duplex) {
+    this.#socket = socket
+  }
+  get destroyed(): boolean {
+    return this.#socket.destroyed
+  }
+  writeHead(status: number, headers: Record<string, string>): this {
+    this.statusCode = status
+    this.headersSent = true
+    let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`
+    for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`
+    this.#socket.write(`${head}connection: close\r\n\r\n`)
+    return this
+  }
+  end(body?: string): void {
+    this.writableFinished = true
+    this.#socket.end(body)
+  }
+  destroy(): void {
+    this.#socket.destroy()
+  }
+}

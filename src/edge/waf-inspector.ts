@@ -1,0 +1,45 @@
+import { evaluateRequest, type Waf, type WafRequest } from '../waf/index.js'
+import type { EdgeRoute, InspectedRequest, Verdict } from './types.js'
+
+/**
+ * Adapts Palisade's WAF engine to the edge's inspector hook. `wafFor` picks the compiled WAF for a route
+ * (the composition root caches one per distinct settings object: paranoia, exclusions).
+ *
+ * Every interruption is a block: `deny` keeps the rule's status, `drop` and `redirect` become 403 — the
+ * edge never lets a rule send a visitor to another site.
+ *
+ * @example
+ * ```ts
+ * const waf = createWaf(crsRuleSet(crsDir, DEFAULT_WAF_SETTINGS, source))
+ * const edge = await createEdge(options, { inspector: createWafInspector(() => waf) })
+ * ```
+ */
+export function createWafInspector(
+  wafFor: (route: EdgeRoute) => Waf,
+): (request: InspectedRequest, route: EdgeRoute) => Verdict {
+  return (request: InspectedRequest, route: EdgeRoute): Verdict => {
+    const wafRequest: WafRequest = {
+      method: request.method,
+      uri: request.uri,
+      protocol: `HTTP/${request.httpVersion}`,
+      headers: request.headers.map(([name, value]) => [name, value]),
+      remoteAddr: request.clientIp,
+      remotePort: request.clientPort,
+      serverName: request.host,
+      serverPort: request.serverPort,
+      id: request.requestId,
+      ...(request.body === null ? {} : { body: request.body }),
+    }
+    const verdict = evaluateRequest(wafFor(route), wafRequest)
+    const ruleIds = verdict.rules.map(String)
+    const interruption = verdict.interruption
+    if (interruption) {
+      const status = interruption.action === 'deny' && interruption.status >= 400 ? interruption.status : 403
+      const ids = ruleIds.includes(String(interruption.ruleId))
+        ? ruleIds
+        : [...ruleIds, String(interruption.ruleId)]
+      return { action: 'block', status, ruleIds: ids }
+    }
+    return ruleIds.length > 0 ? { action: 'allow', ruleIds } : { action: 'allow' }
+  }
+}

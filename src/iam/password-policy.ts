@@ -1,0 +1,30 @@
+import { ZxcvbnFactory } from '@zxcvbn-ts/core'
+import * as common from '@zxcvbn-ts/language-common'
+import * as en from '@zxcvbn-ts/language-en'
+
+export const PASSWORD_MIN_LENGTH = 12
+/** Upper bound keeps argon2 input and zxcvbn's work bounded (DoS by huge passwords). */
+export const PASSWORD_MAX_LENGTH = 256
+
+let factory: ZxcvbnFactory | undefined
+/** Built on first use: loading the dictionaries costs ~100 ms that start-up need not pay. */
+function estimator(): ZxcvbnFactory {
+  factory ??= new ZxcvbnFactory({
+    dictionary: { ...common.dictionary, ...en.dictionary },
+    graphs: common.adjacencyGraphs,
+    translations: en.translations,
+  })
+  return factory
+}
+
+/** Returns why a password is refused, or null when it is acceptable (ASVS 6.2). */
+export function passwordProblem(password: string, userInputs: readonly string[] = []): string | null {
+  if (password.length < PASSWORD_MIN_LENGTH) return `must be at least ${PASSWORD_MIN_LENGTH} characters`
+  if (password.length > PASSWORD_MAX_LENGTH) return `must be at most ${PASSWORD_MAX_LENGTH} characters`
+  const result = estimator().check(password, [...userInputs])
+  if (result.score < 3) {
+    const hint = result.feedback.warning || result.feedback.suggestions[0] || 'it is too easy to guess'
+    return `is too weak: ${hint}`
+  }
+  return null
+}

@@ -1,0 +1,167 @@
+import { createHash } from 'node:crypto'
+import { chownSync, copyFileSync, rmSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { mustExec, type RunAs } from '../exec.js'
+import { supervise } from '../supervisor.js'
+import { isRespError, respCall } from '../resp.js'
+import type { Engine } from './engine.js'
+
+let version: Promise<string> | undefined
+
+const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex')
+
+/**
+ * Redis from the Debian package. Hardening: no TCP (`port 0`), a 0700 Unix socket in the 0700 service
+ * directory, `protected-mode yes`, the `default` user off, an ACL user per environment without the
+ * `@dangerous` commands (FLUSHALL, FLUSHDB, CONFIG, DEBUG, KEYS, SHUTDOWN, MODULE, MONITOR, ...), and only
+ * password hashes in the config file.
+ */
+export const redisEngine: Engine = {
+  type: 'redis',
+
+  installedVersion() {
+    version ??= mustExec(['redis-server', '--version']).then(
+      (out) => /v=(\d+\.\d+)/.exec(out)?.[1] ?? 'unknown',
+    )
+    return version
+  },
+
+  socketPath: (inst) => path.join(inst.dir, 'redis.sock'),
+
+  async initialize(inst, creds) {
+    const conf = [
+      'port 0',
+      `unixsocket ${path.join(inst.dir, 'redis.sock')}`,
+      'unixsocketperm 700',
+      'protected-mode yes',
+      'daemonize no',
+      'supervised no',
+      `dir ${path.join(inst.dir, 'data')}`,
+      'dbfilename dump.rdb',
+      // AOF every second: a kill -9 loses at most the last second of acknowledged writes.
+      'appendonly yes',
+      'appendfsync everysec',
+      'logfile ""',
+      'enable-debug-command no',
+      'enable-module-command no',
+      'enable-protected-configs no',
+      'user default off resetkeys resetchannels -@all',
+      // INFO is @dangerous but client libraries use it for their ready check.
+      `user ${creds.user} on #${sha256(creds.password)} ~* &* +@all -@dangerous +info`,
+      `user ${creds.adminUser} on #${sha256(creds.adminPassword)} ~* &* +@all`,
+      '',
+    ].join('\n')
+    const file = path.join(inst.dir, 'redis.conf')
+    writeFileSync(file, conf, { mode: 0o600 })
+    if (inst.runAs) chownSync(file, inst.runAs.uid, inst.runAs.gid)
+  },
+
+  server: (inst) => ({ argv: ['redis-server', path.join(inst.dir, 'redis.conf')], stopSignal: 'SIGTERM' }),
+
+  async ping(inst, creds) {
+    try {
+      const [auth, pong] = await respCall(
+        path.join(inst.dir, 'redis.sock'),
+        [['AUTH', creds.adminUser, creds.adminPassword], ['PING']],
+        5_000,
+      )
+      return !isRespError(auth) && pong === 'PONG'
+    } catch {
+      return false
+    }
+  },
+
+  async bootstrap() {
+    // The ACL users come from the config file.
+  },
+
+  dumpExtension: 'rdb',
+
+  async dump(inst, creds, file) {
+    const sock = path.join(inst.dir, 'redis.sock')
+    const admin = ['AUTH', creds.adminUser, creds.adminPassword]
+    const [, before] = await respCall(sock, [admin, ['LASTSAVE']])
+    const [, started] = await respCall(sock, [admin, ['BGSAVE']])
+    if (isRespError(started) && !/in progress/i.test(started.error))
+      throw new Error(`BGSAVE refused: ${started.error}`)
+    const deadline = Date.now() + 600_000
+    for (;;) {
+      const [, info, last] = await respCall(sock, [admin, ['INFO', 'persistence'], ['LASTSAVE']])
+      const text = typeof info === 'string' ? info : ''
+      if (
+        /rdb_bgsave_in_progress:0/.test(text) &&
+        typeof last === 'number' &&
+        typeof before === 'number' &&
+        last > before
+      ) {
+        if (!/rdb_last_bgsave_status:ok/.test(text)) throw new Error('BGSAVE failed')
+        break
+      }
+      if (Date.now() > deadline) throw new Error('BGSAVE did not finish in time')
+      // LASTSAVE has a one-second resolution.
+      await new Promise((r) => setTimeout(r, 250))
+    }
+    copyFileSync(path.join(inst.dir, 'data', 'dump.rdb'), file)
+  },
+
+  async restore(inst, creds, file, control) {
+    await control.stop()
+    const data = path.join(inst.dir, 'data')
+    // With AOF on, Redis would ignore the RDB at start: load it with AOF off, then let Redis rewrite the AOF.
+    rmSync(path.join(data, 'appendonly'), { recursive: true, force: true })
+    copyFileSync(file, path.join(data, 'dump.rdb'))
+    if (inst.runAs) chownSync(path.join(data, 'dump.rdb'), inst.runAs.uid, inst.runAs.gid)
+    await loadRdbOnce(inst, creds, inst.runAs)
+    await control.start()
+  },
+
+  connection(inst, creds) {
+    const socket = path.join(inst.dir, 'redis.sock')
+    return {
+      url: `unix://${creds.user}:${creds.password}@${socket}`,
+      family: { REDIS_SOCKET: socket, REDIS_USERNAME: creds.user, REDIS_PASSWORD: creds.password },
+    }
+  },
+}
+
+/** Starts Redis once with AOF off (it loads dump.rdb), switches AOF on (a rewrite from memory), and shuts it down. */
+async function loadRdbOnce(
+  inst: { dir: string },
+  creds: { adminUser: string; adminPassword: string },
+  runAs: RunAs | null,
+): Promise<void> {
+  const sock = path.join(inst.dir, 'redis.sock')
+  const admin = ['AUTH', creds.adminUser, creds.adminPassword]
+  const once = supervise({
+    argv: ['redis-server', path.join(inst.dir, 'redis.conf'), '--appendonly', 'no'],
+    runAs,
+    cwd: inst.dir,
+    stopSignal: 'SIGTERM',
+    backoff: { initialMs: 60_000, maxMs: 60_000, resetAfterMs: 60_000 },
+  })
+  try {
+    const deadline = Date.now() + 600_000
+    const poll = async (ok: (info: string) => boolean): Promise<void> => {
+      for (;;) {
+        try {
+          const [, info] = await respCall(sock, [admin, ['INFO', 'persistence']])
+          if (typeof info === 'string' && ok(info)) return
+        } catch {
+          // not listening yet
+        }
+        if (Date.now() > deadline || once.state !== 'running')
+          throw new Error(`redis did not load the snapshot: ${once.output().slice(-400)}`)
+        await new Promise((r) => setTimeout(r, 200))
+      }
+    }
+    await poll((i) => /loading:0/.test(i))
+    const [, set] = await respCall(sock, [admin, ['CONFIG', 'SET', 'appendonly', 'yes']])
+    if (isRespError(set)) throw new Error(`could not switch AOF on: ${set.error}`)
+    await poll(
+      (i) =>
+        /aof_enabled:1/.test(i) && /aof_rewrite_in_progress:0/.test(i) && !/aof_rewrite_scheduled:1/.test(i),
+    )
+  } finally {
+    await once.stop(20_000)
+  }
+}

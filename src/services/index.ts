@@ -1,0 +1,44 @@
+/**
+ * Managed MariaDB, Redis and PostgreSQL per environment: one private instance per service with its own
+ * data directory, generated credentials (sealed at rest) and a Unix socket reachable only by the
+ * environment's own system user. Servers are supervised (restart with backoff).
+ * @example
+ * const services = createServices({ db, audit, clock, tenancy, secrets, dataDir, environmentUser })
+ * await services.startAll()
+ * const svc = await services.create(principal, ctx, envId, { type: 'mariadb' })
+ * const vars = await services.connectionVariables(envId) // DATABASE_URL, MYSQL_*, ...
+ */
+
+export {
+  createServices,
+  ENGINES,
+  SERVICE_LIMITS,
+  SERVICE_STATUSES,
+  type Services,
+  type ServicesDeps,
+  type Service,
+  type ServiceDetail,
+  type ServiceInput,
+  type ServiceStatus,
+  type ServiceCredentials,
+} from './services.js'
+export {
+  SERVICE_TYPES,
+  type ServiceType,
+  type Credentials,
+  type Engine,
+  type Instance,
+} from './engines/engine.js'
+export { SERVICE_ERRORS } from './errors.js'
+export {
+  BACKUP_STATUSES,
+  type Backup,
+  type BackupInput,
+  type BackupContents,
+  type BackupStatus,
+  type Backups,
+} from './backups.js'
+export { DEFAULT_SERVICE_BACKOFF, type Backoff } from './supervisor.js'
+export { respCall, isRespError, type RespValue } from './resp.js'
+export type { RunAs } from './exec.js'
+export type * from './tables.js'

@@ -1,0 +1,672 @@
+import { chownSync, existsSync, mkdirSync, rmSync } from 'node:fs'
+import path from 'node:path'
+import { diffChanges, type AuditLog } from '../audit/index.js'
+import { actorOf, type Principal } from '../iam/index.js'
+import { isUniqueViolation, type Database, type Kysely } from '../store/index.js'
+import { NAME_PATTERN, type Tenancy } from '../tenancy/index.js'
+import type { Clock } from '../shared/clock.js'
+import type { RequestContext } from '../shared/context.js'
+import {
+  ConflictError,
+  InternalError,
+  InvalidError,
+  NotFoundError,
+  UnavailableError,
+} from '../shared/errors.js'
+import { newId, randomToken } from '../shared/ids.js'
+import type { Logger } from '../shared/log.js'
+import type { SecretBox } from '../shared/secret-box.js'
+import {
+  SERVICE_TYPES,
+  type Credentials,
+  type Engine,
+  type Instance,
+  type ServerControl,
+  type ServiceType,
+} from './engines/engine.js'
+import { mariadbEngine } from './engines/mariadb-engine.js'
+import { postgresqlEngine } from './engines/postgresql-engine.js'
+import { redisEngine } from './engines/redis-engine.js'
+import { SERVICE_ERRORS } from './errors.js'
+import type { RunAs } from './exec.js'
+import { DEFAULT_SERVICE_BACKOFF, supervise, type Backoff, type Supervised } from './supervisor.js'
+import { createBackups } from './backups.js'
+import type { ServicesTable } from './tables.js'
+import { directoryBytes, groupRssBytes } from './usage.js'
+
+export const SERVICE_STATUSES = ['provisioning', 'running', 'stopped', 'failed'] as const
+export type ServiceStatus = (typeof SERVICE_STATUSES)[number]
+
+export const SERVICE_LIMITS = Object.freeze({
+  perEnvironment: 10,
+  /** A Unix socket path is at most 107 bytes on Linux (sun_path holds 108 with the NUL). */
+  socketPath: 107,
+  /** How long a server may take to answer its first ping, ms. */
+  readyTimeoutMs: 120_000,
+  /** How long a server may take to shut down before SIGKILL, ms. */
+  stopGraceMs: 20_000,
+})
+
+export interface Service {
+  readonly id: string
+  readonly environmentId: string
+  readonly type: ServiceType
+  readonly name: string
+  readonly version: string
+  readonly status: ServiceStatus
+  /** Why provisioning or the last start failed (null otherwise). */
+  readonly reason: string | null
+  readonly createdAt: string
+  readonly updatedAt: string
+}
+
+export interface ServiceDetail extends Service {
+  /** The supervised server process (null when not started by this control plane). */
+  readonly process: {
+    readonly state: 'running' | 'backoff' | 'stopped'
+    readonly pid: number | null
+    readonly restarts: number
+  } | null
+  readonly usage: { readonly dataBytes: number; readonly memoryRssBytes: number | null }
+}
+
+export interface ServiceInput {
+  readonly type: ServiceType
+  readonly name?: string
+  readonly version?: string
+}
+
+/** What an owner or admin gets from the explicit, audited credentials request. */
+export interface ServiceCredentials {
+  readonly serviceId: string
+  readonly user: string
+  readonly password: string
+  readonly database: string | null
+  readonly socketPath: string
+  readonly url: string
+  readonly variables: Readonly<Record<string, string>>
+}
+
+export interface ServicesDeps {
+  readonly db: Kysely<Database>
+  readonly audit: AuditLog
+  readonly clock: Clock
+  readonly tenancy: Tenancy
+  readonly secrets: SecretBox
+  readonly dataDir: string
+  readonly logger?: Logger
+  /**
+   * Prepares the environment's system user (the deploy driver's) and says who its services run as;
+   * null means the control plane's own user. Default: no separate user.
+   */
+  readonly environmentUser?: (environmentId: string) => Promise<RunAs | null>
+  readonly backoff?: Backoff
+  /** The engines by type (tests may wrap one). */
+  readonly engines?: Readonly<Record<ServiceType, Engine>>
+}
+
+export const ENGINES: Readonly<Record<ServiceType, Engine>> = Object.freeze({
+  mariadb: mariadbEngine,
+  redis: redisEngine,
+  postgresql: postgresqlEngine,
+})
+
+interface Live {
+  readonly supervised: Supervised
+  readonly inst: Instance
+}
+
+const invalid = (field: string, message: string, code: string = SERVICE_ERRORS.invalidField): InvalidError =>
+  new InvalidError(code, `${field} ${message}`, { details: [{ field, message }] })
+
+function toService(r: ServicesTable): Service {
+  return {
+    id: r.id,
+    environmentId: r.environment_id,
+    type: r.type as ServiceType,
+    name: r.name,
+    version: r.version,
+    status: r.status as ServiceStatus,
+    reason: r.reason,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  }
+}
+
+function generateCredentials(type: ServiceType): Credentials {
+  // Alphanumeric only: safe inside URLs, SQL literals and Redis ACL rules without escaping. 32 chars ≈ 165 bits.
+  return {
+    adminUser: type === 'postgresql' ? 'postgres' : type === 'mariadb' ? 'root' : 'palisade-admin',
+    adminPassword: randomToken(32),
+    user: `u${randomToken(11)}`,
+    password: randomToken(32),
+    database: type === 'redis' ? '' : 'app',
+  }
+}
+
+const sealContext = (serviceId: string): string => `service:${serviceId}:credentials`
+
+/** Upper-case variable prefix from a service name (`cache-2` → `CACHE_2`). */
+const varName = (name: string): string => name.toUpperCase().replace(/-/g, '_')
+
+export function createServices(deps: ServicesDeps) {
+  const { db, audit, clock, tenancy, secrets } = deps
+  const engines = deps.engines ?? ENGINES
+  const backoff = deps.backoff ?? DEFAULT_SERVICE_BACKOFF
+  const live = new Map<string, Live>()
+  /** Work in flight per service (provisioning, start, stop): one at a time. */
+  const work = new Map<string, Promise<void>>()
+  let closing = false
+
+  const notFound = (): NotFoundError =>
+    new NotFoundError(SERVICE_ERRORS.notFound, 'service not found', { publicCode: 'not_found' })
+  const envDirOf = (envId: string): string => path.join(deps.dataDir, 'envs', envId)
+  const serviceDirOf = (envId: string, id: string): string => path.join(envDirOf(envId), 'services', id)
+  const credentialsOf = (r: ServicesTable): Credentials =>
+    JSON.parse(secrets.open(r.credentials, sealContext(r.id))) as Credentials
+
+  function serialise(id: string, task: () => Promise<void>): Promise<void> {
+    const prior = work.get(id) ?? Promise.resolve()
+    const next = prior.then(task, task)
+    const tracked = next.finally(() => {
+      if (work.get(id) === tracked) work.delete(id)
+    })
+    work.set(id, tracked)
+    return next
+  }
+
+  async function setStatus(id: string, status: ServiceStatus, reason: string | null): Promise<void> {
+    await db
+      .updateTable('services')
+      .set({ status, reason, updated_at: clock.now().toISOString() })
+      .where('id', '=', id)
+      .execute()
+  }
+
+  /**
+   * Environment preparations run one at a time, and once per environment: creating system users
+   * concurrently races on /etc/passwd.
+   */
+  const users = new Map<string, Promise<RunAs | null>>()
+  let preparing: Promise<unknown> = Promise.resolve()
+  function environmentUser(envId: string): Promise<RunAs | null> {
+    const prepare = deps.environmentUser
+    if (!prepare) return Promise.resolve(null)
+    let p = users.get(envId)
+    if (!p) {
+      // One retry: the deployer may be preparing the same environment at this very moment.
+      const once = (): Promise<RunAs | null> => prepare(envId).catch(() => prepare(envId))
+      p = preparing.then(once, once)
+      preparing = p.catch(() => undefined)
+      users.set(envId, p)
+      p.catch(() => users.delete(envId))
+    }
+    return p
+  }
+
+  async function runAsFor(envId: string): Promise<RunAs | null> {
+    mkdirSync(envDirOf(envId), { recursive: true, mode: 0o700 })
+    const runAs = await environmentUser(envId)
+    if (runAs === null && process.getuid?.() === 0) {
+      // PostgreSQL refuses to run as root, and a database server running as root is a bad idea anyway.
+      throw new UnavailableError(
+        SERVICE_ERRORS.noUser,
+        'services need the environment’s own system user when the control plane runs as root (enable isolation)',
+        {
+          publicCode: 'unavailable',
+        },
+      )
+    }
+    return runAs
+  }
+
+  function makeDir(dir: string, runAs: RunAs | null): void {
+    mkdirSync(dir, { recursive: true, mode: 0o700 })
+    if (runAs) chownSync(dir, runAs.uid, runAs.gid)
+  }
+
+  async function waitReady(
+    engine: Engine,
+    inst: Instance,
+    creds: Credentials,
+    supervised: Supervised,
+  ): Promise<void> {
+    const deadline = Date.now() + SERVICE_LIMITS.readyTimeoutMs
+    for (;;) {
+      if (await engine.ping(inst, creds)) return
+      if (supervised.state === 'stopped') throw new Error('stopped while starting')
+      if (Date.now() > deadline)
+        throw new Error(
+          `did not answer within ${SERVICE_LIMITS.readyTimeoutMs / 1000} s: ${supervised.output().trim().slice(-600)}`,
+        )
+      await new Promise((r) => setTimeout(r, 200))
+    }
+  }
+
+  /** Starts the server under supervision and waits until it answers; the caller has initialised it. */
+  async function launch(r: ServicesTable, inst: Instance, creds: Credentials): Promise<void> {
+    const engine = engines[r.type as ServiceType]
+    const cmd = engine.server(inst)
+    const supervised = supervise({
+      argv: cmd.argv,
+      runAs: inst.runAs,
+      cwd: inst.dir,
+      stopSignal: cmd.stopSignal,
+      backoff,
+      onExit: (code, signal) => {
+        if (live.get(r.id)?.supervised.state !== 'stopped') {
+          deps.logger?.warn(
+            { service: r.id, type: r.type, code, signal },
+            'service process exited; restarting with backoff',
+          )
+        }
+      },
+    })
+    live.set(r.id, { supervised, inst })
+    try {
+      await waitReady(engine, inst, creds, supervised)
+    } catch (error) {
+      await supervised.stop(SERVICE_LIMITS.stopGraceMs)
+      live.delete(r.id)
+      throw error
+    }
+  }
+
+  async function instanceOf(r: ServicesTable): Promise<Instance> {
+    const runAs = await runAsFor(r.environment_id)
+    const dir = serviceDirOf(r.environment_id, r.id)
+    const engine = engines[r.type as ServiceType]
+    const inst: Instance = { id: r.id, dir, runAs }
+    if (Buffer.byteLength(engine.socketPath(inst)) > SERVICE_LIMITS.socketPath) {
+      throw new InternalError(
+        SERVICE_ERRORS.pathTooLong,
+        `the socket path ${engine.socketPath(inst)} is too long for a Unix socket; use a shorter data directory`,
+      )
+    }
+    return inst
+  }
+
+  async function provision(id: string): Promise<void> {
+    const r = await db.selectFrom('services').selectAll().where('id', '=', id).executeTakeFirst()
+    if (!r || closing) return
+    const engine = engines[r.type as ServiceType]
+    try {
+      const inst = await instanceOf(r)
+      const creds = credentialsOf(r)
+      // A provisioning interrupted half-way (crash, restart) starts over from an empty directory.
+      rmSync(inst.dir, { recursive: true, force: true })
+      makeDir(path.join(envDirOf(r.environment_id), 'services'), inst.runAs)
+      for (const d of [
+        inst.dir,
+        path.join(inst.dir, 'data'),
+        path.join(inst.dir, 'tmp'),
+        path.join(inst.dir, 'files'),
+      ])
+        makeDir(d, inst.runAs)
+      await engine.initialize(inst, creds)
+      await launch(r, inst, creds)
+      await engine.bootstrap(inst, creds)
+      await setStatus(id, 'running', null)
+      deps.logger?.info({ service: id, type: r.type, environment: r.environment_id }, 'service provisioned')
+    } catch (error) {
+      const reason = (error instanceof Error ? error.message : String(error)).slice(0, 1000)
+      deps.logger?.error({ service: id, type: r.type, err: reason }, 'service provisioning failed')
+      const l = live.get(id)
+      if (l) await l.supervised.stop(SERVICE_LIMITS.stopGraceMs)
+      live.delete(id)
+      await setStatus(id, 'failed', reason).catch(() => undefined)
+    }
+  }
+
+  async function start(r: ServicesTable): Promise<void> {
+    if (live.has(r.id) || closing) return
+    try {
+      const inst = await instanceOf(r)
+      await launch(r, inst, credentialsOf(r))
+      if (r.status !== 'running') await setStatus(r.id, 'running', null)
+    } catch (error) {
+      const reason = (error instanceof Error ? error.message : String(error)).slice(0, 1000)
+      deps.logger?.error({ service: r.id, err: reason }, 'service failed to start')
+      await setStatus(r.id, 'failed', reason)
+    }
+  }
+
+  async function stop(id: string): Promise<void> {
+    const l = live.get(id)
+    if (!l) return
+    await l.supervised.stop(SERVICE_LIMITS.stopGraceMs)
+    live.delete(id)
+  }
+
+  async function loadService(
+    principal: Principal,
+    id: string,
+    action: 'service.read' | 'service.manage' | 'service.credentials',
+  ): Promise<ServicesTable> {
+    const r = await db.selectFrom('services').selectAll().where('id', '=', id).executeTakeFirst()
+    if (!r) throw notFound()
+    // Authorizes on the environment: not a member → 404, like a service that does not exist.
+    await tenancy.environments.load(principal, r.environment_id, action)
+    return r
+  }
+
+  function detail(r: ServicesTable): ServiceDetail {
+    const l = live.get(r.id)
+    const pid = l?.supervised.pid ?? null
+    return {
+      ...toService(r),
+      process: l ? { state: l.supervised.state, pid, restarts: l.supervised.restarts } : null,
+      usage: {
+        dataBytes: directoryBytes(serviceDirOf(r.environment_id, r.id)),
+        memoryRssBytes: pid === null ? null : groupRssBytes(pid),
+      },
+    }
+  }
+
+  const api = {
+    /** Provisions a service; answers at once with status `provisioning` (poll `get` for `running`). */
+    async create(
+      principal: Principal,
+      ctx: RequestContext,
+      environmentId: string,
+      input: ServiceInput,
+    ): Promise<Service> {
+      const env = await tenancy.environments.load(principal, environmentId, 'service.manage')
+      if (!SERVICE_TYPES.includes(input.type))
+        throw invalid('type', `must be one of ${SERVICE_TYPES.join(', ')}`)
+      const engine = engines[input.type]
+      const name = input.name ?? input.type
+      if (!new RegExp(NAME_PATTERN).test(name)) throw invalid('name', `must match ${NAME_PATTERN}`)
+      const installed = await engine.installedVersion()
+      if (
+        input.version !== undefined &&
+        input.version !== installed &&
+        !installed.startsWith(input.version + '.')
+      ) {
+        throw invalid(
+          'version',
+          `is not available; this host has ${input.type} ${installed}`,
+          SERVICE_ERRORS.versionUnavailable,
+        )
+      }
+      const id = newId('svc')
+      const creds = generateCredentials(input.type)
+      const row = await db.transaction().execute(async (trx) => {
+        const count = await trx
+          .selectFrom('services')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('environment_id', '=', env.id)
+          .executeTakeFirstOrThrow()
+        if (Number(count.n) >= SERVICE_LIMITS.perEnvironment) {
+          throw new ConflictError(
+            SERVICE_ERRORS.tooMany,
+            `an environment holds at most ${SERVICE_LIMITS.perEnvironment} services`,
+            { publicCode: 'limit_reached' },
+          )
+        }
+        const now = clock.now().toISOString()
+        const r: ServicesTable = {
+          id,
+          environment_id: env.id,
+          workspace_id: env.workspace_id,
+          project_id: env.project_id,
+          type: input.type,
+          name,
+          version: installed,
+          status: 'provisioning',
+          reason: null,
+          credentials: secrets.seal(JSON.stringify(creds), sealContext(id)),
+          created_at: now,
+          updated_at: now,
+        }
+        try {
+          await trx.insertInto('services').values(r).execute()
+        } catch (error) {
+          if (isUniqueViolation(error))
+            throw new ConflictError(SERVICE_ERRORS.nameTaken, `service ${name} exists in this environment`, {
+              publicCode: 'conflict',
+            })
+          throw error
+        }
+        await audit.record(trx, {
+          actor: actorOf(principal),
+          action: 'environment.service.create',
+          target: { type: 'service', id },
+          workspaceId: env.workspace_id,
+          projectId: env.project_id,
+          environmentId: env.id,
+          changes: diffChanges(null, { type: input.type, name, version: installed }),
+          context: ctx,
+        })
+        return r
+      })
+      void serialise(id, () => provision(id))
+      return toService(row)
+    },
+
+    async list(principal: Principal, environmentId: string): Promise<{ items: Service[]; nextCursor: null }> {
+      await tenancy.environments.load(principal, environmentId, 'service.read')
+      const rows = await db
+        .selectFrom('services')
+        .selectAll()
+        .where('environment_id', '=', environmentId)
+        .orderBy('name')
+        .execute()
+      return { items: rows.map(toService), nextCursor: null }
+    },
+
+    /** Status, process, data size and memory of one service. */
+    async get(principal: Principal, id: string): Promise<ServiceDetail> {
+      return detail(await loadService(principal, id, 'service.read'))
+    },
+
+    /**
+     * Stops the service. With `deleteData` the data directory and the service are removed for good;
+     * without it the service stays listed as `stopped` with its data (delete again with `deleteData` to remove).
+     */
+    async remove(
+      principal: Principal,
+      ctx: RequestContext,
+      id: string,
+      options: { deleteData: boolean },
+    ): Promise<void> {
+      const r = await loadService(principal, id, 'service.manage')
+      await serialise(id, async () => {
+        await stop(id)
+        await db.transaction().execute(async (trx) => {
+          if (options.deleteData) await trx.deleteFrom('services').where('id', '=', id).execute()
+          else
+            await trx
+              .updateTable('services')
+              .set({ status: 'stopped', reason: null, updated_at: clock.now().toISOString() })
+              .where('id', '=', id)
+              .execute()
+          await audit.record(trx, {
+            actor: actorOf(principal),
+            action: 'environment.service.delete',
+            target: { type: 'service', id },
+            workspaceId: r.workspace_id,
+            projectId: r.project_id,
+            environmentId: r.environment_id,
+            changes: diffChanges(
+              { status: r.status },
+              { status: options.deleteData ? 'deleted' : 'stopped', dataDeleted: options.deleteData },
+            ),
+            context: ctx,
+          })
+        })
+        if (options.deleteData) rmSync(serviceDirOf(r.environment_id, id), { recursive: true, force: true })
+      })
+    },
+
+    /**
+     * The app user's credentials, for owners and admins only. A read that writes an audit event on purpose:
+     * who saw a database password, and when, must be answerable.
+     */
+    async credentials(principal: Principal, ctx: RequestContext, id: string): Promise<ServiceCredentials> {
+      const r = await loadService(principal, id, 'service.credentials')
+      const engine = engines[r.type as ServiceType]
+      const creds = credentialsOf(r)
+      const inst: Instance = { id: r.id, dir: serviceDirOf(r.environment_id, r.id), runAs: null }
+      const { url, family } = engine.connection(inst, creds)
+      await audit.recordAlone({
+        actor: actorOf(principal),
+        action: 'environment.service.credentials.read',
+        target: { type: 'service', id },
+        workspaceId: r.workspace_id,
+        projectId: r.project_id,
+        environmentId: r.environment_id,
+        changes: {},
+        context: ctx,
+      })
+      return {
+        serviceId: r.id,
+        user: creds.user,
+        password: creds.password,
+        database: creds.database === '' ? null : creds.database,
+        socketPath: engine.socketPath(inst),
+        url,
+        variables: { [`SERVICE_${varName(r.name)}_URL`]: url, ...family },
+      }
+    },
+
+    /**
+     * Variables for the environment's processes: `SERVICE_<NAME>_URL` for every service that is not
+     * stopped; `DATABASE_URL` from the oldest SQL database, `REDIS_URL` from the oldest Redis, and the
+     * family variables (MYSQL_*, PG*, REDIS_*) from the oldest of each type. Internal: no principal.
+     */
+    async connectionVariables(environmentId: string): Promise<Record<string, string>> {
+      const rows = await db
+        .selectFrom('services')
+        .selectAll()
+        .where('environment_id', '=', environmentId)
+        .where('status', '!=', 'stopped')
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute()
+      const out: Record<string, string> = {}
+      const seenType = new Set<string>()
+      for (const r of rows) {
+        const engine = engines[r.type as ServiceType]
+        const inst: Instance = { id: r.id, dir: serviceDirOf(r.environment_id, r.id), runAs: null }
+        const { url, family } = engine.connection(inst, credentialsOf(r))
+        out[`SERVICE_${varName(r.name)}_URL`] = url
+        if (!seenType.has(r.type)) {
+          seenType.add(r.type)
+          Object.assign(out, family)
+          if (r.type === 'redis') out['REDIS_URL'] = url
+          else out['DATABASE_URL'] ??= url
+        }
+      }
+      return out
+    },
+
+    /** At boot: starts every service that should run, and finishes interrupted provisionings. */
+    async startAll(): Promise<void> {
+      closing = false
+      const rows = await db
+        .selectFrom('services')
+        .selectAll()
+        .where('status', 'in', ['running', 'provisioning', 'failed'])
+        .execute()
+      await Promise.all(
+        rows.map((r) =>
+          serialise(r.id, async () => {
+            if (r.status === 'provisioning') await provision(r.id)
+            else if (
+              r.status === 'failed' &&
+              !existsSync(path.join(serviceDirOf(r.environment_id, r.id), 'data'))
+            )
+              await provision(r.id)
+            else await start(r)
+          }),
+        ),
+      )
+    },
+
+    /** At shutdown: waits for work in flight, then stops every server cleanly. */
+    async stopAll(): Promise<void> {
+      closing = true
+      await Promise.all([...work.values()].map((p) => p.catch(() => undefined)))
+      await Promise.all([...live.keys()].map((id) => stop(id)))
+    },
+
+    /**
+     * For the environment's deletion (its rows go by cascade): stops the servers this control plane runs
+     * for it and removes their data. Call before or after the environment row is deleted.
+     */
+    async removeEnvironment(environmentId: string): Promise<void> {
+      const prefix = path.join(envDirOf(environmentId), 'services') + path.sep
+      const ids = [...live.entries()].filter(([, l]) => l.inst.dir.startsWith(prefix)).map(([id]) => id)
+      await Promise.all(ids.map((id) => serialise(id, () => stop(id))))
+      rmSync(path.join(envDirOf(environmentId), 'services'), { recursive: true, force: true })
+    },
+
+    /** Resolves when no provisioning, start or stop is in flight for `id` (tests, CLI waits). */
+    async settled(id: string): Promise<void> {
+      while (work.has(id)) await work.get(id)?.catch(() => undefined)
+    },
+
+    /**
+     * Platform-internal (backups): runs `fn` alone on a running service with its admin credentials and a
+     * control to stop and start its server.
+     */
+    async exclusive<T>(
+      id: string,
+      fn: (a: { service: Service; inst: Instance; creds: Credentials; control: ServerControl }) => Promise<T>,
+    ): Promise<T> {
+      let result: { value: T } | undefined
+      await serialise(id, async () => {
+        const r = await db.selectFrom('services').selectAll().where('id', '=', id).executeTakeFirst()
+        const l = live.get(id)
+        if (!r || !l)
+          throw new ConflictError(SERVICE_ERRORS.notRunning, `service ${r?.name ?? id} is not running`, {
+            publicCode: 'service_not_running',
+          })
+        const control: ServerControl = {
+          stop: () => stop(id),
+          start: async () => {
+            await start(r)
+            if (!live.has(id)) throw new Error(`service ${r.name} did not start again`)
+          },
+        }
+        result = {
+          value: await fn({ service: toService(r), inst: l.inst, creds: credentialsOf(r), control }),
+        }
+      })
+      return (result as { value: T }).value
+    },
+
+    /** Platform-internal access for backups: the instance and admin credentials of a running service. */
+    async adminAccess(
+      id: string,
+    ): Promise<{ service: Service; inst: Instance; creds: Credentials } | undefined> {
+      const r = await db.selectFrom('services').selectAll().where('id', '=', id).executeTakeFirst()
+      const l = live.get(id)
+      if (!r || !l) return undefined
+      return { service: toService(r), inst: l.inst, creds: credentialsOf(r) }
+    },
+  }
+  const backups = createBackups({
+    db,
+    audit,
+    clock,
+    tenancy,
+    secrets,
+    dataDir: deps.dataDir,
+    services: api,
+    engines,
+    ...(deps.logger ? { logger: deps.logger } : {}),
+  })
+  return {
+    ...api,
+    backups,
+    async stopAll(): Promise<void> {
+      await backups.close()
+      await api.stopAll()
+    },
+  }
+}
+export type Services = ReturnType<typeof createServices>
+/** The service operations backups build on. */
+export type ServiceOps = Omit<Services, 'backups'>

@@ -1,0 +1,31 @@
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely'
+import { InternalError } from '../shared/errors.js'
+import type { Database } from './schema.js'
+import * as initial from './migrations/0001-initial.js'
+import * as identity from './migrations/0002-identity.js'
+import * as deploy from './migrations/0003-deploy.js'
+import * as services from './migrations/0004-services.js'
+import * as waf from './migrations/0005-waf.js'
+
+/** Migrations in order. Never edit a released one: add the next file. */
+const MIGRATIONS: Record<string, Migration> = {
+  '0001-initial': initial,
+  '0002-identity': identity,
+  '0003-deploy': deploy,
+  '0004-services': services,
+  '0005-waf': waf,
+}
+
+const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) }
+
+export interface MigrationResult {
+  readonly applied: readonly string[]
+}
+
+/** Brings the schema up to date; runs at every start. */
+export async function migrateToLatest(db: Kysely<Database>): Promise<MigrationResult> {
+  const migrator = new Migrator({ db: db, provider, migrationTableName: 'palisade_migrations', migrationLockTableName: 'palisade_migrations_lock', allowUnorderedMigrations: true })
+  const { error, results } = await migrator.migrateToLatest()
+  if (error) throw new InternalError('PAL_STORE_MIGRATION_FAILED', 'database migration failed', { cause: error })
+  return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) }
+}

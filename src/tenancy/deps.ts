@@ -1,0 +1,54 @@
+import type { AuditLog } from '../audit/index.js'
+import type { Database, Dialect, Kysely } from '../store/index.js'
+import type { Clock } from '../shared/clock.js'
+import type { SecretBox } from '../shared/secret-box.js'
+import { InvalidError } from '../shared/errors.js'
+
+export interface TenancyDeps {
+  readonly db: Kysely<Database>
+  readonly dialect: Dialect
+  readonly clock: Clock
+  readonly audit: AuditLog
+  readonly secrets: SecretBox
+  readonly baseDomain: string
+}
+
+export interface Page<T> {
+  readonly items: T[]
+  readonly nextCursor: string | null
+}
+
+export interface PageRequest {
+  readonly cursor?: string | undefined
+  readonly limit?: number | undefined
+}
+
+export const DEFAULT_PAGE = 50
+export const MAX_PAGE = 200
+
+/** Opaque keyset cursor: the sort key of the last item. */
+export function encodeCursor(key: string): string {
+  return Buffer.from(JSON.stringify({ k: key }), 'utf8').toString('base64url')
+}
+
+export function decodeCursor(cursor: string | undefined): string | undefined {
+  if (cursor === undefined) return undefined
+  try {
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { k?: unknown }
+    if (typeof v.k === 'string') return v.k
+  } catch {
+    // fall through to the error below
+  }
+  throw new InvalidError('PAL_TENANCY_CURSOR_INVALID', 'cursor is not valid', { details: [{ field: 'cursor', message: 'not valid' }] })
+}
+
+export function pageLimit(limit: number | undefined): number {
+  return Math.min(Math.max(limit ?? DEFAULT_PAGE, 1), MAX_PAGE)
+}
+
+export function pageOf<T>(rows: T[], limit: number, key: (t: T) => string): Page<T> {
+  const more = rows.length > limit
+  const items = more ? rows.slice(0, limit) : rows
+  const last = items[items.length - 1]
+  return { items, nextCursor: more && last !== undefined ? encodeCursor(key(last)) : null }
+}

@@ -1,0 +1,38 @@
+/**
+ * Workspaces → projects → environments, their variables and the first-start setup.
+ * Every use case takes the principal first, authorizes through iam and records its audit event
+ * in the same transaction as the change.
+ * @example const env = await tenancy.environments.create(principal, ctx, projectId, { name: 'main' })
+ */
+import type { TenancyDeps } from './deps.js'
+import { createEnvironments } from './environments.js'
+import { createProjects } from './projects.js'
+import { createSetup } from './setup.js'
+import { createVariables } from './variables.js'
+import { createWorkspaces } from './workspaces.js'
+import { createWafSettings } from './waf-settings.js'
+
+export function createTenancy(deps: TenancyDeps) {
+  const environments = createEnvironments(deps)
+  return {
+    setup: createSetup(deps),
+    workspaces: createWorkspaces(deps),
+    projects: createProjects(deps),
+    environments,
+    variables: createVariables(deps, environments),
+    waf: createWafSettings(deps, environments),
+  }
+}
+export type Tenancy = ReturnType<typeof createTenancy>
+
+export type { TenancyDeps, Page, PageRequest } from './deps.js'
+export { MAX_PAGE, DEFAULT_PAGE } from './deps.js'
+export type { Workspace, WorkspacePatch } from './workspaces.js'
+export { findWorkspaceRow } from './workspaces.js'
+export type { Project, ProjectInput } from './projects.js'
+export { CRITICALITIES, WEEKDAYS, LIMITS as ENVIRONMENT_LIMITS, type Environment, type EnvironmentInput, type Sizing, type MaintenanceWindow, type Criticality } from './environments.js'
+export { VARIABLE_LIMITS, type Variable, type VariableInput } from './variables.js'
+export { NAME_PATTERN, RUNTIME_PATTERN, VARIABLE_NAME_PATTERN, assertRepository, assertBranch } from './validate.js'
+export { defaultHost } from './hosts.js'
+export { TENANCY_ERRORS } from './errors.js'
+export { DEFAULT_WAF, WAF_LIMITS, WAF_OFF_SWITCHES, validateWafSettings, type WafSettings, type WafExclusion, type WafEvent } from './waf-settings.js'

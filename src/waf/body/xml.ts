@@ -1,0 +1,64 @@
+/**
+ * text/xml, application/xml: parsed with saxes. No DTD processing and no entity expansion of any
+ * kind — this is the XXE and "billion laughs" defence; a document that uses a custom entity is a
+ * body error. Produces what `XML:/*` (the root element's text content, as ModSecurity's
+ * xmlNodeGetContent gives it) and `XML://@*` (every attribute value) read.
+ * Input: a byte string (UTF-8 expected); outputs are UTF-8 byte strings.
+ */
+import { SaxesParser } from 'saxes'
+
+export interface XmlResult {
+  /** Concatenated text of the root element (one value), empty list when there is no root. */
+  texts: string[]
+  attributes: Array<{ key: string; value: string }>
+  error: string | undefined
+}
+
+function toBytes(s: string): string {
+  if (/^[\x00-\x7f]*$/.test(s)) return s
+  return Buffer.from(s, 'utf8').toString('latin1')
+}
+
+export function parseXml(bytes: string, opts: { depthLimit: number; attributesLimit: number }): XmlResult {
+  const parser = new SaxesParser({ xmlns: false, position: false })
+  let text = ''
+  let depth = 0
+  let sawRoot = false
+  let error: string | undefined
+  const attributes: Array<{ key: string; value: string }> = []
+  parser.on('error', (e) => {
+    error ??= `XML parsing error: ${e.message}`
+  })
+  parser.on('doctype', () => {
+    // A DOCTYPE is where entities are declared; Palisade never honours them.
+    error ??= 'XML parsing error: DOCTYPE is not allowed'
+  })
+  parser.on('opentag', (tag) => {
+    sawRoot = true
+    depth++
+    if (depth > opts.depthLimit) error ??= `XML nesting deeper than ${opts.depthLimit}`
+    for (const [name, value] of Object.entries(tag.attributes)) {
+      if (attributes.length >= opts.attributesLimit) {
+        error ??= `XML has more than ${opts.attributesLimit} attributes`
+        break
+      }
+      attributes.push({ key: toBytes(name), value: toBytes(String(value)) })
+    }
+  })
+  parser.on('closetag', () => {
+    depth--
+  })
+  parser.on('text', (t) => {
+    if (depth > 0) text += t
+  })
+  parser.on('cdata', (t) => {
+    if (depth > 0) text += t
+  })
+  try {
+    parser.write(Buffer.from(bytes, 'latin1').toString('utf8')).close()
+  } catch (cause) {
+    error ??= `XML parsing error: ${cause instanceof Error ? cause.message : String(cause)}`
+  }
+  if (!sawRoot) error ??= 'XML parsing error: no root element'
+  return { texts: sawRoot ? [toBytes(text)] : [], attributes, error }
+}

@@ -1,0 +1,923 @@
+/**
+ * Runs a RuleSet over transactions: phases 1–5, chains, skip/skipAfter, ctl, collections, captures,
+ * multiMatch, transformation caching. Never throws on traffic: a block is an `Interruption`.
+ */
+import type { ActionRuleInfo, ActionTx, CtlCommand } from '../actions/action.js'
+import type { Macro } from '../actions/macro.js'
+import { parseJson } from '../body/json.js'
+import { parseMultipart, strictError } from '../body/multipart.js'
+import { parseUrlEncoded } from '../body/urlencoded.js'
+import { parseXml } from '../body/xml.js'
+import type { Operator } from '../operators/operator.js'
+import { findVariable, parseSelectors } from '../variables/index.js'
+import type { Entry, KeyedCollection, TransactionData, VariableDefinition } from '../variables/variable.js'
+import { createMemoryCollectionStore, type CollectionRecord, type CollectionStore } from './collections.js'
+import type { CompiledOperator, Rule, RuleSet, VariableSelector } from './rule.js'
+import type { Interruption, MatchedRule, Phase, WafRequest } from './types.js'
+
+export interface WafOptions {
+  /** Persistent collections store (IP, GLOBAL, ...). Defaults to a bounded in-memory store. */
+  store?: CollectionStore
+  /** Clock in ms; injectable for tests. */
+  now?: () => number
+}
+
+export interface Transaction {
+  readonly id: string
+  processRequestHeaders(): Interruption | null
+  processRequestBody(): Interruption | null
+  processResponseHeaders(
+    status: number,
+    headers: Array<[string, string]>,
+    protocol?: string,
+  ): Interruption | null
+  processResponseBody(body: Uint8Array): Interruption | null
+  processLogging(): void
+  /** The interruption, once one happened. */
+  interruption(): Interruption | null
+  matchedRules(): MatchedRule[]
+  /** Inbound anomaly score (CRS's tx.anomaly_score, else the sum of the per-paranoia-level scores). */
+  anomalyScore(): number
+  /** Reads a TX variable (tests, diagnostics). */
+  txVar(name: string): string | undefined
+}
+
+export interface Waf {
+  readonly ruleSet: RuleSet
+  newTransaction(req: WafRequest): Transaction
+}
+
+export interface Verdict {
+  action: 'block' | 'allow'
+  score: number
+  /** Ids of matched rules that log (ModSecurity would have written them to its log), in order, unique. */
+  rules: number[]
+  interruption: Interruption | null
+  matched: MatchedRule[]
+}
+
+const MAX_DATA = 200
+const EMPTY_ENTRIES: readonly Entry[] = Object.freeze([])
+const SECRET_NAME = /pass(?:wd|word)?|secret|token|api[-_]?key|auth|cookie|session|csrf/i
+
+/** A rule target resolved once per rule set: the variable definition and the rule's own `!` exclusions. */
+interface TargetPlan {
+  readonly sel: VariableSelector
+  readonly def: VariableDefinition
+  readonly excludes: readonly VariableSelector[]
+  readonly xml: boolean
+}
+
+function planTargets(rule: Rule): TargetPlan[] {
+  const plans: TargetPlan[] = []
+  for (const sel of rule.targets) {
+    if (sel.exclude) continue
+    const def = findVariable(sel.variable)
+    if (!def) continue
+    const excludes = rule.targets.filter((x) => x.exclude && x.variable === sel.variable)
+    plans.push({ sel, def, excludes, xml: sel.variable === 'XML' })
+  }
+  return plans
+}
+
+interface RemovedTarget {
+  applies: (rule: Rule) => boolean
+  selector: VariableSelector
+}
+
+interface WafShared {
+  ruleSet: RuleSet
+  store: CollectionStore
+  now: () => number
+  operatorCache: Map<CompiledOperator, Map<string, Operator>>
+  markerIndex: Array<Map<string, number[]>>
+  plans: WeakMap<Rule, TargetPlan[]>
+  seq: number
+}
+
+function bytesOf(body: Uint8Array): string {
+  return Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1')
+}
+
+function percentDecode(s: string): string {
+  if (s.indexOf('%') < 0) return s
+  return s.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16)))
+}
+
+function truncate(s: string): string {
+  return s.length > MAX_DATA ? s.slice(0, MAX_DATA) : s
+}
+
+function toInt(s: string | undefined): number {
+  if (s === undefined) return 0
+  const n = Number.parseInt(s, 10)
+  return Number.isFinite(n) ? n : 0
+}
+
+function emptyData(req: WafRequest, id: string, now: () => number): TransactionData {
+  return {
+    method: req.method,
+    uriRaw: req.uri,
+    uri: req.uri,
+    filename: '',
+    basename: '',
+    queryString: '',
+    protocol: req.protocol,
+    requestLine: '',
+    requestHeaders: [],
+    cookies: [],
+    argsGet: [],
+    argsPost: [],
+    body: '',
+    bodyLength: 0,
+    rawBody: '',
+    files: [],
+    filesNames: [],
+    filesSizes: [],
+    filesCombinedSize: 0,
+    filesTmpContent: [],
+    multipartFlags: new Map(),
+    multipartPartHeaders: [],
+    multipartFilename: '',
+    multipartName: '',
+    reqbodyError: 0,
+    reqbodyErrorMsg: '',
+    reqbodyProcessor: '',
+    reqbodyProcessorError: 0,
+    xmlTexts: [],
+    xmlAttributes: [],
+    responseStatus: '',
+    responseProtocol: '',
+    responseHeaders: [],
+    responseBody: '',
+    responseContentType: '',
+    responseContentLength: '',
+    statusLine: '',
+    remoteAddr: req.remoteAddr,
+    remotePort: String(req.remotePort ?? 0),
+    remoteHost: req.remoteAddr,
+    serverName: req.serverName ?? '',
+    serverAddr: req.serverAddr ?? '',
+    serverPort: String(req.serverPort ?? 0),
+    uniqueId: id,
+    authType: '',
+    remoteUser: '',
+    startTime: now(),
+    now,
+    matchedVar: '',
+    matchedVarName: '',
+    matchedVars: [],
+    matchedVarsNames: [],
+    highestSeverity: '255',
+    collections: new Map<string, KeyedCollection>([['tx', new Map<string, Entry>()]]),
+    env: [],
+  }
+}
+
+/** Splits the Cookie header the way ModSecurity's version-0 cookie parser does. */
+function parseCookies(header: string, out: Entry[]): void {
+  for (const piece of header.split(';')) {
+    const p = piece.replace(/^[ \t]+/, '')
+    if (p === '') continue
+    const eq = p.indexOf('=')
+    if (eq < 0) out.push({ key: p, value: '' })
+    else out.push({ key: p.slice(0, eq), value: p.slice(eq + 1) })
+  }
+}
+
+class Tx implements Transaction, ActionTx {
+  readonly id: string
+  readonly data: TransactionData
+  readonly #shared: WafShared
+  readonly #req: WafRequest
+  readonly #matched: MatchedRule[] = []
+  readonly #transformCache: Array<Map<string, string> | undefined>
+  #interruption: Interruption | null = null
+  #mode: 'On' | 'Off' | 'DetectionOnly'
+  #removedRanges: Array<[number, number]> = []
+  #removedTags: RegExp[] = []
+  #removedMsgs: RegExp[] = []
+  #removedTargets: RemovedTarget[] = []
+  #bodyAccess: boolean
+  #forceBodyVar = false
+  #allowAll = false
+  #allowRequest = false
+  #phasesDone = 0
+  #bound: Array<[string, string, CollectionRecord]> = []
+  /** Non-volatile variables, computed once per phase. */
+  readonly #varCache = new Map<VariableDefinition, readonly Entry[]>()
+  readonly #keyIndex = new Map<VariableDefinition, Map<string, Entry[]>>()
+
+  constructor(shared: WafShared, req: WafRequest) {
+    this.#shared = shared
+    this.#req = req
+    this.id = req.id ?? `${shared.now().toString(36)}-${(shared.seq++).toString(36)}`
+    this.data = emptyData(req, this.id, shared.now)
+    this.#mode = shared.ruleSet.config.ruleEngine
+    this.#bodyAccess = shared.ruleSet.config.requestBodyAccess
+    this.#transformCache = new Array<Map<string, string> | undefined>(shared.ruleSet.transformChains)
+  }
+
+  // ---- ActionTx ----
+
+  expand(macro: Macro, rule: ActionRuleInfo, depth = 0): string {
+    if (macro.length === 1 && typeof macro[0] === 'string') return macro[0]
+    let out = ''
+    for (const part of macro) {
+      if (typeof part === 'string') out += part
+      else out += this.#resolveRef(part.variable, part.key, rule, depth)
+    }
+    return out
+  }
+
+  #resolveRef(variable: string, key: string | undefined, rule: ActionRuleInfo, depth: number): string {
+    if (variable === 'RULE') {
+      switch (key) {
+        case 'id':
+          return String(rule.id)
+        case 'msg':
+          return rule.msg && depth < 2 ? this.expand(rule.msg, rule, depth + 1) : ''
+        case 'logdata':
+          return rule.logdata && depth < 2 ? this.expand(rule.logdata, rule, depth + 1) : ''
+        case 'severity':
+          return rule.severity === undefined ? '' : String(rule.severity)
+        case 'ver':
+          return rule.ver ?? ''
+        case 'rev':
+          return rule.rev ?? ''
+        case 'tags':
+          return rule.tags.join(' ')
+        default:
+          return ''
+      }
+    }
+    if (variable === 'MATCHED_VAR') return this.data.matchedVar
+    if (variable === 'MATCHED_VAR_NAME') return this.data.matchedVarName
+    const col = this.data.collections.get(variable.toLowerCase())
+    if (col && key !== undefined) return col.get(key)?.value ?? ''
+    const def = findVariable(variable)
+    if (!def) return ''
+    const entries = key === undefined ? def.get(this.data) : this.#byKey(def, key)
+    return entries[0]?.value ?? ''
+  }
+
+  #byKey(def: VariableDefinition, key: string): readonly Entry[] {
+    if (def.getKey) return def.getKey(this.data, key)
+    if (def.volatile) return def.get(this.data).filter((e) => e.key.toLowerCase() === key)
+    // Index non-volatile collections by lower-case key once per phase (REQUEST_HEADERS:User-Agent...).
+    let index = this.#keyIndex.get(def)
+    if (index === undefined) {
+      index = new Map()
+      for (const e of def.get(this.data)) {
+        const k = e.key.toLowerCase()
+        const list = index.get(k)
+        if (list) list.push(e)
+        else index.set(k, [e])
+      }
+      this.#keyIndex.set(def, index)
+    }
+    return index.get(key) ?? EMPTY_ENTRIES
+  }
+
+  setVar(collection: string, key: string, op: '=' | '+' | '-' | '!', value: string): void {
+    const col = this.data.collections.get(collection)
+    if (!col) return // ModSecurity ignores setvar on a collection that was never initialised
+    if (op === '!') {
+      col.delete(key)
+      return
+    }
+    let v = value
+    if (op === '+' || op === '-') {
+      const current = toInt(col.get(key)?.value)
+      const delta = toInt(value)
+      v = String(op === '+' ? current + delta : current - delta)
+    }
+    col.set(key, { key, value: v })
+  }
+
+  expireVar(collection: string, key: string, seconds: number): void {
+    for (const [name, , record] of this.#bound) {
+      if (name === collection) record.expiries.set(key, this.#shared.now() + seconds * 1000)
+    }
+  }
+
+  initCollection(collection: string, key: string): void {
+    if (this.data.collections.has(collection) && collection !== 'tx') {
+      return // ModSecurity initialises a collection once per transaction
+    }
+    const record = this.#shared.store.acquire(
+      collection,
+      key,
+      this.#shared.now(),
+      this.#shared.ruleSet.config.collectionTimeout,
+    )
+    this.#bound.push([collection, key, record])
+    this.data.collections.set(collection, record.vars)
+  }
+
+  ctl(c: CtlCommand): void {
+    switch (c.kind) {
+      case 'ruleEngine':
+        this.#mode = c.mode
+        return
+      case 'ruleRemoveById':
+        this.#removedRanges.push(...c.ranges)
+        return
+      case 'ruleRemoveByTag':
+        this.#removedTags.push(c.pattern)
+        return
+      case 'ruleRemoveByMsg':
+        this.#removedMsgs.push(c.pattern)
+        return
+      case 'ruleRemoveTargetById':
+      case 'ruleRemoveTargetByTag':
+      case 'ruleRemoveTargetByMsg': {
+        let selector: VariableSelector | undefined
+        try {
+          selector = parseSelectors(c.target, (n) => findVariable(n) !== undefined)[0]
+        } catch {
+          return // an invalid target in a ctl cannot exclude anything
+        }
+        if (!selector) return
+        const applies =
+          c.kind === 'ruleRemoveTargetById'
+            ? (r: Rule) => c.ranges.some(([a, b]) => r.id >= a && r.id <= b)
+            : c.kind === 'ruleRemoveTargetByTag'
+              ? (r: Rule) => r.tags.some((t) => c.pattern.test(t))
+              : (r: Rule) => c.pattern.test(this.#msgText(r))
+        this.#removedTargets.push({ applies, selector })
+        return
+      }
+      case 'requestBodyProcessor':
+        this.data.reqbodyProcessor = c.processor
+        return
+      case 'requestBodyAccess':
+        this.#bodyAccess = c.on
+        return
+      case 'forceRequestBodyVariable':
+        this.#forceBodyVar = c.on
+        return
+      case 'ignored':
+        return
+    }
+  }
+
+  #msgText(r: Rule): string {
+    return r.msg ? r.msg.map((p) => (typeof p === 'string' ? p : '')).join('') : ''
+  }
+
+  // ---- phases ----
+
+  processRequestHeaders(): Interruption | null {
+    if (this.#phasesDone >= 1) return this.#interruption
+    this.#populateRequest()
+    return this.#runPhase(1)
+  }
+
+  processRequestBody(): Interruption | null {
+    if (this.#phasesDone < 1) this.processRequestHeaders()
+    if (this.#phasesDone >= 2 || this.#interruption) return this.#interruption
+    const limited = this.#populateBody()
+    if (limited) {
+      this.#phasesDone = 2
+      return limited
+    }
+    return this.#runPhase(2)
+  }
+
+  processResponseHeaders(
+    status: number,
+    headers: Array<[string, string]>,
+    protocol = 'HTTP/1.1',
+  ): Interruption | null {
+    if (this.#phasesDone < 2) this.processRequestBody()
+    if (this.#phasesDone >= 3 || this.#interruption) return this.#interruption
+    const d = this.data
+    d.responseStatus = String(status)
+    d.responseProtocol = protocol
+    d.statusLine = `${protocol} ${status}`
+    d.responseHeaders = headers.map(([key, value]) => ({ key, value }))
+    for (const [k, v] of headers) {
+      const lk = k.toLowerCase()
+      if (lk === 'content-type') d.responseContentType = v
+      else if (lk === 'content-length') d.responseContentLength = v
+    }
+    return this.#runPhase(3)
+  }
+
+  processResponseBody(body: Uint8Array): Interruption | null {
+    if (this.#phasesDone < 3) return this.#interruption
+    if (this.#phasesDone >= 4 || this.#interruption) return this.#interruption
+    const cfg = this.#shared.ruleSet.config
+    const mime = this.data.responseContentType.split(';')[0]!.trim().toLowerCase()
+    if (cfg.responseBodyAccess && cfg.responseBodyMimeTypes.includes(mime)) {
+      if (body.byteLength > cfg.responseBodyLimit && cfg.responseBodyLimitAction === 'Reject') {
+        return this.#engineInterruption(4, 500, 'response body larger than the inspection limit')
+      }
+      this.data.responseBody = bytesOf(body.subarray(0, cfg.responseBodyLimit))
+    }
+    return this.#runPhase(4)
+  }
+
+  processLogging(): void {
+    if (this.#phasesDone >= 5) return
+    const saved = this.#interruption
+    // Logging rules run even after an interruption, but can never interrupt.
+    this.#runPhase(5)
+    this.#interruption = saved
+    this.#phasesDone = 5
+    const now = this.#shared.now()
+    for (const [c, k, r] of this.#bound) this.#shared.store.release(c, k, r, now)
+    this.#bound = []
+  }
+
+  interruption(): Interruption | null {
+    return this.#interruption
+  }
+
+  matchedRules(): MatchedRule[] {
+    return [...this.#matched]
+  }
+
+  anomalyScore(): number {
+    const tx = this.data.collections.get('tx')!
+    const total = tx.get('anomaly_score')
+    if (total !== undefined && toInt(total.value) > 0) return toInt(total.value)
+    let sum = 0
+    for (let pl = 1; pl <= 4; pl++) sum += toInt(tx.get(`anomaly_score_pl${pl}`)?.value)
+    return sum
+  }
+
+  txVar(name: string): string | undefined {
+    return this.data.collections.get('tx')!.get(name.toLowerCase())?.value
+  }
+
+  // ---- request data ----
+
+  #populateRequest(): void {
+    const d = this.data
+    const req = this.#req
+    let uri = req.uri
+    const abs = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(uri)
+    if (abs) uri = uri.slice(abs[0].length) || '/'
+    d.uri = uri
+    const q = uri.indexOf('?')
+    const path = q < 0 ? uri : uri.slice(0, q)
+    const hash = path.indexOf('#')
+    // As Apache gives ModSecurity: the path is percent-decoded ('+' stays), the query is not.
+    d.filename = percentDecode(hash < 0 ? path : path.slice(0, hash))
+    d.basename = d.filename.slice(d.filename.lastIndexOf('/') + 1)
+    if (q >= 0) {
+      const query = uri.slice(q + 1)
+      const h = query.indexOf('#')
+      d.queryString = h < 0 ? query : query.slice(0, h)
+    }
+    d.requestLine = `${req.method} ${req.uri} ${req.protocol}`
+    d.requestHeaders = req.headers.map(([key, value]) => ({ key, value }))
+    let contentType: string | undefined
+    for (const [k, v] of req.headers) {
+      const lk = k.toLowerCase()
+      if (lk === 'cookie') parseCookies(v, d.cookies)
+      else if (lk === 'content-type' && contentType === undefined) contentType = v
+      else if (lk === 'authorization') d.authType = v.split(' ')[0] ?? ''
+    }
+    if (d.queryString !== '') {
+      d.argsGet = parseUrlEncoded(d.queryString, this.#shared.ruleSet.config.argumentsLimit).pairs
+    }
+    const ct = (contentType ?? '').toLowerCase()
+    if (ct.startsWith('application/x-www-form-urlencoded')) d.reqbodyProcessor = 'URLENCODED'
+    else if (ct.startsWith('multipart/form-data')) d.reqbodyProcessor = 'MULTIPART'
+  }
+
+  #contentType(): string {
+    for (const [k, v] of this.#req.headers) if (k.toLowerCase() === 'content-type') return v
+    return ''
+  }
+
+  #populateBody(): Interruption | null {
+    const d = this.data
+    const cfg = this.#shared.ruleSet.config
+    const raw = this.#req.body
+    if (!raw || raw.byteLength === 0 || !this.#bodyAccess) return null
+    d.bodyLength = raw.byteLength
+    const processor = d.reqbodyProcessor
+    const limit =
+      processor === 'MULTIPART'
+        ? cfg.requestBodyLimit
+        : Math.min(cfg.requestBodyLimit, cfg.requestBodyNoFilesLimit)
+    let bytes = raw
+    if (raw.byteLength > limit) {
+      if (cfg.requestBodyLimitAction === 'Reject') {
+        return this.#engineInterruption(2, 413, `request body larger than the limit (${limit} bytes)`)
+      }
+      bytes = raw.subarray(0, limit)
+    }
+    const body = bytesOf(bytes)
+    d.rawBody = body
+    const error = (msg: string): void => {
+      d.reqbodyError = 1
+      d.reqbodyProcessorError = 1
+      d.reqbodyErrorMsg = msg
+    }
+    if (processor === 'URLENCODED' || this.#forceBodyVar || processor === '') d.body = body
+    switch (processor) {
+      case 'URLENCODED': {
+        d.argsPost = parseUrlEncoded(body, cfg.argumentsLimit).pairs
+        break
+      }
+      case 'MULTIPART': {
+        const r = parseMultipart(this.#contentType(), body, { argsLimit: cfg.argumentsLimit, fileLimit: 100 })
+        d.argsPost = r.args
+        d.files = r.files
+        d.filesNames = r.files.map((f) => ({ key: f.key, value: f.key }))
+        d.filesSizes = r.fileSizes
+        d.filesCombinedSize = r.fileSizes.reduce((n, f) => n + toInt(f.value), 0)
+        d.multipartFlags = r.flags
+        for (const p of r.parts)
+          for (const h of p.headers) d.multipartPartHeaders.push({ key: p.name, value: h })
+        const lastFile = r.parts.filter((p) => p.filename !== undefined).pop()
+        d.multipartFilename = lastFile?.filename ?? ''
+        d.multipartName = r.parts[r.parts.length - 1]?.name ?? ''
+        if (r.error !== undefined) error(r.error)
+        if (strictError(r)) r.flags.set('MULTIPART_STRICT_ERROR', '1')
+        break
+      }
+      case 'JSON': {
+        const r = parseJson(body, {
+          depthLimit: cfg.requestBodyJsonDepthLimit,
+          argsLimit: cfg.argumentsLimit,
+        })
+        d.argsPost = r.pairs
+        if (r.error !== undefined) error(r.error)
+        break
+      }
+      case 'XML': {
+        const r = parseXml(body, {
+          depthLimit: cfg.requestBodyJsonDepthLimit,
+          attributesLimit: cfg.argumentsLimit,
+        })
+        d.xmlTexts = r.texts
+        d.xmlAttributes = r.attributes
+        if (r.error !== undefined) error(r.error)
+        break
+      }
+    }
+    return null
+  }
+
+  #engineInterruption(phase: Phase, status: number, message: string): Interruption | null {
+    if (this.#mode !== 'On') return null
+    this.#interruption = { action: 'deny', status, ruleId: 0, phase, message }
+    return this.#interruption
+  }
+
+  // ---- rule evaluation ----
+
+  #isRemoved(rule: Rule): boolean {
+    for (const [a, b] of this.#removedRanges) if (rule.id >= a && rule.id <= b) return true
+    if (this.#removedTags.length > 0) {
+      for (const re of this.#removedTags) for (const t of rule.tags) if (re.test(t)) return true
+    }
+    if (this.#removedMsgs.length > 0) {
+      const m = this.#msgText(rule)
+      for (const re of this.#removedMsgs) if (re.test(m)) return true
+    }
+    return false
+  }
+
+  #runPhase(phase: Phase): Interruption | null {
+    this.#phasesDone = phase
+    this.#varCache.clear()
+    this.#keyIndex.clear()
+    if (this.#mode === 'Off' || this.#allowAll) return this.#interruption
+    if (this.#allowRequest && phase <= 2) return this.#interruption
+    const entries = this.#shared.ruleSet.phases[phase]!
+    const markers = this.#shared.markerIndex[phase]!
+    let skip = 0
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!
+      if (e.kind === 'marker') continue
+      const rule = e.rule
+      if (skip > 0) {
+        skip--
+        continue
+      }
+      if (
+        (this.#removedRanges.length > 0 || this.#removedTags.length > 0 || this.#removedMsgs.length > 0) &&
+        this.#isRemoved(rule)
+      ) {
+        continue
+      }
+      this.data.matchedVars.length = 0
+      this.data.matchedVarsNames.length = 0
+      let matched = false
+      try {
+        matched = this.#evalChain(rule)
+      } catch {
+        matched = false // defensive: a faulty leaf must not take the edge down
+      }
+      if (!matched) continue
+      const interrupted = this.#onMatch(rule, phase)
+      if (interrupted) return this.#interruption
+      if (this.#allowAll || (this.#allowRequest && phase <= 2)) return null
+      if (rule.disruptive === 'allow' && rule.allowScope === 'phase' && this.#mode === 'On') return null
+      if (rule.skip > 0) skip = rule.skip
+      if (rule.skipAfter !== undefined) {
+        const at = markers.get(rule.skipAfter)
+        const next = at?.find((idx) => idx > i)
+        if (next === undefined) return this.#interruption
+        i = next
+      }
+    }
+    return this.#interruption
+  }
+
+  #onMatch(rule: Rule, phase: Phase): boolean {
+    const d = this.data
+    const name = d.matchedVarName
+    const value = d.matchedVar
+    const masked = SECRET_NAME.test(name) ? '***' : value
+    const disruptive =
+      this.#mode === 'On' &&
+      (rule.disruptive === 'deny' || rule.disruptive === 'drop' || rule.disruptive === 'redirect')
+    this.#matched.push({
+      id: rule.id,
+      phase,
+      msg: truncate(rule.msg ? this.expand(rule.msg, rule) : ''),
+      logdata: truncate(rule.logdata ? this.#mask(this.expand(rule.logdata, rule), name) : ''),
+      data: truncate(name === '' ? '' : `${name}: ${masked}`),
+      tags: rule.tags,
+      severity: rule.severity,
+      log: rule.log,
+      disruptive,
+    })
+    if (rule.severity !== undefined && rule.severity < toInt(d.highestSeverity))
+      d.highestSeverity = String(rule.severity)
+    if (this.#mode !== 'On') return false
+    switch (rule.disruptive) {
+      case 'deny':
+      case 'drop':
+        this.#interruption = {
+          action: rule.disruptive,
+          status: rule.status ?? 403,
+          ruleId: rule.id,
+          phase,
+          message: rule.msg ? this.expand(rule.msg, rule) : `rule ${rule.id}`,
+        }
+        return true
+      case 'redirect': {
+        const status =
+          rule.status !== undefined && [301, 302, 303, 307, 308].includes(rule.status) ? rule.status : 302
+        this.#interruption = {
+          action: 'redirect',
+          status,
+          ruleId: rule.id,
+          phase,
+          url: rule.redirectUrl ? this.expand(rule.redirectUrl, rule) : '/',
+          message: rule.msg ? this.expand(rule.msg, rule) : `rule ${rule.id}`,
+        }
+        return true
+      }
+      case 'allow':
+        if (rule.allowScope === 'all') this.#allowAll = true
+        else if (rule.allowScope === 'request') this.#allowRequest = true
+        return false
+      default:
+        return false
+    }
+  }
+
+  #mask(text: string, name: string): string {
+    return SECRET_NAME.test(name) && this.data.matchedVar !== ''
+      ? text.split(this.data.matchedVar).join('***')
+      : text
+  }
+
+  #evalChain(rule: Rule): boolean {
+    let r: Rule | undefined = rule
+    while (r) {
+      if (!this.#evalRule(r)) return false
+      r = r.chainedRule
+    }
+    return true
+  }
+
+  #covers(x: VariableSelector, variable: string, key: string): boolean {
+    if (x.variable !== variable) return false
+    if (x.keyRegex) return x.keyRegex.test(key)
+    if (x.key === undefined) return true
+    return x.key === key.toLowerCase()
+  }
+
+  #xml(path: string | undefined): readonly Entry[] {
+    const p = (path ?? '').trim()
+    if (p === '//@*') return this.data.xmlAttributes
+    if (p === '/*' || p === '') return this.data.xmlTexts.map((value) => ({ key: '', value }))
+    return []
+  }
+
+  #operator(rule: Rule): Operator | undefined {
+    const op = rule.operator
+    if (op.run) return op.run
+    const param = this.expand(op.paramMacro!, rule)
+    let cache = this.#shared.operatorCache.get(op)
+    if (!cache) {
+      cache = new Map()
+      this.#shared.operatorCache.set(op, cache)
+    }
+    let fn = cache.get(param)
+    if (!fn) {
+      try {
+        fn = op.compile(param)
+      } catch {
+        return undefined
+      }
+      if (cache.size > 256) cache.clear() // bounded: params come from request data in rare rule sets
+      cache.set(param, fn)
+    }
+    return fn
+  }
+
+  #transform(rule: Rule, value: string): string {
+    const chain = rule.transforms
+    if (chain.length === 0) return value
+    let cache = this.#transformCache[rule.transformKey]
+    if (!cache) {
+      cache = new Map()
+      this.#transformCache[rule.transformKey] = cache
+    }
+    let out = cache.get(value)
+    if (out === undefined) {
+      out = value
+      for (const t of chain) out = t.fn(out)
+      cache.set(value, out)
+    }
+    return out
+  }
+
+  #entries(plan: TargetPlan): readonly Entry[] {
+    const { sel, def } = plan
+    if (plan.xml) return this.#xml(sel.key)
+    if (sel.key !== undefined) return this.#byKey(def, sel.key)
+    let all: readonly Entry[] | undefined
+    if (def.volatile) all = def.get(this.data)
+    else {
+      all = this.#varCache.get(def)
+      if (all === undefined) {
+        all = def.get(this.data)
+        this.#varCache.set(def, all)
+      }
+    }
+    if (sel.keyRegex) {
+      const re = sel.keyRegex
+      return all.filter((e) => re.test(e.key))
+    }
+    return all
+  }
+
+  #evalRule(rule: Rule): boolean {
+    const op = this.#operator(rule)
+    if (!op) return false
+    if (rule.targets.length === 0) return this.#test(rule, op, '', '', '', false)
+    const plans = this.#shared.plans.get(rule) ?? planTargets(rule)
+    let runtimeExcludes: VariableSelector[] | undefined
+    if (this.#removedTargets.length > 0) {
+      for (const rt of this.#removedTargets) {
+        if (rt.applies(rule)) (runtimeExcludes ??= []).push(rt.selector)
+      }
+    }
+    let any = false
+    for (const plan of plans) {
+      const variable = plan.sel.variable
+      const entries = this.#entries(plan)
+      const filter = plan.def.collection && (plan.excludes.length > 0 || runtimeExcludes !== undefined)
+      if (plan.sel.count) {
+        let n = entries.length
+        if (filter) n = entries.filter((e) => !this.#excluded(plan, runtimeExcludes, variable, e.key)).length
+        if (this.#test(rule, op, String(n), variable, plan.sel.key ?? '', plan.sel.key !== undefined))
+          any = true
+        continue
+      }
+      for (const e of entries) {
+        if (filter && this.#excluded(plan, runtimeExcludes, variable, e.key)) continue
+        if (this.#test(rule, op, e.value, variable, e.key, plan.def.collection)) any = true
+      }
+    }
+    return any
+  }
+
+  #excluded(
+    plan: TargetPlan,
+    runtime: VariableSelector[] | undefined,
+    variable: string,
+    key: string,
+  ): boolean {
+    for (const x of plan.excludes) if (this.#covers(x, variable, key)) return true
+    if (runtime) for (const x of runtime) if (this.#covers(x, variable, key)) return true
+    return false
+  }
+
+  /** Transforms one value, runs the operator, and on a match does the match bookkeeping and effects. */
+  #test(
+    rule: Rule,
+    op: Operator,
+    value: string,
+    variable: string,
+    key: string,
+    collection: boolean,
+  ): boolean {
+    const negated = rule.operator.negated
+    let captures: readonly string[] = []
+    let hit = false
+    if (rule.multiMatch && rule.transforms.length > 0) {
+      let v = value
+      let prev: string | undefined
+      for (let step = 0; step <= rule.transforms.length; step++) {
+        if (step > 0) v = rule.transforms[step - 1]!.fn(v)
+        if (v === prev) continue
+        prev = v
+        const m = op(v)
+        if ((m !== null) !== negated) {
+          hit = true
+          captures = m?.captures ?? []
+          break
+        }
+      }
+    } else {
+      const m = op(this.#transform(rule, value))
+      hit = (m !== null) !== negated
+      if (m !== null) captures = m.captures
+    }
+    if (!hit) return false
+    if (rule.capture && captures.length > 0) {
+      const tx = this.data.collections.get('tx')!
+      for (let i = 0; i < 10; i++) {
+        const c = captures[i]
+        if (c === undefined) tx.delete(String(i))
+        else tx.set(String(i), { key: String(i), value: c })
+      }
+    }
+    const name = variable === '' ? '' : collection ? `${variable}:${key}` : variable
+    const d = this.data
+    d.matchedVar = value
+    d.matchedVarName = name
+    d.matchedVars.push({ key: name, value })
+    d.matchedVarsNames.push({ key: name, value: name })
+    for (const effect of rule.effects) effect(this, rule)
+    return true
+  }
+}
+
+/**
+ * Creates a WAF over a compiled rule set. Cheap to call; share one per rule set.
+ * @example const tx = createWaf(ruleSet).newTransaction(req); const stop = tx.processRequestHeaders()
+ */
+export function createWaf(ruleSet: RuleSet, opts: WafOptions = {}): Waf {
+  const markerIndex: Array<Map<string, number[]>> = ruleSet.phases.map((entries) => {
+    const m = new Map<string, number[]>()
+    entries.forEach((e, i) => {
+      if (e.kind !== 'marker') return
+      const list = m.get(e.name) ?? []
+      list.push(i)
+      m.set(e.name, list)
+    })
+    return m
+  })
+  const plans = new WeakMap<Rule, TargetPlan[]>()
+  for (const top of ruleSet.rules) {
+    for (let r: Rule | undefined = top; r; r = r.chainedRule) plans.set(r, planTargets(r))
+  }
+  const shared: WafShared = {
+    ruleSet,
+    store: opts.store ?? createMemoryCollectionStore(),
+    now: opts.now ?? Date.now,
+    operatorCache: new Map(),
+    markerIndex,
+    plans,
+    seq: 0,
+  }
+  return Object.freeze({
+    ruleSet,
+    newTransaction: (req: WafRequest): Transaction => new Tx(shared, req),
+  })
+}
+
+/**
+ * Runs phases 1, 2 and 5 for a request and summarises the outcome.
+ * @example evaluateRequest(waf, { method: 'GET', uri: '/?id=1%27%20or%201=1', protocol: 'HTTP/1.1', headers: [], remoteAddr: '::1' })
+ */
+export function evaluateRequest(waf: Waf, req: WafRequest): Verdict {
+  const tx = waf.newTransaction(req)
+  const interruption = tx.processRequestHeaders() ?? tx.processRequestBody()
+  tx.processLogging()
+  const matched = tx.matchedRules()
+  const rules: number[] = []
+  const seen = new Set<number>()
+  for (const m of matched) {
+    if (m.log && !seen.has(m.id)) {
+      seen.add(m.id)
+      rules.push(m.id)
+    }
+  }
+  return { action: interruption ? 'block' : 'allow', score: tx.anomalyScore(), rules, interruption, matched }
+}

@@ -1,0 +1,218 @@
+/** Shared set-up of the deploy tests: a platform with an edge, a workspace, a project on a local repo, an environment. */
+import { chmodSync, mkdirSync } from 'node:fs'
+import { request } from 'node:http'
+import path from 'node:path'
+import { after } from 'node:test'
+import type { InjectOptions, LightMyRequestResponse } from 'fastify'
+import { loadConfig } from '../src/config/index.js'
+import type { DeployOptions, Deployment } from '../src/deploy/index.js'
+import { createRepo, eventually, type TestRepo } from '../src/deploy/testing.js'
+import { startEdge } from '../src/edge/testing.js'
+import { createPlatform, type Platform } from '../src/main.js'
+import { OWNER } from './support/platform.js'
+import { createTestStore, type STORE_KINDS } from './support/stores.js'
+
+export const FAST: Partial<DeployOptions> = {
+  drainMs: 300,
+  stopGraceMs: 3_000,
+  healthTimeoutMs: 8_000,
+  throttle: { requestsPerSecond: 0, burst: 0 },
+}
+
+export interface DeployFixture {
+  readonly platform: Platform
+  readonly token: string
+  readonly workspaceId: string
+  readonly projectId: string
+  readonly envId: string
+  readonly host: string
+  readonly repo: TestRepo
+  readonly edgePort: number
+  readonly root: string
+  call(
+    method: InjectOptions['method'],
+    url: string,
+    body?: unknown,
+    token?: string,
+  ): Promise<LightMyRequestResponse>
+  /** Creates a deployment through the API and waits until it is finished. */
+  deploy(ref?: string): Promise<Deployment>
+  waitFor(id: string): Promise<Deployment>
+  /** GET through the edge with the environment's host. */
+  get(pathName?: string, headers?: Record<string, string>): Promise<{ status: number; body: string }>
+}
+
+export interface DeployOptionsForTest {
+  kind?: (typeof STORE_KINDS)[number]
+  isolate?: boolean
+  deploy?: Partial<DeployOptions>
+}
+
+export interface AppOptions {
+  runtime?: string
+  healthCheckPath?: string
+  persistentDirs?: string[]
+}
+
+export interface DeployPlatform {
+  readonly platform: Platform
+  readonly token: string
+  readonly workspaceId: string
+  readonly edgePort: number
+  readonly root: string
+  /** A new project on its own local repository, with one environment `main`. */
+  addApp(options?: AppOptions): Promise<DeployFixture>
+}
+
+let appCounter = 0
+
+/** One platform (SQLite unless told) with an edge, set up with an owner; `addApp` gives each test its own environment. */
+export async function startDeployPlatform(
+  t: { after(fn: () => Promise<void>): void },
+  options: DeployOptionsForTest = {},
+): Promise<DeployPlatform> {
+  const store = await createTestStore(options.kind ?? 'sqlite')
+  const root = path.join(store.dataDir, 'work')
+  mkdirSync(root, { recursive: true })
+  const dataDir = path.join(store.dataDir, 'data')
+  // Environment users must be able to pass through the temp dir to reach their releases.
+  if (options.isolate) chmodSync(store.dataDir, 0o711)
+  const config = loadConfig(
+    {},
+    {
+      dataDir,
+      databaseUrl: store.databaseUrl,
+      masterKey: 'a'.repeat(64),
+      logLevel: 'silent',
+      gitLocalRoots: root,
+    },
+  )
+  let setupToken = ''
+  const platform = await createPlatform(config, {
+    announce: (line) => (setupToken = line.split(': ').pop() ?? ''),
+    deploy: { isolate: options.isolate ?? false, options: { ...FAST, ...options.deploy } },
+  })
+  const edge = await startEdge()
+  await platform.deploy.attachRoutes(edge.edge.routes)
+  t.after(async () => {
+    await platform.close()
+    await edge.stop()
+    await store.drop()
+  })
+  const call = async (
+    method: InjectOptions['method'],
+    url: string,
+    body?: unknown,
+    token?: string,
+  ): Promise<LightMyRequestResponse> => {
+    const headers: Record<string, string> = {}
+    if (token) headers['authorization'] = `Bearer ${token}`
+    const o: InjectOptions = { method: method ?? 'GET', url, headers }
+    if (body !== undefined) o.payload = body as string
+    return platform.app.inject(o)
+  }
+  const setup = await call('POST', '/v1/setup', { token: setupToken, ...OWNER, workspace: 'acme' })
+  if (setup.statusCode !== 201) throw new Error(`setup failed: ${setup.body}`)
+  const workspaceId = (setup.json() as { workspace: { id: string } }).workspace.id
+  const session = await call('POST', '/v1/sessions', { email: OWNER.email, password: OWNER.password })
+  const token = (session.json() as { token: string }).token
+
+  const addApp = async (app: AppOptions = {}): Promise<DeployFixture> => {
+    const name = `shop${++appCounter}`
+    const repo = createRepo(path.join(root, name))
+    const project = await call(
+      'POST',
+      `/v1/workspaces/${workspaceId}/projects`,
+      { name, repository: repo.dir, defaultRuntime: app.runtime ?? 'node@20' },
+      token,
+    )
+    if (project.statusCode !== 201) throw new Error(`project failed: ${project.body}`)
+    const projectId = (project.json() as { id: string }).id
+    const envBody: Record<string, unknown> = {
+      name: 'main',
+      healthCheckPath: app.healthCheckPath ?? '/health',
+    }
+    if (app.persistentDirs) envBody['persistentDirs'] = app.persistentDirs
+    const env = await call('POST', `/v1/projects/${projectId}/environments`, envBody, token)
+    if (env.statusCode !== 201) throw new Error(`environment failed: ${env.body}`)
+    const { id: envId, host } = env.json() as { id: string; host: string }
+    const waitFor = (id: string): Promise<Deployment> =>
+      eventually(
+        async () => {
+          const d = (await call('GET', `/v1/deployments/${id}`, undefined, token)).json() as Deployment
+          return d.status === 'succeeded' || d.status === 'failed' ? d : undefined
+        },
+        60_000,
+        `deployment ${id}`,
+      )
+    return {
+      platform,
+      token,
+      workspaceId,
+      projectId,
+      envId,
+      host,
+      repo,
+      edgePort: edge.httpPort,
+      root,
+      call: (m, u, b, tk) => call(m, u, b, tk ?? token),
+      waitFor,
+      async deploy(ref) {
+        const res = await call(
+          'POST',
+          `/v1/environments/${envId}/deployments`,
+          ref === undefined ? {} : { ref },
+          token,
+        )
+        if (res.statusCode !== 201) throw new Error(`deploy failed: ${res.statusCode} ${res.body}`)
+        return waitFor((res.json() as Deployment).id)
+      },
+      get(pathName = '/', headers = {}) {
+        return httpGet(edge.httpPort, host, pathName, headers)
+      },
+    }
+  }
+  return { platform, token, workspaceId, edgePort: edge.httpPort, root, addApp }
+}
+
+/** A platform with one app: for tests that need their own platform. */
+export async function startDeploy(
+  t: { after(fn: () => Promise<void>): void },
+  options: DeployOptionsForTest & AppOptions = {},
+): Promise<DeployFixture> {
+  const p = await startDeployPlatform(t, options)
+  return p.addApp(options)
+}
+
+export function httpGet(
+  port: number,
+  host: string,
+  pathName = '/',
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) => {
+    const req = request(
+      { host: '127.0.0.1', port, path: pathName, headers: { host, ...headers }, agent: false },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }))
+        res.on('error', () => resolve({ status: -1, body: '' }))
+      },
+    )
+    req.on('error', () => resolve({ status: -1, body: '' }))
+    req.end()
+  })
+}
+
+/**
+ * Clean-up registry for a `describe` block: call it in the describe body (not in `before`), hand it to
+ * startDeployPlatform; everything registered runs after the block's last test.
+ */
+export function suiteScope(): { after(fn: () => Promise<void>): void } {
+  const fns: Array<() => Promise<void>> = []
+  after(async () => {
+    for (const fn of fns.reverse()) await fn()
+  })
+  return { after: (fn) => void fns.push(fn) }
+}

@@ -1,0 +1,85 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createServer } from 'node:net'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { TestContext } from 'node:test'
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+const CLI_SOURCE = path.join(REPO, 'src/cli/main.ts')
+
+/** A free loopback port (the tiny race with other processes is acceptable in tests). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+export interface RunResult {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** Runs the CLI from source (same code as bin/palisade, without needing a build). */
+export function runCli(args: string[], env: Record<string, string>, input?: string): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI_SOURCE, ...args], {
+      cwd: REPO,
+      env: { PATH: process.env['PATH'] ?? '', HOME: env['HOME'] ?? '/nonexistent', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    child.stdin.end(input ?? '')
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }))
+  })
+}
+
+export interface ServerProcess {
+  readonly apiUrl: string
+  readonly port: number
+  readonly child: ChildProcess
+  output(): string
+  stop(): Promise<void>
+}
+
+/** Starts `palisade serve` as a real process and waits until /v1/health answers. */
+export async function startServer(t: TestContext, env: Record<string, string>, fixedPort?: number): Promise<ServerProcess> {
+  const port = fixedPort ?? (await freePort())
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI_SOURCE, 'serve', '--api-listen', `127.0.0.1:${port}`], {
+    cwd: REPO,
+    env: { PATH: process.env['PATH'] ?? '', PALISADE_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()))
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()))
+  const apiUrl = `http://127.0.0.1:${port}`
+  const stop = (): Promise<void> =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve()
+      child.once('exit', () => resolve())
+      child.kill('SIGTERM')
+    })
+  t.after(stop)
+  const deadline = Date.now() + 20_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited early: ${output}`)
+    try {
+      const res = await fetch(`${apiUrl}/v1/health`)
+      if (res.ok) break
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`server did not start: ${output}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return { apiUrl, port, child, output: () => output, stop }
+}

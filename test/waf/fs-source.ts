@@ -1,0 +1,1 @@
+export { createFsWafSource as createFsSource } from '../../src/cli/commands/waf.js'
