@@ -49,7 +49,8 @@ test('every identity route that changes something writes exactly one audit event
   }
   const keep = async (name: string, p: ReturnType<typeof send>) => {
     const r = await p
-    ids[name] = String(r.json()['id'] ?? r.json()['userId'] ?? '')
+    const body = r.json() as { id?: string; userId?: string }
+    ids[name] = body.id ?? body.userId ?? ''
     return r
   }
   let secret = ''

@@ -39,6 +39,7 @@ const call = async (
   url: string,
   body?: unknown,
   token?: string,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- bench script reads loosely shaped JSON
 ): Promise<any> => {
   const res = await platform.app.inject({
     method,

@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Identity } from '../iam/index.js'
 import { UnauthenticatedError } from '../shared/errors.js'
-import type { RouteMeta } from './openapi.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -25,11 +24,11 @@ export function registerSignedRequests(
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     request.rawBody = body as Buffer
     // Fastify's own parser (prototype-poisoning checks) accepts the buffer as well as a string.
-    parseJson(request, body as unknown as string, done)
+    void parseJson(request, body as unknown as string, done)
   })
 
   app.addHook('preValidation', async (request) => {
-    const meta = request.routeOptions.config.meta as RouteMeta | undefined
+    const meta = request.routeOptions.config.meta
     const principal = request.principal
     const tokenSigned = principal?.type === 'token' && principal.signed
     if (meta?.signed !== true && !tokenSigned && request.headers['signature-input'] === undefined) return

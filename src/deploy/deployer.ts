@@ -8,7 +8,7 @@ import { PLATFORM_CONTEXT, type RequestContext } from '../shared/context.js'
 import { ConflictError, InvalidError, NotFoundError } from '../shared/errors.js'
 import { newId } from '../shared/ids.js'
 import { BuildPlanError, linkPersistentDirs, parseProcfile, planBuild } from './build-plan.js'
-import type { RunningProcess, Upstream } from './drivers/driver.js'
+import type { RunningProcess } from './drivers/driver.js'
 import { DEPLOY_ERRORS } from './errors.js'
 import { assertRef, fetchSource, resolveRepository } from './git-source.js'
 import { waitHealthy } from './health-check.js'
@@ -286,7 +286,7 @@ export function createDeployer(deps: DeployDeps) {
     return {
       release: release.number,
       deploymentId: logKey,
-      target: { kind: 'proxy', upstream: proc.upstream as Upstream },
+      target: { kind: 'proxy', upstream: proc.upstream },
       process: proc,
       dir,
     }

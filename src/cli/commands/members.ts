@@ -26,7 +26,7 @@ export function membersCommand(): Command {
     const client = createClient()
     return {
       client,
-      path: `/v1/workspaces/${await resolveWorkspace(client, (c.optsWithGlobals() as { workspace?: string }).workspace)}/members`,
+      path: `/v1/workspaces/${await resolveWorkspace(client, c.optsWithGlobals<{ workspace?: string }>().workspace)}/members`,
     }
   }
   cmd

@@ -27,7 +27,7 @@ const columns: ReadonlyArray<[string, (t: Token) => string | boolean | null]> = 
 /** Prints a new token's secrets once, to stdout only (they are not stored anywhere by the CLI). */
 function showSecret(cmd: Command, t: Token): void {
   print(cmd, t, columns)
-  if ((cmd.optsWithGlobals() as { json?: boolean }).json) return
+  if (cmd.optsWithGlobals<{ json?: boolean }>().json) return
   stdio.out('')
   stdio.out(`Token (shown once; use it as PALISADE_TOKEN): ${t.token ?? ''}`)
   if (t.signingKey) stdio.out(`Signing key (shown once, hex; keyid ${t.id}): ${t.signingKey}`)
