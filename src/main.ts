@@ -3,8 +3,9 @@ import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { buildApp, type AppDeps } from './api/index.js'
 import { createAuditLog, createCheckpointSigner, generateSigningKeyPem, type AuditLog } from './audit/index.js'
-import type { Config } from './config/index.js'
+import type { Config, ListenAddress } from './config/index.js'
 import { createDeploy, createLocalDriver, type Deploy, type DeployOptions } from './deploy/index.js'
+import { createEdge, createWafCache, createWafInspector, EDGE_DEFAULT_LIMITS, type Edge, type WafEvent } from './edge/index.js'
 import { createIdentity, createIdentityStores, createMailer } from './iam/index.js'
 import { createRuntimes } from './runtimes/index.js'
 import { createServices, type Services } from './services/index.js'
@@ -23,6 +24,10 @@ export interface Platform {
   readonly tenancy: Tenancy
   readonly deploy: Deploy
   readonly services: Services
+  /** The gateway in front of every environment; `serve` makes it listen. */
+  readonly edge: Edge
+  /** Compiles the WAF for the default settings now, so the first request does not pay for it. */
+  warmWaf(): 'crs' | 'baseline'
   readonly app: FastifyInstance
   readonly logger: Logger
   close(): Promise<void>
@@ -64,6 +69,24 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     publicUrl: config.publicUrl,
   })
   const tenancy = createTenancy({ db: store.db, dialect: store.dialect, clock, audit, secrets, baseDomain: config.baseDomain })
+  // The WAF is compiled on first use (tests that never send traffic through the edge never pay for it).
+  let wafCache: ReturnType<typeof createWafCache> | undefined
+  const wafs = (): ReturnType<typeof createWafCache> => (wafCache ??= createWafCache({ crsDir: config.crsDir, logger }))
+  const edge = await createEdge(
+    {
+      httpListen: listenText(config.edgeHttpListen),
+      httpsListen: listenText(config.edgeHttpsListen),
+      dataDir: path.join(config.dataDir, 'edge'),
+      baseDomain: config.baseDomain,
+      limits: { ...EDGE_DEFAULT_LIMITS, maxBodyBytes: config.edgeBodyLimit },
+      trustProxy: false,
+    },
+    {
+      inspector: createWafInspector((route) => wafs().wafFor(route)),
+      logger,
+      onWafEvent: (event) => recordWafEvent(tenancy, event, logger),
+    },
+  )
   const isolate = options.deploy?.isolate ?? process.getuid?.() === 0
   const driver = createLocalDriver({ dataDir: config.dataDir, isolate, onWarning: (m) => logger.warn(m) })
   const deploy = createDeploy({
@@ -76,6 +99,9 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     baseDomain: config.baseDomain,
     gitLocalRoots: config.gitLocalRoots,
     logger,
+    wafSettings: (envId) => tenancy.waf.effective(envId),
+    // Services are created after deploy (they need its driver); the variables are read at each start.
+    serviceVariables: (envId) => services.connectionVariables(envId),
     ...(options.deploy?.options ? { options: options.deploy.options } : {}),
   })
   // Services run as the environment's own system user (created by the deploy driver), so that only that
@@ -109,8 +135,12 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     version: VERSION,
     publicUrl: config.publicUrl,
     onSetupComplete: () => rmSync(tokenFile, { force: true }),
+    onEnvironmentChanged: (envId) => {
+      void deploy.publish(envId).catch((err: unknown) => logger.error({ err, environmentId: envId }, 'route refresh failed'))
+    },
   }
   const app = buildApp(deps)
+  await deploy.attachRoutes(edge.routes)
 
   const token = await tenancy.setup.issueToken()
   if (token) {
@@ -128,16 +158,39 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     tenancy,
     deploy,
     services,
+    edge,
+    warmWaf: () => wafs().rules,
     app,
     logger,
     async close() {
       await app.close()
+      await edge.close()
       await deploy.close()
       await services.stopAll()
       await identityStores.close()
       await store.close()
     },
   }
+}
+
+function listenText(address: ListenAddress): string {
+  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`
+}
+
+/** Stores what the edge's WAF decided in the environment's WAF event log; a failure never touches traffic. */
+function recordWafEvent(tenancy: Tenancy, event: WafEvent, logger: Logger): void {
+  tenancy.waf
+    .recordEvent(event.environmentId, {
+      requestId: event.requestId,
+      clientIp: event.clientIp,
+      host: event.host,
+      method: event.method,
+      uri: event.path,
+      action: event.action,
+      score: event.score,
+      rules: event.matches.map((m) => ({ id: Number(m.id), msg: m.msg, data: m.data })),
+    })
+    .catch((err: unknown) => logger.error({ err, requestId: event.requestId }, 'storing a WAF event failed'))
 }
 
 /** Scheduled housekeeping: checkpoints every hour, pruning past the retention once a day. */
@@ -167,8 +220,13 @@ export async function serve(config: Config): Promise<Platform> {
   const isolation = platform.deploy.isolation
   if (isolation.mode === 'none') platform.logger.warn({ isolation: isolation.mode }, isolation.summary)
   else platform.logger.info({ isolation: isolation.mode }, isolation.summary)
-  // Current releases start again; the edge (when wired) receives routes via platform.deploy.attachRoutes(edge.routes).
-  // Databases first: the apps that resume next connect to them at start.
+  const rules = platform.warmWaf()
+  const edgeAddress = await platform.edge.listen()
+  platform.logger.info(
+    { http: edgeAddress.http.port, https: edgeAddress.https.port, wafRules: rules },
+    'edge listening; the WAF is on for every environment',
+  )
+  // Databases first: the apps that resume next connect to them at start; routes switch when each is healthy.
   await platform.services.startAll()
   await platform.deploy.resume()
   platform.logger.info({ api: `http://${config.apiListen.host}:${config.apiListen.port}`, store: platform.store.dialect }, 'palisade is serving')

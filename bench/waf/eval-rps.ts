@@ -3,7 +3,7 @@
  * Palisade's default set-up, with a benign mix of GET / form POST / JSON POST requests.
  * Run: node --import tsx bench/waf/eval-rps.ts [seconds] [paranoia]
  */
-import { createFsWafSource } from '../../src/cli/commands/waf.js'
+import { createFsWafSource } from '../../src/edge/index.js'
 import {
   createWaf,
   crsRuleSet,

@@ -6,6 +6,11 @@ import { backupCommand } from './commands/backup.js'
 import { deployCommand } from './commands/deploy.js'
 import { jobsCommand } from './commands/jobs.js'
 import { logsCommand } from './commands/logs.js'
+import { membersCommand } from './commands/members.js'
+import { runtimeCommand, runtimesCommand } from './commands/runtime.js'
+import { sshKeysCommand } from './commands/ssh-keys.js'
+import { tokensCommand } from './commands/tokens.js'
+import { wafCommand } from './commands/waf.js'
 import { rollbackCommand } from './commands/rollback.js'
 import { envsCommand } from './commands/envs.js'
 import { loginCommand, logoutCommand, whoamiCommand } from './commands/login.js'
@@ -34,7 +39,10 @@ export function buildProgram(): Command {
     loginCommand(),
     logoutCommand(),
     whoamiCommand(),
+    tokensCommand(),
+    sshKeysCommand(),
     workspacesCommand(),
+    membersCommand(),
     projectsCommand(),
     envsCommand(),
     varsCommand(),
@@ -44,6 +52,9 @@ export function buildProgram(): Command {
     jobsCommand(),
     servicesCommand(),
     backupCommand(),
+    runtimeCommand(),
+    runtimesCommand(),
+    wafCommand(),
     auditCommand(),
   ]) {
     program.addCommand(c)

@@ -174,6 +174,15 @@ export function createDeployer(deps: DeployDeps) {
     return { ipAllow: [...new Set(ipAllow)], basicAuth }
   }
 
+  /**
+   * What an environment's processes see: its services' connection variables (DATABASE_URL, REDIS_URL, ...)
+   * first, then its own variables, so a customer can still override one on purpose.
+   */
+  async function environmentVariables(envId: string): Promise<Record<string, string>> {
+    const fromServices = deps.serviceVariables ? await deps.serviceVariables(envId) : {}
+    return { ...fromServices, ...(await tenancy.variables.resolve(envId)) }
+  }
+
   /** Builds the environment's route from the store and the serving release, and hands it to the edge. */
   async function publish(envId: string): Promise<PublishedRoute | null> {
     const env = await envRow(envId)
@@ -260,7 +269,7 @@ export function createDeployer(deps: DeployDeps) {
       }
     }
     const argv = JSON.parse(release.command ?? '[]') as string[]
-    const variables = await tenancy.variables.resolve(env.id)
+    const variables = await environmentVariables(env.id)
     const instanceId = newId('ins')
     logs.note(logKey, `starting release ${release.number}: ${argv.join(' ')}`)
     const proc = await driver.start({
@@ -411,7 +420,7 @@ export function createDeployer(deps: DeployDeps) {
     }
     for (const n of plan.notes) logs.note(key, n)
     await driver.ownTree(env.id, dir)
-    const variables = await tenancy.variables.resolve(env.id)
+    const variables = await environmentVariables(env.id)
     for (const step of plan.steps) {
       logs.note(key, `$ ${step.join(' ')}`)
       started = Date.now()
@@ -620,7 +629,7 @@ export function createDeployer(deps: DeployDeps) {
           'the app declares no flush-cache command (Procfile "flush-cache:" line or package.json script "palisade:flush-cache")',
         )
       logs.note(id, `$ ${job.type === 'command' ? (job.command ?? '') : argv.join(' ')}`)
-      const variables = await tenancy.variables.resolve(env.id)
+      const variables = await environmentVariables(env.id)
       const r = await driver.run({
         environmentId: env.id,
         cwd: serving.dir,

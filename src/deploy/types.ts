@@ -148,4 +148,6 @@ export interface DeployDeps {
   readonly options?: Partial<DeployOptions>
   /** Per-environment WAF settings for the route (filled by the WAF capability; `{}` without it). */
   readonly wafSettings?: (environmentId: string) => Promise<unknown>
+  /** Connection variables of the environment's services (DATABASE_URL, REDIS_URL, ...); none without it. */
+  readonly serviceVariables?: (environmentId: string) => Promise<Record<string, string>>
 }

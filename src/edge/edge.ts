@@ -457,6 +457,8 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
           action: verdict.action,
           status,
           ruleIds,
+          score: verdict.score ?? 0,
+          matches: verdict.matches ?? [],
         })
       } catch {
         // storing the event must not change the decision

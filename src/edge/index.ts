@@ -22,6 +22,7 @@ export { AcmeChallengeStore, AcmeIssuer, ACME_CHALLENGE_PREFIX } from './acme.js
 export { MemoryThrottle, clientKey } from './throttle.js'
 export { compileAllowList } from './ip-allow.js'
 export { createWafInspector } from './waf-inspector.js'
+export { createFsWafSource, createWafCache } from './waf-rules.js'
 export { maskUrl, maskAuthorization, maskCookie } from './mask.js'
 export { EdgeConfigError, EDGE_ERROR_CODES, type EdgeErrorCode } from './errors.js'
 export type {
@@ -41,6 +42,7 @@ export type {
   ThrottleDecision,
   Verdict,
   WafEvent,
+  WafMatch,
 } from './types.js'
 
 /** Defaults for the edge's limits (the config schema may override them). */

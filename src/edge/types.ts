@@ -52,9 +52,22 @@ export interface InspectedRequest {
   readonly upgrade: boolean
 }
 
+/** One matched rule as the WAF reports it; `data` is already truncated and secret-masked by the engine. */
+export interface WafMatch {
+  readonly id: string
+  readonly msg: string
+  readonly data: string
+}
+
+/** Optional detail a WAF adds to its decision, for the environment's WAF event log. */
+interface VerdictDetail {
+  readonly score?: number
+  readonly matches?: readonly WafMatch[]
+}
+
 export type Verdict =
-  | { readonly action: 'allow'; readonly ruleIds?: readonly string[] }
-  | { readonly action: 'block'; readonly status: number; readonly ruleIds: readonly string[] }
+  | ({ readonly action: 'allow'; readonly ruleIds?: readonly string[] } & VerdictDetail)
+  | ({ readonly action: 'block'; readonly status: number; readonly ruleIds: readonly string[] } & VerdictDetail)
 
 export type Inspector = (request: InspectedRequest, route: EdgeRoute) => Promise<Verdict> | Verdict
 
@@ -72,6 +85,9 @@ export interface WafEvent {
   readonly action: 'allow' | 'block'
   readonly status: number
   readonly ruleIds: readonly string[]
+  /** Inbound anomaly score, when the WAF reports one. */
+  readonly score: number
+  readonly matches: readonly WafMatch[]
 }
 
 /** One access-log line. Secrets are already masked. */

@@ -1,1 +1,1 @@
-export { createFsWafSource as createFsSource } from '../../src/cli/commands/waf.js'
+export { createFsWafSource as createFsSource } from '../../src/edge/index.js'

@@ -1,5 +1,5 @@
-import { createReadStream, existsSync, readdirSync, readFileSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { createReadStream, existsSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { Command, InvalidArgumentError } from 'commander'
 import {
@@ -14,51 +14,9 @@ import {
   type RuleSet,
   type WafRequest,
   type WafSettings,
-  type WafSource,
 } from '../../waf/index.js'
+import { createFsWafSource } from '../../edge/index.js'
 import { stdio, type Io } from '../output.js'
-
-/** A WafSource over the real file system. Globs may use `*` and `?` in any path segment. */
-export function createFsWafSource(): WafSource {
-  const listFiles = (pattern: string): string[] => {
-    if (!/[*?]/.test(pattern)) {
-      try {
-        return readdirSync(pattern)
-          .sort()
-          .map((n) => join(pattern, n))
-      } catch {
-        return existsSync(pattern) ? [pattern] : []
-      }
-    }
-    const star = pattern.search(/[*?]/)
-    const base = dirname(pattern.slice(0, star) + 'x')
-    let paths = [base]
-    for (const seg of pattern.slice(base.length + 1).split('/')) {
-      const re = new RegExp(
-        '^' +
-          seg
-            .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-            .replace(/\*/g, '.*')
-            .replace(/\?/g, '.') +
-          '$',
-      )
-      const next: string[] = []
-      for (const p of paths) {
-        let names: string[]
-        try {
-          names = readdirSync(p)
-        } catch {
-          continue
-        }
-        for (const n of names.sort()) if (re.test(n)) next.push(join(p, n))
-      }
-      paths = next
-    }
-    return paths
-  }
-  // latin1: rule and data files are bytes, as ModSecurity reads them.
-  return { readFile: (path) => readFileSync(path, 'latin1'), listFiles }
-}
 
 function crsDirFrom(opt: string | undefined): string {
   return opt ?? process.env['PALISADE_CRS_DIR'] ?? '/usr/share/modsecurity-crs'
