@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { buildApp, type AppDeps } from './api/index.js'
@@ -135,6 +135,11 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     version: VERSION,
     publicUrl: config.publicUrl,
     onSetupComplete: () => rmSync(tokenFile, { force: true }),
+    onEnvironmentsRemoved: () => {
+      void sweepRemovedEnvironments(store, config.dataDir, deploy, services).catch((err: unknown) =>
+        logger.error({ err }, 'cleaning up after deleted environments failed'),
+      )
+    },
     onEnvironmentChanged: (envId) => {
       void deploy.publish(envId).catch((err: unknown) => logger.error({ err, environmentId: envId }, 'route refresh failed'))
     },
@@ -170,6 +175,20 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       await identityStores.close()
       await store.close()
     },
+  }
+}
+
+/**
+ * Stops and removes what ran for environments that no longer exist (their rows went by cascade): services
+ * first, then the app, its route and its directory. Directories under `<data>/envs` are the inventory.
+ */
+async function sweepRemovedEnvironments(store: Store, dataDir: string, deploy: Deploy, services: Services): Promise<void> {
+  const envsDir = path.join(dataDir, 'envs')
+  const onDisk = existsSync(envsDir) ? readdirSync(envsDir) : []
+  const existing = new Set((await store.db.selectFrom('environments').select('id').execute()).map((r) => r.id))
+  for (const id of onDisk.filter((d) => !existing.has(d))) {
+    await services.removeEnvironment(id)
+    await deploy.removeEnvironment(id)
   }
 }
 

@@ -14,6 +14,16 @@ for (const kind of STORE_KINDS) {
       const body = res.json() as { user: { email: string }; workspace: { name: string } }
       assert.equal(body.user.email, OWNER.email)
       assert.equal(body.workspace.name, 'acme')
+      const events = await tp.platform.store.db
+        .selectFrom('audit_events')
+        .selectAll()
+        .where('request_id', '=', String(res.headers['x-request-id']))
+        .execute()
+      assert.deepEqual(
+        events.map((e) => [e.action, e.outcome]),
+        [['workspace.setup', 'success']],
+        'setup writes exactly one audit event',
+      )
       const again = await tp.call('POST', '/v1/setup', { body: { token: tp.setupToken, ...OWNER, workspace: 'other' } })
       assert.equal(again.statusCode, 409)
       assert.equal((again.json() as { error: { code: string } }).error.code, 'setup_complete')

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { COVERED_ELSEWHERE } from './support/audit-elsewhere.js'
 import { setUpOwner, startPlatform, type TestPlatform } from './support/platform.js'
 
 /**
@@ -41,8 +42,6 @@ const CASES: Record<string, Case> = {
   'delete /v1/sessions/current': { call: () => ({ url: '/v1/sessions/current' }) },
 }
 
-/** Routes covered by their own suites (setup burns a one-time token; identity and deploy routes have richer fixtures). */
-const COVERED_ELSEWHERE = new Set(['post /v1/setup'])
 const LAST = ['delete /v1/environments/{id}', 'delete /v1/projects/{id}', 'delete /v1/workspaces/{ws}', 'delete /v1/sessions/current']
 
 async function eventCount(tp: TestPlatform): Promise<number> {

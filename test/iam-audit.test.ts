@@ -3,6 +3,7 @@ import { generateKeyPairSync } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { test } from 'node:test'
+import { IDENTITY_AUDITED } from './support/audit-elsewhere.js'
 import { totpCode } from '../src/iam/index.js'
 import { opensshLine } from '../src/iam/testing.js'
 import { OWNER, setUpOwner, startPlatform, type TestPlatform } from './support/platform.js'
@@ -179,6 +180,11 @@ test('every identity route that changes something writes exactly one audit event
       run: () => send('DELETE', `/v1/workspaces/${workspaceId}/members/${ids['member']}`),
     },
   ]
+  assert.deepEqual(
+    steps.map((s) => s.key).sort(),
+    [...IDENTITY_AUDITED].sort(),
+    'this suite calls every identity route listed in support/audit-elsewhere.ts',
+  )
   for (const step of steps) {
     const action = declared(step.key)
     assert.ok(action, `${step.key} declares its audit action`)

@@ -56,6 +56,8 @@ export interface AppDeps {
   readonly services?: Services
   /** Told when an environment's edge-relevant settings (WAF tuning) change, so the edge can reload its route. */
   readonly onEnvironmentChanged?: (environmentId: string) => void
+  /** Told after environments were deleted (directly or with their project or workspace), to stop what ran for them. */
+  readonly onEnvironmentsRemoved?: () => void
   /** Extra route sets from other capabilities (deploy, services, edge…). */
   readonly plugins?: ReadonlyArray<(app: FastifyInstance) => void>
 }

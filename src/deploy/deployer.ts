@@ -990,6 +990,23 @@ export function createDeployer(deps: DeployDeps) {
       return { items: rows.map(toJob), nextCursor: null }
     },
 
+    /**
+     * After the environment was deleted: waits for its queued work, stops its app, takes its route off the
+     * edge and removes its releases and logs directory. The OS user and namespace stay (reused ids never occur).
+     */
+    async removeEnvironment(envId: string): Promise<void> {
+      const rt = runtimes.get(envId)
+      if (rt) {
+        await rt.tail.catch(() => undefined)
+        const proc = rt.serving?.process
+        rt.serving = null
+        await proc?.stop(opts.stopGraceMs)
+        runtimes.delete(envId)
+      }
+      sink?.remove(envId)
+      rmSync(envDirOf(envId), { recursive: true, force: true })
+    },
+
     /** Waits for everything queued on an environment (tests, shutdown). */
     async idle(envId: string): Promise<void> {
       let tail: Promise<void> | undefined

@@ -326,6 +326,7 @@ export function createBackups(deps: BackupsDeps) {
     } catch (error) {
       tar.kill('SIGKILL')
       await tarDone.catch(() => undefined)
+      deps.logger?.warn({ backup: r.id, err: error instanceof Error ? error.message : String(error) }, 'backup archive did not unpack')
       throw corrupt('authentication or decompression failed', error)
     }
     let manifest: Manifest

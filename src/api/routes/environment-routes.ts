@@ -39,6 +39,7 @@ export function registerEnvironmentRoutes(app: FastifyInstance, deps: AppDeps): 
     { config: { meta: { auth: 'required', audit: 'environment.delete' } }, schema: { params: Strict({ id: Id }) } },
     async (request, reply) => {
       await environments.remove(principalOf(request), contextOf(request), (request.params as { id: string }).id)
+      deps.onEnvironmentsRemoved?.()
       return reply.code(204).send()
     },
   )

@@ -45,6 +45,7 @@ export function registerProjectRoutes(app: FastifyInstance, deps: AppDeps): void
     { config: { meta: { auth: 'required', audit: 'project.delete' } }, schema: { params: Strict({ id: Id }), querystring: ForceQuery } },
     async (request, reply) => {
       await projects.remove(principalOf(request), contextOf(request), (request.params as { id: string }).id, (request.query as { force?: boolean }).force === true)
+      deps.onEnvironmentsRemoved?.()
       return reply.code(204).send()
     },
   )

@@ -43,6 +43,7 @@ export function registerWorkspaceRoutes(app: FastifyInstance, deps: AppDeps): vo
     { config: { meta: { auth: 'required', audit: 'workspace.delete' } }, schema: { params: WsParams, querystring: ForceQuery } },
     async (request, reply) => {
       await workspaces.remove(principalOf(request), contextOf(request), (request.params as { ws: string }).ws, (request.query as { force?: boolean }).force === true)
+      deps.onEnvironmentsRemoved?.()
       return reply.code(204).send()
     },
   )

@@ -80,7 +80,16 @@ export const redisEngine: Engine = {
   async dump(inst, creds, file) {
     const sock = path.join(inst.dir, 'redis.sock')
     const admin = ['AUTH', creds.adminUser, creds.adminPassword]
-    const [, before] = await respCall(sock, [admin, ['LASTSAVE']])
+    // LASTSAVE has a one-second resolution: start the snapshot in a later second than the last one, so
+    // that "LASTSAVE moved" reliably means "our snapshot is done".
+    let before: unknown
+    for (;;) {
+      const [, last, time] = await respCall(sock, [admin, ['LASTSAVE'], ['TIME']])
+      const now = Array.isArray(time) ? Number(time[0]) : NaN
+      before = last
+      if (typeof last !== 'number' || !Number.isFinite(now) || last < now) break
+      await new Promise((r) => setTimeout(r, 100))
+    }
     const [, started] = await respCall(sock, [admin, ['BGSAVE']])
     if (isRespError(started) && !/in progress/i.test(started.error))
       throw new Error(`BGSAVE refused: ${started.error}`)

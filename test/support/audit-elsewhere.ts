@@ -1,0 +1,51 @@
+/**
+ * Mutating routes whose audit events are checked by their own suites, because they need richer fixtures
+ * than test/audit-coverage.test.ts builds (a second user, a TOTP secret, a deployed app, a running service).
+ * Each of those suites asserts that it called every route listed for it, so nothing falls between them.
+ */
+export const IDENTITY_AUDITED = [
+  'post /v1/me/password',
+  'delete /v1/me/sessions/{id}',
+  'post /v1/me/totp',
+  'delete /v1/me/totp',
+  'post /v1/me/totp/confirm',
+  'post /v1/me/tokens',
+  'post /v1/me/tokens/{id}/rotate',
+  'delete /v1/me/tokens/{id}',
+  'post /v1/me/ssh-keys',
+  'delete /v1/me/ssh-keys/{id}',
+  'post /v1/workspaces/{ws}/members',
+  'patch /v1/workspaces/{ws}/members/{userId}',
+  'delete /v1/workspaces/{ws}/members/{userId}',
+  'post /v1/invitations/{token}/accept',
+  'post /v1/workspaces/{ws}/ip-groups',
+  'patch /v1/workspaces/{ws}/ip-groups/{id}',
+  'delete /v1/workspaces/{ws}/ip-groups/{id}',
+] as const
+
+/** Checked by test/audit-coverage-deploy.test.ts. */
+export const DEPLOY_AUDITED = [
+  'post /v1/environments/{id}/deployments',
+  'post /v1/environments/{id}/rollback',
+  'post /v1/environments/{id}/jobs',
+  'put /v1/environments/{id}/access',
+  'post /v1/environments/{id}/domains',
+  'delete /v1/environments/{id}/domains/{name}',
+] as const
+
+/** Checked by test/audit-coverage-services.test.ts (needs root: services run as the environment's user). */
+export const SERVICES_AUDITED = [
+  'post /v1/environments/{id}/services',
+  'delete /v1/services/{id}',
+  'post /v1/environments/{id}/backups',
+  'delete /v1/backups/{id}',
+  'post /v1/backups/{id}/restore',
+] as const
+
+/** The setup route burns a one-time token: test/api-foundation.test.ts checks its event. */
+export const COVERED_ELSEWHERE: ReadonlySet<string> = new Set([
+  'post /v1/setup',
+  ...IDENTITY_AUDITED,
+  ...DEPLOY_AUDITED,
+  ...SERVICES_AUDITED,
+])
