@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Edge vs nginx, same upstream, same run: wrk with 50 connections for 15 s against each.
 # Usage: bash bench/edge/run.sh   (env: DURATION=15s CONNECTIONS=50 THREADS=2 NGINX_WORKERS=1 ROUNDS=1 WAF_ROW=1)
-# WAF_ROW=1 adds a third row: the edge with the real WAF running the OWASP CRS (paranoia 1) on every request.
+# WAF_ROW=1 adds two rows: the edge with its WAF running the OWASP CRS (paranoia 1) on every request, and what a
+# user would pick instead: nginx + libmodsecurity3 (Debian's libnginx-mod-http-modsecurity) with the same CRS.
 # Needs: nginx, wrk (Debian packages), node 20. Uses ports 18080-18082 on 127.0.0.1 only.
 set -euo pipefail
 
@@ -13,7 +14,7 @@ ROUNDS=${ROUNDS:-1}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=$(mktemp -d /tmp/palisade-bench-edge.XXXXXX)
 WAF_ROW=${WAF_ROW:-1}
-UP_PORT=18081 NGINX_PORT=18080 EDGE_PORT=18082 WAF_PORT=18083
+UP_PORT=18081 NGINX_PORT=18080 EDGE_PORT=18082 WAF_PORT=18083 MS_PORT=18084
 BODY='{"ok":true,"service":"bench-upstream","padding":"0123456789abcdef0123456789abcdef"}'
 PIDS=()
 
@@ -21,6 +22,7 @@ cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   [ -f "$WORK/up/nginx.pid" ] && kill "$(cat "$WORK/up/nginx.pid")" 2>/dev/null || true
   [ -f "$WORK/px/nginx.pid" ] && kill "$(cat "$WORK/px/nginx.pid")" 2>/dev/null || true
+  [ -f "$WORK/ms/nginx.pid" ] && kill "$(cat "$WORK/ms/nginx.pid")" 2>/dev/null || true
   sleep 0.5
   rm -rf "$WORK"
 }
@@ -42,7 +44,7 @@ CONF
 USER_LINE=''
 [ "$(id -u)" = 0 ] && USER_LINE='user root;'
 
-mkdir -p "$WORK/up" "$WORK/px"
+mkdir -p "$WORK/up" "$WORK/px" "$WORK/ms"
 # The upstream: nginx answering a fixed JSON body (fast enough not to be the bottleneck).
 cat >"$WORK/up/nginx.conf" <<CONF
 $USER_LINE
@@ -84,6 +86,29 @@ $(temps "$WORK/px")
   }
 }
 CONF
+# The alternative with a WAF: the same reverse proxy plus ModSecurity v3 running CRS 3.3.4 in blocking mode
+# (paranoia 1, anomaly threshold 5), request body inspection on, audit log for relevant (blocked) requests only.
+cat >"$WORK/ms/modsecurity.conf" <<CONF
+SecRuleEngine On
+SecRequestBodyAccess On
+SecRequestBodyLimit 10485760
+SecRequestBodyNoFilesLimit 1048576
+SecRequestBodyLimitAction Reject
+SecResponseBodyAccess Off
+SecAuditEngine RelevantOnly
+SecAuditLogRelevantStatus "^(?:5|4(?!04))"
+SecAuditLogParts ABIJDEFHZ
+SecAuditLogType Serial
+SecAuditLog $WORK/ms/audit.log
+SecRule REQUEST_HEADERS:Content-Type "(?:application(?:/soap\\+|/)|text/)xml" "id:200000,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=XML"
+SecRule REQUEST_HEADERS:Content-Type "application/json" "id:200001,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON"
+SecRule REQBODY_ERROR "!@eq 0" "id:200002,phase:2,t:none,log,deny,status:400,msg:'Failed to parse request body.'"
+Include /usr/share/modsecurity-crs/owasp-crs.load
+CONF
+sed -e "s#^http {#http {\n  modsecurity on;\n  modsecurity_rules_file $WORK/ms/modsecurity.conf;#" \
+    -e "s#$WORK/px#$WORK/ms#g" -e "s#listen 127.0.0.1:$NGINX_PORT#listen 127.0.0.1:$MS_PORT#" \
+    -e "s#^worker_processes#load_module /usr/lib/nginx/modules/ngx_http_modsecurity_module.so;\nworker_processes#" \
+    "$WORK/px/nginx.conf" >"$WORK/ms/nginx.conf"
 nginx -c "$WORK/up/nginx.conf" -p "$WORK/up" -e "$WORK/up/error.log"
 nginx -c "$WORK/px/nginx.conf" -p "$WORK/px" -e "$WORK/px/error.log"
 (cd "$ROOT" && exec node --import tsx bench/edge/edge-server.ts "$EDGE_PORT" "$UP_PORT" "$WORK/edge-access.log") &
@@ -92,7 +117,8 @@ PORTS="$UP_PORT $NGINX_PORT $EDGE_PORT"
 if [ "$WAF_ROW" = 1 ]; then
   (cd "$ROOT" && BENCH_WAF=crs exec node --import tsx bench/edge/edge-server.ts "$WAF_PORT" "$UP_PORT" "$WORK/waf-access.log") &
   PIDS+=($!)
-  PORTS="$PORTS $WAF_PORT"
+  nginx -c "$WORK/ms/nginx.conf" -p "$WORK/ms" -e "$WORK/ms/error.log"
+  PORTS="$PORTS $WAF_PORT $MS_PORT"
 fi
 
 for port in $PORTS; do
@@ -107,6 +133,9 @@ if [ "$WAF_ROW" = 1 ]; then
   [ "$(curl -s -A wrk/bench -H 'Host: bench.localhost' "http://127.0.0.1:$WAF_PORT/")" = "$BODY" ] || { echo "edge+WAF does not proxy" >&2; exit 1; }
   code=$(curl -s -o /dev/null -w '%{http_code}' -A wrk/bench -H 'Host: bench.localhost' "http://127.0.0.1:$WAF_PORT/?id=1'%20OR%20'1'='1")
   [ "$code" = 403 ] || { echo "edge+WAF does not block SQLi (got $code)" >&2; exit 1; }
+  [ "$(curl -s -A wrk/bench -H 'Host: bench.localhost' "http://127.0.0.1:$MS_PORT/")" = "$BODY" ] || { echo "nginx+ModSecurity does not proxy" >&2; exit 1; }
+  code=$(curl -s -o /dev/null -w '%{http_code}' -A wrk/bench -H 'Host: bench.localhost' "http://127.0.0.1:$MS_PORT/?id=1'%20OR%20'1'='1")
+  [ "$code" = 403 ] || { echo "nginx+ModSecurity does not block SQLi (got $code)" >&2; exit 1; }
 fi
 
 # to_ms "1.23ms" | "456.00us" | "1.20s" → milliseconds
@@ -150,6 +179,10 @@ for round in $(seq 1 "$ROUNDS"); do
   if [ "$WAF_ROW" = 1 ]; then
     read -r wr w50 w99 wcpu < <(measure $WAF_PORT "${PIDS[1]}")
     echo "| $round | palisade edge + WAF (CRS, PL1) | $wr | $w50 | $w99 | $wcpu |"
+    read -r mr m50 m99 mcpu < <(measure $MS_PORT "$(pgrep -P "$(cat "$WORK/ms/nginx.pid")" | tr '\n' ' ')")
+    echo "| $round | nginx + ModSecurity 3 + CRS (PL1, $NGINX_WORKERS worker) | $mr | $m50 | $m99 | $mcpu |"
+    WF_RPS=$(awk -v a="${WF_RPS:-0}" -v b="$wr" 'BEGIN{print a+b}'); MS_RPS=$(awk -v a="${MS_RPS:-0}" -v b="$mr" 'BEGIN{print a+b}')
+    WF_P99=$(awk -v a="${WF_P99:-0}" -v b="$w99" 'BEGIN{print a+b}'); MS_P99=$(awk -v a="${MS_P99:-0}" -v b="$m99" 'BEGIN{print a+b}')
   fi
   NG_RPS=$(awk -v a="$NG_RPS" -v b="$nr" 'BEGIN{print a+b}'); ED_RPS=$(awk -v a="$ED_RPS" -v b="$er" 'BEGIN{print a+b}')
   NG_P99=$(awk -v a="$NG_P99" -v b="$n99" 'BEGIN{print a+b}'); ED_P99=$(awk -v a="$ED_P99" -v b="$e99" 'BEGIN{print a+b}')
@@ -159,4 +192,10 @@ awk -v nr="$NG_RPS" -v er="$ED_RPS" -v np="$NG_P99" -v ep="$ED_P99" 'BEGIN {
   printf "edge/nginx rps ratio: %.2f (goal >= 0.80)\n", er / nr
   printf "edge/nginx p99 ratio: %.2f (goal <= 1.50)\n", ep / np
 }'
+if [ "$WAF_ROW" = 1 ]; then
+  awk -v wr="$WF_RPS" -v mr="$MS_RPS" -v wp="$WF_P99" -v mp="$MS_P99" 'BEGIN {
+    printf "edge+WAF / nginx+ModSecurity rps ratio: %.2f\n", wr / mr
+    printf "edge+WAF / nginx+ModSecurity p99 ratio: %.2f\n", wp / mp
+  }'
+fi
 echo "edge access log lines: $(wc -l <"$WORK/edge-access.log" 2>/dev/null || echo 0)"
