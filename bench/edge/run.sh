@@ -103,7 +103,10 @@ SecAuditLog $WORK/ms/audit.log
 SecRule REQUEST_HEADERS:Content-Type "(?:application(?:/soap\\+|/)|text/)xml" "id:200000,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=XML"
 SecRule REQUEST_HEADERS:Content-Type "application/json" "id:200001,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON"
 SecRule REQBODY_ERROR "!@eq 0" "id:200002,phase:2,t:none,log,deny,status:400,msg:'Failed to parse request body.'"
-Include /usr/share/modsecurity-crs/owasp-crs.load
+Include /etc/modsecurity/crs/crs-setup.conf
+Include /etc/modsecurity/crs/REQUEST-900-EXCLUSION-RULES-BEFORE-CRS.conf
+Include /usr/share/modsecurity-crs/rules/*.conf
+Include /etc/modsecurity/crs/RESPONSE-999-EXCLUSION-RULES-AFTER-CRS.conf
 CONF
 sed -e "s#^http {#http {\n  modsecurity on;\n  modsecurity_rules_file $WORK/ms/modsecurity.conf;#" \
     -e "s#$WORK/px#$WORK/ms#g" -e "s#listen 127.0.0.1:$NGINX_PORT#listen 127.0.0.1:$MS_PORT#" \

@@ -23,6 +23,8 @@ export function loadConfig(fromEnv: RawSettings, fromFlags: RawSettings = {}): C
   const apiListen = parseListen('apiListen', raw.apiListen ?? DEFAULTS.apiListen)
   const driver = raw.driver ?? DEFAULTS.driver
   if (driver !== 'local' && driver !== 'kubernetes') invalid('driver', 'must be local or kubernetes')
+  // Refused at start rather than at the first deployment: the Kubernetes driver is not built yet.
+  if (driver === 'kubernetes') invalid('driver', 'kubernetes is not available in this version; use local')
   const databaseUrl = raw.databaseUrl ?? `sqlite:${path.join(dataDir, 'palisade.db')}`
   if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(databaseUrl)) invalid('databaseUrl', 'must be postgres://… or sqlite:<path>')
   const baseDomain = (raw.baseDomain ?? DEFAULTS.baseDomain).toLowerCase()
