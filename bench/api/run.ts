@@ -31,8 +31,9 @@ async function runOne(kind: 'sqlite' | 'postgres'): Promise<{ kind: string; rps:
   let out = ''
   child.stdout.on('data', (d: Buffer) => (out += d.toString()))
   const base = `http://127.0.0.1:${port}`
-  for (let i = 0; i < 200; i++) {
-    if (/pst_[A-Za-z0-9_-]+/.test(out)) break
+  for (let i = 0; i < 300; i++) {
+    const up = await fetch(`${base}/v1/health`).then((r) => r.ok, () => false)
+    if (up && /pst_[A-Za-z0-9_-]+/.test(out)) break
     await new Promise((r) => setTimeout(r, 100))
   }
   const setupToken = /pst_[A-Za-z0-9_-]+/.exec(out)?.[0]
