@@ -336,7 +336,12 @@ async function main(): Promise<void> {
       const before = statSync(errorLog).size
       const w = await send(port, s.wire)
       await sleep(5)
-      const log = readFrom(errorLog, before)
+      let log = readFrom(errorLog, before)
+      // nginx writes the reason of a refusal (e.g. a body timeout) as it closes; give it a moment.
+      if (!w.upstream && !log.includes('ModSecurity: Access denied')) {
+        await sleep(100)
+        log = readFrom(errorLog, before)
+      }
       const denied = /ModSecurity: Access denied with code (\d+)/.exec(log)
       const nginxRules = [...new Set([...log.matchAll(/\[id "(\d+)"\]/g)].map((m) => Number(m[1])))]
       let blocked: boolean | null

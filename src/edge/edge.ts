@@ -188,13 +188,12 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
     )
   }
 
-  // The pipeline stays synchronous until a step really waits (argon2, a remote throttle, an async WAF, a
-  // body): a promise per step costs measurable CPU per request on the hot path.
-  function handle(req: IncomingMessage, res: ServerResponse, tls: boolean): void | Promise<void> {
+  /** Per-request state; a request id from the client is kept only when it comes through a trusted proxy. */
+  function newExchange(req: IncomingMessage, res: ServerResponse, tls: boolean): Exchange {
     const peer = plainAddress(req.socket.remoteAddress)
     const trusted = isTrusted(peer)
     const givenId = req.headers['x-request-id']
-    const x: Exchange = {
+    return {
       req,
       res,
       tls,
@@ -210,6 +209,12 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
       bytesOut: 0,
       ruleIds: undefined,
     }
+  }
+
+  // The pipeline stays synchronous until a step really waits (argon2, a remote throttle, an async WAF, a
+  // body): a promise per step costs measurable CPU per request on the hot path.
+  function handle(req: IncomingMessage, res: ServerResponse, tls: boolean): void | Promise<void> {
+    const x = newExchange(req, res, tls)
     res.once('close', () => {
       if (x.upstream !== null && !res.writableFinished) x.upstream.destroy()
       writeAccessLog(x)
@@ -673,25 +678,7 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
   ): Promise<void> {
     const res = new ServerResponseOnSocket(req, socket)
     socket.on('error', () => socket.destroy())
-    const peer = plainAddress(req.socket.remoteAddress)
-    const trusted = isTrusted(peer)
-    const givenId = req.headers['x-request-id']
-    const x: Exchange = {
-      req,
-      res: res as unknown as ServerResponse,
-      tls,
-      startedNs: process.hrtime.bigint(),
-      requestId:
-        trusted && typeof givenId === 'string' && REQUEST_ID_RE.test(givenId) ? givenId : randomUUID(),
-      clientIp: clientAddressOf(req, peer, trusted),
-      trusted,
-      host: normalizeHost(req.headers.host),
-      route: null,
-      upstream: null,
-      outcome: null,
-      bytesOut: 0,
-      ruleIds: undefined,
-    }
+    const x = newExchange(req, res as unknown as ServerResponse, tls)
     socket.once('close', () => writeAccessLog(x))
     // Threat: `Upgrade: h2c` (or any non-WebSocket protocol) would let a client tunnel past the edge's
     // per-request checks; only WebSocket is upgraded.

@@ -98,3 +98,33 @@ export function requireArg(name: string, arg: string | undefined): string {
 export function forbidArg(name: string, arg: string | undefined): void {
   if (arg !== undefined) actionError(`action '${name}' takes no argument`)
 }
+
+/** A rule with no actions applied yet (the parser fills it action by action). */
+export function emptyRuleDraft(): RuleDraft {
+  return {
+    id: 0,
+    phase: undefined,
+    msg: undefined,
+    logdata: undefined,
+    tags: [],
+    severity: undefined,
+    ver: undefined,
+    rev: undefined,
+    accuracy: undefined,
+    maturity: undefined,
+    disruptive: undefined,
+    allowScope: 'all',
+    status: undefined,
+    redirectUrl: undefined,
+    chain: false,
+    skip: 0,
+    skipAfter: undefined,
+    capture: false,
+    multiMatch: false,
+    log: undefined,
+    auditlog: undefined,
+    transforms: [],
+    transformsReset: false,
+    effects: [],
+  }
+}

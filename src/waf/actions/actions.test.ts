@@ -1,37 +1,10 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { ActionRuleInfo, ActionTx, CtlCommand, RuleDraft } from './action.js'
-import { findAction, parseCtl } from './index.js'
+import { emptyRuleDraft, findAction, parseCtl } from './index.js'
 import { parseMacro } from './macro.js'
 
-function draft(): RuleDraft {
-  return {
-    id: 0,
-    phase: undefined,
-    msg: undefined,
-    logdata: undefined,
-    tags: [],
-    severity: undefined,
-    ver: undefined,
-    rev: undefined,
-    accuracy: undefined,
-    maturity: undefined,
-    disruptive: undefined,
-    allowScope: 'all',
-    status: undefined,
-    redirectUrl: undefined,
-    chain: false,
-    skip: 0,
-    skipAfter: undefined,
-    capture: false,
-    multiMatch: false,
-    log: undefined,
-    auditlog: undefined,
-    transforms: [],
-    transformsReset: false,
-    effects: [],
-  }
-}
+const draft = emptyRuleDraft
 
 function apply(d: RuleDraft, name: string, arg?: string): void {
   const a = findAction(name)

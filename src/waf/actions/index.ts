@@ -20,6 +20,7 @@ export type {
   RuleDraft,
   RuntimeAction,
 } from './action.js'
+export { emptyRuleDraft } from './action.js'
 export { parseMacro, constantMacro, hasMacro } from './macro.js'
 export type { Macro, MacroRef } from './macro.js'
 export { parseCtl } from './ctl.js'

@@ -4,7 +4,7 @@
  * Every error is a WafConfigError naming the file, line and column.
  */
 import type { ActionDefinition, RuleDraft } from '../actions/action.js'
-import { findAction } from '../actions/index.js'
+import { emptyRuleDraft, findAction } from '../actions/index.js'
 import { constantMacro, hasMacro, parseMacro } from '../actions/macro.js'
 import type {
   CompiledOperator,
@@ -133,34 +133,6 @@ function resolvePath(base: string, path: string): string {
   return `${base}/${path}`.replace(/\/\.\//g, '/')
 }
 
-function newDraft(): RuleDraft {
-  return {
-    id: 0,
-    phase: undefined,
-    msg: undefined,
-    logdata: undefined,
-    tags: [],
-    severity: undefined,
-    ver: undefined,
-    rev: undefined,
-    accuracy: undefined,
-    maturity: undefined,
-    disruptive: undefined,
-    allowScope: 'all',
-    status: undefined,
-    redirectUrl: undefined,
-    chain: false,
-    skip: 0,
-    skipAfter: undefined,
-    capture: false,
-    multiMatch: false,
-    log: undefined,
-    auditlog: undefined,
-    transforms: [],
-    transformsReset: false,
-    effects: [],
-  }
-}
 
 class Compiler {
   readonly config: RuleSetConfig = {
@@ -428,7 +400,7 @@ class Compiler {
     const which = this.arg(d, file, 0, 'a rule id')
     const actionsTok = this.arg(d, file, 1, 'actions')
     const ranges = this.parseIdList(file, [which])
-    const draft = newDraft()
+    const draft = emptyRuleDraft()
     this.applyActions(draft, actionsTok, file)
     if (draft.id !== 0 || draft.phase !== undefined)
       this.error(file, actionsTok, 'SecRuleUpdateActionById cannot change id or phase')
@@ -474,7 +446,7 @@ class Compiler {
 
   secDefaultAction(d: Directive, file: string): void {
     const t = this.arg(d, file, 0, 'actions')
-    const draft = newDraft()
+    const draft = emptyRuleDraft()
     this.applyActions(draft, t, file)
     if (draft.phase === undefined) this.error(file, t, 'SecDefaultAction must name a phase')
     if (draft.id !== 0) this.error(file, t, 'SecDefaultAction cannot have an id')
@@ -596,7 +568,7 @@ class Compiler {
     actionsTok: Token | undefined,
     unconditional: boolean,
   ): void {
-    const draft = newDraft()
+    const draft = emptyRuleDraft()
     if (actionsTok) this.applyActions(draft, actionsTok, file)
     const starter = this.chainStarter
     const isChild = starter !== undefined
