@@ -26,7 +26,7 @@ test('palisade runtime plan and runtimes list print the plan and the catalog', a
     const out: string[] = []
     const deps = {
       client: () =>
-        createClient({ apiUrl: address, token, workspace: undefined, configHome, dataDir: undefined }),
+        createClient({ apiUrl: address, token, workspace: undefined, configHome, dataDir: undefined, signingKey: undefined, signingKeyId: undefined }),
       io: { out: (l: string) => out.push(l), err: (l: string) => out.push(l) },
     }
     const program = new Command('palisade').option('--json').exitOverride()

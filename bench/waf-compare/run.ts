@@ -265,7 +265,7 @@ interface Row {
   id: string
   file: string
   engine: { blocked: boolean; status: number | null; rules: number[]; score: number }
-  nginx: { status: number | null; blocked: boolean | null; rules: number[]; reason: string }
+  nginx: { status: number | null; blocked: boolean | null; rules: number[]; reason: string; log: string }
   verdict: 'agree' | 'engine-blocks' | 'nginx-blocks' | 'not-comparable'
 }
 
@@ -377,7 +377,13 @@ async function main(): Promise<void> {
         id: s.id,
         file: `${s.case.folder}/${s.case.file}`,
         engine,
-        nginx: { status: w.status ?? null, blocked, rules: nginxRules, reason },
+        nginx: {
+          status: w.status ?? null,
+          blocked,
+          rules: nginxRules,
+          reason,
+          log: blocked === null ? log.slice(0, 600) : '',
+        },
         verdict,
       })
     }
@@ -423,7 +429,13 @@ async function main(): Promise<void> {
     }))
   const notComparable = rows
     .filter((r) => r.verdict === 'not-comparable')
-    .map((r) => ({ id: r.id, file: r.file, nginxStatus: r.nginx.status, reason: r.nginx.reason }))
+    .map((r) => ({
+      id: r.id,
+      file: r.file,
+      nginxStatus: r.nginx.status,
+      reason: r.nginx.reason,
+      nginxLog: r.nginx.log,
+    }))
   mkdirSync(new URL('.', RESULTS), { recursive: true })
   writeFileSync(RESULTS, JSON.stringify({ summary, mismatches, notComparable }, null, 2) + '\n')
 

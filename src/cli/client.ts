@@ -1,7 +1,10 @@
+import { randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs'
 import { homedir } from 'node:os'
 import path from 'node:path'
 import { cliEnvironment, type CliEnvironment } from '../config/index.js'
+import { signRequest } from '../iam/index.js'
+import { UsageError } from './resolve.js'
 
 export const DEFAULT_API_URL = 'http://127.0.0.1:8080'
 
@@ -60,18 +63,45 @@ export interface ApiClient {
   raw(method: string, path: string, body?: unknown): Promise<Response>
 }
 
+/** PALISADE_SIGNING_KEY (hex) with PALISADE_SIGNING_KEY_ID; both or neither. */
+function signingKeyOf(env: CliEnvironment): { keyId: string; key: Buffer } | undefined {
+  if (env.signingKey === undefined && env.signingKeyId === undefined) return undefined
+  if (env.signingKey === undefined || env.signingKeyId === undefined || !/^(?:[0-9a-f]{2}){16,128}$/i.test(env.signingKey)) {
+    throw new UsageError('PALISADE_SIGNING_KEY (hex, as shown once by `palisade tokens create --signed`) and PALISADE_SIGNING_KEY_ID (the token id) go together')
+  }
+  return { keyId: env.signingKeyId, key: Buffer.from(env.signingKey, 'hex') }
+}
+
 /** PALISADE_API_URL / PALISADE_TOKEN win over the stored credentials. */
 export function createClient(env: CliEnvironment = cliEnvironment(), options: { anonymous?: boolean } = {}): ApiClient {
   const stored = readCredentials(env)
   const apiUrl = (env.apiUrl ?? stored?.apiUrl ?? DEFAULT_API_URL).replace(/\/+$/, '')
   const token = options.anonymous ? undefined : (env.token ?? (stored && stored.apiUrl.replace(/\/+$/, '') === apiUrl ? stored.token : undefined))
 
+  const signing = signingKeyOf(env)
+
   async function raw(method: string, p: string, body?: unknown): Promise<Response> {
     const headers: Record<string, string> = { accept: 'application/json' }
     if (token) headers['authorization'] = `Bearer ${token}`
     if (body !== undefined) headers['content-type'] = 'application/json'
+    const text = body === undefined ? undefined : JSON.stringify(body)
+    if (signing) {
+      // RFC 9421 over exactly the bytes sent: method, target URI and the body's Content-Digest.
+      Object.assign(
+        headers,
+        signRequest({
+          method,
+          url: apiUrl + p,
+          ...(text === undefined ? {} : { body: text }),
+          keyId: signing.keyId,
+          key: signing.key,
+          created: Math.floor(Date.now() / 1000),
+          nonce: randomBytes(16).toString('hex'),
+        }),
+      )
+    }
     try {
-      return await fetch(apiUrl + p, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) })
+      return await fetch(apiUrl + p, { method, headers, ...(text === undefined ? {} : { body: text }) })
     } catch (error) {
       throw new ApiError(0, 'unreachable', `cannot reach the Palisade API at ${apiUrl} (${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message})`, undefined)
     }

@@ -98,6 +98,9 @@ export interface CliEnvironment {
   readonly workspace: string | undefined
   readonly configHome: string | undefined
   readonly dataDir: string | undefined
+  /** A signed token's signing key (hex) and its key id (the token id): the CLI then signs every request. */
+  readonly signingKey: string | undefined
+  readonly signingKeyId: string | undefined
 }
 
 export function cliEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnvironment {
@@ -108,5 +111,7 @@ export function cliEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnviron
     workspace: get('PALISADE_WORKSPACE'),
     configHome: get('XDG_CONFIG_HOME'),
     dataDir: get('PALISADE_DATA_DIR'),
+    signingKey: get('PALISADE_SIGNING_KEY'),
+    signingKeyId: get('PALISADE_SIGNING_KEY_ID'),
   })
 }
