@@ -227,6 +227,7 @@ interface WireResult {
 function send(port: number, wire: Buffer): Promise<WireResult> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = []
+    const start = Date.now()
     let done = false
     const sock = connect(port, '127.0.0.1')
     const finish = (note: string): void => {
@@ -246,7 +247,11 @@ function send(port: number, wire: Buffer): Promise<WireResult> {
     }
     const timer = setTimeout(() => finish('timeout (no answer in 8 s)'), 8000)
     sock.on('data', (d: Buffer) => chunks.push(d))
-    sock.on('end', () => finish('closed without an answer'))
+    sock.on('end', () => {
+      const ms = Date.now() - start
+      // 408 is answered by closing: the body that Content-Length announced never came.
+      finish(`closed without an answer after ${ms} ms${ms >= 2900 ? ' (client_body_timeout 3s)' : ''}`)
+    })
     sock.on('error', (e) => finish(`socket error: ${e.message}`))
     sock.on('connect', () => sock.write(wire))
   })
