@@ -293,6 +293,14 @@ async function main(): Promise<void> {
       }
     }
   }
+  const nginxAlive = (): boolean => {
+    try {
+      process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 0)
+      return true
+    } catch {
+      return false
+    }
+  }
   const rows: Row[] = []
   try {
     const r = spawnSync('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir, '-e', errorLog], {
@@ -340,6 +348,9 @@ async function main(): Promise<void> {
       // nginx.
       const before = statSync(errorLog).size
       const w = await send(port, s.wire)
+      if (w.note.includes('ECONNREFUSED') || !nginxAlive()) {
+        throw new Error(`nginx stopped during the run at ${s.id} (${w.note}); see ${errorLog}`)
+      }
       await sleep(5)
       let log = readFrom(errorLog, before)
       // nginx writes the reason of a refusal (e.g. a body timeout) as it closes; give it a moment.
@@ -397,7 +408,8 @@ async function main(): Promise<void> {
     await new Promise<void>((resolve) => upstream.close(() => resolve()))
     upstream.closeAllConnections()
     await sleep(300)
-    rmSync(dir, { recursive: true, force: true })
+    if (rows.length === samples.length) rmSync(dir, { recursive: true, force: true })
+    else console.error(`incomplete run: kept ${dir}`)
   }
 
   // ---- report ----
