@@ -451,6 +451,7 @@ async function main(): Promise<void> {
       file: r.file,
       nginxStatus: r.nginx.status,
       reason: r.nginx.reason,
+      engineBlocked: r.engine.blocked,
       nginxLog: r.nginx.log,
     }))
   mkdirSync(new URL('.', RESULTS), { recursive: true })
