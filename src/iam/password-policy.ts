@@ -1,6 +1,7 @@
-import { ZxcvbnFactory } from '@zxcvbn-ts/core'
-import * as common from '@zxcvbn-ts/language-common'
-import * as en from '@zxcvbn-ts/language-en'
+import { createRequire } from 'node:module'
+import type { ZxcvbnFactory } from '@zxcvbn-ts/core'
+import type * as LanguageCommon from '@zxcvbn-ts/language-common'
+import type * as LanguageEn from '@zxcvbn-ts/language-en'
 
 export const PASSWORD_MIN_LENGTH = 12
 /** Upper bound keeps argon2 input and zxcvbn's work bounded (DoS by huge passwords). */
@@ -9,7 +10,13 @@ export const PASSWORD_MAX_LENGTH = 256
 let factory: ZxcvbnFactory | undefined
 /** Built on first use: loading the dictionaries costs ~100 ms that start-up need not pay. */
 function estimator(): ZxcvbnFactory {
-  factory ??= new ZxcvbnFactory({
+  if (factory) return factory
+  // Required here, not imported at the top: the modules themselves cost ~130 ms of every start-up.
+  const load = createRequire(import.meta.url)
+  const { ZxcvbnFactory: Factory } = load('@zxcvbn-ts/core') as typeof import('@zxcvbn-ts/core')
+  const common = load('@zxcvbn-ts/language-common') as typeof LanguageCommon
+  const en = load('@zxcvbn-ts/language-en') as typeof LanguageEn
+  factory = new Factory({
     dictionary: { ...common.dictionary, ...en.dictionary },
     graphs: common.adjacencyGraphs,
     translations: en.translations,
