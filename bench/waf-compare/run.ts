@@ -14,10 +14,12 @@
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
-import { connect, createServer as createNetServer } from 'node:net'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createFsWafSource } from '../../src/edge/index.js'
+import { freePort } from '../../test/support/processes.js'
+import { CRS_TESTS_DIR } from '../../test/waf/crs-paths.js'
 import {
   apacheView,
   buildRequest,
@@ -34,7 +36,7 @@ import {
 } from '../../src/waf/index.js'
 
 const CRS_DIR = process.env['PALISADE_CRS_DIR'] ?? '/usr/share/modsecurity-crs'
-const TESTS_DIR = process.env['CRS_TESTS_DIR'] ?? '/work/shared/crs-3.3.4/regression/tests'
+const TESTS_DIR = process.env['CRS_TESTS_DIR'] ?? CRS_TESTS_DIR
 const MODULE = '/usr/lib/nginx/modules/ngx_http_modsecurity_module.so'
 const UPSTREAM_MARK = 'palisade-waf-compare-upstream'
 const RESULTS = new URL('../results/waf-compare.json', import.meta.url)
@@ -131,16 +133,6 @@ console.error(`engine loaded in ${Math.round(performance.now() - t0)} ms; ${samp
 
 // ---- upstream and nginx ----
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createNetServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))))
-    })
-  })
-}
 
 async function startUpstream(port: number): Promise<Server> {
   const reply = `HTTP/1.1 200 OK\r\nX-Upstream: ${UPSTREAM_MARK}\r\nContent-Length: ${UPSTREAM_MARK.length}\r\nConnection: close\r\n\r\n${UPSTREAM_MARK}`

@@ -47,7 +47,7 @@ function readPackageJson(dir: string): PackageJson | null {
   if (text === null) return null
   try {
     const v = JSON.parse(text) as unknown
-    return v !== null && typeof v === 'object' ? (v) : null
+    return v !== null && typeof v === 'object' ? v : null
   } catch {
     throw new BuildPlanError('package.json is not valid JSON')
   }

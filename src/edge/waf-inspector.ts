@@ -32,18 +32,19 @@ export function createWafInspector(
     }
     const verdict = evaluateRequest(wafFor(route), wafRequest)
     const ruleIds = verdict.rules.map(String)
-    const matches = verdict.matched
-      .filter((m) => m.log)
-      .map((m) => ({ id: String(m.id), msg: m.msg, data: m.data }))
-    const detail = { score: verdict.score, matches }
+    // Built only for requests that matched something: a clean request (the hot path) allocates nothing more.
+    const detail = () => ({
+      score: verdict.score,
+      matches: verdict.matched.filter((m) => m.log).map((m) => ({ id: String(m.id), msg: m.msg, data: m.data })),
+    })
     const interruption = verdict.interruption
     if (interruption) {
       const status = interruption.action === 'deny' && interruption.status >= 400 ? interruption.status : 403
       const ids = ruleIds.includes(String(interruption.ruleId))
         ? ruleIds
         : [...ruleIds, String(interruption.ruleId)]
-      return { action: 'block', status, ruleIds: ids, ...detail }
+      return { action: 'block', status, ruleIds: ids, ...detail() }
     }
-    return ruleIds.length > 0 ? { action: 'allow', ruleIds, ...detail } : { action: 'allow' }
+    return ruleIds.length > 0 ? { action: 'allow', ruleIds, ...detail() } : { action: 'allow' }
   }
 }

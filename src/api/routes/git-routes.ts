@@ -100,7 +100,7 @@ export function registerGitRoutes(app: FastifyInstance, deps: { identity: Identi
       const target = await deps.deploy.git.resolve(principal, workspace, repo, service === 'git-receive-pack')
       const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : ''
       const header = (n: string): string | undefined =>
-        typeof request.headers[n] === 'string' ? (request.headers[n]) : undefined
+        typeof request.headers[n] === 'string' ? request.headers[n] : undefined
       const child = await deps.deploy.git.backend({
         principal,
         ctx: contextOf(request),

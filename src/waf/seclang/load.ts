@@ -133,7 +133,6 @@ function resolvePath(base: string, path: string): string {
   return `${base}/${path}`.replace(/\/\.\//g, '/')
 }
 
-
 class Compiler {
   readonly config: RuleSetConfig = {
     ...DEFAULT_CONFIG,
