@@ -8,7 +8,7 @@ import { createDeploy, createLocalDriver, type Deploy, type DeployOptions } from
 import { createEdge, createWafCache, createWafInspector, EDGE_DEFAULT_LIMITS, type Edge, type WafEvent } from './edge/index.js'
 import { createIdentity, createIdentityStores, createMailer } from './iam/index.js'
 import { createRuntimes } from './runtimes/index.js'
-import { createServices, type Services } from './services/index.js'
+import { createBackupScheduler, createServices, type BackupScheduler, type Services } from './services/index.js'
 import { loadMasterKey, loadOrCreateKeyFile } from './keys.js'
 import { systemClock, type Clock } from './shared/clock.js'
 import { createLogger, type Logger } from './shared/log.js'
@@ -24,6 +24,8 @@ export interface Platform {
   readonly tenancy: Tenancy
   readonly deploy: Deploy
   readonly services: Services
+  /** Runs due backup schedules; `serve` starts it, `close` stops it. */
+  readonly backupScheduler: BackupScheduler
   /** The gateway in front of every environment; `serve` makes it listen. */
   readonly edge: Edge
   /** Compiles the WAF for the default settings now, so the first request does not pay for it. */
@@ -40,6 +42,8 @@ export interface PlatformOptions {
   readonly announce?: (line: string) => void
   /** Deploy tuning for tests: isolation (default: when running as root) and timings. */
   readonly deploy?: { readonly isolate?: boolean; readonly options?: Partial<DeployOptions> }
+  /** How often the backup scheduler looks for due schedules (tests: short; default one minute). */
+  readonly backupScheduler?: { readonly intervalMs?: number }
 }
 
 /**
@@ -114,12 +118,20 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     secrets,
     dataDir: config.dataDir,
     logger,
+    // A restore holds the environment in maintenance (the edge answers 503) while its data is replaced.
+    holdMaintenance: (envId) => deploy.holdMaintenance(envId),
+    backupImportLimit: config.backupImportLimit,
     environmentUser: async (envId) => {
       const envDir = path.join(config.dataDir, 'envs', envId)
       await driver.prepareEnvironment(envId, envDir)
       const st = statSync(envDir)
       return st.uid === process.getuid?.() ? null : { uid: st.uid, gid: st.gid }
     },
+  })
+  const backupScheduler = createBackupScheduler({
+    backups: services.backups,
+    logger,
+    ...(options.backupScheduler?.intervalMs ? { intervalMs: options.backupScheduler.intervalMs } : {}),
   })
   const tokenFile = path.join(config.dataDir, 'setup-token')
 
@@ -132,6 +144,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     deploy,
     services,
     runtimes: createRuntimes({ dataDir: config.dataDir, clock }),
+    decide: { wafForTuning: (tuning, envId) => wafs().wafForTuning(tuning, envId), ratePerMinute: config.decideRatePerMinute },
     version: VERSION,
     publicUrl: config.publicUrl,
     onSetupComplete: () => rmSync(tokenFile, { force: true }),
@@ -163,6 +176,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     tenancy,
     deploy,
     services,
+    backupScheduler,
     edge,
     warmWaf: () => wafs().rules,
     app,
@@ -171,6 +185,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       await app.close()
       await edge.close()
       await deploy.close()
+      await backupScheduler.stop()
       await services.stopAll()
       await identityStores.close()
       await store.close()
@@ -248,6 +263,7 @@ export async function serve(config: Config): Promise<Platform> {
   // Databases first: the apps that resume next connect to them at start; routes switch when each is healthy.
   await platform.services.startAll()
   await platform.deploy.resume()
+  platform.backupScheduler.start()
   platform.logger.info({ api: `http://${config.apiListen.host}:${config.apiListen.port}`, store: platform.store.dialect }, 'palisade is serving')
   const stop = (): void => {
     stopHousekeeping()

@@ -55,7 +55,7 @@ test('every mutating route writes exactly one audit event with its action, actor
   const projectId = ((await tp.call('POST', `/v1/workspaces/${workspaceId}/projects`, { token, body: { name: 'shop' } })).json() as { id: string }).id
   const envId = ((await tp.call('POST', `/v1/projects/${projectId}/environments`, { token, body: { name: 'main' } })).json() as { id: string }).id
   const f: Fixture = { token, workspaceId, projectId, envId }
-  const doc = (await tp.call('GET', '/v1/openapi.json')).json() as { paths: Record<string, Record<string, { 'x-palisade-audit'?: string }>> }
+  const doc = (await tp.call('GET', '/v1/openapi.json')).json() as { paths: Record<string, Record<string, { 'x-palisade-audit'?: string; 'x-palisade-readonly'?: boolean }>> }
 
   const mutating: Array<[string, string]> = []
   for (const [path, ops] of Object.entries(doc.paths)) {
@@ -68,6 +68,8 @@ test('every mutating route writes exactly one audit event with its action, actor
         assert.equal(await eventCount(tp), before, `GET ${path} wrote an audit event`)
         continue
       }
+      // A POST that only computes (POST /v1/decide): test/decide.test.ts checks that it writes no event.
+      if (op['x-palisade-readonly'] === true && !op['x-palisade-audit']) continue
       assert.ok(op['x-palisade-audit'], `${key} declares no audit action`)
       if (COVERED_ELSEWHERE.has(key)) continue
       mutating.push([key, op['x-palisade-audit']])

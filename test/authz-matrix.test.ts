@@ -51,8 +51,11 @@ interface Fixture {
 }
 
 interface Entry {
-  /** Workspace action (decided by RULES), `self` (own account), `user` (any signed-in user) or `public`. */
-  rule: Action | 'self' | 'user' | 'public'
+  /**
+   * Workspace action (decided by RULES), `self` (own account), `user` (any signed-in user), `public`, or
+   * `signed` (RFC 9421 signed requests only).
+   */
+  rule: Action | 'self' | 'user' | 'public' | 'signed'
   /** What `{id}` names (workspace routes use `{ws}`). */
   id?: Target
   /** Runs the environment routes once per criticality (production has higher minimum roles). */
@@ -99,6 +102,9 @@ const ROUTES: Record<string, Entry> = {
   'get /v1/audit/public-key': { rule: 'public' },
   'post /v1/invitations/{token}/accept': { rule: 'public' },
   'get /v1/runtimes': { rule: 'user' },
+  // Signed requests only: every caller here has a plain bearer, so every call is 401 (test/decide.test.ts
+  // checks the roles with signed tokens).
+  'post /v1/decide': { rule: 'signed', body: () => ({ method: 'GET', uri: '/' }) },
   'get /v1/workspaces': { rule: 'user' },
   'post /v1/workspaces': { rule: 'user', body: (f) => ({ name: `ws-${n(f)}` }) },
   'delete /v1/sessions/current': {
@@ -525,6 +531,7 @@ async function buildFixture(tp: TestPlatform): Promise<Fixture> {
 }
 
 function expected(entry: Entry, role: Role, criticality: string): 'allow' | 'deny' {
+  if (entry.rule === 'signed') return 'deny'
   if (entry.rule === 'self' || entry.rule === 'user' || entry.rule === 'public') return 'allow'
   const rule = RULES[entry.rule]
   const min = criticality === 'production' && rule.productionMinRole ? rule.productionMinRole : rule.minRole
@@ -581,6 +588,14 @@ test('every route × role × own/foreign workspace gets the decision RULES give 
         ...(body === undefined ? {} : { body }),
       })
 
+    if (entry.rule === 'signed') {
+      for (const token of [undefined, ...ROLE_ORDER.map((role) => f.actors[role].token)]) {
+        const res = await send(token, r.path, entry.body?.(f, f.owner))
+        checked++
+        if (res.statusCode !== 401) failures.push(`${r.key} without a signature → ${res.statusCode}`)
+      }
+      continue
+    }
     // No credential → 401.
     const anon = await send(undefined, fill(r.path, f.own, entry, 'staging'), entry.body?.(f, f.owner))
     checked++

@@ -1,50 +1,12 @@
 import assert from 'node:assert/strict'
 import { generateKeyPairSync } from 'node:crypto'
-import { readdirSync, readFileSync } from 'node:fs'
-import path from 'node:path'
 import { describe, test } from 'node:test'
 import { opensshLine } from '../src/iam/testing.js'
-import { STORE_KINDS, setUpOwner, signIn, startPlatform, type TestPlatform } from './support/platform.js'
-
-const PASSWORD = 'a sturdy passphrase for a new member 9'
+import { addMember, invitationToken, MEMBER_PASSWORD as PASSWORD } from './support/members.js'
+import { STORE_KINDS, setUpOwner, signIn, startPlatform } from './support/platform.js'
 
 function errorCode(res: { json(): unknown }): string {
   return (res.json() as { error: { code: string } }).error.code
-}
-
-/** The invitation link from the newest .eml in the outbox (quoted-printable soft breaks undone). */
-function invitationToken(tp: TestPlatform, email: string, workspace = 'acme'): string {
-  const dir = path.join(tp.store.dataDir, 'outbox')
-  const mails = readdirSync(dir).map((f) =>
-    readFileSync(path.join(dir, f), 'utf8')
-      .replace(/=\r?\n/g, '')
-      .replace(/=3D/g, '='),
-  )
-  const mail = mails.find((m) => m.includes(`To: ${email}`) && m.includes(`the ${workspace} workspace`))
-  assert.ok(mail, `a mail to ${email} is in the outbox`)
-  const m = /http:\/\/127\.0\.0\.1:8080\/invitations\/(inv_[A-Za-z0-9_-]+)/.exec(mail)
-  assert.ok(m, 'the mail holds the invitation link')
-  return m[1] as string
-}
-
-/** Invites, accepts (creating the user) and signs in; returns the member's session and id. */
-export async function addMember(
-  tp: TestPlatform,
-  ownerToken: string,
-  ws: string,
-  email: string,
-  role: string,
-): Promise<{ token: string; userId: string }> {
-  const inv = await tp.call('POST', `/v1/workspaces/${ws}/members`, {
-    token: ownerToken,
-    body: { email, role },
-  })
-  assert.equal(inv.statusCode, 201, inv.body)
-  const accept = await tp.call('POST', `/v1/invitations/${invitationToken(tp, email)}/accept`, {
-    body: { password: PASSWORD },
-  })
-  assert.equal(accept.statusCode, 201, accept.body)
-  return { token: await signIn(tp, email, PASSWORD), userId: (accept.json() as { userId: string }).userId }
 }
 
 for (const kind of STORE_KINDS) {

@@ -36,6 +36,7 @@ import { registerSetupRoutes } from './routes/setup-routes.js'
 import { registerVariableRoutes } from './routes/variable-routes.js'
 import { registerWorkspaceRoutes } from './routes/workspace-routes.js'
 import { registerWafRoutes } from './routes/waf-routes.js'
+import { registerDecideRoutes, type DecideDeps } from './routes/decide-routes.js'
 
 export interface AppDeps {
   readonly db: Kysely<Database>
@@ -58,6 +59,8 @@ export interface AppDeps {
   readonly onEnvironmentChanged?: (environmentId: string) => void
   /** Told after environments were deleted (directly or with their project or workspace), to stop what ran for them. */
   readonly onEnvironmentsRemoved?: () => void
+  /** The traffic-decision endpoint (`POST /v1/decide`): the edge's compiled WAFs and a per-key rate. */
+  readonly decide?: DecideDeps
   /** Extra route sets from other capabilities (deploy, services, edge…). */
   readonly plugins?: ReadonlyArray<(app: FastifyInstance) => void>
 }
@@ -147,6 +150,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   if (deps.deploy) registerDomainRoutes(app, deps.deploy)
   if (deps.deploy) registerGitRoutes(app, { identity: deps.identity, deploy: deps.deploy })
   if (deps.services) registerServiceRoutes(app, deps.services)
+  if (deps.decide) registerDecideRoutes(app, { tenancy: deps.tenancy, ...deps.decide })
   registerMeRoutes(app, deps)
   registerTokenRoutes(app, deps)
   registerSshKeyRoutes(app, deps)

@@ -8,6 +8,8 @@ export interface RouteMeta {
   readonly audit?: string
   /** Signed requests only (RFC 9421). */
   readonly signed?: boolean
+  /** A POST that changes nothing (a computation, such as a WAF decision): it writes no audit event. */
+  readonly readOnly?: boolean
   readonly summary?: string
   readonly tag?: string
 }
@@ -65,6 +67,7 @@ export function createOpenApiCollector(info: { title: string; version: string })
         }
         if (r.meta.audit) op['x-palisade-audit'] = r.meta.audit
         if (r.meta.signed) op['x-palisade-signed'] = true
+        if (r.meta.readOnly) op['x-palisade-readonly'] = true
         if (r.meta.auth === 'required') op['security'] = [{ bearer: [] }]
         if (r.schema['body']) op['requestBody'] = { required: true, content: { 'application/json': { schema: r.schema['body'] } } }
         paths[path] = { ...paths[path], [r.method]: op }

@@ -12,5 +12,8 @@ export const DEFAULTS = {
   sessionAbsoluteHours: 12, // hours (ASVS 7.3.2)
   logLevel: 'info',
   edgeBodyLimit: 10 * 1024 * 1024, // bytes
+  backupImportLimit: 2 * 1024 * 1024 * 1024, // bytes (2 GiB): largest archive `backup import` accepts
+  decideRatePerMinute: 6000, // 100 decisions/s per key
+  runtimePinning: 'on', // node@… releases run on the exact version they pin (installed from the npm registry)
   gitLocalRoots: '.', // the directory `palisade serve` starts in (never `/`); `none` refuses local repositories
 } as const

@@ -49,7 +49,10 @@ export function loadConfig(fromEnv: RawSettings, fromFlags: RawSettings = {}): C
     sessionAbsoluteHours: parseInteger('sessionAbsoluteHours', raw.sessionAbsoluteHours, DEFAULTS.sessionAbsoluteHours, 1, 720),
     logLevel: raw.logLevel ?? DEFAULTS.logLevel,
     edgeBodyLimit: parseInteger('edgeBodyLimit', raw.edgeBodyLimit, DEFAULTS.edgeBodyLimit, 1024, 1024 * 1024 * 1024),
+    backupImportLimit: parseInteger('backupImportLimit', raw.backupImportLimit, DEFAULTS.backupImportLimit, 1024, 1024 ** 4),
     gitLocalRoots: parseRoots(raw.gitLocalRoots),
+    runtimePinning: parseSwitch('runtimePinning', raw.runtimePinning ?? DEFAULTS.runtimePinning),
+    decideRatePerMinute: parseInteger('decideRatePerMinute', raw.decideRatePerMinute, DEFAULTS.decideRatePerMinute, 1, 1_000_000),
   }
   return Object.freeze(config)
 }
@@ -76,6 +79,12 @@ function parseRoots(value: string | undefined): readonly string[] {
     return Object.freeze([])
   }
   return Object.freeze(roots)
+}
+
+function parseSwitch(field: keyof Config, value: string): boolean {
+  if (value === 'on' || value === 'true' || value === '1') return true
+  if (value === 'off' || value === 'false' || value === '0') return false
+  invalid(field, 'must be on or off')
 }
 
 function parseInteger(field: keyof Config, value: string | undefined, fallback: number, min: number, max: number): number {

@@ -20,8 +20,14 @@ export interface Config {
   readonly logLevel: string
   /** Edge request body limit in bytes. */
   readonly edgeBodyLimit: number
+  /** Largest backup archive an import accepts, bytes (streamed to disk, never buffered). */
+  readonly backupImportLimit: number
   /** Absolute directories local git repositories may be deployed from; empty = none. */
   readonly gitLocalRoots: readonly string[]
+  /** `node@…` builds and processes run on an exact Node.js version installed in `<data>/runtimes/node/` (off: the host's node). */
+  readonly runtimePinning: boolean
+  /** `POST /v1/decide` calls per signing key per minute. */
+  readonly decideRatePerMinute: number
 }
 
 export interface ListenAddress {
@@ -48,5 +54,8 @@ export const SETTINGS = [
   { key: 'sessionAbsoluteHours', env: 'PALISADE_SESSION_ABSOLUTE_HOURS', flag: 'session-absolute-hours', help: 'session lifetime' },
   { key: 'logLevel', env: 'PALISADE_LOG_LEVEL', flag: 'log-level', help: 'pino level' },
   { key: 'edgeBodyLimit', env: 'PALISADE_EDGE_BODY_LIMIT', flag: 'edge-body-limit', help: 'edge request body limit (bytes)' },
+  { key: 'backupImportLimit', env: 'PALISADE_BACKUP_IMPORT_LIMIT', flag: 'backup-import-limit', help: 'largest backup archive an import accepts (bytes, default 2 GiB)' },
+  { key: 'runtimePinning', env: 'PALISADE_RUNTIME_PINNING', flag: 'runtime-pinning', help: 'on | off: run node@… apps on the exact Node.js version their release pins (default on; off uses the host node)' },
   { key: 'gitLocalRoots', env: 'PALISADE_GIT_LOCAL_ROOTS', flag: 'git-local-roots', help: 'colon-separated directories local git repos may be deployed from, or "none" (default: the directory serve starts in)' },
+  { key: 'decideRatePerMinute', env: 'PALISADE_DECIDE_RATE_PER_MINUTE', flag: 'decide-rate-per-minute', help: 'POST /v1/decide calls per signing key per minute' },
 ] as const satisfies ReadonlyArray<{ key: keyof Config; env: string; flag: string; help: string }>

@@ -17,34 +17,39 @@ import type { EdgeRoute, InspectedRequest, Verdict } from './types.js'
 export function createWafInspector(
   wafFor: (route: EdgeRoute) => Waf,
 ): (request: InspectedRequest, route: EdgeRoute) => Verdict {
-  return (request: InspectedRequest, route: EdgeRoute): Verdict => {
-    const wafRequest: WafRequest = {
-      method: request.method,
-      uri: request.uri,
-      protocol: `HTTP/${request.httpVersion}`,
-      headers: request.headers.map(([name, value]) => [name, value]),
-      remoteAddr: request.clientIp,
-      remotePort: request.clientPort,
-      serverName: request.host,
-      serverPort: request.serverPort,
-      id: request.requestId,
-      ...(request.body === null ? {} : { body: request.body }),
-    }
-    const verdict = evaluateRequest(wafFor(route), wafRequest)
-    const ruleIds = verdict.rules.map(String)
-    // Built only for requests that matched something: a clean request (the hot path) allocates nothing more.
-    const detail = () => ({
-      score: verdict.score,
-      matches: verdict.matched.filter((m) => m.log).map((m) => ({ id: String(m.id), msg: m.msg, data: m.data })),
-    })
-    const interruption = verdict.interruption
-    if (interruption) {
-      const status = interruption.action === 'deny' && interruption.status >= 400 ? interruption.status : 403
-      const ids = ruleIds.includes(String(interruption.ruleId))
-        ? ruleIds
-        : [...ruleIds, String(interruption.ruleId)]
-      return { action: 'block', status, ruleIds: ids, ...detail() }
-    }
-    return ruleIds.length > 0 ? { action: 'allow', ruleIds, ...detail() } : { action: 'allow' }
+  return (request: InspectedRequest, route: EdgeRoute): Verdict => inspectWithWaf(wafFor(route), request)
+}
+
+/** One request through one compiled WAF, as the edge's verdict (also used by `POST /v1/decide`). */
+export function inspectWithWaf(waf: Waf, request: InspectedRequest): Verdict {
+  const wafRequest: WafRequest = {
+    method: request.method,
+    uri: request.uri,
+    protocol: `HTTP/${request.httpVersion}`,
+    headers: request.headers.map(([name, value]) => [name, value]),
+    remoteAddr: request.clientIp,
+    remotePort: request.clientPort,
+    serverName: request.host,
+    serverPort: request.serverPort,
+    id: request.requestId,
+    ...(request.body === null ? {} : { body: request.body }),
   }
+  const verdict = evaluateRequest(waf, wafRequest)
+  const ruleIds = verdict.rules.map(String)
+  // Built only for requests that matched something: a clean request (the hot path) allocates nothing more.
+  const detail = () => ({
+    score: verdict.score,
+    matches: verdict.matched
+      .filter((m) => m.log)
+      .map((m) => ({ id: String(m.id), msg: m.msg, data: m.data })),
+  })
+  const interruption = verdict.interruption
+  if (interruption) {
+    const status = interruption.action === 'deny' && interruption.status >= 400 ? interruption.status : 403
+    const ids = ruleIds.includes(String(interruption.ruleId))
+      ? ruleIds
+      : [...ruleIds, String(interruption.ruleId)]
+    return { action: 'block', status, ruleIds: ids, ...detail() }
+  }
+  return ruleIds.length > 0 ? { action: 'allow', ruleIds, ...detail() } : { action: 'allow' }
 }

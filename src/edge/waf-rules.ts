@@ -74,9 +74,15 @@ export function createWafCache(options: {
   readonly crsDir: string
   readonly source?: WafSource
   readonly logger?: EdgeLogger
-}): { wafFor(route: EdgeRoute): Waf; readonly rules: 'crs' | 'baseline' } {
+}): {
+  wafFor(route: EdgeRoute): Waf
+  /** The WAF for a tuning given outside any route (the traffic-decision endpoint). */
+  wafForTuning(tuning: unknown, environmentId?: string): Waf
+  readonly rules: 'crs' | 'baseline'
+} {
   const source = options.source ?? createFsWafSource()
-  const rules = source.listFiles(`${options.crsDir.replace(/\/$/, '')}/rules/*.conf`).length > 0 ? 'crs' : 'baseline'
+  const rules =
+    source.listFiles(`${options.crsDir.replace(/\/$/, '')}/rules/*.conf`).length > 0 ? 'crs' : 'baseline'
   if (rules === 'baseline') {
     options.logger?.error(
       { crsDir: options.crsDir },
@@ -88,36 +94,44 @@ export function createWafCache(options: {
   const fallback = compile({ ...DEFAULT_WAF_SETTINGS })
   const compiled = new Map<string, Waf>()
 
+  function wafForTuning(given: unknown, environmentId?: string): Waf {
+    const tuning = (given ?? {}) as RouteWafTuning
+    const settings = {
+      ...DEFAULT_WAF_SETTINGS,
+      ...(tuning.paranoia === undefined ? {} : { paranoia: tuning.paranoia }),
+      ...(tuning.inboundThreshold === undefined ? {} : { inboundThreshold: tuning.inboundThreshold }),
+      ...(tuning.outboundThreshold === undefined ? {} : { outboundThreshold: tuning.outboundThreshold }),
+      ...(tuning.exclusions === undefined ? {} : { exclusions: tuning.exclusions }),
+    } as WafSettings
+    const key = JSON.stringify([
+      settings.paranoia,
+      settings.inboundThreshold,
+      settings.outboundThreshold,
+      settings.exclusions,
+    ])
+    const hit = compiled.get(key)
+    if (hit) {
+      compiled.delete(key)
+      compiled.set(key, hit)
+      return hit
+    }
+    let waf = fallback
+    try {
+      waf = compile(settings)
+    } catch (err) {
+      options.logger?.error(
+        { err, environmentId },
+        'WAF settings do not compile; the environment is protected with the default settings',
+      )
+    }
+    compiled.set(key, waf)
+    if (compiled.size > MAX_COMPILED) compiled.delete(compiled.keys().next().value!)
+    return waf
+  }
+
   return {
     rules,
-    wafFor(route: EdgeRoute): Waf {
-      const tuning = (route.waf ?? {}) as RouteWafTuning
-      const settings = {
-        ...DEFAULT_WAF_SETTINGS,
-        ...(tuning.paranoia === undefined ? {} : { paranoia: tuning.paranoia }),
-        ...(tuning.inboundThreshold === undefined ? {} : { inboundThreshold: tuning.inboundThreshold }),
-        ...(tuning.outboundThreshold === undefined ? {} : { outboundThreshold: tuning.outboundThreshold }),
-        ...(tuning.exclusions === undefined ? {} : { exclusions: tuning.exclusions }),
-      } as WafSettings
-      const key = JSON.stringify([settings.paranoia, settings.inboundThreshold, settings.outboundThreshold, settings.exclusions])
-      const hit = compiled.get(key)
-      if (hit) {
-        compiled.delete(key)
-        compiled.set(key, hit)
-        return hit
-      }
-      let waf = fallback
-      try {
-        waf = compile(settings)
-      } catch (err) {
-        options.logger?.error(
-          { err, environmentId: route.environmentId },
-          'WAF settings do not compile; the environment is protected with the default settings',
-        )
-      }
-      compiled.set(key, waf)
-      if (compiled.size > MAX_COMPILED) compiled.delete(compiled.keys().next().value!)
-      return waf
-    },
+    wafFor: (route: EdgeRoute): Waf => wafForTuning(route.waf, route.environmentId),
+    wafForTuning,
   }
 }

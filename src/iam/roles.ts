@@ -36,6 +36,7 @@ export type Action =
   | 'service.credentials'
   | 'waf.read'
   | 'waf.manage'
+  | 'waf.decide'
   | 'incident.create'
 
 interface Rule {
@@ -79,6 +80,8 @@ export const RULES: Readonly<Record<Action, Rule>> = {
   'service.credentials': R('admin', 'admin'),
   'waf.read': R('viewer', 'read'),
   'waf.manage': R('admin', 'admin'),
+  // Asking for a verdict changes nothing but the WAF event log: a developer's read-scoped signed token.
+  'waf.decide': R('developer', 'read'),
   'incident.create': R('admin', 'admin'),
 }
 

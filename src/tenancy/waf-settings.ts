@@ -28,7 +28,7 @@ export interface WafExclusion {
 }
 
 export const DEFAULT_WAF: WafSettings = Object.freeze({ paranoia: 1, inboundThreshold: 5, outboundThreshold: 4, exclusions: [] })
-export const WAF_LIMITS = Object.freeze({ exclusions: 100, threshold: [1, 1000] as const })
+export const WAF_LIMITS = Object.freeze({ exclusions: 100, threshold: [1, 100] as const })
 
 /** Keys that would switch the WAF off if they meant anything; refused with a clear reason. */
 export const WAF_OFF_SWITCHES = ['enabled', 'mode', 'engine', 'ruleEngine', 'detectionOnly', 'disabled', 'off']

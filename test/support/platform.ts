@@ -17,9 +17,13 @@ export interface TestPlatform {
 }
 
 /** A platform on a fresh store of `kind`, closed and dropped when the test ends. */
-export async function startPlatform(t: TestContext, kind: (typeof STORE_KINDS)[number]): Promise<TestPlatform> {
+export async function startPlatform(
+  t: TestContext,
+  kind: (typeof STORE_KINDS)[number],
+  settings: Partial<Record<string, string>> = {},
+): Promise<TestPlatform> {
   const store = await createTestStore(kind)
-  const config = loadConfig({}, { dataDir: store.dataDir, databaseUrl: store.databaseUrl, masterKey: 'a'.repeat(64), logLevel: 'silent' })
+  const config = loadConfig({}, { dataDir: store.dataDir, databaseUrl: store.databaseUrl, masterKey: 'a'.repeat(64), logLevel: 'silent', ...settings })
   let setupToken = ''
   const platform = await createPlatform(config, { announce: (line) => (setupToken = line.split(': ').pop() ?? '') })
   t.after(async () => {
