@@ -4,6 +4,7 @@ import { ApiError } from './client.js'
 import { auditCommand } from './commands/audit.js'
 import { backupCommand } from './commands/backup.js'
 import { deployCommand } from './commands/deploy.js'
+import { doctorCommand } from './commands/doctor.js'
 import { jobsCommand } from './commands/jobs.js'
 import { logsCommand } from './commands/logs.js'
 import { membersCommand } from './commands/members.js'
@@ -56,6 +57,7 @@ export function buildProgram(): Command {
     runtimesCommand(),
     wafCommand(),
     auditCommand(),
+    doctorCommand(),
   ]) {
     program.addCommand(c)
   }

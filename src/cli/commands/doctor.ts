@@ -1,0 +1,25 @@
+import { Command } from 'commander'
+import { loadConfig, settingsFromEnv } from '../../config/index.js'
+import { runDoctor, type CheckResult } from '../../doctor/checks.js'
+import { print } from '../output.js'
+
+/**
+ * `palisade doctor`: what this host gives Palisade (isolation, store, WAF rules, service binaries) and
+ * whether the host itself is patched. Reads the same settings as `palisade serve`; changes nothing.
+ * Exits 1 when a check fails (warnings do not fail).
+ */
+export function doctorCommand(): Command {
+  return new Command('doctor')
+    .description(
+      'check this host: isolation, data dir, store, WAF rules, service binaries, pending security updates',
+    )
+    .action(async (_opts: unknown, cmd: Command) => {
+      const results = await runDoctor({ config: loadConfig(settingsFromEnv()) })
+      print(cmd, results, [
+        ['CHECK', (r: CheckResult) => r.check],
+        ['STATUS', (r: CheckResult) => r.status],
+        ['DETAIL', (r: CheckResult) => r.detail],
+      ])
+      if (results.some((r) => r.status === 'fail')) process.exitCode = 1
+    })
+}
