@@ -26,7 +26,7 @@ export function openStore(databaseUrl: string): Store {
     sqlite.pragma('foreign_keys = ON')
     sqlite.pragma('busy_timeout = 5000')
     sqlite.pragma('synchronous = NORMAL')
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) })
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) })
     return { db, dialect: 'sqlite', close: () => db.destroy() }
   }
   // int8 (COUNT, bigint) arrives as a string by default; our counts fit in a double.
@@ -34,4 +34,29 @@ export function openStore(databaseUrl: string): Store {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 })
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   return { db, dialect: 'postgres', close: () => db.destroy() }
+}
+
+/** Distinct SQL texts kept prepared; Palisade's queries are a few hundred shapes. */
+const STATEMENT_CACHE_SIZE = 1000
+
+/**
+ * better-sqlite3 compiles a statement on every `prepare`, and Kysely prepares once per query: reusing the
+ * prepared statement by its SQL text saves that compilation on every call (about an eighth of a simple
+ * query's time). Safe because statements run to completion synchronously: Palisade never streams rows,
+ * so one statement is never in use twice at once.
+ */
+function withStatementCache(sqlite: SQLite.Database): { prepare(sql: string): SQLite.Statement; close(): void } {
+  const cache = new Map<string, SQLite.Statement>()
+  return {
+    prepare(sql) {
+      let statement = cache.get(sql)
+      if (statement === undefined) {
+        statement = sqlite.prepare(sql)
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string)
+        cache.set(sql, statement)
+      }
+      return statement
+    },
+    close: () => sqlite.close(),
+  }
 }
