@@ -4,7 +4,7 @@ import { request } from 'node:https'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { connect } from 'node:tls'
-import { LocalCa } from '../src/edge/index.js'
+import { LocalCa } from '../src/edge/local-ca.js'
 import { send, startEdge, startUpstream, testRoute } from '../src/edge/testing.js'
 
 function httpsGet(

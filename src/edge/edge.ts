@@ -8,9 +8,10 @@ import type { Duplex } from 'node:stream'
 import { AcmeChallengeStore, AcmeIssuer } from './acme.js'
 import { BasicAuthVerifier, parseBasicAuth } from './basic-auth.js'
 import { EdgeConfigError } from './errors.js'
+import { InternalError } from '../shared/errors.js'
 import { forwardRequestHeaders, forwardResponseHeaders } from './headers.js'
 import { compileAllowList, parseClientAddress, type AllowList } from './ip-allow.js'
-import { LocalCa, type CertificatePair } from './local-ca.js'
+import type { CertificatePair, LocalCa } from './local-ca.js'
 import { maskAuthorization, maskCookie, maskUrl } from './mask.js'
 import { NOT_DEPLOYED_PAGE, PAGES, WAF_BLOCK_PAGE, WAF_UNAVAILABLE_PAGE, sendPage } from './pages.js'
 import { normalizeHost, RouteTable, type CompiledRoute } from './route-table.js'
@@ -103,7 +104,14 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
   const isTrusted = compileTrust(opts.trustProxy)
   const trustList = Array.isArray(opts.trustProxy)
   const routes = new RouteTable()
-  const ca = await LocalCa.open(opts.dataDir, { now })
+  // The local CA (and the X.509 library behind it, ~100 ms to load) opens when the edge starts listening,
+  // so that the control plane answers sooner at start.
+  let ca: LocalCa | undefined
+  let caOpening: Promise<LocalCa> | undefined
+  const openCa = (): Promise<LocalCa> =>
+    (caOpening ??= import('./local-ca.js').then(({ LocalCa }) => LocalCa.open(opts.dataDir, { now }))).then(
+      (opened) => (ca = opened),
+    )
   const challenges = new AcmeChallengeStore()
   const acme = opts.acme ? new AcmeIssuer(opts.acme, opts.dataDir, challenges) : null
   const pools = new UpstreamPools({ idleMs: Math.min(4_000, opts.limits.idleTimeoutMs) })
@@ -749,7 +757,7 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
     let pair: CertificatePair | undefined
     if (acme && !host.endsWith(`.${opts.baseDomain}`) && host !== opts.baseDomain)
       pair = await acme.stored(host, now())
-    pair ??= await ca.certificateFor(host)
+    pair ??= await (ca ?? (await openCa())).certificateFor(host)
     const ctx = createSecureContext({ key: pair.key, cert: pair.cert })
     secureContexts.set(host, { ctx, notAfter: pair.notAfter.getTime() })
     return ctx
@@ -835,10 +843,14 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
 
   return {
     routes,
-    ca,
+    get ca(): LocalCa {
+      if (!ca) throw new InternalError('PAL_EDGE_CA_NOT_OPEN', 'the local CA opens when the edge listens')
+      return ca
+    },
     challenges,
     acme,
     async listen() {
+      await openCa()
       const http = await listenOn(httpServer, httpAddr)
       const https = await listenOn(httpsServer, httpsAddr)
       if (opts.publicHttpsPort === undefined) publicHttpsPort = https.port

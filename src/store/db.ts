@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import SQLite from 'better-sqlite3'
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
-import pg from 'pg'
+import { createRequire } from 'node:module'
+import type pgModule from 'pg'
 import type { Database } from './schema.js'
 
 export type Dialect = 'sqlite' | 'postgres'
@@ -29,6 +30,8 @@ export function openStore(databaseUrl: string): Store {
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) })
     return { db, dialect: 'sqlite', close: () => db.destroy() }
   }
+  // Loaded only for PostgreSQL: SQLite set-ups start without it.
+  const pg = createRequire(import.meta.url)('pg') as typeof pgModule
   // int8 (COUNT, bigint) arrives as a string by default; our counts fit in a double.
   pg.types.setTypeParser(20, (v) => Number(v))
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 })

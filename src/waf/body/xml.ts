@@ -5,7 +5,7 @@
  * xmlNodeGetContent gives it) and `XML://@*` (every attribute value) read.
  * Input: a byte string (UTF-8 expected); outputs are UTF-8 byte strings.
  */
-import { SaxesParser } from 'saxes'
+import { createRequire } from 'node:module'
 
 export interface XmlResult {
   /** Concatenated text of the root element (one value), empty list when there is no root. */
@@ -20,7 +20,7 @@ function toBytes(s: string): string {
 }
 
 export function parseXml(bytes: string, opts: { depthLimit: number; attributesLimit: number }): XmlResult {
-  const parser = new SaxesParser({ xmlns: false, position: false })
+  const parser = new (saxes().SaxesParser)({ xmlns: false, position: false })
   let text = ''
   let depth = 0
   let sawRoot = false
@@ -61,4 +61,9 @@ export function parseXml(bytes: string, opts: { depthLimit: number; attributesLi
   }
   if (!sawRoot) error ??= 'XML parsing error: no root element'
   return { texts: sawRoot ? [toBytes(text)] : [], attributes, error }
+}
+
+/** saxes, loaded at the first XML body (most traffic has none). */
+function saxes(): typeof import('saxes') {
+  return createRequire(import.meta.url)('saxes') as typeof import('saxes')
 }

@@ -4,7 +4,7 @@
  * DetectionOnly so every rule runs), and checked with log_contains / no_log_contains against a
  * ModSecurity-style log line per matched rule. Pure: files come through a WafSource.
  */
-import { parse as parseYaml } from 'yaml'
+import { createRequire } from 'node:module'
 import { WafConfigError } from '../errors.js'
 import type { RuleSet } from '../engine/rule.js'
 import type { WafRequest, WafSource } from '../engine/types.js'
@@ -75,7 +75,7 @@ export function loadRegressionFiles(testsDir: string, source: WafSource): Regres
     let doc: { meta?: { enabled?: boolean }; tests?: Array<Record<string, unknown>> }
     try {
       // WafSource gives bytes as latin1 (right for rule files); the YAML is UTF-8 text.
-      doc = parseYaml(Buffer.from(source.readFile(path), 'latin1').toString('utf8')) as typeof doc
+      doc = loadYaml().parse(Buffer.from(source.readFile(path), 'latin1').toString('utf8')) as typeof doc
     } catch (cause) {
       throw new WafConfigError('PAL_WAF_REGRESSION_YAML', `cannot parse ${path}`, { file: path }, { cause })
     }
@@ -393,3 +393,8 @@ export function runFile(waf: Waf, f: RegressionFile): FileResult {
 }
 
 export { createWaf }
+
+/** The YAML parser, loaded when the regression suite runs (the edge never needs it). */
+function loadYaml(): typeof import('yaml') {
+  return createRequire(import.meta.url)('yaml') as typeof import('yaml')
+}
