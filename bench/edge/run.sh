@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Edge vs nginx, same upstream, same run: wrk with 50 connections for 15 s against each.
-# Usage: bash bench/edge/run.sh   (env: DURATION=15s CONNECTIONS=50 THREADS=2 NGINX_WORKERS=1 ROUNDS=1 WAF_ROW=1)
+# Usage: bash bench/edge/run.sh   (env: DURATION=15s CONNECTIONS=50 THREADS=2 NGINX_WORKERS=1 ROUNDS=1 WAF_ROW=1 MIX=1)
+# MIX=1 (default) sends bench/edge/mix.lua's benign mix (GET pages and API reads, form and JSON POST/PUT);
+# MIX=0 sends GET / only.
 # WAF_ROW=1 adds two rows: the edge with its WAF running the OWASP CRS (paranoia 1) on every request, and what a
 # user would pick instead: nginx + libmodsecurity3 (Debian's libnginx-mod-http-modsecurity) with the same CRS.
 # Needs: nginx, wrk (Debian packages), node 20. Uses ports 18080-18082 on 127.0.0.1 only.
@@ -14,6 +16,7 @@ ROUNDS=${ROUNDS:-1}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=$(mktemp -d /tmp/palisade-bench-edge.XXXXXX)
 WAF_ROW=${WAF_ROW:-1}
+MIX=${MIX:-1}
 UP_PORT=18081 NGINX_PORT=18080 EDGE_PORT=18082 WAF_PORT=18083 MS_PORT=18084
 BODY='{"ok":true,"service":"bench-upstream","padding":"0123456789abcdef0123456789abcdef"}'
 PIDS=()
@@ -103,6 +106,8 @@ SecAuditLog $WORK/ms/audit.log
 SecRule REQUEST_HEADERS:Content-Type "(?:application(?:/soap\\+|/)|text/)xml" "id:200000,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=XML"
 SecRule REQUEST_HEADERS:Content-Type "application/json" "id:200001,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON"
 SecRule REQBODY_ERROR "!@eq 0" "id:200002,phase:2,t:none,log,deny,status:400,msg:'Failed to parse request body.'"
+# The methods Palisade's default set-up allows (DESIGN.md §8); Debian's crs-setup.conf leaves CRS's GET HEAD POST OPTIONS.
+SecAction "id:900200,phase:1,nolog,pass,t:none,setvar:'tx.allowed_methods=GET HEAD POST PUT PATCH DELETE OPTIONS'"
 Include /etc/modsecurity/crs/crs-setup.conf
 Include /etc/modsecurity/crs/REQUEST-900-EXCLUSION-RULES-BEFORE-CRS.conf
 Include /usr/share/modsecurity-crs/rules/*.conf
@@ -145,6 +150,7 @@ fi
 to_ms() { awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n=n; else if (v ~ /s$/) n*=1000; printf "%.2f", n }'; }
 # What a browser-ish client sends; without User-Agent/Accept the CRS would score the request.
 HDRS=(-H 'Host: bench.localhost' -H 'User-Agent: wrk/bench' -H 'Accept: */*')
+[ "$MIX" = 1 ] && HDRS=(-s "$ROOT/bench/edge/mix.lua")
 cpu_ticks() { # total user+system clock ticks of a process and its children threads: $1 = pid list
   local sum=0
   for pid in $1; do sum=$((sum + $(awk '{ print $14 + $15 }' "/proc/$pid/stat"))); done
@@ -171,6 +177,8 @@ measure() { # $1 = port, $2 = pids of the proxy → "rps p50ms p99ms cpu_us_per_
 NGINX_PIDS=$(pgrep -P "$(cat "$WORK/px/nginx.pid")" | tr '\n' ' ')
 EDGE_PID=${PIDS[0]} # the subshell exec-ed node, so this is the edge process
 [ -r "/proc/$EDGE_PID/stat" ] || { echo "edge process not found" >&2; exit 1; }
+[ "$MIX" = 1 ] && echo "requests: bench/edge/mix.lua (10 kinds: GET pages and API reads, form and JSON POST/PUT)" || echo "requests: GET /"
+echo
 echo "| round | proxy | rps | p50 (ms) | p99 (ms) | proxy CPU per request (µs) |"
 echo "| --- | --- | ---: | ---: | ---: | ---: |"
 NG_RPS=0 ED_RPS=0 NG_P99=0 ED_P99=0
