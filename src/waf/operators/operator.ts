@@ -1,3 +1,5 @@
+import type { RegexSetPrefilter } from './regex-set.js'
+
 /**
  * What an operator reports on a match. `captures[0]` is the whole match and `captures[1..9]`
  * the groups (ModSecurity's TX.0..TX.9 when the rule has `capture`). Operators that have nothing
@@ -16,6 +18,8 @@ export interface OperatorCompileContext {
   readonly readFile: (path: string) => string
   /** Directory of the rule file being compiled. */
   readonly baseDir: string
+  /** The rule set's shared RE2 set (`@rx` registers its pattern there); absent: each regex runs alone. */
+  readonly regexSet?: RegexSetPrefilter
 }
 
 /**

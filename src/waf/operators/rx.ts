@@ -18,6 +18,7 @@ import RE2 from 're2'
 import { WafConfigError } from '../errors.js'
 import type { Operator, OperatorFactory, OperatorMatch } from './operator.js'
 import { relax } from './pcre-relax.js'
+import type { RegexSetPrefilter } from './regex-set.js'
 import { translatePcre } from './pcre-translate.js'
 
 /**
@@ -64,6 +65,17 @@ function toMatchFromUtf8(m: BufferExecArray | null): OperatorMatch | null {
   const captures: string[] = new Array<string>(n)
   for (let k = 0; k < n; k++) captures[k] = m[k]?.toString('utf8') ?? ''
   return { captures }
+}
+
+/** A match whose captures are computed on first access (the value is known to match). */
+function lazyCaptures(re: RE2, bytes: Buffer): OperatorMatch {
+  let captures: readonly string[] | undefined
+  return {
+    get captures(): readonly string[] {
+      captures ??= toMatchFromUtf8(re.exec(bytes) as BufferExecArray | null)?.captures ?? []
+      return captures
+    },
+  }
 }
 
 /** Captures of the JS fallback, whose groups the translation renamed `__g1`, `__g2`, ... */
@@ -183,23 +195,28 @@ function fallbackScan(
 }
 
 /** Compiles a pattern as @rx does and says which engine will run it. Throws WafConfigError. */
-export function compileRegex(pattern: string): CompiledRegex {
+export function compileRegex(pattern: string, prefilter?: RegexSetPrefilter): CompiledRegex {
   const source = pattern === '' ? '.*' : pattern
   let re2Error: unknown
   try {
     const translated = translatePcre(source, 're2')
     const re = new RE2(translated.source, 'sm')
     const caret = translated.hasCaret
+    const inSet = prefilter?.register(translated.source) ?? -1
     return {
       engine: 're2',
       operator: (input) => {
+        // Most values do not match: the rule set's RE2 set (one pass for all patterns) or test() (RE2's DFA
+        // only) says so; exec() (captures) runs on a hit.
+        if (inSet >= 0 ? !prefilter!.mayMatch(inSet, input, utf8Of) : !re.test(utf8Of(input))) return null
         const bytes = utf8Of(input)
-        // Most values do not match: test() runs RE2's DFA only; exec() (captures) runs on a hit.
-        if (!re.test(bytes)) return null
+        // Captures are only read by rules with `capture`, and a negated rule's match is a miss: exec()
+        // runs when they are asked for.
+        if (!caret) return lazyCaptures(re, bytes)
         const m = re.exec(bytes)
         // PCRE's multiline `^` does not match after a newline that ends the subject; RE2's does. A
         // leftmost match at that very end can only come from such a `^` in CRS patterns (`^$`).
-        if (m !== null && caret && m.index === bytes.length && bytes[bytes.length - 1] === 0x0a) return null
+        if (m !== null && m.index === bytes.length && bytes[bytes.length - 1] === 0x0a) return null
         return toMatchFromUtf8(m as BufferExecArray | null)
       },
     }
@@ -225,4 +242,4 @@ export function compileRegex(pattern: string): CompiledRegex {
   }
 }
 
-export const rx: OperatorFactory = (param) => compileRegex(param).operator
+export const rx: OperatorFactory = (param, ctx) => compileRegex(param, ctx.regexSet).operator

@@ -18,6 +18,7 @@ import type { Phase, WafSource } from '../engine/types.js'
 import { WafConfigError } from '../errors.js'
 import { findOperator } from '../operators/index.js'
 import type { Operator, OperatorFactory } from '../operators/operator.js'
+import { createRegexSetPrefilter } from '../operators/regex-set.js'
 import { findTransform } from '../transforms/index.js'
 import type { Transform } from '../transforms/transform.js'
 import { findVariable, parseSelectors, SelectorSyntaxError } from '../variables/index.js'
@@ -148,6 +149,8 @@ class Compiler {
   chainTail: MutableRule | undefined
   chainTailFile = ''
   depth = 0
+  /** One RE2 set over the rule set's `@rx` patterns: a value is scanned once for all of them. */
+  readonly regexSet = createRegexSetPrefilter()
 
   constructor(
     private readonly source: WafSource,
@@ -524,6 +527,7 @@ class Compiler {
     const ctx = {
       baseDir,
       readFile: (p: string) => this.source.readFile(resolvePath(baseDir, p)),
+      regexSet: this.regexSet,
     }
     const compile = (p: string): Operator => f(p, ctx)
     if (hasMacro(param)) {
