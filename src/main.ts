@@ -7,8 +7,9 @@ import type { Config, ListenAddress } from './config/index.js'
 import { createDeploy, createLocalDriver, type Deploy, type DeployOptions } from './deploy/index.js'
 import { createEdge, createWafCache, createWafInspector, EDGE_DEFAULT_LIMITS, type Edge, type WafEvent } from './edge/index.js'
 import { createIdentity, createIdentityStores, createMailer } from './iam/index.js'
-import { createRuntimes } from './runtimes/index.js'
+import { createRuntimePins, createRuntimes, createRuntimeUpdates, type RuntimeUpdates } from './runtimes/index.js'
 import { createBackupScheduler, createServices, type BackupScheduler, type Services } from './services/index.js'
+import { createSync, ENGINES, type SyncService } from './services/index.js'
 import { loadMasterKey, loadOrCreateKeyFile } from './keys.js'
 import { systemClock, type Clock } from './shared/clock.js'
 import { createLogger, type Logger } from './shared/log.js'
@@ -23,7 +24,11 @@ export interface Platform {
   readonly audit: AuditLog
   readonly tenancy: Tenancy
   readonly deploy: Deploy
+  /** The runtime update scheduler and postponements; `serve` starts the scheduler. */
+  readonly runtimeUpdates: RuntimeUpdates
   readonly services: Services
+  /** Environment sync with anonymization. */
+  readonly sync: SyncService
   /** Runs due backup schedules; `serve` starts it, `close` stops it. */
   readonly backupScheduler: BackupScheduler
   /** The gateway in front of every environment; `serve` makes it listen. */
@@ -60,6 +65,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   const signer = createCheckpointSigner(loadOrCreateKeyFile(path.join(config.dataDir, 'audit-signing.pem'), generateSigningKeyPem))
   const audit = createAuditLog({ db: store.db, dialect: store.dialect, clock, signer })
   const identityStores = createIdentityStores({ redisUrl: config.redisUrl, clock })
+  const mailer = createMailer({ smtpUrl: config.smtpUrl, outboxDir: path.join(config.dataDir, 'outbox') })
   const identity = createIdentity({
     db: store.db,
     dialect: store.dialect,
@@ -69,7 +75,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     secrets,
     throttle: identityStores.throttle,
     nonces: identityStores.nonces,
-    mailer: createMailer({ smtpUrl: config.smtpUrl, outboxDir: path.join(config.dataDir, 'outbox') }),
+    mailer,
     publicUrl: config.publicUrl,
   })
   const tenancy = createTenancy({ db: store.db, dialect: store.dialect, clock, audit, secrets, baseDomain: config.baseDomain })
@@ -93,6 +99,14 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   )
   const isolate = options.deploy?.isolate ?? process.getuid?.() === 0
   const driver = createLocalDriver({ dataDir: config.dataDir, isolate, onWarning: (m) => logger.warn(m) })
+  // The runtime catalog (a refreshed file or the shipped snapshot); plans see each release's pinned version.
+  const runtimes = createRuntimes({
+    dataDir: config.dataDir,
+    clock,
+    currentVersion: async (env) => (await deploy.currentRelease(env.id))?.runtimeVersion ?? null,
+  })
+  // node@… releases run on an exact, installed Node.js version unless PALISADE_RUNTIME_PINNING=off.
+  const runtimePins = config.runtimePinning ? createRuntimePins({ dataDir: config.dataDir, catalog: () => runtimes.catalog(), clock }) : undefined
   const deploy = createDeploy({
     db: store.db,
     audit,
@@ -106,6 +120,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     wafSettings: (envId) => tenancy.waf.effective(envId),
     // Services are created after deploy (they need its driver); the variables are read at each start.
     serviceVariables: (envId) => services.connectionVariables(envId),
+    ...(runtimePins ? { runtimePins } : {}),
     ...(options.deploy?.options ? { options: options.deploy.options } : {}),
   })
   // Services run as the environment's own system user (created by the deploy driver), so that only that
@@ -128,12 +143,27 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       return st.uid === process.getuid?.() ? null : { uid: st.uid, gid: st.gid }
     },
   })
+  const sync = createSync({
+    db: store.db,
+    audit,
+    clock,
+    tenancy,
+    secrets,
+    dataDir: config.dataDir,
+    services,
+    engines: ENGINES,
+    logger,
+    // The target is in maintenance while its data is replaced.
+    holdMaintenance: (envId) => deploy.holdMaintenance(envId),
+  })
   const backupScheduler = createBackupScheduler({
     backups: services.backups,
     logger,
     ...(options.backupScheduler?.intervalMs ? { intervalMs: options.backupScheduler.intervalMs } : {}),
   })
   const tokenFile = path.join(config.dataDir, 'setup-token')
+
+  const runtimeUpdates = createRuntimeUpdates({ db: store.db, audit, tenancy, runtimes, deploy, mailer, publicUrl: config.publicUrl, clock, logger })
 
   const deps: AppDeps = {
     db: store.db,
@@ -143,7 +173,9 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     logger,
     deploy,
     services,
-    runtimes: createRuntimes({ dataDir: config.dataDir, clock }),
+    sync,
+    runtimes,
+    runtimeUpdates,
     decide: { wafForTuning: (tuning, envId) => wafs().wafForTuning(tuning, envId), ratePerMinute: config.decideRatePerMinute },
     version: VERSION,
     publicUrl: config.publicUrl,
@@ -176,8 +208,10 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     tenancy,
     deploy,
     services,
+    sync,
     backupScheduler,
     edge,
+    runtimeUpdates,
     warmWaf: () => wafs().rules,
     app,
     logger,
@@ -186,6 +220,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       await edge.close()
       await deploy.close()
       await backupScheduler.stop()
+      await sync.close()
       await services.stopAll()
       await identityStores.close()
       await store.close()
@@ -262,11 +297,16 @@ export async function serve(config: Config): Promise<Platform> {
   )
   // Databases first: the apps that resume next connect to them at start; routes switch when each is healthy.
   await platform.services.startAll()
+  await platform.sync.recover()
   await platform.deploy.resume()
   platform.backupScheduler.start()
+  // Runtime updates: due plan steps are applied in each environment's maintenance window.
+  const stopRuntimeUpdates = platform.runtimeUpdates.start()
+  if (!config.runtimePinning) platform.logger.warn('runtime pinning is off (PALISADE_RUNTIME_PINNING=off): node@… apps run on this host\'s node and are not updated by the platform')
   platform.logger.info({ api: `http://${config.apiListen.host}:${config.apiListen.port}`, store: platform.store.dialect }, 'palisade is serving')
   const stop = (): void => {
     stopHousekeeping()
+    stopRuntimeUpdates()
     void platform.audit
       .checkpointAll()
       .catch(() => undefined)

@@ -34,6 +34,8 @@ const CASES: Record<string, Case> = {
   'put /v1/environments/{id}/variables/{name}': { call: (f) => ({ url: `/v1/environments/${f.envId}/variables/B`, body: { value: 'x', secret: true } }), target: (f) => `${f.envId}/B` },
   'delete /v1/environments/{id}/variables/{name}': { call: (f) => ({ url: `/v1/environments/${f.envId}/variables/A` }), target: (f) => `${f.envId}/A` },
   'put /v1/environments/{id}/waf': { call: (f) => ({ url: `/v1/environments/${f.envId}/waf`, body: { paranoia: 2 } }), target: (f) => f.envId },
+  'put /v1/projects/{id}/anonymization': { call: (f) => ({ url: `/v1/projects/${f.projectId}/anonymization`, body: { rules: [{ service: 'mariadb', table: 'users', column: 'email', method: 'fake-email' }] } }), target: (f) => f.projectId },
+  'post /v1/environments/{id}/runtime-updates/postpone': { call: (f) => ({ url: `/v1/environments/${f.envId}/runtime-updates/postpone`, body: { until: new Date(Date.now() + 86_400_000).toISOString() } }), target: (f) => f.envId },
   // Routes that end what the fixture stands on run last (see ORDER below).
   'delete /v1/environments/{id}': { call: (f) => ({ url: `/v1/environments/${f.envId}` }), target: (f) => f.envId },
   'delete /v1/projects/{id}': { call: (f) => ({ url: `/v1/projects/${f.projectId}?force=true` }), target: (f) => f.projectId },

@@ -240,6 +240,12 @@ const ROUTES: Record<string, Entry> = {
   'post /v1/workspaces/{ws}/projects': { rule: 'project.create', body: (f) => ({ name: `p-${n(f)}` }) },
 
   'get /v1/projects/{id}': { rule: 'project.read', id: 'project' },
+  'get /v1/projects/{id}/anonymization': { rule: 'project.read', id: 'project' },
+  'put /v1/projects/{id}/anonymization': {
+    rule: 'project.update',
+    id: 'project',
+    body: () => ({ rules: [{ service: 'mariadb', table: 'users', column: 'email', method: 'fake-email' }] }),
+  },
   'patch /v1/projects/{id}': {
     rule: 'project.update',
     id: 'project',
@@ -305,6 +311,12 @@ const ROUTES: Record<string, Entry> = {
   },
   'get /v1/environments/{id}/waf-events': { rule: 'waf.read', id: 'env', env: true },
   'get /v1/environments/{id}/runtime-updates': { rule: 'environment.read', id: 'env', env: true },
+  'post /v1/environments/{id}/runtime-updates/postpone': {
+    rule: 'environment.update',
+    id: 'env',
+    env: true,
+    body: () => ({ until: new Date(Date.now() + 86_400_000).toISOString() }),
+  },
   'get /v1/environments/{id}/deployments': { rule: 'deployment.read', id: 'env', env: true },
   'post /v1/environments/{id}/deployments': {
     rule: 'deployment.create',
@@ -361,6 +373,33 @@ const ROUTES: Record<string, Entry> = {
   },
 
   'get /v1/environments/{id}/backups': { rule: 'service.read', id: 'env', env: true },
+  // Authorized before the body is read; allowed roles then get 400 (a JSON body is not an archive).
+  'post /v1/environments/{id}/backups/import': {
+    rule: 'service.manage',
+    id: 'env',
+    env: true,
+    body: () => ({}),
+  },
+  'get /v1/environments/{id}/backup-schedule': { rule: 'service.read', id: 'env', env: true },
+  'put /v1/environments/{id}/backup-schedule': {
+    rule: 'service.manage',
+    id: 'env',
+    env: true,
+    body: () => ({ enabled: false, everyHours: 24, keep: 7, files: true }),
+  },
+  // Allowed roles get 422 (a target synced from itself, or nothing to copy): refusals happen before any work.
+  'post /v1/environments/{id}/sync': {
+    rule: 'service.manage',
+    id: 'env',
+    env: true,
+    body: (f) => ({ from: f.own['env'] }),
+  },
+  'get /v1/environments/{id}/syncs': { rule: 'service.read', id: 'env', env: true },
+  'get /v1/syncs/{id}': {
+    rule: 'service.read',
+    id: 'missing',
+    missing: 'a sync needs running database services',
+  },
   // Allowed roles start a real (small: no services, no files) backup; refusals happen before any work.
   'post /v1/environments/{id}/backups': {
     rule: 'service.manage',

@@ -9,6 +9,7 @@ import type { DeployOptions, Deployment } from '../src/deploy/index.js'
 import { createRepo, eventually, type TestRepo } from '../src/deploy/testing.js'
 import { startEdge } from '../src/edge/testing.js'
 import { createPlatform, type Platform } from '../src/main.js'
+import type { Clock } from '../src/shared/clock.js'
 import { OWNER } from './support/platform.js'
 import { createTestStore, type STORE_KINDS } from './support/stores.js'
 
@@ -46,6 +47,10 @@ export interface DeployOptionsForTest {
   kind?: (typeof STORE_KINDS)[number]
   isolate?: boolean
   deploy?: Partial<DeployOptions>
+  /** Pin node@… releases to exact installed versions (default off: tests not about runtimes use the host's node). */
+  runtimePinning?: boolean
+  /** Fixed "now" for the platform (the runtime scheduler tests); default the system clock. */
+  clock?: Clock
 }
 
 export interface AppOptions {
@@ -85,10 +90,12 @@ export async function startDeployPlatform(
       masterKey: 'a'.repeat(64),
       logLevel: 'silent',
       gitLocalRoots: root,
+      runtimePinning: options.runtimePinning ? 'on' : 'off',
     },
   )
   let setupToken = ''
   const platform = await createPlatform(config, {
+    ...(options.clock ? { clock: options.clock } : {}),
     announce: (line) => (setupToken = line.split(': ').pop() ?? ''),
     deploy: { isolate: options.isolate ?? false, options: { ...FAST, ...options.deploy } },
   })

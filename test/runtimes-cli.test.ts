@@ -46,6 +46,13 @@ test('palisade runtime plan and runtimes list print the plan and the catalog', a
   assert.equal(json.setting, 'node@20.11.0')
   assert.equal(json.steps.length >= 1, true)
 
+  const day = new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10)
+  const held = await run(['runtime', 'postpone', 'shop/main', '--workspace', 'acme', '--until', day])
+  assert.ok(held.includes(`Updates postponed until ${day} 00:00 UTC.`), held.join('\n'))
+  const cleared = await run(['runtime', 'postpone', 'shop/main', '--workspace', 'acme', '--clear'])
+  assert.ok(!cleared.some((l) => l.startsWith('Updates postponed')), cleared.join('\n'))
+  await assert.rejects(run(['runtime', 'postpone', 'shop/main', '--workspace', 'acme']), /--until <date> or --clear/)
+
   const list = await run(['runtimes', 'list'])
   assert.match(list[0] ?? '', /^RUNTIME\s+MAJOR\s+LATEST\s+RELEASED\s+LTS\s+EOL$/)
   assert.ok(

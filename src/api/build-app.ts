@@ -6,7 +6,7 @@ import type { AuditLog } from '../audit/index.js'
 import type { Identity } from '../iam/index.js'
 import type { Database, Kysely } from '../store/index.js'
 import type { Tenancy } from '../tenancy/index.js'
-import type { Runtimes } from '../runtimes/index.js'
+import type { Runtimes, RuntimeUpdates } from '../runtimes/index.js'
 import type { Logger } from '../shared/log.js'
 import { randomToken } from '../shared/ids.js'
 import { UnauthenticatedError } from '../shared/errors.js'
@@ -20,8 +20,10 @@ import { registerMemberRoutes } from './routes/member-routes.js'
 import { registerInvitationRoutes, requestLogView } from './routes/invitation-routes.js'
 import { registerIpGroupRoutes } from './routes/ip-group-routes.js'
 import type { Deploy } from '../deploy/index.js'
-import type { Services } from '../services/index.js'
+import type { Services, SyncService } from '../services/index.js'
+import { registerSyncRoutes } from './routes/sync-routes.js'
 import { registerServiceRoutes } from './routes/service-routes.js'
+import { registerBackupRoutes } from './routes/backup-routes.js'
 import { registerAccessRoutes } from './routes/access-routes.js'
 import { registerAuditRoutes } from './routes/audit-routes.js'
 import { registerDeploymentRoutes } from './routes/deployment-routes.js'
@@ -46,6 +48,8 @@ export interface AppDeps {
   readonly audit: AuditLog
   /** Runtime catalog and update planner (defaults to the shipped snapshot). */
   readonly runtimes?: Runtimes
+  /** Runtime update postponements and plans with their state (absent: plans only, no postponement). */
+  readonly runtimeUpdates?: RuntimeUpdates
   readonly logger?: Logger | false
   readonly version: string
   /** Called after the setup token was burnt (the composition root removes the token file). */
@@ -56,6 +60,8 @@ export interface AppDeps {
   readonly deploy?: Deploy
   /** Managed MariaDB / Redis / PostgreSQL per environment (absent in API-only set-ups). */
   readonly services?: Services
+  /** Environment sync with anonymization (absent in API-only set-ups). */
+  readonly sync?: SyncService
   /** Told when an environment's edge-relevant settings (WAF tuning) change, so the edge can reload its route. */
   readonly onEnvironmentChanged?: (environmentId: string) => void
   /** Told after environments were deleted (directly or with their project or workspace), to stop what ran for them. */
@@ -166,6 +172,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   if (deps.deploy) registerDomainRoutes(app, deps.deploy)
   if (deps.deploy) registerGitRoutes(app, { identity: deps.identity, deploy: deps.deploy })
   if (deps.services) registerServiceRoutes(app, deps.services)
+  if (deps.sync) registerSyncRoutes(app, deps.sync)
+  if (deps.services) registerBackupRoutes(app, deps.services)
   if (deps.decide) registerDecideRoutes(app, { tenancy: deps.tenancy, ...deps.decide })
   registerMeRoutes(app, deps)
   registerTokenRoutes(app, deps)

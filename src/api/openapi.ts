@@ -10,6 +10,8 @@ export interface RouteMeta {
   readonly signed?: boolean
   /** A POST that changes nothing (a computation, such as a WAF decision): it writes no audit event. */
   readonly readOnly?: boolean
+  /** Media type of a body that is streamed, not parsed (a backup import): documented as binary. */
+  readonly streamedBody?: string
   readonly summary?: string
   readonly tag?: string
 }
@@ -70,6 +72,7 @@ export function createOpenApiCollector(info: { title: string; version: string })
         if (r.meta.readOnly) op['x-palisade-readonly'] = true
         if (r.meta.auth === 'required') op['security'] = [{ bearer: [] }]
         if (r.schema['body']) op['requestBody'] = { required: true, content: { 'application/json': { schema: r.schema['body'] } } }
+        if (r.meta.streamedBody) op['requestBody'] = { required: true, content: { [r.meta.streamedBody]: { schema: { type: 'string', format: 'binary' } } } }
         paths[path] = { ...paths[path], [r.method]: op }
       }
       return {

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs'
+import { chmodSync, createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync, rmSync } from 'node:fs'
 import { homedir } from 'node:os'
 import path from 'node:path'
+import { Readable } from 'node:stream'
 import { cliEnvironment, type CliEnvironment } from '../config/index.js'
 import { signRequest } from '../iam/index.js'
 import { UsageError } from './resolve.js'
@@ -61,6 +62,11 @@ export interface ApiClient {
   request<T>(method: string, path: string, body?: unknown): Promise<T>
   /** Raw response for streaming (logs). */
   raw(method: string, path: string, body?: unknown): Promise<Response>
+  /**
+   * Streams a file as `application/octet-stream` (backup import). Not with a signing key: a signature
+   * covers the body's digest, which a streamed upload cannot give up front.
+   */
+  upload(method: string, path: string, file: string): Promise<Response>
 }
 
 /** PALISADE_SIGNING_KEY (hex) with PALISADE_SIGNING_KEY_ID; both or neither. */
@@ -107,9 +113,32 @@ export function createClient(env: CliEnvironment = cliEnvironment(), options: { 
     }
   }
 
+  async function upload(method: string, p: string, file: string): Promise<Response> {
+    if (signing) throw new UsageError('uploads cannot be signed: use a session (palisade login) or an unsigned API token')
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'content-type': 'application/octet-stream',
+      'content-length': String(statSync(file).size),
+    }
+    if (token) headers['authorization'] = `Bearer ${token}`
+    try {
+      // Node's fetch streams a ReadableStream body when told `duplex: 'half'`.
+      const init: RequestInit & { duplex: 'half' } = {
+        method,
+        headers,
+        body: Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array>,
+        duplex: 'half',
+      }
+      return await fetch(apiUrl + p, init)
+    } catch (error) {
+      throw new ApiError(0, 'unreachable', `cannot reach the Palisade API at ${apiUrl} (${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message})`, undefined)
+    }
+  }
+
   return {
     apiUrl,
     raw,
+    upload,
     async request<T>(method: string, p: string, body?: unknown): Promise<T> {
       const res = await raw(method, p, body)
       const text = await res.text()

@@ -19,6 +19,7 @@ import { projectsCommand } from './commands/projects.js'
 import { serveCommand } from './commands/serve.js'
 import { servicesCommand } from './commands/services.js'
 import { setupCommand } from './commands/setup.js'
+import { anonymizationCommand, syncCommand } from './commands/sync.js'
 import { varsCommand } from './commands/vars.js'
 import { workspacesCommand } from './commands/workspaces.js'
 import { stdio } from './output.js'
@@ -53,6 +54,8 @@ export function buildProgram(): Command {
     jobsCommand(),
     servicesCommand(),
     backupCommand(),
+    syncCommand(),
+    anonymizationCommand(),
     runtimeCommand(),
     runtimesCommand(),
     wafCommand(),

@@ -69,8 +69,9 @@ function npmSteps(dir: string, pkg: PackageJson): string[][] {
  * Decides how to build and run a release (DESIGN.md §6): a Procfile `web:` line wins; `node@*` runs
  * `npm ci` (lockfile) or `npm install` (dependencies but no lockfile; skipped when there are none),
  * `npm run build` when present, then `npm start`; `static` is served by the edge (from `public/` when it exists).
+ * `pinned` is the exact Node.js version the release runs on (put first on PATH by the driver), when pinned.
  */
-export function planBuild(dir: string, runtime: string): BuildPlan {
+export function planBuild(dir: string, runtime: string, pinned: string | null = null): BuildPlan {
   const notes: string[] = []
   const procfileText = readSmall(path.join(dir, 'Procfile'))
   const web = procfileText === null ? undefined : parseProcfile(procfileText).get('web')
@@ -92,7 +93,8 @@ export function planBuild(dir: string, runtime: string): BuildPlan {
   if (runtime.startsWith('node@')) {
     if (!pkg) throw new BuildPlanError('a node app needs a package.json (or a Procfile with a web: line)')
     const major = runtime.slice(5).split('.')[0]
-    if (major !== process.versions.node.split('.')[0])
+    if (pinned !== null) notes.push(`runtime ${runtime}: node ${pinned}, pinned by this release`)
+    else if (major !== process.versions.node.split('.')[0])
       notes.push(`warning: runtime ${runtime} requested, this host runs node ${process.versions.node}`)
     const start = pkg.scripts?.['start']
     if (typeof start === 'string') {

@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process'
 import { existsSync, lstatSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
+import { promisify } from 'node:util'
 import { diffChanges } from '../audit/index.js'
 import { actorOf, PLATFORM, type Principal } from '../iam/index.js'
 import type { EnvironmentsTable } from '../store/index.js'
@@ -26,6 +28,16 @@ import {
   type RouteSink,
 } from './types.js'
 
+/** The release an environment serves, as platform work sees it. */
+export interface CurrentRelease {
+  readonly release: number
+  readonly commit: string | null
+  /** The exact runtime version it runs on; null when not pinned. */
+  readonly runtimeVersion: string | null
+  readonly kind: 'process' | 'static'
+  readonly deploymentId: string | null
+}
+
 /** A failure whose message is safe and useful to show as the deployment's reason. */
 class DeployFailure extends Error {}
 
@@ -35,7 +47,20 @@ interface Serving {
   readonly target: PublishedRoute['target']
   readonly process: RunningProcess | null
   readonly dir: string
+  /** The pinned runtime's bin directory (null: the host's node). */
+  readonly binDir: string | null
 }
+
+/** What starting a release needs from its row. */
+interface ReleaseSpec {
+  readonly number: number
+  readonly kind: string
+  readonly command: string | null
+  readonly static_root: string | null
+  readonly runtime_version: string | null
+}
+
+const execFileP = promisify(execFile)
 
 interface EnvRuntime {
   tail: Promise<void>
@@ -50,7 +75,7 @@ function toDeployment(r: DeploymentsTable): Deployment {
     id: r.id,
     environmentId: r.environment_id,
     number: r.number,
-    kind: r.kind === 'rollback' ? 'rollback' : 'deploy',
+    kind: r.kind === 'rollback' || r.kind === 'runtime-update' ? r.kind : 'deploy',
     status: r.status as DeploymentStatus,
     ref: r.ref,
     commit: r.commit,
@@ -59,6 +84,7 @@ function toDeployment(r: DeploymentsTable): Deployment {
     startedAt: r.started_at,
     finishedAt: r.finished_at,
     reason: r.reason,
+    runtimeVersion: r.runtime_version,
   }
 }
 
@@ -252,9 +278,44 @@ export function createDeployer(deps: DeployDeps) {
 
   // ---------------------------------------------------------------- processes
 
+  /**
+   * The bin directory of a pinned runtime version, installed if it is not (a rollback to a release whose
+   * version was removed). A failed install fails the deployment with the installer's reason.
+   */
+  async function prepareRuntime(version: string, logKey: string, quiet = false): Promise<string> {
+    const pins = deps.runtimePins
+    if (!pins) throw new DeployFailure(`node ${version} is pinned but runtime pinning is off`)
+    const started = Date.now()
+    let result: { binDir: string; cached: boolean }
+    try {
+      result = await pins.prepare(version)
+    } catch (err) {
+      throw new DeployFailure(
+        `installing node ${version} failed: ${err instanceof Error ? err.message : 'error'}; nothing was changed`,
+      )
+    }
+    if (!result.cached)
+      logs.note(logKey, `node ${version} installed from the npm registry in ${Date.now() - started} ms`)
+    else if (!quiet) logs.note(logKey, `node ${version} is installed already`)
+    return result.binDir
+  }
+
+  /** Where a release's processes find `node`: its pinned version, or the host's when it pins none. */
+  async function binDirOf(release: ReleaseSpec, logKey: string): Promise<string | null> {
+    if (release.runtime_version === null) return null
+    if (!deps.runtimePins) {
+      logs.note(
+        logKey,
+        `release ${release.number} pins node ${release.runtime_version}, but runtime pinning is off: it runs on this host's node ${process.versions.node}`,
+      )
+      return null
+    }
+    return prepareRuntime(release.runtime_version, logKey, true)
+  }
+
   async function startRelease(
     env: EnvironmentsTable,
-    release: { number: number; kind: string; command: string | null; static_root: string | null },
+    release: ReleaseSpec,
     logKey: string,
   ): Promise<Serving> {
     const dir = releaseDirOf(env.id, release.number)
@@ -266,12 +327,17 @@ export function createDeployer(deps: DeployDeps) {
         target: { kind: 'static', root: path.join(dir, release.static_root ?? '.') },
         process: null,
         dir,
+        binDir: null,
       }
     }
+    const binDir = await binDirOf(release, logKey)
     const argv = JSON.parse(release.command ?? '[]') as string[]
     const variables = await environmentVariables(env.id)
     const instanceId = newId('ins')
-    logs.note(logKey, `starting release ${release.number}: ${argv.join(' ')}`)
+    logs.note(
+      logKey,
+      `starting release ${release.number}${release.runtime_version && binDir ? ` on node ${release.runtime_version}` : ''}: ${argv.join(' ')}`,
+    )
     const proc = await driver.start({
       environmentId: env.id,
       instanceId,
@@ -279,6 +345,7 @@ export function createDeployer(deps: DeployDeps) {
       argv,
       env: variables,
       onOutput: (_stream, text) => logs.append(logKey, text),
+      ...(binDir === null ? {} : { binDir }),
     })
     const health = await waitHealthy({
       upstream: proc.upstream,
@@ -298,6 +365,7 @@ export function createDeployer(deps: DeployDeps) {
       target: { kind: 'proxy', upstream: proc.upstream },
       process: proc,
       dir,
+      binDir,
     }
   }
 
@@ -351,16 +419,79 @@ export function createDeployer(deps: DeployDeps) {
     await db.updateTable('deployments').set(patch).where('id', '=', id).execute()
   }
 
+  /**
+   * A runtime update builds the code of an existing release again, without fetching: the release
+   * directory is copied (links copied as links, never followed: a release may hold hostile links).
+   */
+  async function copyRelease(
+    dep: DeploymentsTable,
+    env: EnvironmentsTable,
+    dir: string,
+  ): Promise<string | null> {
+    const from = dep.source_release ?? -1
+    const row = await db
+      .selectFrom('releases')
+      .select(['commit', 'removed'])
+      .where('environment_id', '=', env.id)
+      .where('number', '=', from)
+      .executeTakeFirst()
+    const src = releaseDirOf(env.id, from)
+    if (!row || row.removed === 1 || !existsSync(src))
+      throw new DeployFailure(`release ${from} is no longer on disk`)
+    rmSync(dir, { recursive: true, force: true })
+    const started = Date.now()
+    try {
+      await execFileP('cp', ['-a', '--', src, dir], { timeout: opts.buildTimeoutMs })
+    } catch (err) {
+      throw new DeployFailure(
+        `copying release ${from} failed: ${err instanceof Error ? err.message.slice(0, 300) : 'error'}`,
+      )
+    }
+    logs.note(
+      dep.id,
+      `release ${from} (commit ${row.commit ?? '?'}) copied in ${Date.now() - started} ms: same code, built again on the new runtime`,
+    )
+    return row.commit
+  }
+
+  /** The exact runtime version of this build (null: not pinned) and where its `node` is. */
+  async function pinRuntime(
+    dep: DeploymentsTable,
+    env: EnvironmentsTable,
+  ): Promise<{ version: string; binDir: string } | null> {
+    const pins = deps.runtimePins
+    if (!pins) {
+      if (env.runtime.startsWith('node@'))
+        logs.note(
+          dep.id,
+          `runtime pinning is off (PALISADE_RUNTIME_PINNING=off): ${env.runtime} builds and runs on this host's node ${process.versions.node}`,
+        )
+      return null
+    }
+    let version: string | null
+    try {
+      version = dep.runtime_version ?? pins.resolve(env.runtime)
+    } catch (err) {
+      throw new DeployFailure(`runtime ${env.runtime}: ${err instanceof Error ? err.message : 'no version'}`)
+    }
+    if (version === null) return null
+    await setStatus(dep.id, { runtime_version: version })
+    logs.note(dep.id, `runtime ${env.runtime}: node ${version}`)
+    return { version, binDir: await prepareRuntime(version, dep.id) }
+  }
+
   async function runBuild(
     dep: DeploymentsTable,
     env: EnvironmentsTable,
-  ): Promise<{
-    number: number
-    kind: string
-    command: string | null
-    static_root: string | null
-    commit: string
-  }> {
+  ): Promise<ReleaseSpec & { commit: string | null }> {
+    const dir = releaseDirOf(env.id, dep.number)
+    const commit =
+      dep.kind === 'runtime-update' ? await copyRelease(dep, env, dir) : await fetchRelease(dep, env, dir)
+    const runtime = await pinRuntime(dep, env)
+    return buildRelease(dep, env, dir, commit, runtime)
+  }
+
+  async function fetchRelease(dep: DeploymentsTable, env: EnvironmentsTable, dir: string): Promise<string> {
     const key = dep.id
     const project = await db
       .selectFrom('projects')
@@ -386,9 +517,8 @@ export function createDeployer(deps: DeployDeps) {
       }
     }
     const ref = dep.kind === 'push' && dep.commit ? dep.commit : (dep.ref ?? env.branch)
-    const dir = releaseDirOf(env.id, dep.number)
     rmSync(dir, { recursive: true, force: true })
-    let started = Date.now()
+    const started = Date.now()
     logs.note(key, `fetching ${source.display} at ${ref}`)
     let commit: string
     try {
@@ -405,9 +535,20 @@ export function createDeployer(deps: DeployDeps) {
     }
     logs.note(key, `commit ${commit} fetched in ${Date.now() - started} ms`)
     await setStatus(dep.id, { commit })
+    return commit
+  }
+
+  async function buildRelease(
+    dep: DeploymentsTable,
+    env: EnvironmentsTable,
+    dir: string,
+    commit: string | null,
+    runtime: { version: string; binDir: string } | null,
+  ): Promise<ReleaseSpec & { commit: string | null }> {
+    const key = dep.id
     let plan
     try {
-      plan = planBuild(dir, env.runtime)
+      plan = planBuild(dir, env.runtime, runtime?.version ?? null)
       for (const n of linkPersistentDirs(
         dir,
         path.join(envDirOf(env.id), 'shared'),
@@ -423,7 +564,6 @@ export function createDeployer(deps: DeployDeps) {
     const variables = await environmentVariables(env.id)
     for (const step of plan.steps) {
       logs.note(key, `$ ${step.join(' ')}`)
-      started = Date.now()
       const r = await driver.run({
         environmentId: env.id,
         cwd: dir,
@@ -432,6 +572,7 @@ export function createDeployer(deps: DeployDeps) {
         onOutput: (_s, t) => logs.append(key, t),
         timeoutMs: opts.buildTimeoutMs,
         network: 'host',
+        ...(runtime ? { binDir: runtime.binDir } : {}),
       })
       logs.note(
         key,
@@ -448,6 +589,8 @@ export function createDeployer(deps: DeployDeps) {
       command: plan.start ? JSON.stringify(plan.start) : null,
       static_root: plan.staticRoot,
       commit,
+      // Static sites run no runtime: nothing to pin even when the setting names one.
+      runtime_version: plan.kind === 'process' ? (runtime?.version ?? null) : null,
     }
   }
 
@@ -468,13 +611,7 @@ export function createDeployer(deps: DeployDeps) {
           `the environment's sandbox could not be prepared: ${err instanceof Error ? err.message : 'error'}`,
         )
       }
-      let release: {
-        number: number
-        kind: string
-        command: string | null
-        static_root: string | null
-        commit: string | null
-      }
+      let release: ReleaseSpec & { commit: string | null }
       if (dep.kind === 'rollback') {
         await setStatus(id, { status: 'deploying', started_at: now() })
         const row = await db
@@ -507,6 +644,7 @@ export function createDeployer(deps: DeployDeps) {
             static_root: release.static_root,
             created_at: now(),
             removed: 0,
+            runtime_version: release.runtime_version,
           })
           .execute()
       }
@@ -531,8 +669,16 @@ export function createDeployer(deps: DeployDeps) {
     principal: Principal,
     ctx: RequestContext,
     env: EnvironmentsTable,
-    kind: 'deploy' | 'rollback' | 'push',
-    fields: { ref: string | null; release: number | null; commit: string | null },
+    kind: 'deploy' | 'rollback' | 'push' | 'runtime-update',
+    fields: {
+      ref: string | null
+      release: number | null
+      commit: string | null
+      runtimeVersion?: string | null
+      sourceRelease?: number
+      /** The audit event's changes (runtime updates describe the step); default: the deployment's fields. */
+      changes?: Record<string, unknown>
+    },
   ): Promise<Deployment> {
     assertRoom(env.id)
     const row = await db.transaction().execute(async (trx) => {
@@ -557,24 +703,33 @@ export function createDeployer(deps: DeployDeps) {
         created_at: now(),
         started_at: null,
         finished_at: null,
+        runtime_version: fields.runtimeVersion ?? null,
+        source_release: fields.sourceRelease ?? null,
       }
       await trx.insertInto('deployments').values(r).execute()
       await audit.record(trx, {
         actor: actorOf(principal),
-        action: kind === 'rollback' ? 'environment.rollback' : 'environment.deployment.create',
+        action:
+          kind === 'rollback'
+            ? 'environment.rollback'
+            : kind === 'runtime-update'
+              ? 'environment.runtime.update.start'
+              : 'environment.deployment.create',
         target: { type: 'deployment', id: r.id },
         workspaceId: env.workspace_id,
         projectId: env.project_id,
         environmentId: env.id,
         changes: diffChanges(
           null,
-          kind === 'rollback'
-            ? { number, release: fields.release }
-            : {
-                number,
-                ref: fields.ref ?? env.branch,
-                ...(kind === 'push' ? { commit: fields.commit, via: 'git push' } : {}),
-              },
+          fields.changes
+            ? { number, ...fields.changes }
+            : kind === 'rollback'
+              ? { number, release: fields.release, runtimeVersion: fields.runtimeVersion ?? undefined }
+              : {
+                  number,
+                  ref: fields.ref ?? env.branch,
+                  ...(kind === 'push' ? { commit: fields.commit, via: 'git push' } : {}),
+                },
         ),
         context: ctx,
       })
@@ -638,6 +793,7 @@ export function createDeployer(deps: DeployDeps) {
         onOutput: (_s, t) => logs.append(id, t),
         timeoutMs: opts.jobTimeoutMs,
         network: 'sandbox',
+        ...(serving.binDir === null ? {} : { binDir: serving.binDir }),
       })
       logs.note(
         id,
@@ -675,6 +831,33 @@ export function createDeployer(deps: DeployDeps) {
       return null
     }
     return null
+  }
+
+  async function currentReleaseOf(envId: string): Promise<CurrentRelease | null> {
+    const row = await db
+      .selectFrom('deploy_states')
+      .innerJoin('releases', (j) =>
+        j
+          .onRef('releases.environment_id', '=', 'deploy_states.environment_id')
+          .onRef('releases.number', '=', 'deploy_states.current_release'),
+      )
+      .select([
+        'releases.number',
+        'releases.commit',
+        'releases.runtime_version',
+        'releases.kind',
+        'deploy_states.current_deployment_id',
+      ])
+      .where('deploy_states.environment_id', '=', envId)
+      .executeTakeFirst()
+    if (!row) return null
+    return {
+      release: row.number,
+      commit: row.commit,
+      runtimeVersion: row.runtime_version,
+      kind: row.kind === 'static' ? 'static' : 'process',
+      deploymentId: row.current_deployment_id,
+    }
   }
 
   // ---------------------------------------------------------------- public
@@ -816,6 +999,8 @@ export function createDeployer(deps: DeployDeps) {
         ref: null,
         release: previous.number,
         commit: previous.commit,
+        // A rollback returns to the release's own pinned runtime version.
+        runtimeVersion: previous.runtime_version,
       })
     },
 
@@ -866,6 +1051,44 @@ export function createDeployer(deps: DeployDeps) {
         process: serving?.process?.status() ?? null,
         isolation: driver.isolation.mode,
       }
+    },
+
+    /**
+     * The release an environment serves (platform work, no authorization): its number, commit and pinned
+     * runtime version, or null before the first successful deployment.
+     */
+    currentRelease: currentReleaseOf,
+
+    /**
+     * Queues a runtime update by the platform: the current release's code (same commit, no fetch) built
+     * and started on `version` through the normal zero-downtime path; a failed build or health check
+     * leaves the current release serving. Writes `environment.runtime.update.start` with `changes`.
+     */
+    async createRuntimeUpdate(
+      envId: string,
+      input: { version: string; changes: Record<string, unknown> },
+    ): Promise<Deployment> {
+      const env = await envRow(envId)
+      if (!env) throw notFound('environment')
+      const current = await currentReleaseOf(envId)
+      if (!current)
+        throw new ConflictError(DEPLOY_ERRORS.noRelease, 'the environment has no release yet: deploy first', {
+          publicCode: 'no_release',
+        })
+      return createDeploymentRow(PLATFORM, PLATFORM_CONTEXT, env, 'runtime-update', {
+        ref: null,
+        release: null,
+        commit: current.commit,
+        runtimeVersion: input.version,
+        sourceRelease: current.release,
+        changes: { release: current.release, commit: current.commit, ...input.changes },
+      })
+    },
+
+    /** A deployment by id, without authorization (platform work such as the runtime scheduler). */
+    async findDeployment(id: string): Promise<Deployment | undefined> {
+      const row = await db.selectFrom('deployments').selectAll().where('id', '=', id).executeTakeFirst()
+      return row ? toDeployment(row) : undefined
     },
 
     async createJob(

@@ -10,6 +10,7 @@
 import { createAccess } from './access.js'
 import { createDeployer } from './deployer.js'
 import { createGitPush } from './git-push.js'
+import { createMaintenanceHold } from './maintenance-hold.js'
 import type { DeployDeps } from './types.js'
 
 export function createDeploy(deps: DeployDeps) {
@@ -18,6 +19,7 @@ export function createDeploy(deps: DeployDeps) {
   return {
     ...deployer,
     ...createAccess(deps, deployer.publish),
+    ...createMaintenanceHold(deps, deployer.publish),
     git,
     async close(): Promise<void> {
       await git.stop()
@@ -63,4 +65,6 @@ export {
   type JobType,
   type PublishedRoute,
   type RouteSink,
+  type RuntimePins,
 } from './types.js'
+export type { CurrentRelease } from './deployer.js'

@@ -24,6 +24,10 @@ export interface DeploymentsTable {
   commit: string | null
   /** Release started by this deployment (set once built, or at once for a rollback). */
   release: number | null
+  /** Exact runtime version the release runs on (`20.19.6`); null when not pinned (static, custom, pinning off). */
+  runtime_version: string | null
+  /** A runtime update rebuilds this release's code on a new runtime version. */
+  source_release: number | null
   reason: string | null
   created_at: string
   started_at: string | null
@@ -44,6 +48,8 @@ export interface ReleasesTable {
   created_at: string
   /** 1 once the directory was pruned (kept for history). */
   removed: number
+  /** Exact runtime version the release was built for and runs on; null when not pinned. */
+  runtime_version: string | null
 }
 
 export interface DeployStatesTable {

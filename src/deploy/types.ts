@@ -11,8 +11,11 @@ export interface Deployment {
   readonly id: string
   readonly environmentId: string
   readonly number: number
-  /** `deploy` builds from git; `rollback` starts an earlier release without building. */
-  readonly kind: 'deploy' | 'rollback'
+  /**
+   * `deploy` builds from git; `rollback` starts an earlier release without building; `runtime-update`
+   * rebuilds the current release's code (same commit, no fetch) on a newer runtime version (the platform's scheduler).
+   */
+  readonly kind: 'deploy' | 'rollback' | 'runtime-update'
   readonly status: DeploymentStatus
   readonly ref: string | null
   readonly commit: string | null
@@ -22,6 +25,8 @@ export interface Deployment {
   readonly finishedAt: string | null
   /** Why it failed (null otherwise). */
   readonly reason: string | null
+  /** The exact runtime version this deployment's release runs on (`20.19.6`); null when not pinned. */
+  readonly runtimeVersion: string | null
 }
 
 export const JOB_TYPES = ['restart', 'flush-cache', 'maintenance-on', 'maintenance-off', 'command'] as const
@@ -128,6 +133,20 @@ export const DEFAULT_DEPLOY_OPTIONS: DeployOptions = Object.freeze({
   throttle: Object.freeze({ requestsPerSecond: 100, burst: 200 }), // per client IP and environment
 })
 
+/**
+ * Exact runtime versions for `node@…` environments (implemented by the runtimes capability, wired by the
+ * composition root). Without it, builds and processes use the host's node and the log says so.
+ */
+export interface RuntimePins {
+  /**
+   * The exact version a new build of `runtime` (an environment setting such as `node@20`) gets now, or
+   * null when the setting is not pinned (static, custom). Throws a PalisadeError when nothing matches.
+   */
+  resolve(runtime: string): string | null
+  /** Installs `version` once (cached and shared) and returns the directory to put first on PATH. */
+  prepare(version: string): Promise<{ readonly binDir: string; readonly cached: boolean }>
+}
+
 export interface DeployLogger {
   info(obj: object, msg?: string): void
   warn(obj: object, msg?: string): void
@@ -148,6 +167,8 @@ export interface DeployDeps {
   readonly options?: Partial<DeployOptions>
   /** Per-environment WAF settings for the route (filled by the WAF capability; `{}` without it). */
   readonly wafSettings?: (environmentId: string) => Promise<unknown>
+  /** Pins `node@…` releases to exact runtime versions; without it the host's node runs them. */
+  readonly runtimePins?: RuntimePins
   /** Connection variables of the environment's services (DATABASE_URL, REDIS_URL, ...); none without it. */
   readonly serviceVariables?: (environmentId: string) => Promise<Record<string, string>>
 }

@@ -7,4 +7,6 @@ export const RUNTIME_ERRORS = {
   refreshFailed: 'PAL_RUNTIME_REFRESH_FAILED',
   installFailed: 'PAL_RUNTIME_INSTALL_FAILED',
   integrityMismatch: 'PAL_RUNTIME_INTEGRITY_MISMATCH',
+  postponeLimit: 'PAL_RUNTIME_POSTPONE_LIMIT',
+  postponeInvalid: 'PAL_RUNTIME_POSTPONE_INVALID',
 } as const

@@ -47,3 +47,22 @@ export {
   type InstallNodeOptions,
   type InstallResult,
 } from './install/node-installer.js'
+export { createRuntimePins, type RuntimePinsOptions } from './install/runtime-pins.js'
+export {
+  decideRuntimeUpdate,
+  retryAfterFailure,
+  postponeLimit,
+  SCHEDULER_POLICY,
+  type Decision,
+  type DecisionInput,
+  type Notice,
+  type SchedulerPolicy,
+  type UpdateToApply,
+} from './updates/decide.js'
+export {
+  createRuntimeUpdates,
+  type RuntimeUpdates,
+  type RuntimeUpdatesDeps,
+  type RuntimeUpdateDeploy,
+  type RuntimePlanView,
+} from './updates/runtime-updates.js'

@@ -18,7 +18,7 @@ export interface RuntimesOptions {
   readonly policy?: Partial<RuntimePolicy>
   /**
    * The exact version an environment runs now (its current release's pin), supplied by deploy.
-   * Without it, only exact settings (`node@20.11.1`) have a current version.
+   * When it gives none, only exact settings (`node@20.11.1`) have a current version.
    */
   readonly currentVersion?: (environment: Environment) => Promise<string | null>
 }
@@ -72,14 +72,14 @@ export function createRuntimes(options: RuntimesOptions = {}) {
     return cached.catalog.generatedAt >= shipped.generatedAt ? cached.catalog : shipped
   }
 
-  function currentFor(env: Environment): Promise<string | null> {
-    if (opts.currentVersion) return opts.currentVersion(env)
+  async function currentFor(env: Environment): Promise<string | null> {
+    const pinned = opts.currentVersion ? await opts.currentVersion(env) : null
+    if (pinned !== null) return pinned
+    // Without a pinned release (never deployed, or pinning off), an exact setting is its own version.
     const setting = parseRuntimeSetting(env.runtime)
-    return Promise.resolve(
-      setting.kind === 'exact'
-        ? `${setting.version.major}.${setting.version.minor}.${setting.version.patch}`
-        : null,
-    )
+    return setting.kind === 'exact'
+      ? `${setting.version.major}.${setting.version.minor}.${setting.version.patch}`
+      : null
   }
 
   return {

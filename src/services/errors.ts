@@ -12,4 +12,6 @@ export const SERVICE_ERRORS = {
   backupNotFound: 'PAL_SERVICE_BACKUP_NOT_FOUND',
   backupNotReady: 'PAL_SERVICE_BACKUP_NOT_READY',
   backupCorrupt: 'PAL_SERVICE_BACKUP_CORRUPT',
+  backupTooLarge: 'PAL_SERVICE_BACKUP_TOO_LARGE',
+  backupForeign: 'PAL_SERVICE_BACKUP_NOT_IMPORTABLE',
 } as const

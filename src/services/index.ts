@@ -32,13 +32,47 @@ export {
 export { SERVICE_ERRORS } from './errors.js'
 export {
   BACKUP_STATUSES,
+  BACKUP_ORIGINS,
+  BACKUP_SCHEDULE_LIMITS,
+  DEFAULT_IMPORT_LIMIT_BYTES,
   type Backup,
+  type BackupOrigin,
+  type BackupSchedule,
+  type BackupScheduleInput,
   type BackupInput,
   type BackupContents,
   type BackupStatus,
   type Backups,
 } from './backups.js'
 export { DEFAULT_SERVICE_BACKOFF, type Backoff } from './supervisor.js'
+export {
+  createBackupScheduler,
+  DEFAULT_BACKUP_SCHEDULER_INTERVAL_MS,
+  type BackupScheduler,
+} from './backup-scheduler.js'
+export {
+  createSync,
+  SYNC_STATUSES,
+  type Sync,
+  type SyncInput,
+  type SyncDeps,
+  type SyncService,
+  type SyncStatus,
+  type AnonymizationSettings,
+} from './sync/sync.js'
+export {
+  RULE_LIMITS,
+  RULE_METHODS,
+  RULE_SERVICES,
+  IDENTIFIER_PATTERN,
+  VALUE_PATTERN,
+  type AnonymizationRule,
+  type RuleMethod,
+  type RuleService,
+} from './sync/rules.js'
+export { SYNC_ERRORS } from './sync/errors.js'
+export { fakeEmail, fakeHash, fakeName, isFakeEmail, FAKE_EMAIL_DOMAIN } from './sync/fakes.js'
+export type * from './sync/tables.js'
 export { respCall, isRespError, type RespValue } from './resp.js'
 export type { RunAs } from './exec.js'
 export type * from './tables.js'

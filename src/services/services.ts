@@ -103,6 +103,10 @@ export interface ServicesDeps {
   readonly backoff?: Backoff
   /** The engines by type (tests may wrap one). */
   readonly engines?: Readonly<Record<ServiceType, Engine>>
+  /** Maintenance mode held during restores (the deploy capability's `holdMaintenance`). */
+  readonly holdMaintenance?: (environmentId: string) => Promise<() => Promise<void>>
+  /** Largest backup archive an import accepts, bytes. */
+  readonly backupImportLimit?: number
 }
 
 export const ENGINES: Readonly<Record<ServiceType, Engine>> = Object.freeze({
@@ -171,6 +175,9 @@ export function createServices(deps: ServicesDeps) {
     const tracked = next.finally(() => {
       if (work.get(id) === tracked) work.delete(id)
     })
+    // The caller handles `next`; this copy only marks the queue. Unhandled, a failing task (a restore that
+    // fails) would be an unhandled rejection, which ends a Node process.
+    tracked.catch(() => undefined)
     work.set(id, tracked)
     return next
   }
@@ -657,6 +664,8 @@ export function createServices(deps: ServicesDeps) {
     services: api,
     engines,
     ...(deps.logger ? { logger: deps.logger } : {}),
+    ...(deps.holdMaintenance ? { holdMaintenance: deps.holdMaintenance } : {}),
+    ...(deps.backupImportLimit ? { importLimitBytes: deps.backupImportLimit } : {}),
   })
   return {
     ...api,

@@ -1,8 +1,9 @@
-/** The services capability's own table (migration 0004-services), merged into the store's `Database`. */
+/** The services capability's own tables (migrations 0004-services, 0006-backup-schedules), merged into the store's `Database`. */
 declare module '../store/schema.js' {
   interface Database {
     services: ServicesTable
     backups: BackupsTable
+    backup_schedules: BackupSchedulesTable
   }
 }
 
@@ -44,4 +45,28 @@ export interface BackupsTable {
   data_key: string
   created_at: string
   finished_at: string | null
+  /** `manual`, `scheduled` or `import` (migration 0006); only `scheduled` ones are pruned by retention. */
+  origin: string
+  /** For imports: the environment the archive was made in (from its manifest). */
+  source_environment_id: string | null
+}
+
+/** One backup schedule per environment (migration 0006-backup-schedules). */
+export interface BackupSchedulesTable {
+  environment_id: string
+  workspace_id: string
+  project_id: string
+  enabled: number
+  every_hours: number
+  /** How many succeeded scheduled backups are kept. */
+  keep: number
+  /** Include the persistent directories. */
+  files: number
+  /** When the scheduler runs it next (null while disabled). */
+  next_run_at: string | null
+  last_run_at: string | null
+  last_backup_id: string | null
+  /** Why the last scheduled run could not start or failed (null when it succeeded). */
+  last_error: string | null
+  updated_at: string
 }

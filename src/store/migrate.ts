@@ -6,6 +6,9 @@ import * as identity from './migrations/0002-identity.js'
 import * as deploy from './migrations/0003-deploy.js'
 import * as services from './migrations/0004-services.js'
 import * as waf from './migrations/0005-waf.js'
+import * as backupSchedules from './migrations/0006-backup-schedules.js'
+import * as sync from './migrations/0007-sync.js'
+import * as runtimeUpdates from './migrations/0008-runtime-updates.js'
 
 /** Migrations in order. Never edit a released one: add the next file. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -14,6 +17,9 @@ const MIGRATIONS: Record<string, Migration> = {
   '0003-deploy': deploy,
   '0004-services': services,
   '0005-waf': waf,
+  '0006-backup-schedules': backupSchedules,
+  '0007-sync': sync,
+  '0008-runtime-updates': runtimeUpdates,
 }
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) }

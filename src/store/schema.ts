@@ -18,6 +18,8 @@ export interface Database {
   audit_checkpoints: AuditCheckpointsTable
   waf_settings: WafSettingsTable
   waf_events: WafEventsTable
+  runtime_update_states: RuntimeUpdateStatesTable
+  runtime_notifications: RuntimeNotificationsTable
 }
 
 export interface SetupStateTable {
@@ -167,4 +169,35 @@ export interface WafEventsTable {
   score: number
   /** JSON array of {id, msg, data} with data truncated and masked. */
   rules: string
+}
+
+/** Per environment: automatic runtime updates (migration 0008-runtime-updates). */
+export interface RuntimeUpdateStatesTable {
+  environment_id: string
+  workspace_id: string
+  /** Updates held until then (ISO instant), within the policy's limits; null: none. */
+  postponed_until: string | null
+  postponed_at: string | null
+  /** Actor id of who postponed. */
+  postponed_by: string | null
+  /** The runtime-update deployment in progress (its outcome is audited and notified once). */
+  attempt_deployment_id: string | null
+  attempt_version: string | null
+  /** The version the environment ran before the attempt. */
+  attempt_from: string | null
+  /** Plan step kind of the attempt (`patch`, `security`, `minor`). */
+  attempt_kind: string | null
+  /** After a failed update, nothing is retried before this instant (the next window). */
+  retry_after: string | null
+  updated_at: string
+}
+
+/** Runtime notifications already sent: one row per (environment, key), so none is sent twice. */
+export interface RuntimeNotificationsTable {
+  environment_id: string
+  /** `planned:<version>:<due>`, `applied:<deployment>`, `failed:<deployment>`, `eol:<major>`. */
+  key: string
+  kind: string
+  recipients: number
+  sent_at: string
 }

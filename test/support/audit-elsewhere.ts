@@ -42,10 +42,21 @@ export const SERVICES_AUDITED = [
   'post /v1/backups/{id}/restore',
 ] as const
 
+/** Checked by test/services-sync.test.ts (a sync needs running database services). */
+export const SYNC_AUDITED = ['post /v1/environments/{id}/sync'] as const
+
+/** Checked by test/audit-coverage-backups.test.ts (an import needs an archive body, not JSON). */
+export const BACKUPS_AUDITED = [
+  'post /v1/environments/{id}/backups/import',
+  'put /v1/environments/{id}/backup-schedule',
+] as const
+
 /** The setup route burns a one-time token: test/api-foundation.test.ts checks its event. */
 export const COVERED_ELSEWHERE: ReadonlySet<string> = new Set([
   'post /v1/setup',
   ...IDENTITY_AUDITED,
   ...DEPLOY_AUDITED,
   ...SERVICES_AUDITED,
+  ...BACKUPS_AUDITED,
+  ...SYNC_AUDITED,
 ])

@@ -55,7 +55,8 @@ export async function startServer(t: TestContext, env: Record<string, string>, f
   const port = fixedPort ?? (await freePort())
   const child = spawn(process.execPath, ['--import', 'tsx', CLI_SOURCE, 'serve', '--api-listen', `127.0.0.1:${port}`], {
     cwd: REPO,
-    env: { PATH: process.env['PATH'] ?? '', PALISADE_LOG_LEVEL: 'warn', ...env },
+    // Runtime pinning off unless a test asks: tours deploy on the host's node, with no registry download.
+    env: { PATH: process.env['PATH'] ?? '', PALISADE_LOG_LEVEL: 'warn', PALISADE_RUNTIME_PINNING: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''

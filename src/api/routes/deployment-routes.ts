@@ -11,7 +11,9 @@ export const DeploymentSchema = Type.Object({
   id: Type.String(),
   environmentId: Type.String(),
   number: Type.Integer(),
-  kind: Type.Union([Type.Literal('deploy'), Type.Literal('rollback')]),
+  kind: Type.Union([Type.Literal('deploy'), Type.Literal('rollback'), Type.Literal('runtime-update')], {
+    description: 'runtime-update: the platform rebuilt the current code on a newer runtime version',
+  }),
   status: Type.Union(DEPLOYMENT_STATUSES.map((s) => Type.Literal(s))),
   ref: Nullable(Type.String()),
   commit: Nullable(Type.String()),
@@ -20,6 +22,11 @@ export const DeploymentSchema = Type.Object({
   startedAt: Type.Union([Timestamp, Type.Null()]),
   finishedAt: Type.Union([Timestamp, Type.Null()]),
   reason: Nullable(Type.String()),
+  runtimeVersion: Nullable(
+    Type.String({
+      description: 'the exact runtime version the release runs on (node@20 → 20.19.6); null when not pinned',
+    }),
+  ),
 })
 
 const ProcessStatusSchema = Type.Object({

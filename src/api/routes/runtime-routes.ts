@@ -2,10 +2,13 @@ import type { FastifyInstance } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import { createRuntimes } from '../../runtimes/index.js'
 import type { AppDeps } from '../build-app.js'
-import { principalOf } from '../context.js'
+import { contextOf, principalOf } from '../context.js'
 import { Id, Strict, Timestamp } from '../schemas.js'
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()])
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(
+  t: T,
+  options: { description?: string } = {},
+) => Type.Union([t, Type.Null()], options)
 
 export const RuntimePlanSchema = Type.Object({
   setting: Type.String({ description: 'the environment runtime setting, e.g. node@20' }),
@@ -33,6 +36,25 @@ export const RuntimePlanSchema = Type.Object({
     }),
   ),
   notices: Type.Array(Type.String()),
+  postponedUntil: Type.Optional(
+    Nullable(Timestamp, {
+      description: 'updates are held until then (within the policy limits); null: no hold',
+    }),
+  ),
+  retryAfter: Type.Optional(
+    Nullable(Timestamp, {
+      description: 'after a failed update, nothing is retried before then (the next window)',
+    }),
+  ),
+  updating: Type.Optional(
+    Nullable(Type.String({ description: 'the runtime-update deployment in progress, if any' })),
+  ),
+})
+
+const PostponeBody = Strict({
+  until: Type.Union([Type.String({ format: 'date-time', maxLength: 40 }), Type.Null()], {
+    description: 'hold runtime updates until this instant (ISO 8601); null lifts the hold',
+  }),
 })
 
 const CatalogSummarySchema = Type.Object({
@@ -66,13 +88,36 @@ export function registerRuntimeRoutes(app: FastifyInstance, deps: AppDeps): void
       schema: { params: Strict({ id: Id }), response: { 200: RuntimePlanSchema } },
     },
     async (request) => {
-      const env = await deps.tenancy.environments.get(
-        principalOf(request),
-        (request.params as { id: string }).id,
-      )
+      const id = (request.params as { id: string }).id
+      if (deps.runtimeUpdates) return deps.runtimeUpdates.plan(principalOf(request), id)
+      const env = await deps.tenancy.environments.get(principalOf(request), id)
       return runtimes.planFor(env)
     },
   )
+  if (deps.runtimeUpdates) {
+    const updates = deps.runtimeUpdates
+    app.post(
+      '/v1/environments/:id/runtime-updates/postpone',
+      {
+        config: {
+          meta: {
+            auth: 'required',
+            audit: 'environment.runtime.postpone',
+            summary:
+              'Hold runtime updates until a date; refused (422) past the policy: a security release 30 days after it was published, a patch or minor 4 maintenance windows after its date',
+          },
+        },
+        schema: { params: Strict({ id: Id }), body: PostponeBody, response: { 200: RuntimePlanSchema } },
+      },
+      async (request) =>
+        updates.postpone(
+          principalOf(request),
+          contextOf(request),
+          (request.params as { id: string }).id,
+          request.body as { until: string | null },
+        ),
+    )
+  }
   app.get(
     '/v1/runtimes',
     {

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import {
+  BACKUP_ORIGINS,
   BACKUP_STATUSES,
   SERVICE_STATUSES,
   SERVICE_TYPES,
@@ -53,7 +54,7 @@ const CredentialsSchema = Type.Object({
   variables: Type.Record(Type.String(), Type.String()),
 })
 
-const BackupSchema = Type.Object({
+export const BackupSchema = Type.Object({
   id: Type.String(),
   environmentId: Type.String(),
   status: Type.Union(BACKUP_STATUSES.map((s) => Type.Literal(s))),
@@ -74,6 +75,8 @@ const BackupSchema = Type.Object({
   sha256: Type.Union([Type.String(), Type.Null()]),
   createdAt: Timestamp,
   finishedAt: Type.Union([Timestamp, Type.Null()]),
+  origin: Type.Union(BACKUP_ORIGINS.map((o) => Type.Literal(o))),
+  sourceEnvironmentId: Type.Union([Type.String(), Type.Null()]),
 })
 
 export function registerServiceRoutes(app: FastifyInstance, services: Services): void {

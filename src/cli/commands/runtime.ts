@@ -1,7 +1,7 @@
 import { Command } from 'commander'
 import { createClient, type ApiClient } from '../client.js'
 import { print, stdio, wantsJson, type Io } from '../output.js'
-import { resolveEnvironment } from '../resolve.js'
+import { resolveEnvironment, UsageError } from '../resolve.js'
 
 interface PlanStep {
   kind: string
@@ -17,6 +17,9 @@ interface Plan {
   steps: PlanStep[]
   eol?: { major: number; date: string; status: string; options: string[]; choice?: string }
   notices: string[]
+  postponedUntil?: string | null
+  retryAfter?: string | null
+  updating?: string | null
 }
 interface CatalogRow {
   runtime: string
@@ -56,7 +59,15 @@ export function formatPlan(plan: Plan): string[] {
     )
   }
   for (const n of plan.notices) lines.push(`note: ${safe(n)}`)
+  if (plan.postponedUntil) lines.push(`Updates postponed until ${when(plan.postponedUntil)}.`)
+  if (plan.updating) lines.push(`Updating now: deployment ${safe(plan.updating)}.`)
+  if (plan.retryAfter) lines.push(`The last update failed; no new attempt before ${when(plan.retryAfter)}.`)
   return lines
+}
+
+/** `2026-12-20` means midnight UTC that day; anything else goes to the API as given (it validates). */
+function untilArg(value: string): string {
+  return /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00.000Z` : value
 }
 
 /** `palisade runtime plan <env>`: the environment's runtime update plan. */
@@ -80,6 +91,35 @@ export function runtimeCommand(deps: RuntimeCommandDeps = {}): Command {
       if (wantsJson(c)) io.out(JSON.stringify(plan, null, 2))
       else for (const line of formatPlan(plan)) io.out(line)
     })
+  cmd
+    .command('postpone')
+    .description(
+      'hold runtime updates until a date (refused past the policy: security fixes 30 days after release, patches and minors 4 windows)',
+    )
+    .argument('<env>', 'environment id, project/env, or a name with --project')
+    .option('--until <date>', 'YYYY-MM-DD (midnight UTC) or an ISO 8601 date-time')
+    .option('--clear', 'lift the hold')
+    .option('--project <project>', 'project name or id')
+    .option('--workspace <workspace>', 'workspace name or id')
+    .action(
+      async (
+        ref: string,
+        opts: { until?: string; clear?: boolean; project?: string; workspace?: string },
+        c: Command,
+      ) => {
+        if ((opts.until === undefined) === (opts.clear !== true))
+          throw new UsageError('give either --until <date> or --clear')
+        const api = client()
+        const id = await resolveEnvironment(api, ref, opts)
+        const plan = await api.request<Plan>(
+          'POST',
+          `/v1/environments/${encodeURIComponent(id)}/runtime-updates/postpone`,
+          { until: opts.until === undefined ? null : untilArg(opts.until) },
+        )
+        if (wantsJson(c)) io.out(JSON.stringify(plan, null, 2))
+        else for (const line of formatPlan(plan)) io.out(line)
+      },
+    )
   return cmd
 }
 

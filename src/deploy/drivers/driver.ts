@@ -35,6 +35,8 @@ export interface ProcessSpec {
   /** The environment's variables; the driver adds PORT, HOME and PATH. */
   readonly env: Readonly<Record<string, string>>
   readonly onOutput: OutputSink
+  /** Put first on PATH: the bin directory of the runtime version the release pins (default: the host's node). */
+  readonly binDir?: string
 }
 
 export interface RunningProcess {
@@ -56,6 +58,8 @@ export interface RunSpec {
   readonly timeoutMs: number
   /** `host`: builds that fetch packages; `sandbox`: the environment's own network (jobs). */
   readonly network: 'host' | 'sandbox'
+  /** Put first on PATH: the bin directory of the pinned runtime version (default: the host's node). */
+  readonly binDir?: string
 }
 
 export interface RunResult {

@@ -65,8 +65,8 @@ export async function ownTree(sandbox: Sandbox, dir: string): Promise<void> {
 }
 
 /**
- * Environment users must traverse `<data>` and `<data>/envs` to reach their own directory: those two
- * become 0711 (enter, not list). Everything else directly in `<data>` is made private to the control
+ * Environment users must traverse `<data>` and `<data>/envs` to reach their own directory, and
+ * `<data>/runtimes/node` to run their pinned Node.js: those become 0711 (enter, not list). Everything else directly in `<data>` is made private to the control
  * plane (0600 files, 0700 directories) so that the database, keys and logs stay out of reach.
  */
 export function hardenDataDir(dataDir: string, warn?: (message: string) => void): void {
@@ -80,11 +80,13 @@ export function hardenDataDir(dataDir: string, warn?: (message: string) => void)
     if (dir === path.dirname(dir)) break
   }
   const envs = path.join(dataDir, 'envs')
+  // Pinned Node.js installs (read-only, public software) are run by every environment user.
+  const runtimes = path.join(dataDir, 'runtimes')
   chmodSync(dataDir, 0o711)
-  if (existsSync(envs)) chmodSync(envs, 0o711)
+  for (const dir of [envs, runtimes, path.join(runtimes, 'node')]) if (existsSync(dir)) chmodSync(dir, 0o711)
   for (const name of readdirSync(dataDir)) {
     const p = path.join(dataDir, name)
-    if (p === envs) continue
+    if (p === envs || p === runtimes) continue
     const st = lstatSync(p)
     if (st.isSymbolicLink()) continue
     const mode = st.mode & 0o777

@@ -147,14 +147,23 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
     return slot
   }
 
-  function baseEnv(slot: EnvSlot, extra: Readonly<Record<string, string>>): Record<string, string> {
-    // The same node binary the control plane runs on comes first, so `node` and `npm` match it.
-    return {
-      PATH: `${path.dirname(process.execPath)}:${SYSTEM_PATH}`,
+  function baseEnv(
+    slot: EnvSlot,
+    extra: Readonly<Record<string, string>>,
+    binDir?: string,
+  ): Record<string, string> {
+    // The pinned runtime's bin (else the node the control plane runs on) comes first: `node`, and the host's
+    // `npm` (a `#!/usr/bin/env node` script), both run on that version.
+    const host = path.dirname(process.execPath)
+    const env: Record<string, string> = {
+      PATH: `${binDir === undefined ? host : `${binDir}:${host}`}:${SYSTEM_PATH}`,
       HOME: path.join(slot.envDir, 'home'),
       LANG: 'C.UTF-8',
       ...extra,
     }
+    // A pinned runtime stays first even if the environment sets PATH itself.
+    if (binDir !== undefined && extra['PATH'] !== undefined) env['PATH'] = `${binDir}:${extra['PATH']}`
+    return env
   }
 
   function sandboxArgv(sandbox: Sandbox, argv: readonly string[]): string[] {
@@ -247,7 +256,11 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
         port = await freeLoopbackPort()
         upstream = { host: '127.0.0.1', port }
       }
-      const env = baseEnv(slot, { ...spec.env, PORT: String(port), PALISADE_INSTANCE: spec.instanceId })
+      const env = baseEnv(
+        slot,
+        { ...spec.env, PORT: String(port), PALISADE_INSTANCE: spec.instanceId },
+        spec.binDir,
+      )
 
       let state: ProcessState = 'starting'
       let restarts = 0
@@ -331,7 +344,7 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
     async run(spec: RunSpec): Promise<RunResult> {
       const slot = slotOf(spec.environmentId)
       const started = Date.now()
-      const child = spawnIn(slot, spec.argv, spec.cwd, baseEnv(slot, spec.env), spec.network)
+      const child = spawnIn(slot, spec.argv, spec.cwd, baseEnv(slot, spec.env, spec.binDir), spec.network)
       pipeOutput(child, spec.onOutput)
       let timedOut = false
       const timer = setTimeout(() => {
