@@ -6,6 +6,7 @@ import { fakeEmail, fakeHash, fakeName, isFakeEmail } from '../src/services/inde
 import { setUpOwner, startPlatform, STORE_KINDS, type TestPlatform } from './support/platform.js'
 import { assertOneEvent, countEvents, declaredActions } from './support/audit-events.js'
 import { SYNC_AUDITED } from './support/audit-elsewhere.js'
+import { addMember } from './support/members.js'
 import {
   createEnvironment,
   environmentUser,
@@ -484,6 +485,15 @@ for (const kind of STORE_KINDS)
       ).statusCode,
       404,
     )
+    // Copying out of production needs the production-level role, even into staging the developer controls.
+    const live = await environment(tp, token, p, 'live', 'production')
+    t.after(() => removeSandboxes([live]))
+    const dev = await addMember(tp, token, workspaceId, 'dev@example.com', 'developer')
+    const fromProduction = await tp.call('POST', `/v1/environments/${a2}/sync`, {
+      token: dev.token,
+      body: { from: live },
+    })
+    assert.equal(fromProduction.statusCode, 403, fromProduction.body)
     // Bad input.
     for (const body of [
       {},

@@ -482,9 +482,10 @@ export function createSync(deps: SyncDeps) {
       environmentId: string,
       input: SyncInput,
     ): Promise<Sync> {
-      // Manage on the target (production needs the production-level role), read on the source.
+      // Manage on the target, and on the source too: copying production data out of production needs the
+      // production-level role (admin) even when the rules anonymize it, as changing production itself would.
       const target = await tenancy.environments.load(principal, environmentId, 'service.manage')
-      const source = await tenancy.environments.load(principal, input.from, 'service.read')
+      const source = await tenancy.environments.load(principal, input.from, 'service.manage')
       if (source.id === target.id)
         throw new UnprocessableError(
           SYNC_ERRORS.sameEnvironment,
