@@ -2,13 +2,35 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } f
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { buildApp, type AppDeps } from './api/index.js'
-import { createAuditLog, createCheckpointSigner, generateSigningKeyPem, type AuditLog } from './audit/index.js'
+import {
+  createAuditLog,
+  createCheckpointSigner,
+  generateSigningKeyPem,
+  type AuditLog,
+} from './audit/index.js'
 import type { Config, ListenAddress } from './config/index.js'
 import { createDeploy, createLocalDriver, type Deploy, type DeployOptions } from './deploy/index.js'
-import { createEdge, createWafCache, createWafInspector, EDGE_DEFAULT_LIMITS, type Edge, type WafEvent } from './edge/index.js'
+import {
+  createEdge,
+  createWafCache,
+  createWafInspector,
+  EDGE_DEFAULT_LIMITS,
+  type Edge,
+  type WafEvent,
+} from './edge/index.js'
 import { createIdentity, createIdentityStores, createMailer } from './iam/index.js'
-import { createRuntimePins, createRuntimes, createRuntimeUpdates, type RuntimeUpdates } from './runtimes/index.js'
-import { createBackupScheduler, createServices, type BackupScheduler, type Services } from './services/index.js'
+import {
+  createRuntimePins,
+  createRuntimes,
+  createRuntimeUpdates,
+  type RuntimeUpdates,
+} from './runtimes/index.js'
+import {
+  createBackupScheduler,
+  createServices,
+  type BackupScheduler,
+  type Services,
+} from './services/index.js'
 import { createSync, ENGINES, type SyncService } from './services/index.js'
 import { loadMasterKey, loadOrCreateKeyFile } from './keys.js'
 import { systemClock, type Clock } from './shared/clock.js'
@@ -62,7 +84,9 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   const store = openStore(config.databaseUrl)
   await migrateToLatest(store.db)
   const secrets = createSecretBox(loadMasterKey(config.dataDir, config.masterKey))
-  const signer = createCheckpointSigner(loadOrCreateKeyFile(path.join(config.dataDir, 'audit-signing.pem'), generateSigningKeyPem))
+  const signer = createCheckpointSigner(
+    loadOrCreateKeyFile(path.join(config.dataDir, 'audit-signing.pem'), generateSigningKeyPem),
+  )
   const audit = createAuditLog({ db: store.db, dialect: store.dialect, clock, signer })
   const identityStores = createIdentityStores({ redisUrl: config.redisUrl, clock })
   const mailer = createMailer({ smtpUrl: config.smtpUrl, outboxDir: path.join(config.dataDir, 'outbox') })
@@ -77,11 +101,21 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     nonces: identityStores.nonces,
     mailer,
     publicUrl: config.publicUrl,
+    // An incident's `restrict` (deploy is created below; this runs only on a request).
+    restrictEnvironment: (envId) => deploy.setMaintenance(envId, true),
   })
-  const tenancy = createTenancy({ db: store.db, dialect: store.dialect, clock, audit, secrets, baseDomain: config.baseDomain })
+  const tenancy = createTenancy({
+    db: store.db,
+    dialect: store.dialect,
+    clock,
+    audit,
+    secrets,
+    baseDomain: config.baseDomain,
+  })
   // The WAF is compiled on first use (tests that never send traffic through the edge never pay for it).
   let wafCache: ReturnType<typeof createWafCache> | undefined
-  const wafs = (): ReturnType<typeof createWafCache> => (wafCache ??= createWafCache({ crsDir: config.crsDir, logger }))
+  const wafs = (): ReturnType<typeof createWafCache> =>
+    (wafCache ??= createWafCache({ crsDir: config.crsDir, logger }))
   const edge = await createEdge(
     {
       httpListen: listenText(config.edgeHttpListen),
@@ -106,7 +140,9 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     currentVersion: async (env) => (await deploy.currentRelease(env.id))?.runtimeVersion ?? null,
   })
   // node@… releases run on an exact, installed Node.js version unless PALISADE_RUNTIME_PINNING=off.
-  const runtimePins = config.runtimePinning ? createRuntimePins({ dataDir: config.dataDir, catalog: () => runtimes.catalog(), clock }) : undefined
+  const runtimePins = config.runtimePinning
+    ? createRuntimePins({ dataDir: config.dataDir, catalog: () => runtimes.catalog(), clock })
+    : undefined
   const deploy = createDeploy({
     db: store.db,
     audit,
@@ -163,7 +199,17 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   })
   const tokenFile = path.join(config.dataDir, 'setup-token')
 
-  const runtimeUpdates = createRuntimeUpdates({ db: store.db, audit, tenancy, runtimes, deploy, mailer, publicUrl: config.publicUrl, clock, logger })
+  const runtimeUpdates = createRuntimeUpdates({
+    db: store.db,
+    audit,
+    tenancy,
+    runtimes,
+    deploy,
+    mailer,
+    publicUrl: config.publicUrl,
+    clock,
+    logger,
+  })
 
   const deps: AppDeps = {
     db: store.db,
@@ -176,7 +222,10 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     sync,
     runtimes,
     runtimeUpdates,
-    decide: { wafForTuning: (tuning, envId) => wafs().wafForTuning(tuning, envId), ratePerMinute: config.decideRatePerMinute },
+    decide: {
+      wafForTuning: (tuning, envId) => wafs().wafForTuning(tuning, envId),
+      ratePerMinute: config.decideRatePerMinute,
+    },
     version: VERSION,
     publicUrl: config.publicUrl,
     onSetupComplete: () => rmSync(tokenFile, { force: true }),
@@ -186,7 +235,9 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       )
     },
     onEnvironmentChanged: (envId) => {
-      void deploy.publish(envId).catch((err: unknown) => logger.error({ err, environmentId: envId }, 'route refresh failed'))
+      void deploy
+        .publish(envId)
+        .catch((err: unknown) => logger.error({ err, environmentId: envId }, 'route refresh failed'))
     },
   }
   const app = buildApp(deps)
@@ -232,10 +283,17 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
  * Stops and removes what ran for environments that no longer exist (their rows went by cascade): services
  * first, then the app, its route and its directory. Directories under `<data>/envs` are the inventory.
  */
-async function sweepRemovedEnvironments(store: Store, dataDir: string, deploy: Deploy, services: Services): Promise<void> {
+async function sweepRemovedEnvironments(
+  store: Store,
+  dataDir: string,
+  deploy: Deploy,
+  services: Services,
+): Promise<void> {
   const envsDir = path.join(dataDir, 'envs')
   const onDisk = existsSync(envsDir) ? readdirSync(envsDir) : []
-  const existing = new Set((await store.db.selectFrom('environments').select('id').execute()).map((r) => r.id))
+  const existing = new Set(
+    (await store.db.selectFrom('environments').select('id').execute()).map((r) => r.id),
+  )
   for (const id of onDisk.filter((d) => !existing.has(d))) {
     await services.removeEnvironment(id)
     await deploy.removeEnvironment(id)
@@ -302,8 +360,14 @@ export async function serve(config: Config): Promise<Platform> {
   platform.backupScheduler.start()
   // Runtime updates: due plan steps are applied in each environment's maintenance window.
   const stopRuntimeUpdates = platform.runtimeUpdates.start()
-  if (!config.runtimePinning) platform.logger.warn('runtime pinning is off (PALISADE_RUNTIME_PINNING=off): node@… apps run on this host\'s node and are not updated by the platform')
-  platform.logger.info({ api: `http://${config.apiListen.host}:${config.apiListen.port}`, store: platform.store.dialect }, 'palisade is serving')
+  if (!config.runtimePinning)
+    platform.logger.warn(
+      "runtime pinning is off (PALISADE_RUNTIME_PINNING=off): node@… apps run on this host's node and are not updated by the platform",
+    )
+  platform.logger.info(
+    { api: `http://${config.apiListen.host}:${config.apiListen.port}`, store: platform.store.dialect },
+    'palisade is serving',
+  )
   const stop = (): void => {
     stopHousekeeping()
     stopRuntimeUpdates()

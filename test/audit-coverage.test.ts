@@ -24,40 +24,119 @@ interface Case {
 }
 
 const CASES: Record<string, Case> = {
+  'post /v1/workspaces/{ws}/incidents': {
+    call: (f) => ({
+      url: `/v1/workspaces/${f.workspaceId}/incidents`,
+      body: { actions: ['notify'], reason: 'drill' },
+    }),
+    target: (f) => f.workspaceId,
+  },
   'post /v1/workspaces': { call: () => ({ url: '/v1/workspaces', body: { name: 'second' } }) },
-  'patch /v1/workspaces/{ws}': { call: (f) => ({ url: `/v1/workspaces/${f.workspaceId}`, body: { displayName: 'Acme Inc' } }), target: (f) => f.workspaceId },
-  'post /v1/workspaces/{ws}/projects': { call: (f) => ({ url: `/v1/workspaces/${f.workspaceId}/projects`, body: { name: 'blog' } }) },
-  'patch /v1/projects/{id}': { call: (f) => ({ url: `/v1/projects/${f.projectId}`, body: { description: 'the shop' } }), target: (f) => f.projectId },
-  'post /v1/projects/{id}/environments': { call: (f) => ({ url: `/v1/projects/${f.projectId}/environments`, body: { name: 'staging' } }) },
-  'patch /v1/environments/{id}': { call: (f) => ({ url: `/v1/environments/${f.envId}`, body: { branch: 'release' } }), target: (f) => f.envId },
-  'put /v1/environments/{id}/variables': { call: (f) => ({ url: `/v1/environments/${f.envId}/variables`, body: { variables: [{ name: 'A', value: '1' }] } }), target: (f) => f.envId },
-  'put /v1/environments/{id}/variables/{name}': { call: (f) => ({ url: `/v1/environments/${f.envId}/variables/B`, body: { value: 'x', secret: true } }), target: (f) => `${f.envId}/B` },
-  'delete /v1/environments/{id}/variables/{name}': { call: (f) => ({ url: `/v1/environments/${f.envId}/variables/A` }), target: (f) => `${f.envId}/A` },
-  'put /v1/environments/{id}/waf': { call: (f) => ({ url: `/v1/environments/${f.envId}/waf`, body: { paranoia: 2 } }), target: (f) => f.envId },
-  'put /v1/projects/{id}/anonymization': { call: (f) => ({ url: `/v1/projects/${f.projectId}/anonymization`, body: { rules: [{ service: 'mariadb', table: 'users', column: 'email', method: 'fake-email' }] } }), target: (f) => f.projectId },
-  'post /v1/environments/{id}/runtime-updates/postpone': { call: (f) => ({ url: `/v1/environments/${f.envId}/runtime-updates/postpone`, body: { until: new Date(Date.now() + 86_400_000).toISOString() } }), target: (f) => f.envId },
+  'patch /v1/workspaces/{ws}': {
+    call: (f) => ({ url: `/v1/workspaces/${f.workspaceId}`, body: { displayName: 'Acme Inc' } }),
+    target: (f) => f.workspaceId,
+  },
+  'post /v1/workspaces/{ws}/projects': {
+    call: (f) => ({ url: `/v1/workspaces/${f.workspaceId}/projects`, body: { name: 'blog' } }),
+  },
+  'patch /v1/projects/{id}': {
+    call: (f) => ({ url: `/v1/projects/${f.projectId}`, body: { description: 'the shop' } }),
+    target: (f) => f.projectId,
+  },
+  'post /v1/projects/{id}/environments': {
+    call: (f) => ({ url: `/v1/projects/${f.projectId}/environments`, body: { name: 'staging' } }),
+  },
+  'patch /v1/environments/{id}': {
+    call: (f) => ({ url: `/v1/environments/${f.envId}`, body: { branch: 'release' } }),
+    target: (f) => f.envId,
+  },
+  'put /v1/environments/{id}/variables': {
+    call: (f) => ({
+      url: `/v1/environments/${f.envId}/variables`,
+      body: { variables: [{ name: 'A', value: '1' }] },
+    }),
+    target: (f) => f.envId,
+  },
+  'put /v1/environments/{id}/variables/{name}': {
+    call: (f) => ({ url: `/v1/environments/${f.envId}/variables/B`, body: { value: 'x', secret: true } }),
+    target: (f) => `${f.envId}/B`,
+  },
+  'delete /v1/environments/{id}/variables/{name}': {
+    call: (f) => ({ url: `/v1/environments/${f.envId}/variables/A` }),
+    target: (f) => `${f.envId}/A`,
+  },
+  'put /v1/environments/{id}/waf': {
+    call: (f) => ({ url: `/v1/environments/${f.envId}/waf`, body: { paranoia: 2 } }),
+    target: (f) => f.envId,
+  },
+  'put /v1/projects/{id}/anonymization': {
+    call: (f) => ({
+      url: `/v1/projects/${f.projectId}/anonymization`,
+      body: { rules: [{ service: 'mariadb', table: 'users', column: 'email', method: 'fake-email' }] },
+    }),
+    target: (f) => f.projectId,
+  },
+  'post /v1/environments/{id}/runtime-updates/postpone': {
+    call: (f) => ({
+      url: `/v1/environments/${f.envId}/runtime-updates/postpone`,
+      body: { until: new Date(Date.now() + 86_400_000).toISOString() },
+    }),
+    target: (f) => f.envId,
+  },
   // Routes that end what the fixture stands on run last (see ORDER below).
-  'delete /v1/environments/{id}': { call: (f) => ({ url: `/v1/environments/${f.envId}` }), target: (f) => f.envId },
-  'delete /v1/projects/{id}': { call: (f) => ({ url: `/v1/projects/${f.projectId}?force=true` }), target: (f) => f.projectId },
-  'delete /v1/workspaces/{ws}': { call: (f) => ({ url: `/v1/workspaces/${f.workspaceId}?force=true` }), target: (f) => f.workspaceId },
-  'post /v1/sessions': { call: () => ({ url: '/v1/sessions', body: { email: 'owner@example.com', password: 'correct horse battery staple 42' } }) },
+  'delete /v1/environments/{id}': {
+    call: (f) => ({ url: `/v1/environments/${f.envId}` }),
+    target: (f) => f.envId,
+  },
+  'delete /v1/projects/{id}': {
+    call: (f) => ({ url: `/v1/projects/${f.projectId}?force=true` }),
+    target: (f) => f.projectId,
+  },
+  'delete /v1/workspaces/{ws}': {
+    call: (f) => ({ url: `/v1/workspaces/${f.workspaceId}?force=true` }),
+    target: (f) => f.workspaceId,
+  },
+  'post /v1/sessions': {
+    call: () => ({
+      url: '/v1/sessions',
+      body: { email: 'owner@example.com', password: 'correct horse battery staple 42' },
+    }),
+  },
   'delete /v1/sessions/current': { call: () => ({ url: '/v1/sessions/current' }) },
 }
 
-const LAST = ['delete /v1/environments/{id}', 'delete /v1/projects/{id}', 'delete /v1/workspaces/{ws}', 'delete /v1/sessions/current']
+const LAST = [
+  'delete /v1/environments/{id}',
+  'delete /v1/projects/{id}',
+  'delete /v1/workspaces/{ws}',
+  'delete /v1/sessions/current',
+]
 
 async function eventCount(tp: TestPlatform): Promise<number> {
-  const r = await tp.platform.store.db.selectFrom('audit_events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
+  const r = await tp.platform.store.db
+    .selectFrom('audit_events')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow()
   return Number(r.n)
 }
 
 test('every mutating route writes exactly one audit event with its action, actor and target; reads write none', async (t) => {
   const tp = await startPlatform(t, 'sqlite')
   const { token, workspaceId } = await setUpOwner(tp)
-  const projectId = ((await tp.call('POST', `/v1/workspaces/${workspaceId}/projects`, { token, body: { name: 'shop' } })).json() as { id: string }).id
-  const envId = ((await tp.call('POST', `/v1/projects/${projectId}/environments`, { token, body: { name: 'main' } })).json() as { id: string }).id
+  const projectId = (
+    (
+      await tp.call('POST', `/v1/workspaces/${workspaceId}/projects`, { token, body: { name: 'shop' } })
+    ).json() as { id: string }
+  ).id
+  const envId = (
+    (
+      await tp.call('POST', `/v1/projects/${projectId}/environments`, { token, body: { name: 'main' } })
+    ).json() as { id: string }
+  ).id
   const f: Fixture = { token, workspaceId, projectId, envId }
-  const doc = (await tp.call('GET', '/v1/openapi.json')).json() as { paths: Record<string, Record<string, { 'x-palisade-audit'?: string; 'x-palisade-readonly'?: boolean }>> }
+  const doc = (await tp.call('GET', '/v1/openapi.json')).json() as {
+    paths: Record<string, Record<string, { 'x-palisade-audit'?: string; 'x-palisade-readonly'?: boolean }>>
+  }
 
   const mutating: Array<[string, string]> = []
   for (const [path, ops] of Object.entries(doc.paths)) {
@@ -65,7 +144,10 @@ test('every mutating route writes exactly one audit event with its action, actor
       const key = `${method} ${path}`
       if (method === 'get') {
         const before = await eventCount(tp)
-        const url = path.replace('{ws}', workspaceId).replace('{id}', path.startsWith('/v1/projects') ? projectId : envId).replace(/\{[a-zA-Z]+\}/g, 'x')
+        const url = path
+          .replace('{ws}', workspaceId)
+          .replace('{id}', path.startsWith('/v1/projects') ? projectId : envId)
+          .replace(/\{[a-zA-Z]+\}/g, 'x')
         await tp.call('GET', url, { token })
         assert.equal(await eventCount(tp), before, `GET ${path} wrote an audit event`)
         continue

@@ -102,6 +102,10 @@ const ROUTES: Record<string, Entry> = {
   'get /v1/audit/public-key': { rule: 'public' },
   'post /v1/invitations/{token}/accept': { rule: 'public' },
   'get /v1/runtimes': { rule: 'user' },
+  'post /v1/workspaces/{ws}/incidents': {
+    rule: 'incident.create',
+    body: () => ({ actions: ['notify'], reason: 'drill' }),
+  },
   // Signed requests only: every caller here has a plain bearer, so every call is 401 (test/decide.test.ts
   // checks the roles with signed tokens).
   'post /v1/decide': { rule: 'signed', body: () => ({ method: 'GET', uri: '/' }) },

@@ -3,12 +3,10 @@ import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
-import type { InjectOptions, LightMyRequestResponse } from 'fastify'
-import { loadConfig } from '../src/config/index.js'
-import { createPlatform } from '../src/main.js'
+import type { LightMyRequestResponse } from 'fastify'
 import type { Clock } from '../src/shared/clock.js'
-import { OWNER, setUpOwner, signIn, type TestPlatform } from './support/platform.js'
-import { createTestStore, type STORE_KINDS } from './support/stores.js'
+import { OWNER, setUpOwner, signIn, startPlatform, type TestPlatform } from './support/platform.js'
+import type { STORE_KINDS } from './support/stores.js'
 
 export interface BackupView {
   id: string
@@ -36,39 +34,18 @@ export async function startBackupPlatform(
   t: { after(fn: () => Promise<void>): void },
   choice: PlatformChoice = {},
 ): Promise<TestPlatform> {
-  const store = await createTestStore(choice.kind ?? 'sqlite')
-  const config = loadConfig(
-    {},
+  return startPlatform(
+    t,
+    choice.kind ?? 'sqlite',
     {
-      dataDir: store.dataDir,
-      databaseUrl: store.databaseUrl,
-      masterKey: choice.masterKey ?? 'a'.repeat(64),
-      logLevel: 'silent',
+      ...(choice.masterKey ? { masterKey: choice.masterKey } : {}),
       ...(choice.importLimit ? { backupImportLimit: String(choice.importLimit) } : {}),
     },
-  )
-  let setupToken = ''
-  const platform = await createPlatform(config, {
-    announce: (line) => (setupToken = line.split(': ').pop() ?? ''),
-    ...(choice.clock ? { clock: choice.clock } : {}),
-    ...(choice.schedulerIntervalMs ? { backupScheduler: { intervalMs: choice.schedulerIntervalMs } } : {}),
-  })
-  t.after(async () => {
-    await platform.close()
-    await store.drop()
-  })
-  return {
-    platform,
-    store,
-    setupToken,
-    call(method, url, opts = {}) {
-      const headers: Record<string, string> = { ...opts.headers }
-      if (opts.token) headers['authorization'] = `Bearer ${opts.token}`
-      const options: InjectOptions = { method: method ?? 'GET', url, headers }
-      if (opts.body !== undefined) options.payload = opts.body as string
-      return platform.app.inject(options)
+    {
+      ...(choice.clock ? { clock: choice.clock } : {}),
+      ...(choice.schedulerIntervalMs ? { backupScheduler: { intervalMs: choice.schedulerIntervalMs } } : {}),
     },
-  }
+  )
 }
 
 export { OWNER, setUpOwner, signIn }

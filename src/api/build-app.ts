@@ -40,6 +40,7 @@ import { registerVariableRoutes } from './routes/variable-routes.js'
 import { registerWorkspaceRoutes } from './routes/workspace-routes.js'
 import { registerWafRoutes } from './routes/waf-routes.js'
 import { registerDecideRoutes, type DecideDeps } from './routes/decide-routes.js'
+import { registerIncidentRoutes } from './routes/incident-routes.js'
 
 export interface AppDeps {
   readonly db: Kysely<Database>
@@ -79,7 +80,13 @@ const MAX_BEARER = 4096
 
 function strictAjv(coerce: boolean): Ajv {
   // Bodies are never coerced ("1" stays a string); query strings and params are text and are.
-  const ajv = new Ajv({ removeAdditional: false, useDefaults: true, coerceTypes: coerce ? 'array' : false, allErrors: false, strict: false })
+  const ajv = new Ajv({
+    removeAdditional: false,
+    useDefaults: true,
+    coerceTypes: coerce ? 'array' : false,
+    allErrors: false,
+    strict: false,
+  })
   const withFormats = addFormats as unknown as (a: Ajv) => void
   withFormats(ajv)
   return ajv
@@ -106,14 +113,18 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     trustProxy: false,
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
-    ...(deps.logger ? { loggerInstance: deps.logger.child({}, { serializers: { req: requestLogView } }) } : { logger: false }),
+    ...(deps.logger
+      ? { loggerInstance: deps.logger.child({}, { serializers: { req: requestLogView } }) }
+      : { logger: false }),
   }
   const app = Fastify(options) as unknown as FastifyInstance
   const bodyAjv = strictAjv(false)
   const paramAjv = strictAjv(true)
   // Compiled on a route's first request, not at start: about a hundred routes' schemas would cost the
   // start-up a few hundred milliseconds (DESIGN.md §2: the API answers within a second of `npm start`).
-  app.setValidatorCompiler(({ schema, httpPart }) => lazyValidator(httpPart === 'body' ? bodyAjv : paramAjv, schema))
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    lazyValidator(httpPart === 'body' ? bodyAjv : paramAjv, schema),
+  )
   // Only JSON bodies: anything else is 415, never guessed.
   app.removeContentTypeParser(['text/plain'])
 
@@ -121,8 +132,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const patterns: Array<{ re: RegExp; method: string }> = []
   app.addHook('onRoute', (route) => {
     openapi.onRoute(route)
-    const re = new RegExp('^' + route.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z]+/g, '[^/]+') + '/?$')
-    for (const m of Array.isArray(route.method) ? route.method : [route.method]) patterns.push({ re, method: m })
+    const re = new RegExp(
+      '^' + route.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z]+/g, '[^/]+') + '/?$',
+    )
+    for (const m of Array.isArray(route.method) ? route.method : [route.method])
+      patterns.push({ re, method: m })
   })
 
   app.decorateRequest('principal', undefined)
@@ -137,8 +151,19 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     }
     // A signature (RFC 9421) can authenticate on its own: registerSignedRequests decides after the body is read.
     const signed = meta?.signed === true || request.headers['signature-input'] !== undefined
-    if ((meta?.auth ?? 'required') === 'required' && !request.principal && !signed && request.routeOptions.url !== undefined) {
-      return sendError(request, reply, new UnauthenticatedError('PAL_API_UNAUTHENTICATED', 'a valid bearer token is required', { publicCode: 'unauthenticated' }))
+    if (
+      (meta?.auth ?? 'required') === 'required' &&
+      !request.principal &&
+      !signed &&
+      request.routeOptions.url !== undefined
+    ) {
+      return sendError(
+        request,
+        reply,
+        new UnauthenticatedError('PAL_API_UNAUTHENTICATED', 'a valid bearer token is required', {
+          publicCode: 'unauthenticated',
+        }),
+      )
     }
     return undefined
   })
@@ -149,13 +174,25 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     const allowed = [...new Set(patterns.filter((p) => p.re.test(path)).map((p) => p.method))]
     if (allowed.length > 0) {
       void reply.header('Allow', allowed.join(', '))
-      return reply.code(405).send(errorBody(request.id, 'method_not_allowed', `${request.method} is not allowed here; use ${allowed.join(', ')}`))
+      return reply
+        .code(405)
+        .send(
+          errorBody(
+            request.id,
+            'method_not_allowed',
+            `${request.method} is not allowed here; use ${allowed.join(', ')}`,
+          ),
+        )
     }
     return reply.code(404).send(errorBody(request.id, 'not_found', 'no such route'))
   })
 
   registerSignedRequests(app, deps)
-  app.get('/v1/openapi.json', { config: { meta: { auth: 'public', summary: 'OpenAPI 3.1 document' } } }, async () => openapi.document())
+  app.get(
+    '/v1/openapi.json',
+    { config: { meta: { auth: 'public', summary: 'OpenAPI 3.1 document' } } },
+    async () => openapi.document(),
+  )
   registerHealthRoutes(app, deps)
   registerSetupRoutes(app, deps)
   registerSessionRoutes(app, deps)
@@ -181,6 +218,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerMemberRoutes(app, deps)
   registerInvitationRoutes(app, deps)
   registerIpGroupRoutes(app, deps)
+  registerIncidentRoutes(app, deps)
   for (const plugin of deps.plugins ?? []) plugin(app)
   return app
 }

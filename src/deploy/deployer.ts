@@ -6,6 +6,7 @@ import { diffChanges } from '../audit/index.js'
 import { actorOf, PLATFORM, type Principal } from '../iam/index.js'
 import type { EnvironmentsTable } from '../store/index.js'
 import type { DeploymentsTable, JobsTable } from './tables.js'
+import { saveDeployState, type DeployStatePatch } from './deploy-state.js'
 import { PLATFORM_CONTEXT, type RequestContext } from '../shared/context.js'
 import { ConflictError, InvalidError, NotFoundError } from '../shared/errors.js'
 import { newId } from '../shared/ids.js'
@@ -247,34 +248,8 @@ export function createDeployer(deps: DeployDeps) {
     return route
   }
 
-  async function saveState(
-    envId: string,
-    patch: { current_release?: number | null; current_deployment_id?: string | null; maintenance?: number },
-  ): Promise<void> {
-    const existing = await db
-      .selectFrom('deploy_states')
-      .select('environment_id')
-      .where('environment_id', '=', envId)
-      .executeTakeFirst()
-    if (existing)
-      await db
-        .updateTable('deploy_states')
-        .set({ ...patch, updated_at: now() })
-        .where('environment_id', '=', envId)
-        .execute()
-    else
-      await db
-        .insertInto('deploy_states')
-        .values({
-          environment_id: envId,
-          current_release: null,
-          current_deployment_id: null,
-          maintenance: 0,
-          ...patch,
-          updated_at: now(),
-        })
-        .execute()
-  }
+  const saveState = (envId: string, patch: DeployStatePatch): Promise<void> =>
+    saveDeployState(db, envId, patch, now())
 
   // ---------------------------------------------------------------- processes
 

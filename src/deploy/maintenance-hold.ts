@@ -1,9 +1,13 @@
 import type { DeployDeps } from './types.js'
+import { saveDeployState } from './deploy-state.js'
 
 interface Hold {
   count: number
-  /** The maintenance flag from before the first hold (resolved once the flag is on and published). */
-  readonly previous: Promise<number>
+  /**
+   * The maintenance flag to go back to when the last hold ends: the value from before the first hold
+   * (resolved once the flag is on and published), or what `setMaintenance` decided meanwhile.
+   */
+  previous: Promise<number>
 }
 
 /**
@@ -44,24 +48,7 @@ export function createMaintenanceHold(
   }
 
   async function setFlag(envId: string, maintenance: number): Promise<void> {
-    const at = clock.now().toISOString()
-    const done = await db
-      .updateTable('deploy_states')
-      .set({ maintenance, updated_at: at })
-      .where('environment_id', '=', envId)
-      .executeTakeFirst()
-    if (Number(done.numUpdatedRows) === 0) {
-      await db
-        .insertInto('deploy_states')
-        .values({
-          environment_id: envId,
-          current_release: null,
-          current_deployment_id: null,
-          maintenance,
-          updated_at: at,
-        })
-        .execute()
-    }
+    await saveDeployState(db, envId, { maintenance }, clock.now().toISOString())
     await publish(envId)
   }
 
@@ -96,8 +83,19 @@ export function createMaintenanceHold(
         released = true
         if (--h.count > 0) return
         if (holds.get(envId) === h) holds.delete(envId)
-        await serial(envId, () => setFlag(envId, previous))
+        await serial(envId, async () => setFlag(envId, await h.previous.catch(() => previous)))
       }
+    },
+
+    /**
+     * Sets the maintenance flag for good (an incident's restriction): written and published now, and kept
+     * when holds in progress end, instead of the value from before them.
+     */
+    async setMaintenance(envId: string, on: boolean): Promise<void> {
+      const value = on ? 1 : 0
+      const hold = holds.get(envId)
+      if (hold) hold.previous = Promise.resolve(value)
+      await serial(envId, () => setFlag(envId, value))
     },
   }
 }

@@ -9,6 +9,7 @@ import { authorizeAccount } from './authorize.js'
 import { IAM_ERRORS } from './errors.js'
 import { createIpGroups, type IpGroups } from './ip-groups.js'
 import type { Mailer } from './mailer.js'
+import { createIncidents, type Incidents } from './incidents.js'
 import { createMembers, type Members } from './members.js'
 import { createSshKeys, type SshKeys } from './ssh-keys.js'
 import { createLoginThrottle, type LoginThrottle } from './login-throttle.js'
@@ -50,6 +51,8 @@ export interface IdentityDeps {
   readonly nonces?: NonceStore
   /** Sends invitation e-mails. */
   readonly mailer: Mailer
+  /** Puts an environment in maintenance mode for good (incident `restrict`); absent in API-only set-ups. */
+  readonly restrictEnvironment?: (environmentId: string) => Promise<void>
   /** Base of links in e-mails (`<publicUrl>/invitations/<token>`). */
   readonly publicUrl: string
 }
@@ -84,6 +87,7 @@ export interface Identity {
   readonly members: Members
   readonly ipGroups: IpGroups
   readonly sshKeys: SshKeys
+  readonly incidents: Incidents
 }
 
 export function createIdentity(deps: IdentityDeps): Identity {
@@ -132,6 +136,13 @@ export function createIdentity(deps: IdentityDeps): Identity {
     }),
     ipGroups: createIpGroups({ db, clock, audit }),
     sshKeys: createSshKeys({ db, clock, audit }),
+    incidents: createIncidents({
+      db,
+      clock,
+      audit,
+      mailer: deps.mailer,
+      ...(deps.restrictEnvironment ? { restrictEnvironment: deps.restrictEnvironment } : {}),
+    }),
 
     async authenticate(bearer, source) {
       if (bearer.length > 200) return undefined

@@ -1,3 +1,4 @@
+import { once } from 'node:events'
 import { spawn } from 'node:child_process'
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto'
 import {
@@ -849,11 +850,15 @@ export function createBackups(deps: BackupsDeps) {
           if (!body.readableEnded) pass.destroy(new Error('the upload was cut off before its end'))
         })
         body.pipe(pass)
+        const out = createWriteStream(part, { mode: 0o600 })
         try {
-          await pipeline(pass, limiter, createWriteStream(part, { mode: 0o600 }))
+          await pipeline(pass, limiter, out)
         } catch (error) {
           body.unpipe(pass)
           body.resume()
+          // The file is opened asynchronously: wait until the stream let go of it, or the clean-up below
+          // could run before the file exists and leave the partial upload behind.
+          if (!out.closed) await once(out, 'close')
           if (error instanceof TooLargeError) throw error
           throw new InvalidError(SERVICE_ERRORS.invalidField, 'the upload was cut off before its end', {
             publicCode: 'invalid_request',

@@ -1,7 +1,6 @@
-import type { TestContext } from 'node:test'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import { loadConfig } from '../../src/config/index.js'
-import { createPlatform, type Platform } from '../../src/main.js'
+import { createPlatform, type Platform, type PlatformOptions } from '../../src/main.js'
 import { createTestStore, type TestStore, STORE_KINDS } from './stores.js'
 
 export { STORE_KINDS }
@@ -18,14 +17,15 @@ export interface TestPlatform {
 
 /** A platform on a fresh store of `kind`, closed and dropped when the test ends. */
 export async function startPlatform(
-  t: TestContext,
+  t: { after(fn: () => Promise<void>): void },
   kind: (typeof STORE_KINDS)[number],
   settings: Partial<Record<string, string>> = {},
+  options: Omit<PlatformOptions, 'announce'> = {},
 ): Promise<TestPlatform> {
   const store = await createTestStore(kind)
   const config = loadConfig({}, { dataDir: store.dataDir, databaseUrl: store.databaseUrl, masterKey: 'a'.repeat(64), logLevel: 'silent', ...settings })
   let setupToken = ''
-  const platform = await createPlatform(config, { announce: (line) => (setupToken = line.split(': ').pop() ?? '') })
+  const platform = await createPlatform(config, { ...options, announce: (line) => (setupToken = line.split(': ').pop() ?? '') })
   t.after(async () => {
     await platform.close()
     await store.drop()
