@@ -35,6 +35,9 @@ export function openStore(databaseUrl: string): Store {
   // int8 (COUNT, bigint) arrives as a string by default; our counts fit in a double.
   pg.types.setTypeParser(20, (v) => Number(v))
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 })
+  // An idle connection the server ends (restart, failover, pg_terminate_backend) is reported here; without
+  // a listener it would end the process. The pool drops that client and connects anew on the next query.
+  pool.on('error', () => undefined)
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   return { db, dialect: 'postgres', close: () => db.destroy() }
 }
