@@ -15,6 +15,8 @@ export interface RuntimePinsOptions {
   readonly clock: Clock
   /** Default https://registry.npmjs.org. */
   readonly registry?: string
+  /** The Node.js running Palisade (default: this process): a pin to exactly its version uses it as is. */
+  readonly hostNode?: { readonly version: string; readonly binDir: string }
 }
 
 /**
@@ -46,6 +48,9 @@ export function createRuntimePins(options: RuntimePinsOptions) {
     },
 
     async prepare(version: string): Promise<{ binDir: string; cached: boolean }> {
+      // The control plane's own node is that exact version: nothing to download (and nothing to trust anew).
+      const host = opts.hostNode ?? { version: process.versions.node, binDir: path.dirname(process.execPath) }
+      if (version === host.version) return { binDir: host.binDir, cached: true }
       const result = await installNodeVersion({
         dataDir: opts.dataDir,
         version,
