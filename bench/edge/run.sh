@@ -17,7 +17,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=$(mktemp -d /tmp/palisade-bench-edge.XXXXXX)
 WAF_ROW=${WAF_ROW:-1}
 MIX=${MIX:-1}
-UP_PORT=18081 NGINX_PORT=18080 EDGE_PORT=18082 WAF_PORT=18083 MS_PORT=18084
+UP_PORT=18081 NGINX_PORT=18080 EDGE_PORT=18082 WAF_PORT=18083 MS_PORT=18084 MIN_PORT=18085
 BODY='{"ok":true,"service":"bench-upstream","padding":"0123456789abcdef0123456789abcdef"}'
 PIDS=()
 
@@ -121,10 +121,14 @@ nginx -c "$WORK/up/nginx.conf" -p "$WORK/up" -e "$WORK/up/error.log"
 nginx -c "$WORK/px/nginx.conf" -p "$WORK/px" -e "$WORK/px/error.log"
 (cd "$ROOT" && exec node --import tsx bench/edge/edge-server.ts "$EDGE_PORT" "$UP_PORT" "$WORK/edge-access.log") &
 PIDS+=($!)
-PORTS="$UP_PORT $NGINX_PORT $EDGE_PORT"
+node "$ROOT/bench/edge/minimal-proxy.mjs" "$MIN_PORT" "$UP_PORT" &
+MIN_PID=$!
+PIDS+=($MIN_PID)
+PORTS="$UP_PORT $NGINX_PORT $EDGE_PORT $MIN_PORT"
 if [ "$WAF_ROW" = 1 ]; then
   (cd "$ROOT" && BENCH_WAF=crs exec node --import tsx bench/edge/edge-server.ts "$WAF_PORT" "$UP_PORT" "$WORK/waf-access.log") &
-  PIDS+=($!)
+  WAF_PID=$!
+  PIDS+=($WAF_PID)
   nginx -c "$WORK/ms/nginx.conf" -p "$WORK/ms" -e "$WORK/ms/error.log"
   PORTS="$PORTS $WAF_PORT $MS_PORT"
 fi
@@ -187,8 +191,10 @@ for round in $(seq 1 "$ROUNDS"); do
   read -r er e50 e99 ecpu < <(measure $EDGE_PORT "$EDGE_PID")
   echo "| $round | nginx $(nginx -v 2>&1 | sed 's/.*\///') ($NGINX_WORKERS worker) | $nr | $n50 | $n99 | $ncpu |"
   echo "| $round | palisade edge (node $(node -v)) | $er | $e50 | $e99 | $ecpu |"
+  read -r pr p50 p99 pcpu < <(measure $MIN_PORT "$MIN_PID")
+  echo "| $round | minimal Node proxy (bench/edge/minimal-proxy.mjs: no checks, no log) | $pr | $p50 | $p99 | $pcpu |"
   if [ "$WAF_ROW" = 1 ]; then
-    read -r wr w50 w99 wcpu < <(measure $WAF_PORT "${PIDS[1]}")
+    read -r wr w50 w99 wcpu < <(measure $WAF_PORT "$WAF_PID")
     echo "| $round | palisade edge + WAF (CRS, PL1) | $wr | $w50 | $w99 | $wcpu |"
     read -r mr m50 m99 mcpu < <(measure $MS_PORT "$(pgrep -P "$(cat "$WORK/ms/nginx.pid")" | tr '\n' ' ')")
     echo "| $round | nginx + ModSecurity 3 + CRS (PL1, $NGINX_WORKERS worker) | $mr | $m50 | $m99 | $mcpu |"
