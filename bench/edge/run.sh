@@ -121,7 +121,7 @@ nginx -c "$WORK/up/nginx.conf" -p "$WORK/up" -e "$WORK/up/error.log"
 nginx -c "$WORK/px/nginx.conf" -p "$WORK/px" -e "$WORK/px/error.log"
 (cd "$ROOT" && exec node --import tsx bench/edge/edge-server.ts "$EDGE_PORT" "$UP_PORT" "$WORK/edge-access.log") &
 PIDS+=($!)
-node "$ROOT/bench/edge/minimal-proxy.mjs" "$MIN_PORT" "$UP_PORT" &
+(cd "$ROOT" && exec node --import tsx bench/edge/minimal-proxy.ts "$MIN_PORT" "$UP_PORT") &
 MIN_PID=$!
 PIDS+=($MIN_PID)
 PORTS="$UP_PORT $NGINX_PORT $EDGE_PORT $MIN_PORT"
@@ -192,7 +192,7 @@ for round in $(seq 1 "$ROUNDS"); do
   echo "| $round | nginx $(nginx -v 2>&1 | sed 's/.*\///') ($NGINX_WORKERS worker) | $nr | $n50 | $n99 | $ncpu |"
   echo "| $round | palisade edge (node $(node -v)) | $er | $e50 | $e99 | $ecpu |"
   read -r pr p50 p99 pcpu < <(measure $MIN_PORT "$MIN_PID")
-  echo "| $round | minimal Node proxy (bench/edge/minimal-proxy.mjs: no checks, no log) | $pr | $p50 | $p99 | $pcpu |"
+  echo "| $round | minimal Node proxy (bench/edge/minimal-proxy.ts: no checks, no log) | $pr | $p50 | $p99 | $pcpu |"
   if [ "$WAF_ROW" = 1 ]; then
     read -r wr w50 w99 wcpu < <(measure $WAF_PORT "$WAF_PID")
     echo "| $round | palisade edge + WAF (CRS, PL1) | $wr | $w50 | $w99 | $wcpu |"

@@ -1,6 +1,6 @@
 // The floor for any proxy written on Node's http module: ten lines, keep-alive upstream, no checks, no log.
 // bench/edge/run.sh runs it beside the edge so that the edge's own cost can be told from Node's.
-// Usage: node bench/edge/minimal-proxy.mjs <listenPort> <upstreamPort>
+// Usage: node --import tsx bench/edge/minimal-proxy.ts <listenPort> <upstreamPort>
 import http from 'node:http'
 
 const [listenPort, upstreamPort] = process.argv.slice(2).map(Number)
