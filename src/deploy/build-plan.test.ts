@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import assert from 'node:assert/strict'
 import {
   existsSync,
@@ -63,8 +64,35 @@ test('static sites are served by the edge, from public/ when present', (t) => {
 
 test('apps without a way to start are refused with a reason', (t) => {
   assert.throws(() => planBuild(tree(t, { 'package.json': '{}' }), 'node@20'), BuildPlanError)
-  assert.throws(() => planBuild(tree(t, { 'x.php': '' }), 'php@8.2'), /Procfile/)
+  assert.throws(() => planBuild(tree(t, { 'main.py': '' }), 'python@3.11'), /Procfile/)
   assert.throws(() => planBuild(tree(t, { 'package.json': '{' }), 'node@20'), /not valid JSON/)
+})
+
+test('php@X.Y: PHP’s built-in server on loopback, public/ when it exists, composer only without vendor/', (t) => {
+  let hasPhp = true
+  try {
+    execFileSync('php', ['-v'], { stdio: 'ignore' })
+  } catch {
+    hasPhp = false
+  }
+  if (!hasPhp) {
+    assert.throws(() => planBuild(tree(t, { 'index.php': '' }), 'php@8.2'), /php is not installed/)
+    return
+  }
+  const plan = planBuild(tree(t, { 'public/index.php': '<?php echo 1;', 'composer.json': '{}' }), 'php@8.2')
+  assert.equal(plan.kind, 'process')
+  assert.deepEqual(plan.steps, [
+    ['composer', 'install', '--no-dev', '--no-interaction', '--no-progress', '--prefer-dist'],
+  ])
+  assert.match(plan.start?.[2] ?? '', /exec php -S 127\.0\.0\.1:"\$PORT" -t public$/)
+  const vendored = planBuild(
+    tree(t, { 'index.php': '', 'composer.json': '{}', 'vendor/autoload.php': '' }),
+    'php@8.2',
+  )
+  assert.deepEqual(vendored.steps, [])
+  assert.match(vendored.start?.[2] ?? '', /-t \.$/)
+  const other = planBuild(tree(t, { 'index.php': '' }), 'php@5.6')
+  assert.ok(other.notes.some((n) => n.startsWith('warning: runtime php@5.6 requested')))
 })
 
 test('a symlinked manifest pointing elsewhere on the host is ignored', (t) => {

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
 import path from 'node:path'
 
@@ -112,7 +113,54 @@ export function planBuild(dir: string, runtime: string, pinned: string | null = 
       'package.json has no start script and there is no server.js or Procfile web: line',
     )
   }
+  if (runtime.startsWith('php@')) return phpPlan(dir, runtime, steps, notes)
   throw new BuildPlanError(`runtime ${runtime} has no local builder: add a Procfile with a web: line`)
+}
+
+/** Requests PHP's built-in server handles at once (PHP_CLI_SERVER_WORKERS; the app may set its own). */
+const PHP_WORKERS = 4
+
+/**
+ * `php@X.Y`: PHP's built-in web server (`php -S`) on loopback, serving `public/` when it exists (else the
+ * release root); paths that are not files fall back to `index.php`, so front-controller apps work. Composer
+ * dependencies are installed when `composer.json` has them and `vendor/` is not committed (needs `composer` on
+ * the host). The host's `php` runs; a different minor than the one asked for is said in the log.
+ */
+function phpPlan(dir: string, runtime: string, steps: (readonly string[])[], notes: string[]): BuildPlan {
+  let hostVersion: string
+  try {
+    hostVersion = execFileSync('php', ['-r', 'echo PHP_MAJOR_VERSION, ".", PHP_MINOR_VERSION;'], {
+      timeout: 10_000,
+      encoding: 'utf8',
+    }).trim()
+  } catch {
+    throw new BuildPlanError(
+      `runtime ${runtime}: php is not installed on this host (Debian: apt-get install php-cli)`,
+    )
+  }
+  const wanted = runtime.slice(4)
+  notes.push(
+    hostVersion === wanted || hostVersion.startsWith(`${wanted}.`) || wanted.startsWith(`${hostVersion}.`)
+      ? `runtime ${runtime}: php ${hostVersion}`
+      : `warning: runtime ${runtime} requested, this host runs php ${hostVersion}`,
+  )
+  if (existsSync(path.join(dir, 'composer.json')) && !existsSync(path.join(dir, 'vendor'))) {
+    steps.push(['composer', 'install', '--no-dev', '--no-interaction', '--no-progress', '--prefer-dist'])
+  }
+  const docroot =
+    existsSync(path.join(dir, 'public')) && lstatSync(path.join(dir, 'public')).isDirectory() ? 'public' : '.'
+  notes.push(`PHP built-in server serving ${docroot === '.' ? 'the release root' : 'public/'}`)
+  return {
+    kind: 'process',
+    steps,
+    start: [
+      '/bin/sh',
+      '-c',
+      `PHP_CLI_SERVER_WORKERS=\${PHP_CLI_SERVER_WORKERS:-${PHP_WORKERS}} exec php -S 127.0.0.1:"$PORT" -t ${docroot}`,
+    ],
+    staticRoot: null,
+    notes,
+  }
 }
 
 /**
