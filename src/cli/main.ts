@@ -5,6 +5,7 @@ import { auditCommand } from './commands/audit.js'
 import { backupCommand } from './commands/backup.js'
 import { deployCommand } from './commands/deploy.js'
 import { doctorCommand } from './commands/doctor.js'
+import { incidentCommand } from './commands/incident.js'
 import { jobsCommand } from './commands/jobs.js'
 import { logsCommand } from './commands/logs.js'
 import { membersCommand } from './commands/members.js'
@@ -61,6 +62,7 @@ export function buildProgram(): Command {
     wafCommand(),
     auditCommand(),
     doctorCommand(),
+    incidentCommand(),
   ]) {
     program.addCommand(c)
   }
@@ -79,7 +81,12 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok
+      if (
+        error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version' ||
+        error.code === 'commander.help'
+      )
+        return EXIT.ok
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage
     }
     if (error instanceof UsageError) {
@@ -88,7 +95,9 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     }
     if (error instanceof ApiError) {
       const field = error.details[0] ? ` [${error.details.map((d) => d.field).join(', ')}]` : ''
-      stdio.err(`error: ${error.message}${field} (${error.code}${error.status ? `, HTTP ${error.status}` : ''}${error.requestId ? `, request ${error.requestId}` : ''})`)
+      stdio.err(
+        `error: ${error.message}${field} (${error.code}${error.status ? `, HTTP ${error.status}` : ''}${error.requestId ? `, request ${error.requestId}` : ''})`,
+      )
       return EXIT.failed
     }
     const e = error as { message?: string; code?: string }

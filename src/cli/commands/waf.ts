@@ -16,7 +16,9 @@ import {
   type WafSettings,
 } from '../../waf/index.js'
 import { createFsWafSource } from '../../edge/index.js'
-import { stdio, type Io } from '../output.js'
+import { createClient } from '../client.js'
+import { print, stdio, type Io } from '../output.js'
+import { resolveEnvironment, UsageError } from '../resolve.js'
 
 function crsDirFrom(opt: string | undefined): string {
   return opt ?? process.env['PALISADE_CRS_DIR'] ?? '/usr/share/modsecurity-crs'
@@ -131,6 +133,57 @@ export function wafTestCrs(opts: { filter?: string; crs?: string; tests?: string
   return fail === 0 ? 0 : 1
 }
 
+interface DecideOptions {
+  uri: string
+  method: string
+  header: string[]
+  body?: string
+  clientIp?: string
+  env?: string
+  project?: string
+}
+
+interface Decision {
+  decisionId: string
+  decision: 'allow' | 'deny'
+  status: number
+  score: number
+  rules: string[]
+}
+
+async function wafDecide(o: DecideOptions, c: Command): Promise<number> {
+  const headers: Record<string, string> = {}
+  for (const line of o.header) {
+    const at = line.indexOf(':')
+    if (at <= 0) throw new UsageError(`--header wants 'Name: value', got '${line}'`)
+    headers[line.slice(0, at).trim()] = line.slice(at + 1).trim()
+  }
+  const client = createClient()
+  const environment =
+    o.env === undefined
+      ? undefined
+      : await resolveEnvironment(client, o.env, {
+          ...(o.project ? { project: o.project } : {}),
+          ...c.optsWithGlobals<{ workspace?: string }>(),
+        })
+  const d = await client.request<Decision>('POST', '/v1/decide', {
+    method: o.method,
+    uri: o.uri,
+    headers,
+    ...(o.body === undefined ? {} : { body: o.body }),
+    ...(o.clientIp === undefined ? {} : { clientIp: o.clientIp }),
+    ...(environment === undefined ? {} : { environment }),
+  })
+  print(c, d, [
+    ['decision', (x: Decision) => x.decision],
+    ['status', (x: Decision) => x.status],
+    ['score', (x: Decision) => x.score],
+    ['rules', (x: Decision) => x.rules.join(',')],
+    ['decision id', (x: Decision) => x.decisionId],
+  ])
+  return d.decision === 'deny' ? 1 : 0
+}
+
 /** `palisade waf …`: evaluate requests offline and run the CRS regression suite. */
 export function wafCommand(): Command {
   const cmd = new Command('waf').description(
@@ -144,6 +197,29 @@ export function wafCommand(): Command {
     .option('--paranoia <n>', 'paranoia level 1-4', paranoia, 1 as 1 | 2 | 3 | 4)
     .action(async (o: { jsonl: string; crs?: string; paranoia: 1 | 2 | 3 | 4 }) => {
       process.exitCode = await wafEval(o)
+    })
+  cmd
+    .command('decide')
+    .description(
+      'the WAF verdict for a request, from the API (POST /v1/decide; needs PALISADE_SIGNING_KEY/_ID); exit 1 on deny',
+    )
+    .requiredOption('--uri <target>', 'path and query, or an absolute URL')
+    .option('--method <method>', 'HTTP method', 'GET')
+    .option(
+      '--header <line>',
+      "a request header, 'Name: value' (repeatable)",
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    )
+    .option('--body <text>', 'request body')
+    .option('--client-ip <ip>', 'the client address the proxy saw')
+    .option(
+      '--env <env>',
+      'apply this environment’s WAF tuning and log denies there (name, project/env or id)',
+    )
+    .option('--project <name>', 'project of --env')
+    .action(async (o: DecideOptions, c: Command) => {
+      process.exitCode = await wafDecide(o, c)
     })
   cmd
     .command('test-crs')
