@@ -1,37 +1,18 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { test } from 'node:test'
-import { runCli, startServer } from './support/processes.js'
+import { runCli, startCliTour } from './support/processes.js'
 
 const PASSWORD = 'correct horse battery staple 42'
 
 test('a user sets a backup schedule, exports a backup and imports it back with the CLI', async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'palisade-bkcli-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
-  const dataDir = path.join(dir, 'data')
-  const server = await startServer(t, {
-    PALISADE_DATA_DIR: dataDir,
-    PALISADE_EDGE_HTTP_LISTEN: '127.0.0.1:0',
-    PALISADE_EDGE_HTTPS_LISTEN: '127.0.0.1:0',
-    PALISADE_BACKUP_IMPORT_LIMIT: '65536',
-  })
-  const env = { HOME: path.join(dir, 'home'), PALISADE_API_URL: server.apiUrl, PALISADE_DATA_DIR: dataDir }
+  const { dir, env } = await startCliTour(t, { PALISADE_BACKUP_IMPORT_LIMIT: '65536' })
   const cli = async (args: string[], input?: string) => {
     const r = await runCli(args, env, input)
     return { ...r, all: r.stdout + r.stderr }
   }
-  assert.equal(
-    (
-      await cli(
-        ['setup', '--email', 'owner@example.com', '--workspace', 'acme', '--password-stdin'],
-        PASSWORD + '\n',
-      )
-    ).code,
-    0,
-  )
   assert.equal(
     (await cli(['login', '--email', 'owner@example.com', '--password-stdin'], PASSWORD + '\n')).code,
     0,

@@ -1,28 +1,9 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
 import { test } from 'node:test'
-import { runCli, startServer } from './support/processes.js'
-
-const PASSWORD = 'correct horse battery staple 42'
+import { runCli, startCliTour } from './support/processes.js'
 
 test('CLI: waf decide asks the API for a signed verdict; incident declare runs the emergency brake', async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'palisade-cli-decide-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
-  const dataDir = path.join(dir, 'data')
-  const server = await startServer(t, {
-    PALISADE_DATA_DIR: dataDir,
-    PALISADE_EDGE_HTTP_LISTEN: '127.0.0.1:0',
-    PALISADE_EDGE_HTTPS_LISTEN: '127.0.0.1:0',
-  })
-  const env = { HOME: path.join(dir, 'home'), PALISADE_API_URL: server.apiUrl, PALISADE_DATA_DIR: dataDir }
-  const setup = await runCli(
-    ['setup', '--email', 'owner@example.com', '--workspace', 'acme', '--password-stdin'],
-    env,
-    PASSWORD + '\n',
-  )
-  assert.equal(setup.code, 0, setup.stderr)
+  const { server, env } = await startCliTour(t)
 
   const created = await runCli(['--json', 'tokens', 'create', 'proxy', '--scopes', 'read', '--signed'], env)
   assert.equal(created.code, 0, created.stderr)
@@ -64,7 +45,10 @@ test('CLI: waf decide asks the API for a signed verdict; incident declare runs t
   const drill = await runCli(['--json', 'incident', 'declare', '--notify', '--reason', 'tabletop drill'], env)
   assert.equal(drill.code, 0, drill.stderr)
   assert.equal((JSON.parse(drill.stdout) as { notified: number }).notified, 1)
-  const revoke = await runCli(['--json', 'incident', 'declare', '--revoke-credentials', '--reason', 'token leak'], env)
+  const revoke = await runCli(
+    ['--json', 'incident', 'declare', '--revoke-credentials', '--reason', 'token leak'],
+    env,
+  )
   assert.equal(revoke.code, 0, revoke.stderr)
   assert.equal((JSON.parse(revoke.stdout) as { revokedTokens: number }).revokedTokens, 1)
   assert.equal(

@@ -1,20 +1,10 @@
 import assert from 'node:assert/strict'
-import {
-  chmodSync,
-  chownSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs'
-import { tmpdir } from 'node:os'
+import { chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { test } from 'node:test'
 import { isFakeEmail } from '../src/services/index.js'
 import { mariadbSql, removeSandboxes } from './services-helpers.js'
-import { runCli, startServer } from './support/processes.js'
+import { runCli, startCliTour } from './support/processes.js'
 
 const PASSWORD = 'correct horse battery staple 42'
 const asRoot = process.getuid?.() === 0
@@ -23,26 +13,12 @@ test(
   'a user sets anonymization rules and syncs production into staging, files included, with the CLI',
   { skip: asRoot ? false : 'needs root: services run as the environment user' },
   async (t) => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'palisade-sync-'))
-    t.after(() => rmSync(dir, { recursive: true, force: true }))
-    // Environment users must be able to traverse the parents of the data dir (the deploy driver checks).
-    chmodSync(dir, 0o711)
-    const dataDir = path.join(dir, 'data')
-    const server = await startServer(t, {
-      PALISADE_DATA_DIR: dataDir,
-      PALISADE_EDGE_HTTP_LISTEN: '127.0.0.1:0',
-      PALISADE_EDGE_HTTPS_LISTEN: '127.0.0.1:0',
-    })
-    const env = { HOME: path.join(dir, 'home'), PALISADE_API_URL: server.apiUrl, PALISADE_DATA_DIR: dataDir }
+    const { dir, dataDir, env } = await startCliTour(t, {}, { traversable: true })
     const cli = async (args: string[], input?: string) => {
       const r = await runCli(args, env, input)
       assert.equal(r.code, 0, `palisade ${args.join(' ')}: ${r.stdout}${r.stderr}`)
       return r.stdout
     }
-    await cli(
-      ['setup', '--email', 'owner@example.com', '--workspace', 'acme', '--password-stdin'],
-      PASSWORD + '\n',
-    )
     await cli(['login', '--email', 'owner@example.com', '--password-stdin'], PASSWORD + '\n')
     await cli(['projects', 'create', 'shop'])
     for (const [name, criticality] of [

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { createServer } from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -51,14 +53,27 @@ export interface ServerProcess {
 }
 
 /** Starts `palisade serve` as a real process and waits until /v1/health answers. */
-export async function startServer(t: TestContext, env: Record<string, string>, fixedPort?: number): Promise<ServerProcess> {
+export async function startServer(
+  t: TestContext,
+  env: Record<string, string>,
+  fixedPort?: number,
+): Promise<ServerProcess> {
   const port = fixedPort ?? (await freePort())
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI_SOURCE, 'serve', '--api-listen', `127.0.0.1:${port}`], {
-    cwd: REPO,
-    // Runtime pinning off unless a test asks: tours deploy on the host's node, with no registry download.
-    env: { PATH: process.env['PATH'] ?? '', PALISADE_LOG_LEVEL: 'warn', PALISADE_RUNTIME_PINNING: 'off', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', CLI_SOURCE, 'serve', '--api-listen', `127.0.0.1:${port}`],
+    {
+      cwd: REPO,
+      // Runtime pinning off unless a test asks: tours deploy on the host's node, with no registry download.
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        PALISADE_LOG_LEVEL: 'warn',
+        PALISADE_RUNTIME_PINNING: 'off',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
   let output = ''
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()))
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()))
@@ -83,4 +98,53 @@ export async function startServer(t: TestContext, env: Record<string, string>, f
     await new Promise((r) => setTimeout(r, 100))
   }
   return { apiUrl, port, child, output: () => output, stop }
+}
+
+export const TOUR_OWNER = {
+  email: 'owner@example.com',
+  password: 'correct horse battery staple 42',
+  workspace: 'acme',
+}
+
+export interface CliTour {
+  /** Temp directory of the tour (removed at the end); the data dir and HOME are inside. */
+  readonly dir: string
+  readonly dataDir: string
+  readonly server: ServerProcess
+  /** Environment for runCli: HOME (holding the owner's stored credentials), API URL, data dir. */
+  readonly env: {
+    readonly HOME: string
+    readonly PALISADE_API_URL: string
+    readonly PALISADE_DATA_DIR: string
+  }
+}
+
+/**
+ * The start of every CLI tour: a real `palisade serve` on a fresh data dir (edge on free ports) and
+ * `palisade setup` of the owner and the `acme` workspace through the CLI. `traversable` lets environment
+ * users (isolation as root) pass through the temp dir to their releases.
+ */
+export async function startCliTour(
+  t: TestContext,
+  serverEnv: Record<string, string> = {},
+  options: { traversable?: boolean } = {},
+): Promise<CliTour> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'palisade-tour-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  if (options.traversable) chmodSync(dir, 0o711)
+  const dataDir = path.join(dir, 'data')
+  const server = await startServer(t, {
+    PALISADE_DATA_DIR: dataDir,
+    PALISADE_EDGE_HTTP_LISTEN: '127.0.0.1:0',
+    PALISADE_EDGE_HTTPS_LISTEN: '127.0.0.1:0',
+    ...serverEnv,
+  })
+  const env = { HOME: path.join(dir, 'home'), PALISADE_API_URL: server.apiUrl, PALISADE_DATA_DIR: dataDir }
+  const setup = await runCli(
+    ['setup', '--email', TOUR_OWNER.email, '--workspace', TOUR_OWNER.workspace, '--password-stdin'],
+    env,
+    TOUR_OWNER.password + '\n',
+  )
+  if (setup.code !== 0) throw new Error(`palisade setup failed: ${setup.stderr}`)
+  return { dir, dataDir, server, env }
 }
