@@ -32,6 +32,38 @@ async function environment(
 
 for (const kind of STORE_KINDS) {
   describe(`runtime updates API (${kind})`, () => {
+    test('at end of life the environment may choose the deprecated channel; the plan says so', async (t) => {
+      const tp = await startPlatform(t, kind)
+      const { token, workspaceId } = await setUpOwner(tp)
+      const id = await environment(tp, token, workspaceId, { name: 'main', runtime: 'node@18.20.4' })
+      const plan = async () =>
+        (
+          (await tp.call('GET', `/v1/environments/${id}/runtime-updates`, { token })).json() as {
+            eol?: { status: string; options: string[]; choice?: string }
+          }
+        ).eol
+      assert.equal((await plan())?.status, 'reached', 'node 18 ended in April 2025')
+      assert.equal((await plan())?.choice, undefined)
+      const bad = await tp.call('PATCH', `/v1/environments/${id}`, { token, body: { runtimeChannel: 'lts' } })
+      assert.equal(bad.statusCode, 400, bad.body)
+      const chosen = await tp.call('PATCH', `/v1/environments/${id}`, {
+        token,
+        body: { runtimeChannel: 'deprecated' },
+      })
+      assert.equal(chosen.statusCode, 200, chosen.body)
+      assert.equal((chosen.json() as { runtimeChannel: string }).runtimeChannel, 'deprecated')
+      assert.equal((await plan())?.choice, 'deprecated channel')
+      const events = await tp.platform.store.db
+        .selectFrom('audit_events')
+        .select('changes')
+        .where('action', '=', 'environment.update')
+        .execute()
+      assert.ok(
+        events.some((e) => e.changes.includes('runtimeChannel')),
+        'the choice is in the audit log',
+      )
+    })
+
     test('a never-deployed node@20 environment is told which version its first deployment installs', async (t) => {
       const tp = await startPlatform(t, kind)
       const { token, workspaceId } = await setUpOwner(tp)

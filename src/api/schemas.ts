@@ -1,5 +1,5 @@
 import { Type, type TSchema } from '@sinclair/typebox'
-import { NAME_PATTERN, RUNTIME_PATTERN, VARIABLE_NAME_PATTERN, CRITICALITIES, WEEKDAYS, MAX_PAGE } from '../tenancy/index.js'
+import { NAME_PATTERN, RUNTIME_PATTERN, VARIABLE_NAME_PATTERN, CRITICALITIES, RUNTIME_CHANNELS, WEEKDAYS, MAX_PAGE } from '../tenancy/index.js'
 
 /** Request and response schemas: the same objects validate requests and produce the OpenAPI document. */
 export const Strict = <T extends Parameters<typeof Type.Object>[0]>(props: T, opts: { description?: string } = {}) =>
@@ -79,6 +79,7 @@ export const EnvironmentSchema = Type.Object({
   branch: Type.String(),
   criticality: Criticality,
   runtime: Type.String(),
+  runtimeChannel: Type.Union(RUNTIME_CHANNELS.map((c) => Type.Literal(c)), { description: 'stable, or deprecated: keep a major past its end of life, knowingly' }),
   host: Type.String(),
   sizing: SizingSchema,
   maintenanceWindow: Type.Union([MaintenanceWindowSchema, Type.Null()]),
@@ -92,6 +93,7 @@ export const EnvironmentFields = {
   branch: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
   criticality: Type.Optional(Criticality),
   runtime: Type.Optional(Runtime),
+  runtimeChannel: Type.Optional(Type.Union(RUNTIME_CHANNELS.map((c) => Type.Literal(c)))),
   sizing: Type.Optional(Type.Partial(SizingSchema, { additionalProperties: false })),
   maintenanceWindow: Type.Optional(Type.Union([MaintenanceWindowSchema, Type.Null()])),
   persistentDirs: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 20 })),

@@ -13,7 +13,7 @@ function dataDir(t: TestContext): string {
   return dir
 }
 
-const env = (runtime: string): Environment => ({
+const env = (runtime: string, runtimeChannel: Environment['runtimeChannel'] = 'stable'): Environment => ({
   id: 'env_x',
   workspaceId: 'wsp_x',
   projectId: 'prj_x',
@@ -21,6 +21,7 @@ const env = (runtime: string): Environment => ({
   branch: 'main',
   criticality: 'production',
   runtime,
+  runtimeChannel,
   host: 'main.shop.acme.localhost',
   sizing: { instances: 1, memoryMb: 512, cpu: 1 },
   maintenanceWindow: { day: 'sun', start: '02:00', durationMinutes: 120, timezone: 'UTC' },
@@ -50,6 +51,16 @@ test('without deploy, only an exact setting has a current version', async () => 
   const runtimes = createRuntimes({ clock: fixedClock('2024-03-06T10:00:00Z') })
   assert.equal((await runtimes.planFor(env('node@20'))).current, null)
   assert.equal((await runtimes.planFor(env('node@20.11.1'))).current, '20.11.1')
+})
+
+test('an environment on the deprecated channel is planned as having chosen it at end of life', async () => {
+  const runtimes = createRuntimes({ clock: fixedClock('2026-06-01T10:00:00Z') })
+  const stable = await runtimes.planFor(env('node@20.11.1'))
+  assert.equal(stable.eol?.status, 'reached')
+  assert.equal(stable.eol?.choice, undefined)
+  assert.ok(stable.eol?.options.includes('deprecated channel'))
+  const deprecated = await runtimes.planFor(env('node@20.11.1', 'deprecated'))
+  assert.equal(deprecated.eol?.choice, 'deprecated channel')
 })
 
 test('refresh writes the catalog under the data directory and later plans use it', async (t) => {
@@ -86,7 +97,10 @@ test('a tampered catalog file fails loudly instead of planning from it', (t) => 
       runtimes: { node: { majors: [], versions: [{ version: '20.1.0; rm -rf /' }] } },
     }),
   )
-  assert.throws(() => createRuntimes({ dataDir: dir }).catalog(), { code: 'PAL_RUNTIME_CATALOG_INVALID', kind: 'internal' })
+  assert.throws(() => createRuntimes({ dataDir: dir }).catalog(), {
+    code: 'PAL_RUNTIME_CATALOG_INVALID',
+    kind: 'internal',
+  })
 })
 
 test('refresh without a data directory is refused', async () => {

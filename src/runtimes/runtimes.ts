@@ -90,7 +90,8 @@ export function createRuntimes(options: RuntimesOptions = {}) {
       const current = plan.current === undefined ? await currentFor(env) : plan.current
       return planRuntimeUpdates({
         catalog: catalog(),
-        setting: parseRuntimeSetting(env.runtime, plan.channel),
+        // The environment's own channel unless the caller asks about another (a what-if).
+        setting: parseRuntimeSetting(env.runtime, plan.channel ?? env.runtimeChannel),
         current,
         window: env.maintenanceWindow,
         now: clock.now(),

@@ -9,6 +9,7 @@ import * as waf from './migrations/0005-waf.js'
 import * as backupSchedules from './migrations/0006-backup-schedules.js'
 import * as sync from './migrations/0007-sync.js'
 import * as runtimeUpdates from './migrations/0008-runtime-updates.js'
+import * as runtimeChannel from './migrations/0009-runtime-channel.js'
 
 /** Migrations in order. Never edit a released one: add the next file. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -20,6 +21,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0006-backup-schedules': backupSchedules,
   '0007-sync': sync,
   '0008-runtime-updates': runtimeUpdates,
+  '0009-runtime-channel': runtimeChannel,
 }
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) }

@@ -88,6 +88,7 @@ export interface EnvironmentsTable {
   branch: string
   criticality: string
   runtime: string
+  runtime_channel: string
   host: string
   sizing: string
   maintenance_window: string | null

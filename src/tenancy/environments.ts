@@ -11,6 +11,9 @@ import { assertBranch, assertName, assertPersistentDir, assertRuntime, assertTim
 
 export const CRITICALITIES = ['production', 'staging', 'development'] as const
 export type Criticality = (typeof CRITICALITIES)[number]
+/** The runtime channels an environment may be on (the runtimes capability plans by them). */
+export const RUNTIME_CHANNELS = ['stable', 'deprecated'] as const
+export type RuntimeChannel = (typeof RUNTIME_CHANNELS)[number]
 export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const
 
 export interface Sizing {
@@ -35,6 +38,8 @@ export interface Environment {
   readonly branch: string
   readonly criticality: Criticality
   readonly runtime: string
+  /** `stable`, or `deprecated` once the customer chose to keep a major past its end of life. */
+  readonly runtimeChannel: RuntimeChannel
   readonly host: string
   readonly sizing: Sizing
   readonly maintenanceWindow: MaintenanceWindow | null
@@ -49,6 +54,7 @@ export interface EnvironmentInput {
   readonly branch?: string
   readonly criticality?: Criticality
   readonly runtime?: string
+  readonly runtimeChannel?: RuntimeChannel
   readonly sizing?: Partial<Sizing>
   readonly maintenanceWindow?: MaintenanceWindow | null
   readonly persistentDirs?: readonly string[]
@@ -74,6 +80,7 @@ export function toEnvironment(r: EnvironmentsTable): Environment {
     branch: r.branch,
     criticality: r.criticality as Criticality,
     runtime: r.runtime,
+    runtimeChannel: r.runtime_channel as RuntimeChannel,
     host: r.host,
     sizing: JSON.parse(r.sizing) as Sizing,
     maintenanceWindow: r.maintenance_window === null ? null : (JSON.parse(r.maintenance_window) as MaintenanceWindow),
@@ -93,6 +100,8 @@ function validate(input: Partial<EnvironmentInput>): void {
   if (input.branch !== undefined) assertBranch(input.branch)
   if (input.criticality !== undefined && !CRITICALITIES.includes(input.criticality)) invalid('criticality', `must be one of ${CRITICALITIES.join(', ')}`)
   if (input.runtime !== undefined) assertRuntime('runtime', input.runtime)
+  if (input.runtimeChannel !== undefined && !RUNTIME_CHANNELS.includes(input.runtimeChannel))
+    invalid('runtimeChannel', `must be one of ${RUNTIME_CHANNELS.join(', ')}`)
   if (input.sizing) {
     if (input.sizing.instances !== undefined) {
       if (!Number.isInteger(input.sizing.instances)) invalid('sizing.instances', 'must be an integer')
@@ -182,6 +191,7 @@ export function createEnvironments(deps: TenancyDeps) {
           branch: input.branch ?? 'main',
           criticality,
           runtime: input.runtime ?? project.default_runtime,
+          runtime_channel: input.runtimeChannel ?? 'stable',
           host: defaultHost(input.name, project.name, project.workspace_name, deps.baseDomain),
           sizing: JSON.stringify({ ...DEFAULT_SIZING, ...input.sizing }),
           maintenance_window: input.maintenanceWindow ? JSON.stringify(input.maintenanceWindow) : null,
@@ -238,6 +248,7 @@ export function createEnvironments(deps: TenancyDeps) {
           branch: patch.branch ?? old.branch,
           criticality: patch.criticality ?? old.criticality,
           runtime: patch.runtime ?? old.runtime,
+          runtime_channel: patch.runtimeChannel ?? old.runtimeChannel,
           sizing: JSON.stringify({ ...old.sizing, ...patch.sizing }),
           maintenance_window: patch.maintenanceWindow === undefined ? before.maintenance_window : patch.maintenanceWindow === null ? null : JSON.stringify(patch.maintenanceWindow),
           persistent_dirs: patch.persistentDirs === undefined ? before.persistent_dirs : JSON.stringify(patch.persistentDirs),

@@ -27,6 +27,7 @@ interface EnvOpts {
   branch?: string
   criticality?: string
   runtime?: string
+  runtimeChannel?: string
   healthCheck?: string
   persistentDir?: string[]
   instances?: string
@@ -40,6 +41,7 @@ function body(o: EnvOpts): Record<string, unknown> {
   if (o.branch) b['branch'] = o.branch
   if (o.criticality) b['criticality'] = o.criticality
   if (o.runtime) b['runtime'] = o.runtime
+  if (o.runtimeChannel) b['runtimeChannel'] = o.runtimeChannel
   if (o.healthCheck) b['healthCheckPath'] = o.healthCheck
   if (o.persistentDir) b['persistentDirs'] = o.persistentDir
   const sizing: Record<string, number> = {}
@@ -56,6 +58,10 @@ function withSettings(c: Command): Command {
     .option('--branch <branch>', 'git branch to deploy')
     .option('--criticality <level>', 'production, staging or development')
     .option('--runtime <runtime>', 'node@20, php@8.2, static, custom:<image>')
+    .option(
+      '--runtime-channel <channel>',
+      'stable, or deprecated: keep the major past its end of life, knowingly',
+    )
     .option('--health-check <path>', 'health-check path')
     .option('--persistent-dir <dir>', 'persistent directory (repeatable)', collect)
     .option('--instances <n>', 'instances')
@@ -64,25 +70,51 @@ function withSettings(c: Command): Command {
 
 export function envsCommand(): Command {
   const cmd = new Command('envs').alias('environments').description('environments of a project')
-  const scope = (c: Command): Command => c.option('--workspace <ws>', 'workspace name or id').option('--project <project>', 'project name or id')
+  const scope = (c: Command): Command =>
+    c.option('--workspace <ws>', 'workspace name or id').option('--project <project>', 'project name or id')
   scope(cmd.command('list')).action(async (o: EnvOpts, c: Command) => {
     const client = createClient()
     const p = await resolveProject(client, o.project, o.workspace)
-    print(c, { items: await listAll<Environment>(client, `/v1/projects/${p}/environments`), nextCursor: null }, columns)
+    print(
+      c,
+      { items: await listAll<Environment>(client, `/v1/projects/${p}/environments`), nextCursor: null },
+      columns,
+    )
   })
   withSettings(scope(cmd.command('create <name>'))).action(async (name: string, o: EnvOpts, c: Command) => {
     const client = createClient()
     const p = await resolveProject(client, o.project, o.workspace)
-    print(c, await client.request<Environment>('POST', `/v1/projects/${p}/environments`, { ...body(o), name }), columns)
+    print(
+      c,
+      await client.request<Environment>('POST', `/v1/projects/${p}/environments`, { ...body(o), name }),
+      columns,
+    )
   })
   scope(cmd.command('show <env>')).action(async (ref: string, o: EnvOpts, c: Command) => {
     const client = createClient()
-    print(c, await client.request<Environment>('GET', `/v1/environments/${await resolveEnvironment(client, ref, o)}`), columns)
+    print(
+      c,
+      await client.request<Environment>(
+        'GET',
+        `/v1/environments/${await resolveEnvironment(client, ref, o)}`,
+      ),
+      columns,
+    )
   })
-  withSettings(scope(cmd.command('update <env>')).option('--name <name>', 'new name')).action(async (ref: string, o: EnvOpts, c: Command) => {
-    const client = createClient()
-    print(c, await client.request<Environment>('PATCH', `/v1/environments/${await resolveEnvironment(client, ref, o)}`, body(o)), columns)
-  })
+  withSettings(scope(cmd.command('update <env>')).option('--name <name>', 'new name')).action(
+    async (ref: string, o: EnvOpts, c: Command) => {
+      const client = createClient()
+      print(
+        c,
+        await client.request<Environment>(
+          'PATCH',
+          `/v1/environments/${await resolveEnvironment(client, ref, o)}`,
+          body(o),
+        ),
+        columns,
+      )
+    },
+  )
   scope(cmd.command('delete <env>')).action(async (ref: string, o: EnvOpts, c: Command) => {
     const client = createClient()
     await client.request('DELETE', `/v1/environments/${await resolveEnvironment(client, ref, o)}`)
