@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { insertUser } from '../src/iam/index.js'
-import { setUpOwner, startPlatform, STORE_KINDS, signIn, type TestPlatform } from './support/platform.js'
+import { createShopEnvironment, setUpOwner, startPlatform, STORE_KINDS, signIn } from './support/platform.js'
 
 interface Plan {
   setting: string
@@ -11,31 +11,15 @@ interface Plan {
   notices: string[]
 }
 
-async function environment(
-  tp: TestPlatform,
-  token: string,
-  workspaceId: string,
-  body: Record<string, unknown>,
-): Promise<string> {
-  const project = await tp.call('POST', `/v1/workspaces/${workspaceId}/projects`, {
-    token,
-    body: { name: 'shop' },
-  })
-  assert.equal(project.statusCode, 201, project.body)
-  const env = await tp.call('POST', `/v1/projects/${(project.json() as { id: string }).id}/environments`, {
-    token,
-    body,
-  })
-  assert.equal(env.statusCode, 201, env.body)
-  return (env.json() as { id: string }).id
-}
-
 for (const kind of STORE_KINDS) {
   describe(`runtime updates API (${kind})`, () => {
     test('at end of life the environment may choose the deprecated channel; the plan says so', async (t) => {
       const tp = await startPlatform(t, kind)
       const { token, workspaceId } = await setUpOwner(tp)
-      const id = await environment(tp, token, workspaceId, { name: 'main', runtime: 'node@18.20.4' })
+      const id = await createShopEnvironment(tp, token, workspaceId, {
+        name: 'main',
+        runtime: 'node@18.20.4',
+      })
       const plan = async () =>
         (
           (await tp.call('GET', `/v1/environments/${id}/runtime-updates`, { token })).json() as {
@@ -67,7 +51,7 @@ for (const kind of STORE_KINDS) {
     test('a never-deployed node@20 environment is told which version its first deployment installs', async (t) => {
       const tp = await startPlatform(t, kind)
       const { token, workspaceId } = await setUpOwner(tp)
-      const id = await environment(tp, token, workspaceId, {
+      const id = await createShopEnvironment(tp, token, workspaceId, {
         name: 'main',
         runtime: 'node@20',
         maintenanceWindow: { day: 'sun', start: '02:30', durationMinutes: 60, timezone: 'Europe/Paris' },
@@ -85,7 +69,10 @@ for (const kind of STORE_KINDS) {
     test('an exact pin reports its version as current and is never changed', async (t) => {
       const tp = await startPlatform(t, kind)
       const { token, workspaceId } = await setUpOwner(tp)
-      const id = await environment(tp, token, workspaceId, { name: 'main', runtime: 'node@20.11.0' })
+      const id = await createShopEnvironment(tp, token, workspaceId, {
+        name: 'main',
+        runtime: 'node@20.11.0',
+      })
       const plan = (await tp.call('GET', `/v1/environments/${id}/runtime-updates`, { token })).json() as Plan
       assert.equal(plan.current, '20.11.0')
       assert.equal(plan.target, undefined)
@@ -100,7 +87,7 @@ for (const kind of STORE_KINDS) {
     test('a custom runtime is never changed', async (t) => {
       const tp = await startPlatform(t, kind)
       const { token, workspaceId } = await setUpOwner(tp)
-      const id = await environment(tp, token, workspaceId, {
+      const id = await createShopEnvironment(tp, token, workspaceId, {
         name: 'main',
         runtime: 'custom:registry.example.com/acme/app:1',
       })
@@ -115,7 +102,7 @@ for (const kind of STORE_KINDS) {
     test('the plan needs a token and hides environments of other workspaces (404)', async (t) => {
       const tp = await startPlatform(t, kind)
       const { token, workspaceId } = await setUpOwner(tp)
-      const id = await environment(tp, token, workspaceId, { name: 'main' })
+      const id = await createShopEnvironment(tp, token, workspaceId, { name: 'main' })
       assert.equal((await tp.call('GET', `/v1/environments/${id}/runtime-updates`)).statusCode, 401)
       // A signed-in user who is not a member of the workspace (IDOR attempt) learns nothing.
       const password = 'another long passphrase 77'

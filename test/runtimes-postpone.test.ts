@@ -1,27 +1,13 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { setUpOwner, startPlatform, STORE_KINDS, type TestPlatform } from './support/platform.js'
-
-async function environment(tp: TestPlatform, token: string, workspaceId: string): Promise<string> {
-  const project = await tp.call('POST', `/v1/workspaces/${workspaceId}/projects`, {
-    token,
-    body: { name: 'shop' },
-  })
-  assert.equal(project.statusCode, 201, project.body)
-  const env = await tp.call('POST', `/v1/projects/${(project.json() as { id: string }).id}/environments`, {
-    token,
-    body: { name: 'main', runtime: 'node@20' },
-  })
-  assert.equal(env.statusCode, 201, env.body)
-  return (env.json() as { id: string }).id
-}
+import { createShopEnvironment, setUpOwner, startPlatform, STORE_KINDS } from './support/platform.js'
 
 for (const kind of STORE_KINDS) {
   describe(`runtime update postponement (${kind})`, () => {
     test('a postponement is stored, shown by GET, audited, and lifted with null', async (t) => {
       const tp = await startPlatform(t, kind)
       const { token, workspaceId } = await setUpOwner(tp)
-      const id = await environment(tp, token, workspaceId)
+      const id = await createShopEnvironment(tp, token, workspaceId, { name: 'main', runtime: 'node@20' })
       const until = new Date(Date.now() + 3 * 86_400_000).toISOString()
       const res = await tp.call('POST', `/v1/environments/${id}/runtime-updates/postpone`, {
         token,
@@ -52,7 +38,7 @@ for (const kind of STORE_KINDS) {
     test('bad postponements are refused with the field named, and nothing is stored', async (t) => {
       const tp = await startPlatform(t, kind)
       const { token, workspaceId } = await setUpOwner(tp)
-      const id = await environment(tp, token, workspaceId)
+      const id = await createShopEnvironment(tp, token, workspaceId, { name: 'main', runtime: 'node@20' })
       const post = (body: unknown) =>
         tp.call('POST', `/v1/environments/${id}/runtime-updates/postpone`, { token, body: body as object })
       const cases: Array<[unknown, number, string]> = [

@@ -12,7 +12,11 @@ export interface TestPlatform {
   readonly store: TestStore
   readonly setupToken: string
   /** app.inject with JSON defaults. */
-  call(method: InjectOptions['method'], url: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<LightMyRequestResponse>
+  call(
+    method: InjectOptions['method'],
+    url: string,
+    opts?: { token?: string; body?: unknown; headers?: Record<string, string> },
+  ): Promise<LightMyRequestResponse>
 }
 
 /** A platform on a fresh store of `kind`, closed and dropped when the test ends. */
@@ -23,9 +27,21 @@ export async function startPlatform(
   options: Omit<PlatformOptions, 'announce'> = {},
 ): Promise<TestPlatform> {
   const store = await createTestStore(kind)
-  const config = loadConfig({}, { dataDir: store.dataDir, databaseUrl: store.databaseUrl, masterKey: 'a'.repeat(64), logLevel: 'silent', ...settings })
+  const config = loadConfig(
+    {},
+    {
+      dataDir: store.dataDir,
+      databaseUrl: store.databaseUrl,
+      masterKey: 'a'.repeat(64),
+      logLevel: 'silent',
+      ...settings,
+    },
+  )
   let setupToken = ''
-  const platform = await createPlatform(config, { ...options, announce: (line) => (setupToken = line.split(': ').pop() ?? '') })
+  const platform = await createPlatform(config, {
+    ...options,
+    announce: (line) => (setupToken = line.split(': ').pop() ?? ''),
+  })
   t.after(async () => {
     await platform.close()
     await store.drop()
@@ -45,7 +61,10 @@ export async function startPlatform(
 }
 
 /** Runs setup and signs the owner in; returns the owner's session token and workspace. */
-export async function setUpOwner(tp: TestPlatform, workspace = 'acme'): Promise<{ token: string; workspaceId: string }> {
+export async function setUpOwner(
+  tp: TestPlatform,
+  workspace = 'acme',
+): Promise<{ token: string; workspaceId: string }> {
   const setup = await tp.call('POST', '/v1/setup', { body: { token: tp.setupToken, ...OWNER, workspace } })
   if (setup.statusCode !== 201) throw new Error(`setup failed: ${setup.body}`)
   const token = await signIn(tp, OWNER.email, OWNER.password)
@@ -56,4 +75,24 @@ export async function signIn(tp: TestPlatform, email: string, password: string):
   const res = await tp.call('POST', '/v1/sessions', { body: { email, password } })
   if (res.statusCode !== 201) throw new Error(`sign-in failed: ${res.body}`)
   return (res.json() as { token: string }).token
+}
+
+/** A project `shop` in the workspace and one environment in it with `body`; answers the environment's id. */
+export async function createShopEnvironment(
+  tp: TestPlatform,
+  token: string,
+  workspaceId: string,
+  body: Record<string, unknown>,
+): Promise<string> {
+  const project = await tp.call('POST', `/v1/workspaces/${workspaceId}/projects`, {
+    token,
+    body: { name: 'shop' },
+  })
+  if (project.statusCode !== 201) throw new Error(`project: ${project.statusCode} ${project.body}`)
+  const env = await tp.call('POST', `/v1/projects/${(project.json() as { id: string }).id}/environments`, {
+    token,
+    body,
+  })
+  if (env.statusCode !== 201) throw new Error(`environment: ${env.statusCode} ${env.body}`)
+  return (env.json() as { id: string }).id
 }
