@@ -342,6 +342,9 @@ export function startAuditHousekeeping(platform: Platform, clock: Clock = system
 /** `palisade serve`: start everything and stop cleanly on SIGINT/SIGTERM. */
 export async function serve(config: Config): Promise<Platform> {
   const platform = await createPlatform(config, { announce: (line) => process.stdout.write(line + '\n') })
+  // Before the API takes requests: syncs a stopped control plane left running are failed and their work
+  // directories removed (after listening, a new sync could be taken for one of them).
+  await platform.sync.recover()
   await platform.app.listen({ host: config.apiListen.host, port: config.apiListen.port })
   const stopHousekeeping = startAuditHousekeeping(platform)
   const isolation = platform.deploy.isolation
@@ -355,7 +358,6 @@ export async function serve(config: Config): Promise<Platform> {
   )
   // Databases first: the apps that resume next connect to them at start; routes switch when each is healthy.
   await platform.services.startAll()
-  await platform.sync.recover()
   await platform.deploy.resume()
   platform.backupScheduler.start()
   // Runtime updates: due plan steps are applied in each environment's maintenance window.

@@ -131,6 +131,9 @@ export function createDeployer(deps: DeployDeps) {
   let sink: RouteSink | null = null
   let closing = false
   const now = (): string => clock.now().toISOString()
+  // What was queued or running before this control plane started is what `resume` calls interrupted: the
+  // API may already take new deployments while `serve` is still starting services.
+  const bootedAt = now()
   const envDirOf = (envId: string): string => path.join(deps.dataDir, 'envs', envId)
   const releaseDirOf = (envId: string, n: number): string => path.join(envDirOf(envId), 'releases', String(n))
 
@@ -867,11 +870,13 @@ export function createDeployer(deps: DeployDeps) {
         .updateTable('deployments')
         .set({ status: 'failed', reason: 'interrupted: the control plane stopped', finished_at: t })
         .where('status', 'in', ['queued', 'building', 'deploying'])
+        .where('created_at', '<', bootedAt)
         .execute()
       await db
         .updateTable('jobs')
         .set({ status: 'failed', reason: 'interrupted: the control plane stopped', finished_at: t })
         .where('status', 'in', ['queued', 'running'])
+        .where('created_at', '<', bootedAt)
         .execute()
       const states = await db
         .selectFrom('deploy_states')
