@@ -577,8 +577,13 @@ export function createServices(deps: ServicesDeps) {
         .where('status', 'in', ['running', 'provisioning', 'failed'])
         .execute()
       await Promise.all(
-        rows.map((r) =>
-          serialise(r.id, async () => {
+        rows.map((row) =>
+          serialise(row.id, async () => {
+            // The API may have taken (and provisioned) this service since the list was read: start only what
+            // this control plane does not run yet, as it is now.
+            if (live.has(row.id)) return
+            const r = await db.selectFrom('services').selectAll().where('id', '=', row.id).executeTakeFirst()
+            if (!r || !['running', 'provisioning', 'failed'].includes(r.status)) return
             if (r.status === 'provisioning') await provision(r.id)
             else if (
               r.status === 'failed' &&
