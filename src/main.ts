@@ -28,10 +28,12 @@ import {
 import {
   createBackupScheduler,
   createServices,
+  createSync,
+  ENGINES,
   type BackupScheduler,
   type Services,
+  type SyncService,
 } from './services/index.js'
-import { createSync, ENGINES, type SyncService } from './services/index.js'
 import { loadMasterKey, loadOrCreateKeyFile } from './keys.js'
 import { systemClock, type Clock } from './shared/clock.js'
 import { createLogger, type Logger } from './shared/log.js'

@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync, statfsSync, statSync } from 'nod
 import path from 'node:path'
 import { sql } from 'kysely'
 import type { Config } from '../config/index.js'
+import { PG_BIN } from '../services/engines/postgresql-engine.js'
 import { openStore } from '../store/index.js'
 import { parseAptUpgradable } from './apt-updates.js'
 
@@ -49,7 +50,7 @@ export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
     await checkProgram(
       run,
       'postgresql',
-      ['/usr/lib/postgresql/15/bin/postgres', '--version'],
+      [path.join(PG_BIN, 'postgres'), '--version'],
       'warn',
       'PostgreSQL services unavailable',
     ),

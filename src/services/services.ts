@@ -573,7 +573,7 @@ export function createServices(deps: ServicesDeps) {
       closing = false
       const rows = await db
         .selectFrom('services')
-        .selectAll()
+        .select('id')
         .where('status', 'in', ['running', 'provisioning', 'failed'])
         .execute()
       await Promise.all(
