@@ -49,7 +49,10 @@ export interface Interruption {
   readonly message: string
 }
 
-/** One matched rule (a whole chain counts once, under the chain starter's id). */
+/**
+ * One matched rule (a whole chain counts once, under the chain starter's id). For a `nolog` rule that did
+ * not interrupt, `msg`, `logdata` and `data` are empty: it is recorded by id only.
+ */
 export interface MatchedRule {
   readonly id: number
   readonly phase: Phase

@@ -12,6 +12,7 @@ import type { Operator } from '../operators/operator.js'
 import { findVariable, parseSelectors } from '../variables/index.js'
 import type { Entry, KeyedCollection, TransactionData, VariableDefinition } from '../variables/variable.js'
 import { createMemoryCollectionStore, type CollectionRecord, type CollectionStore } from './collections.js'
+import { compilePhases, type PhaseProgram, type RuleStep, type TargetStep } from './program.js'
 import type { CompiledOperator, Rule, RuleSet, VariableSelector } from './rule.js'
 import type { Interruption, MatchedRule, Phase, WafRequest } from './types.js'
 
@@ -60,26 +61,6 @@ const MAX_DATA = 200
 const EMPTY_ENTRIES: readonly Entry[] = Object.freeze([])
 const SECRET_NAME = /pass(?:wd|word)?|secret|token|api[-_]?key|auth|cookie|session|csrf/i
 
-/** A rule target resolved once per rule set: the variable definition and the rule's own `!` exclusions. */
-interface TargetPlan {
-  readonly sel: VariableSelector
-  readonly def: VariableDefinition
-  readonly excludes: readonly VariableSelector[]
-  readonly xml: boolean
-}
-
-function planTargets(rule: Rule): TargetPlan[] {
-  const plans: TargetPlan[] = []
-  for (const sel of rule.targets) {
-    if (sel.exclude) continue
-    const def = findVariable(sel.variable)
-    if (!def) continue
-    const excludes = rule.targets.filter((x) => x.exclude && x.variable === sel.variable)
-    plans.push({ sel, def, excludes, xml: sel.variable === 'XML' })
-  }
-  return plans
-}
-
 interface RemovedTarget {
   applies: (rule: Rule) => boolean
   selector: VariableSelector
@@ -90,8 +71,7 @@ interface WafShared {
   store: CollectionStore
   now: () => number
   operatorCache: Map<CompiledOperator, Map<string, Operator>>
-  markerIndex: Array<Map<string, number[]>>
-  plans: WeakMap<Rule, TargetPlan[]>
+  programs: readonly PhaseProgram[]
   seq: number
 }
 
@@ -591,28 +571,31 @@ class Tx implements Transaction, ActionTx {
     this.#keyIndex.clear()
     if (this.#mode === 'Off' || this.#allowAll) return this.#interruption
     if (this.#allowRequest && phase <= 2) return this.#interruption
-    const entries = this.#shared.ruleSet.phases[phase]!
-    const markers = this.#shared.markerIndex[phase]!
+    const program = this.#shared.programs[phase]!
+    const steps = program.steps
+    const d = this.data
     let skip = 0
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]!
-      if (e.kind === 'marker') continue
-      const rule = e.rule
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i]
+      if (step === undefined) continue // a SecMarker
       if (skip > 0) {
         skip--
         continue
       }
+      const rule = step.rule
       if (
         (this.#removedRanges.length > 0 || this.#removedTags.length > 0 || this.#removedMsgs.length > 0) &&
         this.#isRemoved(rule)
       ) {
         continue
       }
-      this.data.matchedVars.length = 0
-      this.data.matchedVarsNames.length = 0
+      if (d.matchedVars.length > 0) {
+        d.matchedVars.length = 0
+        d.matchedVarsNames.length = 0
+      }
       let matched = false
       try {
-        matched = this.#evalChain(rule)
+        matched = this.#evalChain(step)
       } catch {
         matched = false // defensive: a faulty leaf must not take the edge down
       }
@@ -623,7 +606,7 @@ class Tx implements Transaction, ActionTx {
       if (rule.disruptive === 'allow' && rule.allowScope === 'phase' && this.#mode === 'On') return null
       if (rule.skip > 0) skip = rule.skip
       if (rule.skipAfter !== undefined) {
-        const at = markers.get(rule.skipAfter)
+        const at = program.markers.get(rule.skipAfter)
         const next = at?.find((idx) => idx > i)
         if (next === undefined) return this.#interruption
         i = next
@@ -634,23 +617,39 @@ class Tx implements Transaction, ActionTx {
 
   #onMatch(rule: Rule, phase: Phase): boolean {
     const d = this.data
-    const name = d.matchedVarName
-    const value = d.matchedVar
-    const masked = SECRET_NAME.test(name) ? '***' : value
     const disruptive =
       this.#mode === 'On' &&
       (rule.disruptive === 'deny' || rule.disruptive === 'drop' || rule.disruptive === 'redirect')
-    this.#matched.push({
-      id: rule.id,
-      phase,
-      msg: truncate(rule.msg ? this.expand(rule.msg, rule) : ''),
-      logdata: truncate(rule.logdata ? this.#mask(this.expand(rule.logdata, rule), name) : ''),
-      data: truncate(name === '' ? '' : `${name}: ${masked}`),
-      tags: rule.tags,
-      severity: rule.severity,
-      log: rule.log,
-      disruptive,
-    })
+    if (rule.log || disruptive) {
+      const name = d.matchedVarName
+      const value = d.matchedVar
+      const masked = SECRET_NAME.test(name) ? '***' : value
+      this.#matched.push({
+        id: rule.id,
+        phase,
+        msg: truncate(rule.msg ? this.expand(rule.msg, rule) : ''),
+        logdata: truncate(rule.logdata ? this.#mask(this.expand(rule.logdata, rule), name) : ''),
+        data: truncate(name === '' ? '' : `${name}: ${masked}`),
+        tags: rule.tags,
+        severity: rule.severity,
+        log: rule.log,
+        disruptive,
+      })
+    } else {
+      // A nolog match is recorded by id only: nothing reads its texts, and CRS's ~120 flow-control
+      // matches per request (paranoia-level skips, setvar initialisations) would expand them for nothing.
+      this.#matched.push({
+        id: rule.id,
+        phase,
+        msg: '',
+        logdata: '',
+        data: '',
+        tags: rule.tags,
+        severity: rule.severity,
+        log: false,
+        disruptive: false,
+      })
+    }
     if (rule.severity !== undefined && rule.severity < toInt(d.highestSeverity))
       d.highestSeverity = String(rule.severity)
     if (this.#mode !== 'On') return false
@@ -693,11 +692,11 @@ class Tx implements Transaction, ActionTx {
       : text
   }
 
-  #evalChain(rule: Rule): boolean {
-    let r: Rule | undefined = rule
-    while (r) {
-      if (!this.#evalRule(r)) return false
-      r = r.chainedRule
+  #evalChain(first: RuleStep): boolean {
+    let step: RuleStep | undefined = first
+    while (step) {
+      if (!this.#evalRule(step)) return false
+      step = step.next
     }
     return true
   }
@@ -716,10 +715,10 @@ class Tx implements Transaction, ActionTx {
     return []
   }
 
-  #operator(rule: Rule): Operator | undefined {
-    const op = rule.operator
-    if (op.run) return op.run
-    const param = this.expand(op.paramMacro!, rule)
+  #operator(step: RuleStep): Operator | undefined {
+    if (step.staticOperator !== undefined) return step.staticOperator
+    const op = step.operator
+    const param = this.expand(op.paramMacro!, step.rule)
     let cache = this.#shared.operatorCache.get(op)
     if (!cache) {
       cache = new Map()
@@ -738,102 +737,99 @@ class Tx implements Transaction, ActionTx {
     return fn
   }
 
-  #transform(rule: Rule, value: string): string {
-    const chain = rule.transforms
+  #transform(step: RuleStep, value: string): string {
+    const chain = step.transforms
     if (chain.length === 0) return value
-    let cache = this.#transformCache[rule.transformKey]
-    if (!cache) {
+    let cache = this.#transformCache[step.transformKey]
+    if (cache === undefined) {
       cache = new Map()
-      this.#transformCache[rule.transformKey] = cache
+      this.#transformCache[step.transformKey] = cache
     }
     let out = cache.get(value)
     if (out === undefined) {
       out = value
-      for (const t of chain) out = t.fn(out)
+      for (let i = 0; i < chain.length; i++) out = chain[i]!(out)
       cache.set(value, out)
     }
     return out
   }
 
-  #entries(plan: TargetPlan): readonly Entry[] {
-    const { sel, def } = plan
-    if (plan.xml) return this.#xml(sel.key)
-    if (sel.key !== undefined) return this.#byKey(def, sel.key)
+  #entries(target: TargetStep): readonly Entry[] {
+    if (target.xml) return this.#xml(target.key)
+    if (target.key !== undefined) {
+      if (target.readKey !== undefined) return target.readKey(this.data, target.key)
+      return this.#byKey(target.definition, target.key)
+    }
     let all: readonly Entry[] | undefined
-    if (def.volatile) all = def.get(this.data)
+    if (target.volatile) all = target.read(this.data)
     else {
-      all = this.#varCache.get(def)
+      all = this.#varCache.get(target.definition)
       if (all === undefined) {
-        all = def.get(this.data)
-        this.#varCache.set(def, all)
+        all = target.read(this.data)
+        this.#varCache.set(target.definition, all)
       }
     }
-    if (sel.keyRegex) {
-      const re = sel.keyRegex
-      return all.filter((e) => re.test(e.key))
-    }
+    const re = target.keyRegex
+    if (re !== undefined) return all.filter((e) => re.test(e.key))
     return all
   }
 
-  #evalRule(rule: Rule): boolean {
-    const op = this.#operator(rule)
+  #evalRule(step: RuleStep): boolean {
+    const op = this.#operator(step)
     if (!op) return false
-    if (rule.targets.length === 0) return this.#test(rule, op, '', '', '', false)
-    const plans = this.#shared.plans.get(rule) ?? planTargets(rule)
+    if (!step.hasTargets) return this.#test(step, op, '', '', '', false)
     let runtimeExcludes: VariableSelector[] | undefined
     if (this.#removedTargets.length > 0) {
       for (const rt of this.#removedTargets) {
-        if (rt.applies(rule)) (runtimeExcludes ??= []).push(rt.selector)
+        if (rt.applies(step.rule)) (runtimeExcludes ??= []).push(rt.selector)
       }
     }
+    const targets = step.targets
     let any = false
-    for (const plan of plans) {
-      const variable = plan.sel.variable
-      const entries = this.#entries(plan)
-      const filter = plan.def.collection && (plan.excludes.length > 0 || runtimeExcludes !== undefined)
-      if (plan.sel.count) {
+    for (let t = 0; t < targets.length; t++) {
+      const target = targets[t]!
+      const entries = this.#entries(target)
+      const filter = target.collection && (target.excludes.length > 0 || runtimeExcludes !== undefined)
+      if (target.count) {
         let n = entries.length
-        if (filter) n = entries.filter((e) => !this.#excluded(plan, runtimeExcludes, variable, e.key)).length
-        if (this.#test(rule, op, String(n), variable, plan.sel.key ?? '', plan.sel.key !== undefined))
+        if (filter) n = entries.filter((e) => !this.#excluded(target, runtimeExcludes, e.key)).length
+        if (this.#test(step, op, String(n), target.variable, target.key ?? '', target.key !== undefined))
           any = true
         continue
       }
-      for (const e of entries) {
-        if (filter && this.#excluded(plan, runtimeExcludes, variable, e.key)) continue
-        if (this.#test(rule, op, e.value, variable, e.key, plan.def.collection)) any = true
+      for (let k = 0; k < entries.length; k++) {
+        const e = entries[k]!
+        if (filter && this.#excluded(target, runtimeExcludes, e.key)) continue
+        if (this.#test(step, op, e.value, target.variable, e.key, target.collection)) any = true
       }
     }
     return any
   }
 
-  #excluded(
-    plan: TargetPlan,
-    runtime: VariableSelector[] | undefined,
-    variable: string,
-    key: string,
-  ): boolean {
-    for (const x of plan.excludes) if (this.#covers(x, variable, key)) return true
-    if (runtime) for (const x of runtime) if (this.#covers(x, variable, key)) return true
+  #excluded(target: TargetStep, runtime: VariableSelector[] | undefined, key: string): boolean {
+    for (const x of target.excludes) if (this.#covers(x, target.variable, key)) return true
+    if (runtime) for (const x of runtime) if (this.#covers(x, target.variable, key)) return true
     return false
   }
 
   /** Transforms one value, runs the operator, and on a match does the match bookkeeping and effects. */
   #test(
-    rule: Rule,
+    step: RuleStep,
     op: Operator,
     value: string,
     variable: string,
     key: string,
     collection: boolean,
   ): boolean {
-    const negated = rule.operator.negated
+    const negated = step.negated
     let captures: readonly string[] = []
     let hit = false
-    if (rule.multiMatch && rule.transforms.length > 0) {
+    const transforms = step.transforms
+    if (step.multiMatch && transforms.length > 0) {
       let v = value
       let prev: string | undefined
-      for (let step = 0; step <= rule.transforms.length; step++) {
-        if (step > 0) v = rule.transforms[step - 1]!.fn(v)
+      for (let i = 0; i <= transforms.length; i++) {
+        if (i > 0) v = transforms[i - 1]!(v)
         if (v === prev) continue
         prev = v
         const m = op(v)
@@ -844,12 +840,12 @@ class Tx implements Transaction, ActionTx {
         }
       }
     } else {
-      const m = op(this.#transform(rule, value))
+      const m = op(this.#transform(step, value))
       hit = (m !== null) !== negated
-      if (m !== null) captures = m.captures
+      if (hit && m !== null && step.capture) captures = m.captures
     }
     if (!hit) return false
-    if (rule.capture && captures.length > 0) {
+    if (step.capture && captures.length > 0) {
       const tx = this.data.collections.get('tx')!
       for (let i = 0; i < 10; i++) {
         const c = captures[i]
@@ -863,7 +859,8 @@ class Tx implements Transaction, ActionTx {
     d.matchedVarName = name
     d.matchedVars.push({ key: name, value })
     d.matchedVarsNames.push({ key: name, value: name })
-    for (const effect of rule.effects) effect(this, rule)
+    const rule = step.rule
+    for (const effect of step.effects) effect(this, rule)
     return true
   }
 }
@@ -873,27 +870,12 @@ class Tx implements Transaction, ActionTx {
  * @example const tx = createWaf(ruleSet).newTransaction(req); const stop = tx.processRequestHeaders()
  */
 export function createWaf(ruleSet: RuleSet, opts: WafOptions = {}): Waf {
-  const markerIndex: Array<Map<string, number[]>> = ruleSet.phases.map((entries) => {
-    const m = new Map<string, number[]>()
-    entries.forEach((e, i) => {
-      if (e.kind !== 'marker') return
-      const list = m.get(e.name) ?? []
-      list.push(i)
-      m.set(e.name, list)
-    })
-    return m
-  })
-  const plans = new WeakMap<Rule, TargetPlan[]>()
-  for (const top of ruleSet.rules) {
-    for (let r: Rule | undefined = top; r; r = r.chainedRule) plans.set(r, planTargets(r))
-  }
   const shared: WafShared = {
     ruleSet,
     store: opts.store ?? createMemoryCollectionStore(),
     now: opts.now ?? Date.now,
     operatorCache: new Map(),
-    markerIndex,
-    plans,
+    programs: compilePhases(ruleSet),
     seq: 0,
   }
   return Object.freeze({

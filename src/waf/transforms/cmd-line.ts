@@ -7,7 +7,17 @@
  */
 import { latin1 } from './bytes.js'
 
+/** Every byte the transformation deletes, folds, or lowercases; without one the output is the input. */
+const CHANGES = /[\t\n\r "',;\\^/(A-Z]/
+
 export function cmdLine(input: string): string {
+  // Most header and argument values hold none of these: skip the byte copy.
+  if (!CHANGES.test(input)) return input
+  return cmdLineBytes(input)
+}
+
+/** The transformation itself, byte by byte (exported for the test that checks the shortcut above). */
+export function cmdLineBytes(input: string): string {
   const out = new Uint8Array(input.length)
   let o = 0
   let space = false

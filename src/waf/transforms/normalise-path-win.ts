@@ -7,5 +7,7 @@
 import { normalisePathBytes } from './normalise-path.js'
 
 export function normalisePathWin(input: string): string {
+  // As normalisePath's shortcut; a backslash is a separator here, so it always takes the long way.
+  if (input.indexOf('.') < 0 && input.indexOf('//') < 0 && input.indexOf('\\') < 0) return input
   return normalisePathBytes(input, true)
 }

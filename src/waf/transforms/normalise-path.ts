@@ -85,5 +85,7 @@ export function normalisePathBytes(input: string, win: boolean): string {
 }
 
 export function normalisePath(input: string): string {
+  // Without a dot or an empty segment there is nothing to resolve or collapse: skip the state machine.
+  if (input.indexOf('.') < 0 && input.indexOf('//') < 0) return input
   return normalisePathBytes(input, false)
 }

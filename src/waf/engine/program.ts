@@ -1,0 +1,119 @@
+/**
+ * A rule set compiled for running. The loader's rules carry what SecLang said (selectors, operator
+ * names, action lists) in objects of many shapes; the engine's hot loop reads them ~300 times per
+ * request. Here every rule of a phase becomes a `RuleStep` and every target a `TargetStep`: one class
+ * each, fields set once in the constructor, so the loop's property reads stay monomorphic, and
+ * everything that does not depend on the transaction (variable definitions, exclusions, the static
+ * operator, the transformation functions, marker positions) is resolved once per rule set.
+ */
+import type { RuntimeAction } from '../actions/action.js'
+import type { Operator } from '../operators/operator.js'
+import type { Transform } from '../transforms/transform.js'
+import { findVariable } from '../variables/index.js'
+import type { Entry, TransactionData, VariableDefinition } from '../variables/variable.js'
+import type { CompiledOperator, Rule, RuleSet, VariableSelector } from './rule.js'
+
+const NO_EXCLUDES: readonly VariableSelector[] = Object.freeze([])
+
+/** One target of a rule (`ARGS`, `REQUEST_HEADERS:User-Agent`, `&TX:x`), with the rule's own `!` exclusions. */
+export class TargetStep {
+  readonly selector: VariableSelector
+  readonly variable: string
+  /** Literal key, lower-case (XML: the XPath); undefined for the whole variable. */
+  readonly key: string | undefined
+  readonly keyRegex: RegExp | undefined
+  readonly count: boolean
+  readonly xml: boolean
+  /** The variable has keys: matched names read `VAR:key`. */
+  readonly collection: boolean
+  /** Values can change within a phase (TX, MATCHED_*): never cached. */
+  readonly volatile: boolean
+  readonly read: (data: TransactionData) => readonly Entry[]
+  readonly readKey: ((data: TransactionData, key: string) => readonly Entry[]) | undefined
+  readonly definition: VariableDefinition
+  readonly excludes: readonly VariableSelector[]
+
+  constructor(selector: VariableSelector, definition: VariableDefinition, excludes: readonly VariableSelector[]) {
+    this.selector = selector
+    this.variable = selector.variable
+    this.key = selector.key
+    this.keyRegex = selector.keyRegex
+    this.count = selector.count
+    this.xml = selector.variable === 'XML'
+    this.collection = definition.collection
+    this.volatile = definition.volatile === true
+    this.read = definition.get.bind(definition)
+    this.readKey = definition.getKey?.bind(definition)
+    this.definition = definition
+    this.excludes = excludes.length === 0 ? NO_EXCLUDES : excludes
+  }
+}
+
+/** One rule of a chain, ready to run. */
+export class RuleStep {
+  readonly rule: Rule
+  readonly id: number
+  /** The rule lists targets (even if all of them are exclusions or unknown). */
+  readonly hasTargets: boolean
+  readonly targets: readonly TargetStep[]
+  readonly operator: CompiledOperator
+  /** The operator when its parameter has no macro; otherwise compiled per expanded value. */
+  readonly staticOperator: Operator | undefined
+  readonly negated: boolean
+  readonly transforms: readonly Transform[]
+  readonly transformKey: number
+  readonly multiMatch: boolean
+  readonly capture: boolean
+  readonly effects: readonly RuntimeAction[]
+  readonly next: RuleStep | undefined
+
+  constructor(rule: Rule) {
+    this.rule = rule
+    this.id = rule.id
+    this.hasTargets = rule.targets.length > 0
+    this.targets = planTargets(rule)
+    this.operator = rule.operator
+    this.staticOperator = rule.operator.run
+    this.negated = rule.operator.negated
+    this.transforms = rule.transforms.map((t) => t.fn)
+    this.transformKey = rule.transformKey
+    this.multiMatch = rule.multiMatch
+    this.capture = rule.capture
+    this.effects = rule.effects
+    this.next = rule.chainedRule ? new RuleStep(rule.chainedRule) : undefined
+  }
+}
+
+/** A phase's rules in file order; `undefined` where the list has a SecMarker. */
+export interface PhaseProgram {
+  readonly steps: ReadonlyArray<RuleStep | undefined>
+  /** Marker name → the positions in `steps` where it appears (skipAfter jumps to the first one after the rule). */
+  readonly markers: ReadonlyMap<string, readonly number[]>
+}
+
+function planTargets(rule: Rule): TargetStep[] {
+  const steps: TargetStep[] = []
+  for (const sel of rule.targets) {
+    if (sel.exclude) continue
+    const definition = findVariable(sel.variable)
+    if (!definition) continue
+    const excludes = rule.targets.filter((x) => x.exclude && x.variable === sel.variable)
+    steps.push(new TargetStep(sel, definition, excludes))
+  }
+  return steps
+}
+
+/** Compiles phases 1–5 of a rule set (index 0 is empty, as in `RuleSet.phases`). */
+export function compilePhases(ruleSet: RuleSet): PhaseProgram[] {
+  return ruleSet.phases.map((entries) => {
+    const markers = new Map<string, number[]>()
+    const steps = entries.map((e, i) => {
+      if (e.kind === 'rule') return new RuleStep(e.rule)
+      const list = markers.get(e.name)
+      if (list) list.push(i)
+      else markers.set(e.name, [i])
+      return undefined
+    })
+    return { steps, markers }
+  })
+}
