@@ -33,7 +33,11 @@ export class TargetStep {
   readonly definition: VariableDefinition
   readonly excludes: readonly VariableSelector[]
 
-  constructor(selector: VariableSelector, definition: VariableDefinition, excludes: readonly VariableSelector[]) {
+  constructor(
+    selector: VariableSelector,
+    definition: VariableDefinition,
+    excludes: readonly VariableSelector[],
+  ) {
     this.selector = selector
     this.variable = selector.variable
     this.key = selector.key
