@@ -64,6 +64,24 @@ describe('@rx engine choice', () => {
   })
 })
 
+describe('@rx multiline anchors on RE2', () => {
+  test("PCRE's ^ does not match after the newline that ends the subject; elsewhere it does", () => {
+    const { engine, operator } = compileRegex('^$')
+    assert.equal(engine, 're2')
+    assert.equal(operator('x\n'), null)
+    assert.notEqual(operator(''), null)
+    assert.notEqual(operator('x\n\n'), null)
+    assert.notEqual(operator('x\n\ny'), null)
+    assert.equal(operator('x'), null)
+  })
+
+  test('a start-anchored pattern gives its captures whether or not the subject ends with a newline', () => {
+    const { operator } = compileRegex('^(a+)b')
+    assert.deepEqual(operator('aab')?.captures, ['aab', 'aa'])
+    assert.deepEqual(operator('x\nab\n')?.captures, ['ab', 'a'])
+  })
+})
+
 describe('@rx on byte strings', () => {
   test('a class written with UTF-8 literals (CRS 942420) holds each byte when the rule is read as latin1', () => {
     const pattern = Buffer.from('["\'\u00b4\u2019]', 'utf8').toString('latin1')

@@ -203,23 +203,21 @@ export function compileRegex(pattern: string, prefilter?: RegexSetPrefilter): Co
     const re = new RE2(translated.source, 'sm')
     const caret = translated.hasCaret
     const inSet = prefilter?.register(translated.source) ?? -1
-    return {
-      engine: 're2',
-      operator: (input) => {
-        // Most values do not match: the rule set's RE2 set (one pass for all patterns) or test() (RE2's DFA
-        // only) says so; exec() (captures) runs on a hit.
-        if (inSet >= 0 ? !prefilter!.mayMatch(inSet, input, utf8Of) : !re.test(utf8Of(input))) return null
-        const bytes = utf8Of(input)
-        // Captures are only read by rules with `capture`, and a negated rule's match is a miss: exec()
-        // runs when they are asked for.
-        if (!caret) return lazyCaptures(re, bytes)
-        const m = re.exec(bytes)
-        // PCRE's multiline `^` does not match after a newline that ends the subject; RE2's does. A
-        // leftmost match at that very end can only come from such a `^` in CRS patterns (`^$`).
-        if (m !== null && m.index === bytes.length && bytes[bytes.length - 1] === 0x0a) return null
-        return toMatchFromUtf8(m as BufferExecArray | null)
-      },
+    const operator: Operator = (input) => {
+      // Most values do not match: the rule set's RE2 set (one pass for all patterns) or test() (RE2's DFA
+      // only) says so; exec() (captures) runs on a hit.
+      if (inSet >= 0 ? !prefilter!.mayMatch(inSet, input, utf8Of) : !re.test(utf8Of(input))) return null
+      const bytes = utf8Of(input)
+      // Captures are only read by rules with `capture`, and a negated rule's match is a miss: exec()
+      // runs when they are asked for. PCRE's multiline `^` does not match after a newline that ends the
+      // subject; RE2's does. A leftmost match at that very end can only come from such a `^` in CRS
+      // patterns (`^$`), and needs the subject to end with a newline: only then is exec() run here.
+      if (!caret || bytes[bytes.length - 1] !== 0x0a) return lazyCaptures(re, bytes)
+      const m = re.exec(bytes)
+      if (m !== null && m.index === bytes.length) return null
+      return toMatchFromUtf8(m as BufferExecArray | null)
     }
+    return { engine: 're2', operator }
   } catch (err) {
     re2Error = err
   }
