@@ -11,7 +11,26 @@ import type { Operator } from '../operators/operator.js'
 import type { Transform } from '../transforms/transform.js'
 import { findVariable } from '../variables/index.js'
 import type { Entry, TransactionData, VariableDefinition } from '../variables/variable.js'
+import { MissMemo } from './miss-memo.js'
 import type { CompiledOperator, Rule, RuleSet, VariableSelector } from './rule.js'
+
+/** Operators whose work on a value costs more than remembering the answer (all are pure functions of it). */
+const MEMO_OPERATORS = new Set([
+  'rx',
+  'pm',
+  'pmfromfile',
+  'pmf',
+  'detectsqli',
+  'detectxss',
+  'validatebyterange',
+  'validateurlencoding',
+  'validateutf8encoding',
+  'containsword',
+  'strmatch',
+])
+/** Characters of remembered values across all rules of a rule set (~32 MB at most), and the longest one. */
+const MEMO_BUDGET = 16 * 1024 * 1024
+const MEMO_MAX_VALUE = 2048
 
 const NO_EXCLUDES: readonly VariableSelector[] = Object.freeze([])
 
@@ -70,8 +89,12 @@ export class RuleStep {
   readonly capture: boolean
   readonly effects: readonly RuntimeAction[]
   readonly next: RuleStep | undefined
+  /** Raw values this rule's operator found nothing in (see MissMemo); undefined when it does not take part. */
+  readonly misses: Set<string> | undefined
+  readonly #memo: MissMemo
 
-  constructor(rule: Rule) {
+  constructor(rule: Rule, memo: MissMemo) {
+    this.#memo = memo
     this.rule = rule
     this.id = rule.id
     this.hasTargets = rule.targets.length > 0
@@ -84,7 +107,15 @@ export class RuleStep {
     this.multiMatch = rule.multiMatch
     this.capture = rule.capture
     this.effects = rule.effects
-    this.next = rule.chainedRule ? new RuleStep(rule.chainedRule) : undefined
+    this.next = rule.chainedRule ? new RuleStep(rule.chainedRule, memo) : undefined
+    // Cheap operators (@eq, @streq, ...) answer faster than a set lookup; multiMatch tests several values.
+    const worthIt = MEMO_OPERATORS.has(rule.operator.name.toLowerCase())
+    this.misses = worthIt && this.staticOperator !== undefined && !rule.multiMatch ? memo.create() : undefined
+  }
+
+  /** Records that the operator found nothing in `value` (after the rule's transformations). */
+  rememberMiss(value: string): void {
+    if (this.misses !== undefined) this.#memo.remember(this.misses, value)
   }
 }
 
@@ -109,10 +140,11 @@ function planTargets(rule: Rule): TargetStep[] {
 
 /** Compiles phases 1–5 of a rule set (index 0 is empty, as in `RuleSet.phases`). */
 export function compilePhases(ruleSet: RuleSet): PhaseProgram[] {
+  const memo = new MissMemo(MEMO_BUDGET, MEMO_MAX_VALUE)
   return ruleSet.phases.map((entries) => {
     const markers = new Map<string, number[]>()
     const steps = entries.map((e, i) => {
-      if (e.kind === 'rule') return new RuleStep(e.rule)
+      if (e.kind === 'rule') return new RuleStep(e.rule, memo)
       const list = markers.get(e.name)
       if (list) list.push(i)
       else markers.set(e.name, [i])

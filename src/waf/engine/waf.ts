@@ -839,8 +839,11 @@ class Tx implements Transaction, ActionTx {
           break
         }
       }
+    } else if (step.misses !== undefined && step.misses.has(value)) {
+      hit = negated // the operator found nothing in this value before (MissMemo)
     } else {
       const m = op(this.#transform(step, value))
+      if (m === null) step.rememberMiss(value)
       hit = (m !== null) !== negated
       if (hit && m !== null && step.capture) captures = m.captures
     }
