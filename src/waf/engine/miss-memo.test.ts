@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { loadRuleSet } from '../seclang/load.js'
-import { MissMemo } from './miss-memo.js'
+import { markMissed, missed, MissMemo } from './miss-memo.js'
 import type { WafRequest, WafSource } from './types.js'
 import { createWaf, evaluateRequest } from './waf.js'
 
@@ -20,18 +20,17 @@ const get = (uri: string): WafRequest => ({
   remoteAddr: '10.0.0.1',
 })
 
-test('MissMemo forgets everything once the budget is spent, and never keeps a value longer than the limit', () => {
-  const memo = new MissMemo(200, 50)
-  const a = memo.create()
-  const b = memo.create()
-  memo.remember(a, 'x'.repeat(51))
-  assert.equal(a.size, 0)
-  memo.remember(a, 'one')
-  memo.remember(b, 'two')
-  assert.ok(a.has('one') && b.has('two'))
-  for (let i = 0; i < 10; i++) memo.remember(b, `value-${i}`)
-  assert.ok(a.size + b.size < 12, 'the sets were emptied when the budget ran out')
-  assert.ok(!a.has('one'))
+test('MissMemo keeps a bit per rule and value, drops the oldest values past its budget, never keeps long ones', () => {
+  const memo = new MissMemo(300, 50)
+  const first = memo.enrol()
+  const second = memo.enrol()
+  assert.equal(memo.record('x'.repeat(51)), undefined)
+  const one = memo.record('one')!
+  markMissed(one, second)
+  assert.ok(missed(memo.record('one')!, second), 'the same record comes back for the same value')
+  assert.ok(!missed(one, first))
+  for (let i = 0; i < 10; i++) memo.record(`value-${i}`)
+  assert.ok(!missed(memo.record('one')!, second), 'the oldest record was dropped for the budget')
 })
 
 test('a value remembered as a miss gives the same verdicts on every later request, negated rules included', () => {

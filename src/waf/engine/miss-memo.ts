@@ -6,13 +6,18 @@
  * pure function of the transformed value take part (every operator Palisade has, with a parameter
  * free of macros), so a remembered miss is exactly what the operator would say again.
  *
- * Bounded: values longer than `maxValue` are never remembered, and when the characters remembered
- * across all rules pass `budget`, every set is emptied and starts again.
+ * One record per value, not one set per rule: a bit per participating rule. The engine looks a value
+ * up here once per transaction and keeps the record beside the value for the rest of it, so testing a
+ * rule against a value costs a bit test instead of a lookup in a large table.
+ *
+ * Bounded: values longer than `maxValue` are never remembered, and once the characters of the values
+ * remembered pass `budget`, the oldest records are dropped.
  */
 export class MissMemo {
-  readonly #sets: Array<Set<string>> = []
+  readonly #records = new Map<string, Uint8Array>()
   readonly #budget: number
   readonly #maxValue: number
+  #rules = 0
   #chars = 0
 
   constructor(budget: number, maxValue: number) {
@@ -20,22 +25,35 @@ export class MissMemo {
     this.#maxValue = maxValue
   }
 
-  /** A set for one rule. */
-  create(): Set<string> {
-    const set = new Set<string>()
-    this.#sets.push(set)
-    return set
+  /** Gives a participating rule its bit (call while compiling, before the first `record`). */
+  enrol(): number {
+    return this.#rules++
   }
 
-  /** Records that the rule owning `set` found nothing in `value`. */
-  remember(set: Set<string>, value: string): void {
-    if (value.length > this.#maxValue) return
-    // Counted per rule even when rules share the string: an over-estimate keeps the bound safe.
-    this.#chars += value.length + 32
-    if (this.#chars > this.#budget) {
-      for (const s of this.#sets) s.clear()
-      this.#chars = 0
+  /** The record of `value` (created empty on first sight), or undefined when the value is too long to keep. */
+  record(value: string): Uint8Array | undefined {
+    if (value.length > this.#maxValue) return undefined
+    let bits = this.#records.get(value)
+    if (bits === undefined) {
+      bits = new Uint8Array((this.#rules + 7) >> 3)
+      this.#records.set(value, bits)
+      this.#chars += value.length + bits.length + 64
+      while (this.#chars > this.#budget && this.#records.size > 1) {
+        const [oldest, old] = this.#records.entries().next().value as [string, Uint8Array]
+        this.#records.delete(oldest)
+        this.#chars -= oldest.length + old.length + 64
+      }
     }
-    set.add(value)
+    return bits
   }
+}
+
+/** Whether rule `bit` found nothing in the value whose record is `bits`. */
+export function missed(bits: Uint8Array, bit: number): boolean {
+  return (bits[bit >> 3]! & (1 << (bit & 7))) !== 0
+}
+
+/** Records that rule `bit` found nothing in the value whose record is `bits`. */
+export function markMissed(bits: Uint8Array, bit: number): void {
+  bits[bit >> 3]! |= 1 << (bit & 7)
 }

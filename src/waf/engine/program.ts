@@ -28,8 +28,8 @@ const MEMO_OPERATORS = new Set([
   'containsword',
   'strmatch',
 ])
-/** Characters of remembered values across all rules of a rule set (~32 MB at most), and the longest one. */
-const MEMO_BUDGET = 16 * 1024 * 1024
+/** Characters of remembered values per rule set (with their records, ~16 MB at most), and the longest one. */
+const MEMO_BUDGET = 8 * 1024 * 1024
 const MEMO_MAX_VALUE = 2048
 
 const NO_EXCLUDES: readonly VariableSelector[] = Object.freeze([])
@@ -89,12 +89,10 @@ export class RuleStep {
   readonly capture: boolean
   readonly effects: readonly RuntimeAction[]
   readonly next: RuleStep | undefined
-  /** Raw values this rule's operator found nothing in (see MissMemo); undefined when it does not take part. */
-  readonly misses: Set<string> | undefined
-  readonly #memo: MissMemo
+  /** This rule's bit in the MissMemo records, or -1 when it does not take part. */
+  readonly missBit: number
 
   constructor(rule: Rule, memo: MissMemo) {
-    this.#memo = memo
     this.rule = rule
     this.id = rule.id
     this.hasTargets = rule.targets.length > 0
@@ -110,13 +108,15 @@ export class RuleStep {
     this.next = rule.chainedRule ? new RuleStep(rule.chainedRule, memo) : undefined
     // Cheap operators (@eq, @streq, ...) answer faster than a set lookup; multiMatch tests several values.
     const worthIt = MEMO_OPERATORS.has(rule.operator.name.toLowerCase())
-    this.misses = worthIt && this.staticOperator !== undefined && !rule.multiMatch ? memo.create() : undefined
+    this.missBit = worthIt && this.staticOperator !== undefined && !rule.multiMatch ? memo.enrol() : -1
   }
+}
 
-  /** Records that the operator found nothing in `value` (after the rule's transformations). */
-  rememberMiss(value: string): void {
-    if (this.misses !== undefined) this.#memo.remember(this.misses, value)
-  }
+export interface CompiledPhases {
+  /** Index 1..5 (0 is empty, as in `RuleSet.phases`). */
+  readonly phases: readonly PhaseProgram[]
+  /** What the rules found nothing in, across transactions. */
+  readonly misses: MissMemo
 }
 
 /** A phase's rules in file order; `undefined` where the list has a SecMarker. */
@@ -139,12 +139,12 @@ function planTargets(rule: Rule): TargetStep[] {
 }
 
 /** Compiles phases 1–5 of a rule set (index 0 is empty, as in `RuleSet.phases`). */
-export function compilePhases(ruleSet: RuleSet): PhaseProgram[] {
-  const memo = new MissMemo(MEMO_BUDGET, MEMO_MAX_VALUE)
-  return ruleSet.phases.map((entries) => {
+export function compilePhases(ruleSet: RuleSet): CompiledPhases {
+  const misses = new MissMemo(MEMO_BUDGET, MEMO_MAX_VALUE)
+  const phases = ruleSet.phases.map((entries) => {
     const markers = new Map<string, number[]>()
     const steps = entries.map((e, i) => {
-      if (e.kind === 'rule') return new RuleStep(e.rule, memo)
+      if (e.kind === 'rule') return new RuleStep(e.rule, misses)
       const list = markers.get(e.name)
       if (list) list.push(i)
       else markers.set(e.name, [i])
@@ -152,4 +152,5 @@ export function compilePhases(ruleSet: RuleSet): PhaseProgram[] {
     })
     return { steps, markers }
   })
+  return { phases, misses }
 }

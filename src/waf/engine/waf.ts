@@ -12,7 +12,8 @@ import type { Operator } from '../operators/operator.js'
 import { findVariable, parseSelectors } from '../variables/index.js'
 import type { Entry, KeyedCollection, TransactionData, VariableDefinition } from '../variables/variable.js'
 import { createMemoryCollectionStore, type CollectionRecord, type CollectionStore } from './collections.js'
-import { compilePhases, type PhaseProgram, type RuleStep, type TargetStep } from './program.js'
+import { markMissed, missed } from './miss-memo.js'
+import { compilePhases, type CompiledPhases, type RuleStep, type TargetStep } from './program.js'
 import type { CompiledOperator, Rule, RuleSet, VariableSelector } from './rule.js'
 import type { Interruption, MatchedRule, Phase, WafRequest } from './types.js'
 
@@ -59,6 +60,8 @@ export interface Verdict {
 
 const MAX_DATA = 200
 const EMPTY_ENTRIES: readonly Entry[] = Object.freeze([])
+/** Marks a value too long for the MissMemo in a transaction's record table. */
+const NOT_KEPT = new Uint8Array(0)
 const SECRET_NAME = /pass(?:wd|word)?|secret|token|api[-_]?key|auth|cookie|session|csrf/i
 
 interface RemovedTarget {
@@ -71,7 +74,7 @@ interface WafShared {
   store: CollectionStore
   now: () => number
   operatorCache: Map<CompiledOperator, Map<string, Operator>>
-  programs: readonly PhaseProgram[]
+  programs: CompiledPhases
   seq: number
 }
 
@@ -187,6 +190,8 @@ class Tx implements Transaction, ActionTx {
   /** Non-volatile variables, computed once per phase. */
   readonly #varCache = new Map<VariableDefinition, readonly Entry[]>()
   readonly #keyIndex = new Map<VariableDefinition, Map<string, Entry[]>>()
+  /** MissMemo records of the values this transaction has tested. */
+  readonly #missRecords = new Map<string, Uint8Array>()
 
   constructor(shared: WafShared, req: WafRequest) {
     this.#shared = shared
@@ -571,7 +576,7 @@ class Tx implements Transaction, ActionTx {
     this.#keyIndex.clear()
     if (this.#mode === 'Off' || this.#allowAll) return this.#interruption
     if (this.#allowRequest && phase <= 2) return this.#interruption
-    const program = this.#shared.programs[phase]!
+    const program = this.#shared.programs.phases[phase]!
     const steps = program.steps
     const d = this.data
     let skip = 0
@@ -737,6 +742,16 @@ class Tx implements Transaction, ActionTx {
     return fn
   }
 
+  /** The MissMemo record of a value, looked up in the rule set's memo once per transaction. */
+  #missRecord(value: string): Uint8Array | undefined {
+    let record = this.#missRecords.get(value)
+    if (record === undefined) {
+      record = this.#shared.programs.misses.record(value) ?? NOT_KEPT
+      this.#missRecords.set(value, record)
+    }
+    return record === NOT_KEPT ? undefined : record
+  }
+
   #transform(step: RuleStep, value: string): string {
     const chain = step.transforms
     if (chain.length === 0) return value
@@ -839,13 +854,17 @@ class Tx implements Transaction, ActionTx {
           break
         }
       }
-    } else if (step.misses !== undefined && step.misses.has(value)) {
-      hit = negated // the operator found nothing in this value before (MissMemo)
     } else {
-      const m = op(this.#transform(step, value))
-      if (m === null) step.rememberMiss(value)
-      hit = (m !== null) !== negated
-      if (hit && m !== null && step.capture) captures = m.captures
+      const bit = step.missBit
+      const record = bit >= 0 ? this.#missRecord(value) : undefined
+      if (record !== undefined && missed(record, bit)) {
+        hit = negated // the operator found nothing in this value before (MissMemo)
+      } else {
+        const m = op(this.#transform(step, value))
+        if (m === null && record !== undefined) markMissed(record, bit)
+        hit = (m !== null) !== negated
+        if (hit && m !== null && step.capture) captures = m.captures
+      }
     }
     if (!hit) return false
     if (step.capture && captures.length > 0) {
