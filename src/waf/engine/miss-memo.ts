@@ -14,7 +14,7 @@
  * remembered pass `budget`, the oldest records are dropped.
  */
 export class MissMemo {
-  readonly #records = new Map<string, Uint8Array>()
+  readonly #records = new Map<string, MissRecord>()
   readonly #budget: number
   readonly #maxValue: number
   #rules = 0
@@ -31,29 +31,37 @@ export class MissMemo {
   }
 
   /** The record of `value` (created empty on first sight), or undefined when the value is too long to keep. */
-  record(value: string): Uint8Array | undefined {
+  record(value: string): MissRecord | undefined {
     if (value.length > this.#maxValue) return undefined
     let bits = this.#records.get(value)
     if (bits === undefined) {
-      bits = new Uint8Array((this.#rules + 7) >> 3)
+      bits = new Array<number>((this.#rules + BITS - 1) >> SHIFT).fill(0)
       this.#records.set(value, bits)
-      this.#chars += value.length + bits.length + 64
+      this.#chars += value.length + bits.length * 4 + 64
       while (this.#chars > this.#budget && this.#records.size > 1) {
-        const [oldest, old] = this.#records.entries().next().value as [string, Uint8Array]
+        const [oldest, old] = this.#records.entries().next().value as [string, MissRecord]
         this.#records.delete(oldest)
-        this.#chars -= oldest.length + old.length + 64
+        this.#chars -= oldest.length + old.length * 4 + 64
       }
     }
     return bits
   }
 }
 
+/**
+ * A value's bits, 16 to an array element: small integers stay unboxed in a plain array, which V8
+ * allocates far faster than a typed array's separate buffer (one record per new value).
+ */
+export type MissRecord = number[]
+const SHIFT = 4
+const BITS = 1 << SHIFT
+
 /** Whether rule `bit` found nothing in the value whose record is `bits`. */
-export function missed(bits: Uint8Array, bit: number): boolean {
-  return (bits[bit >> 3]! & (1 << (bit & 7))) !== 0
+export function missed(bits: MissRecord, bit: number): boolean {
+  return (bits[bit >> SHIFT]! & (1 << (bit & (BITS - 1)))) !== 0
 }
 
 /** Records that rule `bit` found nothing in the value whose record is `bits`. */
-export function markMissed(bits: Uint8Array, bit: number): void {
-  bits[bit >> 3]! |= 1 << (bit & 7)
+export function markMissed(bits: MissRecord, bit: number): void {
+  bits[bit >> SHIFT]! |= 1 << (bit & (BITS - 1))
 }

@@ -41,6 +41,8 @@ export class TargetStep {
   /** Literal key, lower-case (XML: the XPath); undefined for the whole variable. */
   readonly key: string | undefined
   readonly keyRegex: RegExp | undefined
+  /** `keyRegex` as a test; a plain `^prefix` pattern becomes a prefix comparison (CRS's `TX:/^header_name_/`). */
+  readonly keyMatches: ((key: string) => boolean) | undefined
   readonly count: boolean
   readonly xml: boolean
   /** The variable has keys: matched names read `VAR:key`. */
@@ -61,6 +63,7 @@ export class TargetStep {
     this.variable = selector.variable
     this.key = selector.key
     this.keyRegex = selector.keyRegex
+    this.keyMatches = selector.keyRegex === undefined ? undefined : keyTest(selector.keyRegex)
     this.count = selector.count
     this.xml = selector.variable === 'XML'
     this.collection = definition.collection
@@ -70,6 +73,14 @@ export class TargetStep {
     this.definition = definition
     this.excludes = excludes.length === 0 ? NO_EXCLUDES : excludes
   }
+}
+
+/** A selector regex as a key test (selectors are case-insensitive and dot-all). */
+function keyTest(re: RegExp): (key: string) => boolean {
+  const literal = /^\^([A-Za-z0-9_-]+)$/.exec(re.source)
+  if (literal === null) return (key) => re.test(key)
+  const prefix = literal[1]!.toLowerCase()
+  return (key) => key.length >= prefix.length && key.slice(0, prefix.length).toLowerCase() === prefix
 }
 
 /** One rule of a chain, ready to run. */

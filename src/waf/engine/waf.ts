@@ -12,7 +12,7 @@ import type { Operator } from '../operators/operator.js'
 import { findVariable, parseSelectors } from '../variables/index.js'
 import type { Entry, KeyedCollection, TransactionData, VariableDefinition } from '../variables/variable.js'
 import { createMemoryCollectionStore, type CollectionRecord, type CollectionStore } from './collections.js'
-import { markMissed, missed } from './miss-memo.js'
+import { markMissed, missed, type MissRecord } from './miss-memo.js'
 import { compilePhases, type CompiledPhases, type RuleStep, type TargetStep } from './program.js'
 import type { CompiledOperator, Rule, RuleSet, VariableSelector } from './rule.js'
 import type { Interruption, MatchedRule, Phase, WafRequest } from './types.js'
@@ -61,7 +61,7 @@ export interface Verdict {
 const MAX_DATA = 200
 const EMPTY_ENTRIES: readonly Entry[] = Object.freeze([])
 /** Marks a value too long for the MissMemo in a transaction's record table. */
-const NOT_KEPT = new Uint8Array(0)
+const NOT_KEPT: MissRecord = []
 const SECRET_NAME = /pass(?:wd|word)?|secret|token|api[-_]?key|auth|cookie|session|csrf/i
 
 interface RemovedTarget {
@@ -191,7 +191,7 @@ class Tx implements Transaction, ActionTx {
   readonly #varCache = new Map<VariableDefinition, readonly Entry[]>()
   readonly #keyIndex = new Map<VariableDefinition, Map<string, Entry[]>>()
   /** MissMemo records of the values this transaction has tested. */
-  readonly #missRecords = new Map<string, Uint8Array>()
+  readonly #missRecords = new Map<string, MissRecord>()
 
   constructor(shared: WafShared, req: WafRequest) {
     this.#shared = shared
@@ -743,7 +743,7 @@ class Tx implements Transaction, ActionTx {
   }
 
   /** The MissMemo record of a value, looked up in the rule set's memo once per transaction. */
-  #missRecord(value: string): Uint8Array | undefined {
+  #missRecord(value: string): MissRecord | undefined {
     let record = this.#missRecords.get(value)
     if (record === undefined) {
       record = this.#shared.programs.misses.record(value) ?? NOT_KEPT
@@ -784,8 +784,8 @@ class Tx implements Transaction, ActionTx {
         this.#varCache.set(target.definition, all)
       }
     }
-    const re = target.keyRegex
-    if (re !== undefined) return all.filter((e) => re.test(e.key))
+    const matches = target.keyMatches
+    if (matches !== undefined) return all.filter((e) => matches(e.key))
     return all
   }
 

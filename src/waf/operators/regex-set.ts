@@ -18,6 +18,8 @@ export interface RegexSetPrefilter {
   mayMatch(index: number, input: string, bytes: (input: string) => Buffer): boolean
 }
 
+const NO_HITS = new Uint8Array(0)
+
 export function createRegexSetPrefilter(): RegexSetPrefilter {
   const sources: string[] = []
   // undefined: not built yet; null: RE2 refused the set (each operator then tests on its own).
@@ -44,8 +46,10 @@ export function createRegexSetPrefilter(): RegexSetPrefilter {
       if (set === null || set === undefined || index < 0) return true
       let hits = answers.get(input)
       if (hits === undefined) {
-        hits = new Uint8Array(sources.length)
-        for (const i of set.match(bytes(input))) hits[i] = 1
+        const matched = set.match(bytes(input))
+        // Most values match nothing: they share one empty answer instead of allocating a buffer each.
+        hits = matched.length === 0 ? NO_HITS : new Uint8Array(sources.length)
+        for (const i of matched) hits[i] = 1
         answers.set(input, hits)
         cachedBytes += input.length
         while (cachedBytes > CACHE_BUDGET && answers.size > 1) {

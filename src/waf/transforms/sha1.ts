@@ -5,7 +5,10 @@
  * Example SecRule: SecRule ARGS:key "@streq 356a192b7913b04c54574d18c28d46e6395428ab" "id:1,phase:2,t:none,t:sha1,t:hexEncode,pass"
  */
 import { createHash } from 'node:crypto'
+import { createDigestMemo } from './digest-memo.js'
+
+const remembered = createDigestMemo()
 
 export function sha1(input: string): string {
-  return createHash('sha1').update(input, 'latin1').digest().toString('latin1')
+  return remembered(input, (s) => createHash('sha1').update(s, 'latin1').digest().toString('latin1'))
 }
