@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import RE2 from 're2'
 import { readFileSync } from 'node:fs'
 import { describe, test } from 'node:test'
 
@@ -79,6 +80,21 @@ describe('@rx multiline anchors on RE2', () => {
     const { operator } = compileRegex('^(a+)b')
     assert.deepEqual(operator('aab')?.captures, ['aab', 'aa'])
     assert.deepEqual(operator('x\nab\n')?.captures, ['ab', 'a'])
+  })
+})
+
+describe('@rx patterns that match everything', () => {
+  test('^.*$, ^.* and .* capture the whole input, newlines included, as RE2 with dot-all does', () => {
+    for (const p of ['^.*$', '^.*', '.*', '']) {
+      for (const input of ['', 'x-custom-header', 'a\nb', 'a\n']) {
+        const general = new RE2(translatePcre(p === '' ? '.*' : p, 're2').source, 'sm').exec(input)
+        assert.deepEqual(
+          compileRegex(p).operator(input)?.captures,
+          [general?.[0]],
+          `${p} on ${JSON.stringify(input)}`,
+        )
+      }
+    }
   })
 })
 

@@ -197,6 +197,9 @@ function fallbackScan(
 /** Compiles a pattern as @rx does and says which engine will run it. Throws WafConfigError. */
 export function compileRegex(pattern: string, prefilter?: RegexSetPrefilter): CompiledRegex {
   const source = pattern === '' ? '.*' : pattern
+  // `^.*$` and its kin match every input whole (`.` matches a newline here): CRS uses them to capture a
+  // value into TX.0 (920450 for each header name, 901318 for the User-Agent), no regex needs to run.
+  if (/^\^?\.\*\$?$/.test(source)) return { engine: 're2', operator: (input) => ({ captures: [input] }) }
   let re2Error: unknown
   try {
     const translated = translatePcre(source, 're2')
