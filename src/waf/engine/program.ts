@@ -13,6 +13,7 @@ import { findVariable } from '../variables/index.js'
 import type { Entry, TransactionData, VariableDefinition } from '../variables/variable.js'
 import { MissMemo } from './miss-memo.js'
 import type { CompiledOperator, Rule, RuleSet, VariableSelector } from './rule.js'
+import type { MatchedRule } from './types.js'
 
 /** Operators whose work on a value costs more than remembering the answer (all are pure functions of it). */
 const MEMO_OPERATORS = new Set([
@@ -102,6 +103,8 @@ export class RuleStep {
   readonly next: RuleStep | undefined
   /** This rule's bit in the MissMemo records, or -1 when it does not take part. */
   readonly missBit: number
+  /** What a match of this rule records when the rule does not log and does not interrupt (the same each time). */
+  readonly quietMatch: MatchedRule
 
   constructor(rule: Rule, memo: MissMemo) {
     this.rule = rule
@@ -120,6 +123,17 @@ export class RuleStep {
     // Cheap operators (@eq, @streq, ...) answer faster than a set lookup; multiMatch tests several values.
     const worthIt = MEMO_OPERATORS.has(rule.operator.name.toLowerCase())
     this.missBit = worthIt && this.staticOperator !== undefined && !rule.multiMatch ? memo.enrol() : -1
+    this.quietMatch = Object.freeze({
+      id: rule.id,
+      phase: rule.phase,
+      msg: '',
+      logdata: '',
+      data: '',
+      tags: rule.tags,
+      severity: rule.severity,
+      log: false,
+      disruptive: false,
+    })
   }
 }
 
@@ -133,8 +147,11 @@ export interface CompiledPhases {
 /** A phase's rules in file order; `undefined` where the list has a SecMarker. */
 export interface PhaseProgram {
   readonly steps: ReadonlyArray<RuleStep | undefined>
-  /** Marker name → the positions in `steps` where it appears (skipAfter jumps to the first one after the rule). */
-  readonly markers: ReadonlyMap<string, readonly number[]>
+  /**
+   * For a rule with skipAfter, the position of the first marker of that name after it (evaluation goes on
+   * from there), or -1 when there is none (the phase ends); -1 for every other position.
+   */
+  readonly skipTo: readonly number[]
 }
 
 function planTargets(rule: Rule): TargetStep[] {
@@ -161,7 +178,12 @@ export function compilePhases(ruleSet: RuleSet): CompiledPhases {
       else markers.set(e.name, [i])
       return undefined
     })
-    return { steps, markers }
+    const skipTo = steps.map((step, i) => {
+      const name = step?.rule.skipAfter
+      if (name === undefined) return -1
+      return markers.get(name)?.find((at) => at > i) ?? -1
+    })
+    return { steps, skipTo }
   })
   return { phases, misses }
 }

@@ -605,22 +605,22 @@ class Tx implements Transaction, ActionTx {
         matched = false // defensive: a faulty leaf must not take the edge down
       }
       if (!matched) continue
-      const interrupted = this.#onMatch(rule, phase)
+      const interrupted = this.#onMatch(step, phase)
       if (interrupted) return this.#interruption
       if (this.#allowAll || (this.#allowRequest && phase <= 2)) return null
       if (rule.disruptive === 'allow' && rule.allowScope === 'phase' && this.#mode === 'On') return null
       if (rule.skip > 0) skip = rule.skip
       if (rule.skipAfter !== undefined) {
-        const at = program.markers.get(rule.skipAfter)
-        const next = at?.find((idx) => idx > i)
-        if (next === undefined) return this.#interruption
+        const next = program.skipTo[i]!
+        if (next < 0) return this.#interruption
         i = next
       }
     }
     return this.#interruption
   }
 
-  #onMatch(rule: Rule, phase: Phase): boolean {
+  #onMatch(step: RuleStep, phase: Phase): boolean {
+    const rule = step.rule
     const d = this.data
     const disruptive =
       this.#mode === 'On' &&
@@ -643,17 +643,7 @@ class Tx implements Transaction, ActionTx {
     } else {
       // A nolog match is recorded by id only: nothing reads its texts, and CRS's ~120 flow-control
       // matches per request (paranoia-level skips, setvar initialisations) would expand them for nothing.
-      this.#matched.push({
-        id: rule.id,
-        phase,
-        msg: '',
-        logdata: '',
-        data: '',
-        tags: rule.tags,
-        severity: rule.severity,
-        log: false,
-        disruptive: false,
-      })
+      this.#matched.push(step.quietMatch)
     }
     if (rule.severity !== undefined && rule.severity < toInt(d.highestSeverity))
       d.highestSeverity = String(rule.severity)
