@@ -20,10 +20,27 @@ test('a selector regex that is a plain ^prefix matches exactly the keys the rege
     'Header_Name_Cookie',
     'h',
   ]
-  for (const text of ['TX:/^header_name_/', 'ARGS:/^Header_Name_/', 'ARGS:/header_name_/', 'ARGS:/^h.a/']) {
+  for (const text of [
+    'TX:/^header_name_/',
+    'ARGS:/^Header_Name_/',
+    'ARGS:/header_name_/',
+    'ARGS:/^h.a/',
+    'ARGS:/NAME/',
+  ]) {
     const t = target(text)
     for (const key of keys) assert.equal(t.keyMatches!(key), t.keyRegex!.test(key), `${text} on ${key}`)
   }
+})
+
+test("a rule's own exclusions cover exactly the keys the selector names", () => {
+  const sel = parseSelectors(
+    'REQUEST_COOKIES|!REQUEST_COOKIES:/__utm/|!REQUEST_COOKIES:Session',
+    (n) => findVariable(n) !== undefined,
+  )
+  const t = new TargetStep(sel[0]!, findVariable('REQUEST_COOKIES')!, sel.slice(1))
+  const covered = (key: string): boolean => t.excludeTests.some((covers) => covers(key))
+  assert.ok(covered('__utma') && covered('x__UTMz') && covered('SESSION') && covered('session'))
+  assert.ok(!covered('__ut') && !covered('sessions') && !covered('theme'))
 })
 
 test('sha1 gives the same digest whether it computed or remembered it', () => {

@@ -54,6 +54,8 @@ export class TargetStep {
   readonly readKey: ((data: TransactionData, key: string) => readonly Entry[]) | undefined
   readonly definition: VariableDefinition
   readonly excludes: readonly VariableSelector[]
+  /** `excludes` as key tests (`!REQUEST_COOKIES:/__utm/` on every cookie of ~60 CRS rules). */
+  readonly excludeTests: ReadonlyArray<(key: string) => boolean>
 
   constructor(
     selector: VariableSelector,
@@ -73,15 +75,30 @@ export class TargetStep {
     this.readKey = definition.getKey?.bind(definition)
     this.definition = definition
     this.excludes = excludes.length === 0 ? NO_EXCLUDES : excludes
+    this.excludeTests = excludes.map(excludeTest)
   }
 }
 
-/** A selector regex as a key test (selectors are case-insensitive and dot-all). */
+/**
+ * A selector regex as a key test (selectors are case-insensitive and dot-all). A plain `^prefix` becomes a
+ * prefix comparison and a plain word a substring search (CRS's `TX:/^header_name_/`, `!REQUEST_COOKIES:/__utm/`).
+ */
 function keyTest(re: RegExp): (key: string) => boolean {
-  const literal = /^\^([A-Za-z0-9_-]+)$/.exec(re.source)
+  const literal = /^(\^?)([A-Za-z0-9_-]+)$/.exec(re.source)
   if (literal === null) return (key) => re.test(key)
-  const prefix = literal[1]!.toLowerCase()
-  return (key) => key.length >= prefix.length && key.slice(0, prefix.length).toLowerCase() === prefix
+  const text = literal[2]!.toLowerCase()
+  if (literal[1] === '^') {
+    return (key) => key.length >= text.length && key.slice(0, text.length).toLowerCase() === text
+  }
+  return (key) => key.length >= text.length && key.toLowerCase().includes(text)
+}
+
+/** Whether an exclusion (`!VAR`, `!VAR:key`, `!VAR:/re/`) covers a key of its variable. */
+function excludeTest(x: VariableSelector): (key: string) => boolean {
+  if (x.keyRegex !== undefined) return keyTest(x.keyRegex)
+  const literal = x.key
+  if (literal === undefined) return () => true
+  return (key) => key.toLowerCase() === literal
 }
 
 /** One rule of a chain, ready to run. */

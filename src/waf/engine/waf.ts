@@ -812,7 +812,7 @@ class Tx implements Transaction, ActionTx {
   }
 
   #excluded(target: TargetStep, runtime: VariableSelector[] | undefined, key: string): boolean {
-    for (const x of target.excludes) if (this.#covers(x, target.variable, key)) return true
+    for (const covers of target.excludeTests) if (covers(key)) return true
     if (runtime) for (const x of runtime) if (this.#covers(x, target.variable, key)) return true
     return false
   }
