@@ -120,6 +120,26 @@ export function planBuild(dir: string, runtime: string, pinned: string | null = 
 /** Requests PHP's built-in server handles at once (PHP_CLI_SERVER_WORKERS; the app may set its own). */
 const PHP_WORKERS = 4
 
+let knownPhpVersion: string | undefined
+
+/**
+ * The host's PHP `major.minor`, or undefined when there is no `php`. Asked once and remembered: the
+ * question runs a process synchronously, which should not happen on every deployment (a host's minor
+ * version does not change under a running control plane; an install is picked up at the next ask).
+ */
+function hostPhpVersion(): string | undefined {
+  if (knownPhpVersion !== undefined) return knownPhpVersion
+  try {
+    knownPhpVersion = execFileSync('php', ['-r', 'echo PHP_MAJOR_VERSION, ".", PHP_MINOR_VERSION;'], {
+      timeout: 10_000,
+      encoding: 'utf8',
+    }).trim()
+  } catch {
+    return undefined
+  }
+  return knownPhpVersion
+}
+
 /**
  * `php@X.Y`: PHP's built-in web server (`php -S`) on loopback, serving `public/` when it exists (else the
  * release root); paths that are not files fall back to `index.php`, so front-controller apps work. Composer
@@ -127,13 +147,8 @@ const PHP_WORKERS = 4
  * the host). The host's `php` runs; a different minor than the one asked for is said in the log.
  */
 function phpPlan(dir: string, runtime: string, steps: (readonly string[])[], notes: string[]): BuildPlan {
-  let hostVersion: string
-  try {
-    hostVersion = execFileSync('php', ['-r', 'echo PHP_MAJOR_VERSION, ".", PHP_MINOR_VERSION;'], {
-      timeout: 10_000,
-      encoding: 'utf8',
-    }).trim()
-  } catch {
+  const hostVersion = hostPhpVersion()
+  if (hostVersion === undefined) {
     throw new BuildPlanError(
       `runtime ${runtime}: php is not installed on this host (Debian: apt-get install php-cli)`,
     )
