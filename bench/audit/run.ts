@@ -2,7 +2,15 @@
  * bench/audit: append rate (events/s) on SQLite and PostgreSQL, and `verify` time for 1,000,000 events.
  * Run: node --import tsx bench/audit/run.ts [--events 5000] [--verify 1000000]
  */
-import { createAuditLog, createCheckpointSigner, generateSigningKeyPem, computeEventHash, GENESIS_HASH, verifyChain, type AuditEvent } from '../../src/audit/index.js'
+import {
+  createAuditLog,
+  createCheckpointSigner,
+  generateSigningKeyPem,
+  computeEventHash,
+  GENESIS_HASH,
+  verifyChain,
+  type AuditEvent,
+} from '../../src/audit/index.js'
 import { systemClock } from '../../src/shared/clock.js'
 import { migrateToLatest, openStore } from '../../src/store/index.js'
 import { createTestStore } from '../../test/support/stores.js'
@@ -20,13 +28,25 @@ async function appendRate(kind: 'sqlite' | 'postgres', writers: number): Promise
   const ts = await createTestStore(kind)
   const store = openStore(ts.databaseUrl)
   await migrateToLatest(store.db)
-  const audit = createAuditLog({ db: store.db, dialect: store.dialect, clock: systemClock, signer: createCheckpointSigner(generateSigningKeyPem()) })
+  const audit = createAuditLog({
+    db: store.db,
+    dialect: store.dialect,
+    clock: systemClock,
+    signer: createCheckpointSigner(generateSigningKeyPem()),
+  })
   const per = Math.ceil(EVENTS / writers)
   const started = performance.now()
   await Promise.all(
     Array.from({ length: writers }, async (_, w) => {
       for (let i = 0; i < per; i++) {
-        await audit.recordAlone({ actor: { type: 'user', id: 'usr_bench' }, action: 'project.update', target: { type: 'project', id: `prj_${w}_${i}` }, workspaceId: 'wsp_bench', changes: { description: { before: 'a', after: 'b' } }, context: CTX })
+        await audit.recordAlone({
+          actor: { type: 'user', id: 'usr_bench' },
+          action: 'project.update',
+          target: { type: 'project', id: `prj_${w}_${i}` },
+          workspaceId: 'wsp_bench',
+          changes: { description: { before: 'a', after: 'b' } },
+          context: CTX,
+        })
       }
     }),
   )
@@ -42,9 +62,21 @@ function verifyTime(n: number): { seconds: number; ok: boolean } {
   const at = new Date('2026-01-01T00:00:00Z').toISOString()
   for (let seq = 1; seq <= n; seq++) {
     const body: Omit<AuditEvent, 'hash'> = {
-      id: `evt_${seq}`, seq, at, actor: { type: 'user', id: 'usr_bench', email: 'b@example.com' }, action: 'project.update',
-      target: { type: 'project', id: 'prj_bench' }, workspace: 'wsp_bench', project: 'prj_bench', environment: null,
-      ip: '127.0.0.1', userAgent: 'bench', requestId: `req_${seq}`, outcome: 'success', changes: { description: { before: 'a', after: 'b' } }, prevHash: prev,
+      id: `evt_${seq}`,
+      seq,
+      at,
+      actor: { type: 'user', id: 'usr_bench', email: 'b@example.com' },
+      action: 'project.update',
+      target: { type: 'project', id: 'prj_bench' },
+      workspace: 'wsp_bench',
+      project: 'prj_bench',
+      environment: null,
+      ip: '127.0.0.1',
+      userAgent: 'bench',
+      requestId: `req_${seq}`,
+      outcome: 'success',
+      changes: { description: { before: 'a', after: 'b' } },
+      prevHash: prev,
     }
     const hash = computeEventHash(body)
     events.push({ ...body, hash })
@@ -61,7 +93,9 @@ for (const kind of ['sqlite', 'postgres'] as const) {
   rows.push(`| append, ${kind}, 8 writers | ${await appendRate(kind, 8)} events/s |`)
 }
 const v = verifyTime(VERIFY)
-rows.push(`| verify ${VERIFY.toLocaleString('en')} events | ${v.seconds.toFixed(2)} s (${v.ok ? 'valid' : 'INVALID'}) |`)
+rows.push(
+  `| verify ${VERIFY.toLocaleString('en')} events | ${v.seconds.toFixed(2)} s (${v.ok ? 'valid' : 'INVALID'}) |`,
+)
 console.log(`\n${EVENTS} events per append run, each in its own transaction\n`)
 console.log('| measurement | result |\n|---|---:|')
 console.log(rows.join('\n'))

@@ -1,6 +1,6 @@
 /**
  * Starts the edge for the benchmark: one route `bench.localhost` → the upstream given on the command line.
- * Usage: node --import tsx bench/edge/edge-server.ts <listenPort> <upstreamPort> <accessLogFile>
+ * Usage: npm run build && node --import tsx bench/edge/edge-server.ts <listenPort> <upstreamPort> <accessLogFile>
  * BENCH_WAF=crs runs the real WAF with the OWASP CRS from /usr/share/modsecurity-crs (paranoia 1); otherwise the
  * hook is the allow-all inspector and this measures the gateway alone. BENCH_NO_LOG=1 drops the access log.
  */
@@ -8,10 +8,19 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
-import { createFsWafSource } from '../../src/edge/index.js'
-import { allowAllInspector } from '../../src/edge/allow-all-inspector.js'
-import { createEdge, createWafInspector, EDGE_DEFAULT_LIMITS } from '../../src/edge/index.js'
-import { createWaf, crsRuleSet, DEFAULT_WAF_SETTINGS } from '../../src/waf/index.js'
+import type * as AllowAllModule from '../../src/edge/allow-all-inspector.js'
+import type * as EdgeModule from '../../src/edge/index.js'
+import type * as WafModule from '../../src/waf/index.js'
+
+// The compiled output (`npm run build`; run.sh builds it), which is what `palisade serve` runs.
+const dist = new URL('../../dist/', import.meta.url).href
+const { allowAllInspector } = (await import(`${dist}edge/allow-all-inspector.js`)) as typeof AllowAllModule
+const { createEdge, createFsWafSource, createWafInspector, EDGE_DEFAULT_LIMITS } = (await import(
+  `${dist}edge/index.js`
+)) as typeof EdgeModule
+const { createWaf, crsRuleSet, DEFAULT_WAF_SETTINGS } = (await import(
+  `${dist}waf/index.js`
+)) as typeof WafModule
 
 const [listenPort, upstreamPort, logFile] = process.argv.slice(2)
 if (!listenPort || !upstreamPort || !logFile) {

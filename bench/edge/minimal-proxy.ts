@@ -8,7 +8,14 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 256 })
 http
   .createServer((req, res) => {
     const up = http.request(
-      { host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers, agent },
+      {
+        host: '127.0.0.1',
+        port: upstreamPort,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+        agent,
+      },
       (r) => {
         res.writeHead(r.statusCode ?? 502, r.headers)
         r.pipe(res)

@@ -47,6 +47,9 @@ CONF
 USER_LINE=''
 [ "$(id -u)" = 0 ] && USER_LINE='user root;'
 
+# The edge runs compiled, as `palisade serve` runs it.
+(cd "$ROOT" && npm run build --silent)
+
 mkdir -p "$WORK/up" "$WORK/px" "$WORK/ms"
 # The upstream: nginx answering a fixed JSON body (fast enough not to be the bottleneck).
 cat >"$WORK/up/nginx.conf" <<CONF

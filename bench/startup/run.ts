@@ -16,10 +16,20 @@ const RUNS = runsArg >= 0 ? Number(args[runsArg + 1]) : 7
 async function startOnce(dataDir: string): Promise<number> {
   const port = await freePort()
   const started = performance.now()
-  const child = spawn(process.execPath, [path.join(REPO, 'bin/palisade'), 'serve', '--api-listen', `127.0.0.1:${port}`], {
-    env: { PATH: process.env['PATH'] ?? '', PALISADE_DATA_DIR: dataDir, PALISADE_LOG_LEVEL: 'warn', PALISADE_EDGE_HTTP_LISTEN: '127.0.0.1:0', PALISADE_EDGE_HTTPS_LISTEN: '127.0.0.1:0' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  })
+  const child = spawn(
+    process.execPath,
+    [path.join(REPO, 'bin/palisade'), 'serve', '--api-listen', `127.0.0.1:${port}`],
+    {
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        PALISADE_DATA_DIR: dataDir,
+        PALISADE_LOG_LEVEL: 'warn',
+        PALISADE_EDGE_HTTP_LISTEN: '127.0.0.1:0',
+        PALISADE_EDGE_HTTPS_LISTEN: '127.0.0.1:0',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  )
   try {
     for (;;) {
       try {
@@ -48,5 +58,10 @@ for (let i = 0; i < RUNS; i++) {
 }
 console.log(`launch → first 200 from /v1/health, ${RUNS} runs (median, min–max)\n`)
 console.log('| data directory | median (ms) | range (ms) |\n|---|---:|---:|')
-for (const [label, xs] of [['fresh (migrations, keys, setup token)', fresh], ['existing (restart)', again]] as const)
-  console.log(`| ${label} | ${median(xs).toFixed(0)} | ${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)} |`)
+for (const [label, xs] of [
+  ['fresh (migrations, keys, setup token)', fresh],
+  ['existing (restart)', again],
+] as const)
+  console.log(
+    `| ${label} | ${median(xs).toFixed(0)} | ${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)} |`,
+  )

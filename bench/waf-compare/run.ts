@@ -133,7 +133,6 @@ console.error(`engine loaded in ${Math.round(performance.now() - t0)} ms; ${samp
 
 // ---- upstream and nginx ----
 
-
 async function startUpstream(port: number): Promise<Server> {
   const reply = `HTTP/1.1 200 OK\r\nX-Upstream: ${UPSTREAM_MARK}\r\nContent-Length: ${UPSTREAM_MARK.length}\r\nConnection: close\r\n\r\n${UPSTREAM_MARK}`
   const server = createServer({ insecureHTTPParser: true }, (req, res) => {
