@@ -53,6 +53,8 @@ export class TargetStep {
   readonly read: (data: TransactionData) => readonly Entry[]
   readonly readKey: ((data: TransactionData, key: string) => readonly Entry[]) | undefined
   readonly definition: VariableDefinition
+  /** TX, IP, GLOBAL, ... with a literal key: the collection to read that key from (see VariableDefinition). */
+  readonly keyedCollection: string | undefined
   readonly excludes: readonly VariableSelector[]
   /** `excludes` as key tests (`!REQUEST_COOKIES:/__utm/` on every cookie of ~60 CRS rules). */
   readonly excludeTests: ReadonlyArray<(key: string) => boolean>
@@ -74,6 +76,7 @@ export class TargetStep {
     this.read = definition.get.bind(definition)
     this.readKey = definition.getKey?.bind(definition)
     this.definition = definition
+    this.keyedCollection = selector.key === undefined ? undefined : definition.keyedCollection
     this.excludes = excludes.length === 0 ? NO_EXCLUDES : excludes
     this.excludeTests = excludes.map(excludeTest)
   }

@@ -44,6 +44,7 @@ function keyed(name: string, collection: string): VariableDefinition {
     name,
     collection: true,
     volatile: true,
+    keyedCollection: collection,
     get(d) {
       const c = all(d)
       return c === undefined ? EMPTY : [...c.values()]

@@ -95,4 +95,9 @@ export interface VariableDefinition {
   readonly volatile?: boolean
   /** Fast path for a literal key (lower-case); falls back to filtering `get`. */
   getKey?(data: TransactionData, key: string): readonly Entry[]
+  /**
+   * For TX, IP, GLOBAL and the other keyed collections: the collection's name in `TransactionData.collections`,
+   * so the engine reads one key straight from it (`getKey` without the one-entry array).
+   */
+  readonly keyedCollection?: string
 }
