@@ -9,7 +9,7 @@
 import type { RuntimeAction } from '../actions/action.js'
 import type { Operator } from '../operators/operator.js'
 import type { Transform } from '../transforms/transform.js'
-import { findVariable } from '../variables/index.js'
+import { findVariable, selectorCovers } from '../variables/index.js'
 import type { Entry, TransactionData, VariableDefinition } from '../variables/variable.js'
 import { MissMemo } from './miss-memo.js'
 import type { CompiledOperator, Rule, RuleSet, VariableSelector } from './rule.js'
@@ -96,12 +96,10 @@ function keyTest(re: RegExp): (key: string) => boolean {
   return (key) => key.length >= text.length && key.toLowerCase().includes(text)
 }
 
-/** Whether an exclusion (`!VAR`, `!VAR:key`, `!VAR:/re/`) covers a key of its variable. */
+/** Whether an exclusion (`!VAR`, `!VAR:key`, `!VAR:/re/`) covers a key of its variable: selectorCovers, with keyTest's shortcuts for a regex. */
 function excludeTest(x: VariableSelector): (key: string) => boolean {
   if (x.keyRegex !== undefined) return keyTest(x.keyRegex)
-  const literal = x.key
-  if (literal === undefined) return () => true
-  return (key) => key.toLowerCase() === literal
+  return (key) => selectorCovers(x, x.variable, key)
 }
 
 /** One rule of a chain, ready to run. */

@@ -9,7 +9,7 @@ import { parseMultipart, strictError } from '../body/multipart.js'
 import { parseUrlEncoded } from '../body/urlencoded.js'
 import { parseXml } from '../body/xml.js'
 import type { Operator } from '../operators/operator.js'
-import { findVariable, parseSelectors } from '../variables/index.js'
+import { findVariable, parseSelectors, selectorCovers } from '../variables/index.js'
 import type { Entry, KeyedCollection, TransactionData, VariableDefinition } from '../variables/variable.js'
 import { createMemoryCollectionStore, type CollectionRecord, type CollectionStore } from './collections.js'
 import { markMissed, missed, type MissRecord } from './miss-memo.js'
@@ -696,13 +696,6 @@ class Tx implements Transaction, ActionTx {
     return true
   }
 
-  #covers(x: VariableSelector, variable: string, key: string): boolean {
-    if (x.variable !== variable) return false
-    if (x.keyRegex) return x.keyRegex.test(key)
-    if (x.key === undefined) return true
-    return x.key === key.toLowerCase()
-  }
-
   #xml(path: string | undefined): readonly Entry[] {
     const p = (path ?? '').trim()
     if (p === '//@*') return this.data.xmlAttributes
@@ -822,7 +815,7 @@ class Tx implements Transaction, ActionTx {
 
   #excluded(target: TargetStep, runtime: VariableSelector[] | undefined, key: string): boolean {
     for (const covers of target.excludeTests) if (covers(key)) return true
-    if (runtime) for (const x of runtime) if (this.#covers(x, target.variable, key)) return true
+    if (runtime) for (const x of runtime) if (selectorCovers(x, target.variable, key)) return true
     return false
   }
 
