@@ -163,7 +163,9 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   })
   // Services run as the environment's own system user (created by the deploy driver), so that only that
   // environment's processes can open their sockets.
-  const services = createServices({
+  // What services (backups, restores) and sync share; a restore or a sync holds the environment in
+  // maintenance (the edge answers 503) while its data is replaced.
+  const dataDeps = {
     db: store.db,
     audit,
     clock,
@@ -171,8 +173,10 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     secrets,
     dataDir: config.dataDir,
     logger,
-    // A restore holds the environment in maintenance (the edge answers 503) while its data is replaced.
-    holdMaintenance: (envId) => deploy.holdMaintenance(envId),
+    holdMaintenance: (envId: string) => deploy.holdMaintenance(envId),
+  }
+  const services = createServices({
+    ...dataDeps,
     backupImportLimit: config.backupImportLimit,
     environmentUser: async (envId) => {
       const envDir = path.join(config.dataDir, 'envs', envId)
@@ -181,19 +185,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       return st.uid === process.getuid?.() ? null : { uid: st.uid, gid: st.gid }
     },
   })
-  const sync = createSync({
-    db: store.db,
-    audit,
-    clock,
-    tenancy,
-    secrets,
-    dataDir: config.dataDir,
-    services,
-    engines: ENGINES,
-    logger,
-    // The target is in maintenance while its data is replaced.
-    holdMaintenance: (envId) => deploy.holdMaintenance(envId),
-  })
+  const sync = createSync({ ...dataDeps, services, engines: ENGINES })
   const backupScheduler = createBackupScheduler({
     backups: services.backups,
     logger,
