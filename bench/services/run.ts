@@ -13,7 +13,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -22,6 +21,7 @@ import { parseArgs } from 'node:util'
 import { loadConfig } from '../../src/config/index.js'
 import { removeSandbox, sandboxName } from '../../src/deploy/index.js'
 import { createPlatform, type Platform } from '../../src/main.js'
+import { freePort } from '../../test/support/processes.js'
 
 if (process.getuid?.() !== 0) {
   console.error(
@@ -106,17 +106,6 @@ async function must(
   if (r.code !== 0)
     throw new Error(`${argv[0]} exited with ${r.code}: ${(r.err || r.out).trim().slice(-600)}`)
   return r.out
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address()
-      srv.close(() => resolve(typeof a === 'object' && a ? a.port : 0))
-    })
-  })
 }
 
 // ---------------------------------------------------------------------------------------------------------
