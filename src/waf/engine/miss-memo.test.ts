@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { loadRuleSet } from '../seclang/load.js'
-import { markMissed, missed, MissMemo } from './miss-memo.js'
+import { keepCommonMisses, markMissed, missed, MissMemo } from './miss-memo.js'
 import type { WafRequest, WafSource } from './types.js'
 import { createWaf, evaluateRequest } from './waf.js'
 
@@ -51,5 +51,47 @@ test('a value remembered as a miss gives the same verdicts on every later reques
     // Negated: the operator misses, so the rule matches, every time.
     assert.deepEqual(evaluateRequest(waf, get('/?q=Fine1')).rules, [2])
     assert.equal(evaluateRequest(waf, get('/?x=an%2561ttack')).action, 'block')
+  }
+})
+
+test('keepCommonMisses keeps the bits both records have and says whether any is left', () => {
+  const a = [0b1011, 0b0001]
+  assert.ok(keepCommonMisses(a, [0b0010, 0b0000]))
+  assert.deepEqual(a, [0b0010, 0])
+  assert.ok(!keepCommonMisses(a, [0b0100, 0b1111]))
+  assert.deepEqual(a, [0, 0])
+})
+
+test('a list whose values all missed before is skipped whole; a new or matching value in it is still tested', () => {
+  const waf = createWaf(
+    loadRuleSet({
+      source,
+      text: [
+        'SecRule REQUEST_HEADERS "@rx evil" "id:1,phase:1,t:none,t:lowercase,deny,log"',
+        'SecRule REQUEST_HEADERS:/^x-/ "@rx bad" "id:2,phase:1,t:none,pass,log"',
+        'SecRule REQUEST_HEADERS|!REQUEST_HEADERS:Referer "@pm attack" "id:3,phase:1,t:none,pass,log"',
+        'SecRule &REQUEST_HEADERS:/^x-/ "@eq 2" "id:4,phase:1,t:none,pass,log"',
+        'SecRule REQUEST_HEADERS:User-Agent "!@rx ^browser" "id:5,phase:1,t:none,pass,log"',
+      ].join('\n'),
+    }),
+  )
+  const withHeaders = (...extra: Array<[string, string]>): WafRequest => ({
+    ...get('/'),
+    headers: [
+      ['Host', 'example.com'],
+      ['User-Agent', 'robot'],
+      ['X-One', 'fine'],
+      ['Referer', 'attack'],
+      ...extra,
+    ],
+  })
+  for (let round = 0; round < 3; round++) {
+    // Every header value is seen again each round: the rules skip the lists they missed in before.
+    assert.deepEqual(evaluateRequest(waf, withHeaders()).rules, [5], `round ${round}: only the negated rule`)
+    assert.deepEqual(evaluateRequest(waf, withHeaders(['X-Two', 'bad'])).rules, [2, 4, 5], `round ${round}`)
+    assert.deepEqual(evaluateRequest(waf, withHeaders(['Accept', 'attack'])).rules, [3, 5], `round ${round}`)
+    assert.equal(evaluateRequest(waf, withHeaders(['Accept', 'EVIL'])).action, 'block', `round ${round}`)
+    // A header that only the excluded or unselected keys carry stays unmatched.
+    assert.deepEqual(evaluateRequest(waf, withHeaders(['Accept', 'bad'])).rules, [5], `round ${round}`)
   }
 })

@@ -65,3 +65,10 @@ export function missed(bits: MissRecord, bit: number): boolean {
 export function markMissed(bits: MissRecord, bit: number): void {
   bits[bit >> SHIFT]! |= 1 << (bit & (BITS - 1))
 }
+
+/** Keeps in `into` only the misses `other` also has; answers whether any is left. */
+export function keepCommonMisses(into: MissRecord, other: MissRecord): boolean {
+  let left = 0
+  for (let i = 0; i < into.length; i++) left |= into[i]! &= other[i]!
+  return left !== 0
+}

@@ -58,6 +58,11 @@ export class TargetStep {
   readonly excludes: readonly VariableSelector[]
   /** `excludes` as key tests (`!REQUEST_COOKIES:/__utm/` on every cookie of ~60 CRS rules). */
   readonly excludeTests: ReadonlyArray<(key: string) => boolean>
+  /**
+   * The engine reads this target's values as one list that stays the same for the whole phase (a
+   * non-volatile variable, whole or by literal key), so what is known about the list can be kept beside it.
+   */
+  readonly phaseList: boolean
 
   constructor(
     selector: VariableSelector,
@@ -79,6 +84,12 @@ export class TargetStep {
     this.keyedCollection = selector.key === undefined ? undefined : definition.keyedCollection
     this.excludes = excludes.length === 0 ? NO_EXCLUDES : excludes
     this.excludeTests = excludes.map(excludeTest)
+    this.phaseList =
+      !this.volatile &&
+      !this.xml &&
+      !this.count &&
+      this.keyedCollection === undefined &&
+      (this.key === undefined || this.readKey === undefined)
   }
 }
 

@@ -12,7 +12,7 @@ import type { Operator } from '../operators/operator.js'
 import { findVariable, parseSelectors, selectorCovers } from '../variables/index.js'
 import type { Entry, KeyedCollection, TransactionData, VariableDefinition } from '../variables/variable.js'
 import { createMemoryCollectionStore, type CollectionRecord, type CollectionStore } from './collections.js'
-import { markMissed, missed, type MissRecord } from './miss-memo.js'
+import { keepCommonMisses, markMissed, missed, type MissRecord } from './miss-memo.js'
 import { compilePhases, type CompiledPhases, type RuleStep, type TargetStep } from './program.js'
 import type { CompiledOperator, Rule, RuleSet, VariableSelector } from './rule.js'
 import type { Interruption, MatchedRule, Phase, WafRequest } from './types.js'
@@ -192,6 +192,8 @@ class Tx implements Transaction, ActionTx {
   readonly #keyIndex = new Map<VariableDefinition, Map<string, Entry[]>>()
   /** MissMemo records of the values this transaction has tested. */
   readonly #missRecords = new Map<string, MissRecord>()
+  /** Per list of a phase (see TargetStep.phaseList), the misses common to all its values. */
+  readonly #listMisses = new Map<readonly Entry[], MissRecord>()
 
   constructor(shared: WafShared, req: WafRequest) {
     this.#shared = shared
@@ -574,6 +576,7 @@ class Tx implements Transaction, ActionTx {
     this.#phasesDone = phase
     this.#varCache.clear()
     this.#keyIndex.clear()
+    this.#listMisses.clear()
     if (this.#mode === 'Off' || this.#allowAll) return this.#interruption
     if (this.#allowRequest && phase <= 2) return this.#interruption
     const program = this.#shared.programs.phases[phase]!
@@ -735,6 +738,29 @@ class Tx implements Transaction, ActionTx {
     return record === NOT_KEPT ? undefined : record
   }
 
+  /**
+   * The rules that found nothing in any value of `list` (MissMemo bits set in every value's record), taken when
+   * the phase first reads the list. A rule with its bit here skips the list without a look at each value (the
+   * same browser headers and session cookies come with request after request).
+   */
+  #commonMisses(list: readonly Entry[]): MissRecord {
+    let common = this.#listMisses.get(list)
+    if (common === undefined) {
+      let bits: MissRecord | undefined
+      for (let k = 0; k < list.length; k++) {
+        const record = this.#missRecord(list[k]!.value)
+        if (record !== undefined && bits === undefined) bits = record.slice()
+        else if (record === undefined || !keepCommonMisses(bits!, record)) {
+          bits = undefined
+          break
+        }
+      }
+      common = bits ?? NOT_KEPT
+      this.#listMisses.set(list, common)
+    }
+    return common
+  }
+
   #transform(step: RuleStep, value: string): string {
     const chain = step.transforms
     if (chain.length === 0) return value
@@ -758,17 +784,12 @@ class Tx implements Transaction, ActionTx {
       if (target.readKey !== undefined) return target.readKey(this.data, target.key)
       return this.#byKey(target.definition, target.key)
     }
-    let all: readonly Entry[] | undefined
-    if (target.volatile) all = target.read(this.data)
-    else {
-      all = this.#varCache.get(target.definition)
-      if (all === undefined) {
-        all = target.read(this.data)
-        this.#varCache.set(target.definition, all)
-      }
+    if (target.volatile) return target.read(this.data)
+    let all = this.#varCache.get(target.definition)
+    if (all === undefined) {
+      all = target.read(this.data)
+      this.#varCache.set(target.definition, all)
     }
-    const matches = target.keyMatches
-    if (matches !== undefined) return all.filter((e) => matches(e.key))
     return all
   }
 
@@ -783,6 +804,8 @@ class Tx implements Transaction, ActionTx {
       }
     }
     const targets = step.targets
+    // A remembered miss means no match only for an operator that is not negated.
+    const memoMiss = step.missBit >= 0 && !step.negated
     let any = false
     for (let t = 0; t < targets.length; t++) {
       const target = targets[t]!
@@ -796,16 +819,24 @@ class Tx implements Transaction, ActionTx {
         } else if (present && this.#test(step, op, e.value, target.variable, e.key, true)) any = true
         continue
       }
-      const entries = this.#entries(target)
+      const entries = this.#entries(target) // before the selector's key regex
+      const matches = target.keyMatches
       if (target.count) {
-        let n = entries.length
-        if (filter) n = entries.filter((e) => !this.#excluded(target, runtimeExcludes, e.key)).length
+        let n = 0
+        for (let k = 0; k < entries.length; k++) {
+          const key = entries[k]!.key
+          if (matches !== undefined && !matches(key)) continue
+          if (!(filter && this.#excluded(target, runtimeExcludes, key))) n++
+        }
         if (this.#test(step, op, String(n), target.variable, target.key ?? '', target.key !== undefined))
           any = true
         continue
       }
+      // Found nothing in any of these values before: nothing in the ones the selector keeps either.
+      if (memoMiss && target.phaseList && missed(this.#commonMisses(entries), step.missBit)) continue
       for (let k = 0; k < entries.length; k++) {
         const e = entries[k]!
+        if (matches !== undefined && !matches(e.key)) continue
         if (filter && this.#excluded(target, runtimeExcludes, e.key)) continue
         if (this.#test(step, op, e.value, target.variable, e.key, target.collection)) any = true
       }
