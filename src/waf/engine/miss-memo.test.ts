@@ -95,3 +95,23 @@ test('a list whose values all missed before is skipped whole; a new or matching 
     assert.deepEqual(evaluateRequest(waf, withHeaders(['Accept', 'bad'])).rules, [5], `round ${round}`)
   }
 })
+
+test('a multiMatch rule remembers a value only when no stage of it matched, and a negated one never', () => {
+  const waf = createWaf(
+    loadRuleSet({
+      source,
+      text: [
+        // Matches the raw `%2e%2e/` only after decoding: a later stage, not the first.
+        'SecRule ARGS "@rx \\.\\./" "id:1,phase:1,t:none,t:urlDecodeUni,multiMatch,deny,log"',
+        // Negated: matches as soon as one stage lacks a digit.
+        'SecRule ARGS:n "!@rx [0-9]" "id:2,phase:1,t:none,t:removeWhitespace,multiMatch,pass,log"',
+      ].join('\n'),
+    }),
+  )
+  for (let round = 0; round < 3; round++) {
+    assert.deepEqual(evaluateRequest(waf, get('/?a=fine&b=also')).rules, [], `round ${round}`)
+    assert.equal(evaluateRequest(waf, get('/?a=fine&b=%252e%252e/x')).action, 'block', `round ${round}`)
+    assert.deepEqual(evaluateRequest(waf, get('/?n=12')).rules, [], `round ${round}`)
+    assert.deepEqual(evaluateRequest(waf, get('/?n=ab')).rules, [2], `round ${round}`)
+  }
+})

@@ -149,9 +149,11 @@ export class RuleStep {
     this.capture = rule.capture
     this.effects = rule.effects
     this.next = rule.chainedRule ? new RuleStep(rule.chainedRule, memo) : undefined
-    // Cheap operators (@eq, @streq, ...) answer faster than a set lookup; multiMatch tests several values.
+    // Cheap operators (@eq, @streq, ...) answer faster than a set lookup. A multiMatch rule's miss is "no stage
+    // of the value matched"; negated, it matches at the first stage that misses, so it never learns that.
     const worthIt = MEMO_OPERATORS.has(rule.operator.name.toLowerCase())
-    this.missBit = worthIt && this.staticOperator !== undefined && !rule.multiMatch ? memo.enrol() : -1
+    const learns = !(rule.multiMatch && rule.operator.negated)
+    this.missBit = worthIt && this.staticOperator !== undefined && learns ? memo.enrol() : -1
     this.quietMatch = Object.freeze({
       id: rule.id,
       phase: rule.phase,

@@ -863,7 +863,11 @@ class Tx implements Transaction, ActionTx {
     let captures: readonly string[] = []
     let hit = false
     const transforms = step.transforms
-    if (step.multiMatch && transforms.length > 0) {
+    const bit = step.missBit
+    const record = bit >= 0 ? this.#missRecord(value) : undefined
+    if (record !== undefined && missed(record, bit)) {
+      hit = negated // the operator found nothing in this value before (MissMemo)
+    } else if (step.multiMatch && transforms.length > 0) {
       let v = value
       let prev: string | undefined
       for (let i = 0; i <= transforms.length; i++) {
@@ -877,17 +881,13 @@ class Tx implements Transaction, ActionTx {
           break
         }
       }
+      // Not negated (see RuleStep.missBit): no hit means every stage missed.
+      if (!hit && record !== undefined) markMissed(record, bit)
     } else {
-      const bit = step.missBit
-      const record = bit >= 0 ? this.#missRecord(value) : undefined
-      if (record !== undefined && missed(record, bit)) {
-        hit = negated // the operator found nothing in this value before (MissMemo)
-      } else {
-        const m = op(this.#transform(step, value))
-        if (m === null && record !== undefined) markMissed(record, bit)
-        hit = (m !== null) !== negated
-        if (hit && m !== null && step.capture) captures = m.captures
-      }
+      const m = op(this.#transform(step, value))
+      if (m === null && record !== undefined) markMissed(record, bit)
+      hit = (m !== null) !== negated
+      if (hit && m !== null && step.capture) captures = m.captures
     }
     if (!hit) return false
     if (step.capture && captures.length > 0) {
