@@ -5,6 +5,7 @@ import {
   createWaf,
   crsRuleSet,
   DEFAULT_WAF_SETTINGS,
+  MemoryBudget,
   type Waf,
   type WafSettings,
   type WafSource,
@@ -63,6 +64,11 @@ interface RouteWafTuning {
 
 /** Distinct tunings compiled at most; beyond it the least recently used one is compiled again on demand. */
 const MAX_COMPILED = 32
+/**
+ * What all compiled WAFs together remember about values seen (MissMemo records and RE2-set answers, counted in
+ * characters plus a fixed cost per entry): about 3 WAFs' worth, so 32 busy tunings stay within ~100 MB of heap.
+ */
+const SHARED_MEMORY_UNITS = 36 * 1024 * 1024
 
 /**
  * Compiled WAFs for the edge, one per distinct tuning (paranoia, thresholds, exclusions), so environments
@@ -89,8 +95,11 @@ export function createWafCache(options: {
       'OWASP CRS not found: the edge protects with the built-in baseline rules only (install modsecurity-crs or set PALISADE_CRS_DIR)',
     )
   }
+  const memory = new MemoryBudget(SHARED_MEMORY_UNITS)
   const compile = (settings: WafSettings): Waf =>
-    createWaf(rules === 'crs' ? crsRuleSet(options.crsDir, settings, source) : baselineRuleSet(settings))
+    createWaf(rules === 'crs' ? crsRuleSet(options.crsDir, settings, source) : baselineRuleSet(settings), {
+      memory,
+    })
   const fallback = compile({ ...DEFAULT_WAF_SETTINGS })
   const compiled = new Map<string, Waf>()
 
@@ -125,7 +134,12 @@ export function createWafCache(options: {
       )
     }
     compiled.set(key, waf)
-    if (compiled.size > MAX_COMPILED) compiled.delete(compiled.keys().next().value!)
+    if (compiled.size > MAX_COMPILED) {
+      const [oldestKey, oldest] = compiled.entries().next().value!
+      compiled.delete(oldestKey)
+      // Its remembered values go back to the shared budget; transactions still running on it finish normally.
+      if (oldest !== fallback && ![...compiled.values()].includes(oldest)) oldest.release()
+    }
     return waf
   }
 

@@ -19,6 +19,7 @@ export { loadRuleSet } from './seclang/load.js'
 export type { LoadRuleSetOptions } from './seclang/load.js'
 export { crsRuleSet, baselineRuleSet, crsSetupText, DEFAULT_WAF_SETTINGS } from './crs/setup.js'
 export { createMemoryCollectionStore } from './engine/collections.js'
+export { MemoryBudget } from './engine/memory-budget.js'
 export type { CollectionStore } from './engine/collections.js'
 export { WafConfigError } from './errors.js'
 export {

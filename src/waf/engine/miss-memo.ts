@@ -1,3 +1,5 @@
+import type { BudgetedCache, MemoryBudget } from './memory-budget.js'
+
 /**
  * Remembers, across transactions, the values a rule's operator found nothing in. Traffic repeats itself
  * (the same User-Agent, Accept and cookie names on every request, a visitor's session cookie on each of
@@ -13,10 +15,11 @@
  * Bounded: values longer than `maxValue` are never remembered, and once the characters of the values
  * remembered pass `budget`, the oldest records are dropped.
  */
-export class MissMemo {
+export class MissMemo implements BudgetedCache {
   readonly #records = new Map<string, MissRecord>()
   readonly #budget: number
   readonly #maxValue: number
+  #shared: MemoryBudget | undefined
   #rules = 0
   #chars = 0
 
@@ -30,6 +33,10 @@ export class MissMemo {
     return this.#rules++
   }
 
+  get held(): number {
+    return this.#chars
+  }
+
   /** The record of `value` (created empty on first sight), or undefined when the value is too long to keep. */
   record(value: string): MissRecord | undefined {
     if (value.length > this.#maxValue) return undefined
@@ -37,16 +44,43 @@ export class MissMemo {
     if (bits === undefined) {
       bits = new Array<number>((this.#rules + BITS - 1) >> SHIFT).fill(0)
       this.#records.set(value, bits)
-      this.#chars += value.length + bits.length * 4 + 64
+      const units = cost(value, bits)
+      this.#chars += units
+      this.#shared?.charge(this, units)
       while (this.#chars > this.#budget && this.#records.size > 1) {
-        const [oldest, old] = this.#records.entries().next().value as [string, MissRecord]
-        this.#records.delete(oldest)
-        this.#chars -= oldest.length + old.length * 4 + 64
+        const freed = this.dropOldest()
+        this.#shared?.credit(freed)
       }
     }
     return bits
   }
+
+  dropOldest(): number {
+    const oldest = this.#records.entries().next().value
+    if (oldest === undefined) return 0
+    this.#records.delete(oldest[0])
+    const freed = cost(oldest[0], oldest[1])
+    this.#chars -= freed
+    return freed
+  }
+
+  /** Counts the records against `budget` too (shared with other caches; see MemoryBudget). */
+  share(budget: MemoryBudget): void {
+    this.#shared = budget
+    budget.join(this)
+  }
+
+  /** Forgets every record and leaves the shared budget. */
+  release(): void {
+    this.#shared?.leave(this)
+    this.#shared = undefined
+    this.#records.clear()
+    this.#chars = 0
+  }
 }
+
+/** What a record costs: its value's characters, its bits, and the map entry. */
+const cost = (value: string, bits: MissRecord): number => value.length + bits.length * 4 + 64
 
 /**
  * A value's bits, 16 to an array element: small integers stay unboxed in a plain array, which V8

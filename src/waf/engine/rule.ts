@@ -4,6 +4,7 @@
 import type { ActionRuleInfo, DisruptiveAction, RuntimeAction } from '../actions/action.js'
 import type { Macro } from '../actions/macro.js'
 import type { Operator } from '../operators/operator.js'
+import type { RegexSetPrefilter } from '../operators/regex-set.js'
 import type { Transform } from '../transforms/transform.js'
 import type { Phase } from './types.js'
 
@@ -97,4 +98,6 @@ export interface RuleSet {
   readonly warnings: readonly string[]
   /** Number of distinct transformation chains (size of the per-transaction cache table). */
   readonly transformChains: number
+  /** The RE2 set over the rule set's `@rx` patterns, with its remembered answers. */
+  readonly regexSet: RegexSetPrefilter
 }

@@ -12,6 +12,7 @@ import type { Operator } from '../operators/operator.js'
 import { findVariable, parseSelectors, selectorCovers } from '../variables/index.js'
 import type { Entry, KeyedCollection, TransactionData, VariableDefinition } from '../variables/variable.js'
 import { createMemoryCollectionStore, type CollectionRecord, type CollectionStore } from './collections.js'
+import type { MemoryBudget } from './memory-budget.js'
 import { keepCommonMisses, markMissed, missed, type MissRecord } from './miss-memo.js'
 import { compilePhases, type CompiledPhases, type RuleStep, type TargetStep } from './program.js'
 import type { CompiledOperator, Rule, RuleSet, VariableSelector } from './rule.js'
@@ -22,6 +23,11 @@ export interface WafOptions {
   store?: CollectionStore
   /** Clock in ms; injectable for tests. */
   now?: () => number
+  /**
+   * A limit shared with other WAFs on what their caches remember about values seen (MissMemo, the RE2 set's
+   * answers); each WAF also has its own bound. The edge passes one for all the WAFs it compiles.
+   */
+  memory?: MemoryBudget
 }
 
 export interface Transaction {
@@ -47,6 +53,8 @@ export interface Transaction {
 export interface Waf {
   readonly ruleSet: RuleSet
   newTransaction(req: WafRequest): Transaction
+  /** Forgets what this WAF remembers about values seen and returns it to the shared budget (the WAF still works). */
+  release(): void
 }
 
 export interface Verdict {
@@ -923,9 +931,17 @@ export function createWaf(ruleSet: RuleSet, opts: WafOptions = {}): Waf {
     programs: compilePhases(ruleSet),
     seq: 0,
   }
+  if (opts.memory) {
+    shared.programs.misses.share(opts.memory)
+    ruleSet.regexSet.share(opts.memory)
+  }
   return Object.freeze({
     ruleSet,
     newTransaction: (req: WafRequest): Transaction => new Tx(shared, req),
+    release(): void {
+      shared.programs.misses.release()
+      ruleSet.regexSet.release()
+    },
   })
 }
 

@@ -1,7 +1,10 @@
 import RE2 from 're2'
+import type { BudgetedCache, MemoryBudget } from '../engine/memory-budget.js'
 
 /** Total length of the values whose set results are remembered (the oldest are dropped beyond it). */
 const CACHE_BUDGET = 4 * 1024 * 1024
+/** What an answer costs besides its value's characters (map entry, array header). */
+const ENTRY_OVERHEAD = 64
 
 /**
  * One RE2 set over every `@rx` pattern of a rule set that RE2 runs. Most values match none of the ~200
@@ -16,6 +19,10 @@ export interface RegexSetPrefilter {
   register(re2Source: string): number
   /** Whether pattern `index` matches `input` (whose UTF-8 bytes `bytes` gives) — exactly RE2#test. */
   mayMatch(index: number, input: string, bytes: (input: string) => Buffer): boolean
+  /** Counts the remembered answers against `budget` too (shared with other caches; see MemoryBudget). */
+  share(budget: MemoryBudget): void
+  /** Forgets every remembered answer and leaves the shared budget. */
+  release(): void
 }
 
 const NO_HITS = new Uint8Array(0)
@@ -25,7 +32,19 @@ export function createRegexSetPrefilter(): RegexSetPrefilter {
   // undefined: not built yet; null: RE2 refused the set (each operator then tests on its own).
   let set: { match(input: Buffer): number[] } | null | undefined
   const answers = new Map<string, Uint8Array>()
-  let cachedBytes = 0
+  let shared: MemoryBudget | undefined
+  const cache: { held: number } & BudgetedCache = {
+    held: 0,
+    dropOldest() {
+      const oldest = answers.entries().next().value
+      if (oldest === undefined) return 0
+      answers.delete(oldest[0])
+      const freed = cost(oldest[0], oldest[1])
+      cache.held -= freed
+      return freed
+    },
+  }
+  const cost = (input: string, hits: Uint8Array): number => input.length + hits.length + ENTRY_OVERHEAD
 
   function build(): void {
     try {
@@ -51,14 +70,25 @@ export function createRegexSetPrefilter(): RegexSetPrefilter {
         hits = matched.length === 0 ? NO_HITS : new Uint8Array(sources.length)
         for (const i of matched) hits[i] = 1
         answers.set(input, hits)
-        cachedBytes += input.length
-        while (cachedBytes > CACHE_BUDGET && answers.size > 1) {
-          const oldest = answers.keys().next().value as string
-          answers.delete(oldest)
-          cachedBytes -= oldest.length
+        const units = cost(input, hits)
+        cache.held += units
+        shared?.charge(cache, units)
+        while (cache.held > CACHE_BUDGET && answers.size > 1) {
+          const freed = cache.dropOldest()
+          shared?.credit(freed)
         }
       }
       return hits[index] === 1
+    },
+    share(budget) {
+      shared = budget
+      budget.join(cache)
+    },
+    release() {
+      shared?.leave(cache)
+      shared = undefined
+      answers.clear()
+      cache.held = 0
     },
   }
 }

@@ -668,6 +668,7 @@ class Compiler {
       rules: Object.freeze([...this.rules]),
       warnings: Object.freeze([...this.warnings]),
       transformChains: this.chainKeys.size,
+      regexSet: this.regexSet,
     })
   }
 }
