@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { loadRuleSet } from '../seclang/load.js'
 import { MemoryBudget, type BudgetedCache } from './memory-budget.js'
-import type { WafRequest, WafSource } from './types.js'
-import { createWaf, evaluateRequest } from './waf.js'
+import { getRequest, wafOf } from './test-helpers.js'
+import { evaluateRequest } from './waf.js'
 
 /** A FIFO of entries costing `size` units each, charging `budget` as real caches do. */
 function fifo(budget: MemoryBudget, size: number): BudgetedCache & { add(): void; entries: number } {
@@ -62,20 +61,7 @@ test('leaving gives back what a cache held', () => {
   assert.equal(budget.used, 200)
 })
 
-const source: WafSource = {
-  readFile: () => {
-    throw new Error('no files')
-  },
-  listFiles: () => [],
-}
-
-const get = (q: string): WafRequest => ({
-  method: 'GET',
-  uri: `/?q=${q}`,
-  protocol: 'HTTP/1.1',
-  headers: [['Host', 'example.com']],
-  remoteAddr: '10.0.0.1',
-})
+const get = (q: string) => getRequest(`/?q=${q}`)
 
 test('WAFs sharing a budget stay within it on endless new values, and a released WAF still judges right', () => {
   const rules = [
@@ -83,8 +69,8 @@ test('WAFs sharing a budget stay within it on endless new values, and a released
     'SecRule ARGS "@pm attack" "id:2,phase:1,t:none,t:urlDecodeUni,deny,log"',
   ].join('\n')
   const budget = new MemoryBudget(20_000)
-  const first = createWaf(loadRuleSet({ text: rules, source }), { memory: budget })
-  const second = createWaf(loadRuleSet({ text: rules, source }), { memory: budget })
+  const first = wafOf(rules, { memory: budget })
+  const second = wafOf(rules, { memory: budget })
   for (let i = 0; i < 2000; i++) {
     const value = `visitor-${i}-${'x'.repeat(i % 50)}`
     assert.equal(evaluateRequest(i % 2 ? first : second, get(value)).action, 'allow')

@@ -1,24 +1,9 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { loadRuleSet } from '../seclang/load.js'
 import { keepCommonMisses, markMissed, missed, MissMemo } from './miss-memo.js'
-import type { WafRequest, WafSource } from './types.js'
-import { createWaf, evaluateRequest } from './waf.js'
-
-const source: WafSource = {
-  readFile: () => {
-    throw new Error('no files')
-  },
-  listFiles: () => [],
-}
-
-const get = (uri: string): WafRequest => ({
-  method: 'GET',
-  uri,
-  protocol: 'HTTP/1.1',
-  headers: [['Host', 'example.com']],
-  remoteAddr: '10.0.0.1',
-})
+import { getRequest as get, wafOf } from './test-helpers.js'
+import type { WafRequest } from './types.js'
+import { evaluateRequest } from './waf.js'
 
 test('MissMemo keeps a bit per rule and value, drops the oldest values past its budget, never keeps long ones', () => {
   const memo = new MissMemo(300, 50)
@@ -34,15 +19,12 @@ test('MissMemo keeps a bit per rule and value, drops the oldest values past its 
 })
 
 test('a value remembered as a miss gives the same verdicts on every later request, negated rules included', () => {
-  const waf = createWaf(
-    loadRuleSet({
-      source,
-      text: [
-        'SecRule ARGS "@rx ^evil" "id:1,phase:1,t:none,t:lowercase,deny,log"',
-        'SecRule ARGS:q "!@rx ^[a-z]+$" "id:2,phase:1,t:none,pass,log"',
-        'SecRule ARGS "@pm attack" "id:3,phase:1,t:none,t:urlDecodeUni,deny,log"',
-      ].join('\n'),
-    }),
+  const waf = wafOf(
+    [
+      'SecRule ARGS "@rx ^evil" "id:1,phase:1,t:none,t:lowercase,deny,log"',
+      'SecRule ARGS:q "!@rx ^[a-z]+$" "id:2,phase:1,t:none,pass,log"',
+      'SecRule ARGS "@pm attack" "id:3,phase:1,t:none,t:urlDecodeUni,deny,log"',
+    ].join('\n'),
   )
   for (let round = 0; round < 3; round++) {
     assert.deepEqual(evaluateRequest(waf, get('/?q=fine')).rules, [], `round ${round}`)
@@ -63,17 +45,14 @@ test('keepCommonMisses keeps the bits both records have and says whether any is 
 })
 
 test('a list whose values all missed before is skipped whole; a new or matching value in it is still tested', () => {
-  const waf = createWaf(
-    loadRuleSet({
-      source,
-      text: [
-        'SecRule REQUEST_HEADERS "@rx evil" "id:1,phase:1,t:none,t:lowercase,deny,log"',
-        'SecRule REQUEST_HEADERS:/^x-/ "@rx bad" "id:2,phase:1,t:none,pass,log"',
-        'SecRule REQUEST_HEADERS|!REQUEST_HEADERS:Referer "@pm attack" "id:3,phase:1,t:none,pass,log"',
-        'SecRule &REQUEST_HEADERS:/^x-/ "@eq 2" "id:4,phase:1,t:none,pass,log"',
-        'SecRule REQUEST_HEADERS:User-Agent "!@rx ^browser" "id:5,phase:1,t:none,pass,log"',
-      ].join('\n'),
-    }),
+  const waf = wafOf(
+    [
+      'SecRule REQUEST_HEADERS "@rx evil" "id:1,phase:1,t:none,t:lowercase,deny,log"',
+      'SecRule REQUEST_HEADERS:/^x-/ "@rx bad" "id:2,phase:1,t:none,pass,log"',
+      'SecRule REQUEST_HEADERS|!REQUEST_HEADERS:Referer "@pm attack" "id:3,phase:1,t:none,pass,log"',
+      'SecRule &REQUEST_HEADERS:/^x-/ "@eq 2" "id:4,phase:1,t:none,pass,log"',
+      'SecRule REQUEST_HEADERS:User-Agent "!@rx ^browser" "id:5,phase:1,t:none,pass,log"',
+    ].join('\n'),
   )
   const withHeaders = (...extra: Array<[string, string]>): WafRequest => ({
     ...get('/'),
@@ -97,16 +76,13 @@ test('a list whose values all missed before is skipped whole; a new or matching 
 })
 
 test('a multiMatch rule remembers a value only when no stage of it matched, and a negated one never', () => {
-  const waf = createWaf(
-    loadRuleSet({
-      source,
-      text: [
-        // Matches the raw `%2e%2e/` only after decoding: a later stage, not the first.
-        'SecRule ARGS "@rx \\.\\./" "id:1,phase:1,t:none,t:urlDecodeUni,multiMatch,deny,log"',
-        // Negated: matches as soon as one stage lacks a digit.
-        'SecRule ARGS:n "!@rx [0-9]" "id:2,phase:1,t:none,t:removeWhitespace,multiMatch,pass,log"',
-      ].join('\n'),
-    }),
+  const waf = wafOf(
+    [
+      // Matches the raw `%2e%2e/` only after decoding: a later stage, not the first.
+      'SecRule ARGS "@rx \\.\\./" "id:1,phase:1,t:none,t:urlDecodeUni,multiMatch,deny,log"',
+      // Negated: matches as soon as one stage lacks a digit.
+      'SecRule ARGS:n "!@rx [0-9]" "id:2,phase:1,t:none,t:removeWhitespace,multiMatch,pass,log"',
+    ].join('\n'),
   )
   for (let round = 0; round < 3; round++) {
     assert.deepEqual(evaluateRequest(waf, get('/?a=fine&b=also')).rules, [], `round ${round}`)

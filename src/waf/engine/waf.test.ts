@@ -1,33 +1,14 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type { WafRequest, WafSource } from './types.js'
+import type { WafRequest } from './types.js'
 import { loadRuleSet } from '../seclang/load.js'
 import { findOperator } from '../operators/index.js'
 import { findTransform } from '../transforms/index.js'
 import { createWaf, evaluateRequest } from './waf.js'
 import { createMemoryCollectionStore } from './collections.js'
+import { getRequest, NO_FILES as source, wafOf as waf } from './test-helpers.js'
 
-const source: WafSource = {
-  readFile: () => {
-    throw new Error('no files')
-  },
-  listFiles: () => [],
-}
-
-function waf(text: string, opts: Parameters<typeof createWaf>[1] = {}) {
-  return createWaf(loadRuleSet({ text, source }), opts)
-}
-
-function req(over: Partial<WafRequest> = {}): WafRequest {
-  return {
-    method: 'GET',
-    uri: '/',
-    protocol: 'HTTP/1.1',
-    headers: [['Host', 'example.com']],
-    remoteAddr: '10.0.0.1',
-    ...over,
-  }
-}
+const req = (over: Partial<WafRequest> = {}): WafRequest => getRequest('/', over)
 
 function post(body: string, contentType: string, uri = '/'): WafRequest {
   return req({
