@@ -428,6 +428,13 @@ test(
     assert.match(b.reason ?? '', new RegExp(`the target was restored from backup ${b.backupId ?? 'none'}`))
     assert.equal(await mariaSum(sv, su), before2.maria)
     assert.equal(await stagingPg(), before2.pg)
+    // The backup and its restore are steps of the failed sync: neither writes an event of its own.
+    const rollbackEvents = await tp.platform.store.db
+      .selectFrom('audit_events')
+      .select('action')
+      .where('target_id', '=', b.backupId!)
+      .execute()
+    assert.deepEqual(rollbackEvents, [])
     assert.match(before2.pg, new RegExp(`^${USERS + 1} `))
     assert.equal(
       (

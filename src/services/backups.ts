@@ -142,6 +142,12 @@ interface Manifest extends BackupContents {
   readonly checksums: Readonly<Record<string, string>>
 }
 
+/** A backup or restore that another service runs as one step of its own action. */
+export interface StepOfAction {
+  /** The caller's audit event records this operation (and names the backup): it writes no event of its own. */
+  readonly recordedByCaller: true
+}
+
 export interface BackupsDeps {
   readonly db: Kysely<Database>
   readonly audit: AuditLog
@@ -626,6 +632,7 @@ export function createBackups(deps: BackupsDeps) {
     environmentId: string,
     input: BackupInput,
     origin: 'manual' | 'scheduled',
+    step?: StepOfAction,
   ): Promise<Backup> {
     const env = await tenancy.environments.load(principal, environmentId, 'service.manage')
     const rows = await db
@@ -675,6 +682,7 @@ export function createBackups(deps: BackupsDeps) {
         source_environment_id: null,
       }
       await trx.insertInto('backups').values(r).execute()
+      if (step?.recordedByCaller) return r
       await audit.record(trx, {
         actor: actorOf(principal),
         action: 'environment.backup.create',
@@ -762,8 +770,9 @@ export function createBackups(deps: BackupsDeps) {
       ctx: RequestContext,
       environmentId: string,
       input: BackupInput,
+      step?: StepOfAction,
     ): Promise<Backup> {
-      return start(principal, ctx, environmentId, input, 'manual')
+      return start(principal, ctx, environmentId, input, 'manual', step)
     },
 
     async list(principal: Principal, environmentId: string): Promise<{ items: Backup[]; nextCursor: null }> {
@@ -958,7 +967,12 @@ export function createBackups(deps: BackupsDeps) {
      * directory, and puts maintenance back as it was, also on failure. A damaged archive is refused before
      * anything changes and never takes the site down.
      */
-    async restore(principal: Principal, ctx: RequestContext, id: string): Promise<Backup> {
+    async restore(
+      principal: Principal,
+      ctx: RequestContext,
+      id: string,
+      step?: StepOfAction,
+    ): Promise<Backup> {
       const r = await load(principal, id, 'service.manage')
       if (r.status !== 'succeeded')
         throw new ConflictError(SERVICE_ERRORS.backupNotReady, `backup is ${r.status}`, {
@@ -1027,6 +1041,7 @@ export function createBackups(deps: BackupsDeps) {
         } finally {
           await release?.()
         }
+        if (step?.recordedByCaller) return toBackup(r)
         await audit.recordAlone({
           actor: actorOf(principal),
           action: 'environment.backup.restore',

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import path from 'node:path'
-import { diffChanges, type AuditEvent, type AuditLog, type AuditRecord } from '../../audit/index.js'
+import { diffChanges, type AuditLog } from '../../audit/index.js'
 import { actorOf, authorize, PLATFORM, type Principal } from '../../iam/index.js'
 import type { Database, Kysely } from '../../store/index.js'
 import { TENANCY_ERRORS, type Tenancy } from '../../tenancy/index.js'
@@ -11,7 +11,7 @@ import { ConflictError, InvalidError, NotFoundError, UnprocessableError } from '
 import { newId } from '../../shared/ids.js'
 import type { Logger } from '../../shared/log.js'
 import type { SecretBox } from '../../shared/secret-box.js'
-import { createBackups } from '../backups.js'
+import { createBackups, type StepOfAction } from '../backups.js'
 import type { Engine, ServiceType } from '../engines/engine.js'
 import { mustExec } from '../exec.js'
 import type { Services } from '../services.js'
@@ -103,21 +103,8 @@ interface Plan {
 const keyContext = (projectId: string): string => `anonymization:${projectId}:key`
 const isSql = (type: string): type is RuleService => (RULE_SERVICES as readonly string[]).includes(type)
 
-/**
- * The backup and the rollback a sync makes are steps of the sync, recorded by its one `environment.sync` event
- * (which names the backup): they write no event of their own.
- */
-const FOLDED_ACTIONS = new Set(['environment.backup.create', 'environment.backup.restore'])
-function foldedAudit(audit: AuditLog): AuditLog {
-  const skipped = (input: AuditRecord): AuditEvent => ({ folded: input.action }) as unknown as AuditEvent
-  return {
-    ...audit,
-    record: (trx, input) =>
-      FOLDED_ACTIONS.has(input.action) ? Promise.resolve(skipped(input)) : audit.record(trx, input),
-    recordAlone: (input) =>
-      FOLDED_ACTIONS.has(input.action) ? Promise.resolve(skipped(input)) : audit.recordAlone(input),
-  }
-}
+/** The backup and the rollback a sync makes are steps of it: its one `environment.sync` event names the backup. */
+const STEP_OF_SYNC: StepOfAction = { recordedByCaller: true }
 
 function toSync(r: SyncsTable): Sync {
   return {
@@ -148,7 +135,7 @@ export function createSync(deps: SyncDeps) {
   const { db, audit, clock, tenancy, secrets, services, engines } = deps
   const backups = createBackups({
     db,
-    audit: foldedAudit(audit),
+    audit,
     clock,
     tenancy,
     secrets,
@@ -344,10 +331,16 @@ export function createSync(deps: SyncDeps) {
       }
 
       // 2. The target's current data, so the sync can be undone (and is, if step 3 fails).
-      const backup = await backups.create(PLATFORM, ctx, row.environment_id, {
-        services: p.services.map((s) => s.name),
-        files: p.dirs.length > 0,
-      })
+      const backup = await backups.create(
+        PLATFORM,
+        ctx,
+        row.environment_id,
+        {
+          services: p.services.map((s) => s.name),
+          files: p.dirs.length > 0,
+        },
+        STEP_OF_SYNC,
+      )
       await setRow(row.id, { backup_id: backup.id })
       await backups.settled(backup.id)
       const made = await backups.get(PLATFORM, backup.id)
@@ -377,7 +370,7 @@ export function createSync(deps: SyncDeps) {
         } catch (error) {
           let outcome = `the target was restored from backup ${backup.id}`
           try {
-            await backups.restore(PLATFORM, ctx, backup.id)
+            await backups.restore(PLATFORM, ctx, backup.id, STEP_OF_SYNC)
           } catch (undo) {
             outcome = `restoring backup ${backup.id} failed too (${message(undo)}); restore it by hand`
           }
