@@ -11,6 +11,7 @@ import type { Operator } from '../operators/operator.js'
 import type { Transform } from '../transforms/transform.js'
 import { findVariable, selectorCovers } from '../variables/index.js'
 import type { Entry, TransactionData, VariableDefinition } from '../variables/variable.js'
+import { foldStaticRules, type FoldedHit } from './fold.js'
 import { MissMemo } from './miss-memo.js'
 import type { CompiledOperator, Rule, RuleSet, VariableSelector } from './rule.js'
 import type { MatchedRule } from './types.js'
@@ -134,6 +135,11 @@ export class RuleStep {
   readonly missBit: number
   /** What a match of this rule records when the rule does not log and does not interrupt (the same each time). */
   readonly quietMatch: MatchedRule
+  /**
+   * The matches this rule has on every request (none: it never matches), when they do not depend on the request;
+   * set once by foldStaticRules after the whole program is built.
+   */
+  fold: readonly FoldedHit[] | undefined = undefined
 
   constructor(rule: Rule, memo: MissMemo) {
     this.rule = rule
@@ -197,8 +203,11 @@ function planTargets(rule: Rule): TargetStep[] {
   return steps
 }
 
-/** Compiles phases 1–5 of a rule set (index 0 is empty, as in `RuleSet.phases`). */
-export function compilePhases(ruleSet: RuleSet): CompiledPhases {
+/**
+ * Compiles phases 1–5 of a rule set (index 0 is empty, as in `RuleSet.phases`); with `fold`, works out the
+ * outcomes that do not depend on the request (fold.ts).
+ */
+export function compilePhases(ruleSet: RuleSet, fold = true): CompiledPhases {
   const misses = new MissMemo(MEMO_BUDGET, MEMO_MAX_VALUE)
   const phases = ruleSet.phases.map((entries) => {
     const markers = new Map<string, number[]>()
@@ -216,5 +225,6 @@ export function compilePhases(ruleSet: RuleSet): CompiledPhases {
     })
     return { steps, skipTo }
   })
+  if (fold) foldStaticRules(phases, ruleSet.config.ruleEngine)
   return { phases, misses }
 }

@@ -16,6 +16,7 @@ import type { MemoryBudget } from './memory-budget.js'
 import { keepCommonMisses, markMissed, missed, type MissRecord } from './miss-memo.js'
 import { compilePhases, type CompiledPhases, type RuleStep, type TargetStep } from './program.js'
 import type { CompiledOperator, Rule, RuleSet, VariableSelector } from './rule.js'
+import { toInt } from './tx-int.js'
 import type { Interruption, MatchedRule, Phase, WafRequest } from './types.js'
 
 export interface WafOptions {
@@ -28,6 +29,11 @@ export interface WafOptions {
    * answers); each WAF also has its own bound. The edge passes one for all the WAFs it compiles.
    */
   memory?: MemoryBudget
+  /**
+   * Work out, when compiling, the outcomes of rules that do not depend on the request (fold.ts). On by default;
+   * tests turn it off to compare verdicts with and without.
+   */
+  fold?: boolean
 }
 
 export interface Transaction {
@@ -97,12 +103,6 @@ function percentDecode(s: string): string {
 
 function truncate(s: string): string {
   return s.length > MAX_DATA ? s.slice(0, MAX_DATA) : s
-}
-
-function toInt(s: string | undefined): number {
-  if (s === undefined) return 0
-  const n = Number.parseInt(s, 10)
-  return Number.isFinite(n) ? n : 0
 }
 
 function emptyData(req: WafRequest, id: string, now: () => number): TransactionData {
@@ -195,6 +195,8 @@ class Tx implements Transaction, ActionTx {
   #forceBodyVar = false
   #allowAll = false
   #allowRequest = false
+  /** Folded outcomes hold until a ctl changes which rules or targets run, or the engine's mode. */
+  #foldsHold = true
   #phasesDone = 0
   #bound: Array<[string, string, CollectionRecord]> = []
   /** Non-volatile variables, computed once per phase. */
@@ -315,6 +317,7 @@ class Tx implements Transaction, ActionTx {
   }
 
   ctl(c: CtlCommand): void {
+    if (c.kind.startsWith('rule')) this.#foldsHold = false // removals and ruleEngine: see fold.ts
     switch (c.kind) {
       case 'ruleEngine':
         this.#mode = c.mode
@@ -615,10 +618,18 @@ class Tx implements Transaction, ActionTx {
         d.matchedVarsNames = []
       }
       let matched = false
-      try {
-        matched = this.#evalChain(step)
-      } catch {
-        matched = false // defensive: a faulty leaf must not take the edge down
+      const fold = step.fold
+      if (fold !== undefined && this.#foldsHold) {
+        // The same outcome on every request (fold.ts): record its matches without evaluating.
+        if (fold.length === 0) continue
+        for (let h = 0; h < fold.length; h++) this.#recordHit(step, fold[h]!.value, fold[h]!.name)
+        matched = true
+      } else {
+        try {
+          matched = this.#evalChain(step)
+        } catch {
+          matched = false // defensive: a faulty leaf must not take the edge down
+        }
       }
       if (!matched) continue
       const interrupted = this.#onMatch(step, phase)
@@ -913,7 +924,12 @@ class Tx implements Transaction, ActionTx {
         else tx.set(String(i), { key: String(i), value: c })
       }
     }
-    const name = variable === '' ? '' : collection ? `${variable}:${key}` : variable
+    this.#recordHit(step, value, variable === '' ? '' : collection ? `${variable}:${key}` : variable)
+    return true
+  }
+
+  /** A rule matched `value` (of the variable named `name`): MATCHED_VAR(S) and the rule's effects. */
+  #recordHit(step: RuleStep, value: string, name: string): void {
     const d = this.data
     d.matchedVar = value
     d.matchedVarName = name
@@ -921,7 +937,6 @@ class Tx implements Transaction, ActionTx {
     d.matchedVarsNames.push({ key: name, value: name })
     const rule = step.rule
     for (const effect of step.effects) effect(this, rule)
-    return true
   }
 }
 
@@ -935,7 +950,7 @@ export function createWaf(ruleSet: RuleSet, opts: WafOptions = {}): Waf {
     store: opts.store ?? createMemoryCollectionStore(),
     now: opts.now ?? Date.now,
     operatorCache: new Map(),
-    programs: compilePhases(ruleSet),
+    programs: compilePhases(ruleSet, opts.fold !== false),
     seq: 0,
   }
   if (opts.memory) {
