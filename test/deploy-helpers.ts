@@ -4,14 +4,13 @@ import { request } from 'node:http'
 import path from 'node:path'
 import { after } from 'node:test'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
-import { loadConfig } from '../src/config/index.js'
 import type { DeployOptions, Deployment } from '../src/deploy/index.js'
 import { createRepo, eventually, type TestRepo } from '../src/deploy/testing.js'
 import { startEdge } from '../src/edge/testing.js'
-import { createPlatform, type Platform } from '../src/main.js'
+import type { Platform } from '../src/main.js'
 import type { Clock } from '../src/shared/clock.js'
-import { OWNER } from './support/platform.js'
-import { createTestStore, type STORE_KINDS } from './support/stores.js'
+import { setUpOwner, startPlatform } from './support/platform.js'
+import type { STORE_KINDS } from './support/stores.js'
 
 export const FAST: Partial<DeployOptions> = {
   drainMs: 300,
@@ -76,53 +75,35 @@ export async function startDeployPlatform(
   t: { after(fn: () => Promise<void>): void },
   options: DeployOptionsForTest = {},
 ): Promise<DeployPlatform> {
-  const store = await createTestStore(options.kind ?? 'sqlite')
-  const root = path.join(store.dataDir, 'work')
-  mkdirSync(root, { recursive: true })
-  const dataDir = path.join(store.dataDir, 'data')
-  // Environment users must be able to pass through the temp dir to reach their releases.
-  if (options.isolate) chmodSync(store.dataDir, 0o711)
-  const config = loadConfig(
-    {},
-    {
-      dataDir,
-      databaseUrl: store.databaseUrl,
-      masterKey: 'a'.repeat(64),
-      logLevel: 'silent',
-      gitLocalRoots: root,
+  const tp = await startPlatform(
+    t,
+    options.kind ?? 'sqlite',
+    (store) => ({
+      dataDir: path.join(store.dataDir, 'data'),
+      gitLocalRoots: path.join(store.dataDir, 'work'),
       runtimePinning: options.runtimePinning ? 'on' : 'off',
+    }),
+    {
+      ...(options.clock ? { clock: options.clock } : {}),
+      deploy: { isolate: options.isolate ?? false, options: { ...FAST, ...options.deploy } },
     },
   )
-  let setupToken = ''
-  const platform = await createPlatform(config, {
-    ...(options.clock ? { clock: options.clock } : {}),
-    announce: (line) => (setupToken = line.split(': ').pop() ?? ''),
-    deploy: { isolate: options.isolate ?? false, options: { ...FAST, ...options.deploy } },
-  })
+  const platform = tp.platform
+  const root = path.join(tp.store.dataDir, 'work')
+  mkdirSync(root, { recursive: true })
+  // Environment users must be able to pass through the temp dir to reach their releases.
+  if (options.isolate) chmodSync(tp.store.dataDir, 0o711)
   const edge = await startEdge()
   await platform.deploy.attachRoutes(edge.edge.routes)
-  t.after(async () => {
-    await platform.close()
-    await edge.stop()
-    await store.drop()
-  })
-  const call = async (
+  t.after(() => edge.stop())
+  const call = (
     method: InjectOptions['method'],
     url: string,
     body?: unknown,
     token?: string,
-  ): Promise<LightMyRequestResponse> => {
-    const headers: Record<string, string> = {}
-    if (token) headers['authorization'] = `Bearer ${token}`
-    const o: InjectOptions = { method: method ?? 'GET', url, headers }
-    if (body !== undefined) o.payload = body as string
-    return platform.app.inject(o)
-  }
-  const setup = await call('POST', '/v1/setup', { token: setupToken, ...OWNER, workspace: 'acme' })
-  if (setup.statusCode !== 201) throw new Error(`setup failed: ${setup.body}`)
-  const workspaceId = (setup.json() as { workspace: { id: string } }).workspace.id
-  const session = await call('POST', '/v1/sessions', { email: OWNER.email, password: OWNER.password })
-  const token = (session.json() as { token: string }).token
+  ): Promise<LightMyRequestResponse> =>
+    tp.call(method, url, { ...(body !== undefined ? { body } : {}), ...(token ? { token } : {}) })
+  const { token, workspaceId } = await setUpOwner(tp)
 
   const addApp = async (app: AppOptions = {}): Promise<DeployFixture> => {
     const name = `shop${++appCounter}`

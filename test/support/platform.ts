@@ -19,11 +19,17 @@ export interface TestPlatform {
   ): Promise<LightMyRequestResponse>
 }
 
-/** A platform on a fresh store of `kind`, closed and dropped when the test ends. */
+/** Configuration settings by name (`loadConfig`'s), as strings. */
+type Settings = Partial<Record<string, string>>
+
+/**
+ * A platform on a fresh store of `kind`, closed and dropped when the test ends. `settings` may be worked out
+ * from the store (paths inside its temporary directory).
+ */
 export async function startPlatform(
   t: { after(fn: () => Promise<void>): void },
   kind: (typeof STORE_KINDS)[number],
-  settings: Partial<Record<string, string>> = {},
+  settings: Settings | ((store: TestStore) => Settings) = {},
   options: Omit<PlatformOptions, 'announce'> = {},
 ): Promise<TestPlatform> {
   const store = await createTestStore(kind)
@@ -34,7 +40,7 @@ export async function startPlatform(
       databaseUrl: store.databaseUrl,
       masterKey: 'a'.repeat(64),
       logLevel: 'silent',
-      ...settings,
+      ...(typeof settings === 'function' ? settings(store) : settings),
     },
   )
   let setupToken = ''
