@@ -6,19 +6,15 @@
  * It measures the compiled output in dist/, which is what `palisade` runs (through tsx, the sources run ~10 %
  * slower). BENCH_SRC=DIR runs the engine compiled in DIR instead (bench/waf/compare.sh: an earlier commit's).
  */
-import { resolve } from 'node:path'
-import { pathToFileURL } from 'node:url'
-import type * as EdgeModule from '../../src/edge/index.js'
-import type * as WafModule from '../../src/waf/index.js'
 import type { WafRequest } from '../../src/waf/index.js'
 import { benignRequest } from './benign-mix.js'
-
-const src = process.env['BENCH_SRC']
-const root = src ? `${pathToFileURL(resolve(src)).href}/` : new URL('../../dist/', import.meta.url).href
-const { createFsWafSource } = (await import(`${root}edge/index.js`)) as typeof EdgeModule
-const { createWaf, crsRuleSet, DEFAULT_WAF_SETTINGS, evaluateRequest } = (await import(
-  `${root}waf/index.js`
-)) as typeof WafModule
+import {
+  createFsWafSource,
+  createWaf,
+  crsRuleSet,
+  DEFAULT_WAF_SETTINGS,
+  evaluateRequest,
+} from './compiled-engine.js'
 
 const seconds = Number(process.argv[2] ?? 10)
 const paranoia = Number(process.argv[3] ?? 1) as 1 | 2 | 3 | 4

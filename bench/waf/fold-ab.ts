@@ -4,16 +4,15 @@
  * the machine's changing speed falls on both alike. Prints CPU µs per request of each and their ratio.
  * Run: npm run build && node --import tsx bench/waf/fold-ab.ts [batches=60] [paranoia=1]
  */
-import type * as EdgeModule from '../../src/edge/index.js'
-import type * as WafModule from '../../src/waf/index.js'
 import type { Waf, WafRequest } from '../../src/waf/index.js'
 import { benignRequest } from './benign-mix.js'
-
-const dist = new URL('../../dist/', import.meta.url).href
-const { createFsWafSource } = (await import(`${dist}edge/index.js`)) as typeof EdgeModule
-const { createWaf, crsRuleSet, DEFAULT_WAF_SETTINGS, evaluateRequest } = (await import(
-  `${dist}waf/index.js`
-)) as typeof WafModule
+import {
+  createFsWafSource,
+  createWaf,
+  crsRuleSet,
+  DEFAULT_WAF_SETTINGS,
+  evaluateRequest,
+} from './compiled-engine.js'
 
 const batches = Number(process.argv[2] ?? 60)
 const paranoia = Number(process.argv[3] ?? 1) as 1 | 2 | 3 | 4
