@@ -3,13 +3,13 @@
  * Run: node --import tsx bench/api/run.ts [--seconds 10] [--connections 50]
  * The server runs as a real `palisade serve` process (compiled dist/), autocannon in this one.
  */
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import autocannon from 'autocannon'
 import { createTestStore } from '../../test/support/stores.js'
-import { freePort, REPO } from '../../test/support/processes.js'
+import { freePort } from '../../test/support/processes.js'
+import { spawnServe } from '../support/serve.js'
 
 const args = process.argv.slice(2)
 const arg = (name: string, fallback: number): number => {
@@ -26,25 +26,18 @@ async function runOne(
   const store = await createTestStore(kind)
   const dataDir = mkdtempSync(path.join(tmpdir(), 'palisade-bench-'))
   const port = await freePort()
-  const child = spawn(
-    process.execPath,
-    [path.join(REPO, 'bin/palisade'), 'serve', '--api-listen', `127.0.0.1:${port}`],
+  const child = spawnServe(
+    port,
     {
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        PALISADE_DATA_DIR: dataDir,
-        PALISADE_DATABASE_URL: store.databaseUrl.startsWith('sqlite:')
-          ? `sqlite:${dataDir}/palisade.db`
-          : store.databaseUrl,
-        PALISADE_LOG_LEVEL: 'warn',
-        PALISADE_EDGE_HTTP_LISTEN: '127.0.0.1:0',
-        PALISADE_EDGE_HTTPS_LISTEN: '127.0.0.1:0',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
+      PALISADE_DATA_DIR: dataDir,
+      PALISADE_DATABASE_URL: store.databaseUrl.startsWith('sqlite:')
+        ? `sqlite:${dataDir}/palisade.db`
+        : store.databaseUrl,
     },
+    ['ignore', 'pipe', 'inherit'],
   )
   let out = ''
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()))
   const base = `http://127.0.0.1:${port}`
   for (let i = 0; i < 300; i++) {
     const up = await fetch(`${base}/v1/health`).then(

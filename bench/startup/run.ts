@@ -3,11 +3,11 @@
  * 200 from GET /v1/health, on a fresh data directory and again on the same one (a restart). Median of N.
  * Run: npm run build && node --import tsx bench/startup/run.ts [--runs 7]
  */
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { freePort, REPO } from '../../test/support/processes.js'
+import { freePort } from '../../test/support/processes.js'
+import { spawnServe } from '../support/serve.js'
 
 const args = process.argv.slice(2)
 const runsArg = args.indexOf('--runs')
@@ -16,20 +16,7 @@ const RUNS = runsArg >= 0 ? Number(args[runsArg + 1]) : 7
 async function startOnce(dataDir: string): Promise<number> {
   const port = await freePort()
   const started = performance.now()
-  const child = spawn(
-    process.execPath,
-    [path.join(REPO, 'bin/palisade'), 'serve', '--api-listen', `127.0.0.1:${port}`],
-    {
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        PALISADE_DATA_DIR: dataDir,
-        PALISADE_LOG_LEVEL: 'warn',
-        PALISADE_EDGE_HTTP_LISTEN: '127.0.0.1:0',
-        PALISADE_EDGE_HTTPS_LISTEN: '127.0.0.1:0',
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  )
+  const child = spawnServe(port, { PALISADE_DATA_DIR: dataDir }, ['ignore', 'ignore', 'inherit'])
   try {
     for (;;) {
       try {
