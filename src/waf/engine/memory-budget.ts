@@ -64,3 +64,63 @@ export class MemoryBudget {
     return largest!
   }
 }
+
+/**
+ * Values remembered by string key, oldest first out: past `limit` units of its own, or when the shared budget it
+ * was given (`share`) needs room. `cost` says what an entry costs, in the budget's units.
+ */
+export class RememberedValues<V> implements BudgetedCache {
+  readonly #entries = new Map<string, V>()
+  readonly #limit: number
+  readonly #cost: (key: string, value: V) => number
+  #shared: MemoryBudget | undefined
+  #held = 0
+
+  constructor(limit: number, cost: (key: string, value: V) => number) {
+    this.#limit = limit
+    this.#cost = cost
+  }
+
+  get held(): number {
+    return this.#held
+  }
+
+  get(key: string): V | undefined {
+    return this.#entries.get(key)
+  }
+
+  /** Remembers `value` for a key not remembered yet, then makes room if either bound is passed. */
+  add(key: string, value: V): void {
+    this.#entries.set(key, value)
+    const units = this.#cost(key, value)
+    this.#held += units
+    this.#shared?.charge(this, units)
+    while (this.#held > this.#limit && this.#entries.size > 1) {
+      const freed = this.dropOldest()
+      this.#shared?.credit(freed)
+    }
+  }
+
+  dropOldest(): number {
+    const oldest = this.#entries.entries().next().value
+    if (oldest === undefined) return 0
+    this.#entries.delete(oldest[0])
+    const freed = this.#cost(oldest[0], oldest[1])
+    this.#held -= freed
+    return freed
+  }
+
+  /** Counts what is remembered against `budget` too (shared with other caches). */
+  share(budget: MemoryBudget): void {
+    this.#shared = budget
+    budget.join(this)
+  }
+
+  /** Forgets everything and leaves the shared budget. */
+  release(): void {
+    this.#shared?.leave(this)
+    this.#shared = undefined
+    this.#entries.clear()
+    this.#held = 0
+  }
+}

@@ -1,4 +1,4 @@
-import type { BudgetedCache, MemoryBudget } from './memory-budget.js'
+import { RememberedValues, type MemoryBudget } from './memory-budget.js'
 
 /**
  * Remembers, across transactions, the values a rule's operator found nothing in. Traffic repeats itself
@@ -15,16 +15,13 @@ import type { BudgetedCache, MemoryBudget } from './memory-budget.js'
  * Bounded: values longer than `maxValue` are never remembered, and once the characters of the values
  * remembered pass `budget`, the oldest records are dropped.
  */
-export class MissMemo implements BudgetedCache {
-  readonly #records = new Map<string, MissRecord>()
-  readonly #budget: number
+export class MissMemo {
+  readonly #records: RememberedValues<MissRecord>
   readonly #maxValue: number
-  #shared: MemoryBudget | undefined
   #rules = 0
-  #chars = 0
 
   constructor(budget: number, maxValue: number) {
-    this.#budget = budget
+    this.#records = new RememberedValues(budget, cost)
     this.#maxValue = maxValue
   }
 
@@ -33,49 +30,25 @@ export class MissMemo implements BudgetedCache {
     return this.#rules++
   }
 
-  get held(): number {
-    return this.#chars
-  }
-
   /** The record of `value` (created empty on first sight), or undefined when the value is too long to keep. */
   record(value: string): MissRecord | undefined {
     if (value.length > this.#maxValue) return undefined
     let bits = this.#records.get(value)
     if (bits === undefined) {
       bits = new Array<number>((this.#rules + BITS - 1) >> SHIFT).fill(0)
-      this.#records.set(value, bits)
-      const units = cost(value, bits)
-      this.#chars += units
-      this.#shared?.charge(this, units)
-      while (this.#chars > this.#budget && this.#records.size > 1) {
-        const freed = this.dropOldest()
-        this.#shared?.credit(freed)
-      }
+      this.#records.add(value, bits)
     }
     return bits
   }
 
-  dropOldest(): number {
-    const oldest = this.#records.entries().next().value
-    if (oldest === undefined) return 0
-    this.#records.delete(oldest[0])
-    const freed = cost(oldest[0], oldest[1])
-    this.#chars -= freed
-    return freed
-  }
-
   /** Counts the records against `budget` too (shared with other caches; see MemoryBudget). */
   share(budget: MemoryBudget): void {
-    this.#shared = budget
-    budget.join(this)
+    this.#records.share(budget)
   }
 
   /** Forgets every record and leaves the shared budget. */
   release(): void {
-    this.#shared?.leave(this)
-    this.#shared = undefined
-    this.#records.clear()
-    this.#chars = 0
+    this.#records.release()
   }
 }
 

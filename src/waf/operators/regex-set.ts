@@ -1,5 +1,5 @@
 import RE2 from 're2'
-import type { BudgetedCache, MemoryBudget } from '../engine/memory-budget.js'
+import { RememberedValues, type MemoryBudget } from '../engine/memory-budget.js'
 
 /** Total length of the values whose set results are remembered (the oldest are dropped beyond it). */
 const CACHE_BUDGET = 4 * 1024 * 1024
@@ -31,20 +31,10 @@ export function createRegexSetPrefilter(): RegexSetPrefilter {
   const sources: string[] = []
   // undefined: not built yet; null: RE2 refused the set (each operator then tests on its own).
   let set: { match(input: Buffer): number[] } | null | undefined
-  const answers = new Map<string, Uint8Array>()
-  let shared: MemoryBudget | undefined
-  const cache: { held: number } & BudgetedCache = {
-    held: 0,
-    dropOldest() {
-      const oldest = answers.entries().next().value
-      if (oldest === undefined) return 0
-      answers.delete(oldest[0])
-      const freed = cost(oldest[0], oldest[1])
-      cache.held -= freed
-      return freed
-    },
-  }
-  const cost = (input: string, hits: Uint8Array): number => input.length + hits.length + ENTRY_OVERHEAD
+  const answers = new RememberedValues<Uint8Array>(
+    CACHE_BUDGET,
+    (input, hits) => input.length + hits.length + ENTRY_OVERHEAD,
+  )
 
   function build(): void {
     try {
@@ -69,26 +59,11 @@ export function createRegexSetPrefilter(): RegexSetPrefilter {
         // Most values match nothing: they share one empty answer instead of allocating a buffer each.
         hits = matched.length === 0 ? NO_HITS : new Uint8Array(sources.length)
         for (const i of matched) hits[i] = 1
-        answers.set(input, hits)
-        const units = cost(input, hits)
-        cache.held += units
-        shared?.charge(cache, units)
-        while (cache.held > CACHE_BUDGET && answers.size > 1) {
-          const freed = cache.dropOldest()
-          shared?.credit(freed)
-        }
+        answers.add(input, hits)
       }
       return hits[index] === 1
     },
-    share(budget) {
-      shared = budget
-      budget.join(cache)
-    },
-    release() {
-      shared?.leave(cache)
-      shared = undefined
-      answers.clear()
-      cache.held = 0
-    },
+    share: (budget) => answers.share(budget),
+    release: () => answers.release(),
   }
 }
