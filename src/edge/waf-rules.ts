@@ -138,7 +138,8 @@ export function createWafCache(options: {
       const [oldestKey, oldest] = compiled.entries().next().value!
       compiled.delete(oldestKey)
       // Its remembered values go back to the shared budget; transactions still running on it finish normally.
-      if (oldest !== fallback && ![...compiled.values()].includes(oldest)) oldest.release()
+      // Only the fallback stands under more than one tuning (those that do not compile), and it stays.
+      if (oldest !== fallback) oldest.release()
     }
     return waf
   }
