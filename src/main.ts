@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { buildApp, type AppDeps } from './api/index.js'
@@ -9,7 +9,7 @@ import {
   type AuditLog,
 } from './audit/index.js'
 import type { Config, ListenAddress } from './config/index.js'
-import { createDeploy, createLocalDriver, type Deploy, type DeployOptions } from './deploy/index.js'
+import { createDeploy, createLocalDriver, hardenDataDir, type Deploy, type DeployOptions } from './deploy/index.js'
 import {
   createEdge,
   createWafCache,
@@ -134,7 +134,21 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     },
   )
   const isolate = options.deploy?.isolate ?? process.getuid?.() === 0
-  const driver = createLocalDriver({ dataDir: config.dataDir, isolate, onWarning: (m) => logger.warn(m) })
+  // The data dir holds the master key and the store: private to the control plane from the first start.
+  if (isolate) {
+    try {
+      hardenDataDir(config.dataDir, (m) => logger.warn(m))
+    } catch (err) {
+      logger.warn({ err }, 'the data directory could not be hardened')
+    }
+  }
+  const driver = createLocalDriver({
+    dataDir: config.dataDir,
+    isolate,
+    onWarning: (m) => logger.warn(m),
+    onEgressRefusal: (environmentId, target, reason) =>
+      logger.warn({ environmentId, target, reason }, 'egress refused'),
+  })
   // The runtime catalog (a refreshed file or the shipped snapshot); plans see each release's pinned version.
   const runtimes = createRuntimes({
     dataDir: config.dataDir,
@@ -179,10 +193,8 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     ...dataDeps,
     backupImportLimit: config.backupImportLimit,
     environmentUser: async (envId) => {
-      const envDir = path.join(config.dataDir, 'envs', envId)
-      await driver.prepareEnvironment(envId, envDir)
-      const st = statSync(envDir)
-      return st.uid === process.getuid?.() ? null : { uid: st.uid, gid: st.gid }
+      await driver.prepareEnvironment(envId, path.join(config.dataDir, 'envs', envId))
+      return driver.identityOf(envId)
     },
   })
   const sync = createSync({ ...dataDeps, services, engines: ENGINES })

@@ -5,7 +5,7 @@ import {
   lstatSync,
   mkdirSync,
   mkdtempSync,
-  readlinkSync,
+  readdirSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -13,7 +13,7 @@ import {
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { test } from 'node:test'
-import { BuildPlanError, linkPersistentDirs, parseProcfile, planBuild } from './build-plan.js'
+import { BuildPlanError, parseProcfile, planBuild, preparePersistentMountPoints } from './build-plan.js'
 
 function tree(t: { after(fn: () => void): void }, files: Record<string, string>): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'pal-plan-'))
@@ -102,24 +102,19 @@ test('a symlinked manifest pointing elsewhere on the host is ignored', (t) => {
   assert.throws(() => planBuild(dir, 'node@20'), /needs a package.json/)
 })
 
-test('persistent dirs become links to the shared dir, replacing the repository copy', (t) => {
-  const release = tree(t, { 'uploads/old.txt': 'x' })
-  const shared = tree(t, {})
-  linkPersistentDirs(release, shared, ['uploads', 'var/cache'])
-  assert.equal(readlinkSync(path.join(release, 'uploads')), path.join(shared, 'uploads'))
-  assert.ok(lstatSync(path.join(release, 'var/cache')).isSymbolicLink())
-  assert.ok(existsSync(path.join(shared, 'var/cache')))
+test('persistent dirs become empty mount points in the frozen release', (t) => {
+  const release = tree(t, { 'uploads/old.txt': 'from the repository', 'var/readme': 'x' })
+  const notes = preparePersistentMountPoints(release, ['uploads', 'var/cache'])
+  assert.deepEqual(readdirSync(path.join(release, 'uploads')), [])
+  assert.ok(lstatSync(path.join(release, 'var/cache')).isDirectory())
+  assert.match(notes.join('\n'), /uploads: the copy in the repository is replaced/)
 })
 
-test('a repository symlink cannot make persistent dirs escape the release (path traversal)', (t) => {
+test('a repository symlink cannot make persistent mount points escape the release (path traversal)', (t) => {
   const outside = tree(t, {})
   const release = tree(t, {})
   symlinkSync(outside, path.join(release, 'data'))
-  const shared = tree(t, {})
-  assert.throws(() => linkPersistentDirs(release, shared, ['data/uploads']), /symbolic link/)
+  assert.throws(() => preparePersistentMountPoints(release, ['data/uploads']), /symbolic link/)
   assert.equal(existsSync(path.join(outside, 'uploads')), false)
-  assert.throws(() => linkPersistentDirs(release, shared, ['../x']), /not a relative path/)
-  // The shared side is protected the same way (an app could plant a link there).
-  symlinkSync(outside, path.join(shared, 'cache'))
-  assert.throws(() => linkPersistentDirs(release, shared, ['cache/x']), /symbolic link/)
+  assert.throws(() => preparePersistentMountPoints(release, ['../x']), /not a relative path/)
 })

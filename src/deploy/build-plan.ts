@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
+import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 
 /** What to run to build a release and how to serve it. */
@@ -179,23 +179,23 @@ function phpPlan(dir: string, runtime: string, steps: (readonly string[])[], not
 }
 
 /**
- * Replaces each persistent directory of the release with a link to `<shared>/<dir>`. The parent must
- * resolve inside the release: a repository cannot use a symlink to make the platform write elsewhere.
+ * Makes each persistent directory of a frozen release an empty mount point (the sandbox shows the
+ * environment's `shared/<dir>` there, read-write). The release is root-owned and no longer changes, so
+ * these checks cannot be raced; a symlink on the way is refused rather than followed.
  */
-export function linkPersistentDirs(releaseDir: string, sharedDir: string, dirs: readonly string[]): string[] {
+export function preparePersistentMountPoints(releaseDir: string, dirs: readonly string[]): string[] {
   const notes: string[] = []
   for (const d of dirs) {
     const parts = d.split('/')
     if (parts.some((p) => p === '' || p === '.' || p === '..') || path.isAbsolute(d))
       throw new BuildPlanError(`persistent dir ${d} is not a relative path`)
-    const target = mkdirNoLinks(sharedDir, parts)
     const parent = mkdirNoLinks(releaseDir, parts.slice(0, -1))
-    const link = path.join(parent, parts[parts.length - 1] as string)
-    if (existsSync(link) || isLink(link)) {
+    const point = path.join(parent, parts[parts.length - 1] as string)
+    if (existsSync(point) || isLink(point)) {
       notes.push(`persistent dir ${d}: the copy in the repository is replaced by the shared directory`)
-      rmSync(link, { recursive: true, force: true })
+      rmSync(point, { recursive: true, force: true })
     }
-    symlinkSync(target, link)
+    mkdirSync(point, { mode: 0o755 })
   }
   return notes
 }

@@ -1,6 +1,7 @@
-import { execFile } from 'node:child_process'
-import { existsSync, lstatSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { execFile, spawn } from 'node:child_process'
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
+import { PassThrough, type Readable } from 'node:stream'
 import { promisify } from 'node:util'
 import { diffChanges } from '../audit/index.js'
 import { actorOf, PLATFORM, type Principal } from '../iam/index.js'
@@ -10,10 +11,10 @@ import { saveDeployState, type DeployStatePatch } from './deploy-state.js'
 import { PLATFORM_CONTEXT, type RequestContext } from '../shared/context.js'
 import { ConflictError, InvalidError, NotFoundError } from '../shared/errors.js'
 import { newId } from '../shared/ids.js'
-import { BuildPlanError, linkPersistentDirs, parseProcfile, planBuild } from './build-plan.js'
+import { BuildPlanError, parseProcfile, planBuild, preparePersistentMountPoints } from './build-plan.js'
 import type { RunningProcess } from './drivers/driver.js'
 import { DEPLOY_ERRORS } from './errors.js'
-import { assertRef, fetchSource, resolveRepository } from './git-source.js'
+import { assertRef, assertPublicRepository, fetchSource, resolveRepository } from './git-source.js'
 import { waitHealthy } from './health-check.js'
 import { LogStore } from './log-store.js'
 import {
@@ -58,6 +59,7 @@ interface ReleaseSpec {
   readonly kind: string
   readonly command: string | null
   readonly static_root: string | null
+  readonly digest?: string | null
   readonly runtime_version: string | null
 }
 
@@ -323,6 +325,7 @@ export function createDeployer(deps: DeployDeps) {
       argv,
       env: variables,
       onOutput: (_stream, text) => logs.append(logKey, text),
+      persistentDirs: JSON.parse(env.persistent_dirs) as string[],
       ...(binDir === null ? {} : { binDir }),
     })
     const health = await waitHealthy({
@@ -393,33 +396,44 @@ export function createDeployer(deps: DeployDeps) {
 
   // ---------------------------------------------------------------- deployments
 
+  /**
+   * Removes an environment's directory: the tenant's leaves through the driver (as the environment's
+   * user), then the root-owned rest, then its user and namespaces.
+   */
+  async function removeEnvironmentTree(envId: string): Promise<void> {
+    const envDir = envDirOf(envId)
+    if (existsSync(envDir) && driver.identityOf(envId) !== null) {
+      await driver.prepareEnvironment(envId, envDir)
+      for (const rel of tenantLeavesOf(envDir)) await driver.files.remove(envId, rel)
+    }
+    rmSync(envDir, { recursive: true, force: true })
+    await driver.removeEnvironment(envId)
+  }
+
   async function setStatus(id: string, patch: Partial<DeploymentsTable>): Promise<void> {
     await db.updateTable('deployments').set(patch).where('id', '=', id).execute()
   }
 
   /**
-   * A runtime update builds the code of an existing release again, without fetching: the release
-   * directory is copied (links copied as links, never followed: a release may hold hostile links).
+   * A runtime update builds the code of an existing release again, without fetching: the frozen release
+   * (root-owned, unchanged since it was built: its digest is checked) is packed by the platform and
+   * unpacked into the build's scratch directory by the environment's user.
    */
-  async function copyRelease(
-    dep: DeploymentsTable,
-    env: EnvironmentsTable,
-    dir: string,
-  ): Promise<string | null> {
+  async function copyRelease(dep: DeploymentsTable, env: EnvironmentsTable, scratch: string): Promise<string | null> {
     const from = dep.source_release ?? -1
     const row = await db
       .selectFrom('releases')
-      .select(['commit', 'removed'])
+      .select(['commit', 'removed', 'digest'])
       .where('environment_id', '=', env.id)
       .where('number', '=', from)
       .executeTakeFirst()
     const src = releaseDirOf(env.id, from)
     if (!row || row.removed === 1 || !existsSync(src))
       throw new DeployFailure(`release ${from} is no longer on disk`)
-    rmSync(dir, { recursive: true, force: true })
+    await verifyRelease(from, src, row.digest)
     const started = Date.now()
     try {
-      await execFileP('cp', ['-a', '--', src, dir], { timeout: opts.buildTimeoutMs })
+      await driver.files.unpack(env.id, scratch, packRootTree(src))
     } catch (err) {
       throw new DeployFailure(
         `copying release ${from} failed: ${err instanceof Error ? err.message.slice(0, 300) : 'error'}`,
@@ -430,6 +444,16 @@ export function createDeployer(deps: DeployDeps) {
       `release ${from} (commit ${row.commit ?? '?'}) copied in ${Date.now() - started} ms: same code, built again on the new runtime`,
     )
     return row.commit
+  }
+
+  /** Refuses a release whose tree is not the one that was built (changed on disk since). */
+  async function verifyRelease(n: number, dir: string, digest: string | null | undefined): Promise<void> {
+    if (!digest) throw new DeployFailure(`release ${n} was built before releases were frozen; deploy again`)
+    const now = await driver.digestRelease(dir)
+    if (now !== digest) {
+      deps.logger?.error({ release: n, dir }, 'a release changed on disk after it was built')
+      throw new DeployFailure(`release ${n} changed on disk since it was built; it is not started`)
+    }
   }
 
   /** The exact runtime version of this build (null: not pinned) and where its `node` is. */
@@ -462,14 +486,26 @@ export function createDeployer(deps: DeployDeps) {
     dep: DeploymentsTable,
     env: EnvironmentsTable,
   ): Promise<ReleaseSpec & { commit: string | null }> {
-    const dir = releaseDirOf(env.id, dep.number)
+    const scratch = `builds/${dep.number}`
+    await driver.files.remove(env.id, scratch)
+    await driver.files.makeDir(env.id, scratch)
     const commit =
-      dep.kind === 'runtime-update' ? await copyRelease(dep, env, dir) : await fetchRelease(dep, env, dir)
+      dep.kind === 'runtime-update' ? await copyRelease(dep, env, scratch) : await fetchRelease(dep, env, scratch)
     const runtime = await pinRuntime(dep, env)
-    return buildRelease(dep, env, dir, commit, runtime)
+    try {
+      return await buildRelease(dep, env, scratch, commit, runtime)
+    } finally {
+      await driver.files.remove(env.id, scratch).catch((err: unknown) =>
+        deps.logger?.warn({ err, environmentId: env.id }, 'removing a build scratch directory failed'),
+      )
+    }
   }
 
-  async function fetchRelease(dep: DeploymentsTable, env: EnvironmentsTable, dir: string): Promise<string> {
+  /**
+   * Fetches the source as root into a root-private work directory (no tenant can reach it), then hands
+   * the tree to the environment's user, who unpacks it into the build's scratch directory.
+   */
+  async function fetchRelease(dep: DeploymentsTable, env: EnvironmentsTable, scratch: string): Promise<string> {
     const key = dep.id
     const project = await db
       .selectFrom('projects')
@@ -495,61 +531,68 @@ export function createDeployer(deps: DeployDeps) {
       }
     }
     const ref = dep.kind === 'push' && dep.commit ? dep.commit : (dep.ref ?? env.branch)
-    rmSync(dir, { recursive: true, force: true })
+    const work = path.join(deps.dataDir, 'work', dep.id)
+    rmSync(work, { recursive: true, force: true })
+    mkdirSync(work, { recursive: true, mode: 0o700 })
     const started = Date.now()
     logs.note(key, `fetching ${source.display} at ${ref}`)
     let commit: string
     try {
+      // A remote repository is reached only at a public address, the one checked (DNS rebinding).
+      const pin = source.url.startsWith('https://') ? await assertPublicRepository(source.url) : null
       commit = await fetchSource({
         url: source.url,
         ref,
-        dir,
-        home: path.join(envDirOf(env.id), 'home'),
+        dir: path.join(work, 'src'),
+        home: path.join(work, 'home'),
         timeoutMs: opts.buildTimeoutMs,
         onOutput: (t) => logs.append(key, t),
+        ...(pin ? { resolvePin: pin } : {}),
       })
+      await driver.files.unpack(env.id, scratch, packRootTree(path.join(work, 'src')))
     } catch (err) {
       throw new DeployFailure(`fetching ${ref} failed: ${err instanceof Error ? err.message : 'git error'}`)
+    } finally {
+      rmSync(work, { recursive: true, force: true })
     }
     logs.note(key, `commit ${commit} fetched in ${Date.now() - started} ms`)
     await setStatus(dep.id, { commit })
     return commit
   }
 
+  /**
+   * Runs the build steps as the environment's user in the scratch directory (a network of its own: the
+   * package registries only), freezes the output into a read-only, root-owned release, and only then
+   * decides, from the frozen release, how it starts and what the edge serves.
+   */
   async function buildRelease(
     dep: DeploymentsTable,
     env: EnvironmentsTable,
-    dir: string,
+    scratch: string,
     commit: string | null,
     runtime: { version: string; binDir: string } | null,
-  ): Promise<ReleaseSpec & { commit: string | null }> {
+  ): Promise<ReleaseSpec & { commit: string | null; digest: string }> {
     const key = dep.id
+    const scratchDir = path.join(envDirOf(env.id), scratch)
     let plan
     try {
-      plan = planBuild(dir, env.runtime, runtime?.version ?? null)
-      for (const n of linkPersistentDirs(
-        dir,
-        path.join(envDirOf(env.id), 'shared'),
-        JSON.parse(env.persistent_dirs) as string[],
-      ))
-        logs.note(key, n)
+      // Nothing of the tenant runs yet: the scratch directory is read as the fetch left it.
+      plan = planBuild(scratchDir, env.runtime, runtime?.version ?? null)
     } catch (err) {
       if (err instanceof BuildPlanError) throw new DeployFailure(err.message)
       throw err
     }
-    for (const n of plan.notes) logs.note(key, n)
-    await driver.ownTree(env.id, dir)
     const variables = await environmentVariables(env.id)
     for (const step of plan.steps) {
       logs.note(key, `$ ${step.join(' ')}`)
       const r = await driver.run({
         environmentId: env.id,
-        cwd: dir,
+        cwd: scratchDir,
         argv: step,
         env: variables,
         onOutput: (_s, t) => logs.append(key, t),
         timeoutMs: opts.buildTimeoutMs,
-        network: 'host',
+        network: 'build',
         ...(runtime ? { binDir: runtime.binDir } : {}),
       })
       logs.note(
@@ -561,14 +604,34 @@ export function createDeployer(deps: DeployDeps) {
           `build step "${step.join(' ')}" ${r.timedOut ? 'timed out' : `failed with exit code ${r.code ?? r.signal ?? '?'}`}`,
         )
     }
+    const dir = releaseDirOf(env.id, dep.number)
+    const frozeAt = Date.now()
+    let digest: string
+    let final
+    try {
+      digest = await driver.freezeRelease(env.id, scratch, dir)
+      const persistent = JSON.parse(env.persistent_dirs) as string[]
+      for (const n of preparePersistentMountPoints(dir, persistent)) logs.note(key, n)
+      for (const d of persistent) await driver.files.makeDir(env.id, `shared/${d}`)
+      if (persistent.length > 0) digest = await driver.digestRelease(dir)
+      final = planBuild(dir, env.runtime, runtime?.version ?? null)
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true })
+      if (err instanceof BuildPlanError) throw new DeployFailure(err.message)
+      if (err instanceof Error && err.name === 'FreezeError') throw new DeployFailure(err.message)
+      throw err
+    }
+    for (const n of final.notes) logs.note(key, n)
+    logs.note(key, `release ${dep.number} frozen read-only in ${Date.now() - frozeAt} ms (digest ${digest.slice(0, 12)})`)
     return {
       number: dep.number,
-      kind: plan.kind,
-      command: plan.start ? JSON.stringify(plan.start) : null,
-      static_root: plan.staticRoot,
+      kind: final.kind,
+      command: final.start ? JSON.stringify(final.start) : null,
+      static_root: final.staticRoot,
       commit,
+      digest,
       // Static sites run no runtime: nothing to pin even when the setting names one.
-      runtime_version: plan.kind === 'process' ? (runtime?.version ?? null) : null,
+      runtime_version: final.kind === 'process' ? (runtime?.version ?? null) : null,
     }
   }
 
@@ -589,7 +652,7 @@ export function createDeployer(deps: DeployDeps) {
           `the environment's sandbox could not be prepared: ${err instanceof Error ? err.message : 'error'}`,
         )
       }
-      let release: ReleaseSpec & { commit: string | null }
+      let release: ReleaseSpec & { commit: string | null; digest?: string | null }
       if (dep.kind === 'rollback') {
         await setStatus(id, { status: 'deploying', started_at: now() })
         const row = await db
@@ -600,8 +663,12 @@ export function createDeployer(deps: DeployDeps) {
           .executeTakeFirst()
         if (!row || row.removed === 1)
           throw new DeployFailure(`release ${dep.release ?? '?'} is no longer available`)
+        await verifyRelease(row.number, releaseDirOf(env.id, row.number), row.digest)
         release = row
-        logs.note(id, `rolling back to release ${row.number} (commit ${row.commit ?? '?'}) without a rebuild`)
+        logs.note(
+          id,
+          `rolling back to release ${row.number} (commit ${row.commit ?? '?'}) without a rebuild; its tree is as built`,
+        )
       } else {
         await setStatus(id, { status: 'building', started_at: now() })
         builtDir = releaseDirOf(env.id, dep.number)
@@ -623,6 +690,7 @@ export function createDeployer(deps: DeployDeps) {
             created_at: now(),
             removed: 0,
             runtime_version: release.runtime_version,
+            digest: release.digest ?? null,
           })
           .execute()
       }
@@ -771,6 +839,7 @@ export function createDeployer(deps: DeployDeps) {
         onOutput: (_s, t) => logs.append(id, t),
         timeoutMs: opts.jobTimeoutMs,
         network: 'sandbox',
+        persistentDirs: JSON.parse(env.persistent_dirs) as string[],
         ...(serving.binDir === null ? {} : { binDir: serving.binDir }),
       })
       logs.note(
@@ -1207,7 +1276,7 @@ export function createDeployer(deps: DeployDeps) {
         runtimes.delete(envId)
       }
       sink?.remove(envId)
-      rmSync(envDirOf(envId), { recursive: true, force: true })
+      await removeEnvironmentTree(envId)
     },
 
     /** Waits for everything queued on an environment (tests, shutdown). */
@@ -1232,6 +1301,35 @@ export function createDeployer(deps: DeployDeps) {
     platformContext: PLATFORM_CONTEXT,
     platform: PLATFORM,
   }
+}
+
+/**
+ * The tenant-owned leaves of an environment directory: `home`, each `builds/<n>`, `services/<id>`, and
+ * `shared/…` down to the first directory not owned by root (only root-owned directories are walked).
+ */
+function tenantLeavesOf(envDir: string): string[] {
+  const leaves: string[] = []
+  const walk = (rel: string): void => {
+    const abs = path.join(envDir, rel)
+    for (const name of readdirSync(abs)) {
+      const child = `${rel}/${name}`
+      const st = lstatSync(path.join(envDir, child))
+      if (!st.isDirectory()) continue
+      if (st.uid === 0) walk(child)
+      else leaves.push(child)
+    }
+  }
+  if (existsSync(path.join(envDir, 'home'))) leaves.push('home')
+  for (const top of ['builds', 'services', 'shared'])
+    if (existsSync(path.join(envDir, top)) && lstatSync(path.join(envDir, top)).uid === 0) walk(top)
+  return leaves
+}
+
+/** A tar of a root-owned tree (links archived as links, never followed), for a tenant to unpack. */
+function packRootTree(dir: string): Readable {
+  const child = spawn('tar', ['-C', dir, '--numeric-owner', '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'ignore'] })
+  // Read at once: Node drops a child's unread output when it exits.
+  return child.stdout.pipe(new PassThrough())
 }
 
 /** Manifests are read only when they are small regular files (not links pointing elsewhere on the host). */

@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, realpathSync, rmSync } from 'node:fs'
 import path from 'node:path'
+import { lookup } from 'node:dns/promises'
 import { assertRepository } from '../tenancy/index.js'
+import { decideTarget, type Resolver } from './drivers/local/egress-gateway.js'
 import { InvalidError } from '../shared/errors.js'
 import { DEPLOY_ERRORS } from './errors.js'
 
@@ -68,6 +70,24 @@ export function resolveRepository(
   return { url: 'file://' + real, display: real }
 }
 
+/**
+ * Checks that an `https://` repository's host resolves only to public addresses (the egress gateway's
+ * rule: no loopback, private, link-local or metadata address) and returns the `host:port:address` pin
+ * git must use, so that a second lookup cannot rebind the name.
+ */
+export async function assertPublicRepository(
+  url: string,
+  resolve: Resolver = async (h) => (await lookup(h, { all: true })).map((a) => a.address),
+): Promise<string> {
+  const u = new URL(url)
+  const port = Number(u.port || 443)
+  const host = u.hostname.replace(/^\[|\]$/g, '')
+  const d = await decideTarget({ kind: 'public' }, host, resolve)
+  if (!d.ok) refused(`the repository host ${host} is refused: ${d.reason}`)
+  const addr = d.address.includes(':') ? `[${d.address}]` : d.address
+  return `${host}:${port}:${addr}`
+}
+
 export interface GitRunResult {
   readonly code: number | null
   readonly output: string
@@ -80,8 +100,10 @@ function git(
   home: string,
   timeoutMs: number,
   onOutput: (t: string) => void,
+  resolvePin?: string,
 ): Promise<GitRunResult> {
   const argv = [
+    ...(resolvePin ? ['-c', `http.curloptResolve=${resolvePin}`, '-c', 'http.followRedirects=false'] : []),
     '-c',
     'protocol.allow=never',
     '-c',
@@ -142,6 +164,8 @@ export async function fetchSource(input: {
   home: string
   timeoutMs: number
   onOutput: (t: string) => void
+  /** `host:port:address`: connect to this checked address only (remote repositories). */
+  resolvePin?: string
 }): Promise<string> {
   assertRef(input.ref)
   const { dir, home, timeoutMs, onOutput } = input
@@ -154,7 +178,7 @@ export async function fetchSource(input: {
     ['checkout', '-q', '--detach', 'FETCH_HEAD'],
   ]
   for (const args of steps) {
-    const r = await git(args, dir, home, timeoutMs, onOutput)
+    const r = await git(args, dir, home, timeoutMs, onOutput, input.resolvePin)
     if (r.code !== 0) throw new Error(`git ${args[0]} failed (exit ${r.code ?? 'killed'})`)
   }
   const head = await git(['rev-parse', 'HEAD'], dir, home, timeoutMs, () => undefined)

@@ -36,7 +36,7 @@ export {
   type Backoff,
   type LocalDriverOptions,
 } from './drivers/local/local-driver.js'
-export { removeSandbox } from './drivers/local/isolation.js'
+export { hardenDataDir, removeSandbox } from './drivers/local/isolation.js'
 export type {
   DeployDriver,
   ProcessStatus,

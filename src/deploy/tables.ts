@@ -50,6 +50,8 @@ export interface ReleasesTable {
   removed: number
   /** Exact runtime version the release was built for and runs on; null when not pinned. */
   runtime_version: string | null
+  /** SHA-256 over the frozen tree (null: built before releases were frozen); checked before a rollback. */
+  digest: string | null
 }
 
 export interface DeployStatesTable {

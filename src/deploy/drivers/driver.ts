@@ -1,3 +1,5 @@
+import type { TenantFiles } from '../../shared/tenant-files.js'
+
 /**
  * What a deploy driver does: run an environment's web process (supervised) and one-off commands
  * (builds, jobs). The local driver runs processes on this host; a Kubernetes driver would map the
@@ -37,6 +39,8 @@ export interface ProcessSpec {
   readonly onOutput: OutputSink
   /** Put first on PATH: the bin directory of the runtime version the release pins (default: the host's node). */
   readonly binDir?: string
+  /** Persistent directories (relative to the release), shown read-write over the read-only release. */
+  readonly persistentDirs?: readonly string[]
 }
 
 export interface RunningProcess {
@@ -56,10 +60,16 @@ export interface RunSpec {
   readonly env: Readonly<Record<string, string>>
   readonly onOutput: OutputSink
   readonly timeoutMs: number
-  /** `host`: builds that fetch packages; `sandbox`: the environment's own network (jobs). */
-  readonly network: 'host' | 'sandbox'
+  /**
+   * `build`: a network of its own whose only way out is the egress gateway under the build allow list,
+   * with `cwd` (the scratch directory) writable; `sandbox`: the environment's own network (jobs), with
+   * `cwd` (a release) read-only.
+   */
+  readonly network: 'build' | 'sandbox'
   /** Put first on PATH: the bin directory of the pinned runtime version (default: the host's node). */
   readonly binDir?: string
+  /** Persistent directories (relative to the release), shown read-write (jobs). */
+  readonly persistentDirs?: readonly string[]
 }
 
 export interface RunResult {
@@ -78,10 +88,22 @@ export interface IsolationReport {
 export interface DeployDriver {
   readonly name: string
   readonly isolation: IsolationReport
+  /** Tenant-writable directories, touched only through this (docs/isolation.md). */
+  readonly files: TenantFiles
   /** Creates what an environment needs (user, namespace, directories); idempotent. */
   prepareEnvironment(environmentId: string, envDir: string): Promise<void>
-  /** Hands a directory tree (a fresh release) to the environment's user. */
-  ownTree(environmentId: string, dir: string): Promise<void>
+  /** The environment's system identity (null without isolation). */
+  identityOf(environmentId: string): { readonly uid: number; readonly gid: number } | null
+  /**
+   * Turns the build output in the leaf `builds/<n>` into the read-only release directory `target`
+   * (root-owned, readable by the environment): packed by the environment's user, unpacked by the
+   * platform with no link followed. Returns the release's digest (see `verifyRelease`).
+   */
+  freezeRelease(environmentId: string, buildRel: string, target: string): Promise<string>
+  /** The digest of a frozen release as it is on disk now. */
+  digestRelease(dir: string): Promise<string>
+  /** Stops the environment's processes and removes its user, namespaces and sandbox files. */
+  removeEnvironment(environmentId: string): Promise<void>
   start(spec: ProcessSpec): Promise<RunningProcess>
   run(spec: RunSpec): Promise<RunResult>
   /** Stops every process this driver started. */

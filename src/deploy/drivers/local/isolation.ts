@@ -2,13 +2,6 @@ import { spawn } from 'node:child_process'
 import { chmodSync, existsSync, lstatSync, readdirSync, statSync } from 'node:fs'
 import path from 'node:path'
 
-/** An environment's system user and network namespace (same name). */
-export interface Sandbox {
-  readonly name: string
-  readonly uid: number
-  readonly gid: number
-}
-
 function exec(argv: readonly string[]): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
     const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], shell: false })
@@ -16,7 +9,7 @@ function exec(argv: readonly string[]): Promise<{ code: number | null; out: stri
     child.stdout.setEncoding('utf8').on('data', (t: string) => (out += t))
     child.stderr.setEncoding('utf8').on('data', (t: string) => (out += t))
     child.on('error', (e) => resolve({ code: null, out: e.message }))
-    child.on('exit', (code) => resolve({ code, out }))
+    child.on('close', (code) => resolve({ code, out }))
   })
 }
 
@@ -26,42 +19,29 @@ async function must(argv: readonly string[]): Promise<string> {
   return r.out
 }
 
-/** A locked system account with no shell and no supplementary groups, home = the environment dir. */
-export async function ensureSystemUser(name: string, home: string): Promise<{ uid: number; gid: number }> {
-  let uid = await exec(['id', '-u', name])
-  if (uid.code !== 0) {
-    await must([
-      'useradd',
-      '--system',
-      '--user-group',
-      '--no-create-home',
-      '--home-dir',
-      home,
-      '--shell',
-      '/usr/sbin/nologin',
-      '--',
-      name,
-    ])
-    uid = await exec(['id', '-u', name])
-  }
-  const gid = await must(['id', '-g', name])
-  return { uid: Number(uid.out.trim()), gid: Number(gid.trim()) }
-}
-
 /** A network namespace holding only a loopback interface (no route out, no route to other environments). */
 export async function ensureNamespace(name: string): Promise<void> {
-  if (!existsSync(`/run/netns/${name}`)) await must(['ip', 'netns', 'add', name])
+  if (!existsSync(`/run/netns/${name}`)) {
+    const r = await exec(['ip', 'netns', 'add', name])
+    // Two preparations of one environment may race; either made it.
+    if (r.code !== 0 && !existsSync(`/run/netns/${name}`)) throw new Error(`ip netns add failed: ${r.out.trim()}`)
+  }
   await must(['ip', '-n', name, 'link', 'set', 'lo', 'up'])
 }
 
-export async function removeSandbox(name: string): Promise<void> {
+export async function removeNamespace(name: string): Promise<void> {
   await exec(['ip', 'netns', 'delete', name])
-  await exec(['userdel', '--', name])
 }
 
-export async function ownTree(sandbox: Sandbox, dir: string): Promise<void> {
-  // -h: change symlinks themselves, never what they point to (a release may hold hostile links).
-  await must(['chown', '-R', '-h', `${sandbox.uid}:${sandbox.gid}`, '--', dir])
+/**
+ * Removes what an environment's sandbox left on the host without a driver at hand (tests, benchmarks):
+ * both network namespaces, the user and the group.
+ */
+export async function removeSandbox(name: string): Promise<void> {
+  await removeNamespace(name)
+  await removeNamespace(`${name}-b`)
+  await exec(['userdel', '--', name])
+  await exec(['groupdel', '--', name])
 }
 
 /**

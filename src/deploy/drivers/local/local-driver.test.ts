@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { describe, test } from 'node:test'
@@ -35,14 +35,16 @@ for (const mode of modes) {
         backoff: { initialMs: 100, maxMs: 400, resetAfterMs: 10_000 },
       })
       await driver.prepareEnvironment(envId, envDir)
-      writeFileSync(path.join(envDir, 'releases', 'app.js'), APP)
-      await driver.ownTree(envId, envDir)
+      // A release as the deployer leaves it: root-owned, readable, not writable by the app.
+      const release = path.join(envDir, 'releases', '1')
+      mkdirSync(release, { mode: 0o755 })
+      writeFileSync(path.join(release, 'app.js'), APP, { mode: 0o644 })
       t.after(async () => {
         await driver.close(2_000)
         if (mode.isolate) await removeSandbox(sandboxName(envId))
         rmSync(dataDir, { recursive: true, force: true })
       })
-      return { driver, envId, envDir }
+      return { driver, envId, envDir: release }
     }
 
     test('a started process is reachable through its upstream and stops cleanly', async (t) => {
@@ -51,7 +53,7 @@ for (const mode of modes) {
       const proc = await driver.start({
         environmentId: envId,
         instanceId: 'ins_a1',
-        cwd: path.join(envDir, 'releases'),
+        cwd: envDir,
         argv: ['node', 'app.js'],
         env: {},
         onOutput: (_s, x) => out.push(x),

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { chmodSync, mkdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import path from 'node:path'
+import type { TenantFiles } from '../../../shared/tenant-files.js'
 import type {
   DeployDriver,
   IsolationReport,
@@ -15,14 +16,14 @@ import type {
   RunSpec,
   Upstream,
 } from '../driver.js'
-import {
-  ensureNamespace,
-  ensureSystemUser,
-  hardenDataDir,
-  ownTree,
-  removeSandbox,
-  type Sandbox,
-} from './isolation.js'
+import { startBridge, type Forward } from './bridge.js'
+import { createEgressGateway, type EgressGateway, type Resolver } from './egress-gateway.js'
+import { DEFAULT_BUILD_HOSTS, type EgressPolicy } from './egress-policy.js'
+import { digestTree, freezeTree } from './frozen-tree.js'
+import { createIdentities, type Identity } from './identities.js'
+import { ensureNamespace, hardenDataDir, removeNamespace } from './isolation.js'
+import { APP_DIR, HOME_DIR, sandboxArgv, writeAccountFiles, type Mount } from './sandbox.js'
+import { createTenantTree, type TenantTree } from './tenant-tree.js'
 
 export interface Backoff {
   /** First restart delay, ms. */
@@ -35,10 +36,16 @@ export interface Backoff {
 
 export interface LocalDriverOptions {
   readonly dataDir: string
-  /** Own user and network namespace per environment (needs root). */
+  /** Own user, namespaces and sandbox per environment (needs root). */
   readonly isolate: boolean
   readonly backoff?: Backoff
   readonly onWarning?: (message: string) => void
+  /** Hosts builds may reach through the egress gateway (default: the package registries). */
+  readonly buildEgressHosts?: readonly string[]
+  /** Told of every connection the egress gateway refused. */
+  readonly onEgressRefusal?: (environmentId: string, target: string, reason: string) => void
+  /** Name resolution for the egress gateway (tests). */
+  readonly resolve?: Resolver
 }
 
 export const DEFAULT_BACKOFF: Backoff = Object.freeze({
@@ -47,31 +54,21 @@ export const DEFAULT_BACKOFF: Backoff = Object.freeze({
   resetAfterMs: 30_000,
 })
 
+/** Limits of a build's output (a release). */
+const RELEASE_LIMITS = Object.freeze({ maxBytes: 4 * 1024 ** 3, maxEntries: 500_000 })
+
 const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 /** Apps in a namespace listen on these ports; only the environment's own processes can reach them. */
 const SANDBOX_PORT_BASE = 20_000
-
-/**
- * Forwards connections from a Unix socket (reachable by the edge) to 127.0.0.1:<port> inside the
- * environment's network namespace. Runs as the environment's user; the socket is 0600.
- */
-const BRIDGE_SOURCE = `
-const net = require('node:net'); const fs = require('node:fs');
-const [sock, port] = process.argv.slice(1);
-try { fs.unlinkSync(sock) } catch {}
-const server = net.createServer((c) => {
-  const u = net.connect(Number(port), '127.0.0.1');
-  c.pipe(u); u.pipe(c);
-  c.on('error', () => u.destroy()); u.on('error', () => c.destroy());
-  c.on('close', () => u.destroy()); u.on('close', () => c.destroy());
-});
-server.listen(sock, () => { fs.chmodSync(sock, 0o600) });
-process.on('SIGTERM', () => { server.close(); try { fs.unlinkSync(sock) } catch {}; process.exit(0) });
-`
+/** Egress forwarders (the tenant's HTTP_PROXY) listen on these ports inside the namespace. */
+const PROXY_PORT_BASE = 30_000
+/** The egress forwarder's port inside a build's own network. */
+const BUILD_PROXY_PORT = 3128
 
 interface EnvSlot {
   readonly envDir: string
-  readonly sandbox: Sandbox | null
+  readonly identity: Identity | null
+  readonly ports: Set<number>
   nextPort: number
 }
 
@@ -119,21 +116,41 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: str
   })
 }
 
+async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  const done = exited(child)
+  killGroup(child, 'SIGTERM')
+  const kill = setTimeout(() => killGroup(child, 'SIGKILL'), graceMs)
+  await done
+  clearTimeout(kill)
+}
+
 /**
- * Runs environments' processes on this host. As root with `isolate`, each environment gets its own
- * system user and network namespace (loopback only) and the edge reaches the app through a Unix socket
- * bridged into the namespace; otherwise processes run as the control plane's user on loopback ports.
+ * Runs environments' processes on this host. As root with `isolate`, every tenant process (app, build,
+ * job, and the platform's own tar/rm on tenant directories) runs in the environment's sandbox: its own
+ * uid/gid (allocated once, stored), network namespace (the only way out is the egress gateway), and
+ * mount, PID, IPC and UTS namespaces showing only its release (read-only), persistent directories,
+ * home and a private /tmp. The edge reaches an app through a Unix socket in a root-owned directory.
+ * Without root, processes run as the control plane's user on loopback ports (said loudly).
  * Processes never inherit the control plane's environment (it holds the master key).
  */
 export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
   const opts = Object.freeze({ ...options, backoff: options.backoff ?? DEFAULT_BACKOFF })
   const slots = new Map<string, EnvSlot>()
-  const live = new Set<RunningProcess>()
+  const live = new Map<RunningProcess, string>()
+  const identities = createIdentities(opts.dataDir)
+  const sandboxesDir = path.join(opts.dataDir, 'sandboxes')
+  const nameToEnv = new Map<string, string>()
+  let gateway: EgressGateway | null = null
+  const egressOpen = new Map<string, Promise<string>>()
+  const buildPolicy: EgressPolicy = {
+    kind: 'allow',
+    hosts: opts.buildEgressHosts ?? DEFAULT_BUILD_HOSTS,
+  }
   const isolation: IsolationReport = opts.isolate
     ? {
         mode: 'namespaces',
         summary:
-          'each environment runs as its own system user in its own network namespace (loopback only); the edge reaches it through a Unix socket',
+          'each environment runs as its own system user in its own sandbox (network, mount and PID namespaces); releases are read-only; outbound traffic only through the egress gateway',
       }
     : {
         mode: 'none',
@@ -147,18 +164,66 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
     return slot
   }
 
+  const tree: TenantTree = createTenantTree({
+    isolate: opts.isolate,
+    envDirOf: (envId) => slotOf(envId).envDir,
+    identityOf: (envId) => slotOf(envId).identity,
+    spawnTool: (envId, argv, mounts, cwd) => spawnSandboxed(slotOf(envId), argv, cwd, toolEnv(), mounts, null, true),
+  })
+
+  function gatewayOf(): EgressGateway {
+    gateway ??= createEgressGateway({
+      socketDir: path.join(sandboxesDir, 'egress'),
+      onRefusal: (tag, target, reason) => {
+        const envId = nameToEnv.get(tag.replace(/-(app|build)$/, ''))
+        if (envId !== undefined) opts.onEgressRefusal?.(envId, target, reason)
+        opts.onWarning?.(`egress refused for ${tag}: ${target}: ${reason}`)
+      },
+      ...(opts.resolve ? { resolve: opts.resolve } : {}),
+    })
+    return gateway
+  }
+
+  function egressSocket(identity: Identity, purpose: 'app' | 'build'): Promise<string> {
+    const tag = `${identity.name}-${purpose}`
+    let p = egressOpen.get(tag)
+    if (!p) {
+      p = gatewayOf().open(tag, purpose === 'build' ? buildPolicy : { kind: 'public' })
+      egressOpen.set(tag, p)
+      p.catch(() => egressOpen.delete(tag))
+    }
+    return p
+  }
+
+  function toolEnv(): Record<string, string> {
+    return { PATH: SYSTEM_PATH, HOME: '/tmp', LANG: 'C.UTF-8' }
+  }
+
   function baseEnv(
     slot: EnvSlot,
     extra: Readonly<Record<string, string>>,
     binDir?: string,
+    proxyPort?: number,
   ): Record<string, string> {
     // The pinned runtime's bin (else the node the control plane runs on) comes first: `node`, and the host's
     // `npm` (a `#!/usr/bin/env node` script), both run on that version.
     const host = path.dirname(process.execPath)
+    const proxy =
+      proxyPort === undefined
+        ? {}
+        : {
+            HTTP_PROXY: `http://127.0.0.1:${proxyPort}`,
+            HTTPS_PROXY: `http://127.0.0.1:${proxyPort}`,
+            http_proxy: `http://127.0.0.1:${proxyPort}`,
+            https_proxy: `http://127.0.0.1:${proxyPort}`,
+            NO_PROXY: 'localhost,127.0.0.1,::1',
+            no_proxy: 'localhost,127.0.0.1,::1',
+          }
     const env: Record<string, string> = {
       PATH: `${binDir === undefined ? host : `${binDir}:${host}`}:${SYSTEM_PATH}`,
-      HOME: path.join(slot.envDir, 'home'),
+      HOME: slot.identity ? HOME_DIR : path.join(slot.envDir, 'home'),
       LANG: 'C.UTF-8',
+      ...proxy,
       ...extra,
     }
     // A pinned runtime stays first even if the environment sets PATH itself.
@@ -166,101 +231,195 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
     return env
   }
 
-  function sandboxArgv(sandbox: Sandbox, argv: readonly string[]): string[] {
-    return [
-      'nsenter',
-      `--net=/run/netns/${sandbox.name}`,
-      `--setuid=${sandbox.uid}`,
-      `--setgid=${sandbox.gid}`,
-      '--',
-      ...argv,
-    ]
+  /** What every tenant process of the environment sees besides the system: home, runtimes, services. */
+  function commonMounts(slot: EnvSlot): Mount[] {
+    const mounts: Mount[] = [{ source: path.join(slot.envDir, 'home'), target: HOME_DIR, writable: true }]
+    const runtimes = path.join(opts.dataDir, 'runtimes')
+    if (existsSync(runtimes)) mounts.push({ source: runtimes, target: runtimes, writable: false })
+    const hostNode = path.dirname(process.execPath)
+    if (!hostNode.startsWith('/usr/')) mounts.push({ source: hostNode, target: hostNode, writable: false })
+    return mounts
   }
 
-  function spawnIn(
+  /** The app's own view: the release at /app (read-only), persistent directories over it, its services. */
+  function appMounts(slot: EnvSlot, releaseDir: string, persistent: readonly string[], writable: boolean): Mount[] {
+    const mounts = [{ source: releaseDir, target: APP_DIR, writable }, ...commonMounts(slot)]
+    for (const d of persistent)
+      mounts.push({ source: path.join(slot.envDir, 'shared', d), target: path.posix.join(APP_DIR, d), writable: true })
+    // Service sockets keep their host path (it is in the injected URLs); the directory is the environment's.
+    const services = path.join(slot.envDir, 'services')
+    if (existsSync(services)) mounts.push({ source: services, target: services, writable: true })
+    return mounts
+  }
+
+  function spawnSandboxed(
     slot: EnvSlot,
     argv: readonly string[],
     cwd: string,
     env: Record<string, string>,
-    network: 'host' | 'sandbox',
+    mounts: readonly Mount[],
+    netns: string | null,
+    dieWithParent: boolean,
   ): ChildProcess {
-    const sb = slot.sandbox
-    if (sb && network === 'sandbox') {
-      const full = sandboxArgv(sb, argv)
-      return spawn(full[0] as string, full.slice(1), {
+    const id = slot.identity
+    if (!id) {
+      return spawn(argv[0] as string, argv.slice(1), {
         cwd,
         env,
         detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: ['pipe', 'pipe', 'pipe'],
         shell: false,
       })
     }
-    const ids = sb ? { uid: sb.uid, gid: sb.gid } : {}
-    return spawn(argv[0] as string, argv.slice(1), {
-      cwd,
+    const files = path.join(sandboxesDir, id.name)
+    const full = sandboxArgv({
+      identity: id,
+      netns: netns ?? id.name,
+      mounts,
+      cwd: APP_DIR === cwd || cwd.startsWith('/') ? cwd : APP_DIR,
+      argv,
+      dieWithParent,
+      passwdFile: path.join(files, 'passwd'),
+      groupFile: path.join(files, 'group'),
+    })
+    return spawn(full[0] as string, full.slice(1), {
+      cwd: '/',
       env,
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
       shell: false,
-      ...ids,
     })
   }
+
+  function allocatePort(slot: EnvSlot, base = SANDBOX_PORT_BASE): number {
+    for (let i = 0; i < 10_000; i++) {
+      const port = base + (slot.nextPort++ % 10_000)
+      if (!slot.ports.has(port)) {
+        slot.ports.add(port)
+        return port
+      }
+    }
+    throw new Error('no free port in the environment')
+  }
+
+  /** A bridge for the duration of one run: the egress forwarder of a build or job. */
+  async function withEgressBridge<T>(
+    slot: EnvSlot,
+    purpose: 'app' | 'build',
+    netns: string,
+    port: number,
+    work: () => Promise<T>,
+  ): Promise<T> {
+    const id = slot.identity
+    if (!id) return work()
+    const socket = await egressSocket(id, purpose)
+    const bridge = startBridge(netns, [{ kind: 'out', port, socket }], process.execPath)
+    bridge.stdout?.resume()
+    bridge.stderr?.resume()
+    try {
+      return await work()
+    } finally {
+      await stopChild(bridge, 1_000)
+    }
+  }
+
+  const files: TenantFiles = tree.files
 
   return {
     name: 'local',
     isolation,
+    files,
 
     async prepareEnvironment(environmentId, envDir) {
-      for (const d of ['home', 'run', 'releases', 'shared'])
-        mkdirSync(path.join(envDir, d), { recursive: true })
-      let sandbox: Sandbox | null = null
+      let identity: Identity | null = null
       if (opts.isolate) {
         hardenDataDir(opts.dataDir, opts.onWarning)
         const name = sandboxName(environmentId)
-        const ids = await ensureSystemUser(name, envDir)
+        identity = await identities.ensure(environmentId, name)
+        nameToEnv.set(name, environmentId)
         await ensureNamespace(name)
-        sandbox = { name, ...ids }
-      }
-      if (sandbox) {
-        await ownTree(sandbox, envDir)
-        chmodSync(envDir, 0o700)
+        await ensureNamespace(`${name}-b`)
+        writeAccountFiles(path.join(sandboxesDir, name), identity)
+        mkdirSync(path.join(sandboxesDir, name, 's'), { recursive: true, mode: 0o700 })
       }
       const prior = slots.get(environmentId)
-      slots.set(environmentId, { envDir, sandbox, nextPort: prior?.nextPort ?? 0 })
+      slots.set(environmentId, {
+        envDir,
+        identity,
+        ports: prior?.ports ?? new Set(),
+        nextPort: prior?.nextPort ?? 0,
+      })
+      tree.layout(envDir, identity)
+      await tree.files.makeDir(environmentId, 'home')
     },
 
-    async ownTree(environmentId, dir) {
-      const sb = slotOf(environmentId).sandbox
-      if (sb) await ownTree(sb, dir)
+    identityOf(environmentId) {
+      const id = slots.get(environmentId)?.identity ?? identities.find(environmentId)
+      return id ? { uid: id.uid, gid: id.gid } : null
+    },
+
+    async freezeRelease(environmentId, buildRel, target) {
+      const slot = slotOf(environmentId)
+      const packed = tree.files.pack(environmentId, buildRel)
+      await Promise.all([
+        packed.done,
+        freezeTree(packed.stream, target, {
+          gid: slot.identity?.gid ?? null,
+          maxBytes: RELEASE_LIMITS.maxBytes,
+          maxEntries: RELEASE_LIMITS.maxEntries,
+        }),
+      ])
+      return digestTree(target)
+    },
+
+    digestRelease: (dir) => digestTree(dir),
+
+    async removeEnvironment(environmentId) {
+      for (const [proc, envId] of live) if (envId === environmentId) await proc.stop(2_000)
+      const name = sandboxName(environmentId)
+      if (opts.isolate) {
+        await gateway?.close(`${name}-app`)
+        await gateway?.close(`${name}-build`)
+        egressOpen.delete(`${name}-app`)
+        egressOpen.delete(`${name}-build`)
+        await removeNamespace(name)
+        await removeNamespace(`${name}-b`)
+        await identities.remove(environmentId)
+        rmSync(path.join(sandboxesDir, name), { recursive: true, force: true })
+      }
+      slots.delete(environmentId)
+      nameToEnv.delete(name)
     },
 
     async start(spec: ProcessSpec): Promise<RunningProcess> {
       const slot = slotOf(spec.environmentId)
-      const sb = slot.sandbox
+      const id = slot.identity
       let port: number
       let upstream: Upstream
-      let bridge: ChildProcess | null = null
-      if (sb) {
-        port = SANDBOX_PORT_BASE + (slot.nextPort++ % 10_000)
-        const socketPath = path.join(slot.envDir, 'run', `${spec.instanceId}.sock`)
+      let forwards: Forward[] = []
+      let proxyPort: number | undefined
+      if (id) {
+        port = allocatePort(slot)
+        proxyPort = allocatePort(slot, PROXY_PORT_BASE)
+        const socketPath = path.join(sandboxesDir, id.name, 's', `${spec.instanceId}.sock`)
         upstream = { socketPath }
-        bridge = spawnIn(
-          slot,
-          [process.execPath, '-e', BRIDGE_SOURCE, socketPath, String(port)],
-          slot.envDir,
-          baseEnv(slot, {}),
-          'sandbox',
-        )
-        pipeOutput(bridge, (s, t) => spec.onOutput(s, `[bridge] ${t}`))
+        forwards = [
+          { kind: 'in', socket: socketPath, port },
+          { kind: 'out', port: proxyPort, socket: await egressSocket(id, 'app') },
+        ]
       } else {
         port = await freeLoopbackPort()
         upstream = { host: '127.0.0.1', port }
       }
+      const bridge = id ? startBridge(id.name, forwards, process.execPath) : null
+      if (bridge) pipeOutput(bridge, (s, t) => spec.onOutput(s, `[bridge] ${t}`))
       const env = baseEnv(
         slot,
         { ...spec.env, PORT: String(port), PALISADE_INSTANCE: spec.instanceId },
         spec.binDir,
+        proxyPort,
       )
+      const mounts = appMounts(slot, spec.cwd, spec.persistentDirs ?? [], false)
 
       let state: ProcessState = 'starting'
       let restarts = 0
@@ -276,7 +435,8 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
 
       const launch = (): void => {
         startedAt = Date.now()
-        child = spawnIn(slot, spec.argv, spec.cwd, env, 'sandbox')
+        child = spawnSandboxed(slot, spec.argv, id ? APP_DIR : spec.cwd, env, mounts, null, false)
+        child.stdin?.end()
         pipeOutput(child, spec.onOutput)
         child.once('spawn', () => {
           if (!stopping) state = 'running'
@@ -323,55 +483,73 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
           if (stopping) return
           stopping = true
           if (timer) clearTimeout(timer)
-          const done = Promise.all([exited(child), bridge ? exited(bridge) : Promise.resolve(null)])
-          killGroup(child, 'SIGTERM')
-          if (bridge) killGroup(bridge, 'SIGTERM')
-          const kill = setTimeout(() => {
-            killGroup(child, 'SIGKILL')
-            if (bridge) killGroup(bridge, 'SIGKILL')
-          }, graceMs)
-          await done
-          clearTimeout(kill)
+          await Promise.all([stopChild(child, graceMs), bridge ? stopChild(bridge, graceMs) : null])
           state = 'stopped'
           if ('socketPath' in upstream) rmSync(upstream.socketPath, { force: true })
+          slot.ports.delete(port)
+          if (proxyPort !== undefined) slot.ports.delete(proxyPort)
           live.delete(proc)
         },
       }
-      live.add(proc)
+      live.set(proc, spec.environmentId)
       return proc
     },
 
     async run(spec: RunSpec): Promise<RunResult> {
       const slot = slotOf(spec.environmentId)
-      const started = Date.now()
-      const child = spawnIn(slot, spec.argv, spec.cwd, baseEnv(slot, spec.env, spec.binDir), spec.network)
-      pipeOutput(child, spec.onOutput)
-      let timedOut = false
-      const timer = setTimeout(() => {
-        timedOut = true
-        killGroup(child, 'SIGKILL')
-      }, spec.timeoutMs)
-      const { code, signal } = await exited(child)
-      clearTimeout(timer)
-      // Leftover children of the command (daemons it forked) do not outlive it.
-      if (child.pid !== undefined) {
-        try {
-          process.kill(-child.pid, 'SIGKILL')
-        } catch {
-          // no process left in the group
+      const id = slot.identity
+      const build = spec.network === 'build'
+      const netns = id ? (build ? `${id.name}-b` : id.name) : null
+      const proxyPort = id ? (build ? BUILD_PROXY_PORT : allocatePort(slot, PROXY_PORT_BASE)) : undefined
+      const mounts = appMounts(slot, spec.cwd, build ? [] : (spec.persistentDirs ?? []), build)
+      const execute = async (): Promise<RunResult> => {
+        const started = Date.now()
+        const child = spawnSandboxed(
+          slot,
+          spec.argv,
+          id ? APP_DIR : spec.cwd,
+          baseEnv(slot, spec.env, spec.binDir, proxyPort),
+          mounts,
+          netns,
+          true,
+        )
+        child.stdin?.end()
+        pipeOutput(child, spec.onOutput)
+        let timedOut = false
+        const timer = setTimeout(() => {
+          timedOut = true
+          killGroup(child, 'SIGKILL')
+        }, spec.timeoutMs)
+        const { code, signal } = await exited(child)
+        clearTimeout(timer)
+        // Leftover children of the command (daemons it forked) do not outlive it; in a sandbox the PID
+        // namespace ends with its first process anyway.
+        if (child.pid !== undefined) {
+          try {
+            process.kill(-child.pid, 'SIGKILL')
+          } catch {
+            // no process left in the group
+          }
         }
+        return { code, signal, timedOut, durationMs: Date.now() - started }
       }
-      return { code, signal, timedOut, durationMs: Date.now() - started }
+      try {
+        return netns && proxyPort !== undefined
+          ? await withEgressBridge(slot, build ? 'build' : 'app', netns, proxyPort, execute)
+          : await execute()
+      } finally {
+        if (!build && proxyPort !== undefined) slot.ports.delete(proxyPort)
+      }
     },
 
     async close(graceMs) {
-      await Promise.all([...live].map((p) => p.stop(graceMs)))
-      // Sandboxes live as long as the control plane: the next start prepares them again (and re-owns the
-      // environment's files), so no system user or namespace is left behind by a stopped platform.
-      for (const [id, slot] of slots) {
-        if (slot.sandbox) await removeSandbox(slot.sandbox.name)
-        slots.delete(id)
-      }
+      await Promise.all([...live.keys()].map((p) => p.stop(graceMs)))
+      await gateway?.close()
+      gateway = null
+      egressOpen.clear()
+      // Users and namespaces stay: an environment keeps its identity across restarts (ids are never
+      // reused); `removeEnvironment` takes them away when the environment is deleted.
+      slots.clear()
     },
   }
 }

@@ -1,0 +1,120 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { assertEnvironmentId, type Identity } from './identities.js'
+
+/** A directory of the host shown inside the sandbox. */
+export interface Mount {
+  readonly source: string
+  readonly target: string
+  readonly writable: boolean
+}
+
+export interface SandboxSpec {
+  readonly identity: Identity
+  /** The named network namespace the processes join (`ip netns`). */
+  readonly netns: string
+  readonly mounts: readonly Mount[]
+  /** Working directory inside the sandbox. */
+  readonly cwd: string
+  readonly argv: readonly string[]
+  /** Builds and jobs die with the control plane; apps outlive a control-plane restart. */
+  readonly dieWithParent: boolean
+  /** `/etc/passwd` and `/etc/group` naming only root and the environment (root-owned files). */
+  readonly passwdFile: string
+  readonly groupFile: string
+}
+
+/** Where releases and scratch builds appear inside every sandbox (the app's working directory). */
+export const APP_DIR = '/app'
+/** HOME inside the sandbox. */
+export const HOME_DIR = '/home/app'
+
+/**
+ * Public, read-only parts of the host every tenant process may see: the OS's programs and libraries,
+ * CA certificates and the tools' own configuration. Nothing of the platform's data, no other tenant,
+ * no host account list.
+ */
+const READ_ONLY_SYSTEM = ['/usr', '/etc/ssl', '/etc/ca-certificates', '/etc/alternatives', '/etc/php']
+const MERGED_USR_LINKS: readonly [string, string][] = [
+  ['usr/bin', '/bin'],
+  ['usr/sbin', '/sbin'],
+  ['usr/lib', '/lib'],
+  ['usr/lib64', '/lib64'],
+]
+
+/** Writes the sandbox's own passwd and group files (root-owned, 0644) into `dir`. */
+export function writeAccountFiles(dir: string, identity: Identity): { passwd: string; group: string } {
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const passwd = path.join(dir, 'passwd')
+  const group = path.join(dir, 'group')
+  writeFileSync(
+    passwd,
+    `root:x:0:0:root:/root:/usr/sbin/nologin\napp:x:${identity.uid}:${identity.gid}:app:${HOME_DIR}:/bin/sh\n`,
+    { mode: 0o644 },
+  )
+  writeFileSync(group, `root:x:0:\napp:x:${identity.gid}:\n`, { mode: 0o644 })
+  return { passwd, group }
+}
+
+/**
+ * The argv that runs `spec.argv` in an environment's sandbox: the environment's network namespace
+ * (nsenter), new mount, PID, IPC and UTS namespaces with only the listed directories (bubblewrap), and
+ * then the environment's uid/gid with no capabilities and no way to gain any (setpriv). Root performs
+ * the mounts; every source is a root-owned path or a directory whose parent the tenant cannot write.
+ */
+export function sandboxArgv(spec: SandboxSpec): string[] {
+  const uid = assertEnvironmentId(spec.identity.uid)
+  const gid = assertEnvironmentId(spec.identity.gid)
+  const args: string[] = [
+    'nsenter',
+    `--net=/run/netns/${spec.netns}`,
+    '--',
+    'bwrap',
+    '--unshare-pid',
+    '--unshare-ipc',
+    '--unshare-uts',
+    '--unshare-cgroup-try',
+    '--hostname',
+    'app',
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--perms',
+    '1777',
+    '--tmpfs',
+    '/tmp',
+    '--perms',
+    '1777',
+    '--tmpfs',
+    '/var/tmp',
+  ]
+  if (spec.dieWithParent) args.push('--die-with-parent')
+  const system = READ_ONLY_SYSTEM.filter((dir) => existsSync(dir))
+  // bubblewrap makes missing parents of a mount point private (0700): make them enterable first.
+  const made = new Set(['/', '/tmp', '/var/tmp', '/proc', '/dev'])
+  for (const target of [...system, '/etc/passwd', ...spec.mounts.map((m) => m.target)]) {
+    for (let dir = path.posix.dirname(target); !made.has(dir); dir = path.posix.dirname(dir)) made.add(dir)
+  }
+  for (const dir of [...made].filter((d) => !['/', '/tmp', '/var/tmp', '/proc', '/dev'].includes(d)).sort())
+    args.push('--perms', '0755', '--dir', dir)
+  for (const dir of system) args.push('--ro-bind', dir, dir)
+  for (const [target, link] of MERGED_USR_LINKS) args.push('--symlink', target, link)
+  args.push('--ro-bind', spec.passwdFile, '/etc/passwd', '--ro-bind', spec.groupFile, '/etc/group')
+  for (const m of spec.mounts) args.push(m.writable ? '--bind' : '--ro-bind', m.source, m.target)
+  args.push(
+    '--chdir',
+    spec.cwd,
+    '--',
+    '/usr/bin/setpriv',
+    `--reuid=${uid}`,
+    `--regid=${gid}`,
+    '--clear-groups',
+    '--no-new-privs',
+    '--inh-caps=-all',
+    '--bounding-set=-all',
+    '--',
+    ...spec.argv,
+  )
+  return args
+}
