@@ -188,6 +188,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     dataDir: config.dataDir,
     logger,
     holdMaintenance: (envId: string) => deploy.holdMaintenance(envId),
+    files: driver.files,
   }
   const services = createServices({
     ...dataDeps,

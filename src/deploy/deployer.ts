@@ -1,8 +1,5 @@
-import { execFile, spawn } from 'node:child_process'
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
-import { PassThrough, type Readable } from 'node:stream'
-import { promisify } from 'node:util'
 import { diffChanges } from '../audit/index.js'
 import { actorOf, PLATFORM, type Principal } from '../iam/index.js'
 import type { EnvironmentsTable } from '../store/index.js'
@@ -11,6 +8,7 @@ import { saveDeployState, type DeployStatePatch } from './deploy-state.js'
 import { PLATFORM_CONTEXT, type RequestContext } from '../shared/context.js'
 import { ConflictError, InvalidError, NotFoundError } from '../shared/errors.js'
 import { newId } from '../shared/ids.js'
+import { packRootTree } from '../shared/tenant-files.js'
 import { BuildPlanError, parseProcfile, planBuild, preparePersistentMountPoints } from './build-plan.js'
 import type { RunningProcess } from './drivers/driver.js'
 import { DEPLOY_ERRORS } from './errors.js'
@@ -62,8 +60,6 @@ interface ReleaseSpec {
   readonly digest?: string | null
   readonly runtime_version: string | null
 }
-
-const execFileP = promisify(execFile)
 
 interface EnvRuntime {
   tail: Promise<void>
@@ -1323,13 +1319,6 @@ function tenantLeavesOf(envDir: string): string[] {
   for (const top of ['builds', 'services', 'shared'])
     if (existsSync(path.join(envDir, top)) && lstatSync(path.join(envDir, top)).uid === 0) walk(top)
   return leaves
-}
-
-/** A tar of a root-owned tree (links archived as links, never followed), for a tenant to unpack. */
-function packRootTree(dir: string): Readable {
-  const child = spawn('tar', ['-C', dir, '--numeric-owner', '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'ignore'] })
-  // Read at once: Node drops a child's unread output when it exits.
-  return child.stdout.pipe(new PassThrough())
 }
 
 /** Manifests are read only when they are small regular files (not links pointing elsewhere on the host). */

@@ -1,23 +1,7 @@
 import { once } from 'node:events'
 import { spawn } from 'node:child_process'
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto'
-import {
-  closeSync,
-  cpSync,
-  createReadStream,
-  createWriteStream,
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs'
+import { closeSync, createReadStream, createWriteStream, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { PassThrough, Transform, type Readable, type Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -39,9 +23,11 @@ import {
 import { newId } from '../shared/ids.js'
 import type { Logger } from '../shared/log.js'
 import type { SecretBox } from '../shared/secret-box.js'
+import { freezeTree } from '../shared/frozen-tree.js'
+import { packRootTree, type TenantFiles } from '../shared/tenant-files.js'
 import { SERVICE_TYPES, type Engine, type ServiceType } from './engines/engine.js'
 import { SERVICE_ERRORS } from './errors.js'
-import { cleanEnv, mustExec } from './exec.js'
+import { cleanEnv } from './exec.js'
 import type { ServiceOps } from './services.js'
 
 /**
@@ -149,6 +135,8 @@ export interface StepOfAction {
 }
 
 export interface BackupsDeps {
+  /** Tenant-writable directories (persistent data): read and written only as the environment's user. */
+  readonly files?: TenantFiles
   readonly db: Kysely<Database>
   readonly audit: AuditLog
   readonly clock: Clock
@@ -356,7 +344,6 @@ function tap(h: ReturnType<typeof createHash>, counter: { bytes: number }): Tran
 export function createBackups(deps: BackupsDeps) {
   const { db, audit, clock, tenancy, secrets, services, engines } = deps
   const work = new Map<string, Promise<void>>()
-  const envDirOf = (envId: string): string => path.join(deps.dataDir, 'envs', envId)
   const dirOf = (envId: string): string => path.join(deps.dataDir, 'backups', envId)
   const archiveOf = (r: { environment_id: string; id: string }): string =>
     path.join(dirOf(r.environment_id), `${r.id}.pbk`)
@@ -374,6 +361,27 @@ export function createBackups(deps: BackupsDeps) {
     return r
   }
 
+  function tenantFiles(): TenantFiles {
+    if (!deps.files) throw new Error('persistent directories need the deploy driver (files)')
+    return deps.files
+  }
+
+  /** A persistent directory's contents into `dst` (root-owned staging), as its environment's user packed it. */
+  async function copyPersistentOut(envId: string, dir: string, dst: string): Promise<void> {
+    const files = tenantFiles()
+    await files.makeDir(envId, `shared/${dir}`)
+    const packed = files.pack(envId, `shared/${dir}`)
+    await Promise.all([
+      packed.done,
+      freezeTree(packed.stream, dst, { gid: null, maxBytes: Number.MAX_SAFE_INTEGER, maxEntries: 5_000_000, links: false }),
+    ])
+  }
+
+  /** Replaces a persistent directory's contents with `src` (root-owned staging), unpacked as its user. */
+  async function copyPersistentIn(envId: string, dir: string, src: string): Promise<void> {
+    await tenantFiles().unpack(envId, `shared/${dir}`, packRootTree(src))
+  }
+
   async function build(r: BackupsTable, contents: BackupContents): Promise<void> {
     const staging = path.join(dirOf(r.environment_id), `${r.id}.work`)
     rmSync(staging, { recursive: true, force: true })
@@ -384,14 +392,12 @@ export function createBackups(deps: BackupsDeps) {
           engines[s.type].dump(inst, creds, path.join(staging, s.file)),
         )
       }
-      const shared = path.join(envDirOf(r.environment_id), 'shared')
       for (const d of contents.files) {
-        const src = path.join(shared, d)
         const dst = path.join(staging, 'files', d)
-        mkdirSync(dst, { recursive: true, mode: 0o700 })
-        // Symbolic links are left out: they could point anywhere on the host.
-        if (existsSync(src))
-          cpSync(src, dst, { recursive: true, filter: (p) => !lstatSync(p).isSymbolicLink() })
+        mkdirSync(path.dirname(dst), { recursive: true, mode: 0o700 })
+        // Packed by the environment's user in its sandbox, unpacked here into root-owned staging; symbolic
+        // links are left out (they could point anywhere once restored elsewhere).
+        await copyPersistentOut(r.environment_id, d, dst)
       }
       const checksums: Record<string, string> = {}
       for (const f of regularFiles(staging)) checksums[f] = await sha256File(path.join(staging, f))
@@ -764,6 +770,9 @@ export function createBackups(deps: BackupsDeps) {
     )
 
   return {
+    copyPersistentOut,
+    copyPersistentIn,
+
     /** Starts a backup; answers at once with status `running` (poll `get`). */
     async create(
       principal: Principal,
@@ -1022,22 +1031,9 @@ export function createBackups(deps: BackupsDeps) {
               engines[t.type].restore(inst, creds, t.file, control),
             )
           }
-          const envDir = envDirOf(r.environment_id)
-          // The owner of the environment's directory (its system user) owns what is restored; an environment
-          // that never ran anything gets the directory now.
-          if (manifest.files.length > 0)
-            mkdirSync(path.join(envDir, 'shared'), { recursive: true, mode: 0o755 })
-          const owner = manifest.files.length > 0 ? statSync(envDir) : undefined
-          for (const d of manifest.files) {
-            const live = path.join(envDir, 'shared', d)
-            const old = `${live}.pre-restore`
-            rmSync(old, { recursive: true, force: true })
-            mkdirSync(path.dirname(live), { recursive: true })
-            if (existsSync(live)) renameSync(live, old)
-            renameSync(path.join(staging, 'files', d), live)
-            if (owner) await mustExec(['chown', '-R', '-h', `${owner.uid}:${owner.gid}`, '--', live])
-            rmSync(old, { recursive: true, force: true })
-          }
+          // Unpacked by the environment's user in its sandbox: no link the tenant planted is followed.
+          for (const d of manifest.files)
+            await copyPersistentIn(r.environment_id, d, path.join(staging, 'files', d))
         } finally {
           await release?.()
         }

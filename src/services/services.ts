@@ -1,5 +1,6 @@
 import { chownSync, existsSync, mkdirSync, rmSync } from 'node:fs'
 import path from 'node:path'
+import type { TenantFiles } from '../shared/tenant-files.js'
 import { diffChanges, type AuditLog } from '../audit/index.js'
 import { actorOf, type Principal } from '../iam/index.js'
 import { isUniqueViolation, type Database, type Kysely } from '../store/index.js'
@@ -107,6 +108,8 @@ export interface ServicesDeps {
   readonly holdMaintenance?: (environmentId: string) => Promise<() => Promise<void>>
   /** Largest backup archive an import accepts, bytes. */
   readonly backupImportLimit?: number
+  /** The environments' tenant-writable directories (the deploy driver's); persistent data goes through it. */
+  readonly files?: TenantFiles
 }
 
 export const ENGINES: Readonly<Record<ServiceType, Engine>> = Object.freeze({
@@ -671,6 +674,7 @@ export function createServices(deps: ServicesDeps) {
     ...(deps.logger ? { logger: deps.logger } : {}),
     ...(deps.holdMaintenance ? { holdMaintenance: deps.holdMaintenance } : {}),
     ...(deps.backupImportLimit ? { importLimitBytes: deps.backupImportLimit } : {}),
+    ...(deps.files ? { files: deps.files } : {}),
   })
   return {
     ...api,

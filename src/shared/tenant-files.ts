@@ -1,4 +1,5 @@
-import type { Readable } from 'node:stream'
+import { spawn } from 'node:child_process'
+import { PassThrough, type Readable } from 'node:stream'
 
 /**
  * The only way the platform touches an environment's tenant-writable directories (docs/isolation.md).
@@ -30,4 +31,17 @@ export function assertTenantLeaf(rel: string): string {
   if (!LEAF_RE.test(rel) || rel.split('/').some((p) => p === '.' || p === '..'))
     throw new Error(`not a tenant directory: ${rel}`)
   return rel
+}
+
+/**
+ * A tar of a root-owned tree the tenant cannot write (a frozen release, a backup's staging), links
+ * archived as links and never followed, for a tenant directory to unpack.
+ */
+export function packRootTree(dir: string): Readable {
+  const child = spawn('tar', ['-C', dir, '--numeric-owner', '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'ignore'] })
+  const out = new PassThrough()
+  // Read at once (Node drops a child's unread output when it exits); a failed tar fails the stream.
+  child.stdout.pipe(out, { end: false })
+  child.on('close', (code) => (code === 0 ? out.end() : out.destroy(new Error(`tar exited with ${code ?? '?'}`))))
+  return out
 }

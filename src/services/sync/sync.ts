@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { diffChanges, type AuditLog } from '../../audit/index.js'
 import { actorOf, authorize, PLATFORM, type Principal } from '../../iam/index.js'
@@ -12,8 +12,8 @@ import { newId } from '../../shared/ids.js'
 import type { Logger } from '../../shared/log.js'
 import type { SecretBox } from '../../shared/secret-box.js'
 import { createBackups, type StepOfAction } from '../backups.js'
+import type { TenantFiles } from '../../shared/tenant-files.js'
 import type { Engine, ServiceType } from '../engines/engine.js'
-import { mustExec } from '../exec.js'
 import type { Services } from '../services.js'
 import type { ServicesTable } from '../tables.js'
 import { readColumns } from './catalog.js'
@@ -71,6 +71,8 @@ export interface AnonymizationSettings {
 }
 
 export interface SyncDeps {
+  /** Tenant-writable directories (persistent data), touched only as the environment's user. */
+  readonly files?: TenantFiles
   readonly db: Kysely<Database>
   readonly audit: AuditLog
   readonly clock: Clock
@@ -144,11 +146,11 @@ export function createSync(deps: SyncDeps) {
     engines,
     ...(deps.logger ? { logger: deps.logger } : {}),
     ...(deps.holdMaintenance ? { holdMaintenance: deps.holdMaintenance } : {}),
+    ...(deps.files ? { files: deps.files } : {}),
   })
   const work = new Map<string, Promise<void>>()
   /** Environments a running sync reads or writes. */
   const busy = new Set<string>()
-  const envDirOf = (envId: string): string => path.join(deps.dataDir, 'envs', envId)
   const workDirOf = (id: string): string => path.join(deps.dataDir, 'sync', id)
   const notFound = (): NotFoundError =>
     new NotFoundError(SYNC_ERRORS.notFound, 'sync not found', { publicCode: 'not_found' })
@@ -320,14 +322,11 @@ export function createSync(deps: SyncDeps) {
         }
         dumps.push({ service: s, file })
       }
-      const sourceShared = path.join(envDirOf(row.source_environment_id), 'shared')
       for (const d of p.dirs) {
         const dst = path.join(dir, 'files', d)
-        mkdirSync(dst, { recursive: true, mode: 0o700 })
-        const src = path.join(sourceShared, d)
-        // Symbolic links are left out: they could point anywhere on the host.
-        if (existsSync(src))
-          cpSync(src, dst, { recursive: true, filter: (f) => !lstatSync(f).isSymbolicLink() })
+        mkdirSync(path.dirname(dst), { recursive: true, mode: 0o700 })
+        // Packed by the source environment's user in its sandbox; symbolic links are left out.
+        await backups.copyPersistentOut(row.source_environment_id, d, dst)
       }
 
       // 2. The target's current data, so the sync can be undone (and is, if step 3 fails).
@@ -355,18 +354,9 @@ export function createSync(deps: SyncDeps) {
             await services.exclusive(service.targetId, ({ inst, creds, control }) =>
               engines[service.type].restore(inst, creds, file, control),
             )
-          const envDir = envDirOf(row.environment_id)
-          const owner = statSync(envDir)
-          for (const d of p.dirs) {
-            const live = path.join(envDir, 'shared', d)
-            const old = `${live}.pre-sync`
-            rmSync(old, { recursive: true, force: true })
-            mkdirSync(path.dirname(live), { recursive: true })
-            if (existsSync(live)) renameSync(live, old)
-            renameSync(path.join(dir, 'files', d), live)
-            await mustExec(['chown', '-R', '-h', `${owner.uid}:${owner.gid}`, '--', live])
-            rmSync(old, { recursive: true, force: true })
-          }
+          // Unpacked by the target environment's user in its sandbox.
+          for (const d of p.dirs)
+            await backups.copyPersistentIn(row.environment_id, d, path.join(dir, 'files', d))
         } catch (error) {
           let outcome = `the target was restored from backup ${backup.id}`
           try {

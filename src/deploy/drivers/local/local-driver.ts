@@ -19,7 +19,7 @@ import type {
 import { startBridge, type Forward } from './bridge.js'
 import { createEgressGateway, type EgressGateway, type Resolver } from './egress-gateway.js'
 import { DEFAULT_BUILD_HOSTS, type EgressPolicy } from './egress-policy.js'
-import { digestTree, freezeTree } from './frozen-tree.js'
+import { digestTree, freezeTree } from '../../../shared/frozen-tree.js'
 import { createIdentities, type Identity } from './identities.js'
 import { ensureNamespace, hardenDataDir, removeNamespace } from './isolation.js'
 import { APP_DIR, HOME_DIR, sandboxArgv, writeAccountFiles, type Mount } from './sandbox.js'

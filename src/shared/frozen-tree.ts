@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { createReadStream, existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync } from 'node:fs'
+import { chownSync, createReadStream, existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -15,6 +15,8 @@ export interface FreezeOptions {
   readonly maxBytes: number
   /** Most entries accepted. */
   readonly maxEntries: number
+  /** Keep symbolic links (default true); false leaves them out. */
+  readonly links?: boolean
 }
 
 export class FreezeError extends Error {}
@@ -30,10 +32,11 @@ export async function freezeTree(input: Readable, target: string, options: Freez
   const partial = `${target}.partial`
   rmSync(partial, { recursive: true, force: true })
   mkdirSync(partial, { mode: 0o750 })
+  if (options.gid !== null) chownSync(partial, 0, options.gid)
   const hash = createHash('sha256')
   let bytes = 0
   let entries = 0
-  let refused: string | null = null
+  const state: { refused: string | null } = { refused: null }
   const meter = new Transform({
     transform(chunk: Buffer, _enc, done) {
       bytes += chunk.length
@@ -51,23 +54,26 @@ export async function freezeTree(input: Readable, target: string, options: Freez
     umask: 0o027,
     filter: (p, entry) => {
       entries++
-      if (entries > options.maxEntries) refused ??= `more than ${options.maxEntries} files`
+      if (entries > options.maxEntries) state.refused ??= `more than ${options.maxEntries} files`
       const e = entry as tar.ReadEntry
       if (!ALLOWED_TYPES.has(e.type)) return false
+      if (options.links === false && (e.type === 'SymbolicLink' || e.type === 'Link')) return false
       // No set-id or sticky bits, no write for anyone but the (root) owner.
       if (typeof e.mode === 'number') e.mode = e.mode & 0o755
-      return refused === null && p.length < 4096
+      return state.refused === null && p.length < 4096
     },
   })
   try {
     await pipeline(input, meter, extract)
   } catch (err) {
     rmSync(partial, { recursive: true, force: true })
-    throw err instanceof FreezeError ? err : new FreezeError(`the build output could not be unpacked: ${String(err)}`)
+    throw err instanceof FreezeError
+      ? err
+      : new FreezeError(`the build output could not be unpacked: ${err instanceof Error ? err.message : 'error'}`)
   }
-  if (refused !== null) {
+  if (state.refused !== null) {
     rmSync(partial, { recursive: true, force: true })
-    throw new FreezeError(`the build output was refused: ${refused}`)
+    throw new FreezeError(`the build output was refused: ${state.refused}`)
   }
   rmSync(target, { recursive: true, force: true })
   renameSync(partial, target)
