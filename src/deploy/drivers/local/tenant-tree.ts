@@ -137,12 +137,18 @@ export function createTenantTree(deps: TenantTreeDeps) {
         const dir = leafPath(environmentId, rel)
         rmSync(dir, { recursive: true, force: true })
         mkdirSync(dir, { recursive: true })
-        const child = spawn('tar', ['-C', dir, '-xf', '-'], { stdio: ['pipe', 'ignore', 'pipe'] })
+        const child = spawn('tar', ['-C', dir, '--ignore-zeros', '-xf', '-'], { stdio: ['pipe', 'ignore', 'pipe'] })
         await Promise.all([pipeline(input, child.stdin as NodeJS.WritableStream), finished(child, 'unpacking')])
         return
       }
       await empty(environmentId, rel)
-      const child = tool(environmentId, rel, ['tar', '-C', WORK_DIR, '--no-same-owner', '-xf', '-'], true)
+      // --ignore-zeros: read to the end of the stream, so that the writer never meets a closed pipe.
+      const child = tool(
+        environmentId,
+        rel,
+        ['tar', '-C', WORK_DIR, '--no-same-owner', '--ignore-zeros', '-xf', '-'],
+        true,
+      )
       child.stdout?.resume()
       await Promise.all([
         pipeline(input, child.stdin as NodeJS.WritableStream),
