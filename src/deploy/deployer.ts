@@ -211,6 +211,31 @@ export function createDeployer(deps: DeployDeps) {
     return { ...fromServices, ...(await tenancy.variables.resolve(envId)) }
   }
 
+  /**
+   * What a log line of the environment's processes may not show: its secret variables' values and its
+   * services' passwords (the connection variables hold them), replaced by a mask before they reach disk.
+   */
+  async function secretMasker(envId: string): Promise<(text: string) => string> {
+    const fromServices = deps.serviceVariables ? await deps.serviceVariables(envId) : {}
+    const passwords = Object.values(fromServices).flatMap((v) => {
+      try {
+        const u = new URL(v)
+        return u.password ? [decodeURIComponent(u.password), u.password] : []
+      } catch {
+        return []
+      }
+    })
+    const values = [...(await tenancy.variables.secretValues(envId)), ...passwords]
+      .filter((v) => v.length >= 4)
+      .sort((a, b) => b.length - a.length)
+    if (values.length === 0) return (t) => t
+    return (text) => {
+      let out = text
+      for (const v of values) if (out.includes(v)) out = out.split(v).join('••••••')
+      return out
+    }
+  }
+
   /** Builds the environment's route from the store and the serving release, and hands it to the edge. */
   async function publish(envId: string): Promise<PublishedRoute | null> {
     const env = await envRow(envId)
@@ -309,6 +334,7 @@ export function createDeployer(deps: DeployDeps) {
     const binDir = await binDirOf(release, logKey)
     const argv = JSON.parse(release.command ?? '[]') as string[]
     const variables = await environmentVariables(env.id)
+    const mask = await secretMasker(env.id)
     const instanceId = newId('ins')
     logs.note(
       logKey,
@@ -320,7 +346,7 @@ export function createDeployer(deps: DeployDeps) {
       cwd: dir,
       argv,
       env: variables,
-      onOutput: (_stream, text) => logs.append(logKey, text),
+      onOutput: (_stream, text) => logs.append(logKey, mask(text)),
       persistentDirs: JSON.parse(env.persistent_dirs) as string[],
       ...(binDir === null ? {} : { binDir }),
     })
@@ -579,6 +605,7 @@ export function createDeployer(deps: DeployDeps) {
       throw err
     }
     const variables = await environmentVariables(env.id)
+    const mask = await secretMasker(env.id)
     for (const step of plan.steps) {
       logs.note(key, `$ ${step.join(' ')}`)
       const r = await driver.run({
@@ -586,7 +613,7 @@ export function createDeployer(deps: DeployDeps) {
         cwd: scratchDir,
         argv: step,
         env: variables,
-        onOutput: (_s, t) => logs.append(key, t),
+        onOutput: (_s, t) => logs.append(key, mask(t)),
         timeoutMs: opts.buildTimeoutMs,
         network: 'build',
         ...(runtime ? { binDir: runtime.binDir } : {}),
@@ -827,12 +854,13 @@ export function createDeployer(deps: DeployDeps) {
         )
       logs.note(id, `$ ${job.type === 'command' ? (job.command ?? '') : argv.join(' ')}`)
       const variables = await environmentVariables(env.id)
+      const mask = await secretMasker(env.id)
       const r = await driver.run({
         environmentId: env.id,
         cwd: serving.dir,
         argv,
         env: variables,
-        onOutput: (_s, t) => logs.append(id, t),
+        onOutput: (_s, t) => logs.append(id, mask(t)),
         timeoutMs: opts.jobTimeoutMs,
         network: 'sandbox',
         persistentDirs: JSON.parse(env.persistent_dirs) as string[],
