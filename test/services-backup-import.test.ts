@@ -4,7 +4,7 @@ import { test } from 'node:test'
 import { sandboxName, removeSandbox } from '../src/deploy/index.js'
 import { nodeApp } from '../src/deploy/testing.js'
 import { startDeployPlatform, type DeployFixture } from './deploy-helpers.js'
-import { mariadbSql, redisCli } from './services-helpers.js'
+import { environmentUser, mariadbSql, redisCli } from './services-helpers.js'
 import type { BackupView } from './backup-helpers.js'
 
 const asRoot = process.getuid?.() === 0
@@ -71,12 +71,7 @@ test(
     }
     const varsA = await p.platform.services.connectionVariables(a.envId)
     const varsB = await p.platform.services.connectionVariables(b.envId)
-    const { statSync } = await import('node:fs')
-    const path = await import('node:path')
-    const userOf = (envId: string) => {
-      const st = statSync(path.join(p.platform.config.dataDir, 'envs', envId))
-      return { uid: st.uid, gid: st.gid }
-    }
+    const userOf = (envId: string) => environmentUser(p.platform.config.dataDir, envId)
     const userA = userOf(a.envId)
     const userB = userOf(b.envId)
     // Enough rows that a restore takes a moment the edge can be watched through.

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process'
-import { statSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { sandboxName } from '../src/deploy/index.js'
 import type { TestPlatform } from './support/platform.js'
@@ -25,7 +25,9 @@ export function removeSandboxes(ids: Iterable<string> = environments): void {
   for (const id of [...ids]) {
     const name = sandboxName(id)
     spawnSync('ip', ['netns', 'delete', name], { stdio: 'ignore' })
+    spawnSync('ip', ['netns', 'delete', `${name}-b`], { stdio: 'ignore' })
     spawnSync('userdel', ['--', name], { stdio: 'ignore' })
+    spawnSync('groupdel', ['--', name], { stdio: 'ignore' })
     environments.delete(id)
   }
 }
@@ -83,10 +85,15 @@ export async function waitForStatus(
   }
 }
 
-/** The system user an environment's processes (and services) run as: the owner of its directory. */
-export function environmentUser(tp: TestPlatform, envId: string): { uid: number; gid: number } {
-  const st = statSync(path.join(tp.platform.config.dataDir, 'envs', envId))
-  return { uid: st.uid, gid: st.gid }
+/** The system user an environment's processes (and services) run as, from the driver's stored identities. */
+export function environmentUser(tp: TestPlatform | string, envId: string): { uid: number; gid: number } {
+  const dataDir = typeof tp === 'string' ? tp : tp.platform.config.dataDir
+  const ids = JSON.parse(readFileSync(path.join(dataDir, 'sandboxes', 'identities.json'), 'utf8')) as {
+    envs: Record<string, { uid: number }>
+  }
+  const uid = ids.envs[envId]?.uid
+  if (uid === undefined) throw new Error(`environment ${envId} has no identity`)
+  return { uid, gid: uid }
 }
 
 export interface ClientResult {

@@ -3,7 +3,7 @@ import { chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'nod
 import path from 'node:path'
 import { test } from 'node:test'
 import { isFakeEmail } from '../src/services/index.js'
-import { mariadbSql, removeSandboxes } from './services-helpers.js'
+import { environmentUser, mariadbSql, removeSandboxes } from './services-helpers.js'
 import { runCli, startCliTour } from './support/processes.js'
 
 const PASSWORD = 'correct horse battery staple 42'
@@ -55,10 +55,7 @@ test(
       }
       return creds.variables
     }
-    const userOf = (e: string) => {
-      const st = statSync(path.join(dataDir, 'envs', idOf(e)))
-      return { uid: st.uid, gid: st.gid }
-    }
+    const userOf = (e: string) => environmentUser(dataDir, idOf(e))
     const prod = { vars: await varsOf('production'), user: userOf('production') }
     const staging = { vars: await varsOf('staging'), user: userOf('staging') }
     const seeded = await mariadbSql(
