@@ -1,4 +1,4 @@
-import { chownSync, existsSync, mkdirSync, rmSync } from 'node:fs'
+import { chmodSync, chownSync, existsSync, mkdirSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import type { TenantFiles } from '../shared/tenant-files.js'
 import { diffChanges, type AuditLog } from '../audit/index.js'
@@ -305,7 +305,9 @@ export function createServices(deps: ServicesDeps) {
       const creds = credentialsOf(r)
       // A provisioning interrupted half-way (crash, restart) starts over from an empty directory.
       rmSync(inst.dir, { recursive: true, force: true })
-      makeDir(path.join(envDirOf(r.environment_id), 'services'), inst.runAs)
+      // The parent stays root's (0711): only each service's own directory is the environment's.
+      makeDir(path.join(envDirOf(r.environment_id), 'services'), null)
+      chmodSync(path.join(envDirOf(r.environment_id), 'services'), 0o711)
       for (const d of [
         inst.dir,
         path.join(inst.dir, 'data'),

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import path from 'node:path'
+import { PassThrough } from 'node:stream'
 import type { TenantFiles } from '../../../shared/tenant-files.js'
 import type {
   DeployDriver,
@@ -246,9 +247,10 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
     const mounts = [{ source: releaseDir, target: APP_DIR, writable }, ...commonMounts(slot)]
     for (const d of persistent)
       mounts.push({ source: path.join(slot.envDir, 'shared', d), target: path.posix.join(APP_DIR, d), writable: true })
-    // Service sockets keep their host path (it is in the injected URLs); the directory is the environment's.
+    // Service sockets keep their host path (it is in the injected URLs). Read-only: the app connects to
+    // the sockets (which a read-only mount allows) but cannot plant anything in a service's directory.
     const services = path.join(slot.envDir, 'services')
-    if (existsSync(services)) mounts.push({ source: services, target: services, writable: true })
+    if (existsSync(services)) mounts.push({ source: services, target: services, writable: false })
     return mounts
   }
 
@@ -323,9 +325,38 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
     }
   }
 
-  const files: TenantFiles = tree.files
+  /** An environment the driver has not seen since it started (a backup before any deploy) is prepared first. */
+  async function ready(environmentId: string): Promise<void> {
+    if (!slots.has(environmentId))
+      await driver.prepareEnvironment(environmentId, path.join(opts.dataDir, 'envs', environmentId))
+  }
 
-  return {
+  const files: TenantFiles = {
+    makeDir: async (envId, rel) => {
+      await ready(envId)
+      await tree.files.makeDir(envId, rel)
+    },
+    pack: (envId, rel) => {
+      const stream = new PassThrough()
+      const done = ready(envId).then(async () => {
+        const inner = tree.files.pack(envId, rel)
+        inner.stream.pipe(stream)
+        await inner.done
+      })
+      done.catch((err: unknown) => stream.destroy(err instanceof Error ? err : new Error(String(err))))
+      return { stream, done }
+    },
+    unpack: async (envId, rel, input) => {
+      await ready(envId)
+      await tree.files.unpack(envId, rel, input)
+    },
+    remove: async (envId, rel) => {
+      await ready(envId)
+      await tree.files.remove(envId, rel)
+    },
+  }
+
+  const driver: DeployDriver = {
     name: 'local',
     isolation,
     files,
@@ -552,4 +583,5 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
       slots.clear()
     },
   }
+  return driver
 }
