@@ -16,6 +16,8 @@ export interface EgressGatewayOptions {
   readonly resolve?: Resolver
   /** Idle connections are closed after this long (ms). */
   readonly idleMs?: number
+  /** Which resolved addresses may be reached (default: public ones only; benchmarks pass loopback). */
+  readonly isAllowedAddress?: (address: string) => boolean
 }
 
 const defaultResolve: Resolver = async (host) => (await lookup(host, { all: true })).map((a) => a.address)
@@ -25,6 +27,7 @@ export async function decideTarget(
   policy: EgressPolicy,
   host: string,
   resolve: Resolver,
+  isAllowedAddress: (address: string) => boolean = isPublicAddress,
 ): Promise<{ ok: true; address: string } | { ok: false; reason: string }> {
   const bare = host.replace(/^\[|\]$/g, '')
   if (!hostAllowed(policy, bare)) return { ok: false, reason: 'not on the allow list' }
@@ -40,7 +43,7 @@ export async function decideTarget(
   // Every address must be public: a name that answers with a private one among public ones is a
   // rebinding attempt. The connection goes to the checked address, never to a second lookup.
   if (addresses.length === 0) return { ok: false, reason: 'does not resolve' }
-  const refused = addresses.find((a) => !isPublicAddress(a))
+  const refused = addresses.find((a) => !isAllowedAddress(a))
   if (refused !== undefined) return { ok: false, reason: `resolves to a non-public address (${refused})` }
   return { ok: true, address: addresses[0] as string }
 }
@@ -61,6 +64,7 @@ function parseAuthority(authority: string): { host: string; port: number } | nul
  */
 export function createEgressGateway(options: EgressGatewayOptions) {
   const resolve = options.resolve ?? defaultResolve
+  const allowed = options.isAllowedAddress ?? isPublicAddress
   const idleMs = options.idleMs ?? 120_000
   const servers = new Map<string, http.Server>()
   mkdirSync(options.socketDir, { recursive: true, mode: 0o700 })
@@ -82,7 +86,7 @@ export function createEgressGateway(options: EgressGatewayOptions) {
         return
       }
       const port = Number(url.port || 80)
-      void decideTarget(policy, url.hostname, resolve).then((d) => {
+      void decideTarget(policy, url.hostname, resolve, allowed).then((d) => {
         if (!d.ok) {
           refuse(`${url.hostname}:${port}`, d.reason)
           res.writeHead(403).end(`palisade egress: ${url.hostname} refused: ${d.reason}\n`)
@@ -120,7 +124,7 @@ export function createEgressGateway(options: EgressGatewayOptions) {
         client.end('HTTP/1.1 400 Bad Request\r\n\r\n')
         return
       }
-      void decideTarget(policy, target.host, resolve).then((d) => {
+      void decideTarget(policy, target.host, resolve, allowed).then((d) => {
         if (!d.ok) {
           refuse(`${target.host}:${target.port}`, d.reason)
           client.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\n\r\npalisade egress: ${d.reason}\n`)
