@@ -571,7 +571,10 @@ async function buildFixture(tp: TestPlatform): Promise<Fixture> {
       criticality: 'staging',
     })
     const jobOf = async (e: string): Promise<string> => {
-      const res = await tp.call('POST', `/v1/environments/${e}/jobs`, { token: t, body: { type: 'maintenance-off' } })
+      const res = await tp.call('POST', `/v1/environments/${e}/jobs`, {
+        token: t,
+        body: { type: 'maintenance-off' },
+      })
       assert.equal(res.statusCode, 202, res.body)
       return (res.json() as { id: string }).id
     }
@@ -778,7 +781,10 @@ test('every authentication path on every route: API token bearer, signed-only to
       const method = m.toUpperCase() as 'GET'
       // Destructive routes act on a fresh object (or, without one, a missing id: 404 proves the credential passed).
       const extra = entry.fresh && entry.rule !== 'self' ? await entry.fresh(f, f.owner, 'staging') : {}
-      const ids = m === 'delete' && !entry.fresh ? { ...f.own, ws: 'x_doesnotexist', id: 'x_doesnotexist' } : { ...f.own, ...extra }
+      const ids =
+        m === 'delete' && !entry.fresh
+          ? { ...f.own, ws: 'x_doesnotexist', id: 'x_doesnotexist' }
+          : { ...f.own, ...extra }
       const url = fill(p, ids, entry, 'staging')
       const bodyValue = entry.body?.(f, f.owner)
       const body = bodyValue === undefined ? undefined : JSON.stringify(bodyValue)
@@ -795,7 +801,9 @@ test('every authentication path on every route: API token bearer, signed-only to
       const unsigned = await send({ authorization: `Bearer ${signedOnly.token}` })
       checked++
       if (unsigned.statusCode !== 401 || code(unsigned.body) !== 'signature_required')
-        failures.push(`${label} signed-only token unsigned → ${unsigned.statusCode} ${unsigned.body.slice(0, 100)}`)
+        failures.push(
+          `${label} signed-only token unsigned → ${unsigned.statusCode} ${unsigned.body.slice(0, 100)}`,
+        )
 
       // The same token signed, and a plain API token: the credential is accepted (the decision is the matrix's).
       const signature = signRequest({
@@ -845,7 +853,9 @@ test('every authentication path on every route: API token bearer, signed-only to
         url: c.url,
         headers: {
           ...(authorization ? { authorization } : {}),
-          ...(c.method === 'POST' ? { 'content-type': `application/x-${c.url.split('/').pop()}-request` } : {}),
+          ...(c.method === 'POST'
+            ? { 'content-type': `application/x-${c.url.split('/').pop()}-request` }
+            : {}),
         },
         ...(c.method === 'POST' ? { payload: '0000' } : {}),
       })
@@ -854,11 +864,16 @@ test('every authentication path on every route: API token bearer, signed-only to
     const signedBasic = await as(basic(signedOnly.token))
     const session = await as(basic(f.owner.token))
     checked += 4
-    if (none.statusCode !== 401) failures.push(`${c.method} ${c.url} without a credential → ${none.statusCode}`)
-    if (bearer.statusCode !== 401) failures.push(`${c.method} ${c.url} with a bearer (not Basic) → ${bearer.statusCode}`)
-    if (session.statusCode !== 401) failures.push(`${c.method} ${c.url} with a session as password → ${session.statusCode}`)
+    if (none.statusCode !== 401)
+      failures.push(`${c.method} ${c.url} without a credential → ${none.statusCode}`)
+    if (bearer.statusCode !== 401)
+      failures.push(`${c.method} ${c.url} with a bearer (not Basic) → ${bearer.statusCode}`)
+    if (session.statusCode !== 401)
+      failures.push(`${c.method} ${c.url} with a session as password → ${session.statusCode}`)
     if (signedBasic.statusCode !== 401 || code(signedBasic.body) !== 'signature_required')
-      failures.push(`${c.method} ${c.url} Basic with a signed-only token → ${signedBasic.statusCode} ${signedBasic.body.slice(0, 100)}`)
+      failures.push(
+        `${c.method} ${c.url} Basic with a signed-only token → ${signedBasic.statusCode} ${signedBasic.body.slice(0, 100)}`,
+      )
   }
   const fetchRefs = await tp.platform.app.inject({
     method: 'GET',
@@ -866,7 +881,10 @@ test('every authentication path on every route: API token bearer, signed-only to
     headers: { authorization: basic(plain.token) },
   })
   checked++
-  if (fetchRefs.statusCode !== 200) failures.push(`git fetch with a plain token (Basic) → ${fetchRefs.statusCode} ${fetchRefs.body.slice(0, 100)}`)
+  if (fetchRefs.statusCode !== 200)
+    failures.push(
+      `git fetch with a plain token (Basic) → ${fetchRefs.statusCode} ${fetchRefs.body.slice(0, 100)}`,
+    )
   t.diagnostic(`${checked} requests`)
   assert.deepEqual(failures, [])
 })

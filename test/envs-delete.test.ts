@@ -16,14 +16,20 @@ test('envs delete refuses (409, naming what would be lost) an environment with p
     await tp.call('POST', `/v1/workspaces/${workspaceId}/projects`, { token, body: { name: 'shop' } })
   ).json() as { id: string }
   const env = async (name: string, body: Record<string, unknown> = {}): Promise<string> => {
-    const res = await tp.call('POST', `/v1/projects/${project.id}/environments`, { token, body: { name, ...body } })
+    const res = await tp.call('POST', `/v1/projects/${project.id}/environments`, {
+      token,
+      body: { name, ...body },
+    })
     assert.equal(res.statusCode, 201, res.body)
     return (res.json() as { id: string }).id
   }
   const empty = await env('scratch')
   const withData = await env('main', { persistentDirs: ['uploads'] })
   const withBackups = await env('staging')
-  const backup = await tp.call('POST', `/v1/environments/${withBackups}/backups`, { token, body: { files: false } })
+  const backup = await tp.call('POST', `/v1/environments/${withBackups}/backups`, {
+    token,
+    body: { files: false },
+  })
   assert.equal(backup.statusCode, 201, backup.body)
 
   // Nothing held: deleted as before.
@@ -46,7 +52,10 @@ test('envs delete refuses (409, naming what would be lost) an environment with p
 
   // API: ?force=true deletes it all, with one audit event.
   const before = await countEvents(tp.platform)
-  assert.equal((await tp.call('DELETE', `/v1/environments/${withBackups}?force=true`, { token })).statusCode, 204)
+  assert.equal(
+    (await tp.call('DELETE', `/v1/environments/${withBackups}?force=true`, { token })).statusCode,
+    204,
+  )
   assert.equal(await countEvents(tp.platform), before + 1)
   assert.equal((await tp.call('GET', `/v1/environments/${withBackups}`, { token })).statusCode, 404)
 
@@ -57,7 +66,10 @@ test('envs delete refuses (409, naming what would be lost) an environment with p
   assert.equal(refused.code, 1, refused.stdout + refused.stderr)
   assert.match(refused.stderr, /409/)
   assert.match(refused.stderr, /persistent data in uploads/)
-  const forced = await runCli(['envs', 'delete', 'main', '--project', 'shop', '--workspace', 'acme', '--force'], cli)
+  const forced = await runCli(
+    ['envs', 'delete', 'main', '--project', 'shop', '--workspace', 'acme', '--force'],
+    cli,
+  )
   assert.equal(forced.code, 0, forced.stderr)
   assert.equal((await tp.call('GET', `/v1/environments/${withData}`, { token })).statusCode, 404)
 })

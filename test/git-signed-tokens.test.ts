@@ -45,7 +45,8 @@ test('a signed-only token neither clones nor pushes (and so deploys) over git HT
   const signedOnly = await mint(true)
   const plain = await mint(false)
   const project = (await f.call('GET', `/v1/projects/${f.projectId}`)).json() as { name: string }
-  const url = (token: string): string => `${api.replace('://', `://x:${token}@`)}/git/acme/${project.name}.git`
+  const url = (token: string): string =>
+    `${api.replace('://', `://x:${token}@`)}/git/acme/${project.name}.git`
 
   // The answer itself: 401 with the error format and the reason.
   const refs = await fetch(`${api}/git/acme/${project.name}.git/info/refs?service=git-receive-pack`, {

@@ -15,7 +15,8 @@ const BREACHED = [
   'passwordpassword',
 ]
 
-const errorOf = (body: string) => (JSON.parse(body) as { error: { code: string; message: string; details?: Array<{ field: string }> } }).error
+const errorOf = (body: string) =>
+  (JSON.parse(body) as { error: { code: string; message: string; details?: Array<{ field: string }> } }).error
 
 test('breached passwords are refused at setup, password change and invitation acceptance, with a clear 400', async (t) => {
   const tp = await startPlatform(t, 'sqlite')
@@ -38,8 +39,12 @@ test('breached passwords are refused at setup, password change and invitation ac
   assert.match(errorOf(change.body).message, /breached/)
 
   assert.equal(
-    (await tp.call('POST', `/v1/workspaces/${workspaceId}/members`, { token, body: { email: 'new@example.com', role: 'viewer' } }))
-      .statusCode,
+    (
+      await tp.call('POST', `/v1/workspaces/${workspaceId}/members`, {
+        token,
+        body: { email: 'new@example.com', role: 'viewer' },
+      })
+    ).statusCode,
     201,
   )
   const accept = await tp.call('POST', `/v1/invitations/${invitationToken(tp, 'new@example.com')}/accept`, {

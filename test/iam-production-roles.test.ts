@@ -44,7 +44,11 @@ async function member(f: DeployFixture, email: string, role: string): Promise<st
   assert.equal(inv.statusCode, 201, inv.body)
   const outbox = path.join(f.root, '..', 'data', 'outbox')
   const mail = readdirSync(outbox)
-    .map((n) => readFileSync(path.join(outbox, n), 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '='))
+    .map((n) =>
+      readFileSync(path.join(outbox, n), 'utf8')
+        .replace(/=\r?\n/g, '')
+        .replace(/=3D/g, '='),
+    )
     .find((m) => m.includes(`To: ${email}`))
   const invitation = /\/invitations\/(inv_[A-Za-z0-9_-]+)/.exec(mail ?? '')?.[1]
   assert.ok(invitation, `an invitation for ${email}`)
@@ -68,16 +72,19 @@ test('a developer cannot deploy, roll back or repoint production (API, CLI, git 
     200,
   )
   const staging = (
-    (await f.call('POST', `/v1/projects/${f.projectId}/environments`, {
-      name: 'staging',
-      criticality: 'staging',
-      branch: 'main',
-      healthCheckPath: '/health',
-    })).json() as { id: string }
+    (
+      await f.call('POST', `/v1/projects/${f.projectId}/environments`, {
+        name: 'staging',
+        criticality: 'staging',
+        branch: 'main',
+        healthCheckPath: '/health',
+      })
+    ).json() as { id: string }
   ).id
   const dev = await member(f, 'dev@example.com', 'developer')
   const admin = await member(f, 'admin@example.com', 'admin')
-  const asDev = (method: 'POST' | 'PATCH' | 'PUT', url: string, body: unknown) => f.call(method, url, body, dev)
+  const asDev = (method: 'POST' | 'PATCH' | 'PUT', url: string, body: unknown) =>
+    f.call(method, url, body, dev)
 
   // API: deploy and rollback of production are refused before anything is queued; staging is fine.
   const deploy = await asDev('POST', `/v1/environments/${prod}/deployments`, {})
@@ -95,7 +102,10 @@ test('a developer cannot deploy, roll back or repoint production (API, CLI, git 
   assert.equal((await asDev('PUT', `/v1/projects/${f.projectId}/anonymization`, rules)).statusCode, 403)
   // What production does not run stays a developer's to change.
   assert.equal((await asDev('PATCH', `/v1/projects/${f.projectId}`, { description: 'shop' })).statusCode, 200)
-  const project = (await f.call('GET', `/v1/projects/${f.projectId}`)).json() as { name: string; repository: string }
+  const project = (await f.call('GET', `/v1/projects/${f.projectId}`)).json() as {
+    name: string
+    repository: string
+  }
   assert.equal(project.repository, f.repo.dir, 'the repository is unchanged')
   // Admins (the production level) may.
   assert.equal(
@@ -117,7 +127,12 @@ test('a developer cannot deploy, roll back or repoint production (API, CLI, git 
   assert.equal((await deployments(f, prod)).length, 0)
 
   // git push: the developer's push deploys staging only; production is listed as skipped.
-  const tokenRes = await f.call('POST', '/v1/me/tokens', { name: 'ci', scopes: ['deploy'], expiresInDays: 1 }, dev)
+  const tokenRes = await f.call(
+    'POST',
+    '/v1/me/tokens',
+    { name: 'ci', scopes: ['deploy'], expiresInDays: 1 },
+    dev,
+  )
   assert.equal(tokenRes.statusCode, 201, tokenRes.body)
   const pushToken = (tokenRes.json() as { token: string }).token
   const work = createRepo(path.join(p.root, 'dev-pusher'))

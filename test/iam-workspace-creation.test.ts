@@ -15,11 +15,15 @@ test('workspace creation needs a session or an admin-scoped token, is limited pe
   const tp = await startPlatform(t, 'sqlite')
   const { token, workspaceId } = await setUpOwner(tp)
   const mint = async (scopes: string[]): Promise<string> => {
-    const res = await tp.call('POST', '/v1/me/tokens', { token, body: { name: `t-${scopes.join('-')}`, scopes } })
+    const res = await tp.call('POST', '/v1/me/tokens', {
+      token,
+      body: { name: `t-${scopes.join('-')}`, scopes },
+    })
     assert.equal(res.statusCode, 201, res.body)
     return (res.json() as { token: string }).token
   }
-  const create = (as: string, name: string) => tp.call('POST', '/v1/workspaces', { token: as, body: { name } })
+  const create = (as: string, name: string) =>
+    tp.call('POST', '/v1/workspaces', { token: as, body: { name } })
 
   for (const scopes of [['read'], ['deploy'], ['write'], ['read', 'write', 'deploy']]) {
     const res = await create(await mint(scopes), `by-${scopes.join('-')}`)
@@ -52,7 +56,8 @@ test('workspace creation needs a session or an admin-scoped token, is limited pe
   assert.equal((rename.json() as { error: { code: string } }).error.code, 'name_unavailable')
 
   // Per-user limit: the owner already owns acme, by-admin-token and by-session.
-  for (let i = 3; i < MAX_OWNED_WORKSPACES; i++) assert.equal((await create(token, `own-${i}`)).statusCode, 201)
+  for (let i = 3; i < MAX_OWNED_WORKSPACES; i++)
+    assert.equal((await create(token, `own-${i}`)).statusCode, 201)
   const over = await create(token, 'one-too-many')
   assert.equal(over.statusCode, 409, over.body)
   assert.equal((over.json() as { error: { code: string } }).error.code, 'limit_reached')

@@ -91,7 +91,11 @@ for (const kind of STORE_KINDS) {
     assert.equal(report.notified, 3)
     // Ended for this workspace (401 credentials_revoked); the accounts themselves go on (see the test below).
     const wsUrl = `/v1/workspaces/${workspaceId}`
-    for (const [who, cred] of [['developer session', dev.token], ['developer token', devToken], ['owner session', token]] as const) {
+    for (const [who, cred] of [
+      ['developer session', dev.token],
+      ['developer token', devToken],
+      ['owner session', token],
+    ] as const) {
       const res = await tp.call('GET', wsUrl, { token: cred })
       assert.equal(res.statusCode, 401, `${who}: ${res.body}`)
       assert.equal((res.json() as { error: { code: string } }).error.code, 'credentials_revoked')
@@ -138,13 +142,19 @@ test('an incident in workspace B ends access to B only: the same sessions and to
   })
   assert.equal(invite.statusCode, 201, invite.body)
   const { invitationToken } = await import('./support/members.js')
-  const accept = await tp.call('POST', `/v1/invitations/${invitationToken(tp, 'owner@example.com', 'globex')}/accept`, {
-    token: ownerA,
-    body: {},
-  })
+  const accept = await tp.call(
+    'POST',
+    `/v1/invitations/${invitationToken(tp, 'owner@example.com', 'globex')}/accept`,
+    {
+      token: ownerA,
+      body: {},
+    },
+  )
   assert.equal(accept.statusCode, 201, accept.body)
   const apiToken = (
-    (await tp.call('POST', '/v1/me/tokens', { token: ownerA, body: { name: 'ci', scopes: ['admin'] } })).json() as {
+    (
+      await tp.call('POST', '/v1/me/tokens', { token: ownerA, body: { name: 'ci', scopes: ['admin'] } })
+    ).json() as {
       token: string
     }
   ).token
@@ -159,7 +169,10 @@ test('an incident in workspace B ends access to B only: the same sessions and to
   })
   assert.equal(res.statusCode, 201, res.body)
 
-  for (const [who, cred] of [['session', ownerA], ['API token', apiToken]] as const) {
+  for (const [who, cred] of [
+    ['session', ownerA],
+    ['API token', apiToken],
+  ] as const) {
     const inB = await tp.call('GET', `/v1/workspaces/${wsB}/projects`, { token: cred })
     assert.equal(inB.statusCode, 401, `${who} in B: ${inB.body}`)
     assert.equal((inB.json() as { error: { code: string } }).error.code, 'credentials_revoked')
@@ -170,8 +183,14 @@ test('an incident in workspace B ends access to B only: the same sessions and to
       body: { name: who === 'session' ? 'after-incident' : 'after-incident-2' },
     })
     assert.equal(project.statusCode, 201, `${who} writes in A: ${project.body}`)
-    assert.equal((await tp.call('GET', '/v1/me', { token: cred })).statusCode, 200, `${who}: the account goes on`)
-    const list = (await tp.call('GET', '/v1/workspaces', { token: cred })).json() as { items: Array<{ id: string }> }
+    assert.equal(
+      (await tp.call('GET', '/v1/me', { token: cred })).statusCode,
+      200,
+      `${who}: the account goes on`,
+    )
+    const list = (await tp.call('GET', '/v1/workspaces', { token: cred })).json() as {
+      items: Array<{ id: string }>
+    }
     assert.deepEqual(
       list.items.map((w) => w.id),
       [wsA],
@@ -179,7 +198,9 @@ test('an incident in workspace B ends access to B only: the same sessions and to
     )
   }
   // A new sign-in works in B again (that is what "sign in again" means).
-  const fresh = await tp.call('POST', '/v1/sessions', { body: { email: 'owner@example.com', password: 'correct horse battery staple 42' } })
+  const fresh = await tp.call('POST', '/v1/sessions', {
+    body: { email: 'owner@example.com', password: 'correct horse battery staple 42' },
+  })
   const freshToken = (fresh.json() as { token: string }).token
   assert.equal((await tp.call('GET', `/v1/workspaces/${wsB}`, { token: freshToken })).statusCode, 200)
 })

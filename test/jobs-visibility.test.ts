@@ -31,8 +31,14 @@ test('viewers see job type, status and times but not command text or output; pro
   // A job with output (maintenance notes it) in each environment, and a finished custom command (as a
   // release would have run it; a command job needs a real build) whose command line holds a secret.
   const jobs: Record<string, string> = {}
-  for (const [name, id] of [['staging', staging], ['prod', prod]] as const) {
-    const res = await tp.call('POST', `/v1/environments/${id}/jobs`, { token, body: { type: 'maintenance-on' } })
+  for (const [name, id] of [
+    ['staging', staging],
+    ['prod', prod],
+  ] as const) {
+    const res = await tp.call('POST', `/v1/environments/${id}/jobs`, {
+      token,
+      body: { type: 'maintenance-on' },
+    })
     assert.equal(res.statusCode, 202, res.body)
     jobs[name] = (res.json() as { id: string }).id
     const at = new Date().toISOString()

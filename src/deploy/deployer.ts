@@ -950,7 +950,10 @@ export function createDeployer(deps: DeployDeps) {
       projectId: string,
       branch: string,
       commit: string,
-    ): Promise<{ deployments: Deployment[]; skipped: Array<{ environmentId: string; name: string; criticality: string }> }> {
+    ): Promise<{
+      deployments: Deployment[]
+      skipped: Array<{ environmentId: string; name: string; criticality: string }>
+    }> {
       const envs = await db
         .selectFrom('environments')
         .select(['id', 'name', 'workspace_id', 'criticality'])

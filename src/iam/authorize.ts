@@ -117,9 +117,13 @@ export function authorizeAccount(principal: Principal, action: AccountAction): {
     // administration. A leaked read or deploy token must not mint tenants (nor squat names).
     if (action === 'workspace.create') {
       if (!principal.scopes.includes('admin')) {
-        throw new ForbiddenError(IAM_ERRORS.scopeMissing, 'creating a workspace needs a signed-in session or an admin-scoped token', {
-          publicCode: 'forbidden',
-        })
+        throw new ForbiddenError(
+          IAM_ERRORS.scopeMissing,
+          'creating a workspace needs a signed-in session or an admin-scoped token',
+          {
+            publicCode: 'forbidden',
+          },
+        )
       }
       return { userId: principal.userId }
     }

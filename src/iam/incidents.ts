@@ -106,7 +106,9 @@ export function createIncidents(deps: IncidentsDeps) {
             await trx
               .insertInto('credential_revocations')
               .values(
-                ids.slice(i, i + 500).map((id) => ({ workspace_id: workspaceId, credential_id: id, revoked_at: at })),
+                ids
+                  .slice(i, i + 500)
+                  .map((id) => ({ workspace_id: workspaceId, credential_id: id, revoked_at: at })),
               )
               .onConflict((oc) => oc.doNothing())
               .execute()

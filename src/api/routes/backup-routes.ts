@@ -112,7 +112,11 @@ export function registerBackupRoutes(app: FastifyInstance, services: Services): 
           const principal = principalOf(request)
           // A signed-only token without its signature is refused as everywhere else (preValidation, which
           // would say so, runs only after the body: too late for a stream).
-          if (principal.type === 'token' && principal.signed && request.headers['signature-input'] === undefined)
+          if (
+            principal.type === 'token' &&
+            principal.signed &&
+            request.headers['signature-input'] === undefined
+          )
             throw new UnauthenticatedError(
               'PAL_API_SIGNATURE_MISSING',
               'this API token is signed-only: sign the request (RFC 9421); archives are imported with a session or an unsigned token',
