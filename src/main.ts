@@ -113,6 +113,8 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     audit,
     secrets,
     baseDomain: config.baseDomain,
+    // What an environment deletion would destroy (services are created below; this runs only on a request).
+    environmentContents: (envId) => services.inventory(envId),
   })
   // The WAF is compiled on first use (tests that never send traffic through the edge never pay for it).
   let wafCache: ReturnType<typeof createWafCache> | undefined

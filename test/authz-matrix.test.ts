@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
-import { generateKeyPairSync } from 'node:crypto'
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { test } from 'node:test'
-import { RULES, roleAtLeast, totpCode, type Action, type Role } from '../src/iam/index.js'
+import { RULES, roleAtLeast, signRequest, totpCode, type Action, type Role } from '../src/iam/index.js'
 import { opensshLine } from '../src/iam/testing.js'
 import { OWNER, setUpOwner, signIn, startPlatform, type TestPlatform } from './support/platform.js'
 
@@ -32,6 +32,7 @@ type Target =
   | 'token'
   | 'session'
   | 'sshkey'
+  | 'job'
   | 'missing'
 
 interface Actor {
@@ -66,6 +67,11 @@ interface Entry {
   after?: (f: Fixture, actor: Actor) => Promise<void>
   /** Why this route cannot get a fixture object here (expected 404 for all; listed in the report). */
   missing?: string
+  /**
+   * Pinned lowest roles, checked besides RULES (issue 17): the test fails if RULES loosen them. On a project
+   * route with `env`, "production" is a project that has a production environment.
+   */
+  pinned?: { staging?: Role; production?: Role }
 }
 
 async function created(
@@ -245,15 +251,21 @@ const ROUTES: Record<string, Entry> = {
 
   'get /v1/projects/{id}': { rule: 'project.read', id: 'project' },
   'get /v1/projects/{id}/anonymization': { rule: 'project.read', id: 'project' },
+  // Anonymization rules decide what leaves production in a production → staging copy: production's bar.
   'put /v1/projects/{id}/anonymization': {
     rule: 'project.update',
     id: 'project',
+    env: true,
+    pinned: { staging: 'developer', production: 'admin' },
     body: () => ({ rules: [{ service: 'mariadb', table: 'users', column: 'email', method: 'fake-email' }] }),
   },
+  // Repository and name (part of every host) are what production runs and answers as: production's bar.
   'patch /v1/projects/{id}': {
     rule: 'project.update',
     id: 'project',
-    body: () => ({ description: 'matrix' }),
+    env: true,
+    pinned: { staging: 'developer', production: 'admin' },
+    body: (f) => ({ repository: `https://git.example.com/shop-${n(f)}.git` }),
   },
   'delete /v1/projects/{id}': {
     rule: 'project.delete',
@@ -322,16 +334,19 @@ const ROUTES: Record<string, Entry> = {
     body: () => ({ until: new Date(Date.now() + 86_400_000).toISOString() }),
   },
   'get /v1/environments/{id}/deployments': { rule: 'deployment.read', id: 'env', env: true },
+  // Deploying or rolling back production runs code with production's secrets: production's bar.
   'post /v1/environments/{id}/deployments': {
     rule: 'deployment.create',
     id: 'env',
     env: true,
+    pinned: { staging: 'developer', production: 'admin' },
     body: () => ({}),
   },
   'post /v1/environments/{id}/rollback': {
     rule: 'deployment.create',
     id: 'env',
     env: true,
+    pinned: { staging: 'developer', production: 'admin' },
     body: () => ({}),
   },
   'get /v1/environments/{id}/status': { rule: 'deployment.read', id: 'env', env: true },
@@ -427,15 +442,14 @@ const ROUTES: Record<string, Entry> = {
   },
   'get /v1/deployments/{id}': { rule: 'deployment.read', id: 'deployment' },
   'get /v1/deployments/{id}/logs': { rule: 'deployment.read', id: 'deployment' },
-  'get /v1/jobs/{id}': {
-    rule: 'deployment.read',
-    id: 'missing',
-    missing: 'a job needs a release (a real build)',
-  },
+  // Everyone reads a job's type, status and times (tests/jobs-visibility checks the command text is hidden).
+  'get /v1/jobs/{id}': { rule: 'deployment.read', id: 'job', env: true },
+  // A job's output: developers, and on production the level that may deploy it.
   'get /v1/jobs/{id}/logs': {
-    rule: 'deployment.read',
-    id: 'missing',
-    missing: 'a job needs a release (a real build)',
+    rule: 'job.read',
+    id: 'job',
+    env: true,
+    pinned: { staging: 'developer', production: 'admin' },
   },
   'get /v1/services/{id}': {
     rule: 'service.read',
@@ -550,9 +564,26 @@ async function buildFixture(tp: TestPlatform): Promise<Fixture> {
     const domain = (
       await created(tp, t, 'POST', `/v1/environments/${env}/domains`, { name: `${ws.slice(-8)}.example.com` })
     ).name as string
+    // A project without production (project routes' "staging" column), and a job in each environment.
+    const projectStaging = (await created(tp, t, 'POST', `/v1/workspaces/${ws}/projects`, { name: 'lab' })).id
+    await created(tp, t, 'POST', `/v1/projects/${projectStaging}/environments`, {
+      name: 'staging',
+      criticality: 'staging',
+    })
+    const jobOf = async (e: string): Promise<string> => {
+      const res = await tp.call('POST', `/v1/environments/${e}/jobs`, {
+        token: t,
+        body: { type: 'maintenance-off' },
+      })
+      assert.equal(res.statusCode, 202, res.body)
+      return (res.json() as { id: string }).id
+    }
     return {
       ws,
       project,
+      projectStaging,
+      job: await jobOf(env),
+      jobProd: await jobOf(envProd),
       env,
       envProd,
       ipgroup,
@@ -576,13 +607,30 @@ async function buildFixture(tp: TestPlatform): Promise<Fixture> {
 function expected(entry: Entry, role: Role, criticality: string): 'allow' | 'deny' {
   if (entry.rule === 'signed') return 'deny'
   if (entry.rule === 'self' || entry.rule === 'user' || entry.rule === 'public') return 'allow'
-  const rule = RULES[entry.rule]
+  const pinned = entry.pinned?.[criticality === 'production' ? 'production' : 'staging']
+  // An action without a rule is denied by authorize(); a pinned minimum still says what is expected.
+  const rule = RULES[entry.rule] as (typeof RULES)[Action] | undefined
+  if (!rule) return pinned !== undefined && roleAtLeast(role, pinned) ? 'allow' : 'deny'
   const min = criticality === 'production' && rule.productionMinRole ? rule.productionMinRole : rule.minRole
-  return roleAtLeast(role, min) ? 'allow' : 'deny'
+  return roleAtLeast(role, min) && (pinned === undefined || roleAtLeast(role, pinned)) ? 'allow' : 'deny'
 }
 
 function fill(template: string, ids: Record<string, string>, entry: Entry, criticality: string): string {
-  const idKey = entry.id === 'env' ? (criticality === 'production' ? 'envProd' : 'env') : (entry.id ?? 'ws')
+  const prod = criticality === 'production'
+  const idKey =
+    entry.env && entry.id === 'env'
+      ? prod
+        ? 'envProd'
+        : 'env'
+      : entry.env && entry.id === 'job'
+        ? prod
+          ? 'jobProd'
+          : 'job'
+        : entry.env && entry.id === 'project'
+          ? prod
+            ? 'project'
+            : 'projectStaging'
+          : (entry.id ?? 'ws')
   return template
     .replace('{ws}', ids['ws'] as string)
     .replace('{id}', ids['id'] ?? (ids[idKey] as string))
@@ -694,5 +742,149 @@ test('every route × role × own/foreign workspace gets the decision RULES give 
   t.diagnostic(
     `${checked} requests over ${routes.length} routes; routes without a fixture object (404 for all): ${[...gaps].join('; ') || 'none'}`,
   )
+  assert.deepEqual(failures, [])
+})
+
+/** The public URL a signed request's @target-uri names (the default: the API's address). */
+const PUBLIC = 'http://127.0.0.1:8080'
+
+interface TokenKey {
+  id: string
+  token: string
+  signingKey?: string
+}
+
+test('every authentication path on every route: API token bearer, signed-only token unsigned (401) and signed, Basic on git', async (t) => {
+  const tp = await startPlatform(t, 'sqlite')
+  const f = await buildFixture(tp)
+  const mint = async (body: Record<string, unknown>): Promise<TokenKey> =>
+    (await created(tp, f.owner.token, 'POST', '/v1/me/tokens', body)) as unknown as TokenKey
+  const plain = await mint({ name: 'plain', scopes: ['admin'] })
+  const signedOnly = await mint({ name: 'signed', scopes: ['admin'], signed: true })
+  const doc = (await tp.call('GET', '/v1/openapi.json')).json() as {
+    paths: Record<string, Record<string, { 'x-palisade-auth': string }>>
+  }
+  const failures: string[] = []
+  let checked = 0
+  const code = (body: string): string | undefined => {
+    try {
+      return (JSON.parse(body) as { error?: { code?: string } }).error?.code
+    } catch {
+      return undefined
+    }
+  }
+  for (const [p, ops] of Object.entries(doc.paths)) {
+    for (const [m, op] of Object.entries(ops)) {
+      const key = `${m} ${p}`
+      const entry = ROUTES[key]
+      if (!entry || op['x-palisade-auth'] !== 'required') continue
+      const method = m.toUpperCase() as 'GET'
+      // Destructive routes act on a fresh object (or, without one, a missing id: 404 proves the credential passed).
+      const extra = entry.fresh && entry.rule !== 'self' ? await entry.fresh(f, f.owner, 'staging') : {}
+      const ids =
+        m === 'delete' && !entry.fresh
+          ? { ...f.own, ws: 'x_doesnotexist', id: 'x_doesnotexist' }
+          : { ...f.own, ...extra }
+      const url = fill(p, ids, entry, 'staging')
+      const bodyValue = entry.body?.(f, f.owner)
+      const body = bodyValue === undefined ? undefined : JSON.stringify(bodyValue)
+      const send = (headers: Record<string, string>) =>
+        tp.platform.app.inject({
+          method,
+          url,
+          headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          ...(body === undefined ? {} : { payload: body }),
+        })
+      const label = `${key} (${url})`
+
+      // A signed-only token without its signature: refused, with the code that says why.
+      const unsigned = await send({ authorization: `Bearer ${signedOnly.token}` })
+      checked++
+      if (unsigned.statusCode !== 401 || code(unsigned.body) !== 'signature_required')
+        failures.push(
+          `${label} signed-only token unsigned → ${unsigned.statusCode} ${unsigned.body.slice(0, 100)}`,
+        )
+
+      // The same token signed, and a plain API token: the credential is accepted (the decision is the matrix's).
+      const signature = signRequest({
+        method,
+        url: PUBLIC + url,
+        keyId: signedOnly.id,
+        key: Buffer.from(signedOnly.signingKey as string, 'hex'),
+        created: Math.floor(Date.now() / 1000),
+        nonce: randomBytes(12).toString('base64url'),
+        ...(body === undefined ? {} : { body }),
+      })
+      const signedRes = await send({ ...signature, authorization: `Bearer ${signedOnly.token}` })
+      checked++
+      if (signedRes.statusCode === 401)
+        failures.push(`${label} signed request → 401 ${signedRes.body.slice(0, 100)}`)
+      if (entry.rule === 'signed') continue
+      const extra2 = entry.fresh && entry.rule !== 'self' ? await entry.fresh(f, f.owner, 'staging') : {}
+      const url2 = Object.keys(extra2).length > 0 ? fill(p, { ...f.own, ...extra2 }, entry, 'staging') : url
+      const plainRes = await tp.platform.app.inject({
+        method,
+        url: url2,
+        headers: {
+          authorization: `Bearer ${plain.token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { payload: body }),
+      })
+      checked++
+      if (plainRes.statusCode === 401)
+        failures.push(`${key} (${url2}) API token bearer → 401 ${plainRes.body.slice(0, 100)}`)
+    }
+  }
+
+  // git over HTTP authenticates with Basic (an API token as the password) and cannot carry a signature.
+  const basic = (token: string): string => `Basic ${Buffer.from(`x:${token}`).toString('base64')}`
+  const repo = '/git/acme/shop.git'
+  const gitCalls = [
+    { method: 'GET' as const, url: `${repo}/info/refs?service=git-upload-pack` },
+    { method: 'GET' as const, url: `${repo}/info/refs?service=git-receive-pack` },
+    { method: 'POST' as const, url: `${repo}/git-upload-pack` },
+    { method: 'POST' as const, url: `${repo}/git-receive-pack` },
+  ]
+  for (const c of gitCalls) {
+    const as = (authorization?: string) =>
+      tp.platform.app.inject({
+        method: c.method,
+        url: c.url,
+        headers: {
+          ...(authorization ? { authorization } : {}),
+          ...(c.method === 'POST'
+            ? { 'content-type': `application/x-${c.url.split('/').pop()}-request` }
+            : {}),
+        },
+        ...(c.method === 'POST' ? { payload: '0000' } : {}),
+      })
+    const none = await as()
+    const bearer = await as(`Bearer ${plain.token}`)
+    const signedBasic = await as(basic(signedOnly.token))
+    const session = await as(basic(f.owner.token))
+    checked += 4
+    if (none.statusCode !== 401)
+      failures.push(`${c.method} ${c.url} without a credential → ${none.statusCode}`)
+    if (bearer.statusCode !== 401)
+      failures.push(`${c.method} ${c.url} with a bearer (not Basic) → ${bearer.statusCode}`)
+    if (session.statusCode !== 401)
+      failures.push(`${c.method} ${c.url} with a session as password → ${session.statusCode}`)
+    if (signedBasic.statusCode !== 401 || code(signedBasic.body) !== 'signature_required')
+      failures.push(
+        `${c.method} ${c.url} Basic with a signed-only token → ${signedBasic.statusCode} ${signedBasic.body.slice(0, 100)}`,
+      )
+  }
+  const fetchRefs = await tp.platform.app.inject({
+    method: 'GET',
+    url: `${repo}/info/refs?service=git-upload-pack`,
+    headers: { authorization: basic(plain.token) },
+  })
+  checked++
+  if (fetchRefs.statusCode !== 200)
+    failures.push(
+      `git fetch with a plain token (Basic) → ${fetchRefs.statusCode} ${fetchRefs.body.slice(0, 100)}`,
+    )
+  t.diagnostic(`${checked} requests`)
   assert.deepEqual(failures, [])
 })

@@ -89,11 +89,19 @@ for (const kind of STORE_KINDS) {
     assert.ok(report.revokedSessions >= 2, `owner's and developer's sessions: ${report.revokedSessions}`)
     assert.equal(report.withdrawnInvitations, 1)
     assert.equal(report.notified, 3)
-    assert.equal((await tp.call('GET', '/v1/me', { token: dev.token })).statusCode, 401)
-    assert.equal((await tp.call('GET', '/v1/me', { token: devToken })).statusCode, 401)
-    assert.equal((await tp.call('GET', '/v1/me', { token })).statusCode, 401, "the owner's session ended too")
+    // Ended for this workspace (401 credentials_revoked); the accounts themselves go on (see the test below).
+    const wsUrl = `/v1/workspaces/${workspaceId}`
+    for (const [who, cred] of [
+      ['developer session', dev.token],
+      ['developer token', devToken],
+      ['owner session', token],
+    ] as const) {
+      const res = await tp.call('GET', wsUrl, { token: cred })
+      assert.equal(res.statusCode, 401, `${who}: ${res.body}`)
+      assert.equal((res.json() as { error: { code: string } }).error.code, 'credentials_revoked')
+    }
     assert.equal(
-      (await tp.call('GET', '/v1/me', { token: admin.token })).statusCode,
+      (await tp.call('GET', wsUrl, { token: admin.token })).statusCode,
       200,
       "the responder's session goes on",
     )
@@ -119,3 +127,80 @@ for (const kind of STORE_KINDS) {
     assert.equal((after.json() as { error: { code: string } }).error.code, 'mfa_required')
   })
 }
+
+test('an incident in workspace B ends access to B only: the same sessions and tokens keep workspace A (no cross-tenant denial of service)', async (t) => {
+  const tp = await startPlatform(t, 'sqlite')
+  // A: acme, owned by its owner. B: globex, where an outsider is owner and acme's owner is a plain member.
+  const { token: ownerA, workspaceId: wsA } = await setUpOwner(tp)
+  const outsider = await addMember(tp, ownerA, wsA, 'outsider@example.com', 'viewer')
+  const b = await tp.call('POST', '/v1/workspaces', { token: outsider.token, body: { name: 'globex' } })
+  assert.equal(b.statusCode, 201, b.body)
+  const wsB = (b.json() as { id: string }).id
+  const invite = await tp.call('POST', `/v1/workspaces/${wsB}/members`, {
+    token: outsider.token,
+    body: { email: 'owner@example.com', role: 'developer' },
+  })
+  assert.equal(invite.statusCode, 201, invite.body)
+  const { invitationToken } = await import('./support/members.js')
+  const accept = await tp.call(
+    'POST',
+    `/v1/invitations/${invitationToken(tp, 'owner@example.com', 'globex')}/accept`,
+    {
+      token: ownerA,
+      body: {},
+    },
+  )
+  assert.equal(accept.statusCode, 201, accept.body)
+  const apiToken = (
+    (
+      await tp.call('POST', '/v1/me/tokens', { token: ownerA, body: { name: 'ci', scopes: ['admin'] } })
+    ).json() as {
+      token: string
+    }
+  ).token
+  for (const cred of [ownerA, apiToken]) {
+    assert.equal((await tp.call('GET', `/v1/workspaces/${wsB}`, { token: cred })).statusCode, 200)
+  }
+
+  // B's owner declares an incident with revoke-credentials.
+  const res = await tp.call('POST', `/v1/workspaces/${wsB}/incidents`, {
+    token: outsider.token,
+    body: { actions: ['revoke-credentials'], reason: 'suspected leak in globex' },
+  })
+  assert.equal(res.statusCode, 201, res.body)
+
+  for (const [who, cred] of [
+    ['session', ownerA],
+    ['API token', apiToken],
+  ] as const) {
+    const inB = await tp.call('GET', `/v1/workspaces/${wsB}/projects`, { token: cred })
+    assert.equal(inB.statusCode, 401, `${who} in B: ${inB.body}`)
+    assert.equal((inB.json() as { error: { code: string } }).error.code, 'credentials_revoked')
+    // A is untouched: reads, writes and membership management still work with the same credential.
+    assert.equal((await tp.call('GET', `/v1/workspaces/${wsA}`, { token: cred })).statusCode, 200, who)
+    const project = await tp.call('POST', `/v1/workspaces/${wsA}/projects`, {
+      token: cred,
+      body: { name: who === 'session' ? 'after-incident' : 'after-incident-2' },
+    })
+    assert.equal(project.statusCode, 201, `${who} writes in A: ${project.body}`)
+    assert.equal(
+      (await tp.call('GET', '/v1/me', { token: cred })).statusCode,
+      200,
+      `${who}: the account goes on`,
+    )
+    const list = (await tp.call('GET', '/v1/workspaces', { token: cred })).json() as {
+      items: Array<{ id: string }>
+    }
+    assert.deepEqual(
+      list.items.map((w) => w.id),
+      [wsA],
+      `${who}: B is no longer listed, A is`,
+    )
+  }
+  // A new sign-in works in B again (that is what "sign in again" means).
+  const fresh = await tp.call('POST', '/v1/sessions', {
+    body: { email: 'owner@example.com', password: 'correct horse battery staple 42' },
+  })
+  const freshToken = (fresh.json() as { token: string }).token
+  assert.equal((await tp.call('GET', `/v1/workspaces/${wsB}`, { token: freshToken })).statusCode, 200)
+})

@@ -1,7 +1,7 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { diffChanges } from '../audit/index.js'
-import { actorOf, PLATFORM, type Principal } from '../iam/index.js'
+import { actorOf, isAllowed, PLATFORM, type Principal } from '../iam/index.js'
 import type { EnvironmentsTable } from '../store/index.js'
 import type { DeploymentsTable, JobsTable } from './tables.js'
 import { saveDeployState, type DeployStatePatch } from './deploy-state.js'
@@ -101,6 +101,11 @@ function toJob(r: JobsTable): Job {
   }
 }
 
+/** A job without its command text (a command line may carry secrets passed inline; the audit log omits it too). */
+function withoutCommand(job: Job): Job {
+  return { ...job, command: null }
+}
+
 function encodeCursor(n: number): string {
   return Buffer.from(String(n)).toString('base64url')
 }
@@ -134,6 +139,14 @@ export function createDeployer(deps: DeployDeps) {
   const bootedAt = now()
   const envDirOf = (envId: string): string => path.join(deps.dataDir, 'envs', envId)
   const releaseDirOf = (envId: string, n: number): string => path.join(envDirOf(envId), 'releases', String(n))
+
+  /** Whether the caller may read job command text and output in this environment (`job.read`). */
+  const mayReadJobs = (principal: Principal, env: EnvironmentsTable): Promise<boolean> =>
+    isAllowed(db, principal, 'job.read', {
+      type: 'environment',
+      workspaceId: env.workspace_id,
+      criticality: env.criticality,
+    })
 
   function runtimeOf(envId: string): EnvRuntime {
     let rt = runtimes.get(envId)
@@ -1020,28 +1033,41 @@ export function createDeployer(deps: DeployDeps) {
     },
 
     /** Queues a deployment for every environment tracking `branch` in the project (git push). */
+    /**
+     * The deployments a push starts: every environment tracking `branch` that the pusher may deploy. The others
+     * (production for a developer) are returned as skipped, not refused: the push itself has landed.
+     */
     async createForPush(
       principal: Principal,
       ctx: RequestContext,
       projectId: string,
       branch: string,
       commit: string,
-    ): Promise<Deployment[]> {
+    ): Promise<{
+      deployments: Deployment[]
+      skipped: Array<{ environmentId: string; name: string; criticality: string }>
+    }> {
       const envs = await db
         .selectFrom('environments')
-        .select('id')
+        .select(['id', 'name', 'workspace_id', 'criticality'])
         .where('project_id', '=', projectId)
         .where('branch', '=', branch)
         .orderBy('name')
         .execute()
-      const out: Deployment[] = []
+      const deployments: Deployment[] = []
+      const skipped: Array<{ environmentId: string; name: string; criticality: string }> = []
       for (const e of envs) {
+        const resource = { type: 'environment', workspaceId: e.workspace_id, criticality: e.criticality }
+        if (!(await isAllowed(db, principal, 'deployment.create', resource))) {
+          skipped.push({ environmentId: e.id, name: e.name, criticality: e.criticality })
+          continue
+        }
         const env = await tenancy.environments.load(principal, e.id, 'deployment.create')
-        out.push(
+        deployments.push(
           await createDeploymentRow(principal, ctx, env, 'push', { ref: branch, release: null, commit }),
         )
       }
-      return out
+      return { deployments, skipped }
     },
 
     async rollback(principal: Principal, ctx: RequestContext, envId: string): Promise<Deployment> {
@@ -1267,15 +1293,28 @@ export function createDeployer(deps: DeployDeps) {
       return toJob(row)
     },
 
+    /**
+     * A job as the caller may see it: viewers (and developers, on production) get its type, status and times;
+     * the command text needs `job.read`, the level that may read the job's output (`jobOutput`).
+     */
     async getJob(principal: Principal, id: string): Promise<Job> {
       const row = await db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst()
       if (!row) throw notFound('job')
-      await tenancy.environments.load(principal, row.environment_id, 'deployment.read')
+      const env = await tenancy.environments.load(principal, row.environment_id, 'deployment.read')
+      return (await mayReadJobs(principal, env)) ? toJob(row) : withoutCommand(toJob(row))
+    },
+
+    /** A job whose output (and command text) the caller may read: `job.read`, production's bar on production. */
+    async jobOutput(principal: Principal, id: string): Promise<Job> {
+      const row = await db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst()
+      if (!row) throw notFound('job')
+      await tenancy.environments.load(principal, row.environment_id, 'job.read')
       return toJob(row)
     },
 
     async listJobs(principal: Principal, envId: string): Promise<{ items: Job[]; nextCursor: null }> {
-      await tenancy.environments.load(principal, envId, 'deployment.read')
+      const env = await tenancy.environments.load(principal, envId, 'deployment.read')
+      const full = await mayReadJobs(principal, env)
       const rows = await db
         .selectFrom('jobs')
         .selectAll()
@@ -1283,7 +1322,7 @@ export function createDeployer(deps: DeployDeps) {
         .orderBy('created_at', 'desc')
         .limit(100)
         .execute()
-      return { items: rows.map(toJob), nextCursor: null }
+      return { items: rows.map((r) => (full ? toJob(r) : withoutCommand(toJob(r)))), nextCursor: null }
     },
 
     /**

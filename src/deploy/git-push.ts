@@ -70,14 +70,19 @@ export function createGitPush(deps: DeployDeps, deployer: Deployer) {
         continue
       const branch = ref.slice('refs/heads/'.length)
       assertRef(branch)
-      const deployments = await deployer.createForPush(
+      const { deployments, skipped } = await deployer.createForPush(
         push.principal,
         push.ctx,
         push.target.projectId,
         branch,
         next,
       )
-      if (deployments.length === 0) write(`palisade: no environment tracks branch ${branch}\n`)
+      for (const e of skipped)
+        write(
+          `palisade: environment ${e.name} (${e.criticality}) skipped: your role may not deploy it; ask an admin to run \`palisade deploy\`\n`,
+        )
+      if (deployments.length === 0 && skipped.length === 0)
+        write(`palisade: no environment tracks branch ${branch}\n`)
       for (const d of deployments) {
         write(
           `palisade: deployment ${d.number} of environment ${d.environmentId} queued for ${branch} (${next.slice(0, 12)})\n`,

@@ -10,6 +10,7 @@ export const IAM_ERRORS = {
   sessionRequired: 'PAL_IAM_SESSION_REQUIRED',
   sessionNotFound: 'PAL_IAM_SESSION_NOT_FOUND',
   forbidden: 'PAL_IAM_FORBIDDEN',
+  credentialRevoked: 'PAL_IAM_CREDENTIAL_REVOKED',
   ownerOnly: 'PAL_IAM_OWNER_ONLY',
   lastOwner: 'PAL_IAM_LAST_OWNER',
   mfaRequired: 'PAL_IAM_MFA_REQUIRED',

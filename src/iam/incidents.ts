@@ -11,8 +11,9 @@ import { actorOf, type Principal } from './principal.js'
  * What an incident response may do, in this order:
  * - `restrict`: every environment of the workspace goes into maintenance (the edge answers 503) until an
  *   admin runs `maintenance-off` on it;
- * - `revoke-credentials`: every session and API token of every member ends (the caller's own session
- *   excepted, so the response can go on), and pending invitations are withdrawn;
+ * - `revoke-credentials`: every session and API token of every member stops acting *in this workspace*
+ *   (the caller's own session excepted, so the response can go on; the same credentials keep their access to
+ *   other workspaces, which this workspace's admins do not govern), and pending invitations are withdrawn;
  * - `require-mfa`: the workspace requires two-factor authentication from now on;
  * - `notify`: every member gets an e-mail with the reason.
  */
@@ -84,26 +85,41 @@ export function createIncidents(deps: IncidentsDeps) {
         let revokedTokens = 0
         let withdrawnInvitations = 0
         if (actions.includes('revoke-credentials') && userIds.length > 0) {
+          // Ended for this workspace only: an admin here has no say over the members' access to other
+          // workspaces (the same session may administer another tenant). See docs/identity.md.
           const sessions = await trx
-            .updateTable('sessions')
-            .set({ revoked_at: at })
+            .selectFrom('sessions')
+            .select('id')
             .where('user_id', 'in', userIds)
             .where('revoked_at', 'is', null)
+            .where('expires_at', '>', at)
             .where('id', '!=', keepSession)
-            .executeTakeFirst()
+            .execute()
           const tokens = await trx
-            .updateTable('api_tokens')
-            .set({ revoked_at: at })
+            .selectFrom('api_tokens')
+            .select('id')
             .where('user_id', 'in', userIds)
             .where('revoked_at', 'is', null)
-            .executeTakeFirst()
+            .execute()
+          const ids = [...sessions, ...tokens].map((c) => c.id)
+          for (let i = 0; i < ids.length; i += 500) {
+            await trx
+              .insertInto('credential_revocations')
+              .values(
+                ids
+                  .slice(i, i + 500)
+                  .map((id) => ({ workspace_id: workspaceId, credential_id: id, revoked_at: at })),
+              )
+              .onConflict((oc) => oc.doNothing())
+              .execute()
+          }
           const invitations = await trx
             .deleteFrom('invitations')
             .where('workspace_id', '=', workspaceId)
             .where('accepted_at', 'is', null)
             .executeTakeFirst()
-          revokedSessions = Number(sessions.numUpdatedRows)
-          revokedTokens = Number(tokens.numUpdatedRows)
+          revokedSessions = sessions.length
+          revokedTokens = tokens.length
           withdrawnInvitations = Number(invitations.numDeletedRows)
         }
         if (actions.includes('require-mfa')) {
@@ -144,7 +160,7 @@ export function createIncidents(deps: IncidentsDeps) {
               `An administrator of the ${workspace.name} workspace declared a security incident.\n\n` +
               `Reason: ${input.reason}\n\nActions taken: ${actions.join(', ')}.\n` +
               (actions.includes('revoke-credentials')
-                ? 'Your sessions and API tokens were ended: sign in again and create new tokens.\n'
+                ? `Your sessions and API tokens no longer give access to the ${workspace.name} workspace: sign in again and create new tokens.\n`
                 : '') +
               (actions.includes('require-mfa')
                 ? 'Two-factor authentication is now required in this workspace.\n'

@@ -5,6 +5,7 @@
 export {
   authorize,
   authorizeAccount,
+  isAllowed,
   memberWorkspaceIds,
   type ResourceRef,
   type Grant,

@@ -29,6 +29,7 @@ export type Action =
   | 'deployment.read'
   | 'deployment.create'
   | 'job.run'
+  | 'job.read'
   | 'access.manage'
   | 'domain.manage'
   | 'service.read'
@@ -62,7 +63,9 @@ export const RULES: Readonly<Record<Action, Rule>> = {
   'ipgroup.manage': R('admin', 'admin'),
   'project.read': R('viewer', 'read'),
   'project.create': R('developer', 'write'),
-  'project.update': R('developer', 'write'),
+  // On a project with a production environment, what production runs (repository, name → host, anonymization
+  // rules of the production → staging sync) is production's setting: the caller passes criticality 'production'.
+  'project.update': R('developer', 'write', 'admin'),
   'project.delete': R('admin', 'write'),
   'environment.read': R('viewer', 'read'),
   'environment.create': R('developer', 'write', 'admin'),
@@ -71,8 +74,11 @@ export const RULES: Readonly<Record<Action, Rule>> = {
   'variable.read': R('viewer', 'read'),
   'variable.write': R('developer', 'write', 'admin'),
   'deployment.read': R('viewer', 'read'),
-  'deployment.create': R('developer', 'deploy'),
+  // Deploying or rolling back production runs code with production's secrets: the production bar.
+  'deployment.create': R('developer', 'deploy', 'admin'),
   'job.run': R('developer', 'deploy', 'admin'),
+  // A job's command text and output (viewers see a job's type, status and times only).
+  'job.read': R('developer', 'read', 'admin'),
   'access.manage': R('admin', 'admin'),
   'domain.manage': R('developer', 'write', 'admin'),
   'service.read': R('viewer', 'read'),

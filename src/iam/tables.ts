@@ -6,6 +6,7 @@ declare module '../store/schema.js' {
     invitations: InvitationsTable
     ip_groups: IpGroupsTable
     ssh_keys: SshKeysTable
+    credential_revocations: CredentialRevocationsTable
   }
   interface SessionsTable {
     /** 1 when the session was established with a second factor. */
@@ -73,4 +74,12 @@ export interface SshKeysTable {
   public_key: string
   fingerprint: string
   created_at: string
+}
+
+/** A session or API token that no longer acts in one workspace (migration 0010-credential-revocations). */
+export interface CredentialRevocationsTable {
+  workspace_id: string
+  /** The session's or the API token's id. */
+  credential_id: string
+  revoked_at: string
 }

@@ -681,6 +681,24 @@ export function createServices(deps: ServicesDeps) {
   return {
     ...api,
     backups,
+    /**
+     * What deleting the environment would destroy on this side: its services (`mariadb main`) and the
+     * number of its backups. Internal: no principal (the caller authorized the deletion).
+     */
+    async inventory(environmentId: string): Promise<{ services: string[]; backups: number }> {
+      const rows = await db
+        .selectFrom('services')
+        .select(['type', 'name'])
+        .where('environment_id', '=', environmentId)
+        .orderBy('name')
+        .execute()
+      const count = await db
+        .selectFrom('backups')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('environment_id', '=', environmentId)
+        .executeTakeFirstOrThrow()
+      return { services: rows.map((r) => `${r.type} ${r.name}`), backups: Number(count.n) }
+    },
     async stopAll(): Promise<void> {
       await backups.close()
       await api.stopAll()
@@ -689,4 +707,4 @@ export function createServices(deps: ServicesDeps) {
 }
 export type Services = ReturnType<typeof createServices>
 /** The service operations backups build on. */
-export type ServiceOps = Omit<Services, 'backups'>
+export type ServiceOps = Omit<Services, 'backups' | 'inventory'>

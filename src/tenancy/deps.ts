@@ -11,6 +11,11 @@ export interface TenancyDeps {
   readonly audit: AuditLog
   readonly secrets: SecretBox
   readonly baseDomain: string
+  /**
+   * What an environment holds outside tenancy's tables (its services, its backups), so that a deletion can
+   * say what would be lost; absent in API-only set-ups (nothing is held there).
+   */
+  readonly environmentContents?: (environmentId: string) => Promise<{ services: string[]; backups: number }>
 }
 
 export interface Page<T> {

@@ -276,9 +276,24 @@ export function createEnvironments(deps: TenancyDeps) {
       })
     },
 
-    async remove(principal: Principal, ctx: RequestContext, id: string): Promise<Environment> {
+    /**
+     * Deletes an environment. One holding data (services, persistent directories, backups) needs `force`,
+     * as a project with environments does: the refusal lists what would be lost.
+     */
+    async remove(principal: Principal, ctx: RequestContext, id: string, force = false): Promise<Environment> {
       const row = await load(principal, id, 'environment.delete')
       const env = toEnvironment(row)
+      if (!force) {
+        const held = await deps.environmentContents?.(id)
+        const lost = [
+          ...(held && held.services.length > 0 ? [`services ${held.services.join(', ')}`] : []),
+          ...(env.persistentDirs.length > 0 ? [`persistent data in ${env.persistentDirs.join(', ')}`] : []),
+          ...(held && held.backups > 0 ? [`${held.backups} backup${held.backups === 1 ? '' : 's'}`] : []),
+        ]
+        if (lost.length > 0) {
+          throw new ConflictError(TENANCY_ERRORS.hasChildren, `environment ${env.name} holds data that deleting it destroys: ${lost.join('; ')}. Pass force=true (palisade envs delete --force) to delete it all`, { publicCode: 'conflict' })
+        }
+      }
       await db.transaction().execute(async (trx) => {
         await trx.deleteFrom('environments').where('id', '=', id).execute()
         await audit.record(trx, {

@@ -2,6 +2,7 @@
 export const TENANCY_ERRORS = {
   notFound: 'PAL_TENANCY_NOT_FOUND',
   nameTaken: 'PAL_TENANCY_NAME_TAKEN',
+  nameUnavailable: 'PAL_TENANCY_NAME_UNAVAILABLE',
   hostTaken: 'PAL_TENANCY_HOST_TAKEN',
   hasChildren: 'PAL_TENANCY_HAS_CHILDREN',
   invalidName: 'PAL_TENANCY_NAME_INVALID',

@@ -57,14 +57,23 @@ function auditView(p: Project): Record<string, unknown> {
 
 const nameTaken = (name: string): ConflictError => new ConflictError(TENANCY_ERRORS.nameTaken, `project ${name} exists in this workspace`, { publicCode: 'conflict' })
 
+/**
+ * `'production'` when the project has a production environment: its repository, name (part of every host) and
+ * anonymization rules are then production's settings, changed only with the production-level role.
+ */
+export async function projectCriticality(db: TenancyDeps['db'], projectId: string): Promise<'production' | undefined> {
+  const prod = await db.selectFrom('environments').select('id').where('project_id', '=', projectId).where('criticality', '=', 'production').limit(1).executeTakeFirst()
+  return prod ? 'production' : undefined
+}
+
 export function createProjects(deps: TenancyDeps) {
   const { db, audit, clock } = deps
   const notFound = (): NotFoundError => new NotFoundError(TENANCY_ERRORS.notFound, 'project not found', { publicCode: 'not_found' })
 
-  async function load(principal: Principal, id: string, action: Parameters<typeof authorize>[2]): Promise<ProjectsTable> {
+  async function load(principal: Principal, id: string, action: Parameters<typeof authorize>[2], criticality?: 'production'): Promise<ProjectsTable> {
     const row = await db.selectFrom('projects').selectAll().where('id', '=', id).executeTakeFirst()
     if (!row) throw notFound()
-    await authorize(db, principal, action, { type: 'project', workspaceId: row.workspace_id })
+    await authorize(db, principal, action, { type: 'project', workspaceId: row.workspace_id, ...(criticality ? { criticality } : {}) })
     return row
   }
 
@@ -128,6 +137,9 @@ export function createProjects(deps: TenancyDeps) {
 
     async update(principal: Principal, ctx: RequestContext, id: string, patch: Partial<ProjectInput>): Promise<Project> {
       const before = await load(principal, id, 'project.update')
+      // Repointing the repository or renaming (hosts follow the name) on a project with production: production's bar.
+      const touchesProduction = (patch.repository !== undefined && patch.repository !== before.repository) || (patch.name !== undefined && patch.name !== before.name)
+      if (touchesProduction) await load(principal, id, 'project.update', await projectCriticality(db, id))
       validate(patch)
       return db.transaction().execute(async (trx) => {
         const next: ProjectsTable = {

@@ -1,8 +1,8 @@
-import { authorize, actorOf, memberWorkspaceIds, type Principal } from '../iam/index.js'
+import { authorize, authorizeAccount, actorOf, memberWorkspaceIds, type Principal } from '../iam/index.js'
 import { diffChanges } from '../audit/index.js'
 import { isUniqueViolation, type Database, type Transaction, type WorkspacesTable } from '../store/index.js'
 import type { RequestContext } from '../shared/context.js'
-import { ConflictError, ForbiddenError, NotFoundError } from '../shared/errors.js'
+import { ConflictError, NotFoundError } from '../shared/errors.js'
 import { newId } from '../shared/ids.js'
 import { decodeCursor, pageLimit, pageOf, type Page, type PageRequest, type TenancyDeps } from './deps.js'
 import { TENANCY_ERRORS } from './errors.js'
@@ -25,6 +25,20 @@ export interface WorkspacePatch {
 }
 
 const MAX_DISPLAY_NAME = 100
+/**
+ * Workspaces one user may own (docs/rationale.md): names are global (they are part of every host name), so
+ * an unbounded number would let one account squat them.
+ */
+export const MAX_OWNED_WORKSPACES = 10
+/** Names that read as the platform's own (hosts, console paths): refused like a taken name. */
+const RESERVED_NAMES: ReadonlySet<string> = new Set(['admin', 'api', 'console', 'git', 'palisade', 'setup', 'status', 'www'])
+
+/**
+ * One answer for a reserved name and a name in use anywhere: the refusal does not say whether (or by whom)
+ * it is taken, only that this name cannot be had.
+ */
+const nameUnavailable = (name: string): ConflictError =>
+  new ConflictError(TENANCY_ERRORS.nameUnavailable, `the workspace name ${name} is not available: choose another`, { publicCode: 'name_unavailable' })
 
 export function toWorkspace(r: WorkspacesTable): Workspace {
   return { id: r.id, name: r.name, displayName: r.display_name, requireMfa: r.require_mfa === 1, createdAt: r.created_at, updatedAt: r.updated_at }
@@ -43,12 +57,13 @@ export async function findWorkspaceRow(deps: TenancyDeps, ref: string): Promise<
 export async function insertWorkspace(trx: Transaction<Database>, at: Date, ownerId: string, name: string, displayName?: string): Promise<Workspace> {
   assertName('name', name)
   if (displayName !== undefined && displayName.length > MAX_DISPLAY_NAME) invalid('displayName', `must be at most ${MAX_DISPLAY_NAME} characters`)
+  if (RESERVED_NAMES.has(name)) throw nameUnavailable(name)
   const now = at.toISOString()
   const row: WorkspacesTable = { id: newId('wsp'), name, display_name: displayName ?? name, require_mfa: 0, created_at: now, updated_at: now }
   try {
     await trx.insertInto('workspaces').values(row).execute()
   } catch (error) {
-    if (isUniqueViolation(error)) throw new ConflictError(TENANCY_ERRORS.nameTaken, `workspace ${name} exists`, { publicCode: 'conflict' })
+    if (isUniqueViolation(error)) throw nameUnavailable(name)
     throw error
   }
   await trx.insertInto('memberships').values({ workspace_id: row.id, user_id: ownerId, role: 'owner', created_at: now }).execute()
@@ -82,11 +97,18 @@ export function createWorkspaces(deps: TenancyDeps) {
       return toWorkspace(await load(principal, ref, 'workspace.read'))
     },
 
-    /** Any signed-in user may create a workspace and becomes its owner. */
+    /**
+     * Any signed-in user (or an admin-scoped token) may create a workspace and becomes its owner, up to
+     * `MAX_OWNED_WORKSPACES` owned at once.
+     */
     async create(principal: Principal, ctx: RequestContext, input: { name: string; displayName?: string }): Promise<Workspace> {
-      if (principal.type === 'platform') throw new ForbiddenError('PAL_TENANCY_PLATFORM_NO_OWNER', 'the platform cannot own a workspace')
+      const { userId } = authorizeAccount(principal, 'workspace.create')
       return db.transaction().execute(async (trx) => {
-        const ws = await insertWorkspace(trx, clock.now(), principal.userId, input.name, input.displayName)
+        const owned = await trx.selectFrom('memberships').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).where('role', '=', 'owner').executeTakeFirstOrThrow()
+        if (Number(owned.n) >= MAX_OWNED_WORKSPACES) {
+          throw new ConflictError(TENANCY_ERRORS.tooMany, `a user owns at most ${MAX_OWNED_WORKSPACES} workspaces: delete one or hand its ownership on`, { publicCode: 'limit_reached' })
+        }
+        const ws = await insertWorkspace(trx, clock.now(), userId, input.name, input.displayName)
         await audit.record(trx, {
           actor: actorOf(principal),
           action: 'workspace.create',
@@ -102,6 +124,7 @@ export function createWorkspaces(deps: TenancyDeps) {
     async update(principal: Principal, ctx: RequestContext, ref: string, patch: WorkspacePatch): Promise<Workspace> {
       const before = await load(principal, ref, 'workspace.update')
       if (patch.name !== undefined) assertName('name', patch.name)
+      if (patch.name !== undefined && patch.name !== before.name && RESERVED_NAMES.has(patch.name)) throw nameUnavailable(patch.name)
       if (patch.displayName !== undefined && patch.displayName.length > MAX_DISPLAY_NAME) invalid('displayName', `must be at most ${MAX_DISPLAY_NAME} characters`)
       return db.transaction().execute(async (trx) => {
         const next: WorkspacesTable = {
@@ -114,7 +137,7 @@ export function createWorkspaces(deps: TenancyDeps) {
         try {
           await trx.updateTable('workspaces').set(next).where('id', '=', before.id).execute()
         } catch (error) {
-          if (isUniqueViolation(error)) throw new ConflictError(TENANCY_ERRORS.nameTaken, `workspace ${next.name} exists`, { publicCode: 'conflict' })
+          if (isUniqueViolation(error)) throw nameUnavailable(next.name)
           throw error
         }
         if (next.name !== before.name) await recomputeHosts(trx, deps.baseDomain, { workspaceId: before.id })

@@ -7,7 +7,7 @@ import {
   type BackupScheduleInput,
   type Services,
 } from '../../services/index.js'
-import { InvalidError, TooLargeError } from '../../shared/errors.js'
+import { InvalidError, TooLargeError, UnauthenticatedError } from '../../shared/errors.js'
 import { contextOf, principalOf } from '../context.js'
 import { Id, Strict, Timestamp } from '../schemas.js'
 import { BackupSchema } from './service-routes.js'
@@ -110,6 +110,18 @@ export function registerBackupRoutes(app: FastifyInstance, services: Services): 
         // Before the body is read: who may import here, and whether the declared size fits.
         preParsing: async (request, reply, payload) => {
           const principal = principalOf(request)
+          // A signed-only token without its signature is refused as everywhere else (preValidation, which
+          // would say so, runs only after the body: too late for a stream).
+          if (
+            principal.type === 'token' &&
+            principal.signed &&
+            request.headers['signature-input'] === undefined
+          )
+            throw new UnauthenticatedError(
+              'PAL_API_SIGNATURE_MISSING',
+              'this API token is signed-only: sign the request (RFC 9421); archives are imported with a session or an unsigned token',
+              { publicCode: 'signature_required' },
+            )
           // A signature covers the body's digest, which is checked on buffered JSON bodies only: an archive
           // streamed past it would not be covered, so signed requests cannot import.
           if (

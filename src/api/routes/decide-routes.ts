@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible'
 import { decideTraffic, maskUrl } from '../../edge/index.js'
-import { ForbiddenError, InvalidError, ThrottledError } from '../../shared/errors.js'
+import { ForbiddenError, InvalidError, ThrottledError, UnauthenticatedError } from '../../shared/errors.js'
 import type { Tenancy } from '../../tenancy/index.js'
 import type { Waf } from '../../waf/index.js'
 import { principalOf } from '../context.js'
@@ -94,6 +94,11 @@ export function registerDecideRoutes(app: FastifyInstance, deps: DecideDeps & { 
       if (input.environment !== undefined) {
         const env = await deps.tenancy.environments.load(principal, input.environment, 'waf.decide')
         tuning = await deps.tenancy.waf.effective(env.id)
+      } else if ((await deps.tenancy.workspaces.list(principal, { limit: 1 })).items.length === 0) {
+        // A key that acts in no workspace any more (every one ended it in an incident) decides nothing.
+        throw new UnauthenticatedError('PAL_DECIDE_NO_WORKSPACE', 'this key acts in no workspace (an incident ended it there)', {
+          publicCode: 'credentials_revoked',
+        })
       }
       const decision = decideTraffic(deps.wafForTuning(tuning, input.environment), {
         decisionId: request.id,

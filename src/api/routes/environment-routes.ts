@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox'
 import type { EnvironmentInput } from '../../tenancy/index.js'
 import type { AppDeps } from '../build-app.js'
 import { contextOf, principalOf } from '../context.js'
-import { EnvironmentFields, EnvironmentSchema, Id, Name, PageOf, PageQuery, Strict } from '../schemas.js'
+import { EnvironmentFields, EnvironmentSchema, ForceQuery, Id, Name, PageOf, PageQuery, Strict } from '../schemas.js'
 
 export function registerEnvironmentRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { environments } = deps.tenancy
@@ -36,9 +36,12 @@ export function registerEnvironmentRoutes(app: FastifyInstance, deps: AppDeps): 
   )
   app.delete(
     '/v1/environments/:id',
-    { config: { meta: { auth: 'required', audit: 'environment.delete' } }, schema: { params: Strict({ id: Id }) } },
+    {
+      config: { meta: { auth: 'required', audit: 'environment.delete', summary: 'Delete an environment (force=true when it holds services, persistent data or backups)' } },
+      schema: { params: Strict({ id: Id }), querystring: ForceQuery },
+    },
     async (request, reply) => {
-      await environments.remove(principalOf(request), contextOf(request), (request.params as { id: string }).id)
+      await environments.remove(principalOf(request), contextOf(request), (request.params as { id: string }).id, (request.query as { force?: boolean }).force === true)
       deps.onEnvironmentsRemoved?.()
       return reply.code(204).send()
     },

@@ -22,7 +22,17 @@ async function principalFromBasic(
   const token = decoded.slice(colon + 1)
   if (!token.startsWith('pal_')) return undefined
   const p = await identity.authenticate(token, { ip: request.ip })
-  return p?.type === 'token' ? p : undefined
+  if (p?.type !== 'token') return undefined
+  // git cannot sign its requests (RFC 9421), so a signed-only token proves nothing here: a leaked signed-only
+  // token must not clone or push (and so deploy) just because this path has no signature check.
+  if (p.signed) {
+    throw new UnauthenticatedError(
+      'PAL_API_SIGNATURE_UNSUPPORTED',
+      'this API token is signed-only, and git over HTTP cannot sign requests: use a token created without --signed for git',
+      { publicCode: 'signature_required' },
+    )
+  }
+  return p
 }
 
 /** Reads the CGI head (`Status:` and headers) and pipes the body. */

@@ -9,6 +9,7 @@ const JobSchema = Type.Object({
   id: Type.String(),
   environmentId: Type.String(),
   type: Type.Union(JOB_TYPES.map((t) => Type.Literal(t))),
+  /** null for other job types, and for callers who may not read job output (viewers; developers on production). */
   command: Type.Union([Type.String(), Type.Null()]),
   status: Type.Union(['queued', 'running', 'succeeded', 'failed'].map((s) => Type.Literal(s))),
   exitCode: Type.Union([Type.Integer(), Type.Null()]),
@@ -71,11 +72,17 @@ export function registerJobRoutes(app: FastifyInstance, deploy: Deploy): void {
   app.get(
     '/v1/jobs/:id/logs',
     {
-      config: { meta: { auth: 'required', summary: 'Output of a job; follow=true streams until it ends' } },
+      config: {
+        meta: {
+          auth: 'required',
+          summary:
+            'Output of a job; follow=true streams until it ends (developers and up; on production, the role that may deploy it)',
+        },
+      },
       schema: { params: Params, querystring: LogQuery },
     },
     async (request, reply) => {
-      const job = await deploy.getJob(principalOf(request), (request.params as { id: string }).id)
+      const job = await deploy.jobOutput(principalOf(request), (request.params as { id: string }).id)
       return sendLog(request, reply, deploy.logs, job.id, job.status === 'queued' || job.status === 'running')
     },
   )

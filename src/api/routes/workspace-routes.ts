@@ -16,7 +16,7 @@ export function registerWorkspaceRoutes(app: FastifyInstance, deps: AppDeps): vo
   app.post(
     '/v1/workspaces',
     {
-      config: { meta: { auth: 'required', audit: 'workspace.create', summary: 'Create a workspace (you become its owner)' } },
+      config: { meta: { auth: 'required', audit: 'workspace.create', summary: 'Create a workspace (you become its owner; a session or an admin-scoped token; at most 10 owned per user)' } },
       schema: { body: Strict({ name: Name, displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })) }), response: { 201: WorkspaceSchema } },
     },
     async (request, reply) => reply.code(201).send(await workspaces.create(principalOf(request), contextOf(request), request.body as { name: string; displayName?: string })),

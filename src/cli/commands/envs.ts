@@ -115,10 +115,15 @@ export function envsCommand(): Command {
       )
     },
   )
-  scope(cmd.command('delete <env>')).action(async (ref: string, o: EnvOpts, c: Command) => {
-    const client = createClient()
-    await client.request('DELETE', `/v1/environments/${await resolveEnvironment(client, ref, o)}`)
-    done(c, `Deleted environment ${ref}.`)
-  })
+  scope(cmd.command('delete <env>'))
+    .option('--force', 'also delete its services, persistent data and backups')
+    .action(async (ref: string, o: EnvOpts & { force?: boolean }, c: Command) => {
+      const client = createClient()
+      await client.request(
+        'DELETE',
+        `/v1/environments/${await resolveEnvironment(client, ref, o)}${o.force ? '?force=true' : ''}`,
+      )
+      done(c, `Deleted environment ${ref}.`)
+    })
   return cmd
 }

@@ -4,7 +4,7 @@ import path from 'node:path'
 import { diffChanges, type AuditLog } from '../../audit/index.js'
 import { actorOf, authorize, PLATFORM, type Principal } from '../../iam/index.js'
 import type { Database, Kysely } from '../../store/index.js'
-import { TENANCY_ERRORS, type Tenancy } from '../../tenancy/index.js'
+import { TENANCY_ERRORS, projectCriticality, type Tenancy } from '../../tenancy/index.js'
 import type { Clock } from '../../shared/clock.js'
 import type { RequestContext } from '../../shared/context.js'
 import { ConflictError, InvalidError, NotFoundError, UnprocessableError } from '../../shared/errors.js'
@@ -166,7 +166,13 @@ export function createSync(deps: SyncDeps) {
       .where('id', '=', projectId)
       .executeTakeFirst()
     if (!p) throw new NotFoundError(TENANCY_ERRORS.notFound, 'project not found', { publicCode: 'not_found' })
-    await authorize(db, principal, action, { type: 'project', workspaceId: p.workspace_id })
+    // The rules govern what leaves production in a production → staging copy: production's bar when it exists.
+    const criticality = action === 'project.update' ? await projectCriticality(db, projectId) : undefined
+    await authorize(db, principal, action, {
+      type: 'project',
+      workspaceId: p.workspace_id,
+      ...(criticality ? { criticality } : {}),
+    })
     return p
   }
 
