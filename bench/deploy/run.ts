@@ -1,7 +1,9 @@
 /**
  * Time from `POST /v1/environments/:id/deployments` to the first request answered by the new release
- * through the edge, for examples/node-hello (no dependencies). Runs N deploys of changing commits and
- * prints each figure and the median. Usage: node --import tsx bench/deploy/run.ts [N]
+ * through the edge, for examples/node-hello (no dependencies), and from `POST …/rollback` to the first
+ * request answered by the previous release. Runs N deploys of changing commits, each after the first
+ * followed by a rollback, and prints each figure and the medians. Usage:
+ * node --import tsx bench/deploy/run.ts [N]   (BENCH_ISOLATE=1 as root: sandboxes, as `palisade serve` runs)
  */
 import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
@@ -82,7 +84,18 @@ function get(): Promise<string> {
   })
 }
 
+/** Waits until the edge serves `want`, failing if the deployment fails; returns the ms since `started`. */
+async function until(want: string, deploymentId: string, started: number): Promise<number> {
+  for (;;) {
+    if ((await get()) === want) return performance.now() - started
+    const cur = await call('GET', `/v1/deployments/${deploymentId}`, undefined, token)
+    if (cur.status === 'failed') throw new Error(`deployment failed: ${cur.reason}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
 const figures: number[] = []
+const rollbacks: number[] = []
 for (let i = 1; i <= runs; i++) {
   const server = readFileSync(path.join(work, 'server.js'), 'utf8').replace(
     /const greeting = .*/,
@@ -92,20 +105,24 @@ for (let i = 1; i <= runs; i++) {
   repo.commit({}, `release ${i}`)
   const started = performance.now()
   const d = await call('POST', `/v1/environments/${env.id}/deployments`, {}, token)
-  for (;;) {
-    if ((await get()) === `release ${i}\n`) break
-    const cur = await call('GET', `/v1/deployments/${d.id}`, undefined, token)
-    if (cur.status === 'failed') throw new Error(`deployment failed: ${cur.reason}`)
-    await new Promise((r) => setTimeout(r, 10))
-  }
-  const ms = performance.now() - started
+  const ms = await until(`release ${i}\n`, d.id, started)
   figures.push(ms)
   console.log(`deploy ${i}: ${ms.toFixed(0)} ms to the first request served by the new release`)
+  if (i === 1) continue
+  // Back to the previous release, then forward again with the next deploy.
+  const rStarted = performance.now()
+  const r = await call('POST', `/v1/environments/${env.id}/rollback`, {}, token)
+  const rms = await until(`release ${i - 1}\n`, r.id, rStarted)
+  rollbacks.push(rms)
+  console.log(`rollback ${i - 1}: ${rms.toFixed(0)} ms to the first request served by the previous release`)
 }
-figures.sort((a, b) => a - b)
-console.log(
-  `median ${figures[Math.floor(figures.length / 2)]?.toFixed(0)} ms, min ${figures[0]?.toFixed(0)} ms, max ${figures.at(-1)?.toFixed(0)} ms over ${runs} deploys (isolation: ${isolate ? 'namespaces' : 'none'}, load average ${(await import('node:os')).loadavg()[0]?.toFixed(1)})`,
-)
+const summary = (xs: number[]): string => {
+  const s = [...xs].sort((a, b) => a - b)
+  return `median ${s[Math.floor(s.length / 2)]?.toFixed(0)} ms, min ${s[0]?.toFixed(0)} ms, max ${s.at(-1)?.toFixed(0)} ms`
+}
+const load = (await import('node:os')).loadavg()[0]?.toFixed(1)
+console.log(`deploys: ${summary(figures)} over ${runs} (isolation: ${isolate ? 'namespaces' : 'none'}, load average ${load})`)
+console.log(`rollbacks: ${summary(rollbacks)} over ${rollbacks.length}`)
 await platform.close()
 await edge.stop()
 if (isolate) await removeSandbox(sandboxName(env.id))
