@@ -77,18 +77,25 @@ async function checkIsolation(uid: number, run: NonNullable<DoctorDeps['run']>):
       detail:
         'not running as root: apps run as the control plane user on loopback ports; environments are NOT isolated from each other',
     }
-  const ip = await run(['ip', '-V'])
-  return ip.code === 0
-    ? {
-        check: 'isolation',
-        status: 'ok',
-        detail: 'root with iproute2: each environment gets its own system user and network namespace',
-      }
-    : {
-        check: 'isolation',
-        status: 'fail',
-        detail: 'running as root but `ip` (iproute2) is missing: environments cannot be isolated',
-      }
+  const [ip, bwrap] = await Promise.all([run(['ip', '-V']), run(['bwrap', '--version'])])
+  if (ip.code !== 0)
+    return {
+      check: 'isolation',
+      status: 'fail',
+      detail: 'running as root but `ip` (iproute2) is missing: environments cannot be isolated',
+    }
+  if (bwrap.code !== 0)
+    return {
+      check: 'isolation',
+      status: 'fail',
+      detail: 'running as root but bubblewrap is missing (Debian: apt-get install bubblewrap): no tenant process can start',
+    }
+  return {
+    check: 'isolation',
+    status: 'ok',
+    detail:
+      'root with iproute2 and bubblewrap: each environment runs as its own user in its own network, mount and PID namespaces',
+  }
 }
 
 function checkDataDir(dataDir: string): CheckResult {
@@ -102,7 +109,8 @@ function checkDataDir(dataDir: string): CheckResult {
   const fs = statfsSync(dataDir)
   const free = fs.bavail * fs.bsize
   const problems: string[] = []
-  if (mode & 0o077) problems.push(`mode ${mode.toString(8)} lets other users in (want 700)`)
+  // 0711 is Palisade's own choice (service daemons traverse to their sockets); reading or writing is not.
+  if (mode & 0o066) problems.push(`mode ${mode.toString(8)} lets other users in (want 700 or 711)`)
   const key = path.join(dataDir, 'master.key')
   if (existsSync(key) && statSync(key).mode & 0o077)
     problems.push('master.key is readable by other users (want 600)')
@@ -111,7 +119,7 @@ function checkDataDir(dataDir: string): CheckResult {
     ? {
         check: 'data-dir',
         status: 'ok',
-        detail: `${dataDir}: mode 700, ${(free / 1024 ** 3).toFixed(1)} GiB free`,
+        detail: `${dataDir}: mode ${mode.toString(8)}, ${(free / 1024 ** 3).toFixed(1)} GiB free`,
       }
     : { check: 'data-dir', status: 'warn', detail: `${dataDir}: ${problems.join('; ')}` }
 }

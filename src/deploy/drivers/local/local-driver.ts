@@ -364,6 +364,9 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
     async prepareEnvironment(environmentId, envDir) {
       let identity: Identity | null = null
       if (opts.isolate) {
+        // Without bubblewrap no tenant process may start: failing is the safe default.
+        if (!existsSync('/usr/bin/bwrap'))
+          throw new Error('isolation needs bubblewrap (Debian: apt-get install bubblewrap); nothing was started')
         hardenDataDir(opts.dataDir, opts.onWarning)
         const name = sandboxName(environmentId)
         identity = await identities.ensure(environmentId, name)
