@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { test } from 'node:test'
-import { assertRef, fetchSource, resolveRepository } from './git-source.js'
+import { assertPublicRepository, assertRef, fetchSource, resolveRepository } from './git-source.js'
 import { createRepo } from './testing.js'
 
 function dirs(t: { after(fn: () => void): void }): {
@@ -153,5 +154,40 @@ test('fetching a branch or a commit gives the tree without .git', async (t) => {
       onOutput: () => undefined,
     }),
     /git fetch failed/,
+  )
+})
+
+test(
+  "a local repository owned by another user of the host is fetched (no git 'dubious ownership' refusal)",
+  { skip: process.getuid?.() === 0 ? false : 'needs root (chown)' },
+  async (t) => {
+    const root = mkdtempSync(path.join(tmpdir(), 'pal-git-owner-'))
+    t.after(() => rmSync(root, { recursive: true, force: true }))
+    const repo = createRepo(path.join(root, 'repo'))
+    repo.commit({ 'a.txt': 'hello' })
+    execFileSync('chown', ['-R', '65534:65534', repo.dir])
+    const dir = path.join(root, 'out')
+    const commit = await fetchSource({
+      url: 'file://' + repo.dir,
+      ref: 'main',
+      dir,
+      home: path.join(root, 'home'),
+      timeoutMs: 30_000,
+      onOutput: () => undefined,
+    })
+    assert.match(commit, /^[0-9a-f]{40}$/)
+    assert.equal(readFileSync(path.join(dir, 'a.txt'), 'utf8'), 'hello')
+  },
+)
+
+test('a remote repository whose host resolves to a private or metadata address is refused before git runs', async () => {
+  for (const address of ['127.0.0.1', '10.1.2.3', '169.254.169.254', '::1'])
+    await assert.rejects(
+      assertPublicRepository('https://git.example.test/repo.git', async () => [address]),
+      /refused: resolves to a non-public address/,
+    )
+  assert.equal(
+    await assertPublicRepository('https://git.example.test:8443/repo.git', async () => ['93.184.216.34']),
+    'git.example.test:8443:93.184.216.34',
   )
 })
