@@ -85,6 +85,10 @@ export const EnvironmentSchema = Type.Object({
   maintenanceWindow: Type.Union([MaintenanceWindowSchema, Type.Null()]),
   persistentDirs: Type.Array(Type.String()),
   healthCheckPath: Type.String(),
+  egress: Type.Object({
+    app: Type.Union([Type.String(), Type.Array(Type.String())]),
+    build: Type.Union([Type.String(), Type.Array(Type.String())]),
+  }),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 })
@@ -98,6 +102,15 @@ export const EnvironmentFields = {
   maintenanceWindow: Type.Optional(Type.Union([MaintenanceWindowSchema, Type.Null()])),
   persistentDirs: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 20 })),
   healthCheckPath: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  egress: Type.Optional(
+    Type.Object(
+      {
+        app: Type.Optional(Type.Union([Type.String({ maxLength: 20 }), Type.Array(Type.String({ maxLength: 253 }), { maxItems: 50 })])),
+        build: Type.Optional(Type.Union([Type.String({ maxLength: 20 }), Type.Array(Type.String({ maxLength: 253 }), { maxItems: 50 })])),
+      },
+      { additionalProperties: false, description: 'outbound connections: "public", "none" or host names (builds also "registries")' },
+    ),
+  ),
 }
 
 export const VariableName = Type.String({ pattern: VARIABLE_NAME_PATTERN, maxLength: 128 })

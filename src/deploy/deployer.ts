@@ -10,7 +10,7 @@ import { ConflictError, InvalidError, NotFoundError } from '../shared/errors.js'
 import { newId } from '../shared/ids.js'
 import { packRootTree } from '../shared/tenant-files.js'
 import { BuildPlanError, parseProcfile, planBuild, preparePersistentMountPoints } from './build-plan.js'
-import type { RunningProcess } from './drivers/driver.js'
+import type { EgressSetting, RunningProcess } from './drivers/driver.js'
 import { DEPLOY_ERRORS } from './errors.js'
 import { assertRef, assertPublicRepository, fetchSource, resolveRepository } from './git-source.js'
 import { waitHealthy } from './health-check.js'
@@ -267,6 +267,10 @@ export function createDeployer(deps: DeployDeps) {
       ipAllowOf(envId, env.workspace_id),
       deps.wafSettings ? deps.wafSettings(envId) : Promise.resolve({}),
     ])
+    // The egress setting takes effect with the route: at every deploy, restart and settings change.
+    await driver.setEgress(envId, egressOf(env)).catch((err: unknown) =>
+      deps.logger?.error({ err, environmentId: envId }, 'applying the egress setting failed'),
+    )
     const route: PublishedRoute = {
       environmentId: envId,
       workspaceId: env.workspace_id,
@@ -682,6 +686,7 @@ export function createDeployer(deps: DeployDeps) {
     try {
       try {
         await driver.prepareEnvironment(env.id, envDirOf(env.id))
+        await driver.setEgress(env.id, egressOf(env))
       } catch (err) {
         deps.logger?.error({ err, environmentId: env.id }, 'could not prepare the environment sandbox')
         throw new DeployFailure(
@@ -1386,6 +1391,12 @@ function tenantLeavesOf(envDir: string): string[] {
   for (const top of ['builds', 'services', 'shared'])
     if (existsSync(path.join(envDir, top)) && lstatSync(path.join(envDir, top)).uid === 0) walk(top)
   return leaves
+}
+
+/** The environment row's egress setting (null: the defaults). */
+function egressOf(env: EnvironmentsTable): EgressSetting {
+  const defaults: EgressSetting = { app: 'public', build: 'registries' }
+  return env.egress === null ? defaults : { ...defaults, ...(JSON.parse(env.egress) as Partial<EgressSetting>) }
 }
 
 /** Manifests are read only when they are small regular files (not links pointing elsewhere on the host). */

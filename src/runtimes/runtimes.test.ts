@@ -27,6 +27,7 @@ const env = (runtime: string, runtimeChannel: Environment['runtimeChannel'] = 's
   maintenanceWindow: { day: 'sun', start: '02:00', durationMinutes: 120, timezone: 'UTC' },
   persistentDirs: [],
   healthCheckPath: '/',
+  egress: { app: 'public', build: 'registries' },
   createdAt: '2024-01-01T00:00:00.000Z',
   updatedAt: '2024-01-01T00:00:00.000Z',
 })

@@ -12,6 +12,7 @@ import * as runtimeUpdates from './migrations/0008-runtime-updates.js'
 import * as runtimeChannel from './migrations/0009-runtime-channel.js'
 import * as credentialRevocations from './migrations/0010-credential-revocations.js'
 import * as releaseDigest from './migrations/0012-release-digest.js'
+import * as environmentEgress from './migrations/0013-environment-egress.js'
 
 /** Migrations in order. Never edit a released one: add the next file. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -26,6 +27,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0009-runtime-channel': runtimeChannel,
   '0010-credential-revocations': credentialRevocations,
   '0012-release-digest': releaseDigest,
+  '0013-environment-egress': environmentEgress,
 }
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) }

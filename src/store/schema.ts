@@ -94,6 +94,8 @@ export interface EnvironmentsTable {
   maintenance_window: string | null
   persistent_dirs: string
   health_check_path: string
+  /** JSON `{"app", "build"}` egress setting; null: the defaults. */
+  egress: string | null
   created_at: string
   updated_at: string
 }

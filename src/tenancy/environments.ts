@@ -45,6 +45,8 @@ export interface Environment {
   readonly maintenanceWindow: MaintenanceWindow | null
   readonly persistentDirs: readonly string[]
   readonly healthCheckPath: string
+  /** Where its processes may connect out (docs/isolation.md, "Egress"). */
+  readonly egress: EgressSetting
   readonly createdAt: string
   readonly updatedAt: string
 }
@@ -59,7 +61,21 @@ export interface EnvironmentInput {
   readonly maintenanceWindow?: MaintenanceWindow | null
   readonly persistentDirs?: readonly string[]
   readonly healthCheckPath?: string
+  readonly egress?: Partial<EgressSetting>
 }
+
+/**
+ * Outbound connections, through the egress gateway (always public addresses only): `public` any host,
+ * `none` nothing, or a list of host names (`*.example.com` for subdomains). Builds also take `registries`
+ * (the package registries the runtimes need).
+ */
+export interface EgressSetting {
+  readonly app: 'public' | 'none' | readonly string[]
+  readonly build: 'registries' | 'public' | 'none' | readonly string[]
+}
+
+export const DEFAULT_EGRESS: EgressSetting = Object.freeze({ app: 'public', build: 'registries' })
+const EGRESS_HOST = /^(?=.{1,253}$)(\*\.)?[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/
 
 export const DEFAULT_SIZING: Sizing = Object.freeze({ instances: 1, memoryMb: 512, cpu: 1 })
 export const LIMITS = Object.freeze({
@@ -69,6 +85,7 @@ export const LIMITS = Object.freeze({
   memoryMb: [64, 65536],
   cpu: [0.1, 16],
   maintenanceMinutes: [30, 720],
+  egressHosts: 50,
 })
 
 export function toEnvironment(r: EnvironmentsTable): Environment {
@@ -86,6 +103,7 @@ export function toEnvironment(r: EnvironmentsTable): Environment {
     maintenanceWindow: r.maintenance_window === null ? null : (JSON.parse(r.maintenance_window) as MaintenanceWindow),
     persistentDirs: JSON.parse(r.persistent_dirs) as string[],
     healthCheckPath: r.health_check_path,
+    egress: r.egress === null ? DEFAULT_EGRESS : { ...DEFAULT_EGRESS, ...(JSON.parse(r.egress) as Partial<EgressSetting>) },
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   }
@@ -122,6 +140,22 @@ function validate(input: Partial<EnvironmentInput>): void {
     if (input.persistentDirs.length > LIMITS.persistentDirs) invalid('persistentDirs', `at most ${LIMITS.persistentDirs} directories`)
     for (const d of input.persistentDirs) assertPersistentDir(d)
     if (new Set(input.persistentDirs).size !== input.persistentDirs.length) invalid('persistentDirs', 'must not repeat a directory')
+  }
+  if (input.egress !== undefined) {
+    const check = (field: string, value: unknown, words: readonly string[]): void => {
+      if (typeof value === 'string') {
+        if (!words.includes(value)) invalid(field, `must be one of ${words.join(', ')}, or a list of host names`)
+        return
+      }
+      if (!Array.isArray(value)) invalid(field, 'must be a word or a list of host names')
+      const list = value as unknown[]
+      if (list.length > LIMITS.egressHosts) invalid(field, `at most ${LIMITS.egressHosts} host names`)
+      for (const h of list)
+        if (typeof h !== 'string' || !EGRESS_HOST.test(h))
+          invalid(field, `${JSON.stringify(h)} is not a host name (lower case; *.example.com for its subdomains)`)
+    }
+    if (input.egress.app !== undefined) check('egress.app', input.egress.app, ['public', 'none'])
+    if (input.egress.build !== undefined) check('egress.build', input.egress.build, ['registries', 'public', 'none'])
   }
   if (input.healthCheckPath !== undefined && !/^\/[A-Za-z0-9._~!$&'()*+,;=:@/%-]{0,255}$/.test(input.healthCheckPath)) {
     invalid('healthCheckPath', 'must be an absolute URL path')
@@ -197,6 +231,7 @@ export function createEnvironments(deps: TenancyDeps) {
           maintenance_window: input.maintenanceWindow ? JSON.stringify(input.maintenanceWindow) : null,
           persistent_dirs: JSON.stringify(input.persistentDirs ?? []),
           health_check_path: input.healthCheckPath ?? '/',
+          egress: input.egress ? JSON.stringify({ ...DEFAULT_EGRESS, ...input.egress }) : null,
           created_at: now,
           updated_at: now,
         }
@@ -253,6 +288,7 @@ export function createEnvironments(deps: TenancyDeps) {
           maintenance_window: patch.maintenanceWindow === undefined ? before.maintenance_window : patch.maintenanceWindow === null ? null : JSON.stringify(patch.maintenanceWindow),
           persistent_dirs: patch.persistentDirs === undefined ? before.persistent_dirs : JSON.stringify(patch.persistentDirs),
           health_check_path: patch.healthCheckPath ?? old.healthCheckPath,
+          egress: patch.egress === undefined ? before.egress : JSON.stringify({ ...old.egress, ...patch.egress }),
           updated_at: clock.now().toISOString(),
         }
         try {

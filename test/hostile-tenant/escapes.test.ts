@@ -147,6 +147,25 @@ const via = (target) => new Promise((r) => {
     assert.match(job.output, /via 169\.254\.169\.254:80 403/)
   })
 
+  test("an environment's egress setting narrows its app to an allow list, at once, and bad settings are refused", async () => {
+    const bad = await f.call('PATCH', `/v1/environments/${f.envId}`, { egress: { app: ['http://x'] } })
+    assert.equal(bad.statusCode, 400, bad.body)
+    assert.match(bad.body, /egress\.app/)
+    const set = await f.call('PATCH', `/v1/environments/${f.envId}`, { egress: { app: ['api.allowed.test'] } })
+    assert.equal(set.statusCode, 200, set.body)
+    assert.deepEqual((set.json() as { egress: unknown }).egress, { app: ['api.allowed.test'], build: 'registries' })
+    const connect = (target: string): string => `
+const http = require('node:http'); const u = new URL(process.env.HTTPS_PROXY)
+const q = http.request({ host: u.hostname, port: u.port, method: 'CONNECT', path: '${target}' })
+q.on('connect', (res, s) => { console.log('${target}', res.statusCode, res.headers['x-palisade-refusal'] || ''); s.destroy() })
+q.on('error', (e) => console.log('${target}', e.code)); q.end()`
+    const job = await tenantJob(f, `node -e "${connect('other.example.test:443').replace(/"/g, '\\"')}"; node -e "${connect('api.allowed.test:443').replace(/"/g, '\\"')}"`)
+    assert.match(job.output, /other\.example\.test:443 403.*not on the allow list/)
+    assert.doesNotMatch(job.output, /api\.allowed\.test:443 403.*not on the allow list/)
+    const reset = await f.call('PATCH', `/v1/environments/${f.envId}`, { egress: { app: 'public' } })
+    assert.equal(reset.statusCode, 200, reset.body)
+  })
+
   test('secret variables printed by a job are masked in its log', async () => {
     const set = await f.call('PUT', `/v1/environments/${f.envId}/variables/API_KEY`, {
       value: 'sk_live_very_secret_value',

@@ -32,7 +32,13 @@ export function registerEnvironmentRoutes(app: FastifyInstance, deps: AppDeps): 
       config: { meta: { auth: 'required', audit: 'environment.update' } },
       schema: { params: Strict({ id: Id }), body: Strict({ name: Type.Optional(Name), ...EnvironmentFields }), response: { 200: EnvironmentSchema } },
     },
-    async (request) => environments.update(principalOf(request), contextOf(request), (request.params as { id: string }).id, request.body as Partial<EnvironmentInput>),
+    async (request) => {
+      const id = (request.params as { id: string }).id
+      const env = await environments.update(principalOf(request), contextOf(request), id, request.body as Partial<EnvironmentInput>)
+      // Host, egress and the rest reach the edge and the driver at once, not at the next deploy.
+      deps.onEnvironmentChanged?.(id)
+      return env
+    },
   )
   app.delete(
     '/v1/environments/:id',

@@ -33,6 +33,13 @@ interface EnvOpts {
   instances?: string
   memory?: string
   name?: string
+  egressApp?: string
+  egressBuild?: string
+}
+
+/** `public`, `none`, `registries` stay words; anything else is a comma-separated list of host names. */
+function egressValue(v: string): string | string[] {
+  return ['public', 'none', 'registries'].includes(v) ? v : v.split(',').map((h) => h.trim()).filter((h) => h !== '')
 }
 
 function body(o: EnvOpts): Record<string, unknown> {
@@ -48,6 +55,10 @@ function body(o: EnvOpts): Record<string, unknown> {
   if (o.instances) sizing['instances'] = Number(o.instances)
   if (o.memory) sizing['memoryMb'] = Number(o.memory)
   if (Object.keys(sizing).length > 0) b['sizing'] = sizing
+  const egress: Record<string, unknown> = {}
+  if (o.egressApp) egress['app'] = egressValue(o.egressApp)
+  if (o.egressBuild) egress['build'] = egressValue(o.egressBuild)
+  if (Object.keys(egress).length > 0) b['egress'] = egress
   return b
 }
 
@@ -66,6 +77,8 @@ function withSettings(c: Command): Command {
     .option('--persistent-dir <dir>', 'persistent directory (repeatable)', collect)
     .option('--instances <n>', 'instances')
     .option('--memory <mb>', 'memory per instance (MiB)')
+    .option('--egress-app <rule>', 'where the app and jobs may connect out: public, none, or host,host,… (default public)')
+    .option('--egress-build <rule>', 'where builds may connect out: registries, public, none, or host,host,… (default registries)')
 }
 
 export function envsCommand(): Command {

@@ -85,6 +85,12 @@ export interface IsolationReport {
   readonly summary: string
 }
 
+/** Where an environment's processes may connect out (the tenancy setting; docs/isolation.md). */
+export interface EgressSetting {
+  readonly app: 'public' | 'none' | readonly string[]
+  readonly build: 'registries' | 'public' | 'none' | readonly string[]
+}
+
 export interface DeployDriver {
   readonly name: string
   readonly isolation: IsolationReport
@@ -92,6 +98,8 @@ export interface DeployDriver {
   readonly files: TenantFiles
   /** Creates what an environment needs (user, namespace, directories); idempotent. */
   prepareEnvironment(environmentId: string, envDir: string): Promise<void>
+  /** Applies the environment's egress setting to new connections of its apps, jobs and builds. */
+  setEgress(environmentId: string, setting: EgressSetting): Promise<void>
   /** The environment's system identity (null without isolation). */
   identityOf(environmentId: string): { readonly uid: number; readonly gid: number } | null
   /**

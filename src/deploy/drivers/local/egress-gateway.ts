@@ -89,7 +89,9 @@ export function createEgressGateway(options: EgressGatewayOptions) {
       void decideTarget(policy, url.hostname, resolve, allowed).then((d) => {
         if (!d.ok) {
           refuse(`${url.hostname}:${port}`, d.reason)
-          res.writeHead(403).end(`palisade egress: ${url.hostname} refused: ${d.reason}\n`)
+          res
+            .writeHead(403, { 'x-palisade-refusal': d.reason })
+            .end(`palisade egress: ${url.hostname} refused: ${d.reason}\n`)
           return
         }
         const headers = { ...req.headers }
@@ -127,7 +129,9 @@ export function createEgressGateway(options: EgressGatewayOptions) {
       void decideTarget(policy, target.host, resolve, allowed).then((d) => {
         if (!d.ok) {
           refuse(`${target.host}:${target.port}`, d.reason)
-          client.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\n\r\npalisade egress: ${d.reason}\n`)
+          client.end(
+            `HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\nx-palisade-refusal: ${d.reason}\r\n\r\npalisade egress: ${d.reason}\n`,
+          )
           return
         }
         const upstream = net.connect({ host: d.address, port: target.port })

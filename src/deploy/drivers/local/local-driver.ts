@@ -7,6 +7,7 @@ import { PassThrough } from 'node:stream'
 import type { TenantFiles } from '../../../shared/tenant-files.js'
 import type {
   DeployDriver,
+  EgressSetting,
   IsolationReport,
   OutputSink,
   ProcessSpec,
@@ -143,10 +144,17 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
   const nameToEnv = new Map<string, string>()
   let gateway: EgressGateway | null = null
   const egressOpen = new Map<string, Promise<string>>()
-  const buildPolicy: EgressPolicy = {
-    kind: 'allow',
-    hosts: opts.buildEgressHosts ?? DEFAULT_BUILD_HOSTS,
-  }
+  const registries: EgressPolicy = { kind: 'allow', hosts: opts.buildEgressHosts ?? DEFAULT_BUILD_HOSTS }
+  /** Each environment's policies (absent: apps public, builds the registries). */
+  const policies = new Map<string, { app: EgressPolicy; build: EgressPolicy }>()
+  const toPolicy = (word: EgressSetting['app'] | EgressSetting['build']): EgressPolicy =>
+    word === 'public'
+      ? { kind: 'public' }
+      : word === 'registries'
+        ? registries
+        : word === 'none'
+          ? { kind: 'allow', hosts: [] }
+          : { kind: 'allow', hosts: [...word] }
   const isolation: IsolationReport = opts.isolate
     ? {
         mode: 'namespaces',
@@ -189,7 +197,10 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
     const tag = `${identity.name}-${purpose}`
     let p = egressOpen.get(tag)
     if (!p) {
-      p = gatewayOf().open(tag, purpose === 'build' ? buildPolicy : { kind: 'public' })
+      const envId = nameToEnv.get(identity.name)
+      const policy = (envId === undefined ? undefined : policies.get(envId)?.[purpose]) ??
+        (purpose === 'build' ? registries : { kind: 'public' as const })
+      p = gatewayOf().open(tag, policy)
       egressOpen.set(tag, p)
       p.catch(() => egressOpen.delete(tag))
     }
@@ -385,6 +396,23 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
       })
       tree.layout(envDir, identity)
       await tree.files.makeDir(environmentId, 'home')
+    },
+
+    async setEgress(environmentId, setting) {
+      const next = { app: toPolicy(setting.app), build: toPolicy(setting.build) }
+      const prior = policies.get(environmentId)
+      if (prior && JSON.stringify(prior) === JSON.stringify(next)) return
+      policies.set(environmentId, next)
+      // Open sockets take the new policy at once (the bridges connect anew for every connection).
+      const name = sandboxName(environmentId)
+      for (const purpose of ['app', 'build'] as const) {
+        const tag = `${name}-${purpose}`
+        if (egressOpen.has(tag)) {
+          const reopened = gatewayOf().open(tag, next[purpose])
+          egressOpen.set(tag, reopened)
+          await reopened
+        }
+      }
     },
 
     identityOf(environmentId) {
