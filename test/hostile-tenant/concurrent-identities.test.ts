@@ -47,7 +47,20 @@ test(
       })
       apps.push(f)
     }
-    const deployments = apps.map((f) => f.deploy())
+    // All twenty queued at once; on two loaded cores they may take minutes, so the wait is long.
+    const deployments = apps.map(async (f) => {
+      const r = await f.call('POST', `/v1/environments/${f.envId}/deployments`, {})
+      assert.equal(r.statusCode, 201, r.body)
+      const id = (r.json() as { id: string }).id
+      return eventually(
+        async () => {
+          const d = (await f.call('GET', `/v1/deployments/${id}`)).json() as { status: string; reason: string | null }
+          return d.status === 'succeeded' || d.status === 'failed' ? d : undefined
+        },
+        400_000,
+        `deployment ${id}`,
+      )
+    })
     const services = apps.slice(0, 3).map(async (f) => {
       const r = await f.call('POST', `/v1/environments/${f.envId}/services`, { type: 'redis', name: 'cache' })
       assert.equal(r.statusCode, 201, r.body)
