@@ -55,4 +55,6 @@ export const EDGE_DEFAULT_LIMITS = Object.freeze({
   idleTimeoutMs: 5_000, // 5 s idle keep-alive
   headerTimeoutMs: 20_000, // 20 s for the request head (slowloris)
   requestTimeoutMs: 120_000, // 120 s for a whole request including its body (slow POST)
+  maxUrlBytes: 8 * 1024, // 8 KiB request target, like nginx's default buffer for the request line
+  maxConnectionsPerClient: 128, // per client address: browsers open ~6 per host; 128 leaves room for NAT
 })

@@ -143,6 +143,13 @@ export interface EdgeLimits {
   readonly headerTimeoutMs: number
   /** Whole request incl. body must arrive within this, ms. */
   readonly requestTimeoutMs: number
+  /** Longest request target (path and query), bytes. Over it → 414. */
+  readonly maxUrlBytes: number
+  /**
+   * Open connections per client address (IPv6 by /64) on each listener; one more is refused (429 on HTTP,
+   * a closed socket on HTTPS). Trusted proxies are exempt. 0 turns the cap off.
+   */
+  readonly maxConnectionsPerClient: number
 }
 
 export interface EdgeAcmeOptions {
