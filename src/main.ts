@@ -124,7 +124,13 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       httpsListen: listenText(config.edgeHttpsListen),
       dataDir: path.join(config.dataDir, 'edge'),
       baseDomain: config.baseDomain,
-      limits: { ...EDGE_DEFAULT_LIMITS, maxBodyBytes: config.edgeBodyLimit },
+      limits: {
+        ...EDGE_DEFAULT_LIMITS,
+        maxBodyBytes: config.edgeBodyLimit,
+        headerTimeoutMs: config.edgeHeaderTimeout * 1000,
+        idleTimeoutMs: config.edgeIdleTimeout * 1000,
+        maxConnectionsPerClient: config.edgeMaxConnectionsPerClient,
+      },
       trustProxy: false,
     },
     {
