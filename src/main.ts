@@ -137,6 +137,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       inspector: createWafInspector((route) => wafs().wafFor(route)),
       logger,
       onWafEvent: (event) => recordWafEvent(tenancy, event, logger),
+      secretValues: (envId) => tenancy.secretValues.get(envId),
     },
   )
   const isolate = options.deploy?.isolate ?? process.getuid?.() === 0
@@ -241,6 +242,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     },
   }
   const app = buildApp(deps)
+  await tenancy.secretValues.load()
   await deploy.attachRoutes(edge.routes)
 
   const token = await tenancy.setup.issueToken()

@@ -16,6 +16,11 @@ import type { DeployDeps } from './types.js'
 export function createDeploy(deps: DeployDeps) {
   const deployer = createDeployer(deps)
   const git = createGitPush(deps, deployer)
+  // A rename moves default hosts: the edge gets the new routes (old host gone, new host served, in one
+  // upsert per environment) before the rename is answered.
+  deps.tenancy.events.onHostsChanged(async (ids) => {
+    for (const id of ids) await deployer.publish(id)
+  })
   return {
     ...deployer,
     ...createAccess(deps, deployer.publish),

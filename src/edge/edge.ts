@@ -12,7 +12,7 @@ import { InternalError } from '../shared/errors.js'
 import { forwardRequestHeaders, forwardResponseHeaders } from './headers.js'
 import { compileAllowList, parseClientAddress, type AllowList } from './ip-allow.js'
 import type { CertificatePair, LocalCa } from './local-ca.js'
-import { maskAuthorization, maskCookie, maskUrl } from './mask.js'
+import { maskAuthorization, maskCookie, maskUrl, maskValues } from './mask.js'
 import {
   NOT_DEPLOYED_PAGE,
   PAGES,
@@ -156,6 +156,8 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
 
   function writeAccessLog(x: Exchange): void {
     const req = x.req
+    const secrets = x.route ? deps.secretValues?.(x.route.environmentId) : undefined
+    const userAgent = req.headers['user-agent']
     const entry: AccessLogEntry = {
       requestId: x.requestId,
       environmentId: x.route?.environmentId ?? null,
@@ -163,14 +165,14 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
       clientIp: x.clientIp,
       method: req.method ?? '',
       host: x.host,
-      path: maskUrl(req.url ?? ''),
+      path: maskUrl(req.url ?? '', secrets),
       protocol: x.tls ? 'https' : 'http',
       status: x.res.statusCode,
       bytesOut: x.bytesOut,
       durationMs: Number(process.hrtime.bigint() - x.startedNs) / 1e6,
       outcome: x.res.writableFinished ? x.outcome : (x.outcome ?? 'client_closed'),
-      userAgent: req.headers['user-agent'] ?? null,
-      referer: req.headers.referer ? maskUrl(req.headers.referer) : null,
+      userAgent: userAgent === undefined ? null : maskValues(userAgent, secrets),
+      referer: req.headers.referer ? maskUrl(req.headers.referer, secrets) : null,
       authorization: maskAuthorization(req.headers.authorization),
       cookie: maskCookie(req.headers.cookie),
       ...(x.ruleIds && x.ruleIds.length > 0 ? { ruleIds: x.ruleIds } : {}),
@@ -493,7 +495,7 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
           clientIp: x.clientIp,
           method: inspected.method,
           host: inspected.host,
-          path: maskUrl(inspected.uri),
+          path: maskUrl(inspected.uri, deps.secretValues?.(route.environmentId)),
           action: verdict.action,
           status,
           ruleIds,

@@ -180,6 +180,11 @@ export interface EdgeDeps {
   readonly onAccessLog?: (entry: AccessLogEntry) => void
   readonly onWafEvent?: (event: WafEvent) => void
   readonly throttle?: Throttle
+  /**
+   * The plain values of an environment's secret variables: masked wherever they appear in a log line or a
+   * WAF event's path. Called per logged request, so it must answer from memory.
+   */
+  readonly secretValues?: (environmentId: string) => Iterable<string> | undefined
   /** Milliseconds since the epoch; injected for tests. */
   readonly now?: () => number
 }
