@@ -10,6 +10,7 @@ import * as backupSchedules from './migrations/0006-backup-schedules.js'
 import * as sync from './migrations/0007-sync.js'
 import * as runtimeUpdates from './migrations/0008-runtime-updates.js'
 import * as runtimeChannel from './migrations/0009-runtime-channel.js'
+import * as domainClaims from './migrations/0010-domain-claims.js'
 
 /** Migrations in order. Never edit a released one: add the next file. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -22,6 +23,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0007-sync': sync,
   '0008-runtime-updates': runtimeUpdates,
   '0009-runtime-channel': runtimeChannel,
+  '0010-domain-claims': domainClaims,
 }
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) }
