@@ -63,6 +63,7 @@ test('path segments that look like tokens are masked, ordinary names and slugs a
   assert.equal(maskUrl('/blog/how-to-configure-nginx-in-2024'), '/blog/how-to-configure-nginx-in-2024')
   assert.equal(maskUrl('/products/12345/reviews'), '/products/12345/reviews')
   assert.equal(maskUrl('/static/app.bundle.min.js'), '/static/app.bundle.min.js')
+  assert.equal(maskUrl('/assets/main.3f2a9c1b4d5e6f70.js'), '/assets/main.3f2a9c1b4d5e6f70.js')
 })
 
 test('values equal to a secret variable are masked wherever they appear, plain or percent-encoded', () => {

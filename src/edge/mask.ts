@@ -76,6 +76,8 @@ export function isSecretName(name: string): boolean {
   return false
 }
 
+const STATIC_FILE = /\.(?:js|mjs|css|map|png|jpe?g|gif|svg|webp|avif|ico|woff2?|ttf|otf|html?|txt|xml|pdf)$/i
+
 function entropyBitsPerChar(text: string): number {
   const counts = new Map<string, number>()
   for (const c of text) counts.set(c, (counts.get(c) ?? 0) + 1)
@@ -94,6 +96,8 @@ function entropyBitsPerChar(text: string): number {
  */
 export function isTokenLike(segment: string): boolean {
   if (segment.length < 16 || !/^[A-Za-z0-9._~+=-]+$/.test(segment)) return false
+  // fingerprinted static files (`main.3f2a9c1b4d5e6f70.js`) are names, and useful in a log
+  if (STATIC_FILE.test(segment)) return false
   if (/^eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\./.test(segment)) return true
   const digits = /[0-9]/.test(segment)
   if (/^[0-9a-f-]+$/i.test(segment) && digits && /[a-f]/i.test(segment)) return true
