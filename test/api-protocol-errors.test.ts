@@ -50,3 +50,36 @@ test('what the HTTP parser and the router refuse is answered in the documented e
   const ok = await raw(port, `GET /v1/health HTTP/1.1\r\nHost: api\r\n${close}\r\n`)
   assert.equal(ok.status, 200)
 })
+
+test('a request that arrives while the API closes gets 503 in the documented format', async (t) => {
+  const tp = await startPlatform(t, 'sqlite')
+  await tp.platform.app.listen({ port: 0, host: '127.0.0.1' })
+  const port = (tp.platform.app.server.address() as AddressInfo).port
+  // the head is half sent (the connection is busy, so closing does not cut it), then finished during close
+  const { connect } = await import('node:net')
+  const socket = connect(port, '127.0.0.1')
+  socket.on('error', () => {})
+  await new Promise((resolve) => socket.once('connect', resolve))
+  socket.write('GET /v1/health HTTP/1.1\r\nHost: api\r\n')
+  await new Promise((r) => setTimeout(r, 100))
+  let data = ''
+  socket.setEncoding('latin1')
+  socket.on('data', (d: string) => (data += d))
+  const closed = tp.platform.app.close()
+  await new Promise((r) => setTimeout(r, 50))
+  socket.write('\r\n')
+  await new Promise((resolve) => socket.once('close', resolve))
+  await closed
+  const end = data.indexOf('\r\n\r\n')
+  assertDocumentedError(
+    {
+      status: Number(data.slice(9, 12)),
+      head: data.slice(0, end),
+      body: data.slice(end + 4),
+      closedAfterMs: 0,
+    },
+    503,
+    'unavailable',
+    REQ_ID,
+  )
+})

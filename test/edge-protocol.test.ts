@@ -164,3 +164,24 @@ test('a client over the per-client connection cap is refused with 429; others an
   const again = await raw(e.httpPort, 'GET / HTTP/1.1\r\nHost: p.localhost\r\nConnection: close\r\n\r\n')
   assert.equal(again.status, 200)
 })
+
+test('an internal failure of the edge answers 500 in the documented format with only a code and a request id', async (t) => {
+  const e = await startEdge({
+    throttle: {
+      take: () => {
+        throw new Error('throttle store is down: secret internals')
+      },
+    },
+  })
+  t.after(() => e.stop())
+  e.edge.routes.upsert(
+    testRoute({
+      environmentId: 'env_t',
+      hosts: ['t.localhost'],
+      throttle: { requestsPerSecond: 5, burst: 5 },
+    }),
+  )
+  const answer = await raw(e.httpPort, 'GET / HTTP/1.1\r\nHost: t.localhost\r\n\r\n')
+  assertDocumentedError(answer, 500, 'PAL_EDGE_INTERNAL')
+  assert.ok(!answer.body.includes('secret internals'))
+})

@@ -119,7 +119,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     genReqId: () => `req_${randomToken(16)}`,
     requestIdHeader: false,
     trustProxy: false,
-    return503OnClosing: true,
+    // Requests that arrive while closing get 503 from onRequest below, in the documented format (Fastify's
+    // own 503 has its own body and no request id).
+    return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     // Node's bare 400 for a missing Host would bypass the documented error format: checked in onRequest.
     http: { requireHostHeader: false },
@@ -165,10 +167,19 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   })
 
   app.decorateRequest('principal', undefined)
+  let closing = false
+  app.addHook('preClose', (done) => {
+    closing = true
+    done()
+  })
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('X-Request-Id', request.id)
     void reply.header('Cache-Control', 'no-store')
     void reply.header('X-Content-Type-Options', 'nosniff')
+    if (closing) {
+      void reply.header('Connection', 'close')
+      return reply.code(503).send(errorBody(request.id, 'unavailable', 'the server is shutting down; retry'))
+    }
     if (Buffer.byteLength(request.url) > API_MAX_URL_BYTES)
       return reply.code(414).send(errorBody(request.id, 'uri_too_long', 'the request target is too long'))
     if (request.raw.httpVersion !== '1.0' && hostHeaders(request.raw.rawHeaders) !== 1)

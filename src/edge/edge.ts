@@ -821,8 +821,18 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
       const failed = (error: unknown): void => {
         logger?.error({ err: error }, 'edge request failed')
         if (!res.headersSent) {
-          res.writeHead(500, { 'content-type': 'text/plain', connection: 'close' })
-          res.end('internal error\n')
+          // the documented error format, with only a code and a request id (no internals)
+          const requestId = randomUUID()
+          const body = JSON.stringify({
+            error: { code: 'PAL_EDGE_INTERNAL', message: 'internal error', requestId },
+          })
+          res.writeHead(500, {
+            'content-type': 'application/json; charset=utf-8',
+            'content-length': String(Buffer.byteLength(body)),
+            'x-request-id': requestId,
+            connection: 'close',
+          })
+          res.end(body)
         } else res.destroy()
       }
       try {
