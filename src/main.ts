@@ -9,7 +9,15 @@ import {
   type AuditLog,
 } from './audit/index.js'
 import type { Config, ListenAddress } from './config/index.js'
-import { createDeploy, createLocalDriver, hardenDataDir, type Deploy, type DeployOptions } from './deploy/index.js'
+import {
+  createDeploy,
+  createLocalDriver,
+  DOMAIN_DEFAULTS,
+  hardenDataDir,
+  type Deploy,
+  type DeployOptions,
+  type DomainOptions,
+} from './deploy/index.js'
 import {
   createEdge,
   createWafCache,
@@ -73,6 +81,8 @@ export interface PlatformOptions {
   readonly deploy?: { readonly isolate?: boolean; readonly options?: Partial<DeployOptions> }
   /** How often the backup scheduler looks for due schedules (tests: short; default one minute). */
   readonly backupScheduler?: { readonly intervalMs?: number }
+  /** Custom domain proofs for tests: a resolver, the HTTP check's port, loopback allowed. */
+  readonly domains?: DomainOptions
 }
 
 /**
@@ -126,13 +136,20 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       httpsListen: listenText(config.edgeHttpsListen),
       dataDir: path.join(config.dataDir, 'edge'),
       baseDomain: config.baseDomain,
-      limits: { ...EDGE_DEFAULT_LIMITS, maxBodyBytes: config.edgeBodyLimit },
+      limits: {
+        ...EDGE_DEFAULT_LIMITS,
+        maxBodyBytes: config.edgeBodyLimit,
+        headerTimeoutMs: config.edgeHeaderTimeout * 1000,
+        idleTimeoutMs: config.edgeIdleTimeout * 1000,
+        maxConnectionsPerClient: config.edgeMaxConnectionsPerClient,
+      },
       trustProxy: false,
     },
     {
       inspector: createWafInspector((route) => wafs().wafFor(route)),
       logger,
       onWafEvent: (event) => recordWafEvent(tenancy, event, logger),
+      secretValues: (envId) => tenancy.secretValues.get(envId),
     },
   )
   const isolate = options.deploy?.isolate ?? process.getuid?.() === 0
@@ -176,6 +193,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     serviceVariables: (envId) => services.connectionVariables(envId),
     ...(runtimePins ? { runtimePins } : {}),
     ...(options.deploy?.options ? { options: options.deploy.options } : {}),
+    ...(options.domains ? { domains: options.domains } : {}),
   })
   // Services run as the environment's own system user (created by the deploy driver), so that only that
   // environment's processes can open their sockets.
@@ -250,6 +268,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     },
   }
   const app = buildApp(deps)
+  await tenancy.secretValues.load()
   await deploy.attachRoutes(edge.routes)
 
   const token = await tenancy.setup.issueToken()
@@ -348,6 +367,21 @@ export function startAuditHousekeeping(platform: Platform, clock: Clock = system
   return () => timers.forEach(clearInterval)
 }
 
+/** Re-checks verified custom domains' proofs every hour (each one at most every 6 h); lost proofs unroute. */
+export function startDomainRechecks(platform: Platform): () => void {
+  const recheck = (): void => {
+    platform.deploy
+      .recheckDomains(DOMAIN_DEFAULTS.recheckIntervalMs)
+      .then(
+        (r) => r.unrouted > 0 && platform.logger.warn(r, 'custom domains lost their proof and are no longer routed'),
+      )
+      .catch((err: unknown) => platform.logger.error({ err }, 'custom domain re-check failed'))
+  }
+  const timer = setInterval(recheck, 3600_000)
+  timer.unref()
+  return () => clearInterval(timer)
+}
+
 /** `palisade serve`: start everything and stop cleanly on SIGINT/SIGTERM. */
 export async function serve(config: Config): Promise<Platform> {
   const platform = await createPlatform(config, { announce: (line) => process.stdout.write(line + '\n') })
@@ -356,6 +390,7 @@ export async function serve(config: Config): Promise<Platform> {
   await platform.sync.recover()
   await platform.app.listen({ host: config.apiListen.host, port: config.apiListen.port })
   const stopHousekeeping = startAuditHousekeeping(platform)
+  const stopDomainRechecks = startDomainRechecks(platform)
   const isolation = platform.deploy.isolation
   if (isolation.mode === 'none') platform.logger.warn({ isolation: isolation.mode }, isolation.summary)
   else platform.logger.info({ isolation: isolation.mode }, isolation.summary)
@@ -381,6 +416,7 @@ export async function serve(config: Config): Promise<Platform> {
   )
   const stop = (): void => {
     stopHousekeeping()
+    stopDomainRechecks()
     stopRuntimeUpdates()
     void platform.audit
       .checkpointAll()

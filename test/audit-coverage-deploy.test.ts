@@ -8,7 +8,11 @@ import { assertOneEvent, countEvents, declaredActions } from './support/audit-ev
 
 /** Every deploy route that changes something writes exactly one event (the rest: test/audit-coverage.test.ts). */
 test('deployments, rollbacks, jobs, access and domains each write exactly one audit event', async (t) => {
-  const f = await startDeploy(t)
+  // the domain's proof: a TXT record the injected resolver answers once the claim's token is known
+  const txt = new Map<string, string[][]>()
+  const f = await startDeploy(t, {
+    domains: { proof: { resolveTxt: async (name) => txt.get(name) ?? [], lookup: async () => [] } },
+  })
   const declared = await declaredActions(f.platform)
   f.repo.commit(nodeApp('v1'))
   assert.equal((await f.deploy()).status, 'succeeded')
@@ -32,19 +36,42 @@ test('deployments, rollbacks, jobs, access and domains each write exactly one au
     await f.platform.deploy.idle(f.envId)
   }
 
-  await settle(await step('post /v1/environments/{id}/deployments', `/v1/environments/${f.envId}/deployments`, {}))
-  await settle(await step('post /v1/environments/{id}/rollback', `/v1/environments/${f.envId}/rollback`, undefined))
-  const job = await step('post /v1/environments/{id}/jobs', `/v1/environments/${f.envId}/jobs`, { type: 'restart' })
+  await settle(
+    await step('post /v1/environments/{id}/deployments', `/v1/environments/${f.envId}/deployments`, {}),
+  )
+  await settle(
+    await step('post /v1/environments/{id}/rollback', `/v1/environments/${f.envId}/rollback`, undefined),
+  )
+  const job = await step('post /v1/environments/{id}/jobs', `/v1/environments/${f.envId}/jobs`, {
+    type: 'restart',
+  })
   await eventually(async () => {
-    const j = (await f.call('GET', `/v1/jobs/${(job.json() as { id: string }).id}`)).json() as { status: string }
+    const j = (await f.call('GET', `/v1/jobs/${(job.json() as { id: string }).id}`)).json() as {
+      status: string
+    }
     return j.status === 'succeeded' || j.status === 'failed' ? j : undefined
   }, 30_000)
-  await step('put /v1/environments/{id}/access', `/v1/environments/${f.envId}/access`, {
-    ipAllow: ['127.0.0.1'],
-    ipGroups: [],
-    password: null,
-  }, f.envId)
-  await step('post /v1/environments/{id}/domains', `/v1/environments/${f.envId}/domains`, { name: 'shop.example.com' })
+  await step(
+    'put /v1/environments/{id}/access',
+    `/v1/environments/${f.envId}/access`,
+    {
+      ipAllow: ['127.0.0.1'],
+      ipGroups: [],
+      password: null,
+    },
+    f.envId,
+  )
+  const claim = await step('post /v1/environments/{id}/domains', `/v1/environments/${f.envId}/domains`, {
+    name: 'shop.example.com',
+  })
+  const proof = (claim.json() as { verification: { dns: { name: string; value: string } } }).verification.dns
+  txt.set(proof.name, [[proof.value]])
+  const verified = await step(
+    'post /v1/environments/{id}/domains/{name}/verify',
+    `/v1/environments/${f.envId}/domains/shop.example.com/verify`,
+    undefined,
+  )
+  assert.equal((verified.json() as { status: string }).status, 'verified')
   await step(
     'delete /v1/environments/{id}/domains/{name}',
     `/v1/environments/${f.envId}/domains/shop.example.com`,

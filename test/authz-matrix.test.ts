@@ -371,6 +371,17 @@ const ROUTES: Record<string, Entry> = {
     env: true,
     body: (f) => ({ name: `d${n(f)}.example.com` }),
   },
+  'post /v1/environments/{id}/domains/{name}/verify': {
+    rule: 'domain.manage',
+    id: 'env',
+    env: true,
+    fresh: async (f, _a, crit) => {
+      const id = f.own[crit === 'production' ? 'envProd' : 'env'] as string
+      const name = `proof${n(f)}.example.com`
+      await created(f.tp, f.owner.token, 'POST', `/v1/environments/${id}/domains`, { name })
+      return { id, domainName: name }
+    },
+  },
   'delete /v1/environments/{id}/domains/{name}': {
     rule: 'domain.manage',
     id: 'env',

@@ -81,7 +81,7 @@ for (const kind of STORE_KINDS) {
       assert.doesNotMatch(JSON.stringify(events.items), /very secret|argon2/)
     })
 
-    test('domains are validated host names, unique across the platform and routed by the edge', async () => {
+    test('domains are validated host names, unique within a workspace, and not routed before they are proven', async () => {
       const f = await p.addApp()
       const g = await p.addApp()
       for (const bad of [
@@ -107,8 +107,9 @@ for (const kind of STORE_KINDS) {
       })
       assert.equal(dup.statusCode, 409)
       assert.equal(code(dup), 'domain_taken')
+      // pending until proven (test/domains-verify.test.ts): the edge routes only the default host
       const route = await p.platform.deploy.publish(f.envId)
-      assert.deepEqual(route?.hosts, [f.host, `shop-${kind}.example.com`])
+      assert.deepEqual(route?.hosts, [f.host])
       const list = (await f.call('GET', `/v1/environments/${f.envId}/domains`)).json() as {
         items: Array<{ name: string }>
       }

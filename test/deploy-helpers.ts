@@ -4,7 +4,7 @@ import { request } from 'node:http'
 import path from 'node:path'
 import { after } from 'node:test'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
-import type { DeployOptions, Deployment } from '../src/deploy/index.js'
+import type { DeployOptions, Deployment, DomainOptions } from '../src/deploy/index.js'
 import { createRepo, eventually, type TestRepo } from '../src/deploy/testing.js'
 import { startEdge } from '../src/edge/testing.js'
 import type { Platform } from '../src/main.js'
@@ -50,6 +50,8 @@ export interface DeployOptionsForTest {
   runtimePinning?: boolean
   /** Fixed "now" for the platform (the runtime scheduler tests); default the system clock. */
   clock?: Clock
+  /** Custom domain proofs (an injected resolver); default the system's. */
+  domains?: DomainOptions
 }
 
 export interface AppOptions {
@@ -85,6 +87,7 @@ export async function startDeployPlatform(
     }),
     {
       ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.domains ? { domains: options.domains } : {}),
       deploy: { isolate: options.isolate ?? false, options: { ...FAST, ...options.deploy } },
     },
   )

@@ -39,11 +39,12 @@ test('an unknown host gets a 404 page that names no tenant', async (t) => {
     testRoute({ environmentId: 'env_secret', workspaceId: 'ws_secret', hosts: ['secret.localhost'] }),
   )
 
-  const html = await send(e.httpPort, { host: 'secreT.localhos' })
+  const html = await send(e.httpPort, { host: 'secreT.localhos', headers: { accept: 'text/html,*/*;q=0.8' } })
   assert.equal(html.status, 404)
   assert.match(String(html.headers['content-type']), /text\/html/)
   assert.doesNotMatch(html.body, /secret|env_|ws_/i)
-  const json = await send(e.httpPort, { host: 'nope.localhost', headers: { accept: 'application/json' } })
+  // any client that does not ask for HTML (curl, API clients) gets the documented JSON error
+  const json = await send(e.httpPort, { host: 'nope.localhost' })
   assert.equal(json.status, 404)
   const parsed = JSON.parse(json.body)
   assert.equal(parsed.error.code, 'PAL_EDGE_UNKNOWN_HOST')

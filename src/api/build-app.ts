@@ -1,6 +1,7 @@
 import { Ajv, type ValidateFunction } from 'ajv'
 import { default as addFormats } from 'ajv-formats'
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyHttpOptions, type FastifyInstance, type FastifyReply } from 'fastify'
+import type { Server } from 'node:http'
 import type { FastifyValidationResult } from 'fastify/types/schema.js'
 import type { AuditLog } from '../audit/index.js'
 import type { Identity } from '../iam/index.js'
@@ -11,6 +12,7 @@ import type { Logger } from '../shared/log.js'
 import { randomToken } from '../shared/ids.js'
 import { UnauthenticatedError } from '../shared/errors.js'
 import { errorBody, sendError } from './errors.js'
+import { answerClientError, API_MAX_URL_BYTES } from './client-errors.js'
 import { createOpenApiCollector } from './openapi.js'
 import { registerSignedRequests } from './signature.js'
 import { registerMeRoutes } from './routes/me-routes.js'
@@ -105,14 +107,39 @@ function lazyValidator(ajv: Ajv, schema: object): FastifyValidationResult {
   return validate as FastifyValidationResult
 }
 
+function hostHeaders(raw: readonly string[]): number {
+  let n = 0
+  for (let i = 0; i < raw.length; i += 2) if ((raw[i] as string).toLowerCase() === 'host') n++
+  return n
+}
+
 export function buildApp(deps: AppDeps): FastifyInstance {
-  const options: FastifyServerOptions = {
+  const options: FastifyHttpOptions<Server> = {
     bodyLimit: API_BODY_LIMIT,
     genReqId: () => `req_${randomToken(16)}`,
     requestIdHeader: false,
     trustProxy: false,
-    return503OnClosing: true,
+    // Requests that arrive while closing get 503 from onRequest below, in the documented format (Fastify's
+    // own 503 has its own body and no request id).
+    return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // Node's bare 400 for a missing Host would bypass the documented error format: checked in onRequest.
+    http: { requireHostHeader: false },
+    // Parser failures, bad percent-encoding and over-long path parameters in the documented format too.
+    clientErrorHandler: answerClientError,
+    frameworkErrors: (error, request, untyped) => {
+      const reply = untyped as FastifyReply
+      void reply.header('X-Request-Id', request.id)
+      void reply.header('Cache-Control', 'no-store')
+      void reply.header('X-Content-Type-Options', 'nosniff')
+      // The message never echoes the path (no reflection of what the client sent).
+      if (error.code === 'FST_ERR_MAX_PARAM_LENGTH')
+        void reply.code(414).send(errorBody(request.id, 'uri_too_long', 'a path parameter is too long'))
+      else
+        void reply
+          .code(400)
+          .send(errorBody(request.id, 'invalid_request', 'the URL is not valid (malformed percent-encoding)'))
+    },
     ...(deps.logger
       ? { loggerInstance: deps.logger.child({}, { serializers: { req: requestLogView } }) }
       : { logger: false }),
@@ -140,10 +167,23 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   })
 
   app.decorateRequest('principal', undefined)
+  let closing = false
+  app.addHook('preClose', (done) => {
+    closing = true
+    done()
+  })
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('X-Request-Id', request.id)
     void reply.header('Cache-Control', 'no-store')
     void reply.header('X-Content-Type-Options', 'nosniff')
+    if (closing) {
+      void reply.header('Connection', 'close')
+      return reply.code(503).send(errorBody(request.id, 'unavailable', 'the server is shutting down; retry'))
+    }
+    if (Buffer.byteLength(request.url) > API_MAX_URL_BYTES)
+      return reply.code(414).send(errorBody(request.id, 'uri_too_long', 'the request target is too long'))
+    if (request.raw.httpVersion !== '1.0' && hostHeaders(request.raw.rawHeaders) !== 1)
+      return reply.code(400).send(errorBody(request.id, 'invalid_request', 'exactly one Host header is required'))
     const meta = request.routeOptions.config.meta
     const header = request.headers.authorization
     if (typeof header === 'string' && header.length <= MAX_BEARER && /^Bearer [\x21-\x7e]+$/.test(header)) {

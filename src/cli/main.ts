@@ -11,6 +11,7 @@ import { logsCommand } from './commands/logs.js'
 import { membersCommand } from './commands/members.js'
 import { runtimeCommand, runtimesCommand } from './commands/runtime.js'
 import { sshKeysCommand } from './commands/ssh-keys.js'
+import { domainsCommand } from './commands/domains.js'
 import { tokensCommand } from './commands/tokens.js'
 import { wafCommand } from './commands/waf.js'
 import { rollbackCommand } from './commands/rollback.js'
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
     projectsCommand(),
     envsCommand(),
     varsCommand(),
+    domainsCommand(),
     deployCommand(),
     rollbackCommand(),
     logsCommand(),

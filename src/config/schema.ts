@@ -20,6 +20,12 @@ export interface Config {
   readonly logLevel: string
   /** Edge request body limit in bytes. */
   readonly edgeBodyLimit: number
+  /** Seconds a client has to send a whole request head to the edge (slowloris). */
+  readonly edgeHeaderTimeout: number
+  /** Seconds an idle keep-alive connection to the edge stays open. */
+  readonly edgeIdleTimeout: number
+  /** Open connections per client address on each edge listener; 0 = no cap. */
+  readonly edgeMaxConnectionsPerClient: number
   /** Largest backup archive an import accepts, bytes (streamed to disk, never buffered). */
   readonly backupImportLimit: number
   /** Absolute directories local git repositories may be deployed from; empty = none. */
@@ -54,6 +60,9 @@ export const SETTINGS = [
   { key: 'sessionAbsoluteHours', env: 'PALISADE_SESSION_ABSOLUTE_HOURS', flag: 'session-absolute-hours', help: 'session lifetime' },
   { key: 'logLevel', env: 'PALISADE_LOG_LEVEL', flag: 'log-level', help: 'pino level' },
   { key: 'edgeBodyLimit', env: 'PALISADE_EDGE_BODY_LIMIT', flag: 'edge-body-limit', help: 'edge request body limit (bytes)' },
+  { key: 'edgeHeaderTimeout', env: 'PALISADE_EDGE_HEADER_TIMEOUT', flag: 'edge-header-timeout', help: 'seconds a client has to send a request head to the edge (default 20)' },
+  { key: 'edgeIdleTimeout', env: 'PALISADE_EDGE_IDLE_TIMEOUT', flag: 'edge-idle-timeout', help: 'seconds an idle keep-alive connection to the edge stays open (default 5)' },
+  { key: 'edgeMaxConnectionsPerClient', env: 'PALISADE_EDGE_MAX_CONNECTIONS_PER_CLIENT', flag: 'edge-max-connections-per-client', help: 'open connections per client address on each edge listener, 0 = no cap (default 128)' },
   { key: 'backupImportLimit', env: 'PALISADE_BACKUP_IMPORT_LIMIT', flag: 'backup-import-limit', help: 'largest backup archive an import accepts (bytes, default 2 GiB)' },
   { key: 'runtimePinning', env: 'PALISADE_RUNTIME_PINNING', flag: 'runtime-pinning', help: 'on | off: run node@… apps on the exact Node.js version their release pins (default on; off uses the host node)' },
   { key: 'gitLocalRoots', env: 'PALISADE_GIT_LOCAL_ROOTS', flag: 'git-local-roots', help: 'colon-separated directories local git repos may be deployed from, or "none" (default: the directory serve starts in)' },

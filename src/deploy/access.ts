@@ -1,11 +1,10 @@
 import ipaddr from 'ipaddr.js'
 import { diffChanges } from '../audit/index.js'
 import { actorOf, hashPassword, type Principal } from '../iam/index.js'
-import { isUniqueViolation } from '../store/index.js'
 import type { RequestContext } from '../shared/context.js'
-import { ConflictError, InvalidError, NotFoundError } from '../shared/errors.js'
+import { InvalidError } from '../shared/errors.js'
 import { DEPLOY_ERRORS } from './errors.js'
-import type { AccessInput, DeployDeps, Domain, EnvironmentAccess } from './types.js'
+import type { AccessInput, DeployDeps, EnvironmentAccess } from './types.js'
 
 export const ACCESS_LIMITS = Object.freeze({
   ipAllow: 200,
@@ -165,107 +164,6 @@ export function createAccess(deps: DeployDeps, publish: (envId: string) => Promi
       })
       await publish(envId)
       return read(envId)
-    },
-
-    async listDomains(principal: Principal, envId: string): Promise<{ items: Domain[]; nextCursor: null }> {
-      await tenancy.environments.load(principal, envId, 'environment.read')
-      const rows = await db
-        .selectFrom('environment_domains')
-        .selectAll()
-        .where('environment_id', '=', envId)
-        .orderBy('name')
-        .execute()
-      return {
-        items: rows.map((r) => ({ name: r.name, environmentId: r.environment_id, createdAt: r.created_at })),
-        nextCursor: null,
-      }
-    },
-
-    async addDomain(
-      principal: Principal,
-      ctx: RequestContext,
-      envId: string,
-      rawName: string,
-    ): Promise<Domain> {
-      const env = await tenancy.environments.load(principal, envId, 'domain.manage')
-      const name = rawName.trim().toLowerCase().replace(/\.$/, '')
-      assertDomain(name, deps.baseDomain)
-      const taken = (): ConflictError =>
-        new ConflictError(DEPLOY_ERRORS.domainTaken, `domain ${name} is already in use`, {
-          publicCode: 'domain_taken',
-        })
-      if (await db.selectFrom('environments').select('id').where('host', '=', name).executeTakeFirst())
-        throw taken()
-      const domain: Domain = { name, environmentId: envId, createdAt: clock.now().toISOString() }
-      await db.transaction().execute(async (trx) => {
-        const count = await trx
-          .selectFrom('environment_domains')
-          .select((eb) => eb.fn.countAll<number>().as('n'))
-          .where('environment_id', '=', envId)
-          .executeTakeFirstOrThrow()
-        if (Number(count.n) >= ACCESS_LIMITS.domainsPerEnvironment) {
-          throw new ConflictError(
-            DEPLOY_ERRORS.tooMany,
-            `an environment holds at most ${ACCESS_LIMITS.domainsPerEnvironment} domains`,
-            { publicCode: 'limit_reached' },
-          )
-        }
-        try {
-          await trx
-            .insertInto('environment_domains')
-            .values({
-              name,
-              environment_id: envId,
-              workspace_id: env.workspace_id,
-              created_at: domain.createdAt,
-            })
-            .execute()
-        } catch (error) {
-          if (isUniqueViolation(error)) throw taken()
-          throw error
-        }
-        await audit.record(trx, {
-          actor: actorOf(principal),
-          action: 'environment.domain.create',
-          target: { type: 'domain', id: name },
-          workspaceId: env.workspace_id,
-          projectId: env.project_id,
-          environmentId: envId,
-          changes: diffChanges(null, { name }),
-          context: ctx,
-        })
-      })
-      await publish(envId)
-      return domain
-    },
-
-    async removeDomain(
-      principal: Principal,
-      ctx: RequestContext,
-      envId: string,
-      name: string,
-    ): Promise<void> {
-      const env = await tenancy.environments.load(principal, envId, 'domain.manage')
-      await db.transaction().execute(async (trx) => {
-        const res = await trx
-          .deleteFrom('environment_domains')
-          .where('environment_id', '=', envId)
-          .where('name', '=', name.toLowerCase())
-          .executeTakeFirst()
-        if (Number(res.numDeletedRows) === 0)
-          throw new NotFoundError(DEPLOY_ERRORS.notFound, 'domain not found', { publicCode: 'not_found' })
-        await audit.record(trx, {
-          actor: actorOf(principal),
-          action: 'environment.domain.delete',
-          target: { type: 'domain', id: name.toLowerCase() },
-          workspaceId: env.workspace_id,
-          projectId: env.project_id,
-          environmentId: envId,
-          changes: diffChanges({ name: name.toLowerCase() }, null),
-          context: ctx,
-        })
-      })
-      await publish(envId)
     },
   }
 }

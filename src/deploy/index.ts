@@ -8,6 +8,7 @@
  * const d = await deploy.create(principal, ctx, envId, {})
  */
 import { createAccess } from './access.js'
+import { createDomains } from './domains.js'
 import { createDeployer } from './deployer.js'
 import { createGitPush } from './git-push.js'
 import { createMaintenanceHold } from './maintenance-hold.js'
@@ -16,9 +17,15 @@ import type { DeployDeps } from './types.js'
 export function createDeploy(deps: DeployDeps) {
   const deployer = createDeployer(deps)
   const git = createGitPush(deps, deployer)
+  // A rename moves default hosts: the edge gets the new routes (old host gone, new host served, in one
+  // upsert per environment) before the rename is answered.
+  deps.tenancy.events.onHostsChanged(async (ids) => {
+    for (const id of ids) await deployer.publish(id)
+  })
   return {
     ...deployer,
     ...createAccess(deps, deployer.publish),
+    ...createDomains(deps, deployer.publish, deps.domains),
     ...createMaintenanceHold(deps, deployer.publish),
     git,
     async close(): Promise<void> {
@@ -48,6 +55,15 @@ export { LogStore } from './log-store.js'
 export type { GitPush, PushTarget } from './git-push.js'
 export { DEPLOY_ERRORS } from './errors.js'
 export { ACCESS_LIMITS, assertDomain, normaliseCidr } from './access.js'
+export { DOMAIN_DEFAULTS, type DomainOptions } from './domains.js'
+export {
+  proveDomain,
+  CHALLENGE_LABEL,
+  CHALLENGE_PATH,
+  TXT_PREFIX,
+  type DomainProofOptions,
+  type ProofResult,
+} from './domain-proof.js'
 export { resolveRepository, assertRef } from './git-source.js'
 export { planBuild, parseProcfile } from './build-plan.js'
 export {

@@ -7,6 +7,7 @@ declare module '../store/schema.js' {
     jobs: JobsTable
     environment_access: EnvironmentAccessTable
     environment_domains: EnvironmentDomainsTable
+    domain_claims: DomainClaimsTable
   }
 }
 
@@ -87,6 +88,24 @@ export interface EnvironmentAccessTable {
   updated_at: string
 }
 
+/** A workspace's claim on a custom domain for one environment (migration 0010). Several may name one domain. */
+export interface DomainClaimsTable {
+  environment_id: string
+  workspace_id: string
+  name: string
+  /** Random proof token: `_palisade-challenge.<name>` TXT `palisade-verification=<token>`, or the HTTP file. */
+  token: string
+  created_at: string
+  /** Set while the domain is proven (and routed); null while pending or after a failed re-check. */
+  verified_at: string | null
+  /** How it was last proven: `dns`, `http` or `legacy` (routed before proof was required). */
+  method: string | null
+  checked_at: string | null
+  /** Consecutive failed re-checks of a verified domain. */
+  failures: number
+}
+
+/** A proven custom domain routed to an environment (exactly the hosts the edge serves). */
 export interface EnvironmentDomainsTable {
   /** Lowercase host name, unique across the platform. */
   name: string

@@ -1,3 +1,4 @@
+import type { DomainOptions } from './domains.js'
 import type { AuditLog } from '../audit/index.js'
 import type { Database, Kysely } from '../store/index.js'
 import type { Tenancy } from '../tenancy/index.js'
@@ -71,6 +72,15 @@ export interface Domain {
   readonly name: string
   readonly environmentId: string
   readonly createdAt: string
+  /** `pending`: claimed, not routed; `verified`: proven and routed by the edge. */
+  readonly status: 'pending' | 'verified'
+  readonly verifiedAt: string | null
+  readonly checkedAt: string | null
+  /** How to prove control of the name: either one is enough. */
+  readonly verification: {
+    readonly dns: { readonly name: string; readonly type: 'TXT'; readonly value: string }
+    readonly http: { readonly url: string; readonly body: string }
+  }
 }
 
 /** Shape of the edge's route (structurally the edge's `EdgeRoute`; deploy does not import the edge). */
@@ -171,4 +181,6 @@ export interface DeployDeps {
   readonly runtimePins?: RuntimePins
   /** Connection variables of the environment's services (DATABASE_URL, REDIS_URL, ...); none without it. */
   readonly serviceVariables?: (environmentId: string) => Promise<Record<string, string>>
+  /** Custom domain proofs (resolver, HTTP port) and re-check tolerance; the system resolver by default. */
+  readonly domains?: DomainOptions
 }

@@ -12,8 +12,17 @@ import { InternalError } from '../shared/errors.js'
 import { forwardRequestHeaders, forwardResponseHeaders } from './headers.js'
 import { compileAllowList, parseClientAddress, type AllowList } from './ip-allow.js'
 import type { CertificatePair, LocalCa } from './local-ca.js'
-import { maskAuthorization, maskCookie, maskUrl } from './mask.js'
-import { NOT_DEPLOYED_PAGE, PAGES, WAF_BLOCK_PAGE, WAF_UNAVAILABLE_PAGE, sendPage } from './pages.js'
+import { maskAuthorization, maskCookie, maskUrl, maskValues } from './mask.js'
+import {
+  NOT_DEPLOYED_PAGE,
+  PAGES,
+  rawErrorResponse,
+  TOO_MANY_CONNECTIONS_PAGE,
+  WAF_BLOCK_PAGE,
+  WAF_UNAVAILABLE_PAGE,
+  sendPage,
+} from './pages.js'
+import { checkRequestTarget } from './request-target.js'
 import { normalizeHost, RouteTable, type CompiledRoute } from './route-table.js'
 import { contentTypeFor, openStatic, resolveStatic } from './static-files.js'
 import { clientKey, MemoryThrottle } from './throttle.js'
@@ -147,6 +156,8 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
 
   function writeAccessLog(x: Exchange): void {
     const req = x.req
+    const secrets = x.route ? deps.secretValues?.(x.route.environmentId) : undefined
+    const userAgent = req.headers['user-agent']
     const entry: AccessLogEntry = {
       requestId: x.requestId,
       environmentId: x.route?.environmentId ?? null,
@@ -154,14 +165,14 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
       clientIp: x.clientIp,
       method: req.method ?? '',
       host: x.host,
-      path: maskUrl(req.url ?? ''),
+      path: maskUrl(req.url ?? '', secrets),
       protocol: x.tls ? 'https' : 'http',
       status: x.res.statusCode,
       bytesOut: x.bytesOut,
       durationMs: Number(process.hrtime.bigint() - x.startedNs) / 1e6,
       outcome: x.res.writableFinished ? x.outcome : (x.outcome ?? 'client_closed'),
-      userAgent: req.headers['user-agent'] ?? null,
-      referer: req.headers.referer ? maskUrl(req.headers.referer) : null,
+      userAgent: userAgent === undefined ? null : maskValues(userAgent, secrets),
+      referer: req.headers.referer ? maskUrl(req.headers.referer, secrets) : null,
       authorization: maskAuthorization(req.headers.authorization),
       cookie: maskCookie(req.headers.cookie),
       ...(x.ruleIds && x.ruleIds.length > 0 ? { ruleIds: x.ruleIds } : {}),
@@ -228,6 +239,7 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
       writeAccessLog(x)
     })
 
+    if (!acceptTarget(x)) return
     const url = req.url ?? '/'
     if (!tls && url.startsWith('/.well-known/acme-challenge/')) {
       const answer = challenges.answer(url)
@@ -270,6 +282,23 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
     if (answered === true) return
     if (answered !== false) return answered.then((done) => (done ? undefined : afterAccess(x, route)))
     return afterAccess(x, route)
+  }
+
+  /**
+   * One Host, a target that names no other authority (rewritten to origin form), and a target within
+   * `maxUrlBytes`. Returns false when it answered (400 / 414, and the connection is closed).
+   */
+  function acceptTarget(x: Exchange): boolean {
+    const req = x.req
+    const target = checkRequestTarget(req.url ?? '', req.rawHeaders, req.httpVersion)
+    if (target.ok && Buffer.byteLength(target.path) <= opts.limits.maxUrlBytes) {
+      req.url = target.path
+      return true
+    }
+    x.res.shouldKeepAlive = false
+    if (target.ok) page(x, 414, 'uri_too_long', { connection: 'close' })
+    else page(x, 400, target.reason, { connection: 'close' })
+    return false
   }
 
   function afterAccess(x: Exchange, route: EdgeRoute): void | Promise<void> {
@@ -466,7 +495,7 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
           clientIp: x.clientIp,
           method: inspected.method,
           host: inspected.host,
-          path: maskUrl(inspected.uri),
+          path: maskUrl(inspected.uri, deps.secretValues?.(route.environmentId)),
           action: verdict.action,
           status,
           ruleIds,
@@ -691,6 +720,7 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
     // Threat: `Upgrade: h2c` (or any non-WebSocket protocol) would let a client tunnel past the edge's
     // per-request checks; only WebSocket is upgraded.
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') return page(x, 400, 'bad_upgrade')
+    if (!acceptTarget(x)) return
     const host = x.host
     const compiled = host === '' ? undefined : routes.lookupCompiled(host)
     if (!compiled) return page(x, 404, 'unknown_host')
@@ -767,17 +797,42 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
     maxHeaderSize: opts.limits.maxHeaderBytes,
     requestTimeout: opts.limits.requestTimeoutMs,
     headersTimeout: opts.limits.headerTimeoutMs,
-    keepAliveTimeout: opts.limits.idleTimeoutMs,
+    // Node closes an idle keep-alive socket 1 s after keepAliveTimeout (a buffer for clients that race the
+    // advertised timeout): subtracting it keeps the configured idle timeout to the second.
+    keepAliveTimeout:
+      opts.limits.idleTimeoutMs > 1_000 ? opts.limits.idleTimeoutMs - 1_000 : opts.limits.idleTimeoutMs,
+    // Node checks the header and request timeouts only this often (default 30 s, which let a slowloris
+    // client hold a connection for 20–50 s instead of 20 s): at most a second, or a quarter of the shortest.
+    connectionsCheckingInterval: Math.max(
+      50,
+      Math.min(1_000, Math.floor(Math.min(opts.limits.headerTimeoutMs, opts.limits.requestTimeoutMs) / 4)),
+    ),
+    // A missing Host is answered by the edge in its own error format (Node would answer a bare 400).
+    requireHostHeader: false,
   }
 
   const onRequest =
     (tls: boolean) =>
     (req: IncomingMessage, res: ServerResponse): void => {
+      if (refused.has(req.socket)) {
+        req.socket.destroy()
+        return
+      }
       const failed = (error: unknown): void => {
         logger?.error({ err: error }, 'edge request failed')
         if (!res.headersSent) {
-          res.writeHead(500, { 'content-type': 'text/plain', connection: 'close' })
-          res.end('internal error\n')
+          // the documented error format, with only a code and a request id (no internals)
+          const requestId = randomUUID()
+          const body = JSON.stringify({
+            error: { code: 'PAL_EDGE_INTERNAL', message: 'internal error', requestId },
+          })
+          res.writeHead(500, {
+            'content-type': 'application/json; charset=utf-8',
+            'content-length': String(Buffer.byteLength(body)),
+            'x-request-id': requestId,
+            connection: 'close',
+          })
+          res.end(body)
         } else res.destroy()
       }
       try {
@@ -790,6 +845,10 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
   const onUpgrade =
     (tls: boolean) =>
     (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+      if (refused.has(req.socket)) {
+        socket.destroy()
+        return
+      }
       handleUpgrade(req, socket, head, tls).catch((error: unknown) => {
         logger?.error({ err: error }, 'edge upgrade failed')
         socket.destroy()
@@ -822,13 +881,105 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
     onRequest(true),
   )
   httpsServer.on('upgrade', onUpgrade(true))
-  for (const server of [httpServer, httpsServer] as Server[]) {
-    server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket | Duplex) => {
-      if (!socket.writable) return socket.destroy()
-      const status =
-        error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request'
-      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+  for (const [server, tls] of [
+    [httpServer, false],
+    [httpsServer, true],
+  ] as const) {
+    server.on('clientError', (error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex) =>
+      answerClientError(error, socket as Socket, tls),
+    )
+    server.prependListener('connection', (socket: Socket) => limitConnections(socket, tls))
+  }
+
+  /**
+   * Parser and server failures (bad bytes, a head over the limit, a header timeout) in the documented error
+   * format with a request id, and one access-log line: Node's default answers are bare and unlogged.
+   */
+  function answerClientError(
+    error: NodeJS.ErrnoException & { rawPacket?: Buffer },
+    socket: Socket,
+    tls: boolean,
+  ): void {
+    if (!socket.writable || error.code === 'ECONNRESET') {
+      socket.destroy()
+      return
+    }
+    let status: 400 | 408 | 414 | 431 = 400
+    let outcome = 'bad_request'
+    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      status = 408
+      outcome = 'request_timeout'
+    } else if (error.code === 'HPE_HEADER_OVERFLOW') {
+      status = isLongRequestLine(error.rawPacket, opts.limits.maxUrlBytes) ? 414 : 431
+      outcome = status === 414 ? 'uri_too_long' : 'headers_too_large'
+    }
+    const requestId = randomUUID()
+    socket.end(rawErrorResponse(status, PAGES[status], requestId))
+    logRefusal(socket, tls, requestId, status, outcome)
+  }
+
+  /** A client may hold at most `maxConnectionsPerClient` connections per listener (connection exhaustion). */
+  const openConnections = new Map<string, number>()
+  /** Sockets answered 429 at connect: anything the parser still reads from them is dropped, never served. */
+  const refused = new WeakSet<object>()
+  function limitConnections(socket: Socket, tls: boolean): void {
+    const cap = opts.limits.maxConnectionsPerClient
+    const peer = plainAddress(socket.remoteAddress)
+    if (cap <= 0 || peer === '' || isTrusted(peer)) return
+    const key = `${tls ? 's' : 'h'}|${clientKey(peer)}`
+    const open = openConnections.get(key) ?? 0
+    if (open >= cap) {
+      const requestId = randomUUID()
+      refused.add(socket)
+      socket.on('error', () => socket.destroy())
+      if (tls) socket.destroy()
+      else {
+        socket.end(rawErrorResponse(429, TOO_MANY_CONNECTIONS_PAGE, requestId, { 'Retry-After': '1' }))
+        // whatever the client sends meanwhile is not read: the socket goes as soon as the answer is out
+        socket.once('finish', () => socket.destroy())
+      }
+      logRefusal(socket, tls, requestId, 429, 'too_many_connections')
+      return
+    }
+    openConnections.set(key, open + 1)
+    socket.once('close', () => {
+      const left = (openConnections.get(key) ?? 1) - 1
+      if (left <= 0) openConnections.delete(key)
+      else openConnections.set(key, left)
     })
+  }
+
+  function logRefusal(
+    socket: Socket,
+    tls: boolean,
+    requestId: string,
+    status: number,
+    outcome: string,
+  ): void {
+    const entry: AccessLogEntry = {
+      requestId,
+      environmentId: null,
+      workspaceId: null,
+      clientIp: plainAddress(socket.remoteAddress),
+      method: '',
+      host: '',
+      path: '',
+      protocol: tls ? 'https' : 'http',
+      status,
+      bytesOut: 0,
+      durationMs: 0,
+      outcome,
+      userAgent: null,
+      referer: null,
+      authorization: null,
+      cookie: null,
+    }
+    try {
+      logger?.info(entry, 'edge request')
+      deps.onAccessLog?.(entry)
+    } catch {
+      // a failing log sink must not take traffic down
+    }
   }
 
   function listenOn(server: Server, addr: { host: string; port: number }): Promise<AddressInfo> {
@@ -869,6 +1020,17 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
       await Promise.all(closing)
     },
   }
+}
+
+/**
+ * Whether a head that overflowed the limit did so in its request line (→ 414) rather than in its headers
+ * (→ 431): the packet the parser choked on starts with a method and its first line is over `maxUrlBytes`.
+ * A line split over several reads is seen from its last piece only, and then counts as headers.
+ */
+function isLongRequestLine(raw: Buffer | undefined, maxUrlBytes: number): boolean {
+  if (!raw || !/^[A-Z]{1,16} [^ ]/.test(raw.subarray(0, 20).toString('latin1'))) return false
+  const end = raw.indexOf('\n')
+  return (end === -1 ? raw.length : end) > maxUrlBytes
 }
 
 /** Just enough of a ServerResponse to render edge pages on a raw upgrade socket. */

@@ -25,7 +25,7 @@ export { compileAllowList } from './ip-allow.js'
 export { createWafInspector, inspectWithWaf } from './waf-inspector.js'
 export { decideTraffic, type TrafficDecision, type TrafficRequest } from './decide.js'
 export { createFsWafSource, createWafCache } from './waf-rules.js'
-export { maskUrl, maskAuthorization, maskCookie } from './mask.js'
+export { maskUrl, maskAuthorization, maskCookie, maskForm, maskValues, isSecretName, isTokenLike } from './mask.js'
 export { EdgeConfigError, EDGE_ERROR_CODES, type EdgeErrorCode } from './errors.js'
 export type {
   AccessLogEntry,
@@ -55,4 +55,6 @@ export const EDGE_DEFAULT_LIMITS = Object.freeze({
   idleTimeoutMs: 5_000, // 5 s idle keep-alive
   headerTimeoutMs: 20_000, // 20 s for the request head (slowloris)
   requestTimeoutMs: 120_000, // 120 s for a whole request including its body (slow POST)
+  maxUrlBytes: 8 * 1024, // 8 KiB request target, like nginx's default buffer for the request line
+  maxConnectionsPerClient: 128, // per client address: browsers open ~6 per host; 128 leaves room for NAT
 })

@@ -1,45 +1,183 @@
-/** Query parameters whose values never reach a log line. Matched case-insensitively, also as suffixes (`access_token`). */
-const SECRET_PARAMS = [
+/**
+ * Masking for the access log and WAF events: by rule, not by a list of whole names alone.
+ *
+ * - A query (or form) parameter is secret when any word of any part of its name is a secret word: names are
+ *   percent-decoded, split into parts at `[`, `]` and `.` (`user[password]`, `password[]`, `user.password`)
+ *   and into words at `_`, `-` and camelCase boundaries (`newPassword`, `x-api-token`), case-insensitively.
+ * - A path parameter (`;jsessionid=…`) is secret by the same rule.
+ * - A path segment that looks like a token (long and high-entropy: reset links `/reset/<token>`, JWTs, hex
+ *   digests) is masked whole.
+ * - Any value that equals one of the environment's secret variables is masked wherever it appears.
+ */
+
+/** Words that make a parameter name secret. */
+const SECRET_WORDS = new Set([
   'password',
   'passwd',
   'pwd',
+  'pass',
+  'passphrase',
   'token',
   'secret',
-  'api_key',
   'apikey',
   'key',
   'signature',
+  'sig',
   'code',
-]
+  'otp',
+  'totp',
+  'jwt',
+  'auth',
+  'authorization',
+  'credential',
+  'credentials',
+  'session',
+  'sessionid',
+  'sid',
+  'jsessionid',
+  'phpsessid',
+  'aspsessionid',
+  'csrf',
+  'xsrf',
+  'cookie',
+  'bearer',
+  'saml',
+  'samlresponse',
+  'ticket',
+])
 
-const MASK = '***'
+export const MASK = '***'
+/** Shorter secret values are not searched for: masking every "1" or "on" would hide the whole log. */
+const MIN_SECRET_VALUE = 6
 
-function isSecretName(name: string): boolean {
-  const lower = name.toLowerCase()
-  return SECRET_PARAMS.some((s) => lower === s || lower.endsWith(`_${s}`) || lower.endsWith(`-${s}`))
+function decode(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '))
+  } catch {
+    return text // a malformed escape must not hide a secret: the raw text is judged instead
+  }
 }
 
-/** Masks secret query parameter values in a request target or URL. The path itself is kept. */
-export function maskUrl(target: string): string {
-  const q = target.indexOf('?')
-  if (q === -1) return target
-  const hash = target.indexOf('#', q)
-  const query = hash === -1 ? target.slice(q + 1) : target.slice(q + 1, hash)
-  const masked = query
+/** Whether a parameter name (already decoded) names a secret, by its parts and words. */
+export function isSecretName(name: string): boolean {
+  for (const part of name.split(/[[\].]+/)) {
+    if (part === '') continue
+    if (SECRET_WORDS.has(part.toLowerCase())) return true
+    const words = part
+      .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+      .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
+      .toLowerCase()
+      .split(/[\s_\-:]+/)
+    if (words.some((w) => SECRET_WORDS.has(w))) return true
+    // glued spellings: apikey, accesstoken, newpassword, sessionid
+    const lower = part.toLowerCase()
+    if (/(password|passwd|token|secret|apikey|sessionid|jwt|otp)$/.test(lower)) return true
+  }
+  return false
+}
+
+const STATIC_FILE = /\.(?:js|mjs|css|map|png|jpe?g|gif|svg|webp|avif|ico|woff2?|ttf|otf|html?|txt|xml|pdf)$/i
+
+function entropyBitsPerChar(text: string): number {
+  const counts = new Map<string, number>()
+  for (const c of text) counts.set(c, (counts.get(c) ?? 0) + 1)
+  let bits = 0
+  for (const n of counts.values()) {
+    const p = n / text.length
+    bits -= p * Math.log2(p)
+  }
+  return bits
+}
+
+/**
+ * Whether a path segment (decoded) looks like a credential rather than a name: a JWT, a hex digest or
+ * id of 16+ characters, a mixed-case-and-digits string of 16+, or any 20+ character string of token
+ * characters with an entropy of 4 bits per character or more (English slugs stay well below).
+ */
+export function isTokenLike(segment: string): boolean {
+  if (segment.length < 16 || !/^[A-Za-z0-9._~+=-]+$/.test(segment)) return false
+  // fingerprinted static files (`main.3f2a9c1b4d5e6f70.js`) are names, and useful in a log
+  if (STATIC_FILE.test(segment)) return false
+  if (/^eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\./.test(segment)) return true
+  const digits = /[0-9]/.test(segment)
+  if (/^[0-9a-f-]+$/i.test(segment) && digits && /[a-f]/i.test(segment)) return true
+  if (digits && /[a-z]/.test(segment) && /[A-Z]/.test(segment)) return true
+  return segment.length >= 20 && entropyBitsPerChar(segment) >= 4
+}
+
+function maskPath(path: string): string {
+  return path
+    .split('/')
+    .map((segment) => {
+      const semi = segment.indexOf(';')
+      const base = semi === -1 ? segment : segment.slice(0, semi)
+      let out = isTokenLike(decode(base)) ? MASK : base
+      if (semi !== -1) {
+        // path parameters: `;jsessionid=ABC`, `;token=…`
+        out += segment
+          .slice(semi)
+          .split(';')
+          .slice(1)
+          .map((param) => {
+            const eq = param.indexOf('=')
+            if (eq === -1) return `;${param}`
+            const name = param.slice(0, eq)
+            return isSecretName(decode(name)) || isTokenLike(decode(param.slice(eq + 1)))
+              ? `;${name}=${MASK}`
+              : `;${param}`
+          })
+          .join('')
+      }
+      return out
+    })
+    .join('/')
+}
+
+/** Masks `a=1&password=2` pairs (a query string or a URL-encoded form) by the parameter-name rule. */
+export function maskForm(query: string): string {
+  return query
     .split('&')
     .map((pair) => {
       const eq = pair.indexOf('=')
-      const rawName = eq === -1 ? pair : pair.slice(0, eq)
-      let name = rawName
-      try {
-        name = decodeURIComponent(rawName.replace(/\+/g, ' '))
-      } catch {
-        // keep the raw name; a malformed escape must not hide a secret
-      }
-      return eq !== -1 && isSecretName(name) ? `${rawName}=${MASK}` : pair
+      if (eq === -1) return pair
+      const rawName = pair.slice(0, eq)
+      if (isSecretName(decode(rawName)) || isTokenLike(decode(pair.slice(eq + 1))))
+        return `${rawName}=${MASK}`
+      return pair
     })
     .join('&')
-  return `${target.slice(0, q)}?${masked}`
+}
+
+/** Replaces every occurrence of a secret value, as sent or percent-encoded. */
+export function maskValues(text: string, secrets: Iterable<string> | undefined): string {
+  if (!secrets) return text
+  let out = text
+  for (const value of secrets) {
+    if (value.length < MIN_SECRET_VALUE) continue
+    for (const form of new Set([
+      value,
+      encodeURIComponent(value),
+      encodeURIComponent(value).replace(/%20/g, '+'),
+    ]))
+      if (out.includes(form)) out = out.split(form).join(MASK)
+  }
+  return out
+}
+
+/**
+ * Masks a request target or URL for a log line: token-like path segments, secret path parameters and query
+ * parameters, and (when given) every value equal to one of the environment's secret variables.
+ */
+export function maskUrl(target: string, secrets?: Iterable<string>): string {
+  const hashAt = target.indexOf('#')
+  const noFragment = hashAt === -1 ? target : target.slice(0, hashAt)
+  const q = noFragment.indexOf('?')
+  const before = q === -1 ? noFragment : noFragment.slice(0, q)
+  // keep a scheme and authority (a Referer is a whole URL) out of the path rules
+  const origin = /^[a-z][a-z0-9+.-]*:\/\/[^/]*/i.exec(before)?.[0] ?? ''
+  let out = origin + maskPath(before.slice(origin.length))
+  if (q !== -1) out += `?${maskForm(noFragment.slice(q + 1))}`
+  return maskValues(out, secrets)
 }
 
 /** `Basic abc...` → `Basic ***`: the scheme is useful, the credentials never are. */

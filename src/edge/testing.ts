@@ -78,6 +78,8 @@ export function testOptions(dataDir: string, overrides: Partial<EdgeOptions> = {
       idleTimeoutMs: 5_000,
       headerTimeoutMs: 10_000,
       requestTimeoutMs: 30_000,
+      maxUrlBytes: 8 * 1024,
+      maxConnectionsPerClient: 128,
     },
     trustProxy: false,
     ...overrides,

@@ -143,6 +143,13 @@ export interface EdgeLimits {
   readonly headerTimeoutMs: number
   /** Whole request incl. body must arrive within this, ms. */
   readonly requestTimeoutMs: number
+  /** Longest request target (path and query), bytes. Over it → 414. */
+  readonly maxUrlBytes: number
+  /**
+   * Open connections per client address (IPv6 by /64) on each listener; one more is refused (429 on HTTP,
+   * a closed socket on HTTPS). Trusted proxies are exempt. 0 turns the cap off.
+   */
+  readonly maxConnectionsPerClient: number
 }
 
 export interface EdgeAcmeOptions {
@@ -173,6 +180,11 @@ export interface EdgeDeps {
   readonly onAccessLog?: (entry: AccessLogEntry) => void
   readonly onWafEvent?: (event: WafEvent) => void
   readonly throttle?: Throttle
+  /**
+   * The plain values of an environment's secret variables: masked wherever they appear in a log line or a
+   * WAF event's path. Called per logged request, so it must answer from memory.
+   */
+  readonly secretValues?: (environmentId: string) => Iterable<string> | undefined
   /** Milliseconds since the epoch; injected for tests. */
   readonly now?: () => number
 }

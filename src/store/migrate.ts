@@ -11,6 +11,7 @@ import * as sync from './migrations/0007-sync.js'
 import * as runtimeUpdates from './migrations/0008-runtime-updates.js'
 import * as runtimeChannel from './migrations/0009-runtime-channel.js'
 import * as credentialRevocations from './migrations/0010-credential-revocations.js'
+import * as domainClaims from './migrations/0011-domain-claims.js'
 import * as releaseDigest from './migrations/0012-release-digest.js'
 import * as environmentEgress from './migrations/0013-environment-egress.js'
 
@@ -26,6 +27,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0008-runtime-updates': runtimeUpdates,
   '0009-runtime-channel': runtimeChannel,
   '0010-credential-revocations': credentialRevocations,
+  '0011-domain-claims': domainClaims,
   '0012-release-digest': releaseDigest,
   '0013-environment-egress': environmentEgress,
 }

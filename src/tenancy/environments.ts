@@ -7,6 +7,7 @@ import { newId } from '../shared/ids.js'
 import { decodeCursor, pageLimit, pageOf, type Page, type PageRequest, type TenancyDeps } from './deps.js'
 import { TENANCY_ERRORS } from './errors.js'
 import { defaultHost } from './hosts.js'
+import type { TenancyEvents } from './events.js'
 import { assertBranch, assertName, assertPersistentDir, assertRuntime, assertTimeZone, invalid } from './validate.js'
 
 export const CRITICALITIES = ['production', 'staging', 'development'] as const
@@ -169,7 +170,7 @@ function auditView(e: Environment): Record<string, unknown> {
 
 const nameTaken = (name: string): ConflictError => new ConflictError(TENANCY_ERRORS.nameTaken, `environment ${name} exists in this project`, { publicCode: 'conflict' })
 
-export function createEnvironments(deps: TenancyDeps) {
+export function createEnvironments(deps: TenancyDeps, events: TenancyEvents) {
   const { db, audit, clock } = deps
   const notFound = (what: string): NotFoundError => new NotFoundError(TENANCY_ERRORS.notFound, `${what} not found`, { publicCode: 'not_found' })
 
@@ -264,7 +265,7 @@ export function createEnvironments(deps: TenancyDeps) {
       }
       validate(patch)
       const old = toEnvironment(before)
-      return db.transaction().execute(async (trx) => {
+      const result = await db.transaction().execute(async (trx) => {
         const name = patch.name ?? old.name
         let host = old.host
         if (name !== old.name) {
@@ -310,6 +311,8 @@ export function createEnvironments(deps: TenancyDeps) {
         })
         return env
       })
+      if (result.host !== old.host) await events.hostsChanged([id])
+      return result
     },
 
     /**

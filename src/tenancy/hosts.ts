@@ -5,12 +5,15 @@ export function defaultHost(env: string, project: string, workspace: string, bas
   return `${env}.${project}.${workspace}.${baseDomain}`
 }
 
-/** After a rename, every environment below gets its new default host in the same transaction. */
+/**
+ * After a rename, every environment below gets its new default host in the same transaction. Answers their
+ * ids, for the routes to be republished once the transaction is committed.
+ */
 export async function recomputeHosts(
   trx: Transaction<Database>,
   baseDomain: string,
   scope: { workspaceId: string } | { projectId: string },
-): Promise<void> {
+): Promise<string[]> {
   let q = trx
     .selectFrom('environments')
     .innerJoin('projects', 'projects.id', 'environments.project_id')
@@ -21,4 +24,5 @@ export async function recomputeHosts(
   for (const r of rows) {
     await trx.updateTable('environments').set({ host: defaultHost(r.env, r.project, r.workspace, baseDomain) }).where('id', '=', r.id).execute()
   }
+  return rows.map((r) => r.id)
 }

@@ -11,16 +11,23 @@ import { createSetup } from './setup.js'
 import { createVariables } from './variables.js'
 import { createWorkspaces } from './workspaces.js'
 import { createWafSettings } from './waf-settings.js'
+import { createTenancyEvents } from './events.js'
+import { createSecretValues } from './secret-values.js'
 
 export function createTenancy(deps: TenancyDeps) {
-  const environments = createEnvironments(deps)
+  const events = createTenancyEvents()
+  const environments = createEnvironments(deps, events)
   return {
     setup: createSetup(deps),
-    workspaces: createWorkspaces(deps),
-    projects: createProjects(deps),
+    workspaces: createWorkspaces(deps, events),
+    projects: createProjects(deps, events),
     environments,
-    variables: createVariables(deps, environments),
+    variables: createVariables(deps, environments, events),
     waf: createWafSettings(deps, environments),
+    /** Committed changes others react to: renamed hosts (routes are republished), changed variables. */
+    events,
+    /** Plain secret variable values per environment, for masking them in the edge's logs; `load()` at start. */
+    secretValues: createSecretValues(deps, events),
   }
 }
 export type Tenancy = ReturnType<typeof createTenancy>
@@ -36,4 +43,6 @@ export { VARIABLE_LIMITS, type Variable, type VariableInput } from './variables.
 export { NAME_PATTERN, RUNTIME_PATTERN, VARIABLE_NAME_PATTERN, assertRepository, assertBranch } from './validate.js'
 export { defaultHost } from './hosts.js'
 export { TENANCY_ERRORS } from './errors.js'
+export type { TenancyEvents } from './events.js'
+export type { SecretValues } from './secret-values.js'
 export { DEFAULT_WAF, WAF_LIMITS, WAF_OFF_SWITCHES, validateWafSettings, type WafSettings, type WafExclusion, type WafEvent } from './waf-settings.js'

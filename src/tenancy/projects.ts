@@ -7,6 +7,7 @@ import { newId } from '../shared/ids.js'
 import { decodeCursor, pageLimit, pageOf, type Page, type PageRequest, type TenancyDeps } from './deps.js'
 import { TENANCY_ERRORS } from './errors.js'
 import { recomputeHosts } from './hosts.js'
+import type { TenancyEvents } from './events.js'
 import { assertName, assertRepository, assertRuntime, invalid } from './validate.js'
 import { findWorkspaceRow } from './workspaces.js'
 
@@ -66,7 +67,7 @@ export async function projectCriticality(db: TenancyDeps['db'], projectId: strin
   return prod ? 'production' : undefined
 }
 
-export function createProjects(deps: TenancyDeps) {
+export function createProjects(deps: TenancyDeps, events: TenancyEvents) {
   const { db, audit, clock } = deps
   const notFound = (): NotFoundError => new NotFoundError(TENANCY_ERRORS.notFound, 'project not found', { publicCode: 'not_found' })
 
@@ -141,7 +142,8 @@ export function createProjects(deps: TenancyDeps) {
       const touchesProduction = (patch.repository !== undefined && patch.repository !== before.repository) || (patch.name !== undefined && patch.name !== before.name)
       if (touchesProduction) await load(principal, id, 'project.update', await projectCriticality(db, id))
       validate(patch)
-      return db.transaction().execute(async (trx) => {
+      let moved: string[] = []
+      const result = await db.transaction().execute(async (trx) => {
         const next: ProjectsTable = {
           ...before,
           name: patch.name ?? before.name,
@@ -156,7 +158,7 @@ export function createProjects(deps: TenancyDeps) {
           if (isUniqueViolation(error)) throw nameTaken(next.name)
           throw error
         }
-        if (next.name !== before.name) await recomputeHosts(trx, deps.baseDomain, { projectId: id })
+        if (next.name !== before.name) moved = await recomputeHosts(trx, deps.baseDomain, { projectId: id })
         const project = toProject(next)
         await audit.record(trx, {
           actor: actorOf(principal),
@@ -169,6 +171,9 @@ export function createProjects(deps: TenancyDeps) {
         })
         return project
       })
+      // The edge serves the new names (and stops serving the old ones) before the rename is answered.
+      await events.hostsChanged(moved)
+      return result
     },
 
     async remove(principal: Principal, ctx: RequestContext, id: string, force: boolean): Promise<void> {

@@ -6,6 +6,7 @@ import { ConflictError, NotFoundError } from '../shared/errors.js'
 import type { TenancyDeps } from './deps.js'
 import { TENANCY_ERRORS } from './errors.js'
 import type { Environments } from './environments.js'
+import type { TenancyEvents } from './events.js'
 import { assertVariableName, invalid } from './validate.js'
 
 export interface Variable {
@@ -24,7 +25,7 @@ export interface VariableInput {
 
 export const VARIABLE_LIMITS = Object.freeze({ perEnvironment: 200, valueBytes: 32 * 1024, perRequest: 100 })
 
-const sealContext = (envId: string, name: string): string => `variable:${envId}:${name}`
+export const sealContext = (envId: string, name: string): string => `variable:${envId}:${name}`
 
 function toVariable(r: VariablesTable): Variable {
   return { name: r.name, value: r.secret === 1 ? MASK : r.value, secret: r.secret === 1, updatedAt: r.updated_at }
@@ -36,7 +37,7 @@ function validate(v: VariableInput): void {
   if (v.value.includes('\0')) invalid('value', 'must not contain NUL characters')
 }
 
-export function createVariables(deps: TenancyDeps, environments: Environments) {
+export function createVariables(deps: TenancyDeps, environments: Environments, events: TenancyEvents) {
   const { db, audit, clock, secrets } = deps
 
   async function upsert(trx: Transaction<Database>, envId: string, v: VariableInput): Promise<{ before: VariablesTable | undefined; after: VariablesTable }> {
@@ -86,7 +87,7 @@ export function createVariables(deps: TenancyDeps, environments: Environments) {
     async set(principal: Principal, ctx: RequestContext, envId: string, input: VariableInput): Promise<{ variable: Variable; created: boolean }> {
       const env = await environments.load(principal, envId, 'variable.write')
       validate(input)
-      return db.transaction().execute(async (trx) => {
+      const result = await db.transaction().execute(async (trx) => {
         await assertRoom(trx, envId, [input.name])
         const { before, after } = await upsert(trx, envId, input)
         await audit.record(trx, {
@@ -101,6 +102,8 @@ export function createVariables(deps: TenancyDeps, environments: Environments) {
         })
         return { variable: toVariable(after), created: before === undefined }
       })
+      await events.variablesChanged(envId)
+      return result
     },
 
     /** Sets several variables at once (all or nothing); one audit event for the batch. */
@@ -109,7 +112,7 @@ export function createVariables(deps: TenancyDeps, environments: Environments) {
       if (inputs.length > VARIABLE_LIMITS.perRequest) invalid('variables', `at most ${VARIABLE_LIMITS.perRequest} per request`)
       inputs.forEach(validate)
       if (new Set(inputs.map((v) => v.name)).size !== inputs.length) invalid('variables', 'names must be unique')
-      return db.transaction().execute(async (trx) => {
+      const result = await db.transaction().execute(async (trx) => {
         await assertRoom(trx, envId, inputs.map((v) => v.name))
         const changes: Record<string, { before?: unknown; after?: unknown }> = {}
         for (const input of inputs) {
@@ -129,6 +132,8 @@ export function createVariables(deps: TenancyDeps, environments: Environments) {
         const rows = await trx.selectFrom('variables').selectAll().where('environment_id', '=', envId).orderBy('name').execute()
         return { items: rows.map(toVariable), nextCursor: null }
       })
+      await events.variablesChanged(envId)
+      return result
     },
 
     async remove(principal: Principal, ctx: RequestContext, envId: string, name: string): Promise<void> {
@@ -148,6 +153,7 @@ export function createVariables(deps: TenancyDeps, environments: Environments) {
           context: ctx,
         })
       })
+      await events.variablesChanged(envId)
     },
 
     /** The plain values of the environment's secret variables (to mask them in logs; never an API answer). */

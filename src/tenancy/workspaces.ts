@@ -8,6 +8,7 @@ import { decodeCursor, pageLimit, pageOf, type Page, type PageRequest, type Tena
 import { TENANCY_ERRORS } from './errors.js'
 import { assertName, invalid } from './validate.js'
 import { recomputeHosts } from './hosts.js'
+import type { TenancyEvents } from './events.js'
 
 export interface Workspace {
   readonly id: string
@@ -70,7 +71,7 @@ export async function insertWorkspace(trx: Transaction<Database>, at: Date, owne
   return toWorkspace(row)
 }
 
-export function createWorkspaces(deps: TenancyDeps) {
+export function createWorkspaces(deps: TenancyDeps, events: TenancyEvents) {
   const { db, audit, clock } = deps
 
   async function load(principal: Principal, ref: string, action: Parameters<typeof authorize>[2]): Promise<WorkspacesTable> {
@@ -126,7 +127,8 @@ export function createWorkspaces(deps: TenancyDeps) {
       if (patch.name !== undefined) assertName('name', patch.name)
       if (patch.name !== undefined && patch.name !== before.name && RESERVED_NAMES.has(patch.name)) throw nameUnavailable(patch.name)
       if (patch.displayName !== undefined && patch.displayName.length > MAX_DISPLAY_NAME) invalid('displayName', `must be at most ${MAX_DISPLAY_NAME} characters`)
-      return db.transaction().execute(async (trx) => {
+      let moved: string[] = []
+      const result = await db.transaction().execute(async (trx) => {
         const next: WorkspacesTable = {
           ...before,
           name: patch.name ?? before.name,
@@ -140,7 +142,7 @@ export function createWorkspaces(deps: TenancyDeps) {
           if (isUniqueViolation(error)) throw nameUnavailable(next.name)
           throw error
         }
-        if (next.name !== before.name) await recomputeHosts(trx, deps.baseDomain, { workspaceId: before.id })
+        if (next.name !== before.name) moved = await recomputeHosts(trx, deps.baseDomain, { workspaceId: before.id })
         const ws = toWorkspace(next)
         await audit.record(trx, {
           actor: actorOf(principal),
@@ -152,6 +154,8 @@ export function createWorkspaces(deps: TenancyDeps) {
         })
         return ws
       })
+      await events.hostsChanged(moved)
+      return result
     },
 
     /** Refused while projects exist unless `force` (then everything below goes too). */

@@ -30,6 +30,7 @@ export const DEPLOY_AUDITED = [
   'post /v1/environments/{id}/jobs',
   'put /v1/environments/{id}/access',
   'post /v1/environments/{id}/domains',
+  'post /v1/environments/{id}/domains/{name}/verify',
   'delete /v1/environments/{id}/domains/{name}',
 ] as const
 

@@ -5,7 +5,18 @@ import { contextOf, principalOf } from '../context.js'
 import { Id, PageOf, Strict, Timestamp } from '../schemas.js'
 
 const DomainName = Type.String({ minLength: 3, maxLength: 253, pattern: '^[A-Za-z0-9.-]+$' })
-const DomainSchema = Type.Object({ name: Type.String(), environmentId: Type.String(), createdAt: Timestamp })
+const DomainSchema = Type.Object({
+  name: Type.String(),
+  environmentId: Type.String(),
+  createdAt: Timestamp,
+  status: Type.Union([Type.Literal('pending'), Type.Literal('verified')]),
+  verifiedAt: Type.Union([Timestamp, Type.Null()]),
+  checkedAt: Type.Union([Timestamp, Type.Null()]),
+  verification: Type.Object({
+    dns: Type.Object({ name: Type.String(), type: Type.Literal('TXT'), value: Type.String() }),
+    http: Type.Object({ url: Type.String(), body: Type.String() }),
+  }),
+})
 
 export function registerDomainRoutes(app: FastifyInstance, deploy: Deploy): void {
   app.get(
@@ -28,7 +39,8 @@ export function registerDomainRoutes(app: FastifyInstance, deploy: Deploy): void
         meta: {
           auth: 'required',
           audit: 'environment.domain.create',
-          summary: 'Add a custom domain (unique across the platform)',
+          summary:
+            'Claim a custom domain: pending (not routed) until verified; the answer says which DNS TXT record or HTTP token proves control',
         },
       },
       schema: {
@@ -48,6 +60,24 @@ export function registerDomainRoutes(app: FastifyInstance, deploy: Deploy): void
             (request.body as { name: string }).name,
           ),
         ),
+  )
+  app.post(
+    '/v1/environments/:id/domains/:name/verify',
+    {
+      config: {
+        meta: {
+          auth: 'required',
+          audit: 'environment.domain.verify',
+          summary:
+            'Look for the proof now (TXT _palisade-challenge.<name> or the HTTP token); routed once verified, otherwise still pending',
+        },
+      },
+      schema: { params: Strict({ id: Id, name: DomainName }), response: { 200: DomainSchema } },
+    },
+    async (request) => {
+      const p = request.params as { id: string; name: string }
+      return deploy.verifyDomain(principalOf(request), contextOf(request), p.id, p.name)
+    },
   )
   app.delete(
     '/v1/environments/:id/domains/:name',
