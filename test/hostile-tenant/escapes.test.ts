@@ -4,7 +4,7 @@
  * surface and checks what the platform did.
  */
 import assert from 'node:assert/strict'
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { nodeApp } from '../../src/deploy/testing.js'
@@ -78,6 +78,37 @@ describe('a hostile tenant cannot leave its environment', { skip: ROOT_ONLY }, (
     assert.equal(st.uid, 0)
     assert.equal(st.mode & 0o022, 0, 'no group or world write')
     assert.equal(existsSync(path.join(release, 'planted')), false)
+  })
+
+  test('a build that leaves a process behind to swap its output for links changes nothing once the build ends', async () => {
+    const b = await p.addApp()
+    b.repo.commit({
+      ...nodeApp('v1'),
+      'package.json': JSON.stringify({
+        scripts: {
+          build: `(while true; do ln -sfn ${dataDir} /app/planted; ln -sfn / /app/node_modules 2>/dev/null; sleep 0.02; done) & sleep 0.3; echo built`,
+          start: 'node server.js',
+        },
+      }),
+    })
+    const d = await b.deploy()
+    assert.equal(d.status, 'succeeded', d.reason ?? '')
+    const release = path.join(dataDir, 'envs', b.envId, 'releases', '1')
+    // The link is frozen as a link (the app sees it only inside its sandbox), owned by root.
+    assert.equal(lstatSync(path.join(release, 'planted')).uid, 0)
+    await new Promise((r) => setTimeout(r, 500))
+    // The loop died with the build's PID namespace: nothing of it runs any more.
+    const loops = readdirSync('/proc')
+      .filter((x) => /^\d+$/.test(x))
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('sleep\u00000.02')
+        } catch {
+          return false
+        }
+      })
+    assert.deepEqual(loops, [])
+    assert.equal((await b.get('/')).body, 'v1 hello\n')
   })
 
   test('a static site whose build links its root to the data dir serves none of the platform files', async () => {
