@@ -1,33 +1,10 @@
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import path from 'node:path'
 import { test } from 'node:test'
 import type { Deployment } from '../src/deploy/index.js'
 import { createRepo, git, nodeApp } from '../src/deploy/testing.js'
-import { startDeployPlatform } from './deploy-helpers.js'
+import { gitAsync, startDeployPlatform } from './deploy-helpers.js'
 
-/** git run asynchronously: the server answering it lives in this process. */
-function gitAsync(cwd: string, args: string[]): Promise<{ code: number; output: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      'git',
-      args,
-      {
-        cwd,
-        timeout: 60_000,
-        env: {
-          PATH: process.env['PATH'] ?? '',
-          HOME: cwd,
-          GIT_TERMINAL_PROMPT: '0',
-          GIT_CONFIG_NOSYSTEM: '1',
-          GIT_CONFIG_GLOBAL: '/dev/null',
-        },
-      },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
-    )
-  })
-}
 
 const push = (cwd: string, url: string): Promise<{ code: number; output: string }> =>
   gitAsync(cwd, ['push', url, 'HEAD:refs/heads/main'])

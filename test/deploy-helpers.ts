@@ -1,4 +1,5 @@
 /** Shared set-up of the deploy tests: a platform with an edge, a workspace, a project on a local repo, an environment. */
+import { execFile } from 'node:child_process'
 import { chmodSync, mkdirSync } from 'node:fs'
 import { request } from 'node:http'
 import path from 'node:path'
@@ -206,4 +207,27 @@ export function suiteScope(): { after(fn: () => Promise<void>): void } {
     for (const fn of fns.reverse()) await fn()
   })
   return { after: (fn) => void fns.push(fn) }
+}
+
+/** git run asynchronously: the server answering it lives in this process. */
+export function gitAsync(cwd: string, args: string[]): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      'git',
+      args,
+      {
+        cwd,
+        timeout: 60_000,
+        env: {
+          PATH: process.env['PATH'] ?? '',
+          HOME: cwd,
+          GIT_TERMINAL_PROMPT: '0',
+          GIT_CONFIG_NOSYSTEM: '1',
+          GIT_CONFIG_GLOBAL: '/dev/null',
+        },
+      },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
+    )
+  })
 }

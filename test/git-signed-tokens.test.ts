@@ -1,37 +1,15 @@
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import path from 'node:path'
 import { test } from 'node:test'
 import type { Deployment } from '../src/deploy/index.js'
 import { createRepo, nodeApp } from '../src/deploy/testing.js'
-import { startDeployPlatform } from './deploy-helpers.js'
+import { gitAsync, startDeployPlatform } from './deploy-helpers.js'
 
 /**
  * Issue 17, finding 2: a signed-only API token (`signed: true`) must not work unsigned anywhere. git over HTTP
  * authenticates with the token as the Basic password and cannot sign, so a leaked signed-only token must
  * neither clone nor push (a push deploys); the refusal is a 401 that says why.
  */
-function gitAsync(cwd: string, args: string[]): Promise<{ code: number; output: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      'git',
-      args,
-      {
-        cwd,
-        timeout: 60_000,
-        env: {
-          PATH: process.env['PATH'] ?? '',
-          HOME: cwd,
-          GIT_TERMINAL_PROMPT: '0',
-          GIT_CONFIG_NOSYSTEM: '1',
-          GIT_CONFIG_GLOBAL: '/dev/null',
-        },
-      },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
-    )
-  })
-}
 
 test('a signed-only token neither clones nor pushes (and so deploys) over git HTTP; a plain token still does', async (t) => {
   const p = await startDeployPlatform(t)

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { test } from 'node:test'
 import type { Deployment } from '../src/deploy/index.js'
 import { createRepo, nodeApp } from '../src/deploy/testing.js'
-import { startDeployPlatform, type DeployFixture } from './deploy-helpers.js'
+import { gitAsync, startDeployPlatform, type DeployFixture } from './deploy-helpers.js'
 import { MEMBER_PASSWORD } from './support/members.js'
 import { runCli } from './support/processes.js'
 
@@ -16,27 +15,6 @@ import { runCli } from './support/processes.js'
  * production-level role (admin); on a project without production a developer keeps those rights.
  */
 
-function gitAsync(cwd: string, args: string[]): Promise<{ code: number; output: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      'git',
-      args,
-      {
-        cwd,
-        timeout: 120_000,
-        env: {
-          PATH: process.env['PATH'] ?? '',
-          HOME: cwd,
-          GIT_TERMINAL_PROMPT: '0',
-          GIT_CONFIG_NOSYSTEM: '1',
-          GIT_CONFIG_GLOBAL: '/dev/null',
-        },
-      },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
-    )
-  })
-}
 
 /** Invites `email` as `role` in acme, accepts and signs in (the deploy platform's outbox is under data/). */
 async function member(f: DeployFixture, email: string, role: string): Promise<string> {

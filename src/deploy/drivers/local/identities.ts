@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
+import { exec as run } from './isolation.js'
 
 /** An environment's system identity: its user and group (same number) and the name of both. */
 export interface Identity {
@@ -28,18 +28,6 @@ export function assertEnvironmentId(id: unknown): number {
   if (id < IDENTITY_RANGE.first || id > IDENTITY_RANGE.last)
     throw new Error(`refusing identity ${id}: outside ${IDENTITY_RANGE.first}–${IDENTITY_RANGE.last}`)
   return id
-}
-
-function run(argv: readonly string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], shell: false })
-    let out = ''
-    child.stdout.setEncoding('utf8').on('data', (t: string) => (out += t))
-    child.stderr.setEncoding('utf8').on('data', (t: string) => (out += t))
-    child.on('error', (e) => resolve({ code: null, out: e.message }))
-    // 'close', not 'exit': the output is complete only once the pipes are closed.
-    child.on('close', (code) => resolve({ code, out }))
-  })
 }
 
 async function must(argv: readonly string[]): Promise<void> {

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process'
 import { chmodSync, existsSync, lstatSync, readdirSync, statSync } from 'node:fs'
 import path from 'node:path'
 
-function exec(argv: readonly string[]): Promise<{ code: number | null; out: string }> {
+/** Runs argv (no shell) and collects its output; settles once the output is complete ('close', not 'exit'). */
+export function exec(argv: readonly string[]): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
     const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], shell: false })
     let out = ''
