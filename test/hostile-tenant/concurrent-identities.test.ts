@@ -36,12 +36,14 @@ test(
   { skip: ROOT_ONLY, timeout: 600_000 },
   async (t) => {
     const p = await startDeployPlatform(t, { isolate: true })
+    // Unique to this run: an earlier run's orphans must not be mistaken for these apps.
+    const run = Math.random().toString(36).slice(2, 10)
     const apps: DeployFixture[] = []
     for (let i = 0; i < COUNT; i++) {
       const f = await p.addApp()
       // The app is the tenant's own program; its marker names it on the process list.
       f.repo.commit({
-        Procfile: `web: exec node server.js palisade-marker-${i}-x\n`,
+        Procfile: `web: exec node server.js palisade-marker-${run}-${i}-x\n`,
         'server.js':
           "require('node:http').createServer((q, r) => r.end(String(process.getuid()))).listen(Number(process.env.PORT), '127.0.0.1')\n",
       })
@@ -95,7 +97,7 @@ test(
       assert.equal((await f.get('/')).body, String(uid))
       // The sandbox's own wrappers (nsenter, bubblewrap) are root's and hold the command line too: the app is
       // what runs after them, and none of it may hold uid or gid 0 in any slot.
-      const procs = processesWith(`palisade-marker-${i}-x`)
+      const procs = processesWith(`palisade-marker-${run}-${i}-x`)
       const app = procs.filter((x) => x.uids[0] !== 0)
       for (const proc of procs)
         if (proc.uids[0] === 0) assert.ok(readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8').startsWith('nsenter') || readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8').startsWith('bwrap'), `root process ${proc.pid} is a sandbox wrapper`)
