@@ -92,3 +92,64 @@ test('a malformed JSON body is refused by the body-error rule', { skip }, () => 
   assert.equal(v.interruption?.ruleId, 200002)
   assert.equal(v.interruption?.status, 400)
 })
+
+test(
+  'a payload behind 1,000 decoy parameters is refused in every argument source (rule 200007)',
+  { skip },
+  () => {
+    const waf = createWaf(crsRuleSet(CRS_RULES_DIR, DEFAULT_WAF_SETTINGS, createFsSource()))
+    const decoys = Array.from({ length: 1000 }, (_, i) => `p${i}=x`)
+    const payload = "id=1'%20UNION%20SELECT%20password%20FROM%20users--"
+    const form = [...decoys, payload].join('&')
+    const cookieReq = req('GET', '/')
+    cookieReq.headers.push(['Cookie', [...decoys, "id=1' UNION SELECT password FROM users--"].join('; ')])
+    const json = `{${[...decoys.map((d) => `"${d.slice(0, -2)}":1`), '"id":"1\' UNION SELECT 1--"'].join(',')}}`
+    const part = (name: string, value: string): string =>
+      `--b1\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`
+    const multipart =
+      decoys.map((_, i) => part(`p${i}`, 'x')).join('') + part('id', "1' UNION SELECT 1--") + '--b1--\r\n'
+    const cases: Array<[string, WafRequest]> = [
+      ['query', req('GET', `/search?${form}`)],
+      ['form body', req('POST', '/search', 'application/x-www-form-urlencoded', form)],
+      ['text/plain body', req('POST', '/search', 'text/plain', form)],
+      ['cookies', cookieReq],
+      ['JSON keys', req('POST', '/api', 'application/json', json)],
+      ['multipart parts', req('POST', '/upload', 'multipart/form-data; boundary=b1', multipart)],
+    ]
+    for (const [where, r] of cases) {
+      const v = evaluateRequest(waf, r)
+      assert.equal(v.action, 'block', where)
+      assert.ok(v.interruption && [400, 403].includes(v.interruption.status), where)
+    }
+    // 999 ordinary parameters are still fine.
+    const many = Array.from({ length: 999 }, (_, i) => `p${i}=x`).join('&')
+    assert.equal(evaluateRequest(waf, req('GET', `/search?${many}`)).action, 'allow')
+  },
+)
+
+test('a text/plain body is inspected like a form body (JSON sent as text/plain)', { skip }, () => {
+  const waf = createWaf(crsRuleSet(CRS_RULES_DIR, DEFAULT_WAF_SETTINGS, createFsSource()))
+  const attack = req('POST', '/api', 'text/plain', '{"name":"<script>alert(document.cookie)</script>"}')
+  assert.equal(evaluateRequest(waf, attack).action, 'block')
+  assert.equal(
+    evaluateRequest(waf, req('POST', '/notes', 'text/plain; charset=utf-8', 'Buy milk, eggs and bread.'))
+      .action,
+    'allow',
+  )
+})
+
+test('a file upload with Unix line endings inside the file is not a multipart strict error', { skip }, () => {
+  const waf = createWaf(crsRuleSet(CRS_RULES_DIR, DEFAULT_WAF_SETTINGS, createFsSource()))
+  const body =
+    '--b1\r\nContent-Disposition: form-data; name="title"\r\n\r\nnotes\r\n' +
+    '--b1\r\nContent-Disposition: form-data; name="file"; filename="notes.txt"\r\nContent-Type: text/plain\r\n\r\n' +
+    'first line\nsecond line\nthird line\n\r\n--b1--\r\n'
+  const v = evaluateRequest(waf, req('POST', '/upload', 'multipart/form-data; boundary=b1', body))
+  assert.equal(v.action, 'allow', JSON.stringify(v.rules))
+  // LF-only boundary and header lines are still refused (parser-differential evasion).
+  const lf = evaluateRequest(
+    waf,
+    req('POST', '/upload', 'multipart/form-data; boundary=b1', body.replace(/\r\n/g, '\n')),
+  )
+  assert.equal(lf.interruption?.ruleId, 200003)
+})

@@ -32,9 +32,18 @@ export const DEFAULT_WAF_SETTINGS: Readonly<WafSettings> = Object.freeze({
   responseInspection: false,
 })
 
+/**
+ * Arguments kept per source (query, form body, JSON, multipart fields, cookies). The parsers stop
+ * there and rule 200007 denies a request that reaches it: an attacker who sends a thousand decoy
+ * parameters before the payload must not get the payload past every rule (ModSecurity's
+ * recommended rule 200007 for SecArgumentsLimit).
+ */
+const ARGUMENTS_LIMIT = 1000
+
 /** Rules whose removal would switch blocking off; exclusions may not remove them. */
 const PROTECTED_IDS: ReadonlyArray<[number, number]> = [
   [200002, 200004],
+  [200007, 200007],
   [901000, 901999],
   [949000, 949999],
   [959000, 959999],
@@ -147,6 +156,9 @@ SecRule MULTIPART_STRICT_ERROR "!@eq 0" \\
   "id:200003,phase:2,t:none,log,deny,status:400,msg:'Multipart request body failed strict validation.'"
 SecRule MULTIPART_UNMATCHED_BOUNDARY "@eq 1" \\
   "id:200004,phase:2,t:none,log,deny,msg:'Multipart parser detected a possible unmatched boundary.'"
+SecArgumentsLimit ${ARGUMENTS_LIMIT}
+SecRule &ARGS|&REQUEST_COOKIES|&FILES "@ge ${ARGUMENTS_LIMIT}" \\
+  "id:200007,phase:2,t:none,log,deny,status:400,msg:'Failed to fully parse request due to large argument count',severity:2"
 
 SecAction "id:900000,phase:1,pass,nolog,t:none,setvar:tx.paranoia_level=${s.paranoia}"
 SecAction "id:900110,phase:1,pass,nolog,t:none,setvar:tx.inbound_anomaly_score_threshold=${s.inboundThreshold},setvar:tx.outbound_anomaly_score_threshold=${s.outboundThreshold}"

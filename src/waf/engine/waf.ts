@@ -166,10 +166,13 @@ function emptyData(req: WafRequest, id: string, now: () => number): TransactionD
 }
 
 /** Splits the Cookie header the way ModSecurity's version-0 cookie parser does. */
-function parseCookies(header: string, out: Entry[]): void {
+function parseCookies(header: string, out: Entry[], limit: number): void {
   for (const piece of header.split(';')) {
     const p = piece.replace(/^[ \t]+/, '')
     if (p === '') continue
+    // Past the arguments limit nothing more is kept; rule 200007 refuses such a request (a payload
+    // hidden behind a thousand decoy cookies would otherwise be seen by no rule).
+    if (out.length >= limit) return
     const eq = p.indexOf('=')
     if (eq < 0) out.push({ key: p, value: '' })
     else out.push({ key: p.slice(0, eq), value: p.slice(eq + 1) })
@@ -479,7 +482,7 @@ class Tx implements Transaction, ActionTx {
     let contentType: string | undefined
     for (const [k, v] of req.headers) {
       const lk = k.toLowerCase()
-      if (lk === 'cookie') parseCookies(v, d.cookies)
+      if (lk === 'cookie') parseCookies(v, d.cookies, this.#shared.ruleSet.config.argumentsLimit)
       else if (lk === 'content-type' && contentType === undefined) contentType = v
       else if (lk === 'authorization') d.authType = v.split(' ')[0] ?? ''
     }
@@ -487,7 +490,10 @@ class Tx implements Transaction, ActionTx {
       d.argsGet = parseUrlEncoded(d.queryString, this.#shared.ruleSet.config.argumentsLimit).pairs
     }
     const ct = (contentType ?? '').toLowerCase()
-    if (ct.startsWith('application/x-www-form-urlencoded')) d.reqbodyProcessor = 'URLENCODED'
+    // text/plain is parsed as a form, as ModSecurity v3 does: a body no processor reads is seen
+    // only through REQUEST_BODY, which most CRS rules do not inspect (JSON sent as text/plain).
+    if (ct.startsWith('application/x-www-form-urlencoded') || ct.startsWith('text/plain'))
+      d.reqbodyProcessor = 'URLENCODED'
     else if (ct.startsWith('multipart/form-data')) d.reqbodyProcessor = 'MULTIPART'
   }
 
