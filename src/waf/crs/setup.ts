@@ -157,7 +157,7 @@ SecRule MULTIPART_STRICT_ERROR "!@eq 0" \\
 SecRule MULTIPART_UNMATCHED_BOUNDARY "@eq 1" \\
   "id:200004,phase:2,t:none,log,deny,msg:'Multipart parser detected a possible unmatched boundary.'"
 SecArgumentsLimit ${ARGUMENTS_LIMIT}
-SecRule &ARGS|&REQUEST_COOKIES|&FILES "@ge ${ARGUMENTS_LIMIT}" \\
+SecRule &ARGS_GET|&ARGS_POST|&REQUEST_COOKIES|&FILES "@ge ${ARGUMENTS_LIMIT}" \\
   "id:200007,phase:2,t:none,log,deny,status:400,msg:'Failed to fully parse request due to large argument count',severity:2"
 
 SecAction "id:900000,phase:1,pass,nolog,t:none,setvar:tx.paranoia_level=${s.paranoia}"

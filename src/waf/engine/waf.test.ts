@@ -268,3 +268,13 @@ test('FULL_REQUEST holds the request line, headers and body', () => {
   )
   assert.deepEqual(evaluateRequest(w, post('hi', 'text/plain')).rules, [1])
 })
+
+test('rules see the decoded view of a Base64 argument or path segment in ARGS, not in ARGS_NAMES', () => {
+  const w = waf(`SecRuleEngine On
+SecRule ARGS "@contains <script>" "id:1,phase:2,deny,status:403"
+SecRule ARGS_NAMES "@contains script" "id:2,phase:2,deny,status:401"`)
+  const enc = Buffer.from('<script>alert(1)</script>').toString('base64')
+  assert.equal(evaluateRequest(w, getRequest(`/?q=${encodeURIComponent(enc)}`)).interruption?.ruleId, 1)
+  assert.equal(evaluateRequest(w, getRequest(`/files/${enc.replace(/=+$/, '')}`)).interruption?.ruleId, 1)
+  assert.equal(evaluateRequest(w, getRequest('/?q=plain')).interruption ?? undefined, undefined)
+})

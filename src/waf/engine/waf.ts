@@ -4,6 +4,7 @@
  */
 import type { ActionRuleInfo, ActionTx, CtlCommand } from '../actions/action.js'
 import type { Macro } from '../actions/macro.js'
+import { base64View } from '../body/base64-view.js'
 import { parseJson } from '../body/json.js'
 import { parseMultipart, strictError } from '../body/multipart.js'
 import { parseUrlEncoded } from '../body/urlencoded.js'
@@ -119,6 +120,7 @@ function emptyData(req: WafRequest, id: string, now: () => number): TransactionD
     cookies: [],
     argsGet: [],
     argsPost: [],
+    argsDecoded: [],
     body: '',
     bodyLength: 0,
     rawBody: '',
@@ -162,6 +164,14 @@ function emptyData(req: WafRequest, id: string, now: () => number): TransactionD
     highestSeverity: '255',
     collections: new Map<string, KeyedCollection>([['tx', new Map<string, Entry>()]]),
     env: [],
+  }
+}
+
+/** Appends the decoded view of every Base64-encoded value of `args` to `out`, under the same name. */
+function addBase64Views(args: readonly Entry[], out: Entry[]): void {
+  for (const a of args) {
+    const decoded = base64View(a.value)
+    if (decoded !== undefined) out.push({ key: a.key, value: decoded })
   }
 }
 
@@ -488,6 +498,11 @@ class Tx implements Transaction, ActionTx {
     }
     if (d.queryString !== '') {
       d.argsGet = parseUrlEncoded(d.queryString, this.#shared.ruleSet.config.argumentsLimit).pairs
+      addBase64Views(d.argsGet, d.argsDecoded)
+    }
+    for (const segment of d.filename.split('/')) {
+      const decoded = base64View(segment)
+      if (decoded !== undefined) d.argsDecoded.push({ key: 'REQUEST_FILENAME', value: decoded })
     }
     const ct = (contentType ?? '').toLowerCase()
     // text/plain is parsed as a form, as ModSecurity v3 does: a body no processor reads is seen
@@ -528,6 +543,7 @@ class Tx implements Transaction, ActionTx {
       d.reqbodyErrorMsg = msg
     }
     if (processor === 'URLENCODED' || this.#forceBodyVar || processor === '') d.body = body
+    const argsBefore = d.argsPost
     switch (processor) {
       case 'URLENCODED': {
         d.argsPost = parseUrlEncoded(body, cfg.argumentsLimit).pairs
@@ -570,6 +586,7 @@ class Tx implements Transaction, ActionTx {
         break
       }
     }
+    if (d.argsPost !== argsBefore) addBase64Views(d.argsPost, d.argsDecoded)
     return null
   }
 

@@ -29,6 +29,11 @@ export interface TransactionData {
   cookies: Entry[]
   argsGet: Entry[]
   argsPost: Entry[]
+  /**
+   * Decoded views of Base64-encoded argument values and path segments (body/base64-view.ts): in
+   * ARGS, under the argument's own name, but not in ARGS_NAMES, ARGS_GET or ARGS_POST.
+   */
+  argsDecoded: Entry[]
   // Body
   body: string
   bodyLength: number
