@@ -1,5 +1,6 @@
 import { createReadStream, existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { createInterface } from 'node:readline'
 import { Command, InvalidArgumentError } from 'commander'
 import {
@@ -11,6 +12,7 @@ import {
   loadRegressionFiles,
   runRegressionFile,
   upstreamTestRuleSet,
+  palisadeTestRuleSet,
   type RuleSet,
   type WafRequest,
   type WafSettings,
@@ -19,6 +21,9 @@ import { createFsWafSource } from '../../edge/index.js'
 import { createClient } from '../client.js'
 import { print, stdio, type Io } from '../output.js'
 import { resolveEnvironment, UsageError } from '../resolve.js'
+
+/** Palisade's rule-set regression tests (CRS YAML format), beside the sources in src/ and dist/ alike. */
+const PALISADE_TESTS_DIR = fileURLToPath(new URL('../../../src/waf/crs/testdata/palisade', import.meta.url))
 
 function crsDirFrom(opt: string | undefined): string {
   return opt ?? process.env['PALISADE_CRS_DIR'] ?? '/usr/share/modsecurity-crs'
@@ -115,19 +120,24 @@ export function wafTestCrs(opts: { filter?: string; crs?: string; tests?: string
     return 2
   }
   const source = createFsWafSource()
-  const waf = createWaf(upstreamTestRuleSet(dir, source))
   let pass = 0
   let fail = 0
   let skip = 0
   io.out(['FILE', 'PASS', 'FAIL', 'SKIP'].join('\t'))
-  for (const f of loadRegressionFiles(tests, source)) {
-    if (opts.filter && !`${f.folder}/${f.name}`.includes(opts.filter)) continue
-    const r = runRegressionFile(waf, f)
-    pass += r.pass
-    fail += r.fail
-    skip += r.skip
-    io.out([`${f.folder}/${f.name}`, r.pass, r.fail, f.enabled ? r.skip : 'disabled'].join('\t'))
-    for (const x of r.failures) io.out(`  FAIL ${x.title}: ${x.reason}`)
+  const suites: Array<[RuleSet, string]> = [[upstreamTestRuleSet(dir, source), tests]]
+  // Palisade's own rule set has its regression tests in the same format (after CRS's).
+  if (existsSync(PALISADE_TESTS_DIR)) suites.push([palisadeTestRuleSet(dir, source), PALISADE_TESTS_DIR])
+  for (const [rules, testsDir] of suites) {
+    const waf = createWaf(rules)
+    for (const f of loadRegressionFiles(testsDir, source)) {
+      if (opts.filter && !`${f.folder}/${f.name}`.includes(opts.filter)) continue
+      const r = runRegressionFile(waf, f)
+      pass += r.pass
+      fail += r.fail
+      skip += r.skip
+      io.out([`${f.folder}/${f.name}`, r.pass, r.fail, f.enabled ? r.skip : 'disabled'].join('\t'))
+      for (const x of r.failures) io.out(`  FAIL ${x.title}: ${x.reason}`)
+    }
   }
   io.out(['TOTAL', pass, fail, skip].join('\t'))
   return fail === 0 ? 0 : 1

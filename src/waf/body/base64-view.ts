@@ -31,7 +31,6 @@ export function base64View(value: string): string | undefined {
     return undefined
   }
   // Printable: no control characters other than tab, CR and LF.
-  // eslint-disable-next-line no-control-regex
   if (text.length < 4 || /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(text)) return undefined
   if (!/[^\p{L}\p{N} ]/u.test(text)) return undefined
   return bytes.toString('latin1')

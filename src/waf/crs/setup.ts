@@ -9,6 +9,7 @@ import { WafConfigError } from '../errors.js'
 import { loadRuleSet } from '../seclang/load.js'
 import { findVariable, parseSelectors } from '../variables/index.js'
 import { BASELINE_RULES } from './baseline.js'
+import { PALISADE_RULES } from './palisade-rules.js'
 
 export const DEFAULT_WAF_SETTINGS: Readonly<WafSettings> = Object.freeze({
   paranoia: 1,
@@ -47,6 +48,7 @@ const PROTECTED_IDS: ReadonlyArray<[number, number]> = [
   [901000, 901999],
   [949000, 949999],
   [959000, 959999],
+  [9509110, 9509110],
 ]
 
 function invalid(message: string): never {
@@ -188,11 +190,11 @@ function assertBlockingIntact(rs: RuleSet, needs: number[]): void {
 export function crsRuleSet(crsDir: string, settings: WafSettings, source: WafSource): RuleSet {
   const setup = crsSetupText(settings)
   const rs = loadRuleSet({
-    text: `${setup}\nInclude ${crsDir.replace(/\/$/, '')}/rules/*.conf\n${exclusionText(settings)}\n`,
+    text: `${setup}\nInclude ${crsDir.replace(/\/$/, '')}/rules/*.conf\n${PALISADE_RULES}\n${exclusionText(settings)}\n`,
     textName: '<palisade-crs-setup>',
     source,
   })
-  assertBlockingIntact(rs, [949110, 200002])
+  assertBlockingIntact(rs, [949110, 200002, 9509110])
   return rs
 }
 
