@@ -153,3 +153,35 @@ test('a file upload with Unix line endings inside the file is not a multipart st
   )
   assert.equal(lf.interruption?.ruleId, 200003)
 })
+
+test(
+  'GraphQL documents are inspected by their values, not their syntax (JSON, application/graphql, GET)',
+  { skip },
+  () => {
+    const waf = createWaf(crsRuleSet(CRS_RULES_DIR, DEFAULT_WAF_SETTINGS, createFsSource()))
+    const forms = (doc: string): WafRequest[] => [
+      req('POST', '/graphql', 'application/json', JSON.stringify({ query: doc, variables: { id: '42' } })),
+      req('POST', '/graphql', 'application/graphql', doc),
+      req('GET', `/graphql?query=${encodeURIComponent(doc)}`),
+    ]
+    const benign = [
+      'query GetUser($id: ID!) { user(id: $id) { id name email orders(first: 10) { edges { node { id total } } } } }',
+      'mutation { exec(command: "backup", system: true) { id status } }',
+      'query { search(filter: {name: "cat", type: "system"}) { ... on File { path size } } }',
+    ]
+    for (const doc of benign)
+      for (const r of forms(doc)) assert.equal(evaluateRequest(waf, r).action, 'allow', `${r.method} ${doc}`)
+    const attacks = [
+      `{ user(id: "1' OR '1'='1' --") { name } }`,
+      '{ search(q: "<script>alert(1)</script>") { id } }',
+      '{ file(path: "../../../../etc/passwd") { content } }',
+    ]
+    for (const doc of attacks)
+      for (const r of forms(doc)) assert.equal(evaluateRequest(waf, r).action, 'block', `${r.method} ${doc}`)
+    // A document that does not parse is inspected as text.
+    assert.equal(
+      evaluateRequest(waf, req('POST', '/graphql', 'application/graphql', "{ a(x: 1' OR 1=1--")).action,
+      'block',
+    )
+  },
+)

@@ -124,3 +124,16 @@ test('multipart without a boundary, or with two, is a body error', () => {
   assert.match(mp('x', 'multipart/form-data').error ?? '', /Boundary not found/)
   assert.match(mp('x', 'multipart/form-data; boundary=a; boundary=b').error ?? '', /Multiple boundary/)
 })
+
+test('XML elements and attributes are arguments named by their path of local names', () => {
+  const r = parseXml(
+    '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><login id="7"><user>ann</user><pass>x</pass></login></soap:Body></soap:Envelope>',
+    { depthLimit: 100, attributesLimit: 100 },
+  )
+  assert.equal(r.error, undefined)
+  assert.deepEqual(r.args, [
+    { key: 'xml.Envelope.Body.login.@id', value: '7' },
+    { key: 'xml.Envelope.Body.login.user', value: 'ann' },
+    { key: 'xml.Envelope.Body.login.pass', value: 'x' },
+  ])
+})

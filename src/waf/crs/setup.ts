@@ -27,6 +27,7 @@ export const DEFAULT_WAF_SETTINGS: Readonly<WafSettings> = Object.freeze({
     'application/json',
     'application/cloudevents+json',
     'application/cloudevents-batch+json',
+    'application/graphql',
     'text/plain',
   ],
   requestBodyLimit: 10 * 1024 * 1024, // bytes; bodies with files. Without files: min(this, 1 MiB)

@@ -5,6 +5,7 @@
 import type { ActionRuleInfo, ActionTx, CtlCommand } from '../actions/action.js'
 import type { Macro } from '../actions/macro.js'
 import { base64View } from '../body/base64-view.js'
+import { expandGraphql, graphqlArgs } from '../body/graphql.js'
 import { parseJson } from '../body/json.js'
 import { parseMultipart, strictError } from '../body/multipart.js'
 import { parseUrlEncoded } from '../body/urlencoded.js'
@@ -497,7 +498,9 @@ class Tx implements Transaction, ActionTx {
       else if (lk === 'authorization') d.authType = v.split(' ')[0] ?? ''
     }
     if (d.queryString !== '') {
-      d.argsGet = parseUrlEncoded(d.queryString, this.#shared.ruleSet.config.argumentsLimit).pairs
+      const limit = this.#shared.ruleSet.config.argumentsLimit
+      d.argsGet = parseUrlEncoded(d.queryString, limit).pairs
+      d.argsGet = expandGraphql(d.argsGet, limit) ?? d.argsGet
       addBase64Views(d.argsGet, d.argsDecoded)
     }
     for (const segment of d.filename.split('/')) {
@@ -509,6 +512,7 @@ class Tx implements Transaction, ActionTx {
     // only through REQUEST_BODY, which most CRS rules do not inspect (JSON sent as text/plain).
     if (ct.startsWith('application/x-www-form-urlencoded') || ct.startsWith('text/plain'))
       d.reqbodyProcessor = 'URLENCODED'
+    else if (ct.startsWith('application/graphql')) d.reqbodyProcessor = 'GRAPHQL'
     else if (ct.startsWith('multipart/form-data')) d.reqbodyProcessor = 'MULTIPART'
   }
 
@@ -551,7 +555,10 @@ class Tx implements Transaction, ActionTx {
       }
       case 'MULTIPART': {
         const r = parseMultipart(this.#contentType(), body, { argsLimit: cfg.argumentsLimit, fileLimit: 100 })
-        d.argsPost = r.args
+        // In ARGS by path, but not in ARGS_NAMES: CRS reads element and attribute names as markup,
+        // not as parameter names (its regression tests expect 944100 not to fire on <java.lang.Runtime>).
+        d.argsDecoded.push(...r.args)
+        addBase64Views(r.args, d.argsDecoded)
         d.files = r.files
         d.filesNames = r.files.map((f) => ({ key: f.key, value: f.key }))
         d.filesSizes = r.fileSizes
@@ -575,6 +582,13 @@ class Tx implements Transaction, ActionTx {
         if (r.error !== undefined) error(r.error)
         break
       }
+      case 'GRAPHQL': {
+        // A document that does not parse (or has a comment) is inspected as text, as one argument.
+        const flat = graphqlArgs(body, 'graphql', cfg.argumentsLimit)
+        const text = { key: 'graphql', value: body }
+        d.argsPost = flat === undefined ? [text] : body.includes('#') ? [text, ...flat] : flat
+        break
+      }
       case 'XML': {
         const r = parseXml(body, {
           depthLimit: cfg.requestBodyJsonDepthLimit,
@@ -582,11 +596,18 @@ class Tx implements Transaction, ActionTx {
         })
         d.xmlTexts = r.texts
         d.xmlAttributes = r.attributes
+        // In ARGS by path, but not in ARGS_NAMES: CRS reads element and attribute names as markup,
+        // not as parameter names (its regression tests expect 944100 not to fire on <java.lang.Runtime>).
+        d.argsDecoded.push(...r.args)
+        addBase64Views(r.args, d.argsDecoded)
         if (r.error !== undefined) error(r.error)
         break
       }
     }
-    if (d.argsPost !== argsBefore) addBase64Views(d.argsPost, d.argsDecoded)
+    if (d.argsPost !== argsBefore) {
+      d.argsPost = expandGraphql(d.argsPost, cfg.argumentsLimit) ?? d.argsPost
+      addBase64Views(d.argsPost, d.argsDecoded)
+    }
     return null
   }
 

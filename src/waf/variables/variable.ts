@@ -30,8 +30,9 @@ export interface TransactionData {
   argsGet: Entry[]
   argsPost: Entry[]
   /**
-   * Decoded views of Base64-encoded argument values and path segments (body/base64-view.ts): in
-   * ARGS, under the argument's own name, but not in ARGS_NAMES, ARGS_GET or ARGS_POST.
+   * Values Palisade derives for ARGS but not for ARGS_NAMES, ARGS_GET or ARGS_POST: decoded views of
+   * Base64-encoded argument values and path segments (body/base64-view.ts, under the argument's own
+   * name) and an XML body's elements and attributes named by path (`xml.order.item`, `xml.order.@id`).
    */
   argsDecoded: Entry[]
   // Body
