@@ -185,3 +185,45 @@ test(
     )
   },
 )
+
+test(
+  'prose, CJK text and markdown-free sentences pass; the exclusions remove only the prose value',
+  { skip },
+  () => {
+    const waf = createWaf(crsRuleSet(CRS_RULES_DIR, DEFAULT_WAF_SETTINGS, createFsSource()))
+    const q = (v: string): string => `/search?q=${encodeURIComponent(v)}`
+    for (const text of [
+      'echo in the mirror',
+      'curl and divergence',
+      'union was a great select',
+      'JavaScript: Basics of JavaScript Language',
+      'Northwind Traders quarterly report',
+      '東京都の天気予報は晴れです',
+      '한국어 텍스트와 중국어 文字',
+    ]) {
+      const v = evaluateRequest(waf, req('GET', q(text)))
+      assert.equal(v.action, 'allow', `${text}: ${JSON.stringify(v.rules)}`)
+    }
+    // A second value of the same name is still read by the rules the prose value is excluded from.
+    const v = evaluateRequest(
+      waf,
+      req('GET', `${q('echo in the mirror')}&q=${encodeURIComponent('/bin/cat /etc/shadow')}`),
+    )
+    assert.equal(v.action, 'block')
+    assert.ok(v.rules.includes(932160) || v.rules.includes(930120), JSON.stringify(v.rules))
+  },
+)
+
+test('payloads in path segments, custom X- headers and Base64 values are inspected', { skip }, () => {
+  const waf = createWaf(crsRuleSet(CRS_RULES_DIR, DEFAULT_WAF_SETTINGS, createFsSource()))
+  const b64 = (s: string): string => Buffer.from(s).toString('base64').replace(/=+$/, '')
+  const path = req('GET', `/api/users/${encodeURIComponent("1' OR '1'='1")}`)
+  const header = req('GET', '/api/items')
+  header.headers.push(['X-Filter', "1' UNION SELECT password FROM users--"])
+  const encoded = req('GET', `/?state=${b64('<script>alert(document.cookie)</script>')}`)
+  for (const r of [path, header, encoded]) assert.equal(evaluateRequest(waf, r).action, 'block', r.uri)
+  // Plain paths and ordinary custom headers are untouched.
+  const ok = req('GET', '/api/v1/users/42/orders/2024-01-05.json')
+  ok.headers.push(['X-Api-Version', '2'], ['X-Request-Id', 'b7f1c9d2'])
+  assert.equal(evaluateRequest(waf, ok).action, 'allow')
+})

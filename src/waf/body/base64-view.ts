@@ -10,7 +10,7 @@
  * Input and output are byte strings (one char per byte). Never throws.
  */
 
-const SHAPE = /^[A-Za-z0-9+/_ -]{12,}={0,2}$/
+const SHAPE = /^[A-Za-z0-9+/_ -]{8,}={0,2}$/
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 /** Values longer than this are not decoded (a body-sized value is not a token). */
@@ -18,7 +18,7 @@ export const BASE64_VIEW_MAX = 64 * 1024
 
 /** The decoded text of `value` when it is a Base64 encoding of printable text with syntax in it. */
 export function base64View(value: string): string | undefined {
-  if (value.length < 12 || value.length > BASE64_VIEW_MAX || !SHAPE.test(value)) return undefined
+  if (value.length < 8 || value.length > BASE64_VIEW_MAX || !SHAPE.test(value)) return undefined
   const body = value.replace(/=+$/, '')
   if (body.length % 4 === 1) return undefined
   // Letters only (a word, a name) is Base64-shaped too; real encodings mix in digits or case.

@@ -58,6 +58,42 @@ const PRIVATE_HOST = [
 const URL_PREFIX = String.raw`(?:^|[\s'\x22(,;=<>\x60|])(?:[a-z][a-z0-9+.-]{1,15}:)?//(?:[^/?#@\s]*@)?`
 const HOST_END = String.raw`(?:[:/?#\x5c\s'\x22]|$)`
 
+/** A word of prose in any script: letters and digits (any UTF-8 byte), inner apostrophes and hyphens. */
+const WORD = String.raw`[A-Za-z0-9\x80-\xff]+(?:['-][A-Za-z0-9\x80-\xff]+)*`
+/**
+ * Prose: two or more words separated by whitespace and sentence punctuation (, . ! ? : quotes and
+ * brackets around words). No shell, SQL or markup syntax fits in it: no ; | & $ \x60 < > = / \ * %
+ * { } [ ] #, no word that starts with - (an option).
+ */
+const PROSE = String.raw`^[\x22'(]?${WORD}(?:[,.!?:\x22')]*\s+[\x22'(]?${WORD})+[,.!?:\x22')]*$`
+/** Valid UTF-8 with at least one multi-byte character and no < or >. */
+const TEXT_ASCII = String.raw`[\x09\x0a\x0d\x20-\x3b\x3d\x3f-\x7e]`
+const UTF8_MULTIBYTE = String.raw`(?:[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2})`
+const UTF8_TEXT_NO_ANGLES = String.raw`^${TEXT_ASCII}*${UTF8_MULTIBYTE}(?:${TEXT_ASCII}|${UTF8_MULTIBYTE})*$`
+
+/**
+ * Palisade's default exclusions, loaded before CRS (ids 9 500 001–9 500 009). Each removes one
+ * request value from a few CRS rules whose patterns read ordinary text as an attack, and only that
+ * value (ctl:ruleRemoveTargetById=ID;%{MATCHED_VAR_NAME}, a Palisade extension): another value of
+ * the same name, or the same value's Base64 view, is still inspected. WAF.md lists them.
+ */
+export const PALISADE_EXCLUSIONS = String.raw`
+# ---- Palisade default exclusions (before CRS) ---------------------------------------------------
+# Prose ("echo in the mirror", "union was a great select", "JavaScript: The Good Parts", "Northwind
+# Traders") is not a command, a SQL statement or a script URL: the CRS rules that match single words
+# at the start of a value (932150 Unix command, 942190 UNION/SELECT words, 942140 database names,
+# 941210 "javascript:") do not read values that are nothing but words and sentence punctuation.
+# @detectSQLi (942100), @detectXSS (941100) and the other 93x/94x rules still read them.
+SecRule ARGS "@rx ${PROSE}" \
+  "id:9500001,phase:2,pass,nolog,t:none,ctl:'ruleRemoveTargetById=932150;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=942190;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=942140;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=941210;%{MATCHED_VAR_NAME}',tag:'palisade',tag:'palisade-exclusion',ver:'PALISADE/1'"
+
+# 941310 looks for the bytes 0xBC and 0xBE (US-ASCII ¼ ¾, which old IE read as < >). In UTF-8 text
+# they are continuation bytes of ordinary characters (most CJK text has them): a value that is valid
+# UTF-8 with no < or > is not read by 941310.
+SecRule ARGS|REQUEST_COOKIES "@rx ${UTF8_TEXT_NO_ANGLES}" \
+  "id:9500002,phase:2,pass,nolog,t:none,ctl:'ruleRemoveTargetById=941310;%{MATCHED_VAR_NAME}',tag:'palisade',tag:'palisade-exclusion',ver:'PALISADE/1'"
+`
+
 export const PALISADE_RULES = String.raw`
 # ---- Palisade rule set (after CRS) -------------------------------------------------------------
 SecRule TX:PARANOIA_LEVEL "@lt 1" "id:9500011,phase:2,pass,nolog,skipAfter:END-PALISADE-PL1"
@@ -85,6 +121,16 @@ SecRule ${VALUES}|${NAMES}|REQUEST_HEADERS:User-Agent|REQUEST_HEADERS:Referer "@
 # Velocity directives, Twig, Spring EL, Smarty, OGNL.
 SecRule ${VALUES}|${NAMES}|REQUEST_HEADERS:User-Agent|REQUEST_HEADERS:Referer "@rx __(?:class|mro|subclasses|globals|builtins|import|init|base|bases|getattribute)__|<#(?:assign|import|include|if|list|macro|function|attempt|setting|global)\b|\$\{[^}]{0,100}(?:\?new\s*\(|\?api\b|freemarker\.template)|freemarker\.template\.utility|\bt\s*\(\s*java\.lang\.|(?:\{\{|\{%)[^}]{0,200}?(?:\b(?:config|self|request|lipsum|cycler|joiner|namespace|url_for|get_flashed_messages)\b\s*[.\[]|_self\.env|registerundefinedfiltercallback|\|\s*attr\s*\(|\bfilter\s*\(\s*['\x22]system)|#set\s*\(\s*\$[\w.]+\s*=|\$class\.inspect|\{(?:php|system|exec|passthru|shell_exec)\b[^}]*\}|@java\.lang\.runtime@|#_memberaccess|#context\[" \
   "id:9500310,phase:2,block,capture,t:none,t:urlDecodeUni,t:htmlEntityDecode,t:jsDecode,t:lowercase,msg:'Server-side template injection: sandbox escape',${LOGDATA},tag:'attack-ssti',${META},${SCORE(1)}"
+
+# JavaScript dialog and eval sinks called the ways filters forget: through call/apply/bind,
+# optional chaining, a parenthesised or bracketed name, a template literal.
+SecRule ${VALUES}|${NAMES}|REQUEST_HEADERS:User-Agent|REQUEST_HEADERS:Referer "@rx \b(?:alert|confirm|prompt|eval|settimeout|setinterval|execscript)(?:\?\.)?(?:\(|\x60)|\b(?:alert|confirm|prompt|eval|settimeout|setinterval|execscript|fetch|function)\s*\.\s*(?:call|apply|bind)\s*\(|\(\s*(?:alert|confirm|prompt|eval)\s*\)\s*(?:\(|\x60)|\b(?:top|window|self|parent|globalthis|frames|this)\s*\[\s*['\x22\x60](?:alert|confirm|prompt|eval)\b" \
+  "id:9500320,phase:2,block,capture,t:none,t:urlDecodeUni,t:htmlEntityDecode,t:jsDecode,t:removeComments,t:lowercase,msg:'XSS: JavaScript dialog or eval sink called',${LOGDATA},tag:'attack-xss',${META},${SCORE(1)}"
+
+# UNC paths to another host's administrative share or to this host (\\::1\c$\..., \\127.0.0.1\admin$):
+# NTLM credential leaks and file reads through SMB.
+SecRule ${VALUES} "@rx (?:^|[\s'\x22=(])\x5c\x5c[\w.:\[\]%-]+\x5c(?:[a-z]\$|admin\$|ipc\$|print\$|sysvol|netlogon)(?:\x5c|$)" \
+  "id:9500950,phase:2,block,capture,t:none,t:urlDecodeUni,t:lowercase,msg:'UNC path to an administrative share',${LOGDATA},tag:'attack-lfi',${META},${SCORE(1)}"
 
 # SSRF: a URL in any parameter whose host is loopback, unspecified, link-local, a cloud metadata
 # endpoint, an IPv4-mapped IPv6 address, a decimal/octal/hexadecimal IPv4 spelling or a name that

@@ -9,7 +9,7 @@ import { WafConfigError } from '../errors.js'
 import { loadRuleSet } from '../seclang/load.js'
 import { findVariable, parseSelectors } from '../variables/index.js'
 import { BASELINE_RULES } from './baseline.js'
-import { PALISADE_RULES } from './palisade-rules.js'
+import { PALISADE_EXCLUSIONS, PALISADE_RULES } from './palisade-rules.js'
 
 export const DEFAULT_WAF_SETTINGS: Readonly<WafSettings> = Object.freeze({
   paranoia: 1,
@@ -191,7 +191,7 @@ function assertBlockingIntact(rs: RuleSet, needs: number[]): void {
 export function crsRuleSet(crsDir: string, settings: WafSettings, source: WafSource): RuleSet {
   const setup = crsSetupText(settings)
   const rs = loadRuleSet({
-    text: `${setup}\nInclude ${crsDir.replace(/\/$/, '')}/rules/*.conf\n${PALISADE_RULES}\n${exclusionText(settings)}\n`,
+    text: `${setup}\n${PALISADE_EXCLUSIONS}\nInclude ${crsDir.replace(/\/$/, '')}/rules/*.conf\n${PALISADE_RULES}\n${exclusionText(settings)}\n`,
     textName: '<palisade-crs-setup>',
     source,
   })

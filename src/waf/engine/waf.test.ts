@@ -278,3 +278,12 @@ SecRule ARGS_NAMES "@contains script" "id:2,phase:2,deny,status:401"`)
   assert.equal(evaluateRequest(w, getRequest(`/files/${enc.replace(/=+$/, '')}`)).interruption?.ruleId, 1)
   assert.equal(evaluateRequest(w, getRequest('/?q=plain')).interruption ?? undefined, undefined)
 })
+
+test('ctl:ruleRemoveTargetById=ID;%{MATCHED_VAR_NAME} removes only the value that matched, not its name', () => {
+  const w = waf(`SecRuleEngine On
+SecRule ARGS "@rx ^[a-z ]+$" "id:1,phase:2,pass,nolog,ctl:'ruleRemoveTargetById=2;%{MATCHED_VAR_NAME}'"
+SecRule ARGS "@contains cat" "id:2,phase:2,deny,status:403"`)
+  assert.equal(evaluateRequest(w, getRequest('/?a=the%20cat%20sat')).interruption ?? undefined, undefined)
+  assert.equal(evaluateRequest(w, getRequest('/?a=the%20cat%20sat&a=cat%3B1')).interruption?.ruleId, 2)
+  assert.equal(evaluateRequest(w, getRequest('/?a=cat%3B1')).interruption?.ruleId, 2)
+})

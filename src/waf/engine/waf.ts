@@ -85,6 +85,21 @@ interface RemovedTarget {
   selector: VariableSelector
 }
 
+function isRemovedValue(list: readonly RemovedValue[], variable: string, e: Entry): boolean {
+  for (const rv of list) {
+    if (rv.variable === variable && rv.value === e.value && rv.key === e.key.toLowerCase()) return true
+  }
+  return false
+}
+
+/** One value (variable, key, raw value) that ctl removed from some rules' targets. */
+interface RemovedValue {
+  applies: (rule: Rule) => boolean
+  variable: string
+  key: string
+  value: string
+}
+
 interface WafShared {
   ruleSet: RuleSet
   store: CollectionStore
@@ -176,6 +191,65 @@ function addBase64Views(args: readonly Entry[], out: Entry[]): void {
   }
 }
 
+/** Custom headers that proxies and browsers set, not the application's inputs. */
+const INFRA_HEADERS = new Set([
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-forwarded-port',
+  'x-real-ip',
+  'x-request-id',
+  'x-correlation-id',
+  'x-amzn-trace-id',
+  'x-requested-with',
+  'x-csrf-token',
+  'x-xsrf-token',
+  'x-client-data',
+])
+
+/**
+ * Custom request headers (`X-…`) are application inputs (API versions, tenant ids, search
+ * filters: Log4Shell's X-Api-Version), yet CRS reads only a few named headers. Their values are
+ * offered to the rules in ARGS under the header's name, with their Base64 views.
+ */
+function addHeaderViews(headers: ReadonlyArray<readonly [string, string]>, out: Entry[]): void {
+  for (const [name, value] of headers) {
+    if (name.length < 3 || (name.charCodeAt(0) | 0x20) !== 0x78 || name[1] !== '-') continue
+    const key = name.toLowerCase()
+    if (INFRA_HEADERS.has(key) || value === '') continue
+    out.push({ key, value })
+    const decoded = base64View(value)
+    if (decoded !== undefined) out.push({ key, value: decoded })
+  }
+}
+
+/** Path segments that only name things (ids, slugs, file names): nothing an injection needs. */
+const PLAIN_SEGMENT = /^[A-Za-z0-9._~-]*$/
+
+/**
+ * Path parameters: REST routes hand path segments to the application as arguments (`/users/:id`),
+ * and CRS reads the path with a handful of rules only. A segment with characters other than letters,
+ * digits and `._~-` is offered to the rules in ARGS (name `REQUEST_FILENAME`), together with the rest
+ * of the path from the first such segment (a payload may contain `/`); so is the decoded view of a
+ * Base64-encoded segment. Plain paths add nothing.
+ */
+function addPathViews(path: string, out: Entry[]): void {
+  const segments = path.split('/')
+  let first = -1
+  for (let i = 0; i < segments.length; i++) {
+    const s = segments[i]!
+    const decoded = base64View(s)
+    if (decoded !== undefined) out.push({ key: 'REQUEST_FILENAME', value: decoded })
+    else if (!PLAIN_SEGMENT.test(s)) {
+      if (first < 0) first = i
+      out.push({ key: 'REQUEST_FILENAME', value: s })
+    }
+  }
+  if (first >= 0 && first < segments.length - 1) {
+    out.push({ key: 'REQUEST_FILENAME', value: segments.slice(first).join('/') })
+  }
+}
+
 /** Splits the Cookie header the way ModSecurity's version-0 cookie parser does. */
 function parseCookies(header: string, out: Entry[], limit: number): void {
   for (const piece of header.split(';')) {
@@ -205,6 +279,7 @@ class Tx implements Transaction, ActionTx {
   #removedTags: RegExp[] = []
   #removedMsgs: RegExp[] = []
   #removedTargets: RemovedTarget[] = []
+  #removedValues: RemovedValue[] = []
   #bodyAccess: boolean
   #forceBodyVar = false
   #allowAll = false
@@ -331,7 +406,9 @@ class Tx implements Transaction, ActionTx {
   }
 
   ctl(c: CtlCommand): void {
-    if (c.kind.startsWith('rule')) this.#foldsHold = false // removals and ruleEngine: see fold.ts
+    // Removals and ruleEngine: see fold.ts. Folded rules read only TX, so removing one request
+    // value of another variable leaves them as they are.
+    if (c.kind.startsWith('rule') && c.kind !== 'ruleRemoveMatchedValueById') this.#foldsHold = false
     switch (c.kind) {
       case 'ruleEngine':
         this.#mode = c.mode
@@ -362,6 +439,19 @@ class Tx implements Transaction, ActionTx {
               ? (r: Rule) => r.tags.some((t) => c.pattern.test(t))
               : (r: Rule) => c.pattern.test(this.#msgText(r))
         this.#removedTargets.push({ applies, selector })
+        return
+      }
+      case 'ruleRemoveMatchedValueById': {
+        const name = this.data.matchedVarName
+        const colon = name.indexOf(':')
+        if (colon <= 0) return
+        if (name.slice(0, colon) === 'TX') this.#foldsHold = false
+        this.#removedValues.push({
+          applies: (r: Rule) => c.ranges.some(([a, b]) => r.id >= a && r.id <= b),
+          variable: name.slice(0, colon),
+          key: name.slice(colon + 1).toLowerCase(),
+          value: this.data.matchedVar,
+        })
         return
       }
       case 'requestBodyProcessor':
@@ -503,10 +593,8 @@ class Tx implements Transaction, ActionTx {
       d.argsGet = expandGraphql(d.argsGet, limit) ?? d.argsGet
       addBase64Views(d.argsGet, d.argsDecoded)
     }
-    for (const segment of d.filename.split('/')) {
-      const decoded = base64View(segment)
-      if (decoded !== undefined) d.argsDecoded.push({ key: 'REQUEST_FILENAME', value: decoded })
-    }
+    addPathViews(d.filename, d.argsDecoded)
+    addHeaderViews(req.headers, d.argsDecoded)
     const ct = (contentType ?? '').toLowerCase()
     // text/plain is parsed as a form, as ModSecurity v3 does: a body no processor reads is seen
     // only through REQUEST_BODY, which most CRS rules do not inspect (JSON sent as text/plain).
@@ -871,6 +959,10 @@ class Tx implements Transaction, ActionTx {
         if (rt.applies(step.rule)) (runtimeExcludes ??= []).push(rt.selector)
       }
     }
+    let valueExcludes: RemovedValue[] | undefined
+    if (this.#removedValues.length > 0) {
+      for (const rv of this.#removedValues) if (rv.applies(step.rule)) (valueExcludes ??= []).push(rv)
+    }
     const targets = step.targets
     // A remembered miss means no match only for an operator that is not negated.
     const memoMiss = step.missBit >= 0 && !step.negated
@@ -908,6 +1000,7 @@ class Tx implements Transaction, ActionTx {
         const e = entries[k]!
         if (matches !== undefined && !matches(e.key)) continue
         if (filter && this.#excluded(target, runtimeExcludes, e.key)) continue
+        if (valueExcludes !== undefined && isRemovedValue(valueExcludes, target.variable, e)) continue
         if (this.#test(step, op, e.value, target.variable, e.key, target.collection)) any = true
       }
     }
