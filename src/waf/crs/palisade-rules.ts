@@ -90,6 +90,12 @@ SecRule ARGS "@rx ${PROSE}" \
 # 941310 looks for the bytes 0xBC and 0xBE (US-ASCII ¼ ¾, which old IE read as < >). In UTF-8 text
 # they are continuation bytes of ordinary characters (most CJK text has them): a value that is valid
 # UTF-8 with no < or > is not read by 941310.
+# 933210 (PHP variable function call: $f(...), "sys"."tem"(...), ("system")(...)) reads markdown links
+# and code spans as calls: "[docs](https://example.com/a);". A value with no $, quote, backslash or
+# brace cannot name a PHP function to call, so 933210 does not read it.
+SecRule ARGS "@rx ^[^$'\x22\x5c{}]*$" \
+  "id:9500003,phase:2,pass,nolog,t:none,ctl:'ruleRemoveTargetById=933210;%{MATCHED_VAR_NAME}',tag:'palisade',tag:'palisade-exclusion',ver:'PALISADE/1'"
+
 SecRule ARGS|REQUEST_COOKIES "@rx ${UTF8_TEXT_NO_ANGLES}" \
   "id:9500002,phase:2,pass,nolog,t:none,ctl:'ruleRemoveTargetById=941310;%{MATCHED_VAR_NAME}',tag:'palisade',tag:'palisade-exclusion',ver:'PALISADE/1'"
 `
@@ -107,10 +113,10 @@ SecRule REQUEST_URI|REQUEST_HEADERS|REQUEST_COOKIES|REQUEST_COOKIES_NAMES|ARGS|A
 SecRule ${NAMES} "@rx (?:^|[.\[])\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|or|and|nor|not|expr|elemmatch|size|type|mod|all|text|function|accumulator|lookup|jsonschema|options|comment|natural)(?:$|[.\]])" \
   "id:9500200,phase:2,block,capture,t:none,t:urlDecodeUni,t:lowercase,msg:'NoSQL injection: query operator in a parameter name',${LOGDATA},tag:'attack-injection-nosql',${META},${SCORE(1)}"
 
-# NoSQL operators and server-side JavaScript inside values: {"$where": ...}, ', $or: [...],
-# db.users.find(...), statements that end a string and start JavaScript.
-SecRule ${VALUES}|REQUEST_BODY "@rx (?:^|[\s,{(\['\x22])\$(?:where|ne|eq|gt|gte|lt|lte|in|nin|regex|exists|or|and|nor|not|expr|elemmatch|function|accumulator)\s*['\x22]?\s*:|\$where\b|\bdb\.[\w$]+\.(?:find|findone|insert|insertone|insertmany|update|updateone|updatemany|replaceone|remove|deleteone|deletemany|drop|aggregate|mapreduce|count|distinct)\s*\(|\bdb\.(?:getcollection|eval|dropdatabase|getsiblingdb|admincommand|runcommand)\s*\(|(?:^|[;'\x22])\s*(?:var|let|const)\s+[\w$]+\s*=[^;]*;|\bdo\s*\{[^}]*\}\s*while\s*\(" \
-  "id:9500210,phase:2,block,capture,t:none,t:urlDecodeUni,t:lowercase,msg:'NoSQL / server-side JavaScript injection',${LOGDATA},tag:'attack-injection-nosql',${META},${SCORE(1)}"
+# NoSQL operators, MongoDB shell calls and busy-wait loops (the $where timing probe) inside values:
+# {"$where": ...}, ', $or: [...], db.users.find(...), do{...}while(...).
+SecRule ${VALUES}|REQUEST_BODY "@rx (?:^|[\s,{(\['\x22])\$(?:where|ne|eq|gt|gte|lt|lte|in|nin|regex|exists|or|and|nor|not|expr|elemmatch|function|accumulator)\s*['\x22]?\s*:|\$where\b|\bdb\.[\w$]+\.(?:find|findone|insert|insertone|insertmany|update|updateone|updatemany|replaceone|remove|deleteone|deletemany|drop|aggregate|mapreduce|count|distinct)\s*\(|\bdb\.(?:getcollection|eval|dropdatabase|getsiblingdb|admincommand|runcommand)\s*\(|\bdo\s*\{[^}]*\}\s*while\s*\(" \
+  "id:9500210,phase:2,block,capture,t:none,t:urlDecodeUni,t:lowercase,msg:'NoSQL injection: operator or shell call in a value',${LOGDATA},tag:'attack-injection-nosql',${META},${SCORE(1)}"
 
 # Server-side template injection: arithmetic inside any template language's delimiters
 # ({{7*7}}, $\{7*7}, #{7*7}, <%= 7*7 %>, {%...%}, [[...]]), a probe every SSTI scanner sends.
@@ -178,6 +184,12 @@ SecRule TX:PARANOIA_LEVEL "@lt 2" "id:9500013,phase:2,pass,nolog,skipAfter:END-P
 
 # SSRF to private networks: at paranoia 1 an application may legitimately take a URL to a service
 # on its own network (webhooks to an internal host, admin tools); from paranoia 2 it counts.
+# Server-side JavaScript statements after a string ($where and mapReduce bodies): ;var d=new Date();
+# Code snippets in ordinary text (a forum post, a CMS field) look the same, so
+# this counts from paranoia 2.
+SecRule ${VALUES} "@rx (?:^|[;'\x22])\s*(?:var|let|const)\s+[\w$]+\s*=[^;]*;" \
+  "id:9501210,phase:2,block,capture,t:none,t:urlDecodeUni,t:lowercase,msg:'Server-side JavaScript injection',${LOGDATA},tag:'attack-injection-nosql',${META},${SCORE(2)}"
+
 SecRule ${VALUES} "@rx ${URL_PREFIX}(?:${PRIVATE_HOST})${HOST_END}" \
   "id:9501400,phase:2,block,capture,t:none,t:urlDecodeUni,t:lowercase,t:removeWhitespace,msg:'SSRF: URL to a private-network address',${LOGDATA},tag:'attack-ssrf',${META},${SCORE(2)}"
 
