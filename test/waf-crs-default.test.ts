@@ -200,6 +200,7 @@ test(
       'Northwind Traders quarterly report',
       '東京都の天気予報は晴れです',
       '한국어 텍스트와 중국어 文字',
+      '**Bold** and _italic_ text with a [link](http://example.com) and ![img](a.png)',
     ]) {
       const v = evaluateRequest(waf, req('GET', q(text)))
       assert.equal(v.action, 'allow', `${text}: ${JSON.stringify(v.rules)}`)
