@@ -24,14 +24,29 @@ export function base64View(value: string): string | undefined {
   // Letters only (a word, a name) is Base64-shaped too; real encodings mix in digits or case.
   if (/^[a-z]+$/.test(body) || /^[A-Z]+$/.test(body)) return undefined
   const bytes = Buffer.from(body.replace(/ /g, '+').replace(/-/g, '+').replace(/_/g, '/'), 'base64')
-  let text: string
-  try {
-    text = utf8.decode(bytes)
-  } catch {
-    return undefined
+  if (bytes.length < 4) return undefined
+  // Printable (no control bytes but tab, CR, LF), with some syntax in it; random bytes fail at once.
+  let high = false
+  let syntax = false
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!
+    if (b >= 0x80) high = true
+    else if (b < 0x20 ? b !== 0x09 && b !== 0x0a && b !== 0x0d : b === 0x7f) return undefined
+    else if (!syntax && !isWordByte(b)) syntax = true
   }
-  // Printable: no control characters other than tab, CR and LF.
-  if (text.length < 4 || /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(text)) return undefined
-  if (!/[^\p{L}\p{N} ]/u.test(text)) return undefined
+  if (high) {
+    let text: string
+    try {
+      text = utf8.decode(bytes)
+    } catch {
+      return undefined
+    }
+    if (!/[^\p{L}\p{N} ]/u.test(text)) return undefined
+  } else if (!syntax) return undefined
   return bytes.toString('latin1')
+}
+
+/** ASCII letters, digits and the space. */
+function isWordByte(b: number): boolean {
+  return b === 0x20 || (b >= 0x30 && b <= 0x39) || ((b | 0x20) >= 0x61 && (b | 0x20) <= 0x7a)
 }

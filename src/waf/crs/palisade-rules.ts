@@ -58,19 +58,6 @@ const PRIVATE_HOST = [
 const URL_PREFIX = String.raw`(?:^|[\s'\x22(,;=<>\x60|])(?:[a-z][a-z0-9+.-]{1,15}:)?//(?:[^/?#@\s]*@)?`
 const HOST_END = String.raw`(?:[:/?#\x5c\s'\x22]|$)`
 
-/** A word of prose in any script: letters and digits (any UTF-8 byte), inner apostrophes and hyphens. */
-const WORD = String.raw`[A-Za-z0-9\x80-\xff]+(?:['-][A-Za-z0-9\x80-\xff]+)*`
-/**
- * Prose: two or more words separated by whitespace and sentence punctuation (, . ! ? : quotes and
- * brackets around words). No shell, SQL or markup syntax fits in it: no ; | & $ \x60 < > = / \ * %
- * { } [ ] #, no word that starts with - (an option).
- */
-const PROSE = String.raw`^[\x22'(]?${WORD}(?:[,.!?:\x22')]*\s+[\x22'(]?${WORD})+[,.!?:\x22')]*$`
-/** Valid UTF-8 with at least one multi-byte character and no < or >. */
-const TEXT_ASCII = String.raw`[\x09\x0a\x0d\x20-\x3b\x3d\x3f-\x7e]`
-const UTF8_MULTIBYTE = String.raw`(?:[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2})`
-const UTF8_TEXT_NO_ANGLES = String.raw`^${TEXT_ASCII}*${UTF8_MULTIBYTE}(?:${TEXT_ASCII}|${UTF8_MULTIBYTE})*$`
-
 /**
  * Palisade's default exclusions, loaded before CRS (ids 9 500 001–9 500 009). Each removes one
  * request value from a few CRS rules whose patterns read ordinary text as an attack, and only that
@@ -84,19 +71,19 @@ export const PALISADE_EXCLUSIONS = String.raw`
 # at the start of a value (932150 Unix command, 942190 UNION/SELECT words, 942140 database names,
 # 941210 "javascript:") do not read values that are nothing but words and sentence punctuation.
 # @detectSQLi (942100), @detectXSS (941100) and the other 93x/94x rules still read them.
-SecRule ARGS "@rx ${PROSE}" \
+SecRule ARGS "@isText prose" \
   "id:9500001,phase:2,pass,nolog,t:none,ctl:'ruleRemoveTargetById=932150;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=942190;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=942140;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=941210;%{MATCHED_VAR_NAME}',tag:'palisade',tag:'palisade-exclusion',ver:'PALISADE/1'"
+
+# 933210 (PHP variable function call: $f(...), "sys"."tem"(...), ("system")(...)) reads markdown links
+# and code spans as calls: "[docs](https://example.com/a);". A value with no $, quote, backslash or
+# brace cannot name a PHP function to call, so 933210 does not read it.
+SecRule ARGS "@isText noPhpCall" \
+  "id:9500003,phase:2,pass,nolog,t:none,ctl:'ruleRemoveTargetById=933210;%{MATCHED_VAR_NAME}',tag:'palisade',tag:'palisade-exclusion',ver:'PALISADE/1'"
 
 # 941310 looks for the bytes 0xBC and 0xBE (US-ASCII ¼ ¾, which old IE read as < >). In UTF-8 text
 # they are continuation bytes of ordinary characters (most CJK text has them): a value that is valid
 # UTF-8 with no < or > is not read by 941310.
-# 933210 (PHP variable function call: $f(...), "sys"."tem"(...), ("system")(...)) reads markdown links
-# and code spans as calls: "[docs](https://example.com/a);". A value with no $, quote, backslash or
-# brace cannot name a PHP function to call, so 933210 does not read it.
-SecRule ARGS "@rx ^[^$'\x22\x5c{}]*$" \
-  "id:9500003,phase:2,pass,nolog,t:none,ctl:'ruleRemoveTargetById=933210;%{MATCHED_VAR_NAME}',tag:'palisade',tag:'palisade-exclusion',ver:'PALISADE/1'"
-
-SecRule ARGS|REQUEST_COOKIES "@rx ${UTF8_TEXT_NO_ANGLES}" \
+SecRule ARGS|REQUEST_COOKIES "@isText utf8" \
   "id:9500002,phase:2,pass,nolog,t:none,ctl:'ruleRemoveTargetById=941310;%{MATCHED_VAR_NAME}',tag:'palisade',tag:'palisade-exclusion',ver:'PALISADE/1'"
 `
 
@@ -106,59 +93,59 @@ SecRule TX:PARANOIA_LEVEL "@lt 1" "id:9500011,phase:2,pass,nolog,skipAfter:END-P
 
 # JNDI lookups (Log4Shell, CVE-2021-44228) and the lookup syntax that hides them: nested lookups
 # ($\{$\{lower:j}ndi:...}), defaults ($\{::-j}), any lookup prefix log4j 2 evaluates.
-SecRule REQUEST_URI|REQUEST_HEADERS|REQUEST_COOKIES|REQUEST_COOKIES_NAMES|ARGS|ARGS_NAMES|XML:/*|REQUEST_BODY "@rx \$\{(?:[^{}]{0,64}?\$\{|[^{}]{0,64}?:-|\s*(?:jndi|lower|upper|env|sys|sd|java|base64|main|ctx|date|docker|k8s|spring|bundle|marker|map|web|log4j|event|jvmrunargs)\s*:)" \
-  "id:9500100,phase:2,block,capture,t:none,t:urlDecodeUni,t:urlDecodeUni,t:jsDecode,t:lowercase,msg:'JNDI / Log4j lookup injection (Log4Shell)',${LOGDATA},tag:'attack-rce',tag:'attack-log4shell',${META},${SCORE(1)}"
+SecRule REQUEST_URI|REQUEST_HEADERS|REQUEST_COOKIES|REQUEST_COOKIES_NAMES|ARGS|ARGS_NAMES|XML:/*|REQUEST_BODY "@rx (?i:\$\{(?:[^{}]{0,64}?\$\{|[^{}]{0,64}?:-|\s*(?:jndi|lower|upper|env|sys|sd|java|base64|main|ctx|date|docker|k8s|spring|bundle|marker|map|web|log4j|event|jvmrunargs)\s*:))" \
+  "id:9500100,phase:2,block,capture,t:none,t:utf8toUnicode,t:urlDecodeUni,t:htmlEntityDecode,t:jsDecode,t:cssDecode,t:removeNulls,msg:'JNDI / Log4j lookup injection (Log4Shell)',${LOGDATA},tag:'attack-rce',tag:'attack-log4shell',${META},${SCORE(1)}"
 
 # NoSQL (MongoDB) query operators as parameter or JSON key names: user[$ne]=, {"user":{"$gt":""}}.
-SecRule ${NAMES} "@rx (?:^|[.\[])\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|or|and|nor|not|expr|elemmatch|size|type|mod|all|text|function|accumulator|lookup|jsonschema|options|comment|natural)(?:$|[.\]])" \
-  "id:9500200,phase:2,block,capture,t:none,t:urlDecodeUni,t:lowercase,msg:'NoSQL injection: query operator in a parameter name',${LOGDATA},tag:'attack-injection-nosql',${META},${SCORE(1)}"
+SecRule ${NAMES} "@rx (?i:(?:^|[.\[])\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|or|and|nor|not|expr|elemmatch|size|type|mod|all|text|function|accumulator|lookup|jsonschema|options|comment|natural)(?:$|[.\]]))" \
+  "id:9500200,phase:2,block,capture,t:none,t:urlDecodeUni,msg:'NoSQL injection: query operator in a parameter name',${LOGDATA},tag:'attack-injection-nosql',${META},${SCORE(1)}"
 
 # NoSQL operators, MongoDB shell calls and busy-wait loops (the $where timing probe) inside values:
 # {"$where": ...}, ', $or: [...], db.users.find(...), do{...}while(...).
-SecRule ${VALUES}|REQUEST_BODY "@rx (?:^|[\s,{(\['\x22])\$(?:where|ne|eq|gt|gte|lt|lte|in|nin|regex|exists|or|and|nor|not|expr|elemmatch|function|accumulator)\s*['\x22]?\s*:|\$where\b|\bdb\.[\w$]+\.(?:find|findone|insert|insertone|insertmany|update|updateone|updatemany|replaceone|remove|deleteone|deletemany|drop|aggregate|mapreduce|count|distinct)\s*\(|\bdb\.(?:getcollection|eval|dropdatabase|getsiblingdb|admincommand|runcommand)\s*\(|\bdo\s*\{[^}]*\}\s*while\s*\(" \
-  "id:9500210,phase:2,block,capture,t:none,t:urlDecodeUni,t:lowercase,msg:'NoSQL injection: operator or shell call in a value',${LOGDATA},tag:'attack-injection-nosql',${META},${SCORE(1)}"
+SecRule ${VALUES} "@rx (?i:(?:^|[\s,{(\['\x22])\$(?:where|ne|eq|gt|gte|lt|lte|in|nin|regex|exists|or|and|nor|not|expr|elemmatch|function|accumulator)\s*['\x22]?\s*:|\$where\b|\bdb\.[\w$]+\.(?:find|findone|insert|insertone|insertmany|update|updateone|updatemany|replaceone|remove|deleteone|deletemany|drop|aggregate|mapreduce|count|distinct)\s*\(|\bdb\.(?:getcollection|eval|dropdatabase|getsiblingdb|admincommand|runcommand)\s*\(|\bdo\s*\{[^}]*\}\s*while\s*\()" \
+  "id:9500210,phase:2,block,capture,t:none,t:urlDecodeUni,msg:'NoSQL injection: operator or shell call in a value',${LOGDATA},tag:'attack-injection-nosql',${META},${SCORE(1)}"
 
 # Server-side template injection: arithmetic inside any template language's delimiters
 # ({{7*7}}, $\{7*7}, #{7*7}, <%= 7*7 %>, {%...%}, [[...]]), a probe every SSTI scanner sends.
 SecRule ${VALUES}|${NAMES}|REQUEST_HEADERS:User-Agent|REQUEST_HEADERS:Referer "@rx (?:\{\{|\$\{|#\{|\*\{|@\{|<%=?|\{%=?|\[\[|\{#)\s*[\d.]+\s*(?:[*+/%-]|\*\*)\s*[\d.]+\s*(?:\}\}|\}|%>|%\}|\]\]|#\})" \
-  "id:9500300,phase:2,block,capture,t:none,t:urlDecodeUni,t:htmlEntityDecode,t:jsDecode,msg:'Server-side template injection: expression probe',${LOGDATA},tag:'attack-ssti',${META},${SCORE(1)}"
+  "id:9500300,phase:2,block,capture,t:none,t:utf8toUnicode,t:urlDecodeUni,t:htmlEntityDecode,t:jsDecode,t:cssDecode,t:removeNulls,msg:'Server-side template injection: expression probe',${LOGDATA},tag:'attack-ssti',${META},${SCORE(1)}"
 
 # Template sandbox escapes: Python object-graph walks (Jinja2, Mako, Tornado), FreeMarker and
 # Velocity directives, Twig, Spring EL, Smarty, OGNL.
-SecRule ${VALUES}|${NAMES}|REQUEST_HEADERS:User-Agent|REQUEST_HEADERS:Referer "@rx __(?:class|mro|subclasses|globals|builtins|import|init|base|bases|getattribute)__|<#(?:assign|import|include|if|list|macro|function|attempt|setting|global)\b|\$\{[^}]{0,100}(?:\?new\s*\(|\?api\b|freemarker\.template)|freemarker\.template\.utility|\bt\s*\(\s*java\.lang\.|(?:\{\{|\{%)[^}]{0,200}?(?:\b(?:config|self|request|lipsum|cycler|joiner|namespace|url_for|get_flashed_messages)\b\s*[.\[]|_self\.env|registerundefinedfiltercallback|\|\s*attr\s*\(|\bfilter\s*\(\s*['\x22]system)|#set\s*\(\s*\$[\w.]+\s*=|\$class\.inspect|\{(?:php|system|exec|passthru|shell_exec)\b[^}]*\}|@java\.lang\.runtime@|#_memberaccess|#context\[" \
-  "id:9500310,phase:2,block,capture,t:none,t:urlDecodeUni,t:htmlEntityDecode,t:jsDecode,t:lowercase,msg:'Server-side template injection: sandbox escape',${LOGDATA},tag:'attack-ssti',${META},${SCORE(1)}"
+SecRule ${VALUES}|${NAMES}|REQUEST_HEADERS:User-Agent|REQUEST_HEADERS:Referer "@rx (?i:__(?:class|mro|subclasses|globals|builtins|import|init|base|bases|getattribute)__|<#(?:assign|import|include|if|list|macro|function|attempt|setting|global)\b|\$\{[^}]{0,100}(?:\?new\s*\(|\?api\b|freemarker\.template)|freemarker\.template\.utility|\bt\s*\(\s*java\.lang\.|(?:\{\{|\{%)[^}]{0,200}?(?:\b(?:config|self|request|lipsum|cycler|joiner|namespace|url_for|get_flashed_messages)\b\s*[.\[]|_self\.env|registerundefinedfiltercallback|\|\s*attr\s*\(|\bfilter\s*\(\s*['\x22]system)|#set\s*\(\s*\$[\w.]+\s*=|\$class\.inspect|\{(?:php|system|exec|passthru|shell_exec)\b[^}]*\}|@java\.lang\.runtime@|#_memberaccess|#context\[)" \
+  "id:9500310,phase:2,block,capture,t:none,t:utf8toUnicode,t:urlDecodeUni,t:htmlEntityDecode,t:jsDecode,t:cssDecode,t:removeNulls,msg:'Server-side template injection: sandbox escape',${LOGDATA},tag:'attack-ssti',${META},${SCORE(1)}"
 
 # JavaScript dialog and eval sinks called the ways filters forget: through call/apply/bind,
 # optional chaining, a parenthesised or bracketed name, a template literal.
-SecRule ${VALUES}|${NAMES}|REQUEST_HEADERS:User-Agent|REQUEST_HEADERS:Referer "@rx \b(?:alert|confirm|prompt|eval|settimeout|setinterval|execscript)(?:\?\.)?(?:\(|\x60)|\b(?:alert|confirm|prompt|eval|settimeout|setinterval|execscript|fetch|function)\s*\.\s*(?:call|apply|bind)\s*\(|\(\s*(?:alert|confirm|prompt|eval)\s*\)\s*(?:\(|\x60)|\b(?:top|window|self|parent|globalthis|frames|this)\s*\[\s*['\x22\x60](?:alert|confirm|prompt|eval)\b" \
-  "id:9500320,phase:2,block,capture,t:none,t:urlDecodeUni,t:htmlEntityDecode,t:jsDecode,t:removeComments,t:lowercase,msg:'XSS: JavaScript dialog or eval sink called',${LOGDATA},tag:'attack-xss',${META},${SCORE(1)}"
+SecRule ${VALUES}|${NAMES}|REQUEST_HEADERS:User-Agent|REQUEST_HEADERS:Referer "@rx (?i:\b(?:alert|confirm|prompt|eval|settimeout|setinterval|execscript)(?:\?\.)?(?:\(|\x60)|\b(?:alert|confirm|prompt|eval|settimeout|setinterval|execscript|fetch|function)\s*\.\s*(?:call|apply|bind)\s*\(|\(\s*(?:alert|confirm|prompt|eval)\s*\)\s*(?:\(|\x60)|\b(?:top|window|self|parent|globalthis|frames|this)\s*\[\s*['\x22\x60](?:alert|confirm|prompt|eval)\b)" \
+  "id:9500320,phase:2,block,capture,t:none,t:utf8toUnicode,t:urlDecodeUni,t:htmlEntityDecode,t:jsDecode,t:cssDecode,t:removeNulls,msg:'XSS: JavaScript dialog or eval sink called',${LOGDATA},tag:'attack-xss',${META},${SCORE(1)}"
 
 # UNC paths to another host's administrative share or to this host (\\::1\c$\..., \\127.0.0.1\admin$):
 # NTLM credential leaks and file reads through SMB.
-SecRule ${VALUES} "@rx (?:^|[\s'\x22=(])\x5c\x5c[\w.:\[\]%-]+\x5c(?:[a-z]\$|admin\$|ipc\$|print\$|sysvol|netlogon)(?:\x5c|$)" \
-  "id:9500950,phase:2,block,capture,t:none,t:urlDecodeUni,t:lowercase,msg:'UNC path to an administrative share',${LOGDATA},tag:'attack-lfi',${META},${SCORE(1)}"
+SecRule ${VALUES} "@rx (?i:(?:^|[\s'\x22=(])\x5c\x5c[\w.:\[\]%-]+\x5c(?:[a-z]\$|admin\$|ipc\$|print\$|sysvol|netlogon)(?:\x5c|$))" \
+  "id:9500950,phase:2,block,capture,t:none,t:urlDecodeUni,msg:'UNC path to an administrative share',${LOGDATA},tag:'attack-lfi',${META},${SCORE(1)}"
 
 # SSRF: a URL in any parameter whose host is loopback, unspecified, link-local, a cloud metadata
 # endpoint, an IPv4-mapped IPv6 address, a decimal/octal/hexadecimal IPv4 spelling or a name that
 # resolves to one of them (rebinding helpers).
-SecRule ${VALUES}|REQUEST_HEADERS:Referer|REQUEST_HEADERS:X-Forwarded-Host "@rx ${URL_PREFIX}(?:${INTERNAL_HOST})${HOST_END}" \
-  "id:9500400,phase:2,block,capture,t:none,t:urlDecodeUni,t:urlDecodeUni,t:htmlEntityDecode,t:lowercase,t:removeWhitespace,msg:'SSRF: URL to a loopback, link-local or metadata address',${LOGDATA},tag:'attack-ssrf',${META},${SCORE(1)}"
+SecRule ${VALUES}|REQUEST_HEADERS:Referer|REQUEST_HEADERS:X-Forwarded-Host "@rx (?i:${URL_PREFIX}(?:${INTERNAL_HOST})${HOST_END})" \
+  "id:9500400,phase:2,block,capture,t:none,t:urlDecodeUni,msg:'SSRF: URL to a loopback, link-local or metadata address',${LOGDATA},tag:'attack-ssrf',${META},${SCORE(1)}"
 
 # External entities and XInclude anywhere a parameter or body carries XML (the XML body processor
 # already refuses any DOCTYPE).
-SecRule ${VALUES}|${NAMES}|REQUEST_BODY "@rx <!entity\s+(?:%\s*)?[\w.:-]+\s+(?:system|public)\b|<!doctype\s+[\w.:-]+\s*(?:system|public|\[)|<(?:[\w-]+:)?include\b[^>]*\b(?:href|parse)\s*=|/2001/xinclude\b" \
-  "id:9500500,phase:2,block,capture,t:none,t:urlDecodeUni,t:htmlEntityDecode,t:lowercase,msg:'XML external entity or XInclude',${LOGDATA},tag:'attack-xxe',${META},${SCORE(1)}"
+SecRule ${VALUES}|${NAMES}|REQUEST_BODY "@rx (?i:<!entity\s+(?:%\s*)?[\w.:-]+\s+(?:system|public)\b|<!doctype\s+[\w.:-]+\s*(?:system|public|\[)|<(?:[\w-]+:)?include\b[^>]*\b(?:href|parse)\s*=|/2001/xinclude\b)" \
+  "id:9500500,phase:2,block,capture,t:none,t:utf8toUnicode,t:urlDecodeUni,t:htmlEntityDecode,t:jsDecode,t:cssDecode,t:removeNulls,msg:'XML external entity or XInclude',${LOGDATA},tag:'attack-xxe',${META},${SCORE(1)}"
 SecRule REQBODY_PROCESSOR "@streq XML" \
   "id:9500510,phase:2,block,capture,t:none,msg:'XInclude in an XML body',${LOGDATA},tag:'attack-xxe',${META},chain"
   SecRule FULL_REQUEST "@rx <(?:[\w-]+:)?include\b[^>]*\b(?:href|parse)\s*=|/2001/xinclude\b" "t:none,t:lowercase,${SCORE(1)}"
 
 # Spring4Shell (CVE-2022-22965) and other bean-binding paths to the class loader.
-SecRule ${NAMES}|${VALUES} "@rx (?:^|[.\[\s'\x22])class\s*[.\[]\s*['\x22]?(?:module|classloader|protectiondomain)\b|\bclassloader\s*[.\[]\s*['\x22]?(?:resources|parent|urls|defaultassertionstatus)\b|\.getclassloader\s*\(" \
-  "id:9500600,phase:2,block,capture,t:none,t:urlDecodeUni,t:lowercase,msg:'Class-loader manipulation (Spring4Shell)',${LOGDATA},tag:'attack-rce',tag:'attack-java',${META},${SCORE(1)}"
+SecRule ${NAMES}|${VALUES} "@rx (?i:(?:^|[.\[\s'\x22])class\s*[.\[]\s*['\x22]?(?:module|classloader|protectiondomain)\b|\bclassloader\s*[.\[]\s*['\x22]?(?:resources|parent|urls|defaultassertionstatus)\b|\.getclassloader\s*\()" \
+  "id:9500600,phase:2,block,capture,t:none,t:urlDecodeUni,msg:'Class-loader manipulation (Spring4Shell)',${LOGDATA},tag:'attack-rce',tag:'attack-java',${META},${SCORE(1)}"
 
 # Prototype pollution: __proto__ or constructor.prototype as a key path, in names or values.
-SecRule ${NAMES}|${VALUES} "@rx (?:^|[.\[\s'\x22{,])__proto__(?:$|[.\[\]'\x22\s:=])|(?:^|[.\[\s'\x22])constructor\s*[.\[]\s*['\x22]?prototype\b" \
-  "id:9500700,phase:2,block,capture,t:none,t:urlDecodeUni,t:lowercase,msg:'Prototype pollution',${LOGDATA},tag:'attack-prototype-pollution',${META},${SCORE(1)}"
+SecRule ${NAMES}|${VALUES} "@rx (?i:(?:^|[.\[\s'\x22{,])__proto__(?:$|[.\[\]'\x22\s:=])|(?:^|[.\[\s'\x22])constructor\s*[.\[]\s*['\x22]?prototype\b)" \
+  "id:9500700,phase:2,block,capture,t:none,t:urlDecodeUni,msg:'Prototype pollution',${LOGDATA},tag:'attack-prototype-pollution',${META},${SCORE(1)}"
 
 # Serialized objects: Java (raw, hex and Base64 stream headers), PHP, .NET (BinaryFormatter,
 # Json.NET $type, ObjectDataProvider), Python pickle, YAML language tags.
@@ -171,13 +158,13 @@ SecRule ARGS:/(?:^|\.)(?:@type|@class)$/ "@rx ^\s*L?\[*[a-zA-Z_$][\w$]*(?:\.[\w$
 
 # LDAP filter injection: nested filter operators, a closed filter followed by a new one, wildcard
 # filters, extensible-match rules with an OID.
-SecRule ${VALUES} "@rx \(\s*[&|!]\s*\(|\)\s*\(\s*[&|!]?\s*[\w-]+\s*[~<>]?=|\*\s*\)\s*\(|\(\s*[\w-]+\s*[~<>]?=\s*\*\s*\)|[\w-]+(?::dn)?:\d+(?:\.\d+)+:=" \
-  "id:9500900,phase:2,block,capture,t:none,t:urlDecodeUni,t:lowercase,msg:'LDAP filter injection',${LOGDATA},tag:'attack-injection-ldap',${META},${SCORE(1)}"
+SecRule ${VALUES} "@rx (?i:\(\s*[&|!]\s*\(|\)\s*\(\s*[&|!]?\s*[\w-]+\s*[~<>]?=|\*\s*\)\s*\(|\(\s*[\w-]+\s*[~<>]?=\s*\*\s*\)|[\w-]+(?::dn)?:\d+(?:\.\d+)+:=)" \
+  "id:9500900,phase:2,block,capture,t:none,t:urlDecodeUni,msg:'LDAP filter injection',${LOGDATA},tag:'attack-injection-ldap',${META},${SCORE(1)}"
 
 # Mail command and header injection: a line break followed by an SMTP or IMAP command or a
 # recipient header.
-SecRule ${VALUES} "@rx [\r\n]\s*(?:(?:rcpt\s+to|mail\s+from)\s*:|(?:quit|data|rset|noop|starttls|ehlo|helo)\s*(?:[\r\n]|$)|[a-z]\d{1,5}\s+(?:capability|fetch|login|select|examine|list|lsub|uid|store|copy|append|logout|authenticate|search|starttls)\b|(?:bcc|cc)\s*:)" \
-  "id:9500910,phase:2,block,capture,t:none,t:urlDecodeUni,t:lowercase,msg:'Mail command or header injection',${LOGDATA},tag:'attack-injection-mail',${META},${SCORE(1)}"
+SecRule ${VALUES} "@rx (?i:[\r\n]\s*(?:(?:rcpt\s+to|mail\s+from)\s*:|(?:quit|data|rset|noop|starttls|ehlo|helo)\s*(?:[\r\n]|$)|[a-z]\d{1,5}\s+(?:capability|fetch|login|select|examine|list|lsub|uid|store|copy|append|logout|authenticate|search|starttls)\b|(?:bcc|cc)\s*:))" \
+  "id:9500910,phase:2,block,capture,t:none,t:urlDecodeUni,msg:'Mail command or header injection',${LOGDATA},tag:'attack-injection-mail',${META},${SCORE(1)}"
 
 SecMarker "END-PALISADE-PL1"
 SecRule TX:PARANOIA_LEVEL "@lt 2" "id:9500013,phase:2,pass,nolog,skipAfter:END-PALISADE-PL2"
@@ -187,11 +174,11 @@ SecRule TX:PARANOIA_LEVEL "@lt 2" "id:9500013,phase:2,pass,nolog,skipAfter:END-P
 # Server-side JavaScript statements after a string ($where and mapReduce bodies): ;var d=new Date();
 # Code snippets in ordinary text (a forum post, a CMS field) look the same, so
 # this counts from paranoia 2.
-SecRule ${VALUES} "@rx (?:^|[;'\x22])\s*(?:var|let|const)\s+[\w$]+\s*=[^;]*;" \
-  "id:9501210,phase:2,block,capture,t:none,t:urlDecodeUni,t:lowercase,msg:'Server-side JavaScript injection',${LOGDATA},tag:'attack-injection-nosql',${META},${SCORE(2)}"
+SecRule ${VALUES} "@rx (?i:(?:^|[;'\x22])\s*(?:var|let|const)\s+[\w$]+\s*=[^;]*;)" \
+  "id:9501210,phase:2,block,capture,t:none,t:urlDecodeUni,msg:'Server-side JavaScript injection',${LOGDATA},tag:'attack-injection-nosql',${META},${SCORE(2)}"
 
-SecRule ${VALUES} "@rx ${URL_PREFIX}(?:${PRIVATE_HOST})${HOST_END}" \
-  "id:9501400,phase:2,block,capture,t:none,t:urlDecodeUni,t:lowercase,t:removeWhitespace,msg:'SSRF: URL to a private-network address',${LOGDATA},tag:'attack-ssrf',${META},${SCORE(2)}"
+SecRule ${VALUES} "@rx (?i:${URL_PREFIX}(?:${PRIVATE_HOST})${HOST_END})" \
+  "id:9501400,phase:2,block,capture,t:none,t:urlDecodeUni,msg:'SSRF: URL to a private-network address',${LOGDATA},tag:'attack-ssrf',${META},${SCORE(2)}"
 
 SecMarker "END-PALISADE-PL2"
 

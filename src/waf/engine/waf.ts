@@ -279,6 +279,9 @@ class Tx implements Transaction, ActionTx {
   #removedTags: RegExp[] = []
   #removedMsgs: RegExp[] = []
   #removedTargets: RemovedTarget[] = []
+  /** Values removed from single rules, by rule id (the common case: one lookup per rule). */
+  #removedValuesById = new Map<number, RemovedValue[]>()
+  /** Values removed from ranges of rules. */
   #removedValues: RemovedValue[] = []
   #bodyAccess: boolean
   #forceBodyVar = false
@@ -446,12 +449,19 @@ class Tx implements Transaction, ActionTx {
         const colon = name.indexOf(':')
         if (colon <= 0) return
         if (name.slice(0, colon) === 'TX') this.#foldsHold = false
-        this.#removedValues.push({
-          applies: (r: Rule) => c.ranges.some(([a, b]) => r.id >= a && r.id <= b),
-          variable: name.slice(0, colon),
-          key: name.slice(colon + 1).toLowerCase(),
-          value: this.data.matchedVar,
-        })
+        const variable = name.slice(0, colon)
+        const key = name.slice(colon + 1).toLowerCase()
+        const value = this.data.matchedVar
+        for (const [a, b] of c.ranges) {
+          const rv: RemovedValue = { applies: (r: Rule) => r.id >= a && r.id <= b, variable, key, value }
+          if (a !== b) {
+            this.#removedValues.push(rv)
+            continue
+          }
+          const list = this.#removedValuesById.get(a)
+          if (list === undefined) this.#removedValuesById.set(a, [rv])
+          else list.push(rv)
+        }
         return
       }
       case 'requestBodyProcessor':
@@ -960,8 +970,11 @@ class Tx implements Transaction, ActionTx {
       }
     }
     let valueExcludes: RemovedValue[] | undefined
+    if (this.#removedValuesById.size > 0) valueExcludes = this.#removedValuesById.get(step.rule.id)
     if (this.#removedValues.length > 0) {
-      for (const rv of this.#removedValues) if (rv.applies(step.rule)) (valueExcludes ??= []).push(rv)
+      for (const rv of this.#removedValues) {
+        if (rv.applies(step.rule)) (valueExcludes = valueExcludes ? [...valueExcludes] : []).push(rv)
+      }
     }
     const targets = step.targets
     // A remembered miss means no match only for an operator that is not negated.
