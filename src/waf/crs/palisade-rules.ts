@@ -72,19 +72,19 @@ export const PALISADE_EXCLUSIONS = String.raw`
 # 941210 "javascript:") do not read values that are nothing but words and sentence punctuation.
 # @detectSQLi (942100), @detectXSS (941100) and the other 93x/94x rules still read them.
 SecRule ARGS "@isText prose" \
-  "id:9500001,phase:2,pass,nolog,t:none,ctl:'ruleRemoveTargetById=932150;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=942190;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=942140;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=941210;%{MATCHED_VAR_NAME}',tag:'palisade',tag:'palisade-exclusion',ver:'PALISADE/1'"
+  "id:9500001,phase:2,pass,nolog,t:none,t:urlDecodeUni,ctl:'ruleRemoveTargetById=932150;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=942190;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=942140;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=941210;%{MATCHED_VAR_NAME}',tag:'palisade',tag:'palisade-exclusion',ver:'PALISADE/1'"
 
 # 933210 (PHP variable function call: $f(...), "sys"."tem"(...), ("system")(...)) reads markdown links
 # and code spans as calls: "[docs](https://example.com/a);". A value with no $, quote, backslash or
 # brace cannot name a PHP function to call, so 933210 does not read it.
 SecRule ARGS "@isText noPhpCall" \
-  "id:9500003,phase:2,pass,nolog,t:none,ctl:'ruleRemoveTargetById=933210;%{MATCHED_VAR_NAME}',tag:'palisade',tag:'palisade-exclusion',ver:'PALISADE/1'"
+  "id:9500003,phase:2,pass,nolog,t:none,t:urlDecodeUni,ctl:'ruleRemoveTargetById=933210;%{MATCHED_VAR_NAME}',tag:'palisade',tag:'palisade-exclusion',ver:'PALISADE/1'"
 
 # 941310 looks for the bytes 0xBC and 0xBE (US-ASCII ¼ ¾, which old IE read as < >). In UTF-8 text
 # they are continuation bytes of ordinary characters (most CJK text has them): a value that is valid
 # UTF-8 with no < or > is not read by 941310.
 SecRule ARGS|REQUEST_COOKIES "@isText utf8" \
-  "id:9500002,phase:2,pass,nolog,t:none,ctl:'ruleRemoveTargetById=941310;%{MATCHED_VAR_NAME}',tag:'palisade',tag:'palisade-exclusion',ver:'PALISADE/1'"
+  "id:9500002,phase:2,pass,nolog,t:none,t:urlDecodeUni,ctl:'ruleRemoveTargetById=941310;%{MATCHED_VAR_NAME}',tag:'palisade',tag:'palisade-exclusion',ver:'PALISADE/1'"
 `
 
 export const PALISADE_RULES = String.raw`
