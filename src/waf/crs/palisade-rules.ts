@@ -91,9 +91,10 @@ export const PALISADE_RULES = String.raw`
 # ---- Palisade rule set (after CRS) -------------------------------------------------------------
 SecRule TX:PARANOIA_LEVEL "@lt 1" "id:9500011,phase:2,pass,nolog,skipAfter:END-PALISADE-PL1"
 
-# JNDI lookups (Log4Shell, CVE-2021-44228) and the lookup syntax that hides them: nested lookups
+# JNDI lookups (Log4Shell, CVE-2021-44228) and the lookup syntax that hides them (in the path too: a
+# segment with $ or { is in ARGS as REQUEST_FILENAME): nested lookups
 # ($\{$\{lower:j}ndi:...}), defaults ($\{::-j}), any lookup prefix log4j 2 evaluates.
-SecRule REQUEST_URI|REQUEST_HEADERS|REQUEST_COOKIES|REQUEST_COOKIES_NAMES|ARGS|ARGS_NAMES|XML:/*|REQUEST_BODY "@rx (?i:\$\{(?:[^{}]{0,64}?\$\{|[^{}]{0,64}?:-|\s*(?:jndi|lower|upper|env|sys|sd|java|base64|main|ctx|date|docker|k8s|spring|bundle|marker|map|web|log4j|event|jvmrunargs)\s*:))" \
+SecRule REQUEST_HEADERS|REQUEST_COOKIES|REQUEST_COOKIES_NAMES|ARGS|ARGS_NAMES|XML:/* "@rx (?i:\$\{(?:[^{}]{0,64}?\$\{|[^{}]{0,64}?:-|\s*(?:jndi|lower|upper|env|sys|sd|java|base64|main|ctx|date|docker|k8s|spring|bundle|marker|map|web|log4j|event|jvmrunargs)\s*:))" \
   "id:9500100,phase:2,block,capture,t:none,t:utf8toUnicode,t:urlDecodeUni,t:htmlEntityDecode,t:jsDecode,t:cssDecode,t:removeNulls,msg:'JNDI / Log4j lookup injection (Log4Shell)',${LOGDATA},tag:'attack-rce',tag:'attack-log4shell',${META},${SCORE(1)}"
 
 # NoSQL (MongoDB) query operators as parameter or JSON key names: user[$ne]=, {"user":{"$gt":""}}.
@@ -133,7 +134,7 @@ SecRule ${VALUES}|REQUEST_HEADERS:Referer|REQUEST_HEADERS:X-Forwarded-Host "@rx 
 
 # External entities and XInclude anywhere a parameter or body carries XML (the XML body processor
 # already refuses any DOCTYPE).
-SecRule ${VALUES}|${NAMES}|REQUEST_BODY "@rx (?i:<!entity\s+(?:%\s*)?[\w.:-]+\s+(?:system|public)\b|<!doctype\s+[\w.:-]+\s*(?:system|public|\[)|<(?:[\w-]+:)?include\b[^>]*\b(?:href|parse)\s*=|/2001/xinclude\b)" \
+SecRule ${VALUES}|${NAMES} "@rx (?i:<!entity\s+(?:%\s*)?[\w.:-]+\s+(?:system|public)\b|<!doctype\s+[\w.:-]+\s*(?:system|public|\[)|<(?:[\w-]+:)?include\b[^>]*\b(?:href|parse)\s*=|/2001/xinclude\b)" \
   "id:9500500,phase:2,block,capture,t:none,t:utf8toUnicode,t:urlDecodeUni,t:htmlEntityDecode,t:jsDecode,t:cssDecode,t:removeNulls,msg:'XML external entity or XInclude',${LOGDATA},tag:'attack-xxe',${META},${SCORE(1)}"
 SecRule REQBODY_PROCESSOR "@streq XML" \
   "id:9500510,phase:2,block,capture,t:none,msg:'XInclude in an XML body',${LOGDATA},tag:'attack-xxe',${META},chain"

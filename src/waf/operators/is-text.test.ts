@@ -36,5 +36,6 @@ test('@isText utf8 and noPhpCall', () => {
   assert.equal(isText('utf8')(utf8('東京<script>')), null)
   assert.ok(isText('noPhpCall')('[docs](https://example.com/a);'))
   assert.equal(isText('noPhpCall')('$f(1);'), null)
+  assert.equal(isText('noPhpCall')('no call here'), null)
   assert.throws(() => isText('words'))
 })

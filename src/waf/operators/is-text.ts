@@ -7,7 +7,7 @@
  *   whitespace and sentence punctuation (`, . ! ? :`, quotes and brackets); no shell, SQL or markup
  *   syntax (`; | & $ \x60 < > = / \ * % { } [ ] # @ ~ ^ +`) and no word that starts with `-`.
  * - `utf8`: valid UTF-8 with at least one multi-byte character, and no `<` or `>`.
- * - `noPhpCall`: none of `$ ' " \ { }`, so nothing that can name a PHP function to call.
+ * - `noPhpCall`: a `(` but none of `$ ' " \ { }`: a call, but nothing that can name a PHP function.
  * Arguments: `prose`, `utf8` or `noPhpCall`.
  * Example SecRule: SecRule ARGS "@isText prose" "id:9500001,phase:2,pass,nolog,ctl:'ruleRemoveTargetById=932150;%{MATCHED_VAR_NAME}'"
  */
@@ -54,6 +54,8 @@ function isUtf8Text(s: string): boolean {
 
 const NO_PHP_CALL = new Set([0x24, 0x27, 0x22, 0x5c, 0x7b, 0x7d])
 function isNoPhpCall(s: string): boolean {
+  // Without `(` 933210 cannot match at all: nothing to exclude (and no ctl to run).
+  if (!s.includes('(')) return false
   for (let i = 0; i < s.length; i++) if (NO_PHP_CALL.has(s.charCodeAt(i))) return false
   return true
 }
