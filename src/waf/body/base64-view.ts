@@ -9,9 +9,9 @@
  *
  * Input and output are byte strings (one char per byte). Never throws.
  */
+import { isUtf8 } from 'node:buffer'
 
 const SHAPE = /^[A-Za-z0-9+/_ -]{8,}={0,2}$/
-const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 /** Values longer than this are not decoded (a body-sized value is not a token). */
 export const BASE64_VIEW_MAX = 64 * 1024
@@ -35,13 +35,9 @@ export function base64View(value: string): string | undefined {
     else if (!syntax && !isWordByte(b)) syntax = true
   }
   if (high) {
-    let text: string
-    try {
-      text = utf8.decode(bytes)
-    } catch {
-      return undefined
-    }
-    if (!/[^\p{L}\p{N} ]/u.test(text)) return undefined
+    // Most random bytes are not UTF-8: a check that allocates nothing and throws nothing.
+    if (!isUtf8(bytes)) return undefined
+    if (!/[^\p{L}\p{N} ]/u.test(bytes.toString('utf8'))) return undefined
   } else if (!syntax) return undefined
   return bytes.toString('latin1')
 }
