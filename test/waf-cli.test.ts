@@ -41,3 +41,29 @@ test('waf eval prints one verdict line per request line, and falls back to the b
   assert.ok(typeof lines[2]?.['error'] === 'string')
   assert.equal(code, 1)
 })
+
+test('waf eval --summary prints the share blocked per label and category', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'palisade-waf-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const file = join(dir, 'reqs.jsonl')
+  const line = (id: string, label: string, category: string, q: string): string =>
+    JSON.stringify({ id, label, category, method: 'GET', uri: `/?q=${q}`, headers: { Host: 'a.example' } })
+  writeFileSync(
+    file,
+    [
+      line('a1', 'attack', 'sqli', "1'%20OR%20'1'%3D'1'--"),
+      line('a2', 'attack', 'sqli', 'shoes'),
+      line('b1', 'benign', 'texts', 'red%20shoes'),
+    ].join('\n'),
+  )
+  const c = capture()
+  const code = await wafEval({ jsonl: file, crs: join(dir, 'no-crs-here'), summary: true }, c.io)
+  assert.equal(code, 0)
+  assert.deepEqual(c.out, [
+    'LABEL\tCATEGORY\tREQUESTS\tBLOCKED\tRATE',
+    'attack\t(all)\t2\t1\tTPR 50.0%',
+    'attack\tsqli\t2\t1\tTPR 50.0%',
+    'benign\t(all)\t1\t0\tFPR 0.0%',
+    'benign\ttexts\t1\t0\tFPR 0.0%',
+  ])
+})

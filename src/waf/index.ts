@@ -18,6 +18,7 @@ export { createWaf, evaluateRequest } from './engine/waf.js'
 export { loadRuleSet } from './seclang/load.js'
 export type { LoadRuleSetOptions } from './seclang/load.js'
 export { crsRuleSet, baselineRuleSet, crsSetupText, DEFAULT_WAF_SETTINGS } from './crs/setup.js'
+export { PALISADE_RULES } from './crs/palisade-rules.js'
 export { createMemoryCollectionStore } from './engine/collections.js'
 export { MemoryBudget } from './engine/memory-budget.js'
 export type { CollectionStore } from './engine/collections.js'
@@ -26,6 +27,7 @@ export {
   loadRegressionFiles,
   runFile as runRegressionFile,
   upstreamTestRuleSet,
+  palisadeTestRuleSet,
   buildRequest as buildRegressionRequest,
 } from './crs/regression.js'
 export type { FileResult as RegressionFileResult, RegressionFile } from './crs/regression.js'

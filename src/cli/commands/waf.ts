@@ -1,5 +1,6 @@
 import { createReadStream, existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { createInterface } from 'node:readline'
 import { Command, InvalidArgumentError } from 'commander'
 import {
@@ -11,6 +12,7 @@ import {
   loadRegressionFiles,
   runRegressionFile,
   upstreamTestRuleSet,
+  palisadeTestRuleSet,
   type RuleSet,
   type WafRequest,
   type WafSettings,
@@ -19,6 +21,9 @@ import { createFsWafSource } from '../../edge/index.js'
 import { createClient } from '../client.js'
 import { print, stdio, type Io } from '../output.js'
 import { resolveEnvironment, UsageError } from '../resolve.js'
+
+/** Palisade's rule-set regression tests (CRS YAML format), beside the sources in src/ and dist/ alike. */
+const PALISADE_TESTS_DIR = fileURLToPath(new URL('../../../src/waf/crs/testdata/palisade', import.meta.url))
 
 function crsDirFrom(opt: string | undefined): string {
   return opt ?? process.env['PALISADE_CRS_DIR'] ?? '/usr/share/modsecurity-crs'
@@ -76,13 +81,46 @@ function loadRules(crsOpt: string | undefined, settings: WafSettings, io: Io): R
   return crsRuleSet(dir, settings, createFsWafSource())
 }
 
+/** Blocked and total requests per (label, category) of a labelled corpus. */
+class EvalSummary {
+  readonly #rows = new Map<string, { label: string; category: string; blocked: number; total: number }>()
+
+  add(label: string, category: string, blocked: boolean): void {
+    for (const c of [category, '(all)']) {
+      const key = `${label}\t${c}`
+      const row = this.#rows.get(key) ?? { label, category: c, blocked: 0, total: 0 }
+      row.total++
+      if (blocked) row.blocked++
+      this.#rows.set(key, row)
+    }
+  }
+
+  /** One line per label and category: attacks give the TPR (blocked), benign requests the FPR. */
+  lines(): string[] {
+    const pct = (a: number, b: number): string => (b === 0 ? '-' : `${((100 * a) / b).toFixed(1)}%`)
+    const rows = [...this.#rows.values()].sort(
+      (a, b) =>
+        a.label.localeCompare(b.label) ||
+        Number(b.category === '(all)') - Number(a.category === '(all)') ||
+        a.category.localeCompare(b.category),
+    )
+    const out = [['LABEL', 'CATEGORY', 'REQUESTS', 'BLOCKED', 'RATE'].join('\t')]
+    for (const r of rows) {
+      const what = r.label === 'attack' ? 'TPR' : r.label === 'benign' ? 'FPR' : 'blocked'
+      out.push([r.label, r.category, r.total, r.blocked, `${what} ${pct(r.blocked, r.total)}`].join('\t'))
+    }
+    return out
+  }
+}
+
 export async function wafEval(
-  opts: { jsonl: string; crs?: string; paranoia?: 1 | 2 | 3 | 4 },
+  opts: { jsonl: string; crs?: string; paranoia?: 1 | 2 | 3 | 4; summary?: boolean },
   io: Io = stdio,
 ): Promise<number> {
   const settings: WafSettings = { ...DEFAULT_WAF_SETTINGS, paranoia: opts.paranoia ?? 1 }
   const waf = createWaf(loadRules(opts.crs, settings, io))
   const input = opts.jsonl === '-' ? process.stdin : createReadStream(opts.jsonl, 'utf8')
+  const summary = opts.summary === true ? new EvalSummary() : undefined
   let n = 0
   let errors = 0
   for await (const line of createInterface({ input, crlfDelay: Infinity })) {
@@ -93,12 +131,16 @@ export async function wafEval(
       const parsed = JSON.parse(line) as unknown
       id = (parsed as { id?: unknown }).id ?? n
       const v = evaluateRequest(waf, toRequest(parsed, n))
-      io.out(JSON.stringify({ id, action: v.action, score: v.score, rules: v.rules }))
+      if (summary !== undefined) {
+        const o = parsed as { label?: unknown; category?: unknown }
+        summary.add(text(o.label, '(unlabelled)'), text(o.category, '(none)'), v.action === 'block')
+      } else io.out(JSON.stringify({ id, action: v.action, score: v.score, rules: v.rules }))
     } catch (e) {
       errors++
       io.out(JSON.stringify({ id, error: e instanceof Error ? e.message : String(e) }))
     }
   }
+  if (summary !== undefined) for (const l of summary.lines()) io.out(l)
   return errors === 0 ? 0 : 1
 }
 
@@ -115,19 +157,24 @@ export function wafTestCrs(opts: { filter?: string; crs?: string; tests?: string
     return 2
   }
   const source = createFsWafSource()
-  const waf = createWaf(upstreamTestRuleSet(dir, source))
   let pass = 0
   let fail = 0
   let skip = 0
   io.out(['FILE', 'PASS', 'FAIL', 'SKIP'].join('\t'))
-  for (const f of loadRegressionFiles(tests, source)) {
-    if (opts.filter && !`${f.folder}/${f.name}`.includes(opts.filter)) continue
-    const r = runRegressionFile(waf, f)
-    pass += r.pass
-    fail += r.fail
-    skip += r.skip
-    io.out([`${f.folder}/${f.name}`, r.pass, r.fail, f.enabled ? r.skip : 'disabled'].join('\t'))
-    for (const x of r.failures) io.out(`  FAIL ${x.title}: ${x.reason}`)
+  const suites: Array<[RuleSet, string]> = [[upstreamTestRuleSet(dir, source), tests]]
+  // Palisade's own rule set has its regression tests in the same format (after CRS's).
+  if (existsSync(PALISADE_TESTS_DIR)) suites.push([palisadeTestRuleSet(dir, source), PALISADE_TESTS_DIR])
+  for (const [rules, testsDir] of suites) {
+    const waf = createWaf(rules)
+    for (const f of loadRegressionFiles(testsDir, source)) {
+      if (opts.filter && !`${f.folder}/${f.name}`.includes(opts.filter)) continue
+      const r = runRegressionFile(waf, f)
+      pass += r.pass
+      fail += r.fail
+      skip += r.skip
+      io.out([`${f.folder}/${f.name}`, r.pass, r.fail, f.enabled ? r.skip : 'disabled'].join('\t'))
+      for (const x of r.failures) io.out(`  FAIL ${x.title}: ${x.reason}`)
+    }
   }
   io.out(['TOTAL', pass, fail, skip].join('\t'))
   return fail === 0 ? 0 : 1
@@ -195,7 +242,11 @@ export function wafCommand(): Command {
     .requiredOption('--jsonl <file>', 'input file (- for stdin)')
     .option('--crs <dir>', 'CRS directory (default: $PALISADE_CRS_DIR or /usr/share/modsecurity-crs)')
     .option('--paranoia <n>', 'paranoia level 1-4', paranoia, 1 as 1 | 2 | 3 | 4)
-    .action(async (o: { jsonl: string; crs?: string; paranoia: 1 | 2 | 3 | 4 }) => {
+    .option(
+      '--summary',
+      'print, instead of one line per request, the share blocked per label and category (TPR for attacks, FPR for benign)',
+    )
+    .action(async (o: { jsonl: string; crs?: string; paranoia: 1 | 2 | 3 | 4; summary?: boolean }) => {
       process.exitCode = await wafEval(o)
     })
   cmd

@@ -60,6 +60,8 @@ export type CtlCommand =
   | { kind: 'ruleRemoveTargetById'; ranges: Array<[number, number]>; target: string }
   | { kind: 'ruleRemoveTargetByTag'; pattern: RegExp; target: string }
   | { kind: 'ruleRemoveTargetByMsg'; pattern: RegExp; target: string }
+  /** `ctl:ruleRemoveTargetById=ID;%{MATCHED_VAR_NAME}`: only the value that matched, not its name. */
+  | { kind: 'ruleRemoveMatchedValueById'; ranges: Array<[number, number]> }
   | { kind: 'requestBodyProcessor'; processor: 'URLENCODED' | 'MULTIPART' | 'JSON' | 'XML' }
   | { kind: 'requestBodyAccess'; on: boolean }
   | { kind: 'forceRequestBodyVariable'; on: boolean }

@@ -2,7 +2,8 @@
  * `ctl` — Description: changes the engine's configuration for the current transaction only.
  * Supported: ruleEngine=On|Off|DetectionOnly, ruleRemoveById=ID|A-B, ruleRemoveByTag=REGEX,
  * ruleRemoveByMsg=REGEX, ruleRemoveTargetById=ID;VAR[:key], ruleRemoveTargetByTag=REGEX;VAR[:key],
- * ruleRemoveTargetByMsg=REGEX;VAR[:key], requestBodyProcessor=URLENCODED|MULTIPART|JSON|XML,
+ * ruleRemoveTargetByMsg=REGEX;VAR[:key], ruleRemoveTargetById=ID;%{MATCHED_VAR_NAME} (Palisade: removes
+ * only the value that matched the current rule from rule ID's targets), requestBodyProcessor=URLENCODED|MULTIPART|JSON|XML,
  * requestBodyAccess=On|Off, forceRequestBodyVariable=On|Off. auditEngine/auditLogParts/debugLogLevel are
  * accepted and ignored (Palisade has no ModSecurity audit log).
  * Arguments: `option=value`.
@@ -69,6 +70,10 @@ export function parseCtl(text: string): CtlCommand {
       return { kind: 'ruleRemoveByMsg', pattern: regex(value) }
     case 'ruleremovetargetbyid': {
       const [which, target] = splitTarget(option, value)
+      // Palisade extension: the value that matched the rule running this ctl (one value, not every
+      // value of that name: `a=prose&a=payload` keeps the payload in view).
+      if (target.toUpperCase() === '%{MATCHED_VAR_NAME}')
+        return { kind: 'ruleRemoveMatchedValueById', ranges: parseIdRanges(which) }
       return { kind: 'ruleRemoveTargetById', ranges: parseIdRanges(which), target }
     }
     case 'ruleremovetargetbytag': {

@@ -106,7 +106,34 @@ test('multipart strictness flags catch parser-differential evasions', () => {
   assert.equal(mp(ok.replace('1\r\n', '1\r\n--XyZa\r\n')).flags.get('MULTIPART_UNMATCHED_BOUNDARY'), '1')
 })
 
+test('multipart flags LF-only lines in boundaries and part headers, not in file content', () => {
+  const lfInFile =
+    '--XyZ\r\nContent-Disposition: form-data; name="f"; filename="a.txt"\r\n\r\nline 1\nline 2\n\r\n--XyZ--\r\n'
+  const r = mp(lfInFile)
+  assert.equal(r.flags.get('MULTIPART_LF_LINE'), undefined)
+  assert.equal(r.flags.get('MULTIPART_CRLF_LF_LINES'), undefined)
+  assert.equal(strictError(r), false)
+  const lfHeader = lfInFile.replace('filename="a.txt"\r\n', 'filename="a.txt"\n')
+  assert.equal(mp(lfHeader).flags.get('MULTIPART_LF_LINE'), '1')
+  assert.equal(mp(lfHeader).flags.get('MULTIPART_CRLF_LF_LINES'), '1')
+  const lfBoundary = lfInFile.replace('--XyZ\r\n', '--XyZ\n')
+  assert.equal(mp(lfBoundary).flags.get('MULTIPART_LF_LINE'), '1')
+})
+
 test('multipart without a boundary, or with two, is a body error', () => {
   assert.match(mp('x', 'multipart/form-data').error ?? '', /Boundary not found/)
   assert.match(mp('x', 'multipart/form-data; boundary=a; boundary=b').error ?? '', /Multiple boundary/)
+})
+
+test('XML elements and attributes are arguments named by their path of local names', () => {
+  const r = parseXml(
+    '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><login id="7"><user>ann</user><pass>x</pass></login></soap:Body></soap:Envelope>',
+    { depthLimit: 100, attributesLimit: 100 },
+  )
+  assert.equal(r.error, undefined)
+  assert.deepEqual(r.args, [
+    { key: 'xml.Envelope.Body.login.@id', value: '7' },
+    { key: 'xml.Envelope.Body.login.user', value: 'ann' },
+    { key: 'xml.Envelope.Body.login.pass', value: 'x' },
+  ])
 })

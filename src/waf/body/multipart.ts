@@ -221,14 +221,17 @@ export function parseMultipart(
     const rawLine = body.slice(pos, nl + 1)
     pos = nl + 1
     let line = rawLine
+    let lfOnly: boolean | undefined
     if (!last || rawLine.endsWith('\n')) {
-      if (rawLine.endsWith('\r\n')) {
-        sawCrlf = true
-        line = rawLine.slice(0, -2)
-      } else {
-        sawLf = true
-        line = rawLine.slice(0, -1)
-      }
+      lfOnly = !rawLine.endsWith('\r\n')
+      line = rawLine.slice(0, lfOnly ? -1 : -2)
+    }
+    // Like ModSecurity, only boundary and part-header lines count towards MULTIPART_LF_LINE and
+    // MULTIPART_CRLF_LF_LINES: a file's own content may use any line endings (text files from Unix).
+    const structural = state === 'headers' || line.startsWith(delimiter)
+    if (structural && lfOnly !== undefined) {
+      if (lfOnly) sawLf = true
+      else sawCrlf = true
     }
     if (state === 'done') {
       if (rawLine.trim() !== '') flag(result.flags, 'MULTIPART_DATA_AFTER')

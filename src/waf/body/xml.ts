@@ -11,6 +11,11 @@ export interface XmlResult {
   /** Concatenated text of the root element (one value), empty list when there is no root. */
   texts: string[]
   attributes: Array<{ key: string; value: string }>
+  /**
+   * Each element's own text and each attribute as an argument named by its path of local names:
+   * `xml.Envelope.Body.login.user`, `xml.order.@id` (what ARGS reads for an XML body).
+   */
+  args: Array<{ key: string; value: string }>
   error: string | undefined
 }
 
@@ -26,6 +31,12 @@ export function parseXml(bytes: string, opts: { depthLimit: number; attributesLi
   let sawRoot = false
   let error: string | undefined
   const attributes: Array<{ key: string; value: string }> = []
+  const args: Array<{ key: string; value: string }> = []
+  const path: string[] = []
+  const own: string[] = []
+  const arg = (key: string, value: string): void => {
+    if (args.length < opts.attributesLimit) args.push({ key: toBytes(key), value: toBytes(value) })
+  }
   parser.on('error', (e) => {
     error ??= `XML parsing error: ${e.message}`
   })
@@ -44,15 +55,30 @@ export function parseXml(bytes: string, opts: { depthLimit: number; attributesLi
       }
       attributes.push({ key: toBytes(name), value: toBytes(String(value)) })
     }
+    path.push(localName(tag.name))
+    own.push('')
+    const where = `xml.${path.join('.')}`
+    for (const [name, value] of Object.entries(tag.attributes)) {
+      if (!name.startsWith('xmlns')) arg(`${where}.@${localName(name)}`, String(value))
+    }
   })
   parser.on('closetag', () => {
     depth--
+    const t = own.pop() ?? ''
+    if (t.trim() !== '') arg(`xml.${path.join('.')}`, t)
+    path.pop()
   })
   parser.on('text', (t) => {
-    if (depth > 0) text += t
+    if (depth > 0) {
+      text += t
+      own[own.length - 1] += t
+    }
   })
   parser.on('cdata', (t) => {
-    if (depth > 0) text += t
+    if (depth > 0) {
+      text += t
+      own[own.length - 1] += t
+    }
   })
   try {
     parser.write(Buffer.from(bytes, 'latin1').toString('utf8')).close()
@@ -60,7 +86,12 @@ export function parseXml(bytes: string, opts: { depthLimit: number; attributesLi
     error ??= `XML parsing error: ${cause instanceof Error ? cause.message : String(cause)}`
   }
   if (!sawRoot) error ??= 'XML parsing error: no root element'
-  return { texts: sawRoot ? [toBytes(text)] : [], attributes, error }
+  return { texts: sawRoot ? [toBytes(text)] : [], attributes, args, error }
+}
+
+/** `soapenv:Body` → `Body`. */
+function localName(name: string): string {
+  return name.slice(name.indexOf(':') + 1)
 }
 
 /** saxes, loaded at the first XML body (most traffic has none). */

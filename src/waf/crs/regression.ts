@@ -4,6 +4,7 @@
  * DetectionOnly so every rule runs), and checked with log_contains / no_log_contains against a
  * ModSecurity-style log line per matched rule. Pure: files come through a WafSource.
  */
+import { PALISADE_RULES } from './palisade-rules.js'
 import { createRequire } from 'node:module'
 import { WafConfigError } from '../errors.js'
 import type { RuleSet } from '../engine/rule.js'
@@ -64,6 +65,18 @@ Include ${crsDir.replace(/\/$/, '')}/rules/*.conf
 
 export function upstreamTestRuleSet(crsDir: string, source: WafSource): RuleSet {
   return loadRuleSet({ text: upstreamTestSetup(crsDir), textName: '<crs-regression-setup>', source })
+}
+
+/**
+ * The upstream test configuration with Palisade's rule set after CRS: what Palisade's own
+ * regression tests (`src/waf/crs/testdata/palisade`, CRS YAML format) run against.
+ */
+export function palisadeTestRuleSet(crsDir: string, source: WafSource): RuleSet {
+  return loadRuleSet({
+    text: `${upstreamTestSetup(crsDir)}\n${PALISADE_RULES}\n`,
+    textName: '<palisade-regression-setup>',
+    source,
+  })
 }
 
 export function loadRegressionFiles(testsDir: string, source: WafSource): RegressionFile[] {

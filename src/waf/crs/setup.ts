@@ -9,6 +9,7 @@ import { WafConfigError } from '../errors.js'
 import { loadRuleSet } from '../seclang/load.js'
 import { findVariable, parseSelectors } from '../variables/index.js'
 import { BASELINE_RULES } from './baseline.js'
+import { PALISADE_EXCLUSIONS, PALISADE_RULES } from './palisade-rules.js'
 
 export const DEFAULT_WAF_SETTINGS: Readonly<WafSettings> = Object.freeze({
   paranoia: 1,
@@ -26,18 +27,29 @@ export const DEFAULT_WAF_SETTINGS: Readonly<WafSettings> = Object.freeze({
     'application/json',
     'application/cloudevents+json',
     'application/cloudevents-batch+json',
+    'application/graphql',
     'text/plain',
   ],
   requestBodyLimit: 10 * 1024 * 1024, // bytes; bodies with files. Without files: min(this, 1 MiB)
   responseInspection: false,
 })
 
+/**
+ * Arguments kept per source (query, form body, JSON, multipart fields, cookies). The parsers stop
+ * there and rule 200007 denies a request that reaches it: an attacker who sends a thousand decoy
+ * parameters before the payload must not get the payload past every rule (ModSecurity's
+ * recommended rule 200007 for SecArgumentsLimit).
+ */
+const ARGUMENTS_LIMIT = 1000
+
 /** Rules whose removal would switch blocking off; exclusions may not remove them. */
 const PROTECTED_IDS: ReadonlyArray<[number, number]> = [
   [200002, 200004],
+  [200007, 200007],
   [901000, 901999],
   [949000, 949999],
   [959000, 959999],
+  [9509110, 9509110],
 ]
 
 function invalid(message: string): never {
@@ -147,6 +159,9 @@ SecRule MULTIPART_STRICT_ERROR "!@eq 0" \\
   "id:200003,phase:2,t:none,log,deny,status:400,msg:'Multipart request body failed strict validation.'"
 SecRule MULTIPART_UNMATCHED_BOUNDARY "@eq 1" \\
   "id:200004,phase:2,t:none,log,deny,msg:'Multipart parser detected a possible unmatched boundary.'"
+SecArgumentsLimit ${ARGUMENTS_LIMIT}
+SecRule &ARGS_GET|&ARGS_POST|&REQUEST_COOKIES|&FILES "@ge ${ARGUMENTS_LIMIT}" \\
+  "id:200007,phase:2,t:none,log,deny,status:400,msg:'Failed to fully parse request due to large argument count',severity:2"
 
 SecAction "id:900000,phase:1,pass,nolog,t:none,setvar:tx.paranoia_level=${s.paranoia}"
 SecAction "id:900110,phase:1,pass,nolog,t:none,setvar:tx.inbound_anomaly_score_threshold=${s.inboundThreshold},setvar:tx.outbound_anomaly_score_threshold=${s.outboundThreshold}"
@@ -176,11 +191,11 @@ function assertBlockingIntact(rs: RuleSet, needs: number[]): void {
 export function crsRuleSet(crsDir: string, settings: WafSettings, source: WafSource): RuleSet {
   const setup = crsSetupText(settings)
   const rs = loadRuleSet({
-    text: `${setup}\nInclude ${crsDir.replace(/\/$/, '')}/rules/*.conf\n${exclusionText(settings)}\n`,
+    text: `${setup}\n${PALISADE_EXCLUSIONS}\nInclude ${crsDir.replace(/\/$/, '')}/rules/*.conf\n${PALISADE_RULES}\n${exclusionText(settings)}\n`,
     textName: '<palisade-crs-setup>',
     source,
   })
-  assertBlockingIntact(rs, [949110, 200002])
+  assertBlockingIntact(rs, [949110, 200002, 9509110])
   return rs
 }
 

@@ -29,6 +29,7 @@ const MEMO_OPERATORS = new Set([
   'validateutf8encoding',
   'containsword',
   'strmatch',
+  'istext',
 ])
 /** Characters of remembered values per rule set (with their records, ~16 MB at most), and the longest one. */
 const MEMO_BUDGET = 8 * 1024 * 1024

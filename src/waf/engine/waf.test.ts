@@ -268,3 +268,22 @@ test('FULL_REQUEST holds the request line, headers and body', () => {
   )
   assert.deepEqual(evaluateRequest(w, post('hi', 'text/plain')).rules, [1])
 })
+
+test('rules see the decoded view of a Base64 argument or path segment in ARGS, not in ARGS_NAMES', () => {
+  const w = waf(`SecRuleEngine On
+SecRule ARGS "@contains <script>" "id:1,phase:2,deny,status:403"
+SecRule ARGS_NAMES "@contains script" "id:2,phase:2,deny,status:401"`)
+  const enc = Buffer.from('<script>alert(1)</script>').toString('base64')
+  assert.equal(evaluateRequest(w, getRequest(`/?q=${encodeURIComponent(enc)}`)).interruption?.ruleId, 1)
+  assert.equal(evaluateRequest(w, getRequest(`/files/${enc.replace(/=+$/, '')}`)).interruption?.ruleId, 1)
+  assert.equal(evaluateRequest(w, getRequest('/?q=plain')).interruption ?? undefined, undefined)
+})
+
+test('ctl:ruleRemoveTargetById=ID;%{MATCHED_VAR_NAME} removes only the value that matched, not its name', () => {
+  const w = waf(`SecRuleEngine On
+SecRule ARGS "@rx ^[a-z ]+$" "id:1,phase:2,pass,nolog,ctl:'ruleRemoveTargetById=2;%{MATCHED_VAR_NAME}'"
+SecRule ARGS "@contains cat" "id:2,phase:2,deny,status:403"`)
+  assert.equal(evaluateRequest(w, getRequest('/?a=the%20cat%20sat')).interruption ?? undefined, undefined)
+  assert.equal(evaluateRequest(w, getRequest('/?a=the%20cat%20sat&a=cat%3B1')).interruption?.ruleId, 2)
+  assert.equal(evaluateRequest(w, getRequest('/?a=cat%3B1')).interruption?.ruleId, 2)
+})

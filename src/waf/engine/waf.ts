@@ -4,6 +4,8 @@
  */
 import type { ActionRuleInfo, ActionTx, CtlCommand } from '../actions/action.js'
 import type { Macro } from '../actions/macro.js'
+import { base64View } from '../body/base64-view.js'
+import { expandGraphql, graphqlArgs } from '../body/graphql.js'
 import { parseJson } from '../body/json.js'
 import { parseMultipart, strictError } from '../body/multipart.js'
 import { parseUrlEncoded } from '../body/urlencoded.js'
@@ -83,6 +85,21 @@ interface RemovedTarget {
   selector: VariableSelector
 }
 
+function isRemovedValue(list: readonly RemovedValue[], variable: string, e: Entry): boolean {
+  for (const rv of list) {
+    if (rv.variable === variable && rv.value === e.value && rv.key === e.key.toLowerCase()) return true
+  }
+  return false
+}
+
+/** One value (variable, key, raw value) that ctl removed from some rules' targets. */
+interface RemovedValue {
+  applies: (rule: Rule) => boolean
+  variable: string
+  key: string
+  value: string
+}
+
 interface WafShared {
   ruleSet: RuleSet
   store: CollectionStore
@@ -119,6 +136,7 @@ function emptyData(req: WafRequest, id: string, now: () => number): TransactionD
     cookies: [],
     argsGet: [],
     argsPost: [],
+    argsDecoded: [],
     body: '',
     bodyLength: 0,
     rawBody: '',
@@ -165,11 +183,81 @@ function emptyData(req: WafRequest, id: string, now: () => number): TransactionD
   }
 }
 
+/** Appends the decoded view of every Base64-encoded value of `args` to `out`, under the same name. */
+function addBase64Views(args: readonly Entry[], out: Entry[]): void {
+  for (const a of args) {
+    const decoded = base64View(a.value)
+    if (decoded !== undefined) out.push({ key: a.key, value: decoded })
+  }
+}
+
+/** Custom headers that proxies and browsers set, not the application's inputs. */
+const INFRA_HEADERS = new Set([
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-forwarded-port',
+  'x-real-ip',
+  'x-request-id',
+  'x-correlation-id',
+  'x-amzn-trace-id',
+  'x-requested-with',
+  'x-csrf-token',
+  'x-xsrf-token',
+  'x-client-data',
+])
+
+/**
+ * Custom request headers (`X-…`) are application inputs (API versions, tenant ids, search
+ * filters: Log4Shell's X-Api-Version), yet CRS reads only a few named headers. Their values are
+ * offered to the rules in ARGS under the header's name, with their Base64 views.
+ */
+function addHeaderViews(headers: ReadonlyArray<readonly [string, string]>, out: Entry[]): void {
+  for (const [name, value] of headers) {
+    if (name.length < 3 || (name.charCodeAt(0) | 0x20) !== 0x78 || name[1] !== '-') continue
+    const key = name.toLowerCase()
+    if (INFRA_HEADERS.has(key) || value === '') continue
+    out.push({ key, value })
+    const decoded = base64View(value)
+    if (decoded !== undefined) out.push({ key, value: decoded })
+  }
+}
+
+/** Path segments that only name things (ids, slugs, file names): nothing an injection needs. */
+const PLAIN_SEGMENT = /^[A-Za-z0-9._~-]*$/
+
+/**
+ * Path parameters: REST routes hand path segments to the application as arguments (`/users/:id`),
+ * and CRS reads the path with a handful of rules only. A segment with characters other than letters,
+ * digits and `._~-` is offered to the rules in ARGS (name `REQUEST_FILENAME`), together with the rest
+ * of the path from the first such segment (a payload may contain `/`); so is the decoded view of a
+ * Base64-encoded segment. Plain paths add nothing.
+ */
+function addPathViews(path: string, out: Entry[]): void {
+  const segments = path.split('/')
+  let first = -1
+  for (let i = 0; i < segments.length; i++) {
+    const s = segments[i]!
+    const decoded = base64View(s)
+    if (decoded !== undefined) out.push({ key: 'REQUEST_FILENAME', value: decoded })
+    else if (!PLAIN_SEGMENT.test(s)) {
+      if (first < 0) first = i
+      out.push({ key: 'REQUEST_FILENAME', value: s })
+    }
+  }
+  if (first >= 0 && first < segments.length - 1) {
+    out.push({ key: 'REQUEST_FILENAME', value: segments.slice(first).join('/') })
+  }
+}
+
 /** Splits the Cookie header the way ModSecurity's version-0 cookie parser does. */
-function parseCookies(header: string, out: Entry[]): void {
+function parseCookies(header: string, out: Entry[], limit: number): void {
   for (const piece of header.split(';')) {
     const p = piece.replace(/^[ \t]+/, '')
     if (p === '') continue
+    // Past the arguments limit nothing more is kept; rule 200007 refuses such a request (a payload
+    // hidden behind a thousand decoy cookies would otherwise be seen by no rule).
+    if (out.length >= limit) return
     const eq = p.indexOf('=')
     if (eq < 0) out.push({ key: p, value: '' })
     else out.push({ key: p.slice(0, eq), value: p.slice(eq + 1) })
@@ -191,6 +279,10 @@ class Tx implements Transaction, ActionTx {
   #removedTags: RegExp[] = []
   #removedMsgs: RegExp[] = []
   #removedTargets: RemovedTarget[] = []
+  /** Values removed from single rules, by rule id (the common case: one lookup per rule). */
+  #removedValuesById = new Map<number, RemovedValue[]>()
+  /** Values removed from ranges of rules. */
+  #removedValues: RemovedValue[] = []
   #bodyAccess: boolean
   #forceBodyVar = false
   #allowAll = false
@@ -317,7 +409,9 @@ class Tx implements Transaction, ActionTx {
   }
 
   ctl(c: CtlCommand): void {
-    if (c.kind.startsWith('rule')) this.#foldsHold = false // removals and ruleEngine: see fold.ts
+    // Removals and ruleEngine: see fold.ts. Folded rules read only TX, so removing one request
+    // value of another variable leaves them as they are.
+    if (c.kind.startsWith('rule') && c.kind !== 'ruleRemoveMatchedValueById') this.#foldsHold = false
     switch (c.kind) {
       case 'ruleEngine':
         this.#mode = c.mode
@@ -348,6 +442,26 @@ class Tx implements Transaction, ActionTx {
               ? (r: Rule) => r.tags.some((t) => c.pattern.test(t))
               : (r: Rule) => c.pattern.test(this.#msgText(r))
         this.#removedTargets.push({ applies, selector })
+        return
+      }
+      case 'ruleRemoveMatchedValueById': {
+        const name = this.data.matchedVarName
+        const colon = name.indexOf(':')
+        if (colon <= 0) return
+        if (name.slice(0, colon) === 'TX') this.#foldsHold = false
+        const variable = name.slice(0, colon)
+        const key = name.slice(colon + 1).toLowerCase()
+        const value = this.data.matchedVar
+        for (const [a, b] of c.ranges) {
+          const rv: RemovedValue = { applies: (r: Rule) => r.id >= a && r.id <= b, variable, key, value }
+          if (a !== b) {
+            this.#removedValues.push(rv)
+            continue
+          }
+          const list = this.#removedValuesById.get(a)
+          if (list === undefined) this.#removedValuesById.set(a, [rv])
+          else list.push(rv)
+        }
         return
       }
       case 'requestBodyProcessor':
@@ -479,15 +593,24 @@ class Tx implements Transaction, ActionTx {
     let contentType: string | undefined
     for (const [k, v] of req.headers) {
       const lk = k.toLowerCase()
-      if (lk === 'cookie') parseCookies(v, d.cookies)
+      if (lk === 'cookie') parseCookies(v, d.cookies, this.#shared.ruleSet.config.argumentsLimit)
       else if (lk === 'content-type' && contentType === undefined) contentType = v
       else if (lk === 'authorization') d.authType = v.split(' ')[0] ?? ''
     }
     if (d.queryString !== '') {
-      d.argsGet = parseUrlEncoded(d.queryString, this.#shared.ruleSet.config.argumentsLimit).pairs
+      const limit = this.#shared.ruleSet.config.argumentsLimit
+      d.argsGet = parseUrlEncoded(d.queryString, limit).pairs
+      d.argsGet = expandGraphql(d.argsGet, limit) ?? d.argsGet
+      addBase64Views(d.argsGet, d.argsDecoded)
     }
+    addPathViews(d.filename, d.argsDecoded)
+    addHeaderViews(req.headers, d.argsDecoded)
     const ct = (contentType ?? '').toLowerCase()
-    if (ct.startsWith('application/x-www-form-urlencoded')) d.reqbodyProcessor = 'URLENCODED'
+    // text/plain is parsed as a form, as ModSecurity v3 does: a body no processor reads is seen
+    // only through REQUEST_BODY, which most CRS rules do not inspect (JSON sent as text/plain).
+    if (ct.startsWith('application/x-www-form-urlencoded') || ct.startsWith('text/plain'))
+      d.reqbodyProcessor = 'URLENCODED'
+    else if (ct.startsWith('application/graphql')) d.reqbodyProcessor = 'GRAPHQL'
     else if (ct.startsWith('multipart/form-data')) d.reqbodyProcessor = 'MULTIPART'
   }
 
@@ -522,6 +645,7 @@ class Tx implements Transaction, ActionTx {
       d.reqbodyErrorMsg = msg
     }
     if (processor === 'URLENCODED' || this.#forceBodyVar || processor === '') d.body = body
+    const argsBefore = d.argsPost
     switch (processor) {
       case 'URLENCODED': {
         d.argsPost = parseUrlEncoded(body, cfg.argumentsLimit).pairs
@@ -529,7 +653,10 @@ class Tx implements Transaction, ActionTx {
       }
       case 'MULTIPART': {
         const r = parseMultipart(this.#contentType(), body, { argsLimit: cfg.argumentsLimit, fileLimit: 100 })
-        d.argsPost = r.args
+        // In ARGS by path, but not in ARGS_NAMES: CRS reads element and attribute names as markup,
+        // not as parameter names (its regression tests expect 944100 not to fire on <java.lang.Runtime>).
+        d.argsDecoded.push(...r.args)
+        addBase64Views(r.args, d.argsDecoded)
         d.files = r.files
         d.filesNames = r.files.map((f) => ({ key: f.key, value: f.key }))
         d.filesSizes = r.fileSizes
@@ -553,6 +680,13 @@ class Tx implements Transaction, ActionTx {
         if (r.error !== undefined) error(r.error)
         break
       }
+      case 'GRAPHQL': {
+        // A document that does not parse (or has a comment) is inspected as text, as one argument.
+        const flat = graphqlArgs(body, 'graphql', cfg.argumentsLimit)
+        const text = { key: 'graphql', value: body }
+        d.argsPost = flat === undefined ? [text] : body.includes('#') ? [text, ...flat] : flat
+        break
+      }
       case 'XML': {
         const r = parseXml(body, {
           depthLimit: cfg.requestBodyJsonDepthLimit,
@@ -560,9 +694,17 @@ class Tx implements Transaction, ActionTx {
         })
         d.xmlTexts = r.texts
         d.xmlAttributes = r.attributes
+        // In ARGS by path, but not in ARGS_NAMES: CRS reads element and attribute names as markup,
+        // not as parameter names (its regression tests expect 944100 not to fire on <java.lang.Runtime>).
+        d.argsDecoded.push(...r.args)
+        addBase64Views(r.args, d.argsDecoded)
         if (r.error !== undefined) error(r.error)
         break
       }
+    }
+    if (d.argsPost !== argsBefore) {
+      d.argsPost = expandGraphql(d.argsPost, cfg.argumentsLimit) ?? d.argsPost
+      addBase64Views(d.argsPost, d.argsDecoded)
     }
     return null
   }
@@ -827,6 +969,13 @@ class Tx implements Transaction, ActionTx {
         if (rt.applies(step.rule)) (runtimeExcludes ??= []).push(rt.selector)
       }
     }
+    let valueExcludes: RemovedValue[] | undefined
+    if (this.#removedValuesById.size > 0) valueExcludes = this.#removedValuesById.get(step.rule.id)
+    if (this.#removedValues.length > 0) {
+      for (const rv of this.#removedValues) {
+        if (rv.applies(step.rule)) (valueExcludes = valueExcludes ? [...valueExcludes] : []).push(rv)
+      }
+    }
     const targets = step.targets
     // A remembered miss means no match only for an operator that is not negated.
     const memoMiss = step.missBit >= 0 && !step.negated
@@ -864,6 +1013,7 @@ class Tx implements Transaction, ActionTx {
         const e = entries[k]!
         if (matches !== undefined && !matches(e.key)) continue
         if (filter && this.#excluded(target, runtimeExcludes, e.key)) continue
+        if (valueExcludes !== undefined && isRemovedValue(valueExcludes, target.variable, e)) continue
         if (this.#test(step, op, e.value, target.variable, e.key, target.collection)) any = true
       }
     }

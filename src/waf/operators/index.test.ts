@@ -118,6 +118,7 @@ describe('every operator on hostile bytes', () => {
     lt: '1',
     ipMatch: '127.0.0.1',
     validateByteRange: '32-126',
+    isText: 'prose',
   }
   for (const [name, factory] of OPERATORS) {
     if (name === 'pmFromFile' || name === 'pmf' || name === 'ipMatchFromFile' || name === 'ipMatchF') continue

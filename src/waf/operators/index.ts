@@ -1,6 +1,7 @@
 import { beginsWith } from './begins-with.js'
 import { containsWord } from './contains-word.js'
 import { contains } from './contains.js'
+import { isText } from './is-text.js'
 import { detectSQLi } from './detect-sqli.js'
 import { detectXSS } from './detect-xss.js'
 import { endsWith } from './ends-with.js'
@@ -46,6 +47,7 @@ export const OPERATORS: ReadonlyMap<string, OperatorFactory> = new Map<string, O
   ['ipMatch', ipMatch],
   ['ipMatchFromFile', ipMatchFromFile],
   ['ipMatchF', ipMatchFromFile],
+  ['isText', isText],
   ['le', le],
   ['lt', lt],
   ['noMatch', noMatch],

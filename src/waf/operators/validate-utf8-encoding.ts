@@ -11,7 +11,7 @@ import type { OperatorFactory } from './operator.js'
 
 const NON_ASCII = /[\x80-\xff]/
 
-function isValidUtf8(input: string): boolean {
+export function isValidUtf8(input: string): boolean {
   const n = input.length
   const cont = (k: number): boolean => k < n && (input.charCodeAt(k) & 0xc0) === 0x80
   let i = 0

@@ -78,7 +78,11 @@ function combinedSize(d: TransactionData): string {
 }
 
 const ALL: VariableDefinition[] = [
-  list('ARGS', (d) => (d.argsPost.length === 0 ? d.argsGet : [...d.argsGet, ...d.argsPost])),
+  list('ARGS', (d) =>
+    d.argsPost.length === 0 && d.argsDecoded.length === 0
+      ? d.argsGet
+      : [...d.argsGet, ...d.argsPost, ...d.argsDecoded],
+  ),
   list('ARGS_GET', (d) => d.argsGet),
   list('ARGS_POST', (d) => d.argsPost),
   names('ARGS_NAMES', (d) => (d.argsPost.length === 0 ? d.argsGet : [...d.argsGet, ...d.argsPost])),

@@ -29,6 +29,12 @@ export interface TransactionData {
   cookies: Entry[]
   argsGet: Entry[]
   argsPost: Entry[]
+  /**
+   * Values Palisade derives for ARGS but not for ARGS_NAMES, ARGS_GET or ARGS_POST: decoded views of
+   * Base64-encoded argument values and path segments (body/base64-view.ts, under the argument's own
+   * name) and an XML body's elements and attributes named by path (`xml.order.item`, `xml.order.@id`).
+   */
+  argsDecoded: Entry[]
   // Body
   body: string
   bodyLength: number

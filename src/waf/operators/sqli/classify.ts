@@ -310,7 +310,22 @@ class Classifier {
     }
   }
 
+  /** A comparison after AND/OR: whether it reads as SQL rather than prose. */
+  #comparisonHolds(e: Expr): boolean {
+    // an operand right after the comparison is not SQL: 'OR 1=1' mean in SQL?
+    const f = this.#type(e.end)
+    if (f === 'n' || f === '1' || f === 'v' || (f === 's' && this.#t[e.end]?.spaced === true)) return false
+    // after a bare name only a literal-only comparison counts: `x or 1=1`, not `x<5 or y>10`;
+    // a value that opens with the connective (`OR name = '`) is SQL from its first word
+    return !this.#weak || (e.lits > 0 && (e.names === 0 || this.#leadingLogic))
+  }
+
   #condition(i: number): boolean {
+    // A comparison of parenthesised operands: ') OR ('x')=('x   1) or (1)=(1
+    if (this.#type(i) === '(') {
+      const whole = this.#expr(i)
+      if (whole !== null && whole.cmp && whole.lits >= 2 && this.#comparisonHolds(whole)) return true
+    }
     let p = i
     while (this.#type(p) === '(') p++
     const ty = this.#type(p)
@@ -319,14 +334,7 @@ class Classifier {
     const e = this.#expr(p)
     if (e === null) return false
     if (e.func || e.sub) return true
-    if (e.cmp) {
-      // an operand right after the comparison is not SQL: 'OR 1=1' mean in SQL?
-      const f = this.#type(e.end)
-      if (f === 'n' || f === '1' || f === 'v' || (f === 's' && this.#t[e.end]?.spaced === true)) return false
-      // after a bare name only a literal-only comparison counts: `x or 1=1`, not `x<5 or y>10`;
-      // a value that opens with the connective (`OR name = '`) is SQL from its first word
-      return !this.#weak || (e.lits > 0 && (e.names === 0 || this.#leadingLogic))
-    }
+    if (e.cmp) return this.#comparisonHolds(e)
     let r = e.end
     while (this.#type(r) === ')') r++
     if (this.#atEnd(r)) {

@@ -8,9 +8,12 @@
  * - style attributes with expression(), behavior, -moz-binding, @import or a script URL
  * - srcdoc, IE conditional comments, `<!DOCTYPE`/`<!ENTITY` declarations, `<?import`
  * - in an attribute-value context, a value that is itself a script URL followed by code
+ * - between a tag's attributes (the input is attributes only: `onload=alert(1)`)
+ * - in a JavaScript string, a quote that closes it, an operator and a call (`'-alert(1)//`)
  * Returns a reason such as `tag:script` or `attr:onerror`, or `null`.
  */
 import { scanHtml } from './html-scan.js'
+import { isJsStringBreakout } from './js-string.js'
 import type { HtmlContext, HtmlVisitor } from './html-scan.js'
 
 const DANGEROUS_TAGS = new Set(
@@ -253,6 +256,22 @@ const visitor: HtmlVisitor = {
   },
 }
 
+/**
+ * Between attributes the input has no tag to vouch for it, so an event handler counts only when its
+ * value calls something (`onload=alert(1)`, `` onerror=alert`1` ``) or hides it in references:
+ * `online=true` is a parameter, not a handler.
+ */
+const attributesVisitor: HtmlVisitor = {
+  ...visitor,
+  attribute(name, value) {
+    if (value !== null && isEventHandler(localName(name))) {
+      const calls = value.includes('(') || value.includes('`') || value.includes('&')
+      if (!calls) return null
+    }
+    return visitor.attribute(name, value)
+  },
+}
+
 function lowerStart(s: string, max: number): string {
   let out = ''
   const n = Math.min(s.length, max)
@@ -271,6 +290,12 @@ export function detectXssReason(input: string): string | null {
   if (data !== null) return data
   const unquoted = scanHtml(input, 'unquoted', visitor)
   if (unquoted !== null) return unquoted
+  // Between a tag's attributes: `onload=alert(1)`, `href="javascript&colon;alert(1)"`.
+  if (input.includes('=')) {
+    const attrs = scanHtml(input, 'attributes', attributesVisitor)
+    if (attrs !== null) return attrs
+  }
+  if (isJsStringBreakout(input)) return 'js:string-breakout'
   let wholeChecked = false
   for (const q of QUOTED) {
     if (!input.includes(q)) {

@@ -5,12 +5,13 @@
  * double-, single-, back-quoted (legacy IE) or unquoted; `<!--` comments, `<!` and `<?` bogus
  * comments and end tags are skipped to their end.
  *
- * The scan starts in one of five contexts, because input is pasted either into text or into an
- * attribute value: `data`, or inside an attribute value that is unquoted or opened by `'`, `"`, `` ` ``.
+ * The scan starts in one of six contexts, because input is pasted into text, between a tag's
+ * attributes, or into an attribute value: `data`, `attributes`, or inside an attribute value that is
+ * unquoted or opened by `'`, `"`, `` ` ``.
  * It reads the input once; every step advances the position, so it is linear and never backtracks.
  */
 
-export type HtmlContext = 'data' | 'unquoted' | "'" | '"' | '`'
+export type HtmlContext = 'data' | 'attributes' | 'unquoted' | "'" | '"' | '`'
 
 export interface HtmlVisitor {
   /** A start tag name, lower-cased. Return a reason string to stop the scan. */
@@ -96,7 +97,11 @@ export function scanHtml(input: string, context: HtmlContext, v: HtmlVisitor): s
     return n
   }
 
-  if (context !== 'data') {
+  if (context === 'attributes') {
+    // The input continues a start tag between attributes: `<img src=x <input>`.
+    i = attributes(0)
+    if (reason !== null) return reason
+  } else if (context !== 'data') {
     // The input continues an attribute value: read to the end of that value, then the tag goes on.
     let end: number
     let next: number
