@@ -70,6 +70,13 @@ describe('a hostile tenant cannot leave its environment', { skip: ROOT_ONLY }, (
     assert.doesNotMatch(job.output, /TOPSECRET/)
   })
 
+  test("a job filling its /tmp stops at the sandbox's limit instead of taking the host's memory", async () => {
+    const job = await tenantJob(f, 'dd if=/dev/zero of=/tmp/fill bs=1M count=600 2>&1 | tail -n 2; df -m /tmp | tail -n 1')
+    // 512 of the 600 MiB asked for were written: the tmpfs is full at its limit.
+    assert.match(job.output, /^512\+0 records out/m)
+    assert.match(job.output, /tmpfs\s+512\s+512\s+0\s+100% \/tmp/)
+  })
+
   test('the release is read-only to its own app, and its files belong to root', async () => {
     const job = await tenantJob(f, 'touch /app/planted 2>&1; ln -s / /app/evil 2>&1; echo done')
     assert.match(job.output, /Read-only file system/)

@@ -24,6 +24,12 @@ export interface SandboxSpec {
   readonly groupFile: string
 }
 
+/**
+ * Sizes of the sandbox's memory-backed directories. Threat: tmpfs lives in the host's RAM; unbounded, one
+ * tenant filling its /tmp takes memory from every other tenant and the control plane.
+ */
+export const TMPFS_BYTES = Object.freeze({ tmp: 512 * 1024 ** 2, varTmp: 256 * 1024 ** 2, shm: 64 * 1024 ** 2 })
+
 /** Where releases and scratch builds appear inside every sandbox (the app's working directory). */
 export const APP_DIR = '/app'
 /** HOME inside the sandbox. */
@@ -82,21 +88,31 @@ export function sandboxArgv(spec: SandboxSpec): string[] {
     '/dev',
     '--perms',
     '1777',
+    '--size',
+    String(TMPFS_BYTES.tmp),
     '--tmpfs',
     '/tmp',
     '--perms',
     '1777',
+    '--size',
+    String(TMPFS_BYTES.varTmp),
     '--tmpfs',
     '/var/tmp',
+    '--perms',
+    '1777',
+    '--size',
+    String(TMPFS_BYTES.shm),
+    '--tmpfs',
+    '/dev/shm',
   ]
   if (spec.dieWithParent) args.push('--die-with-parent')
   const system = READ_ONLY_SYSTEM.filter((dir) => existsSync(dir))
   // bubblewrap makes missing parents of a mount point private (0700): make them enterable first.
-  const made = new Set(['/', '/tmp', '/var/tmp', '/proc', '/dev'])
+  const made = new Set(['/', '/tmp', '/var/tmp', '/proc', '/dev', '/dev/shm'])
   for (const target of [...system, '/etc/passwd', ...spec.mounts.map((m) => m.target)]) {
     for (let dir = path.posix.dirname(target); !made.has(dir); dir = path.posix.dirname(dir)) made.add(dir)
   }
-  for (const dir of [...made].filter((d) => !['/', '/tmp', '/var/tmp', '/proc', '/dev'].includes(d)).sort())
+  for (const dir of [...made].filter((d) => !['/', '/tmp', '/var/tmp', '/proc', '/dev', '/dev/shm'].includes(d)).sort())
     args.push('--perms', '0755', '--dir', dir)
   for (const dir of system) args.push('--ro-bind', dir, dir)
   for (const [target, link] of MERGED_USR_LINKS) args.push('--symlink', target, link)
