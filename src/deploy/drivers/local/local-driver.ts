@@ -289,7 +289,7 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
       identity: id,
       netns: netns ?? id.name,
       mounts,
-      cwd: APP_DIR === cwd || cwd.startsWith('/') ? cwd : APP_DIR,
+      cwd,
       argv,
       dieWithParent,
       passwdFile: path.join(files, 'passwd'),
