@@ -7,13 +7,11 @@ cd "$(dirname "$0")/../.."
 old=${1:-8e81184}
 runs=${2:-5}
 isolate=0; [ "$(id -u)" -eq 0 ] && isolate=1
-dir=$(mktemp -d /tmp/pal-bench-old-XXXXXX)
-trap 'git worktree remove --force "$dir" >/dev/null 2>&1 || rm -rf "$dir"' EXIT
-git worktree add -q --detach "$dir" "$old"
-ln -s "$PWD/node_modules" "$dir/node_modules"
+source bench/support/old-checkout.sh
+old_checkout "$old"
 # The same measuring script on both sides.
-cp bench/deploy/run.ts "$dir/bench/deploy/run.ts"
+cp bench/deploy/run.ts "$WT/bench/deploy/run.ts"
 echo "== $old"
-(cd "$dir" && BENCH_ISOLATE=$isolate node --import tsx bench/deploy/run.ts "$runs") | grep -E '^(deploys|rollbacks):'
+(cd "$WT" && BENCH_ISOLATE=$isolate node --import tsx bench/deploy/run.ts "$runs") | grep -E '^(deploys|rollbacks):'
 echo "== $(git rev-parse --short HEAD)"
 BENCH_ISOLATE=$isolate node --import tsx bench/deploy/run.ts "$runs" | grep -E '^(deploys|rollbacks):'

@@ -3,12 +3,8 @@
 # Usage: bash bench/waf/commit-ab.sh COMMIT [BATCHES=60] [PARANOIA=1]
 set -euo pipefail
 COMMIT=${1:?usage: commit-ab.sh COMMIT [BATCHES] [PARANOIA]}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-WT=$(mktemp -d /tmp/palisade-waf-ab.XXXXXX)
-cleanup() { git -C "$ROOT" worktree remove --force "$WT" >/dev/null 2>&1 || rm -rf "$WT"; }
-trap cleanup EXIT
-git -C "$ROOT" worktree add --detach "$WT" "$COMMIT" >/dev/null 2>&1
-ln -s "$ROOT/node_modules" "$WT/node_modules"
+source "$(dirname "$0")/../support/old-checkout.sh"
+old_checkout "$COMMIT"
 (cd "$WT" && "$ROOT/node_modules/.bin/tsc" -p tsconfig.build.json)
 (cd "$ROOT" && npm run build --silent)
 cd "$ROOT" && BENCH_OLD="$WT/dist" node --import tsx bench/waf/commit-ab.ts "${2:-60}" "${3:-1}"

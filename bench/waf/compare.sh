@@ -6,14 +6,10 @@ set -euo pipefail
 COMMIT=${1:?usage: compare.sh COMMIT [ROUNDS] [SECONDS]}
 ROUNDS=${2:-3}
 SECONDS_PER_RUN=${3:-10}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-WT=$(mktemp -d /tmp/palisade-waf-compare.XXXXXX)
-cleanup() { git -C "$ROOT" worktree remove --force "$WT" >/dev/null 2>&1 || rm -rf "$WT"; }
-trap cleanup EXIT
-git -C "$ROOT" worktree add --detach "$WT" "$COMMIT" >/dev/null 2>&1
 # The old sources resolve their packages from this checkout's node_modules; both engines run compiled, as
 # `palisade` runs them.
-ln -s "$ROOT/node_modules" "$WT/node_modules"
+source "$(dirname "$0")/../support/old-checkout.sh"
+old_checkout "$COMMIT"
 (cd "$WT" && "$ROOT/node_modules/.bin/tsc" -p tsconfig.build.json)
 (cd "$ROOT" && npm run build --silent)
 
