@@ -373,7 +373,9 @@ export function startDomainRechecks(platform: Platform): () => void {
     platform.deploy
       .recheckDomains(DOMAIN_DEFAULTS.recheckIntervalMs)
       .then(
-        (r) => r.unrouted > 0 && platform.logger.warn(r, 'custom domains lost their proof and are no longer routed'),
+        (r) =>
+          r.unrouted > 0 &&
+          platform.logger.warn(r, 'custom domains lost their proof and are no longer routed'),
       )
       .catch((err: unknown) => platform.logger.error({ err }, 'custom domain re-check failed'))
   }

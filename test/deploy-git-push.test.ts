@@ -5,7 +5,6 @@ import type { Deployment } from '../src/deploy/index.js'
 import { createRepo, git, nodeApp } from '../src/deploy/testing.js'
 import { gitAsync, startDeployPlatform } from './deploy-helpers.js'
 
-
 const push = (cwd: string, url: string): Promise<{ code: number; output: string }> =>
   gitAsync(cwd, ['push', url, 'HEAD:refs/heads/main'])
 

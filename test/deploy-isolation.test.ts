@@ -90,7 +90,10 @@ test(
     assert.equal(await runAs(driver, a, releaseOf(a), CONNECT(`${bPort}, '127.0.0.1'`)), 'ECONNREFUSED')
     // B's bridge socket, which does reach B's app: not even visible in A's sandbox.
     const socketPath = (app.upstream as { socketPath: string }).socketPath
-    assert.match(await runAs(driver, a, releaseOf(a), CONNECT(JSON.stringify(socketPath))), /^(EACCES|ENOENT)$/)
+    assert.match(
+      await runAs(driver, a, releaseOf(a), CONNECT(JSON.stringify(socketPath))),
+      /^(EACCES|ENOENT)$/,
+    )
     // The control plane's loopback services are not reachable from A's namespace either.
     assert.equal(await runAs(driver, a, releaseOf(a), CONNECT(`${hostPort}, '127.0.0.1'`)), 'ECONNREFUSED')
     // B's files.

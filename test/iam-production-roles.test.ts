@@ -15,7 +15,6 @@ import { runCli } from './support/processes.js'
  * production-level role (admin); on a project without production a developer keeps those rights.
  */
 
-
 /** Invites `email` as `role` in acme, accepts and signs in (the deploy platform's outbox is under data/). */
 async function member(f: DeployFixture, email: string, role: string): Promise<string> {
   const inv = await f.call('POST', `/v1/workspaces/${f.workspaceId}/members`, { email, role })

@@ -121,7 +121,9 @@ const summary = (xs: number[]): string => {
   return `median ${s[Math.floor(s.length / 2)]?.toFixed(0)} ms, min ${s[0]?.toFixed(0)} ms, max ${s.at(-1)?.toFixed(0)} ms`
 }
 const load = (await import('node:os')).loadavg()[0]?.toFixed(1)
-console.log(`deploys: ${summary(figures)} over ${runs} (isolation: ${isolate ? 'namespaces' : 'none'}, load average ${load})`)
+console.log(
+  `deploys: ${summary(figures)} over ${runs} (isolation: ${isolate ? 'namespaces' : 'none'}, load average ${load})`,
+)
 console.log(`rollbacks: ${summary(rollbacks)} over ${rollbacks.length}`)
 await platform.close()
 await edge.stop()

@@ -17,9 +17,29 @@ import { createEgressGateway } from '../../src/deploy/drivers/local/egress-gatew
 const total = Number(process.argv[2] ?? 4000)
 const concurrency = Number(process.argv[3] ?? 16)
 const dir = mkdtempSync(path.join(tmpdir(), 'pal-bench-egress-'))
-execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
-  '-subj', '/CN=api.example.test', '-addext', 'subjectAltName=DNS:api.example.test',
-  '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' })
+execFileSync(
+  'openssl',
+  [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=api.example.test',
+    '-addext',
+    'subjectAltName=DNS:api.example.test',
+    '-keyout',
+    path.join(dir, 'key.pem'),
+    '-out',
+    path.join(dir, 'cert.pem'),
+  ],
+  { stdio: 'ignore' },
+)
 const cert = readFileSync(path.join(dir, 'cert.pem'))
 const body = JSON.stringify({ ok: true, items: Array.from({ length: 20 }, (_, i) => ({ id: i })) })
 const server = https.createServer({ key: readFileSync(path.join(dir, 'key.pem')), cert }, (_q, r) => {
@@ -40,12 +60,23 @@ const socket = await gateway.open('bench-app', { kind: 'public' })
 function connect(via: boolean): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
     const wrap = (raw?: net.Socket): void => {
-      const s = tls.connect({ ...(raw ? { socket: raw } : { host: '127.0.0.1', port }), servername: 'api.example.test', ca: cert }, () => resolve(s))
+      const s = tls.connect(
+        {
+          ...(raw ? { socket: raw } : { host: '127.0.0.1', port }),
+          servername: 'api.example.test',
+          ca: cert,
+        },
+        () => resolve(s),
+      )
       s.once('error', reject)
     }
     if (!via) return wrap()
-    const raw = net.connect(socket, () => raw.write(`CONNECT api.example.test:${port} HTTP/1.1\r\nhost: api.example.test:${port}\r\n\r\n`))
-    raw.once('data', (chunk: Buffer) => (chunk.toString().startsWith('HTTP/1.1 200') ? wrap(raw) : reject(new Error(chunk.toString()))))
+    const raw = net.connect(socket, () =>
+      raw.write(`CONNECT api.example.test:${port} HTTP/1.1\r\nhost: api.example.test:${port}\r\n\r\n`),
+    )
+    raw.once('data', (chunk: Buffer) =>
+      chunk.toString().startsWith('HTTP/1.1 200') ? wrap(raw) : reject(new Error(chunk.toString())),
+    )
     raw.once('error', reject)
   })
 }
@@ -87,7 +118,11 @@ async function round(via: boolean, reuse: boolean): Promise<{ rps: number; p50: 
   )
   const secs = (performance.now() - started) / 1000
   lat.sort((a, b) => a - b)
-  return { rps: lat.length / secs, p50: lat[Math.floor(lat.length / 2)] ?? 0, p99: lat[Math.floor(lat.length * 0.99)] ?? 0 }
+  return {
+    rps: lat.length / secs,
+    p50: lat[Math.floor(lat.length / 2)] ?? 0,
+    p99: lat[Math.floor(lat.length * 0.99)] ?? 0,
+  }
 }
 
 console.log(`${total} HTTPS GETs, ${concurrency} at a time, ${body.length}-byte JSON answer`)
@@ -95,9 +130,11 @@ for (const reuse of [true, false]) {
   const direct = await round(false, reuse)
   const gw = await round(true, reuse)
   const label = reuse ? 'keep-alive tunnel' : 'new connection per request'
-  console.log(`${label}: direct ${direct.rps.toFixed(0)} rps (p50 ${direct.p50.toFixed(2)} ms, p99 ${direct.p99.toFixed(2)} ms); ` +
-    `gateway ${gw.rps.toFixed(0)} rps (p50 ${gw.p50.toFixed(2)} ms, p99 ${gw.p99.toFixed(2)} ms); ` +
-    `ratio ${(gw.rps / direct.rps).toFixed(2)}, added p50 ${(gw.p50 - direct.p50).toFixed(2)} ms`)
+  console.log(
+    `${label}: direct ${direct.rps.toFixed(0)} rps (p50 ${direct.p50.toFixed(2)} ms, p99 ${direct.p99.toFixed(2)} ms); ` +
+      `gateway ${gw.rps.toFixed(0)} rps (p50 ${gw.p50.toFixed(2)} ms, p99 ${gw.p99.toFixed(2)} ms); ` +
+      `ratio ${(gw.rps / direct.rps).toFixed(2)}, added p50 ${(gw.p50 - direct.p50).toFixed(2)} ms`,
+  )
 }
 await gateway.close()
 server.close()

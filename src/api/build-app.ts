@@ -183,7 +183,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     if (Buffer.byteLength(request.url) > API_MAX_URL_BYTES)
       return reply.code(414).send(errorBody(request.id, 'uri_too_long', 'the request target is too long'))
     if (request.raw.httpVersion !== '1.0' && hostHeaders(request.raw.rawHeaders) !== 1)
-      return reply.code(400).send(errorBody(request.id, 'invalid_request', 'exactly one Host header is required'))
+      return reply
+        .code(400)
+        .send(errorBody(request.id, 'invalid_request', 'exactly one Host header is required'))
     const meta = request.routeOptions.config.meta
     const header = request.headers.authorization
     if (typeof header === 'string' && header.length <= MAX_BEARER && /^Bearer [\x21-\x7e]+$/.test(header)) {

@@ -268,9 +268,11 @@ export function createDeployer(deps: DeployDeps) {
       deps.wafSettings ? deps.wafSettings(envId) : Promise.resolve({}),
     ])
     // The egress setting takes effect with the route: at every deploy, restart and settings change.
-    await driver.setEgress(envId, egressOf(env)).catch((err: unknown) =>
-      deps.logger?.error({ err, environmentId: envId }, 'applying the egress setting failed'),
-    )
+    await driver
+      .setEgress(envId, egressOf(env))
+      .catch((err: unknown) =>
+        deps.logger?.error({ err, environmentId: envId }, 'applying the egress setting failed'),
+      )
     const route: PublishedRoute = {
       environmentId: envId,
       workspaceId: env.workspace_id,
@@ -458,7 +460,11 @@ export function createDeployer(deps: DeployDeps) {
    * (root-owned, unchanged since it was built: its digest is checked) is packed by the platform and
    * unpacked into the build's scratch directory by the environment's user.
    */
-  async function copyRelease(dep: DeploymentsTable, env: EnvironmentsTable, scratch: string): Promise<string | null> {
+  async function copyRelease(
+    dep: DeploymentsTable,
+    env: EnvironmentsTable,
+    scratch: string,
+  ): Promise<string | null> {
     const from = dep.source_release ?? -1
     const row = await db
       .selectFrom('releases')
@@ -529,14 +535,18 @@ export function createDeployer(deps: DeployDeps) {
     await driver.files.remove(env.id, scratch)
     await driver.files.makeDir(env.id, scratch)
     const commit =
-      dep.kind === 'runtime-update' ? await copyRelease(dep, env, scratch) : await fetchRelease(dep, env, scratch)
+      dep.kind === 'runtime-update'
+        ? await copyRelease(dep, env, scratch)
+        : await fetchRelease(dep, env, scratch)
     const runtime = await pinRuntime(dep, env)
     try {
       return await buildRelease(dep, env, scratch, commit, runtime)
     } finally {
-      await driver.files.remove(env.id, scratch).catch((err: unknown) =>
-        deps.logger?.warn({ err, environmentId: env.id }, 'removing a build scratch directory failed'),
-      )
+      await driver.files
+        .remove(env.id, scratch)
+        .catch((err: unknown) =>
+          deps.logger?.warn({ err, environmentId: env.id }, 'removing a build scratch directory failed'),
+        )
     }
   }
 
@@ -544,7 +554,11 @@ export function createDeployer(deps: DeployDeps) {
    * Fetches the source as root into a root-private work directory (no tenant can reach it), then hands
    * the tree to the environment's user, who unpacks it into the build's scratch directory.
    */
-  async function fetchRelease(dep: DeploymentsTable, env: EnvironmentsTable, scratch: string): Promise<string> {
+  async function fetchRelease(
+    dep: DeploymentsTable,
+    env: EnvironmentsTable,
+    scratch: string,
+  ): Promise<string> {
     const key = dep.id
     const project = await db
       .selectFrom('projects')
@@ -662,7 +676,10 @@ export function createDeployer(deps: DeployDeps) {
       throw err
     }
     for (const n of final.notes) logs.note(key, n)
-    logs.note(key, `release ${dep.number} frozen read-only in ${Date.now() - frozeAt} ms (digest ${digest.slice(0, 12)})`)
+    logs.note(
+      key,
+      `release ${dep.number} frozen read-only in ${Date.now() - frozeAt} ms (digest ${digest.slice(0, 12)})`,
+    )
     return {
       number: dep.number,
       kind: final.kind,
@@ -1396,7 +1413,9 @@ function tenantLeavesOf(envDir: string): string[] {
 /** The environment row's egress setting (null: the defaults). */
 function egressOf(env: EnvironmentsTable): EgressSetting {
   const defaults: EgressSetting = { app: 'public', build: 'registries' }
-  return env.egress === null ? defaults : { ...defaults, ...(JSON.parse(env.egress) as Partial<EgressSetting>) }
+  return env.egress === null
+    ? defaults
+    : { ...defaults, ...(JSON.parse(env.egress) as Partial<EgressSetting>) }
 }
 
 /** Manifests are read only when they are small regular files (not links pointing elsewhere on the host). */

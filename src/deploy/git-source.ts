@@ -183,11 +183,9 @@ export async function fetchSource(input: {
   // (git reads safe.directory only from protected configuration: a global file of our own, in root's home.)
   const local = input.url.startsWith('file://') ? decodeURIComponent(new URL(input.url).pathname) : null
   const globalConfig = path.join(home, 'gitconfig')
-  writeFileSync(
-    globalConfig,
-    local ? `[safe]\n\tdirectory = ${local}\n\tdirectory = ${local}/.git\n` : '',
-    { mode: 0o600 },
-  )
+  writeFileSync(globalConfig, local ? `[safe]\n\tdirectory = ${local}\n\tdirectory = ${local}/.git\n` : '', {
+    mode: 0o600,
+  })
   for (const args of steps) {
     const r = await git(args, dir, home, timeoutMs, onOutput, input.resolvePin, globalConfig)
     if (r.code !== 0) throw new Error(`git ${args[0]} failed (exit ${r.code ?? 'killed'})`)

@@ -88,7 +88,8 @@ async function checkIsolation(uid: number, run: NonNullable<DoctorDeps['run']>):
     return {
       check: 'isolation',
       status: 'fail',
-      detail: 'running as root but bubblewrap is missing (Debian: apt-get install bubblewrap): no tenant process can start',
+      detail:
+        'running as root but bubblewrap is missing (Debian: apt-get install bubblewrap): no tenant process can start',
     }
   return {
     check: 'isolation',

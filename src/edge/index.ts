@@ -25,7 +25,15 @@ export { compileAllowList } from './ip-allow.js'
 export { createWafInspector, inspectWithWaf } from './waf-inspector.js'
 export { decideTraffic, type TrafficDecision, type TrafficRequest } from './decide.js'
 export { createFsWafSource, createWafCache } from './waf-rules.js'
-export { maskUrl, maskAuthorization, maskCookie, maskForm, maskValues, isSecretName, isTokenLike } from './mask.js'
+export {
+  maskUrl,
+  maskAuthorization,
+  maskCookie,
+  maskForm,
+  maskValues,
+  isSecretName,
+  isTokenLike,
+} from './mask.js'
 export { EdgeConfigError, EDGE_ERROR_CODES, type EdgeErrorCode } from './errors.js'
 export type {
   AccessLogEntry,

@@ -1,7 +1,21 @@
 import { once } from 'node:events'
 import { spawn } from 'node:child_process'
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto'
-import { closeSync, createReadStream, createWriteStream, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  closeSync,
+  createReadStream,
+  createWriteStream,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import path from 'node:path'
 import { PassThrough, Transform, type Readable, type Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -373,7 +387,12 @@ export function createBackups(deps: BackupsDeps) {
     const packed = files.pack(envId, `shared/${dir}`)
     await Promise.all([
       packed.done,
-      freezeTree(packed.stream, dst, { gid: null, maxBytes: Number.MAX_SAFE_INTEGER, maxEntries: 5_000_000, links: false }),
+      freezeTree(packed.stream, dst, {
+        gid: null,
+        maxBytes: Number.MAX_SAFE_INTEGER,
+        maxEntries: 5_000_000,
+        links: false,
+      }),
     ])
   }
 

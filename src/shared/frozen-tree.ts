@@ -1,5 +1,15 @@
 import { createHash } from 'node:crypto'
-import { chownSync, createReadStream, existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync } from 'node:fs'
+import {
+  chownSync,
+  createReadStream,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+} from 'node:fs'
 import path from 'node:path'
 import { Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -40,7 +50,8 @@ export async function freezeTree(input: Readable, target: string, options: Freez
   const meter = new Transform({
     transform(chunk: Buffer, _enc, done) {
       bytes += chunk.length
-      if (bytes > options.maxBytes) return done(new FreezeError(`the build output exceeds ${options.maxBytes} bytes`))
+      if (bytes > options.maxBytes)
+        return done(new FreezeError(`the build output exceeds ${options.maxBytes} bytes`))
       hash.update(chunk)
       done(null, chunk)
     },
@@ -69,7 +80,9 @@ export async function freezeTree(input: Readable, target: string, options: Freez
     rmSync(partial, { recursive: true, force: true })
     throw err instanceof FreezeError
       ? err
-      : new FreezeError(`the build output could not be unpacked: ${err instanceof Error ? err.message : 'error'}`)
+      : new FreezeError(
+          `the build output could not be unpacked: ${err instanceof Error ? err.message : 'error'}`,
+        )
   }
   if (state.refused !== null) {
     rmSync(partial, { recursive: true, force: true })

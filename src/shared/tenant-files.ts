@@ -24,7 +24,8 @@ export interface TenantFiles {
   remove(environmentId: string, rel: string): Promise<void>
 }
 
-const LEAF_RE = /^(?:home|builds\/\d{1,9}|services\/[A-Za-z0-9_-]{1,64}|shared\/[A-Za-z0-9._-]{1,128}(?:\/[A-Za-z0-9._-]{1,128}){0,15})$/
+const LEAF_RE =
+  /^(?:home|builds\/\d{1,9}|services\/[A-Za-z0-9_-]{1,64}|shared\/[A-Za-z0-9._-]{1,128}(?:\/[A-Za-z0-9._-]{1,128}){0,15})$/
 
 /** Throws unless `rel` names a tenant leaf (no `..`, no `.`, no absolute path). */
 export function assertTenantLeaf(rel: string): string {
@@ -38,10 +39,14 @@ export function assertTenantLeaf(rel: string): string {
  * archived as links and never followed, for a tenant directory to unpack.
  */
 export function packRootTree(dir: string): Readable {
-  const child = spawn('tar', ['-C', dir, '--numeric-owner', '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'ignore'] })
+  const child = spawn('tar', ['-C', dir, '--numeric-owner', '-cf', '-', '.'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  })
   const out = new PassThrough()
   // Read at once (Node drops a child's unread output when it exits); a failed tar fails the stream.
   child.stdout.pipe(out, { end: false })
-  child.on('close', (code) => (code === 0 ? out.end() : out.destroy(new Error(`tar exited with ${code ?? '?'}`))))
+  child.on('close', (code) =>
+    code === 0 ? out.end() : out.destroy(new Error(`tar exited with ${code ?? '?'}`)),
+  )
   return out
 }

@@ -16,7 +16,8 @@ const MAY_NAME_ENV_TREE: Record<string, string> = {
   'deploy/drivers/local/local-driver.ts': 'prepares environments and mounts their leaves into sandboxes',
   'deploy/drivers/local/isolation.ts': 'keeps <data>/envs traversable only (0711)',
   'deploy/deployer.ts': 'root-owned releases; tenant leaves removed only through driver.files',
-  'services/services.ts': "service directories (written by the service daemons; read-only in the tenant's sandbox)",
+  'services/services.ts':
+    "service directories (written by the service daemons; read-only in the tenant's sandbox)",
   'services/sync/sync.ts': 'removes scratch service directories of an interrupted sync (daemon-written)',
   'main.ts': 'lists <data>/envs to find deleted environments (names only)',
 }
@@ -24,8 +25,10 @@ const MAY_NAME_ENV_TREE: Record<string, string> = {
 /** Who may name a tenant-writable leaf (`shared`, `builds`, `home`) of an environment, and why. */
 const MAY_NAME_TENANT_LEAVES: Record<string, string> = {
   'deploy/drivers/local/tenant-tree.ts': 'the module that touches tenant directories (as the tenant)',
-  'deploy/drivers/local/local-driver.ts': 'bind-mounts leaves into the sandbox (root resolves no path below them)',
-  'deploy/deployer.ts': "lists leaves (only root-owned directories are walked) and a root-private git work dir's home",
+  'deploy/drivers/local/local-driver.ts':
+    'bind-mounts leaves into the sandbox (root resolves no path below them)',
+  'deploy/deployer.ts':
+    "lists leaves (only root-owned directories are walked) and a root-private git work dir's home",
 }
 
 function sources(dir: string): string[] {

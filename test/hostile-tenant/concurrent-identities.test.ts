@@ -56,7 +56,10 @@ test(
       const id = (r.json() as { id: string }).id
       return eventually(
         async () => {
-          const d = (await f.call('GET', `/v1/deployments/${id}`)).json() as { status: string; reason: string | null }
+          const d = (await f.call('GET', `/v1/deployments/${id}`)).json() as {
+            status: string
+            reason: string | null
+          }
           return d.status === 'succeeded' || d.status === 'failed' ? d : undefined
         },
         400_000,
@@ -75,7 +78,10 @@ test(
       const f = apps[i] as DeployFixture
       await eventually(
         async () => {
-          const s = (await f.call('GET', `/v1/services/${id}`)).json() as { status: string; reason: string | null }
+          const s = (await f.call('GET', `/v1/services/${id}`)).json() as {
+            status: string
+            reason: string | null
+          }
           if (s.status === 'failed') throw new Error(`service failed: ${s.reason ?? ''}`)
           return s.status === 'running' ? s : undefined
         },
@@ -100,7 +106,12 @@ test(
       const procs = processesWith(`palisade-marker-${run}-${i}-x`)
       const app = procs.filter((x) => x.uids[0] !== 0)
       for (const proc of procs)
-        if (proc.uids[0] === 0) assert.ok(readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8').startsWith('nsenter') || readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8').startsWith('bwrap'), `root process ${proc.pid} is a sandbox wrapper`)
+        if (proc.uids[0] === 0)
+          assert.ok(
+            readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8').startsWith('nsenter') ||
+              readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8').startsWith('bwrap'),
+            `root process ${proc.pid} is a sandbox wrapper`,
+          )
       assert.ok(app.length >= 1, `the app of environment ${i} is running`)
       for (const proc of app) {
         assert.deepEqual(proc.uids, [uid, uid, uid, uid])
@@ -117,7 +128,8 @@ test(
       const uid = ids.envs[f.envId]?.uid as number
       const redis = processesWith(path.join('envs', f.envId, 'services'))
       assert.ok(redis.length >= 1, `environment ${i}'s redis runs`)
-      for (const proc of redis.filter((x) => x.uids[0] !== 0)) assert.deepEqual(proc.uids, [uid, uid, uid, uid])
+      for (const proc of redis.filter((x) => x.uids[0] !== 0))
+        assert.deepEqual(proc.uids, [uid, uid, uid, uid])
       assert.ok(redis.some((x) => x.uids[0] === uid))
     }
   },

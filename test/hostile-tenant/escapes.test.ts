@@ -71,7 +71,10 @@ describe('a hostile tenant cannot leave its environment', { skip: ROOT_ONLY }, (
   })
 
   test("a job filling its /tmp stops at the sandbox's limit instead of taking the host's memory", async () => {
-    const job = await tenantJob(f, 'dd if=/dev/zero of=/tmp/fill bs=1M count=600 2>&1 | tail -n 2; df -m /tmp | tail -n 1')
+    const job = await tenantJob(
+      f,
+      'dd if=/dev/zero of=/tmp/fill bs=1M count=600 2>&1 | tail -n 2; df -m /tmp | tail -n 1',
+    )
     // 512 of the 600 MiB asked for were written: the tmpfs is full at its limit.
     assert.match(job.output, /^512\+0 records out/m)
     assert.match(job.output, /tmpfs\s+512\s+512\s+0\s+100% \/tmp/)
@@ -129,7 +132,13 @@ describe('a hostile tenant cannot leave its environment', { skip: ROOT_ONLY }, (
     const d = await s.deploy()
     assert.equal(d.status, 'succeeded', d.reason ?? '')
     assert.equal((await s.get('/')).body, '<p>site</p>')
-    for (const probe of ['/palisade.db', '/master.key', '/master.key/.', '/public/master.key', '/root-link/etc/passwd']) {
+    for (const probe of [
+      '/palisade.db',
+      '/master.key',
+      '/master.key/.',
+      '/public/master.key',
+      '/root-link/etc/passwd',
+    ]) {
       const r = await s.get(probe)
       assert.equal(r.status, 404, `${probe} answered ${r.status}`)
     }
@@ -189,15 +198,23 @@ const via = (target) => new Promise((r) => {
     const bad = await f.call('PATCH', `/v1/environments/${f.envId}`, { egress: { app: ['http://x'] } })
     assert.equal(bad.statusCode, 400, bad.body)
     assert.match(bad.body, /egress\.app/)
-    const set = await f.call('PATCH', `/v1/environments/${f.envId}`, { egress: { app: ['api.allowed.test'] } })
+    const set = await f.call('PATCH', `/v1/environments/${f.envId}`, {
+      egress: { app: ['api.allowed.test'] },
+    })
     assert.equal(set.statusCode, 200, set.body)
-    assert.deepEqual((set.json() as { egress: unknown }).egress, { app: ['api.allowed.test'], build: 'registries' })
+    assert.deepEqual((set.json() as { egress: unknown }).egress, {
+      app: ['api.allowed.test'],
+      build: 'registries',
+    })
     const connect = (target: string): string => `
 const http = require('node:http'); const u = new URL(process.env.HTTPS_PROXY)
 const q = http.request({ host: u.hostname, port: u.port, method: 'CONNECT', path: '${target}' })
 q.on('connect', (res, s) => { console.log('${target}', res.statusCode, res.headers['x-palisade-refusal'] || ''); s.destroy() })
 q.on('error', (e) => console.log('${target}', e.code)); q.end()`
-    const job = await tenantJob(f, `node -e "${connect('other.example.test:443').replace(/"/g, '\\"')}"; node -e "${connect('api.allowed.test:443').replace(/"/g, '\\"')}"`)
+    const job = await tenantJob(
+      f,
+      `node -e "${connect('other.example.test:443').replace(/"/g, '\\"')}"; node -e "${connect('api.allowed.test:443').replace(/"/g, '\\"')}"`,
+    )
     assert.match(job.output, /other\.example\.test:443 403.*not on the allow list/)
     assert.doesNotMatch(job.output, /api\.allowed\.test:443 403.*not on the allow list/)
     const reset = await f.call('PATCH', `/v1/environments/${f.envId}`, { egress: { app: 'public' } })

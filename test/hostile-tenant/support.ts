@@ -6,7 +6,10 @@ export const isRoot = process.getuid?.() === 0
 export const ROOT_ONLY = isRoot ? false : 'needs root (sandboxes)'
 
 /** Runs `command` as a job of the environment (the tenant's own code) and returns its status and output. */
-export async function tenantJob(f: DeployFixture, command: string): Promise<{ status: string; output: string }> {
+export async function tenantJob(
+  f: DeployFixture,
+  command: string,
+): Promise<{ status: string; output: string }> {
   const res = await f.call('POST', `/v1/environments/${f.envId}/jobs`, { type: 'command', command })
   if (res.statusCode !== 201 && res.statusCode !== 202) throw new Error(`job refused: ${res.body}`)
   const { id } = res.json() as { id: string }
@@ -24,7 +27,5 @@ export async function tenantJob(f: DeployFixture, command: string): Promise<{ st
 
 /** The lines a job printed (its log without the platform's own `[palisade] …` notes). */
 export function printed(output: string): string[] {
-  return output
-    .split('\n')
-    .filter((l) => l !== '' && !l.startsWith('[palisade] '))
+  return output.split('\n').filter((l) => l !== '' && !l.startsWith('[palisade] '))
 }

@@ -39,7 +39,12 @@ interface EnvOpts {
 
 /** `public`, `none`, `registries` stay words; anything else is a comma-separated list of host names. */
 function egressValue(v: string): string | string[] {
-  return ['public', 'none', 'registries'].includes(v) ? v : v.split(',').map((h) => h.trim()).filter((h) => h !== '')
+  return ['public', 'none', 'registries'].includes(v)
+    ? v
+    : v
+        .split(',')
+        .map((h) => h.trim())
+        .filter((h) => h !== '')
 }
 
 function body(o: EnvOpts): Record<string, unknown> {
@@ -77,8 +82,14 @@ function withSettings(c: Command): Command {
     .option('--persistent-dir <dir>', 'persistent directory (repeatable)', collect)
     .option('--instances <n>', 'instances')
     .option('--memory <mb>', 'memory per instance (MiB)')
-    .option('--egress-app <rule>', 'where the app and jobs may connect out: public, none, or host,host,… (default public)')
-    .option('--egress-build <rule>', 'where builds may connect out: registries, public, none, or host,host,… (default registries)')
+    .option(
+      '--egress-app <rule>',
+      'where the app and jobs may connect out: public, none, or host,host,… (default public)',
+    )
+    .option(
+      '--egress-build <rule>',
+      'where builds may connect out: registries, public, none, or host,host,… (default registries)',
+    )
 }
 
 export function envsCommand(): Command {

@@ -46,8 +46,15 @@ test('allow lists match exact names and subdomains of starred entries only', () 
 
 test('a name resolving to any non-public address is refused (DNS rebinding), a public one is pinned', async () => {
   const resolver = (map: Record<string, string[]>) => async (h: string) => map[h] ?? []
-  const r = resolver({ 'ok.test': ['93.184.216.34'], 'rebind.test': ['93.184.216.34', '127.0.0.1'], 'meta.test': ['169.254.169.254'] })
-  assert.deepEqual(await decideTarget({ kind: 'public' }, 'ok.test', r), { ok: true, address: '93.184.216.34' })
+  const r = resolver({
+    'ok.test': ['93.184.216.34'],
+    'rebind.test': ['93.184.216.34', '127.0.0.1'],
+    'meta.test': ['169.254.169.254'],
+  })
+  assert.deepEqual(await decideTarget({ kind: 'public' }, 'ok.test', r), {
+    ok: true,
+    address: '93.184.216.34',
+  })
   assert.equal((await decideTarget({ kind: 'public' }, 'rebind.test', r)).ok, false)
   assert.equal((await decideTarget({ kind: 'public' }, 'meta.test', r)).ok, false)
   assert.equal((await decideTarget({ kind: 'public' }, '[::ffff:127.0.0.1]', r)).ok, false)
@@ -69,15 +76,20 @@ test('the gateway answers 403 to CONNECT and plain requests for refused targets 
   })
   const sock = await gw.open('env1-app', { kind: 'public' })
   const connectStatus = await new Promise<string>((resolve) => {
-    const c = net.connect(sock, () => c.write('CONNECT internal.test:5432 HTTP/1.1\r\nhost: internal.test:5432\r\n\r\n'))
+    const c = net.connect(sock, () =>
+      c.write('CONNECT internal.test:5432 HTTP/1.1\r\nhost: internal.test:5432\r\n\r\n'),
+    )
     c.once('data', (d: Buffer) => resolve(d.toString().split('\r\n')[0] ?? ''))
   })
   assert.equal(connectStatus, 'HTTP/1.1 403 Forbidden')
   const plain = await new Promise<number>((resolve) => {
-    const q = http.request({ socketPath: sock, path: 'http://169.254.169.254/latest/meta-data/', method: 'GET' }, (res) => {
-      res.resume()
-      resolve(res.statusCode ?? 0)
-    })
+    const q = http.request(
+      { socketPath: sock, path: 'http://169.254.169.254/latest/meta-data/', method: 'GET' },
+      (res) => {
+        res.resume()
+        resolve(res.statusCode ?? 0)
+      },
+    )
     q.end()
   })
   assert.equal(plain, 403)

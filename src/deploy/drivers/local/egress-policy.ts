@@ -5,7 +5,8 @@ import ipaddr from 'ipaddr.js'
  * address; a list: only those host names (an entry `*.example.com` covers its subdomains), still
  * only at public addresses.
  */
-export type EgressPolicy = { readonly kind: 'public' } | { readonly kind: 'allow'; readonly hosts: readonly string[] }
+export type EgressPolicy =
+  { readonly kind: 'public' } | { readonly kind: 'allow'; readonly hosts: readonly string[] }
 
 /** The registries builds need by default (npm, Composer/Packagist, GitHub-hosted tarballs). */
 export const DEFAULT_BUILD_HOSTS: readonly string[] = Object.freeze([
@@ -17,7 +18,8 @@ export const DEFAULT_BUILD_HOSTS: readonly string[] = Object.freeze([
   'objects.githubusercontent.com',
 ])
 
-const HOST_RE = /^(?=.{1,253}$)(\*\.)?([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/
+const HOST_RE =
+  /^(?=.{1,253}$)(\*\.)?([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/
 
 /** Throws unless `host` is a host name or `*.`-pattern an allow list may hold. */
 export function assertAllowHost(host: string): string {

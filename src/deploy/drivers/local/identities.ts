@@ -88,9 +88,14 @@ export function createIdentities(dataDir: string) {
   async function ensureAccount(id: Identity): Promise<void> {
     // An account of this name with other numbers is a leftover of an earlier installation of the same
     // environment (names derive from environment ids): it goes, so the name and numbers agree.
-    const [byName, groupByName] = await Promise.all([run(['getent', 'passwd', id.name]), run(['getent', 'group', id.name])])
-    if (byName.code === 0 && Number(byName.out.split(':')[2]) !== id.uid) await run(['userdel', '--', id.name])
-    if (groupByName.code === 0 && Number(groupByName.out.split(':')[2]) !== id.gid) await run(['groupdel', '--', id.name])
+    const [byName, groupByName] = await Promise.all([
+      run(['getent', 'passwd', id.name]),
+      run(['getent', 'group', id.name]),
+    ])
+    if (byName.code === 0 && Number(byName.out.split(':')[2]) !== id.uid)
+      await run(['userdel', '--', id.name])
+    if (groupByName.code === 0 && Number(groupByName.out.split(':')[2]) !== id.gid)
+      await run(['groupdel', '--', id.name])
     const [user, group] = await Promise.all([holderOf('passwd', id.uid), holderOf('group', id.gid)])
     if (group === null) await must(['groupadd', '--gid', String(id.gid), '--', id.name])
     else if (group !== id.name) throw new Error(`gid ${id.gid} belongs to ${group}`)

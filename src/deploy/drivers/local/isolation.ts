@@ -25,7 +25,8 @@ export async function ensureNamespace(name: string): Promise<void> {
   if (!existsSync(`/run/netns/${name}`)) {
     const r = await exec(['ip', 'netns', 'add', name])
     // Two preparations of one environment may race; either made it.
-    if (r.code !== 0 && !existsSync(`/run/netns/${name}`)) throw new Error(`ip netns add failed: ${r.out.trim()}`)
+    if (r.code !== 0 && !existsSync(`/run/netns/${name}`))
+      throw new Error(`ip netns add failed: ${r.out.trim()}`)
   }
   await must(['ip', '-n', name, 'link', 'set', 'lo', 'up'])
 }

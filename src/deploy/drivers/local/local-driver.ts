@@ -177,7 +177,8 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
     isolate: opts.isolate,
     envDirOf: (envId) => slotOf(envId).envDir,
     identityOf: (envId) => slotOf(envId).identity,
-    spawnTool: (envId, argv, mounts, cwd) => spawnSandboxed(slotOf(envId), argv, cwd, toolEnv(), mounts, null, true),
+    spawnTool: (envId, argv, mounts, cwd) =>
+      spawnSandboxed(slotOf(envId), argv, cwd, toolEnv(), mounts, null, true),
   })
 
   function gatewayOf(): EgressGateway {
@@ -198,7 +199,8 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
     let p = egressOpen.get(tag)
     if (!p) {
       const envId = nameToEnv.get(identity.name)
-      const policy = (envId === undefined ? undefined : policies.get(envId)?.[purpose]) ??
+      const policy =
+        (envId === undefined ? undefined : policies.get(envId)?.[purpose]) ??
         (purpose === 'build' ? registries : { kind: 'public' as const })
       p = gatewayOf().open(tag, policy)
       egressOpen.set(tag, p)
@@ -254,10 +256,19 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
   }
 
   /** The app's own view: the release at /app (read-only), persistent directories over it, its services. */
-  function appMounts(slot: EnvSlot, releaseDir: string, persistent: readonly string[], writable: boolean): Mount[] {
+  function appMounts(
+    slot: EnvSlot,
+    releaseDir: string,
+    persistent: readonly string[],
+    writable: boolean,
+  ): Mount[] {
     const mounts = [{ source: releaseDir, target: APP_DIR, writable }, ...commonMounts(slot)]
     for (const d of persistent)
-      mounts.push({ source: path.join(slot.envDir, 'shared', d), target: path.posix.join(APP_DIR, d), writable: true })
+      mounts.push({
+        source: path.join(slot.envDir, 'shared', d),
+        target: path.posix.join(APP_DIR, d),
+        writable: true,
+      })
     // Service sockets keep their host path (it is in the injected URLs). Read-only: the app connects to
     // the sockets (which a read-only mount allows) but cannot plant anything in a service's directory.
     const services = path.join(slot.envDir, 'services')
@@ -377,7 +388,9 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
       if (opts.isolate) {
         // Without bubblewrap no tenant process may start: failing is the safe default.
         if (!existsSync('/usr/bin/bwrap'))
-          throw new Error('isolation needs bubblewrap (Debian: apt-get install bubblewrap); nothing was started')
+          throw new Error(
+            'isolation needs bubblewrap (Debian: apt-get install bubblewrap); nothing was started',
+          )
         hardenDataDir(opts.dataDir, opts.onWarning)
         const name = sandboxName(environmentId)
         identity = await identities.ensure(environmentId, name)

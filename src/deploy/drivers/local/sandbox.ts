@@ -28,7 +28,11 @@ export interface SandboxSpec {
  * Sizes of the sandbox's memory-backed directories. Threat: tmpfs lives in the host's RAM; unbounded, one
  * tenant filling its /tmp takes memory from every other tenant and the control plane.
  */
-export const TMPFS_BYTES = Object.freeze({ tmp: 512 * 1024 ** 2, varTmp: 256 * 1024 ** 2, shm: 64 * 1024 ** 2 })
+export const TMPFS_BYTES = Object.freeze({
+  tmp: 512 * 1024 ** 2,
+  varTmp: 256 * 1024 ** 2,
+  shm: 64 * 1024 ** 2,
+})
 
 /** Where releases and scratch builds appear inside every sandbox (the app's working directory). */
 export const APP_DIR = '/app'
@@ -112,7 +116,9 @@ export function sandboxArgv(spec: SandboxSpec): string[] {
   for (const target of [...system, '/etc/passwd', ...spec.mounts.map((m) => m.target)]) {
     for (let dir = path.posix.dirname(target); !made.has(dir); dir = path.posix.dirname(dir)) made.add(dir)
   }
-  for (const dir of [...made].filter((d) => !['/', '/tmp', '/var/tmp', '/proc', '/dev', '/dev/shm'].includes(d)).sort())
+  for (const dir of [...made]
+    .filter((d) => !['/', '/tmp', '/var/tmp', '/proc', '/dev', '/dev/shm'].includes(d))
+    .sort())
     args.push('--perms', '0755', '--dir', dir)
   for (const dir of system) args.push('--ro-bind', dir, dir)
   for (const [target, link] of MERGED_USR_LINKS) args.push('--symlink', target, link)

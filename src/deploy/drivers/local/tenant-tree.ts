@@ -78,8 +78,18 @@ export function createTenantTree(deps: TenantTreeDeps) {
     }
   }
 
-  function tool(environmentId: string, rel: string, argv: readonly string[], writable: boolean): ChildProcess {
-    return deps.spawnTool(environmentId, argv, [{ source: leafPath(environmentId, rel), target: WORK_DIR, writable }], WORK_DIR)
+  function tool(
+    environmentId: string,
+    rel: string,
+    argv: readonly string[],
+    writable: boolean,
+  ): ChildProcess {
+    return deps.spawnTool(
+      environmentId,
+      argv,
+      [{ source: leafPath(environmentId, rel), target: WORK_DIR, writable }],
+      WORK_DIR,
+    )
   }
 
   /** Empties the leaf as the environment's user (write bits restored first: the tenant may have removed them). */
@@ -137,8 +147,13 @@ export function createTenantTree(deps: TenantTreeDeps) {
         const dir = leafPath(environmentId, rel)
         rmSync(dir, { recursive: true, force: true })
         mkdirSync(dir, { recursive: true })
-        const child = spawn('tar', ['-C', dir, '--ignore-zeros', '-xf', '-'], { stdio: ['pipe', 'ignore', 'pipe'] })
-        await Promise.all([pipeline(input, child.stdin as NodeJS.WritableStream), finished(child, 'unpacking')])
+        const child = spawn('tar', ['-C', dir, '--ignore-zeros', '-xf', '-'], {
+          stdio: ['pipe', 'ignore', 'pipe'],
+        })
+        await Promise.all([
+          pipeline(input, child.stdin as NodeJS.WritableStream),
+          finished(child, 'unpacking'),
+        ])
         return
       }
       await empty(environmentId, rel)
