@@ -238,7 +238,7 @@ export function createDeployer(deps: DeployDeps) {
         return []
       }
     })
-    const values = [...(await tenancy.variables.secretValues(envId)), ...passwords]
+    const values = [...(await tenancy.secretValues.read(envId)), ...passwords]
       .filter((v) => v.length >= 4)
       .sort((a, b) => b.length - a.length)
     if (values.length === 0) return (t) => t

@@ -10,6 +10,8 @@ import { sealContext } from './variables.js'
 export interface SecretValues {
   /** The environment's secret values, or undefined when it has none. */
   get(environmentId: string): readonly string[] | undefined
+  /** The environment's secret values read from the store now (the deployer masks build, job and app logs). */
+  read(environmentId: string): Promise<string[]>
   load(): Promise<void>
 }
 
@@ -17,14 +19,18 @@ export function createSecretValues(deps: TenancyDeps, events: TenancyEvents): Se
   const { db, secrets } = deps
   const byEnv = new Map<string, readonly string[]>()
 
-  async function refresh(envId: string): Promise<void> {
+  async function read(envId: string): Promise<string[]> {
     const rows = await db
       .selectFrom('variables')
       .select(['name', 'value'])
       .where('environment_id', '=', envId)
       .where('secret', '=', 1)
       .execute()
-    const values = rows.map((r) => secrets.open(r.value, sealContext(envId, r.name)))
+    return rows.map((r) => secrets.open(r.value, sealContext(envId, r.name)))
+  }
+
+  async function refresh(envId: string): Promise<void> {
+    const values = await read(envId)
     if (values.length === 0) byEnv.delete(envId)
     else byEnv.set(envId, Object.freeze(values))
   }
@@ -32,6 +38,7 @@ export function createSecretValues(deps: TenancyDeps, events: TenancyEvents): Se
   events.onVariablesChanged(refresh)
   return {
     get: (envId) => byEnv.get(envId),
+    read,
     async load() {
       const envs = await db
         .selectFrom('variables')

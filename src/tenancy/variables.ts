@@ -156,17 +156,6 @@ export function createVariables(deps: TenancyDeps, environments: Environments, e
       await events.variablesChanged(envId)
     },
 
-    /** The plain values of the environment's secret variables (to mask them in logs; never an API answer). */
-    async secretValues(envId: string): Promise<string[]> {
-      const rows = await db
-        .selectFrom('variables')
-        .selectAll()
-        .where('environment_id', '=', envId)
-        .where('secret', '=', 1)
-        .execute()
-      return rows.map((r) => secrets.open(r.value, sealContext(envId, r.name)))
-    },
-
     /** Plain values for the environment's processes (deployer only; never an API answer). */
     async resolve(envId: string): Promise<Record<string, string>> {
       const rows = await db.selectFrom('variables').selectAll().where('environment_id', '=', envId).execute()
