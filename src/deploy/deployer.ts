@@ -663,11 +663,12 @@ export function createDeployer(deps: DeployDeps) {
     let digest: string
     let final
     try {
-      digest = await driver.freezeRelease(env.id, scratch, dir)
+      await driver.freezeRelease(env.id, scratch, dir)
       const persistent = JSON.parse(env.persistent_dirs) as string[]
       for (const n of preparePersistentMountPoints(dir, persistent)) logs.note(key, n)
       for (const d of persistent) await driver.files.makeDir(env.id, `shared/${d}`)
-      if (persistent.length > 0) digest = await driver.digestRelease(dir)
+      // Taken once the release is final (mount points included): what a rollback will compare against.
+      digest = await driver.digestRelease(dir)
       final = planBuild(dir, env.runtime, runtime?.version ?? null)
     } catch (err) {
       rmSync(dir, { recursive: true, force: true })

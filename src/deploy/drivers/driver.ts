@@ -105,9 +105,9 @@ export interface DeployDriver {
   /**
    * Turns the build output in the leaf `builds/<n>` into the read-only release directory `target`
    * (root-owned, readable by the environment): packed by the environment's user, unpacked by the
-   * platform with no link followed. Returns the release's digest (see `verifyRelease`).
+   * platform with no link followed. Its digest is taken with `digestRelease` once the caller has finished it.
    */
-  freezeRelease(environmentId: string, buildRel: string, target: string): Promise<string>
+  freezeRelease(environmentId: string, buildRel: string, target: string): Promise<void>
   /** The digest of a frozen release as it is on disk now. */
   digestRelease(dir: string): Promise<string>
   /** Stops the environment's processes and removes its user, namespaces and sandbox files. */

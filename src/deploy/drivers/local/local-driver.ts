@@ -444,7 +444,6 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
           maxEntries: RELEASE_LIMITS.maxEntries,
         }),
       ])
-      return digestTree(target)
     },
 
     digestRelease: (dir) => digestTree(dir),
