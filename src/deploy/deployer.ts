@@ -891,6 +891,8 @@ export function createDeployer(deps: DeployDeps) {
       logs.note(id, `$ ${job.type === 'command' ? (job.command ?? '') : argv.join(' ')}`)
       const variables = await environmentVariables(env.id)
       const mask = await secretMasker(env.id)
+      // The setting as it is now, not as the last route refresh left it (a change may still be on its way).
+      await driver.setEgress(env.id, egressOf(env))
       const r = await driver.run({
         environmentId: env.id,
         cwd: serving.dir,
