@@ -215,7 +215,8 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     backupImportLimit: config.backupImportLimit,
     environmentUser: async (envId) => {
       await driver.prepareEnvironment(envId, path.join(config.dataDir, 'envs', envId))
-      return driver.identityOf(envId)
+      const identity = driver.identityOf(envId)
+      return identity ? { ...identity, sandbox: driver.serviceSandbox(envId) } : null
     },
   })
   const sync = createSync({ ...dataDeps, services, engines: ENGINES })

@@ -4,7 +4,7 @@ import { test } from 'node:test'
 import { sandboxName, removeSandbox } from '../src/deploy/index.js'
 import { nodeApp } from '../src/deploy/testing.js'
 import { startDeployPlatform, type DeployFixture } from './deploy-helpers.js'
-import { environmentUser, mariadbSql, redisCli } from './services-helpers.js'
+import { environmentUser, mariadbSql, redisCli, type EnvironmentUser } from './services-helpers.js'
 import type { BackupView } from './backup-helpers.js'
 
 const asRoot = process.getuid?.() === 0
@@ -82,7 +82,7 @@ test(
     )
     assert.equal(seed.code, 0, seed.out)
     assert.equal((await redisCli(varsA, ['SET', 'counter', '41'], userA)).out.trim(), 'OK')
-    const sum = async (vars: Record<string, string>, user: { uid: number; gid: number }): Promise<string> =>
+    const sum = async (vars: Record<string, string>, user: EnvironmentUser): Promise<string> =>
       (
         await mariadbSql(
           vars,

@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { sandboxName } from '../src/deploy/index.js'
+import { sandboxArgv } from '../src/deploy/drivers/local/sandbox.js'
 import type { TestPlatform } from './support/platform.js'
 
 export interface ServiceView {
@@ -85,15 +86,41 @@ export async function waitForStatus(
   }
 }
 
+/** An environment's user, and where its sandbox's files are (clients run as its apps would: sandboxed). */
+export interface EnvironmentUser {
+  readonly uid: number
+  readonly gid: number
+  readonly name: string
+  readonly dataDir: string
+  readonly environmentId: string
+}
+
 /** The system user an environment's processes (and services) run as, from the driver's stored identities. */
-export function environmentUser(tp: TestPlatform | string, envId: string): { uid: number; gid: number } {
+export function environmentUser(tp: TestPlatform | string, envId: string): EnvironmentUser {
   const dataDir = typeof tp === 'string' ? tp : tp.platform.config.dataDir
   const ids = JSON.parse(readFileSync(path.join(dataDir, 'sandboxes', 'identities.json'), 'utf8')) as {
-    envs: Record<string, { uid: number }>
+    envs: Record<string, { uid: number; name?: string }>
   }
   const uid = ids.envs[envId]?.uid
   if (uid === undefined) throw new Error(`environment ${envId} has no identity`)
-  return { uid, gid: uid }
+  return { uid, gid: uid, name: sandboxName(envId), dataDir, environmentId: envId }
+}
+
+/**
+ * argv that runs `argv` the way the environment's processes run: in its sandbox (its network namespace,
+ * its uid/gid, the system read-only, its services directory at its host path, read-only as apps see it).
+ */
+function inSandbox(user: EnvironmentUser, argv: readonly string[]): string[] {
+  const services = path.join(user.dataDir, 'envs', user.environmentId, 'services')
+  return sandboxArgv({
+    identity: { uid: user.uid, gid: user.gid, name: user.name },
+    netns: user.name,
+    mounts: [{ source: services, target: services, writable: false }],
+    cwd: '/',
+    argv,
+    dieWithParent: true,
+    etcDir: path.join(user.dataDir, 'sandboxes', user.name),
+  })
 }
 
 export interface ClientResult {
@@ -101,20 +128,20 @@ export interface ClientResult {
   out: string
 }
 
-/** Runs a real client (argv, no shell) as `user` with exactly `env`, like an app process would. */
+/** Runs a real client (argv, no shell) with exactly `env`, in `user`'s sandbox like an app process would. */
 export function runClient(
   argv: readonly string[],
   env: Record<string, string>,
-  user?: { uid: number; gid: number },
+  user?: EnvironmentUser,
   input = '',
 ): Promise<ClientResult> {
   return new Promise((resolve) => {
-    const child = spawn(argv[0] as string, argv.slice(1), {
+    const full = user ? inSandbox(user, argv) : [...argv]
+    const child = spawn(full[0] as string, full.slice(1), {
       env: { PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8', HOME: '/nonexistent', ...env },
       cwd: '/',
       stdio: ['pipe', 'pipe', 'pipe'],
       shell: false,
-      ...(user ?? {}),
     })
     let out = ''
     child.stdout.setEncoding('utf8').on('data', (t: string) => (out += t))
@@ -130,7 +157,7 @@ export function runClient(
 export function mariadbSql(
   vars: Record<string, string>,
   sql: string,
-  user?: { uid: number; gid: number },
+  user?: EnvironmentUser,
 ): Promise<ClientResult> {
   return runClient(
     [
@@ -152,7 +179,7 @@ export function mariadbSql(
 export function psqlSql(
   vars: Record<string, string>,
   sql: string,
-  user?: { uid: number; gid: number },
+  user?: EnvironmentUser,
 ): Promise<ClientResult> {
   const pick = Object.fromEntries(Object.entries(vars).filter(([k]) => k.startsWith('PG')))
   return runClient(['psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-c', sql], pick, user)
@@ -162,7 +189,7 @@ export function psqlSql(
 export function redisCli(
   vars: Record<string, string>,
   args: readonly string[],
-  user?: { uid: number; gid: number },
+  user?: EnvironmentUser,
 ): Promise<ClientResult> {
   return runClient(
     [

@@ -14,6 +14,7 @@ import {
   redisCli,
   waitForStatus,
   type ServiceView,
+  type EnvironmentUser,
 } from './services-helpers.js'
 
 /**
@@ -33,8 +34,8 @@ describe(
     const svc: Record<string, ServiceView> = {}
     let varsA: Record<string, string>
     let varsB: Record<string, string>
-    let userA: { uid: number; gid: number }
-    let userB: { uid: number; gid: number }
+    let userA: EnvironmentUser
+    let userB: EnvironmentUser
 
     const cleanups: Array<() => Promise<void>> = []
     after(async () => {
@@ -70,11 +71,17 @@ describe(
 
     test('the environment gets DATABASE_URL, REDIS_URL and the MYSQL_*, PG* and REDIS_* variables', () => {
       // Both relational services were provisioned at once: DATABASE_URL names the first one created.
-      assert.match(varsA['SERVICE_MARIADB_URL'] ?? '', /^mysql:\/\/u[a-z0-9]+:[a-z0-9]{32}@localhost\/app\?socket=/)
-      assert.match(varsA['SERVICE_POSTGRESQL_URL'] ?? '', /^postgresql:\/\/u[a-z0-9]+:[a-z0-9]{32}@\/app\?host=/)
+      assert.match(
+        varsA['SERVICE_MARIADB_URL'] ?? '',
+        /^mysql:\/\/u[a-z0-9]+:[a-z0-9]{32}@localhost\/app\?socket=/,
+      )
+      assert.match(
+        varsA['SERVICE_POSTGRESQL_URL'] ?? '',
+        /^postgresql:\/\/u[a-z0-9]+:[a-z0-9]{32}@\/app\?host=/,
+      )
       assert.ok(
         [varsA['SERVICE_MARIADB_URL'], varsA['SERVICE_POSTGRESQL_URL']].includes(varsA['DATABASE_URL']),
-        'DATABASE_URL is one of the environment\'s databases',
+        "DATABASE_URL is one of the environment's databases",
       )
       assert.match(varsA['REDIS_URL'] ?? '', /^unix:\/\/u[a-z0-9]+:[a-z0-9]{32}@\//)
       for (const k of [

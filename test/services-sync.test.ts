@@ -14,6 +14,7 @@ import {
   provision,
   psqlSql,
   removeSandboxes,
+  type EnvironmentUser,
 } from './services-helpers.js'
 
 const asRoot = process.getuid?.() === 0
@@ -89,12 +90,12 @@ test(
     const sv = await tp.platform.services.connectionVariables(staging)
     const pu = environmentUser(tp, prod)
     const su = environmentUser(tp, staging)
-    const maria = async (vars: Record<string, string>, user: { uid: number; gid: number }, sql: string) => {
+    const maria = async (vars: Record<string, string>, user: EnvironmentUser, sql: string) => {
       const r = await mariadbSql(vars, sql, user)
       assert.equal(r.code, 0, r.out)
       return r.out.trim()
     }
-    const pgq = async (vars: Record<string, string>, user: { uid: number; gid: number }, sql: string) => {
+    const pgq = async (vars: Record<string, string>, user: EnvironmentUser, sql: string) => {
       const r = await psqlSql(vars, sql, user)
       assert.equal(r.code, 0, r.out)
       return r.out.trim()
@@ -129,14 +130,14 @@ test(
     await maria(sv, su, `CREATE TABLE staging_only (x INT); INSERT INTO staging_only VALUES (1);`)
     await pgq(sv, su, `CREATE TABLE staging_only (x int); INSERT INTO staging_only VALUES (1);`)
 
-    const mariaSum = (vars: Record<string, string>, user: { uid: number; gid: number }) =>
+    const mariaSum = (vars: Record<string, string>, user: EnvironmentUser) =>
       maria(
         vars,
         user,
         `SELECT (SELECT COUNT(*) FROM users), (SELECT MD5(GROUP_CONCAT(id, email, IFNULL(name,''), customer_ref, updated_at ORDER BY id)) FROM users),
                 (SELECT MD5(GROUP_CONCAT(id, user_email, total ORDER BY id)) FROM orders)`,
       )
-    const pgSum = (vars: Record<string, string>, user: { uid: number; gid: number }) =>
+    const pgSum = (vars: Record<string, string>, user: EnvironmentUser) =>
       pgq(
         vars,
         user,

@@ -1,11 +1,59 @@
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcessByStdio } from 'node:child_process'
 import { createReadStream, createWriteStream } from 'node:fs'
+import type { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 
-/** A system user services run as (the environment's own user under isolation). Null: the control plane's user. */
+/**
+ * Wraps argv so that it runs in the environment's sandbox (the deploy driver's): its uid/gid, its network
+ * namespace, and a mount namespace showing the system read-only and only the environment's services
+ * directory (at its host path) writable. `daemon`: a server that outlives the call (not killed with the
+ * control plane's child); otherwise the process dies with its parent.
+ */
+export type ServiceSandbox = (
+  argv: readonly string[],
+  opts: { readonly cwd: string; readonly daemon: boolean },
+) => string[]
+
+/**
+ * Who services run as: the environment's own user and, under isolation, its sandbox. Null: the control
+ * plane's own user (no isolation, not root).
+ */
 export interface RunAs {
   readonly uid: number
   readonly gid: number
+  /** Present under isolation: every service process (server, client, tool) runs through it. */
+  readonly sandbox?: ServiceSandbox | null
+}
+
+export interface SpawnServiceOptions {
+  readonly runAs?: RunAs | null
+  readonly env?: Readonly<Record<string, string>>
+  readonly cwd?: string
+  /** A long-running server: its own process group, not tied to the control plane's lifetime. */
+  readonly daemon?: boolean
+}
+
+/**
+ * The one place service processes are started. Sandboxed: root starts the sandbox, which drops to the
+ * environment's uid/gid before anything of the engine runs; the engine sees only its services directory,
+ * so nothing it does (a symlink planted by a compromised server) can steer a root operation.
+ */
+export function spawnService(
+  argv: readonly string[],
+  opts: SpawnServiceOptions = {},
+): ChildProcessByStdio<Writable, Readable, Readable> {
+  const sandbox = opts.runAs?.sandbox
+  const cwd = opts.cwd ?? '/'
+  const [file, ...args] = sandbox ? sandbox(argv, { cwd, daemon: opts.daemon === true }) : argv
+  const ids = opts.runAs && !sandbox ? { uid: opts.runAs.uid, gid: opts.runAs.gid } : {}
+  return spawn(file as string, args, {
+    shell: false,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: cleanEnv(opts.env),
+    cwd: sandbox ? '/' : cwd,
+    detached: opts.daemon === true,
+    ...ids,
+  })
 }
 
 export interface ExecOptions {
@@ -35,14 +83,7 @@ export function cleanEnv(extra: Readonly<Record<string, string>> = {}): Record<s
 /** Runs argv (no shell) to completion and collects its output (capped at 1 MiB each). */
 export function exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
   return new Promise((resolve) => {
-    const ids = opts.runAs ? { uid: opts.runAs.uid, gid: opts.runAs.gid } : {}
-    const child = spawn(argv[0] as string, argv.slice(1), {
-      shell: false,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: cleanEnv(opts.env),
-      ...(opts.cwd ? { cwd: opts.cwd } : {}),
-      ...ids,
-    })
+    const child = spawnService(argv, opts)
     let stdout = ''
     let stderr = ''
     const cap = 1 << 20
@@ -80,14 +121,7 @@ export function execStreaming(
   opts: ExecOptions = {},
 ): Promise<void> {
   return new Promise((resolve, reject) => {
-    const ids = opts.runAs ? { uid: opts.runAs.uid, gid: opts.runAs.gid } : {}
-    const child = spawn(argv[0] as string, argv.slice(1), {
-      shell: false,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: cleanEnv(opts.env),
-      ...(opts.cwd ? { cwd: opts.cwd } : {}),
-      ...ids,
-    })
+    const child = spawnService(argv, opts)
     let stderr = ''
     child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr = (stderr + t).slice(-4000)))
     const out = files.outFile ? createWriteStream(files.outFile, { mode: 0o600 }) : null

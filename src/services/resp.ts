@@ -1,4 +1,5 @@
 import { connect } from 'node:net'
+import type { Duplex } from 'node:stream'
 
 /** A decoded RESP2 reply. Errors are values (`{ error }`), never thrown: callers decide. */
 export type RespValue = string | number | null | { readonly error: string } | RespValue[]
@@ -57,12 +58,17 @@ export function parseReply(buf: Buffer, offset = 0): { value: RespValue; next: n
  * Used by the control plane for readiness checks and BGSAVE, and by the tests as a real client.
  */
 export function respCall(
-  target: string | { host: string; port: number },
+  target: string | { host: string; port: number } | (() => Duplex),
   commands: readonly (readonly string[])[],
   timeoutMs = 10_000,
 ): Promise<RespValue[]> {
   return new Promise((resolve, reject) => {
-    const socket = typeof target === 'string' ? connect(target) : connect(target.port, target.host)
+    const socket: Duplex =
+      typeof target === 'function'
+        ? target()
+        : typeof target === 'string'
+          ? connect(target)
+          : connect(target.port, target.host)
     const replies: RespValue[] = []
     let buf = Buffer.alloc(0)
     const timer = setTimeout(() => socket.destroy(new Error('redis did not answer in time')), timeoutMs)

@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, existsSync, mkdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import path from 'node:path'
 import type { TenantFiles } from '../shared/tenant-files.js'
 import { diffChanges, type AuditLog } from '../audit/index.js'
@@ -30,6 +30,7 @@ import { postgresqlEngine } from './engines/postgresql-engine.js'
 import { redisEngine } from './engines/redis-engine.js'
 import { SERVICE_ERRORS } from './errors.js'
 import type { RunAs } from './exec.js'
+import { freshInstanceDir, removeInstanceDir } from './instance-files.js'
 import { DEFAULT_SERVICE_BACKOFF, supervise, type Backoff, type Supervised } from './supervisor.js'
 import { createBackups } from './backups.js'
 import type { ServicesTable } from './tables.js'
@@ -230,11 +231,6 @@ export function createServices(deps: ServicesDeps) {
     return runAs
   }
 
-  function makeDir(dir: string, runAs: RunAs | null): void {
-    mkdirSync(dir, { recursive: true, mode: 0o700 })
-    if (runAs) chownSync(dir, runAs.uid, runAs.gid)
-  }
-
   async function waitReady(
     engine: Engine,
     inst: Instance,
@@ -303,18 +299,9 @@ export function createServices(deps: ServicesDeps) {
     try {
       const inst = await instanceOf(r)
       const creds = credentialsOf(r)
-      // A provisioning interrupted half-way (crash, restart) starts over from an empty directory.
-      rmSync(inst.dir, { recursive: true, force: true })
-      // The parent stays root's (0711): only each service's own directory is the environment's.
-      makeDir(path.join(envDirOf(r.environment_id), 'services'), null)
-      chmodSync(path.join(envDirOf(r.environment_id), 'services'), 0o711)
-      for (const d of [
-        inst.dir,
-        path.join(inst.dir, 'data'),
-        path.join(inst.dir, 'tmp'),
-        path.join(inst.dir, 'files'),
-      ])
-        makeDir(d, inst.runAs)
+      // A provisioning interrupted half-way (crash, restart) starts over from an empty directory. The
+      // parent stays root's (0711): only each service's own directory is the environment's.
+      await freshInstanceDir(inst)
       await engine.initialize(inst, creds)
       await launch(r, inst, creds)
       await engine.bootstrap(inst, creds)
@@ -370,7 +357,7 @@ export function createServices(deps: ServicesDeps) {
       process: l ? { state: l.supervised.state, pid, restarts: l.supervised.restarts } : null,
       usage: {
         dataBytes: directoryBytes(serviceDirOf(r.environment_id, r.id)),
-        memoryRssBytes: pid === null ? null : groupRssBytes(pid),
+        memoryRssBytes: l?.supervised.group == null ? null : groupRssBytes(l.supervised.group),
       },
     }
   }
@@ -507,7 +494,7 @@ export function createServices(deps: ServicesDeps) {
             context: ctx,
           })
         })
-        if (options.deleteData) rmSync(serviceDirOf(r.environment_id, id), { recursive: true, force: true })
+        if (options.deleteData) await removeInstanceDir(await instanceOf(r))
       })
     },
 
@@ -610,13 +597,13 @@ export function createServices(deps: ServicesDeps) {
 
     /**
      * For the environment's deletion (its rows go by cascade): stops the servers this control plane runs
-     * for it and removes their data. Call before or after the environment row is deleted.
+     * for it. Their data goes with the environment's directory, which the deploy capability removes as
+     * the environment's user (a root `rm -r` there could be steered by a planted link).
      */
     async removeEnvironment(environmentId: string): Promise<void> {
       const prefix = path.join(envDirOf(environmentId), 'services') + path.sep
       const ids = [...live.entries()].filter(([, l]) => l.inst.dir.startsWith(prefix)).map(([id]) => id)
       await Promise.all(ids.map((id) => serialise(id, () => stop(id))))
-      rmSync(path.join(envDirOf(environmentId), 'services'), { recursive: true, force: true })
     },
 
     /** Resolves when no provisioning, start or stop is in flight for `id` (tests, CLI waits). */

@@ -1,5 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { cleanEnv, type RunAs } from './exec.js'
+import type { ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { spawnService, type RunAs } from './exec.js'
 
 export interface Backoff {
   /** First restart delay, ms. */
@@ -31,7 +32,10 @@ export type SupervisedState = 'running' | 'backoff' | 'stopped'
 
 export interface Supervised {
   readonly state: SupervisedState
+  /** The server's own process id. */
   readonly pid: number | null
+  /** The process group of everything this start ran (sandbox and server with its workers). */
+  readonly group: number | null
   readonly restarts: number
   /** The last 16 KiB of the server's output (for failure reasons; servers never print passwords). */
   output(): string
@@ -52,26 +56,28 @@ export function supervise(spec: SupervisedSpec): Supervised {
   let delay = spec.backoff.initialMs
   let timer: NodeJS.Timeout | null = null
   let tail = ''
+  const closed = new WeakSet<ChildProcess>()
   const append = (t: string): void => {
     tail = (tail + t).slice(-OUTPUT_TAIL)
   }
 
   function launch(): void {
     const startedAt = Date.now()
-    const ids = spec.runAs ? { uid: spec.runAs.uid, gid: spec.runAs.gid } : {}
-    const c = spawn(spec.argv[0] as string, spec.argv.slice(1), {
+    const c = spawnService(spec.argv, {
+      runAs: spec.runAs,
       cwd: spec.cwd,
-      env: cleanEnv(spec.env),
-      detached: true,
-      shell: false,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      ...ids,
+      daemon: true,
+      ...(spec.env ? { env: spec.env } : {}),
     })
     child = c
-    c.stdout?.setEncoding('utf8').on('data', append)
-    c.stderr?.setEncoding('utf8').on('data', append)
+    c.once('close', () => closed.add(c))
+    c.stdin.end()
+    c.stdout.setEncoding('utf8').on('data', append)
+    c.stderr.setEncoding('utf8').on('data', append)
     c.on('error', (e) => append(`spawn failed: ${e.message}\n`))
-    c.on('exit', (code, signal) => {
+    // 'close', not 'exit': in a sandbox the process Node started is bubblewrap's monitor, which a stop
+    // signal ends at once while the server is still shutting down; its output closes when the server is gone.
+    c.on('close', (code, signal) => {
       if (child === c) child = null
       spec.onExit?.(code, signal)
       if (state === 'stopped') return
@@ -96,6 +102,11 @@ export function supervise(spec: SupervisedSpec): Supervised {
       return state
     },
     get pid() {
+      const pid = child?.pid
+      if (pid === undefined) return null
+      return spec.runAs?.sandbox ? serverPidIn(pid) : pid
+    },
+    get group() {
       return child?.pid ?? null
     },
     get restarts() {
@@ -106,13 +117,19 @@ export function supervise(spec: SupervisedSpec): Supervised {
       state = 'stopped'
       if (timer) clearTimeout(timer)
       const c = child
-      if (!c || c.pid === undefined || c.exitCode !== null || c.signalCode !== null) return Promise.resolve()
+      if (!c || c.pid === undefined || closed.has(c)) return Promise.resolve()
       return new Promise<void>((resolve) => {
         const kill = setTimeout(() => signalGroup(c, 'SIGKILL'), graceMs)
-        c.once('exit', () => {
+        c.once('close', () => {
           clearTimeout(kill)
           resolve()
         })
+        if (spec.runAs?.sandbox) {
+          // The server is not Node's child but runs in the same process group (bubblewrap keeps it); the
+          // sandbox's init ignores the signal and leaves when the server has shut down.
+          signalGroup(c, spec.stopSignal)
+          return
+        }
         // Only the leader: PostgreSQL and MariaDB shut their own workers down in order.
         try {
           c.kill(spec.stopSignal)
@@ -122,6 +139,26 @@ export function supervise(spec: SupervisedSpec): Supervised {
       })
     },
   }
+}
+
+/**
+ * The server's own pid under bubblewrap: Node started the sandbox's monitor, whose one child is the
+ * sandbox's init, whose one child is the server (setpriv replaced itself with it). Two steps exactly: the
+ * server's own children (Redis's snapshot fork) are not it. Before the server exists: the nearest found.
+ */
+function serverPidIn(pid: number): number {
+  let current = pid
+  for (let step = 0; step < 2; step++) {
+    let children: string[]
+    try {
+      children = readFileSync(`/proc/${current}/task/${current}/children`, 'utf8').trim().split(/\s+/)
+    } catch {
+      return current
+    }
+    if (children.length !== 1 || children[0] === '') return current
+    current = Number(children[0])
+  }
+  return current
 }
 
 function signalGroup(c: ChildProcess, signal: NodeJS.Signals): void {

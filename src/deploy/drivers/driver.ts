@@ -91,6 +91,12 @@ export interface EgressSetting {
   readonly build: 'registries' | 'public' | 'none' | readonly string[]
 }
 
+/** See `DeployDriver.serviceSandbox`: returns the argv to start as root. */
+export type ServiceSandboxWrap = (
+  argv: readonly string[],
+  opts: { readonly cwd: string; readonly daemon: boolean },
+) => string[]
+
 export interface DeployDriver {
   readonly name: string
   readonly isolation: IsolationReport
@@ -102,6 +108,12 @@ export interface DeployDriver {
   setEgress(environmentId: string, setting: EgressSetting): Promise<void>
   /** The environment's system identity (null without isolation). */
   identityOf(environmentId: string): { readonly uid: number; readonly gid: number } | null
+  /**
+   * Wraps a service command (database server, client, tool) so that it runs in the environment's sandbox
+   * with only `<envDir>/services` writable, at its host path; null without isolation. The environment
+   * must have been prepared.
+   */
+  serviceSandbox(environmentId: string): ServiceSandboxWrap | null
   /**
    * Turns the build output in the leaf `builds/<n>` into the read-only release directory `target`
    * (root-owned, readable by the environment): packed by the environment's user, unpacked by the

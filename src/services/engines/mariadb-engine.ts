@@ -1,6 +1,6 @@
-import { chownSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { exec, execStreaming, mustExec } from '../exec.js'
+import { removeInInstance, writeInstanceFile } from '../instance-files.js'
 import type { Credentials, Engine, Instance } from './engine.js'
 
 const sqlString = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`
@@ -40,8 +40,7 @@ export const mariadbEngine: Engine = {
       '',
     ].join('\n')
     const file = path.join(inst.dir, 'init.sql')
-    writeFileSync(file, sql, { mode: 0o600 })
-    if (inst.runAs) chownSync(file, inst.runAs.uid, inst.runAs.gid)
+    await writeInstanceFile(inst, file, sql)
     try {
       await mustExec(
         [
@@ -56,7 +55,7 @@ export const mariadbEngine: Engine = {
         { runAs: inst.runAs, cwd: inst.dir, timeoutMs: 300_000 },
       )
     } finally {
-      rmSync(file, { force: true })
+      await removeInInstance(inst, file)
     }
   },
 
@@ -86,6 +85,8 @@ export const mariadbEngine: Engine = {
   async ping(inst, creds) {
     const r = await exec(adminArgv(inst, creds, ['--execute=SELECT 1']), {
       env: { MYSQL_PWD: creds.adminPassword },
+      runAs: inst.runAs,
+      cwd: inst.dir,
       timeoutMs: 10_000,
     })
     return r.code === 0 && r.stdout.trim() === '1'
@@ -114,7 +115,7 @@ export const mariadbEngine: Engine = {
         creds.database,
       ],
       { outFile: file },
-      { env: { MYSQL_PWD: creds.adminPassword } },
+      { env: { MYSQL_PWD: creds.adminPassword }, runAs: inst.runAs, cwd: inst.dir },
     )
   },
 
@@ -124,7 +125,7 @@ export const mariadbEngine: Engine = {
     await execStreaming(
       adminArgv(inst, creds, []),
       { inFile: file, prefix: `DROP DATABASE IF EXISTS ${db};\n` },
-      { env: { MYSQL_PWD: creds.adminPassword } },
+      { env: { MYSQL_PWD: creds.adminPassword }, runAs: inst.runAs, cwd: inst.dir },
     )
   },
 

@@ -1,7 +1,8 @@
-import { chownSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import pg from 'pg'
 import { execStreaming, mustExec } from '../exec.js'
+import { removeInInstance, writeInstanceFile } from '../instance-files.js'
+import { serviceConnector } from '../service-socket.js'
 import type { Credentials, Engine, Instance } from './engine.js'
 
 /** Debian's PostgreSQL 15 binaries (not on PATH). */
@@ -12,6 +13,8 @@ let version: Promise<string> | undefined
 
 const ident = (s: string): string => '"' + s.replace(/"/g, '""') + '"'
 const literal = (s: string): string => "'" + s.replace(/'/g, "''") + "'"
+
+const socketPathOf = (inst: Instance): string => path.join(inst.dir, `.s.PGSQL.${PG_PORT}`)
 
 /** A client as the admin user over the instance's Unix socket. */
 export async function adminClient(
@@ -26,6 +29,8 @@ export async function adminClient(
     password: creds.adminPassword,
     database,
     connectionTimeoutMillis: 5_000,
+    // Under isolation the connection is made from inside the environment's sandbox (service-socket.ts).
+    ...(inst.runAs?.sandbox ? { stream: serviceConnector(inst, socketPathOf(inst)) } : {}),
   })
   client.on('error', () => undefined)
   await client.connect()
@@ -47,12 +52,11 @@ export const postgresqlEngine: Engine = {
     return version
   },
 
-  socketPath: (inst) => path.join(inst.dir, `.s.PGSQL.${PG_PORT}`),
+  socketPath: (inst) => socketPathOf(inst),
 
   async initialize(inst, creds) {
     const pwfile = path.join(inst.dir, 'pwfile')
-    writeFileSync(pwfile, creds.adminPassword + '\n', { mode: 0o600 })
-    if (inst.runAs) chownSync(pwfile, inst.runAs.uid, inst.runAs.gid)
+    await writeInstanceFile(inst, pwfile, creds.adminPassword + '\n')
     const data = path.join(inst.dir, 'data')
     try {
       await mustExec(
@@ -70,16 +74,15 @@ export const postgresqlEngine: Engine = {
         { runAs: inst.runAs, cwd: inst.dir, timeoutMs: 300_000 },
       )
     } finally {
-      rmSync(pwfile, { force: true })
+      await removeInInstance(inst, pwfile)
     }
     const hba = path.join(data, 'pg_hba.conf')
     // Only local (Unix socket) connections, always with a password: no trust, no peer, no TCP.
-    writeFileSync(
+    await writeInstanceFile(
+      inst,
       hba,
       '# Written by Palisade: Unix socket only, scram-sha-256 only.\nlocal all all scram-sha-256\n',
-      { mode: 0o600 },
     )
-    if (inst.runAs) chownSync(hba, inst.runAs.uid, inst.runAs.gid)
   },
 
   server: (inst) => ({
@@ -154,7 +157,7 @@ export const postgresqlEngine: Engine = {
         creds.database,
       ],
       { outFile: file },
-      { env: { PGPASSWORD: creds.adminPassword } },
+      { env: { PGPASSWORD: creds.adminPassword }, runAs: inst.runAs, cwd: inst.dir },
     )
   },
 
@@ -175,7 +178,7 @@ export const postgresqlEngine: Engine = {
         `--dbname=${creds.database}`,
       ],
       { inFile: file, prefix },
-      { env: { PGPASSWORD: creds.adminPassword } },
+      { env: { PGPASSWORD: creds.adminPassword }, runAs: inst.runAs, cwd: inst.dir },
     )
     // DROP OWNED also revoked the role's CONNECT grant: give it back.
     await postgresqlEngine.bootstrap(inst, creds)

@@ -1,10 +1,16 @@
 import { createHash } from 'node:crypto'
-import { chownSync, copyFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { mustExec, type RunAs } from '../exec.js'
+import { mustExec } from '../exec.js'
+import {
+  copyIntoInstance,
+  copyOutOfInstance,
+  removeInInstance,
+  writeInstanceFile,
+} from '../instance-files.js'
+import { serviceConnector } from '../service-socket.js'
 import { supervise } from '../supervisor.js'
 import { isRespError, respCall } from '../resp.js'
-import type { Engine } from './engine.js'
+import type { Engine, Instance } from './engine.js'
 
 let version: Promise<string> | undefined
 
@@ -52,8 +58,7 @@ export const redisEngine: Engine = {
       '',
     ].join('\n')
     const file = path.join(inst.dir, 'redis.conf')
-    writeFileSync(file, conf, { mode: 0o600 })
-    if (inst.runAs) chownSync(file, inst.runAs.uid, inst.runAs.gid)
+    await writeInstanceFile(inst, file, conf)
   },
 
   server: (inst) => ({ argv: ['redis-server', path.join(inst.dir, 'redis.conf')], stopSignal: 'SIGTERM' }),
@@ -61,7 +66,7 @@ export const redisEngine: Engine = {
   async ping(inst, creds) {
     try {
       const [auth, pong] = await respCall(
-        path.join(inst.dir, 'redis.sock'),
+        socketOf(inst),
         [['AUTH', creds.adminUser, creds.adminPassword], ['PING']],
         5_000,
       )
@@ -78,7 +83,7 @@ export const redisEngine: Engine = {
   dumpExtension: 'rdb',
 
   async dump(inst, creds, file) {
-    const sock = path.join(inst.dir, 'redis.sock')
+    const sock = socketOf(inst)
     const admin = ['AUTH', creds.adminUser, creds.adminPassword]
     // LASTSAVE has a one-second resolution: start the snapshot in a later second than the last one, so
     // that "LASTSAVE moved" reliably means "our snapshot is done".
@@ -110,17 +115,16 @@ export const redisEngine: Engine = {
       // LASTSAVE has a one-second resolution.
       await new Promise((r) => setTimeout(r, 250))
     }
-    copyFileSync(path.join(inst.dir, 'data', 'dump.rdb'), file)
+    await copyOutOfInstance(inst, path.join(inst.dir, 'data', 'dump.rdb'), file)
   },
 
   async restore(inst, creds, file, control) {
     await control.stop()
     const data = path.join(inst.dir, 'data')
     // With AOF on, Redis would ignore the RDB at start: load it with AOF off, then let Redis rewrite the AOF.
-    rmSync(path.join(data, 'appendonly'), { recursive: true, force: true })
-    copyFileSync(file, path.join(data, 'dump.rdb'))
-    if (inst.runAs) chownSync(path.join(data, 'dump.rdb'), inst.runAs.uid, inst.runAs.gid)
-    await loadRdbOnce(inst, creds, inst.runAs)
+    await removeInInstance(inst, path.join(data, 'appendonly'))
+    await copyIntoInstance(inst, file, path.join(data, 'dump.rdb'))
+    await loadRdbOnce(inst, creds)
     await control.start()
   },
 
@@ -133,17 +137,20 @@ export const redisEngine: Engine = {
   },
 }
 
+/** Connections to the instance's socket (from inside its sandbox under isolation). */
+const socketOf = (inst: Instance): (() => ReturnType<ReturnType<typeof serviceConnector>>) =>
+  serviceConnector(inst, path.join(inst.dir, 'redis.sock'))
+
 /** Starts Redis once with AOF off (it loads dump.rdb), switches AOF on (a rewrite from memory), and shuts it down. */
 async function loadRdbOnce(
-  inst: { dir: string },
+  inst: Instance,
   creds: { adminUser: string; adminPassword: string },
-  runAs: RunAs | null,
 ): Promise<void> {
-  const sock = path.join(inst.dir, 'redis.sock')
+  const sock = socketOf(inst)
   const admin = ['AUTH', creds.adminUser, creds.adminPassword]
   const once = supervise({
     argv: ['redis-server', path.join(inst.dir, 'redis.conf'), '--appendonly', 'no'],
-    runAs,
+    runAs: inst.runAs,
     cwd: inst.dir,
     stopSignal: 'SIGTERM',
     backoff: { initialMs: 60_000, maxMs: 60_000, resetAfterMs: 60_000 },

@@ -24,6 +24,8 @@ async function mariadbColumns(inst: Instance, creds: Credentials): Promise<Colum
     WHERE c.TABLE_SCHEMA = DATABASE() AND t.TABLE_TYPE = 'BASE TABLE'`
   const out = await mustExec(adminArgv(inst, creds, [`--execute=${sql}`, creds.database]), {
     env: { MYSQL_PWD: creds.adminPassword },
+    runAs: inst.runAs,
+    cwd: inst.dir,
     timeoutMs: 60_000,
   })
   // --batch output: one row a line, tab-separated, with \t \n \\ escaped. Names with such characters cannot

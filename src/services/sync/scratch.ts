@@ -1,4 +1,3 @@
-import { chownSync, mkdirSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import pg from 'pg'
 import { newId, randomToken } from '../../shared/ids.js'
@@ -7,6 +6,7 @@ import { adminArgv } from '../engines/mariadb-engine.js'
 import { adminClient } from '../engines/postgresql-engine.js'
 import { mustExec, type RunAs } from '../exec.js'
 import { supervise } from '../supervisor.js'
+import { freshInstanceDir, removeInstanceDir } from '../instance-files.js'
 import { updateStatements } from './fakes.js'
 import type { AnonymizationRule, ColumnInfo, RuleService } from './rules.js'
 
@@ -50,18 +50,7 @@ export async function anonymizeThroughScratch(input: AnonymizeInput): Promise<{ 
     password: randomToken(32),
     database: input.database,
   }
-  const makeDir = (d: string): void => {
-    mkdirSync(d, { recursive: true, mode: 0o700 })
-    if (inst.runAs) chownSync(d, inst.runAs.uid, inst.runAs.gid)
-  }
-  rmSync(inst.dir, { recursive: true, force: true })
-  for (const d of [
-    inst.dir,
-    path.join(inst.dir, 'data'),
-    path.join(inst.dir, 'tmp'),
-    path.join(inst.dir, 'files'),
-  ])
-    makeDir(d)
+  await freshInstanceDir(inst)
   let server: ReturnType<typeof supervise> | undefined
   try {
     await engine.initialize(inst, creds)
@@ -100,7 +89,7 @@ export async function anonymizeThroughScratch(input: AnonymizeInput): Promise<{ 
   } finally {
     await server?.stop(STOP_GRACE_MS)
     // The scratch data directory holds clear rows: it goes whatever happened.
-    rmSync(inst.dir, { recursive: true, force: true })
+    await removeInstanceDir(inst)
   }
 }
 
@@ -116,6 +105,8 @@ async function runMariadb(inst: Instance, creds: Credentials, statements: readon
   ].join('\n')
   await mustExec(adminArgv(inst, creds, [creds.database]), {
     env: { MYSQL_PWD: creds.adminPassword },
+    runAs: inst.runAs,
+    cwd: inst.dir,
     input: script,
     timeoutMs: 3_600_000,
   })

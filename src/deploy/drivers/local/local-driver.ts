@@ -303,8 +303,7 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
       cwd,
       argv,
       dieWithParent,
-      passwdFile: path.join(files, 'passwd'),
-      groupFile: path.join(files, 'group'),
+      etcDir: files,
     })
     return spawn(full[0] as string, full.slice(1), {
       cwd: '/',
@@ -431,6 +430,30 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
     identityOf(environmentId) {
       const id = slots.get(environmentId)?.identity ?? identities.find(environmentId)
       return id ? { uid: id.uid, gid: id.gid } : null
+    },
+
+    serviceSandbox(environmentId) {
+      const slot = slotOf(environmentId)
+      const id = slot.identity
+      if (!id) return null
+      // Servers and their tools see the services directory at its host path: their configuration,
+      // sockets and the variables apps receive all name it. Nothing else of the platform is visible.
+      const services = path.join(slot.envDir, 'services')
+      const files = path.join(sandboxesDir, id.name)
+      const mounts: Mount[] = [{ source: services, target: services, writable: true }]
+      // The control plane's own Node (socket forwarders) when it is not the system's.
+      const hostNode = path.dirname(process.execPath)
+      if (!hostNode.startsWith('/usr/')) mounts.push({ source: hostNode, target: hostNode, writable: false })
+      return (argv, o) =>
+        sandboxArgv({
+          identity: id,
+          netns: id.name,
+          mounts,
+          cwd: o.cwd,
+          argv,
+          dieWithParent: !o.daemon,
+          etcDir: files,
+        })
     },
 
     async freezeRelease(environmentId, buildRel, target) {

@@ -19,9 +19,8 @@ export interface SandboxSpec {
   readonly argv: readonly string[]
   /** Builds and jobs die with the control plane; apps outlive a control-plane restart. */
   readonly dieWithParent: boolean
-  /** `/etc/passwd` and `/etc/group` naming only root and the environment (root-owned files). */
-  readonly passwdFile: string
-  readonly groupFile: string
+  /** Root-owned directory written by `writeAccountFiles`: the sandbox's own files under /etc. */
+  readonly etcDir: string
 }
 
 /**
@@ -52,18 +51,23 @@ const MERGED_USR_LINKS: readonly [string, string][] = [
   ['usr/lib64', '/lib64'],
 ]
 
-/** Writes the sandbox's own passwd and group files (root-owned, 0644) into `dir`. */
-export function writeAccountFiles(dir: string, identity: Identity): { passwd: string; group: string } {
+/**
+ * The files the sandbox sees under /etc: an account list naming only root and the environment, and name
+ * lookup from a hosts file (`localhost` and the sandbox's hostname; everything else goes through the
+ * egress gateway's proxy). Tools such as mariadb-install-db refuse to run when they cannot resolve them.
+ */
+const ETC_FILES = ['passwd', 'group', 'hosts', 'nsswitch.conf'] as const
+
+/** Writes the sandbox's own /etc files (root-owned, 0644) into `dir`. */
+export function writeAccountFiles(dir: string, identity: Identity): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 })
-  const passwd = path.join(dir, 'passwd')
-  const group = path.join(dir, 'group')
-  writeFileSync(
-    passwd,
-    `root:x:0:0:root:/root:/usr/sbin/nologin\napp:x:${identity.uid}:${identity.gid}:app:${HOME_DIR}:/bin/sh\n`,
-    { mode: 0o644 },
-  )
-  writeFileSync(group, `root:x:0:\napp:x:${identity.gid}:\n`, { mode: 0o644 })
-  return { passwd, group }
+  const content: Record<(typeof ETC_FILES)[number], string> = {
+    passwd: `root:x:0:0:root:/root:/usr/sbin/nologin\napp:x:${identity.uid}:${identity.gid}:app:${HOME_DIR}:/bin/sh\n`,
+    group: `root:x:0:\napp:x:${identity.gid}:\n`,
+    hosts: '127.0.0.1\tlocalhost app\n::1\tlocalhost ip6-localhost ip6-loopback\n',
+    'nsswitch.conf': 'passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n',
+  }
+  for (const name of ETC_FILES) writeFileSync(path.join(dir, name), content[name], { mode: 0o644 })
 }
 
 /**
@@ -122,7 +126,7 @@ export function sandboxArgv(spec: SandboxSpec): string[] {
     args.push('--perms', '0755', '--dir', dir)
   for (const dir of system) args.push('--ro-bind', dir, dir)
   for (const [target, link] of MERGED_USR_LINKS) args.push('--symlink', target, link)
-  args.push('--ro-bind', spec.passwdFile, '/etc/passwd', '--ro-bind', spec.groupFile, '/etc/group')
+  for (const name of ETC_FILES) args.push('--ro-bind', path.join(spec.etcDir, name), `/etc/${name}`)
   for (const m of spec.mounts) args.push(m.writable ? '--bind' : '--ro-bind', m.source, m.target)
   args.push(
     '--chdir',
