@@ -110,8 +110,8 @@ function checkDataDir(dataDir: string): CheckResult {
   const fs = statfsSync(dataDir)
   const free = fs.bavail * fs.bsize
   const problems: string[] = []
-  // 0711 is Palisade's own choice (service daemons traverse to their sockets); reading or writing is not.
-  if (mode & 0o066) problems.push(`mode ${mode.toString(8)} lets other users in (want 700 or 711)`)
+  // `palisade serve` makes it 0700: no environment user passes through it (sandboxes get mounts).
+  if (mode & 0o077) problems.push(`mode ${mode.toString(8)} lets other users in (want 700; serve sets it)`)
   const key = path.join(dataDir, 'master.key')
   if (existsSync(key) && statSync(key).mode & 0o077)
     problems.push('master.key is readable by other users (want 600)')

@@ -606,6 +606,19 @@ export function createServices(deps: ServicesDeps) {
       await Promise.all(ids.map((id) => serialise(id, () => stop(id))))
     },
 
+    /**
+     * Removes a directory under the environment's `services` that no service owns (a scratch server's of an
+     * interrupted sync), its contents as the environment's user.
+     */
+    async removeStrayInstance(environmentId: string, name: string): Promise<void> {
+      const inst: Instance = {
+        id: name,
+        dir: path.join(envDirOf(environmentId), 'services', name),
+        runAs: await runAsFor(environmentId),
+      }
+      await removeInstanceDir(inst)
+    },
+
     /** Resolves when no provisioning, start or stop is in flight for `id` (tests, CLI waits). */
     async settled(id: string): Promise<void> {
       while (work.has(id)) await work.get(id)?.catch(() => undefined)

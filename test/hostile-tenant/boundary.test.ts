@@ -14,11 +14,10 @@ const SRC = path.join(import.meta.dirname, '..', '..', 'src')
 /** Who may name the environment tree, and why. */
 const MAY_NAME_ENV_TREE: Record<string, string> = {
   'deploy/drivers/local/local-driver.ts': 'prepares environments and mounts their leaves into sandboxes',
-  'deploy/drivers/local/isolation.ts': 'keeps <data>/envs traversable only (0711)',
   'deploy/deployer.ts': 'root-owned releases; tenant leaves removed only through driver.files',
   'services/services.ts':
-    "service directories (written by the service daemons; read-only in the tenant's sandbox)",
-  'services/sync/sync.ts': 'removes scratch service directories of an interrupted sync (daemon-written)',
+    'service directories: made and removed by root in the root-owned `services`, everything below them through instance-files.ts (as the tenant)',
+  'services/sync/sync.ts': 'lists scratch service directories of an interrupted sync (removed by services, as the tenant)',
   'main.ts': 'lists <data>/envs to find deleted environments (names only)',
 }
 

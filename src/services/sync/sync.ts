@@ -590,7 +590,7 @@ export function createSync(deps: SyncDeps) {
       for (const env of existsSync(envs) ? readdirSync(envs) : []) {
         const dir = path.join(envs, env, 'services')
         for (const d of existsSync(dir) ? readdirSync(dir) : [])
-          if (SCRATCH_PREFIX.test(d)) rmSync(path.join(dir, d), { recursive: true, force: true })
+          if (SCRATCH_PREFIX.test(d)) await deps.services.removeStrayInstance(env, d)
       }
       return Number(r.numUpdatedRows)
     },

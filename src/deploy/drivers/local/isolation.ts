@@ -47,28 +47,20 @@ export async function removeSandbox(name: string): Promise<void> {
 }
 
 /**
- * Environment users must traverse `<data>` and `<data>/envs` to reach their own directory, and
- * `<data>/runtimes/node` to run their pinned Node.js: those become 0711 (enter, not list). Everything else directly in `<data>` is made private to the control
- * plane (0600 files, 0700 directories) so that the database, keys and logs stay out of reach.
+ * Makes everything directly in `<data>` private to the control plane: 0700 directories (the data dir
+ * itself and `envs` included) and 0600 files, so that the database, keys and logs stay out of reach. No
+ * environment user needs to pass through: every tenant process (app, build, job, service) sees its
+ * directories through mounts root makes for its sandbox. The one exception is `runtimes` (public
+ * software, mounted read-only into sandboxes at its own path, where its mode is what the tenant meets):
+ * 0711, enter but not list.
  */
 export function hardenDataDir(dataDir: string, warn?: (message: string) => void): void {
-  // Every parent must let others pass (x), or no environment user could reach its own release.
-  for (let dir = path.dirname(path.resolve(dataDir)); ; dir = path.dirname(dir)) {
-    if ((statSync(dir).mode & 0o001) === 0) {
-      throw new Error(
-        `environment users cannot reach the data dir: ${dir} is not traversable by others (chmod o+x ${dir}, or choose another PALISADE_DATA_DIR)`,
-      )
-    }
-    if (dir === path.dirname(dir)) break
-  }
-  const envs = path.join(dataDir, 'envs')
-  // Pinned Node.js installs (read-only, public software) are run by every environment user.
+  chmodSync(dataDir, 0o700)
   const runtimes = path.join(dataDir, 'runtimes')
-  chmodSync(dataDir, 0o711)
-  for (const dir of [envs, runtimes, path.join(runtimes, 'node')]) if (existsSync(dir)) chmodSync(dir, 0o711)
+  for (const dir of [runtimes, path.join(runtimes, 'node')]) if (existsSync(dir)) chmodSync(dir, 0o711)
   for (const name of readdirSync(dataDir)) {
     const p = path.join(dataDir, name)
-    if (p === envs || p === runtimes) continue
+    if (p === runtimes) continue
     const st = lstatSync(p)
     if (st.isSymbolicLink()) continue
     const mode = st.mode & 0o777

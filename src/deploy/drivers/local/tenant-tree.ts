@@ -73,8 +73,9 @@ export function createTenantTree(deps: TenantTreeDeps) {
       if (st.isSymbolicLink() || !st.isDirectory()) throw new Error(`${dir} is not a plain directory`)
       // An environment laid out by an earlier version was the tenant's: take the directory itself back.
       if (st.uid !== 0 || st.gid !== 0) lchownSync(dir, 0, 0)
-      // Service processes (their own user, outside the app sandbox) pass through `<env>` and `services`.
-      chmodSync(dir, dir === envDir || dir.endsWith(`${path.sep}services`) ? 0o711 : 0o700)
+      // `services` is mounted at its own path into the environment's sandboxes, where its servers must
+      // pass through it to their own directories; nothing else here is entered by the environment's user.
+      chmodSync(dir, dir.endsWith(`${path.sep}services`) ? 0o711 : 0o700)
     }
   }
 
