@@ -134,6 +134,9 @@ export function execStreaming(
         else child.stdin.end()
       })(),
     ])
+    // Read once the process has closed; a stream failing before that (the process could not open its file
+    // and left early) would otherwise be an unhandled rejection, which ends the control plane.
+    done.catch(() => undefined)
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 3_600_000)
     child.on('error', (e) => {
       clearTimeout(timer)
