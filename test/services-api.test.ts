@@ -90,8 +90,10 @@ for (const kind of STORE_KINDS) {
       ).json() as { id: string }
       const pid = (await waitForStatus(tp, token, other.id, 'running')).process?.pid ?? 0
       assert.ok(pid > 0)
+      // As for a deleted environment: services stop their servers, the deploy capability removes the tree.
       await tp.platform.services.removeEnvironment(envId)
       assert.throws(() => process.kill(pid, 0), /ESRCH/)
+      await tp.platform.deploy.removeEnvironment(envId)
       assert.equal(existsSync(path.join(tp.platform.config.dataDir, 'envs', envId, 'services')), false)
     })
 
