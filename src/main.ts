@@ -143,7 +143,8 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
         idleTimeoutMs: config.edgeIdleTimeout * 1000,
         maxConnectionsPerClient: config.edgeMaxConnectionsPerClient,
       },
-      trustProxy: false,
+      // Client addresses come from forwarding headers only when the peer is a named proxy.
+      trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
     },
     {
       inspector: createWafInspector((route) => wafs().wafFor(route)),

@@ -89,6 +89,7 @@ export const EnvironmentSchema = Type.Object({
     app: Type.Union([Type.String(), Type.Array(Type.String())]),
     build: Type.Union([Type.String(), Type.Array(Type.String())]),
   }),
+  throttle: Type.Union([Type.Object({ requestsPerSecond: Type.Integer(), burst: Type.Integer() }), Type.Literal('off')]),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 })
@@ -110,7 +111,17 @@ export const EnvironmentFields = {
       },
       { additionalProperties: false, description: 'outbound connections: "public", "none" or host names (builds also "registries")' },
     ),
+  ),  throttle: Type.Optional(
+    Type.Union(
+      [
+        Type.Object({ requestsPerSecond: Type.Integer({ minimum: 1, maximum: 100_000 }), burst: Type.Integer({ minimum: 1, maximum: 1_000_000 }) }, { additionalProperties: false }),
+        Type.Literal('off'),
+        Type.Null(),
+      ],
+      { description: 'requests per second per client address with a burst, "off", or null for the default (100/200)' },
+    ),
   ),
+
 }
 
 export const VariableName = Type.String({ pattern: VARIABLE_NAME_PATTERN, maxLength: 128 })

@@ -1,4 +1,5 @@
 import path from 'node:path'
+import ipaddr from 'ipaddr.js'
 import { InvalidError } from '../shared/errors.js'
 import { DEFAULTS } from './defaults.js'
 import { SETTINGS, type Config, type ListenAddress } from './schema.js'
@@ -55,6 +56,7 @@ export function loadConfig(fromEnv: RawSettings, fromFlags: RawSettings = {}): C
     backupImportLimit: parseInteger('backupImportLimit', raw.backupImportLimit, DEFAULTS.backupImportLimit, 1024, 1024 ** 4),
     gitLocalRoots: parseRoots(raw.gitLocalRoots),
     runtimePinning: parseSwitch('runtimePinning', raw.runtimePinning ?? DEFAULTS.runtimePinning),
+    trustedProxies: parseCidrs('trustedProxies', raw.trustedProxies),
     decideRatePerMinute: parseInteger('decideRatePerMinute', raw.decideRatePerMinute, DEFAULTS.decideRatePerMinute, 1, 1_000_000),
   }
   return Object.freeze(config)
@@ -82,6 +84,18 @@ function parseRoots(value: string | undefined): readonly string[] {
     return Object.freeze([])
   }
   return Object.freeze(roots)
+}
+
+/** Comma-separated IPv4/IPv6 addresses or CIDRs (at most 100); empty or absent: none. */
+function parseCidrs(field: keyof Config, value: string | undefined): readonly string[] {
+  const entries = (value ?? '').split(',').map((e) => e.trim()).filter((e) => e !== '')
+  if (entries.length > 100) invalid(field, 'takes at most 100 entries')
+  for (const entry of entries) {
+    const [addr, bits, extra] = entry.split('/')
+    const ok = extra === undefined && addr !== undefined && ipaddr.isValid(addr) && (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (ipaddr.parse(addr).kind() === 'ipv4' ? 32 : 128)))
+    if (!ok) invalid(field, `${JSON.stringify(entry)} is not an IP address or CIDR (e.g. 10.0.0.0/8, 2001:db8::/32)`)
+  }
+  return Object.freeze(entries)
 }
 
 function parseSwitch(field: keyof Config, value: string): boolean {

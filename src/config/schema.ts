@@ -34,6 +34,11 @@ export interface Config {
   readonly runtimePinning: boolean
   /** `POST /v1/decide` calls per signing key per minute. */
   readonly decideRatePerMinute: number
+  /**
+   * Addresses or CIDRs of proxies in front of the edge (load balancer, CDN): only from them are
+   * `X-Forwarded-For`/`Forwarded` believed for the client address. Empty: the peer is the client.
+   */
+  readonly trustedProxies: readonly string[]
 }
 
 export interface ListenAddress {
@@ -66,5 +71,6 @@ export const SETTINGS = [
   { key: 'backupImportLimit', env: 'PALISADE_BACKUP_IMPORT_LIMIT', flag: 'backup-import-limit', help: 'largest backup archive an import accepts (bytes, default 2 GiB)' },
   { key: 'runtimePinning', env: 'PALISADE_RUNTIME_PINNING', flag: 'runtime-pinning', help: 'on | off: run node@… apps on the exact Node.js version their release pins (default on; off uses the host node)' },
   { key: 'gitLocalRoots', env: 'PALISADE_GIT_LOCAL_ROOTS', flag: 'git-local-roots', help: 'colon-separated directories local git repos may be deployed from, or "none" (default: the directory serve starts in)' },
+  { key: 'trustedProxies', env: 'PALISADE_TRUSTED_PROXIES', flag: 'trusted-proxies', help: 'comma-separated addresses or CIDRs of proxies in front of the edge whose X-Forwarded-For/Forwarded give the client address (default: none)' },
   { key: 'decideRatePerMinute', env: 'PALISADE_DECIDE_RATE_PER_MINUTE', flag: 'decide-rate-per-minute', help: 'POST /v1/decide calls per signing key per minute' },
 ] as const satisfies ReadonlyArray<{ key: keyof Config; env: string; flag: string; help: string }>

@@ -280,7 +280,7 @@ export function createDeployer(deps: DeployDeps) {
       target: runtimes.get(envId)?.serving?.target ?? { kind: 'none' },
       maintenance: state?.maintenance === 1,
       access,
-      throttle: opts.throttle,
+      throttle: throttleOf(env) ?? opts.throttle,
       waf,
       httpsRedirect: false,
       hsts: false,
@@ -1411,6 +1411,13 @@ function tenantLeavesOf(envDir: string): string[] {
   for (const top of ['builds', 'services', 'shared'])
     if (existsSync(path.join(envDir, top)) && lstatSync(path.join(envDir, top)).uid === 0) walk(top)
   return leaves
+}
+
+/** The environment's own edge throttle (`off`: requests per second 0); null: the installation's default. */
+function throttleOf(env: EnvironmentsTable): { requestsPerSecond: number; burst: number } | null {
+  if (env.throttle === null) return null
+  const t = JSON.parse(env.throttle) as { requestsPerSecond: number; burst: number } | 'off'
+  return t === 'off' ? { requestsPerSecond: 0, burst: 0 } : t
 }
 
 /** The environment row's egress setting (null: the defaults). */

@@ -85,6 +85,27 @@ function parseListen(value: string, name: string): { host: string; port: number 
   return { host: (match[1] ?? match[2]) as string, port }
 }
 
+/**
+ * The `for=` addresses of a `Forwarded` header (RFC 7239), nearest hop last: quotes, IPv6 brackets and
+ * ports removed. An element without `for=`, or with an obfuscated one (`unknown`, `_hidden`), yields a
+ * value that is not an address, which stops the walk at the peer.
+ */
+export function forwardedFor(header: string): string[] {
+  return header.split(',').map((element) => {
+    for (const pair of element.split(';')) {
+      const eq = pair.indexOf('=')
+      if (eq < 0 || pair.slice(0, eq).trim().toLowerCase() !== 'for') continue
+      let value = pair.slice(eq + 1).trim()
+      if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1)
+      if (value.startsWith('['))
+        return value.slice(1, value.indexOf(']') > 0 ? value.indexOf(']') : undefined)
+      const colon = value.indexOf(':')
+      return plainAddress(colon > 0 && value.indexOf(':', colon + 1) < 0 ? value.slice(0, colon) : value)
+    }
+    return ''
+  })
+}
+
 function compileTrust(trustProxy: EdgeOptions['trustProxy']): TrustCheck {
   if (trustProxy === true) return () => true
   if (trustProxy === false || trustProxy.length === 0) return () => false
@@ -143,8 +164,11 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
   function clientAddressOf(req: IncomingMessage, peer: string, trusted: boolean): string {
     if (!trusted) return peer
     const xff = req.headers['x-forwarded-for']
-    if (typeof xff !== 'string' || xff === '') return peer
-    const hops = xff.split(',').map((h) => plainAddress(h.trim()))
+    const forwarded = req.headers['forwarded']
+    let hops: string[]
+    if (typeof xff === 'string' && xff !== '') hops = xff.split(',').map((h) => plainAddress(h.trim()))
+    else if (typeof forwarded === 'string' && forwarded !== '') hops = forwardedFor(forwarded)
+    else return peer
     // Walk from the nearest hop outwards; with a list, skip our own trusted proxies.
     for (let i = hops.length - 1; i >= 0; i--) {
       const hop = hops[i] as string

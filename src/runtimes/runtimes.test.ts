@@ -28,6 +28,7 @@ const env = (runtime: string, runtimeChannel: Environment['runtimeChannel'] = 's
   persistentDirs: [],
   healthCheckPath: '/',
   egress: { app: 'public', build: 'registries' },
+  throttle: { requestsPerSecond: 100, burst: 200 },
   createdAt: '2024-01-01T00:00:00.000Z',
   updatedAt: '2024-01-01T00:00:00.000Z',
 })

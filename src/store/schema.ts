@@ -96,6 +96,8 @@ export interface EnvironmentsTable {
   health_check_path: string
   /** JSON `{"app", "build"}` egress setting; null: the defaults. */
   egress: string | null
+  /** JSON `{"requestsPerSecond", "burst"}` or `"off"`: the edge's per-client throttle; null: the default. */
+  throttle: string | null
   created_at: string
   updated_at: string
 }

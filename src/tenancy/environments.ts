@@ -48,6 +48,8 @@ export interface Environment {
   readonly healthCheckPath: string
   /** Where its processes may connect out (docs/isolation.md, "Egress"). */
   readonly egress: EgressSetting
+  /** The edge's per-client request limit, or `off` (behind a proxy that throttles, say). */
+  readonly throttle: ThrottleSetting
   readonly createdAt: string
   readonly updatedAt: string
 }
@@ -63,7 +65,17 @@ export interface EnvironmentInput {
   readonly persistentDirs?: readonly string[]
   readonly healthCheckPath?: string
   readonly egress?: Partial<EgressSetting>
+  /** null: back to the default. */
+  readonly throttle?: ThrottleSetting | null
 }
+
+/**
+ * Requests per second per client address (IPv6: per /64) with a burst, counted at the edge for each
+ * environment; `off` lets every request through (a CDN or load balancer in front that limits instead).
+ */
+export type ThrottleSetting = { readonly requestsPerSecond: number; readonly burst: number } | 'off'
+
+export const DEFAULT_THROTTLE: ThrottleSetting = Object.freeze({ requestsPerSecond: 100, burst: 200 })
 
 /**
  * Outbound connections, through the egress gateway (always public addresses only): `public` any host,
@@ -87,6 +99,8 @@ export const LIMITS = Object.freeze({
   cpu: [0.1, 16],
   maintenanceMinutes: [30, 720],
   egressHosts: 50,
+  throttleRequestsPerSecond: 100_000,
+  throttleBurst: 1_000_000,
 })
 
 export function toEnvironment(r: EnvironmentsTable): Environment {
@@ -105,6 +119,7 @@ export function toEnvironment(r: EnvironmentsTable): Environment {
     persistentDirs: JSON.parse(r.persistent_dirs) as string[],
     healthCheckPath: r.health_check_path,
     egress: r.egress === null ? DEFAULT_EGRESS : { ...DEFAULT_EGRESS, ...(JSON.parse(r.egress) as Partial<EgressSetting>) },
+    throttle: r.throttle === null ? DEFAULT_THROTTLE : (JSON.parse(r.throttle) as ThrottleSetting),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   }
@@ -157,6 +172,15 @@ function validate(input: Partial<EnvironmentInput>): void {
     }
     if (input.egress.app !== undefined) check('egress.app', input.egress.app, ['public', 'none'])
     if (input.egress.build !== undefined) check('egress.build', input.egress.build, ['registries', 'public', 'none'])
+  }
+  if (input.throttle !== undefined && input.throttle !== null && input.throttle !== 'off') {
+    const t: unknown = input.throttle
+    if (typeof t !== 'object' || t === null) invalid('throttle', 'must be {"requestsPerSecond", "burst"}, "off" or null')
+    const { requestsPerSecond, burst } = t as { requestsPerSecond?: unknown; burst?: unknown }
+    const whole = (v: unknown, min: number, max: number): boolean => Number.isInteger(v) && (v as number) >= min && (v as number) <= max
+    if (!whole(requestsPerSecond, 1, LIMITS.throttleRequestsPerSecond))
+      invalid('throttle.requestsPerSecond', `must be a whole number from 1 to ${LIMITS.throttleRequestsPerSecond} (or throttle "off")`)
+    if (!whole(burst, 1, LIMITS.throttleBurst)) invalid('throttle.burst', `must be a whole number from 1 to ${LIMITS.throttleBurst}`)
   }
   if (input.healthCheckPath !== undefined && !/^\/[A-Za-z0-9._~!$&'()*+,;=:@/%-]{0,255}$/.test(input.healthCheckPath)) {
     invalid('healthCheckPath', 'must be an absolute URL path')
@@ -233,6 +257,7 @@ export function createEnvironments(deps: TenancyDeps, events: TenancyEvents) {
           persistent_dirs: JSON.stringify(input.persistentDirs ?? []),
           health_check_path: input.healthCheckPath ?? '/',
           egress: input.egress ? JSON.stringify({ ...DEFAULT_EGRESS, ...input.egress }) : null,
+          throttle: input.throttle ? JSON.stringify(input.throttle) : null,
           created_at: now,
           updated_at: now,
         }
@@ -290,6 +315,7 @@ export function createEnvironments(deps: TenancyDeps, events: TenancyEvents) {
           persistent_dirs: patch.persistentDirs === undefined ? before.persistent_dirs : JSON.stringify(patch.persistentDirs),
           health_check_path: patch.healthCheckPath ?? old.healthCheckPath,
           egress: patch.egress === undefined ? before.egress : JSON.stringify({ ...old.egress, ...patch.egress }),
+          throttle: patch.throttle === undefined ? before.throttle : patch.throttle === null ? null : JSON.stringify(patch.throttle),
           updated_at: clock.now().toISOString(),
         }
         try {

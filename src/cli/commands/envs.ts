@@ -1,4 +1,4 @@
-import { Command } from 'commander'
+import { Command, InvalidArgumentError } from 'commander'
 import { createClient } from '../client.js'
 import { done, print } from '../output.js'
 import { listAll, resolveEnvironment, resolveProject } from '../resolve.js'
@@ -35,6 +35,22 @@ interface EnvOpts {
   name?: string
   egressApp?: string
   egressBuild?: string
+  throttle?: ThrottleValue
+}
+
+type ThrottleValue = { requestsPerSecond: number; burst: number } | 'off' | null
+
+/** `--throttle`: `off`, `default`, `N` (burst 2N) or `N/B` requests per second per client. */
+export function parseThrottle(value: string): ThrottleValue {
+  if (value === 'off') return 'off'
+  if (value === 'default') return null
+  const m = /^(\d{1,6})(?:\/(\d{1,7}))?$/.exec(value)
+  if (!m)
+    throw new InvalidArgumentError(
+      'throttle must be off, default, N or N/BURST (requests per second per client)',
+    )
+  const requestsPerSecond = Number(m[1])
+  return { requestsPerSecond, burst: m[2] === undefined ? requestsPerSecond * 2 : Number(m[2]) }
 }
 
 /** `public`, `none`, `registries` stay words; anything else is a comma-separated list of host names. */
@@ -64,6 +80,7 @@ function body(o: EnvOpts): Record<string, unknown> {
   if (o.egressApp) egress['app'] = egressValue(o.egressApp)
   if (o.egressBuild) egress['build'] = egressValue(o.egressBuild)
   if (Object.keys(egress).length > 0) b['egress'] = egress
+  if (o.throttle !== undefined) b['throttle'] = o.throttle
   return b
 }
 
@@ -85,6 +102,11 @@ function withSettings(c: Command): Command {
     .option(
       '--egress-app <rule>',
       'where the app and jobs may connect out: public, none, or host,host,… (default public)',
+    )
+    .option(
+      '--throttle <rate>',
+      'edge limit per client address: N or N/BURST requests per second, off, or default (100/200)',
+      parseThrottle,
     )
     .option(
       '--egress-build <rule>',
