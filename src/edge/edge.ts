@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { STATUS_CODES, request as httpRequest, createServer as createHttpServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse, ClientRequest } from 'node:http'
-import { createServer as createHttpsServer } from 'node:https'
-import type { AddressInfo, Socket } from 'node:net'
+import { createSecureServer } from 'node:http2'
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net'
 import { createSecureContext, type SecureContext, type TLSSocket } from 'node:tls'
 import type { Duplex } from 'node:stream'
 import { AcmeChallengeStore, AcmeIssuer } from './acme.js'
@@ -26,6 +26,7 @@ import { checkRequestTarget } from './request-target.js'
 import { normalizeHost, RouteTable, type CompiledRoute } from './route-table.js'
 import { contentTypeFor, openStatic, resolveStatic } from './static-files.js'
 import { clientKey, MemoryThrottle } from './throttle.js'
+import { adaptHttp2Request, HTTP2_LIMITS } from './http2.js'
 import type {
   AccessLogEntry,
   EdgeBasicAuth,
@@ -842,6 +843,7 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
         req.socket.destroy()
         return
       }
+      adaptHttp2Request(req)
       const failed = (error: unknown): void => {
         logger?.error({ err: error }, 'edge request failed')
         if (!res.headersSent) {
@@ -881,9 +883,21 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
 
   const httpServer: Server = createHttpServer(serverOptions, onRequest(false))
   httpServer.on('upgrade', onUpgrade(false))
-  const httpsServer = createHttpsServer(
+  // HTTP/2 and HTTP/1.1 on one TLS listener (ALPN): the compatibility API hands both to the same pipeline
+  // (`adaptHttp2Request` fills in Host); HTTP/1.1 clients, WebSocket upgrades included, keep Node's
+  // HTTP/1.1 server with the limits below.
+  const httpsServer = createSecureServer(
     {
-      ...serverOptions,
+      allowHTTP1: true,
+      settings: {
+        maxConcurrentStreams: HTTP2_LIMITS.maxConcurrentStreams,
+        maxHeaderListSize: opts.limits.maxHeaderBytes,
+        enablePush: false,
+      },
+      maxSessionMemory: HTTP2_LIMITS.maxSessionMemoryMb,
+      maxHeaderListPairs: HTTP2_LIMITS.maxHeaderListPairs,
+      maxSessionRejectedStreams: HTTP2_LIMITS.maxSessionRejectedStreams,
+      maxSessionInvalidFrames: HTTP2_LIMITS.maxSessionInvalidFrames,
       minVersion: 'TLSv1.2',
       // Only hosts in the route table get a certificate: an unknown name fails the handshake, so nobody
       // can make the edge mint (and store) certificates for arbitrary names.
@@ -902,8 +916,18 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
         )
       },
     },
-    onRequest(true),
+    onRequest(true) as unknown as Parameters<typeof createSecureServer>[1],
   )
+  // The HTTP/1.1 fallback reads these from the server object (createSecureServer takes no HTTP/1 options).
+  Object.assign(httpsServer, serverOptions)
+  // An HTTP/2 session idle this long is closed, like an idle HTTP/1.1 keep-alive connection.
+  httpsServer.setTimeout(opts.limits.idleTimeoutMs)
+  // Closing must end open connections too (the HTTP/2 server has no closeAllConnections).
+  const tlsSockets = new Set<Socket>()
+  httpsServer.on('connection', (socket: Socket) => {
+    tlsSockets.add(socket)
+    socket.once('close', () => tlsSockets.delete(socket))
+  })
   httpsServer.on('upgrade', onUpgrade(true))
   for (const [server, tls] of [
     [httpServer, false],
@@ -1006,7 +1030,7 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
     }
   }
 
-  function listenOn(server: Server, addr: { host: string; port: number }): Promise<AddressInfo> {
+  function listenOn(server: NetServer, addr: { host: string; port: number }): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       server.once('error', reject)
       server.listen(addr.port, addr.host, () => {
@@ -1032,14 +1056,18 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
       return { http, https }
     },
     async close() {
-      const closing = [httpServer, httpsServer as unknown as Server].map(
-        (server) =>
-          new Promise<void>((resolve) => {
-            if (!server.listening) return resolve()
-            server.close(() => resolve())
-            server.closeAllConnections()
-          }),
-      )
+      const closing = [
+        new Promise<void>((resolve) => {
+          if (!httpServer.listening) return resolve()
+          httpServer.close(() => resolve())
+          httpServer.closeAllConnections()
+        }),
+        new Promise<void>((resolve) => {
+          if (!httpsServer.listening) return resolve()
+          httpsServer.close(() => resolve())
+          for (const socket of tlsSockets) socket.destroy()
+        }),
+      ]
       pools.closeAll()
       await Promise.all(closing)
     },
