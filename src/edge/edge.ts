@@ -26,7 +26,7 @@ import { checkRequestTarget } from './request-target.js'
 import { normalizeHost, RouteTable, type CompiledRoute } from './route-table.js'
 import { contentTypeFor, openStatic, resolveStatic } from './static-files.js'
 import { clientKey, MemoryThrottle } from './throttle.js'
-import { adaptHttp2Request, HTTP2_LIMITS } from './http2.js'
+import { adaptHttp2Request, http2HasBody, HTTP2_LIMITS } from './http2.js'
 import type {
   AccessLogEntry,
   EdgeBasicAuth,
@@ -417,7 +417,9 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
   function readBody(x: Exchange): Promise<Buffer | null | undefined> | null {
     const req = x.req
     const lengthHeader = req.headers['content-length']
-    if (lengthHeader === undefined && req.headers['transfer-encoding'] === undefined) return null
+    // HTTP/2 needs neither header for a body: whether one follows is in the stream (END_STREAM).
+    if (lengthHeader === undefined && req.headers['transfer-encoding'] === undefined && !http2HasBody(req))
+      return null
     const max = opts.limits.maxBodyBytes
     if (lengthHeader !== undefined && Number(lengthHeader) > max) {
       x.res.shouldKeepAlive = false // the unread body would otherwise be parsed as the next request
@@ -447,7 +449,15 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
         }
         chunks.push(chunk)
       }
-      const onEnd = (): void => finish(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size))
+      const onEnd = (): void =>
+        // An HTTP/2 request that ended with an empty DATA frame has no body, as over HTTP/1.1.
+        finish(
+          size === 0 && lengthHeader === undefined
+            ? null
+            : chunks.length === 1
+              ? chunks[0]
+              : Buffer.concat(chunks, size),
+        )
       const onError = (): void => {
         x.outcome = 'client_error'
         finish(undefined)

@@ -44,3 +44,13 @@ export function adaptHttp2Request(req: IncomingMessage): void {
   Object.defineProperty(req, 'rawHeaders', { value: plain, configurable: true })
   if (req.headers.host === undefined && authority !== undefined) req.headers.host = authority
 }
+
+/**
+ * Whether an HTTP/2 request has a body coming: it needs no Content-Length; a HEADERS frame without
+ * END_STREAM announces data. (Reading it is what lets the WAF see a body sent without a length.)
+ */
+export function http2HasBody(req: IncomingMessage): boolean {
+  if (req.httpVersionMajor !== 2) return false
+  const stream = (req as IncomingMessage & { stream?: { endAfterHeaders?: boolean } }).stream
+  return stream?.endAfterHeaders !== true
+}
