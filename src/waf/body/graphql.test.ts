@@ -35,3 +35,17 @@ test('query parameters and JSON query keys are expanded; a comment keeps the tex
   assert.deepEqual(expandGraphql(commented, 100), [{ key: 'json.query', value: '{ a } # <script>' }])
   assert.equal(expandGraphql([{ key: 'q', value: '{ a }' }], 100), undefined)
 })
+
+test('introspection meta-fields stay visible as arguments; __typename does not', () => {
+  assert.deepEqual(
+    graphqlArgs('query IntrospectionQuery { __schema { types { name } } }', 'json.query', 100),
+    [{ key: 'json.query.IntrospectionQuery.__schema', value: '__schema' }],
+  )
+  assert.deepEqual(graphqlArgs('{ t: __type(name: "User") { fields { name } } }', 'query', 100), [
+    { key: 'query.query.__type', value: '__type' },
+    { key: 'query.query.t.name', value: 'User' },
+  ])
+  assert.deepEqual(graphqlArgs('{ user(id: "1") { __typename name } }', 'query', 100), [
+    { key: 'query.query.user.id', value: '1' },
+  ])
+})

@@ -4,7 +4,8 @@
  * variable default, directive argument and string literal becomes one argument
  * (`query { user(id: "1' OR 1=1--") { name } }` → `<prefix>.query.user.id` = `1' OR 1=1--`).
  * Rules then see what the application will use, not the query syntax (braces, colons, field names
- * such as `exec` or `system`), which CRS's command-injection rules read as shell code.
+ * such as `exec` or `system`), which CRS's command-injection rules read as shell code. Introspection
+ * meta-fields (`__schema`, `__type`) are kept as arguments too (`<prefix>.query.__schema` = `__schema`).
  * A document that does not parse, or that defines types, is left alone: the caller inspects it as
  * text. Comments (`# ...`) are not arguments; a caller keeps the text when the document has one.
  *
@@ -18,6 +19,9 @@ import type { Pair } from './urlencoded.js'
 const MAX_TOKENS = 20_000
 /** Nesting of selections and values walked; deeper parts are not flattened. */
 const MAX_DEPTH = 64
+
+/** The meta-fields that read the schema itself (`__typename` only names an object's type). */
+const INTROSPECTION = new Set(['__schema', '__type'])
 
 /** Whether `text` could be a GraphQL document worth parsing (it selects something). */
 function looksLikeGraphql(text: string): boolean {
@@ -79,6 +83,8 @@ export function graphqlArgs(text: string, prefix: string, limit: number): Pair[]
     for (const s of set.selections) {
       if (s.kind === 'Field') {
         const p = `${path}.${s.alias?.value ?? s.name.value}`
+        // Introspection stays visible (rule 9500250): the meta-field, named by its path, even under an alias.
+        if (INTROSPECTION.has(s.name.value)) push(`${path}.${s.name.value}`, s.name.value)
         args(s.arguments, p, depth)
         directives(s.directives, p, depth)
         selections(s.selectionSet, p, depth + 1)

@@ -54,6 +54,16 @@ const PRIVATE_HOST = [
   String.raw`\[f[cd][0-9a-f]{2}:[^\]]*\]`, // IPv6 unique local
   String.raw`[\w.-]+\.(?:internal|local|lan|intranet|corp|home\.arpa)`,
 ].join('|')
+/**
+ * An XML tag whose attribute makes a parser fetch a schema from a URL: `xsi:schemaLocation`,
+ * `xsi:noNamespaceSchemaLocation`, or a schema composition element (`xs:include`, `xs:import`, …) with a
+ * `schemaLocation` or `namespace` URL. Lower-case (the rules read it case-folded).
+ */
+const SCHEMA_FETCH = [
+  String.raw`<[^>]*\b(?:[\w-]+:)?(?:nonamespace)?schemalocation\s*=\s*['\x22][^'\x22]*\b(?:https?|ftp|file|jar|gopher|php|expect|netdoc)://`,
+  String.raw`<(?:[\w-]+:)?(?:include|import|redefine|override)\b[^>]*\b(?:schemalocation|namespace)\s*=\s*['\x22]\s*(?:https?|ftp|file|jar|gopher|php|expect|netdoc)://`,
+].join('|')
+
 /** `scheme://[user@]` or a scheme-relative `//`, at the start of a value or after a separator. */
 const URL_PREFIX = String.raw`(?:^|[\s'\x22(,;=<>\x60|])(?:[a-z][a-z0-9+.-]{1,15}:)?//(?:[^/?#@\s]*@)?`
 const HOST_END = String.raw`(?:[:/?#\x5c\s'\x22]|$)`
@@ -166,6 +176,40 @@ SecRule ${VALUES} "@rx (?i:\(\s*[&|!]\s*\(|\)\s*\(\s*[&|!]?\s*[\w-]+\s*[~<>]?=|\
 # recipient header.
 SecRule ${VALUES} "@rx (?i:[\r\n]\s*(?:(?:rcpt\s+to|mail\s+from)\s*:|(?:quit|data|rset|noop|starttls|ehlo|helo)\s*(?:[\r\n]|$)|[a-z]\d{1,5}\s+(?:capability|fetch|login|select|examine|list|lsub|uid|store|copy|append|logout|authenticate|search|starttls)\b|(?:bcc|cc)\s*:))" \
   "id:9500910,phase:2,block,capture,t:none,t:urlDecodeUni,msg:'Mail command or header injection',${LOGDATA},tag:'attack-injection-mail',${META},${SCORE(1)}"
+
+# GraphQL introspection (__schema, __type): a map of every type, field and mutation, the first step of
+# an attack on an API; production APIs answer it to no one. In a document that parses, the meta-field is
+# an argument named by its path (src/waf/body/graphql.ts); in one that does not, or in a body without a
+# content type, it is text. An API that
+# publishes its schema on purpose excludes this rule for its environment.
+SecRule ARGS_NAMES|ARGS|REQUEST_BODY "@rx (?:^|[^\w$])__(?:schema|type)\b(?:\s*[{(]|$)" \
+  "id:9500250,phase:2,block,capture,t:none,t:urlDecodeUni,t:jsDecode,msg:'GraphQL introspection query',${LOGDATA},tag:'attack-reputation-scanner',tag:'attack-graphql',${META},${SCORE(1)}"
+
+# Shell commands that list the system's accounts and hosts (getent passwd, getent hosts, ypcat) after a
+# command separator: CRS's command lists (932100/932105) do not name them.
+SecRule ${VALUES}|${NAMES} "@rx (?i:(?:^|[;&|\x60\n(]|\$\()\s*(?:sudo\s+)?(?:getent\s+(?:passwd|shadow|group|gshadow|hosts|ahosts(?:v[46])?|services|networks|protocols|netgroup|initgroups|aliases|ethers|rpc)\b|yp(?:cat|match)\s|lslogins\b|dscacheutil\s+-q\s|dscl\s+\S+\s+-(?:list|read)\b))" \
+  "id:9500330,phase:2,block,capture,t:none,t:urlDecodeUni,msg:'Remote command execution: account or host database lookup',${LOGDATA},tag:'attack-rce',tag:'platform-unix',${META},${SCORE(1)}"
+
+# Windows cmd expressions after a command separator: arithmetic and prompts (set /a 3482*7301, set /p),
+# a nested cmd (cmd /c, cmd.exe /k), expansions of environment variables with substrings
+# (%COMSPEC:~0,1%): the probes scanners use to see whether cmd evaluated their input.
+SecRule ${VALUES}|${NAMES} "@rx (?i:(?:^|[;&|\n(])\s*@?\s*(?:set\s+/[ap]\s|cmd(?:\.exe)?\s+/[ckr]\s|call\s+:[a-z_])|%[a-z_][\w()]*:~-?\d+(?:,-?\d+)?%)" \
+  "id:9500340,phase:2,block,capture,t:none,t:urlDecodeUni,msg:'Remote command execution: Windows cmd expression',${LOGDATA},tag:'attack-rce',tag:'platform-windows',${META},${SCORE(1)}"
+
+# Backtick command substitution glued to an option or an assignment (--exec=\`id\`, x=\`uname -a\`,
+# ;\`id\`): a shell runs what is between the backticks. A code span in prose follows a space or a
+# bracket, not an = or a command separator.
+SecRule ${VALUES} "@rx [=;&|]\s*\x60\s*[a-z_][\w./-]*(?:\s+[^\x60\r\n]{0,100})?\x60" \
+  "id:9500350,phase:2,block,capture,t:none,t:urlDecodeUni,t:lowercase,msg:'Remote command execution: backtick command substitution',${LOGDATA},tag:'attack-rce',tag:'platform-unix',${META},${SCORE(1)}"
+
+# XML that makes its parser fetch a schema (SSRF, XXE through the schema): xsi:schemaLocation and
+# xsi:noNamespaceSchemaLocation with a URL, xs:include / xs:import / xs:redefine / xs:override pointing
+# at a URL. In parameters that carry XML (the tag is required) and in XML bodies.
+SecRule ${VALUES} "@rx (?i:${SCHEMA_FETCH})" \
+  "id:9500520,phase:2,block,capture,t:none,t:utf8toUnicode,t:urlDecodeUni,t:htmlEntityDecode,t:removeNulls,msg:'XML schema fetched from a URL',${LOGDATA},tag:'attack-xxe',tag:'attack-ssrf',${META},${SCORE(1)}"
+SecRule REQBODY_PROCESSOR "@streq XML" \
+  "id:9500521,phase:2,block,capture,t:none,msg:'XML schema fetched from a URL in an XML body',${LOGDATA},tag:'attack-xxe',tag:'attack-ssrf',${META},chain"
+  SecRule FULL_REQUEST "@rx ${SCHEMA_FETCH}" "t:none,t:lowercase,${SCORE(1)}"
 
 SecMarker "END-PALISADE-PL1"
 SecRule TX:PARANOIA_LEVEL "@lt 2" "id:9500013,phase:2,pass,nolog,skipAfter:END-PALISADE-PL2"

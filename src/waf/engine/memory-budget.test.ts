@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { MemoryBudget, type BudgetedCache } from './memory-budget.js'
+import { MemoryBudget, RememberedValues, type BudgetedCache } from './memory-budget.js'
 import { getRequest, wafOf } from './test-helpers.js'
 import { evaluateRequest } from './waf.js'
 
@@ -85,4 +85,31 @@ test('WAFs sharing a budget stay within it on endless new values, and a released
     assert.equal(evaluateRequest(first, get('fine')).action, 'allow')
     assert.equal(evaluateRequest(first, get('an%2561ttack')).action, 'block')
   }
+})
+
+test('remembered values drop oldest first, count what they hold, and keep a replaced value in its place', () => {
+  const values = new RememberedValues<string>(100, (key, value) => key.length + value.length)
+  for (let i = 0; i < 5000; i++) values.add(`k${i}`, 'v')
+  // The last entries cost 6 units each: the newest 16 fit in 100, every older one is gone.
+  assert.ok(values.held <= 100)
+  assert.equal(values.get('k4999'), 'v')
+  assert.equal(values.get('k4984'), 'v')
+  assert.equal(values.get('k4983'), undefined)
+  assert.equal(values.get('k0'), undefined)
+  let kept = 0
+  for (let i = 0; i < 5000; i++) if (values.get(`k${i}`) !== undefined) kept++
+  assert.equal(kept, 16)
+  assert.equal(values.held, kept * 6)
+  // A replaced value keeps its age: it is the next to go when it is the oldest.
+  values.replace('k4984', 'v', 'vv')
+  assert.equal(values.held, kept * 6 + 1)
+  values.add('new', 'v')
+  assert.equal(values.get('k4984'), undefined)
+  assert.equal(values.get('k4985'), 'v')
+  // Adding a key again replaces its value instead of counting it twice.
+  values.add('new', 'w')
+  assert.equal(values.get('new'), 'w')
+  values.release()
+  assert.equal(values.held, 0)
+  assert.equal(values.get('new'), undefined)
 })

@@ -296,6 +296,8 @@ class Tx implements Transaction, ActionTx {
   readonly #keyIndex = new Map<VariableDefinition, Map<string, Entry[]>>()
   /** MissMemo records of the values this transaction has tested. */
   readonly #missRecords = new Map<string, MissRecord>()
+  /** `XML:/*` as entries, with the texts they were made from. */
+  #xmlTexts: [readonly string[], readonly Entry[]] | undefined
   /** Per list of a phase (see TargetStep.phaseList), the misses common to all its values. */
   readonly #listMisses = new Map<readonly Entry[], MissRecord>()
 
@@ -868,8 +870,14 @@ class Tx implements Transaction, ActionTx {
   #xml(path: string | undefined): readonly Entry[] {
     const p = (path ?? '').trim()
     if (p === '//@*') return this.data.xmlAttributes
-    if (p === '/*' || p === '') return this.data.xmlTexts.map((value) => ({ key: '', value }))
-    return []
+    if (p === '/*' || p === '') {
+      // ~90 rules read XML:/* on every request; the texts only change when the body is parsed.
+      const texts = this.data.xmlTexts
+      if (texts.length === 0) return EMPTY_ENTRIES
+      if (this.#xmlTexts?.[0] !== texts) this.#xmlTexts = [texts, texts.map((value) => ({ key: '', value }))]
+      return this.#xmlTexts[1]
+    }
+    return EMPTY_ENTRIES
   }
 
   #operator(step: RuleStep): Operator | undefined {

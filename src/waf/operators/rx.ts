@@ -207,9 +207,10 @@ export function compileRegex(pattern: string, prefilter?: RegexSetPrefilter): Co
     const caret = translated.hasCaret
     const inSet = prefilter?.register(translated.source) ?? -1
     const operator: Operator = (input) => {
-      // Most values do not match: the rule set's RE2 set (one pass for all patterns) or test() (RE2's DFA
+      // Most values do not match: the rule set's RE2 sets (one pass for many patterns) or test() (RE2's DFA
       // only) says so; exec() (captures) runs on a hit.
-      if (inSet >= 0 ? !prefilter!.mayMatch(inSet, input, utf8Of) : !re.test(utf8Of(input))) return null
+      const known = inSet >= 0 ? prefilter!.matches(inSet, input, utf8Of) : undefined
+      if (known === false || (known === undefined && !re.test(utf8Of(input)))) return null
       const bytes = utf8Of(input)
       // Captures are only read by rules with `capture`, and a negated rule's match is a miss: exec()
       // runs when they are asked for. PCRE's multiline `^` does not match after a newline that ends the
