@@ -122,9 +122,10 @@ users: [{name: admin, user: {token: "$token"}}]
 contexts: [{name: palisade-test, context: {cluster: palisade-test, user: admin}}]
 current-context: palisade-test
 KC
+  # No kubelet heartbeats here: the node lifecycle controller would mark the simulated node's pods NotReady.
   "$BIN/kube-controller-manager" --kubeconfig "$dir/kubeconfig" --bind-address 127.0.0.1 --secure-port $((port + 3)) \
     --service-account-private-key-file "$dir/sa.key" --use-service-account-credentials=false \
-    --controllers '*,-serviceaccount-token' --leader-elect=false >"$dir/kcm.log" 2>&1 &
+    --controllers '*,-serviceaccount-token,-nodelifecycle' --leader-elect=false >"$dir/kcm.log" 2>&1 &
   echo $! >>"$dir/pids"
   echo "$dir/kubeconfig"
 }
