@@ -11,7 +11,13 @@ import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { createKubeClient, credentialsFromKubeconfig, isRecord, type KubeClient, type KubeObject } from './kube-client.js'
+import {
+  createKubeClient,
+  credentialsFromKubeconfig,
+  isRecord,
+  type KubeClient,
+  type KubeObject,
+} from './kube-client.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..')
 export const CLUSTER_SCRIPT = path.join(ROOT, 'scripts', 'kube-test-cluster.sh')
@@ -25,12 +31,19 @@ export function testKubeconfig(): Promise<string> {
     // Tests may not read process.env through config/, but the fixture is test-only.
     const fromEnv = process.env['PALISADE_TEST_KUBECONFIG']
     if (fromEnv) return fromEnv
-    if (existsSync(WELL_KNOWN_KUBECONFIG) && (await answers(WELL_KNOWN_KUBECONFIG))) return WELL_KNOWN_KUBECONFIG
+    if (existsSync(WELL_KNOWN_KUBECONFIG) && (await answers(WELL_KNOWN_KUBECONFIG)))
+      return WELL_KNOWN_KUBECONFIG
     return new Promise<string>((resolve, reject) => {
-      execFile(CLUSTER_SCRIPT, ['ensure'], { timeout: 60 * 60_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-        if (err) reject(new Error(`kube-test-cluster.sh ensure failed: ${stderr.slice(-2000)}`, { cause: err }))
-        else resolve(stdout.trim().split('\n').at(-1) ?? WELL_KNOWN_KUBECONFIG)
-      })
+      execFile(
+        CLUSTER_SCRIPT,
+        ['ensure'],
+        { timeout: 60 * 60_000, maxBuffer: 64 * 1024 * 1024 },
+        (err, stdout, stderr) => {
+          if (err)
+            reject(new Error(`kube-test-cluster.sh ensure failed: ${stderr.slice(-2000)}`, { cause: err }))
+          else resolve(stdout.trim().split('\n').at(-1) ?? WELL_KNOWN_KUBECONFIG)
+        },
+      )
     })
   })()
   return ensured
@@ -71,13 +84,18 @@ export async function startSimulatedKubelet(client: KubeClient, pollMs = 200): P
       kind: 'Node',
       metadata: { name: SIM_NODE, labels: { 'kubernetes.io/hostname': SIM_NODE } },
     })
-    if (res.status !== 201 && res.status !== 409) throw new Error(`creating the simulated node: HTTP ${res.status}`)
+    if (res.status !== 201 && res.status !== 409)
+      throw new Error(`creating the simulated node: HTTP ${res.status}`)
   }
   let ipSeq = Math.floor(Math.random() * 60_000)
   let running = true
   const tick = async (): Promise<void> => {
-    const res = await client.request('GET', '/api/v1/pods?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dpalisade')
-    const items = isRecord(res.body) && Array.isArray(res.body['items']) ? (res.body['items'] as KubeObject[]) : []
+    const res = await client.request(
+      'GET',
+      '/api/v1/pods?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dpalisade',
+    )
+    const items =
+      isRecord(res.body) && Array.isArray(res.body['items']) ? (res.body['items'] as KubeObject[]) : []
     for (const pod of items) {
       const ns = pod.metadata.namespace ?? ''
       const name = pod.metadata.name
@@ -85,7 +103,11 @@ export async function startSimulatedKubelet(client: KubeClient, pollMs = 200): P
       const status = isRecord(pod['status']) ? pod['status'] : {}
       if (pod.metadata['deletionTimestamp']) {
         // A kubelet confirms the container stopped by deleting with grace 0.
-        await client.request('DELETE', `/api/v1/namespaces/${ns}/pods/${name}`, { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0 })
+        await client.request('DELETE', `/api/v1/namespaces/${ns}/pods/${name}`, {
+          apiVersion: 'v1',
+          kind: 'DeleteOptions',
+          gracePeriodSeconds: 0,
+        })
         continue
       }
       if (!spec['nodeName']) {
@@ -98,14 +120,24 @@ export async function startSimulatedKubelet(client: KubeClient, pollMs = 200): P
         continue
       }
       if (status['phase'] !== 'Pending' || pod.metadata.labels?.['palisade.dev/role'] === 'build') continue
-      const containers = Array.isArray(spec['containers']) ? (spec['containers'] as Array<Record<string, unknown>>) : []
+      const containers = Array.isArray(spec['containers'])
+        ? (spec['containers'] as Array<Record<string, unknown>>)
+        : []
       const now = new Date().toISOString()
       const isJob = pod.metadata.labels?.['palisade.dev/job'] !== undefined
-      const fails = isJob && Array.isArray(containers[0]?.['command']) && (containers[0]['command'] as unknown[])[0] === 'false'
+      const fails =
+        isJob &&
+        Array.isArray(containers[0]?.['command']) &&
+        (containers[0]['command'] as unknown[])[0] === 'false'
       const ready = !isJob && !containers.some((c) => String(c['image']).includes('unready'))
       ipSeq = (ipSeq + 1) % 65_000
       const podIP = `10.244.${Math.floor(ipSeq / 250)}.${(ipSeq % 250) + 2}`
-      const cond = (type: string, ok: boolean) => ({ type, status: ok ? 'True' : 'False', lastProbeTime: null, lastTransitionTime: now })
+      const cond = (type: string, ok: boolean) => ({
+        type,
+        status: ok ? 'True' : 'False',
+        lastProbeTime: null,
+        lastTransitionTime: now,
+      })
       await client.request(
         'PATCH',
         `/api/v1/namespaces/${ns}/pods/${name}/status`,
@@ -116,7 +148,12 @@ export async function startSimulatedKubelet(client: KubeClient, pollMs = 200): P
             podIP,
             podIPs: [{ ip: podIP }],
             startTime: now,
-            conditions: [cond('Initialized', true), cond('Ready', ready), cond('ContainersReady', ready), cond('PodScheduled', true)],
+            conditions: [
+              cond('Initialized', true),
+              cond('Ready', ready),
+              cond('ContainersReady', ready),
+              cond('PodScheduled', true),
+            ],
             containerStatuses: containers.map((c) => ({
               name: c['name'],
               image: c['image'],
@@ -125,7 +162,14 @@ export async function startSimulatedKubelet(client: KubeClient, pollMs = 200): P
               restartCount: 0,
               started: !isJob,
               state: isJob
-                ? { terminated: { exitCode: fails ? 1 : 0, reason: fails ? 'Error' : 'Completed', startedAt: now, finishedAt: now } }
+                ? {
+                    terminated: {
+                      exitCode: fails ? 1 : 0,
+                      reason: fails ? 'Error' : 'Completed',
+                      startedAt: now,
+                      finishedAt: now,
+                    },
+                  }
                 : { running: { startedAt: now } },
             })),
           },

@@ -53,7 +53,8 @@ export function createLocalEnvironmentDriver(options: LocalEnvironmentDriverOpti
 
   const startRelease = async (s: EnvState, release: ReleaseArtifact, timeoutMs: number): Promise<void> => {
     if (!release.dir) throw new InvalidError('PAL_LOCAL_RELEASE_INVALID', 'a local release needs a directory')
-    if (release.argv.length === 0) throw new InvalidError('PAL_LOCAL_RELEASE_INVALID', 'a local release needs a command')
+    if (release.argv.length === 0)
+      throw new InvalidError('PAL_LOCAL_RELEASE_INVALID', 'a local release needs a command')
     const proc = await driver.start({
       environmentId: s.target.environmentId,
       instanceId: `ins_${release.number}_${++seq}`,
@@ -68,7 +69,11 @@ export function createLocalEnvironmentDriver(options: LocalEnvironmentDriverOpti
     while (!(await probe(proc.upstream, s.target.healthCheckPath, 'localhost', 1_000))) {
       if (exited || Date.now() > deadline) {
         await proc.stop(1_000)
-        throw new PalisadeError('unavailable', 'PAL_LOCAL_RELEASE_UNHEALTHY', `release ${release.number} did not become healthy`)
+        throw new PalisadeError(
+          'unavailable',
+          'PAL_LOCAL_RELEASE_UNHEALTHY',
+          `release ${release.number} did not become healthy`,
+        )
       }
       await sleep(50)
     }
@@ -85,7 +90,14 @@ export function createLocalEnvironmentDriver(options: LocalEnvironmentDriverOpti
       await driver.setEgress(t.environmentId, { app: egress, build: 'registries' })
       const s = envs.get(t.environmentId)
       if (s) s.target = t
-      else envs.set(t.environmentId, { target: t, releases: [], current: null, services: new Map(), jobs: new Map() })
+      else
+        envs.set(t.environmentId, {
+          target: t,
+          releases: [],
+          current: null,
+          services: new Map(),
+          jobs: new Map(),
+        })
     },
     async deploy(t, release, o = {}) {
       const s = stateOf(t.environmentId)
@@ -97,13 +109,15 @@ export function createLocalEnvironmentDriver(options: LocalEnvironmentDriverOpti
       const s = stateOf(t.environmentId)
       const cur = s.current?.release.number ?? Infinity
       const previous = s.releases.filter((r) => r.number < cur).at(-1)
-      if (!previous) throw new ConflictError('PAL_LOCAL_NO_EARLIER_RELEASE', 'there is no earlier release to roll back to')
+      if (!previous)
+        throw new ConflictError('PAL_LOCAL_NO_EARLIER_RELEASE', 'there is no earlier release to roll back to')
       await startRelease(s, previous, o.timeoutMs ?? opts.timeoutMs)
       return previous.number
     },
     async runJob(t, job) {
       const s = stateOf(t.environmentId)
-      if (!s.current?.release.dir) throw new ConflictError('PAL_LOCAL_NO_RELEASE', 'a job needs a deployed release')
+      if (!s.current?.release.dir)
+        throw new ConflictError('PAL_LOCAL_NO_RELEASE', 'a job needs a deployed release')
       s.jobs.set(job.name, 'running')
       const r = await driver.run({
         environmentId: t.environmentId,
@@ -122,7 +136,11 @@ export function createLocalEnvironmentDriver(options: LocalEnvironmentDriverOpti
       const s = stateOf(t.environmentId)
       if (s.services.has(svc.name)) return
       const argv = LOCAL_ENGINES[svc.kind]
-      if (!argv) throw new InvalidError('PAL_LOCAL_SERVICE_KIND', `${svc.kind} runs through the services capability under local`)
+      if (!argv)
+        throw new InvalidError(
+          'PAL_LOCAL_SERVICE_KIND',
+          `${svc.kind} runs through the services capability under local`,
+        )
       const proc = await driver.start({
         environmentId: t.environmentId,
         instanceId: `svc_${svc.name}_${++seq}`,
@@ -145,10 +163,22 @@ export function createLocalEnvironmentDriver(options: LocalEnvironmentDriverOpti
     async status(environmentId): Promise<EnvironmentStatus> {
       const s = envs.get(environmentId)
       if (!s) {
-        return { exists: false, currentRelease: null, releases: [], desiredInstances: 0, readyInstances: 0, services: [], jobs: [], ipAllow: [], egress: 'none' }
+        return {
+          exists: false,
+          currentRelease: null,
+          releases: [],
+          desiredInstances: 0,
+          readyInstances: 0,
+          services: [],
+          jobs: [],
+          ipAllow: [],
+          egress: 'none',
+        }
       }
       const cur = s.current
-      const healthy = cur ? await probe(cur.proc.upstream, s.target.healthCheckPath, 'localhost', 1_000) : false
+      const healthy = cur
+        ? await probe(cur.proc.upstream, s.target.healthCheckPath, 'localhost', 1_000)
+        : false
       return {
         exists: true,
         currentRelease: cur && healthy ? cur.release.number : null,
@@ -159,7 +189,12 @@ export function createLocalEnvironmentDriver(options: LocalEnvironmentDriverOpti
         services: [...s.services].map(([name, v]) => ({
           name,
           kind: v.kind,
-          state: v.proc.status().state === 'running' ? ('running' as const) : v.proc.status().state === 'stopped' ? ('stopped' as const) : ('provisioning' as const),
+          state:
+            v.proc.status().state === 'running'
+              ? ('running' as const)
+              : v.proc.status().state === 'stopped'
+                ? ('stopped' as const)
+                : ('provisioning' as const),
         })),
         jobs: [...s.jobs].map(([name, state]) => ({ name, state })),
         ipAllow: [...s.target.ipAllow],
