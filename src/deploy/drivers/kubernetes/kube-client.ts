@@ -56,6 +56,17 @@ const RESOURCES: Readonly<
   'v1/ConfigMap': { group: 'api/v1', plural: 'configmaps', namespaced: true },
   'v1/PersistentVolumeClaim': { group: 'api/v1', plural: 'persistentvolumeclaims', namespaced: true },
   'v1/Pod': { group: 'api/v1', plural: 'pods', namespaced: true },
+  'v1/ServiceAccount': { group: 'api/v1', plural: 'serviceaccounts', namespaced: true },
+  'rbac.authorization.k8s.io/v1/ClusterRole': {
+    group: 'apis/rbac.authorization.k8s.io/v1',
+    plural: 'clusterroles',
+    namespaced: false,
+  },
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': {
+    group: 'apis/rbac.authorization.k8s.io/v1',
+    plural: 'clusterrolebindings',
+    namespaced: false,
+  },
   'apps/v1/Deployment': { group: 'apis/apps/v1', plural: 'deployments', namespaced: true },
   'apps/v1/StatefulSet': { group: 'apis/apps/v1', plural: 'statefulsets', namespaced: true },
   'apps/v1/ReplicaSet': { group: 'apis/apps/v1', plural: 'replicasets', namespaced: true },
@@ -312,6 +323,9 @@ export function errorFromStatus(res: KubeResponse, what: string): PalisadeError 
     case 422:
       return new UnprocessableError(KUBE_ERRORS.rejected, `the cluster refused ${detail}`)
     default:
+      // Server-side apply refuses a field outside the schema with a 500 naming it: the manifest is at fault.
+      if (/field not declared in schema|failed to create typed patch object/.test(msg))
+        return new UnprocessableError(KUBE_ERRORS.rejected, `the cluster refused ${detail}`)
       return unavailable(`the cluster failed ${detail}`)
   }
 }

@@ -182,7 +182,17 @@ export function createKubernetesDriver(options: KubernetesDriverOptions): Kubern
     for (const o of objs) validateManifest(o)
     const [nsObj, ...rest] = objs
     if (nsObj) await send(nsObj)
-    await Promise.all(rest.map((o) => send(o)))
+    await Promise.all(
+      rest.map(async (o) => {
+        // A claim's spec is immutable once bound, and a no-op apply still bumps it in 1.20: create only.
+        if (
+          o.kind === 'PersistentVolumeClaim' &&
+          (await kube.get('v1', o.kind, o.metadata.namespace, o.metadata.name))
+        )
+          return
+        await send(o)
+      }),
+    )
     // A policy no longer wanted (egress switched to none) is removed; nothing else is ever pruned here.
     const ns = namespaceOf(t.environmentId)
     const wanted = new Set(objs.filter((o) => o.kind === 'NetworkPolicy').map((o) => o.metadata.name))
@@ -347,7 +357,9 @@ export function createKubernetesDriver(options: KubernetesDriverOptions): Kubern
           const repaired: string[] = []
           for (const o of desired) {
             const have = live.get(`${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`)
-            const what = !have ? 'missing' : missingFields(o, have).length > 0 ? 'changed' : null
+            // List items carry no apiVersion/kind: compare what the object holds.
+            const { apiVersion: _a, kind: _k, ...wanted } = o
+            const what = !have ? 'missing' : missingFields(wanted, have).length > 0 ? 'changed' : null
             if (!what) continue
             await send(o)
             repaired.push(`${o.kind}/${o.metadata.name}: ${what}`)
