@@ -34,6 +34,13 @@ export interface Config {
   readonly runtimePinning: boolean
   /** `POST /v1/decide` calls per signing key per minute. */
   readonly decideRatePerMinute: number
+  /** Kubeconfig file of the cluster (driver `kubernetes`); without it, in-cluster credentials. */
+  readonly kubeconfig: string | undefined
+  /** Registry in-cluster builds push to (driver `kubernetes`). */
+  readonly k8sRegistry: string | undefined
+  /** Set by Kubernetes inside a pod: the API server's address for in-cluster credentials. */
+  readonly kubernetesServiceHost: string | undefined
+  readonly kubernetesServicePort: string | undefined
 }
 
 export interface ListenAddress {
@@ -67,4 +74,8 @@ export const SETTINGS = [
   { key: 'runtimePinning', env: 'PALISADE_RUNTIME_PINNING', flag: 'runtime-pinning', help: 'on | off: run node@… apps on the exact Node.js version their release pins (default on; off uses the host node)' },
   { key: 'gitLocalRoots', env: 'PALISADE_GIT_LOCAL_ROOTS', flag: 'git-local-roots', help: 'colon-separated directories local git repos may be deployed from, or "none" (default: the directory serve starts in)' },
   { key: 'decideRatePerMinute', env: 'PALISADE_DECIDE_RATE_PER_MINUTE', flag: 'decide-rate-per-minute', help: 'POST /v1/decide calls per signing key per minute' },
+  { key: 'kubeconfig', env: 'KUBECONFIG', flag: 'kubeconfig', help: 'kubeconfig of the cluster (driver kubernetes; default: in-cluster credentials)' },
+  { key: 'k8sRegistry', env: 'PALISADE_K8S_REGISTRY', flag: 'k8s-registry', help: 'registry host[/path] in-cluster builds push to (driver kubernetes)' },
+  { key: 'kubernetesServiceHost', env: 'KUBERNETES_SERVICE_HOST', flag: 'kubernetes-service-host', help: 'API server host for in-cluster credentials (set by Kubernetes)' },
+  { key: 'kubernetesServicePort', env: 'KUBERNETES_SERVICE_PORT', flag: 'kubernetes-service-port', help: 'API server port for in-cluster credentials (set by Kubernetes)' },
 ] as const satisfies ReadonlyArray<{ key: keyof Config; env: string; flag: string; help: string }>

@@ -49,6 +49,8 @@ export interface KubernetesDriver extends EnvironmentDriver {
    * once across namespaces, so 100 environments cost a handful of calls plus the repairs.
    */
   reconcile(targets: readonly EnvironmentTarget[]): Promise<DriftReport[]>
+  /** Ids of the environments that have a namespace in the cluster. */
+  managedEnvironmentIds(): Promise<string[]>
   /** Server-side dry-run of a whole environment (doctor). */
   dryRun(target: EnvironmentTarget, release: ReleaseArtifact): Promise<void>
 }
@@ -369,6 +371,14 @@ export function createKubernetesDriver(options: KubernetesDriverOptions): Kubern
       }
       await Promise.all(Array.from({ length: 8 }, work))
       return reports
+    },
+
+    async managedEnvironmentIds() {
+      const list = await kube.list('v1', 'Namespace', undefined, SELECTOR)
+      return list.flatMap((n) => {
+        const id = n.metadata.labels?.['palisade.dev/environment-id']
+        return id ? [id] : []
+      })
     },
 
     async dryRun(t, release) {
