@@ -10,6 +10,9 @@ import { KUBE_ERRORS } from './kube-errors.js'
 
 /** Paths of every value in `sent` that `live` lacks or holds differently (server defaults are ignored). */
 export function missingFields(sent: unknown, live: unknown, at = ''): string[] {
+  // The API server omits empty maps and lists (an environment with no variables: `data` absent).
+  const empty = Array.isArray(sent) ? sent.length === 0 : isRecord(sent) && Object.keys(sent).length === 0
+  if (empty && (live === undefined || live === null)) return []
   if (Array.isArray(sent)) {
     if (!Array.isArray(live) || live.length !== sent.length) return [at || '/']
     return sent.flatMap((s: unknown, i) => missingFields(s, live[i], `${at}[${i}]`))
