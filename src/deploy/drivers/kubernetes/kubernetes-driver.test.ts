@@ -147,6 +147,22 @@ describe('kubernetes driver against the real API server', () => {
     assert.throws(() => validateManifest(wrongType), isKubeError(KUBE_ERRORS.manifestInvalid))
   })
 
+  test('every object is applied under the field manager palisade (server-side apply), never another', async (t) => {
+    const { client, driver, tg } = await setUp(t)
+    await driver.applyEnvironment(tg)
+    await driver.deploy(tg, { number: 1, image: 'registry.example.test/a/b:1', argv: [] })
+    const objs = [
+      ...environmentManifests(tg),
+      deploymentManifest(tg, { number: 1, image: 'x.test/a:1', argv: [], readOnlyRoot: true }),
+    ]
+    for (const o of objs) {
+      const live = await client.get(o.apiVersion, o.kind, o.metadata.namespace, o.metadata.name)
+      const managed = (live?.metadata['managedFields'] ?? []) as Array<{ manager: string; operation: string }>
+      const appliers = managed.filter((m) => m.operation === 'Apply').map((m) => m.manager)
+      assert.deepEqual(appliers, ['palisade'], `${o.kind}/${o.metadata.name}`)
+    }
+  })
+
   test('re-applying an unchanged environment and release changes nothing (same resourceVersion)', async (t) => {
     const { client, driver, tg } = await setUp(t)
     await driver.applyEnvironment(tg)

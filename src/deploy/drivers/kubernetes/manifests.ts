@@ -90,11 +90,6 @@ export function assertCidr(field: string, value: string): void {
     invalid(field, `must be a CIDR (got ${JSON.stringify(value.slice(0, 60))})`)
 }
 
-export function assertPort(field: string, value: number): void {
-  if (!Number.isInteger(value) || value < 1 || value > 65535)
-    invalid(field, 'must be an integer port 1-65535')
-}
-
 export function assertImage(field: string, value: string): void {
   if (value.length > 512 || !IMAGE.test(value))
     invalid(field, 'must be an image reference registry/path[:tag][@sha256:digest]')
