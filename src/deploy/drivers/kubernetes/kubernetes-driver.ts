@@ -20,6 +20,7 @@ import {
   assertTarget,
   deploymentManifest,
   environmentManifests,
+  IP_ALLOW_ANNOTATION,
   jobManifest,
   MANAGED_BY,
   namespaceOf,
@@ -332,7 +333,8 @@ export function createKubernetesDriver(options: KubernetesDriverOptions): Kubern
           return { name: s.metadata.labels?.['palisade.dev/service'] ?? s.metadata.name, kind, state }
         }),
         jobs: jobs.map((j) => ({ name: j.metadata.name, state: jobState(j) })),
-        ...policyView(policies),
+        ipAllow: (nsObj.metadata.annotations?.[IP_ALLOW_ANNOTATION] ?? '').split(',').filter((c) => c !== ''),
+        egress: egressView(policies),
       }
     },
 
@@ -422,31 +424,22 @@ function serviceKindOf(s: KubeObject): ServiceKind {
   return name === 'mariadb' || name === 'postgresql' ? name : 'redis'
 }
 
-/** The restriction as the cluster holds it (read back, not remembered). */
-function policyView(policies: readonly KubeObject[]): { ipAllow: string[]; egress: EnvironmentEgress } {
-  const byName = new Map(policies.map((p) => [p.metadata.name, p]))
-  const rules = (name: string, dir: 'ingress' | 'egress'): Array<Record<string, unknown>> => {
-    const p = byName.get(name)
-    const spec = p && isRecord(p['spec']) ? p['spec'] : {}
-    return Array.isArray(spec[dir]) ? (spec[dir] as Array<Record<string, unknown>>) : []
-  }
-  const cidrs = (peers: unknown): string[] =>
-    Array.isArray(peers)
-      ? peers.flatMap((p: unknown) =>
-          isRecord(p) && isRecord(p['ipBlock']) && typeof p['ipBlock']['cidr'] === 'string'
-            ? [p['ipBlock']['cidr']]
+/** The egress allowance as the cluster holds it (read back, not remembered). */
+function egressView(policies: readonly KubeObject[]): EnvironmentEgress {
+  const p = policies.find((x) => x.metadata.name === 'allow-app-egress')
+  if (!p) return 'none'
+  const spec = isRecord(p['spec']) ? p['spec'] : {}
+  const rules = Array.isArray(spec['egress']) ? (spec['egress'] as unknown[]) : []
+  const to = rules.flatMap((r) =>
+    isRecord(r) && Array.isArray(r['to'])
+      ? (r['to'] as unknown[]).flatMap((peer) =>
+          isRecord(peer) && isRecord(peer['ipBlock']) && typeof peer['ipBlock']['cidr'] === 'string'
+            ? [peer['ipBlock']['cidr']]
             : [],
         )
-      : []
-  const ipAllow = rules('allow-edge-to-app', 'ingress').flatMap((r) => cidrs(r['from']))
-  const egressRules = rules('allow-app-egress', 'egress')
-  const to = egressRules.flatMap((r) => cidrs(r['to']))
-  const egress: EnvironmentEgress = !byName.has('allow-app-egress')
-    ? 'none'
-    : to.includes('0.0.0.0/0')
-      ? 'public'
-      : { cidrs: to }
-  return { ipAllow, egress }
+      : [],
+  )
+  return to.includes('0.0.0.0/0') ? 'public' : { cidrs: to }
 }
 
 export { MANAGED_BY, SERVICE_ENGINES }

@@ -119,3 +119,15 @@ test('error codes are unique and apart from the deploy codes', () => {
     assert.ok(!(Object.values(DEPLOY_ERRORS) as string[]).includes(c))
   }
 })
+
+test('an IP allow list never opens the app port around the edge and its WAF (only the edge namespace may connect)', () => {
+  const withAllow = { ...t, ipAllow: ['198.51.100.0/24', '0.0.0.0/0'] }
+  const edge = environmentManifests(withAllow).find((o) => o.metadata.name === 'allow-edge-to-app')
+  const ingress = (edge?.['spec'] as { ingress: Array<{ from: unknown[] }> }).ingress
+  assert.deepEqual(ingress[0]?.from, [
+    { namespaceSelector: { matchLabels: { 'palisade.dev/role': 'edge' } } },
+  ])
+  assert.ok(!JSON.stringify(ingress).includes('ipBlock'))
+  const ns = environmentManifests(withAllow)[0]
+  assert.equal(ns?.metadata.annotations?.['palisade.dev/ip-allow'], '198.51.100.0/24,0.0.0.0/0')
+})

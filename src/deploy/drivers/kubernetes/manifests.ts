@@ -24,6 +24,8 @@ export const APP_PORT = 8080
 /** The label the edge's namespace carries; only it may open the app port. */
 export const EDGE_NAMESPACE_LABEL = 'palisade.dev/role'
 export const EDGE_NAMESPACE_VALUE = 'edge'
+/** The environment's IP allow list as the edge enforces it (comma-separated CIDRs), for operators to see. */
+export const IP_ALLOW_ANNOTATION = 'palisade.dev/ip-allow'
 
 export type { EnvironmentTarget, ServiceKind }
 type KubeSizing = EnvironmentSizing
@@ -214,6 +216,8 @@ export function namespaceManifest(t: EnvironmentTarget): KubeObject {
     metadata: {
       name: namespaceOf(t.environmentId),
       labels: { ...labels(t), 'palisade.dev/environment-id': t.environmentId.toLowerCase() },
+      // Omitted when empty: server-side apply then removes an allow list the field manager set before.
+      ...(t.ipAllow.length > 0 ? { annotations: { [IP_ALLOW_ANNOTATION]: t.ipAllow.join(',') } } : {}),
     },
   }
 }
@@ -283,10 +287,9 @@ export function networkPolicies(t: EnvironmentTarget): KubeObject[] {
       policyTypes: ['Ingress'],
       ingress: [
         {
-          from: [
-            { namespaceSelector: { matchLabels: { [EDGE_NAMESPACE_LABEL]: EDGE_NAMESPACE_VALUE } } },
-            ...t.ipAllow.map((cidr) => ({ ipBlock: { cidr } })),
-          ],
+          // The edge only: a client CIDR here would reach the app around the edge and its WAF. The IP
+          // allow list is enforced by the edge; the namespace carries it as an annotation.
+          from: [{ namespaceSelector: { matchLabels: { [EDGE_NAMESPACE_LABEL]: EDGE_NAMESPACE_VALUE } } }],
           ports: [{ protocol: 'TCP', port: APP_PORT }],
         },
       ],
