@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { describe, test } from 'node:test'
@@ -27,28 +27,33 @@ interface Fixture {
   close(): Promise<void>
 }
 
+const localFixture = (isolate: boolean) => async (): Promise<Fixture> => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'pal-conf-'))
+  // Environment users must be able to pass through the temp dir to reach their releases.
+  if (isolate) chmodSync(dataDir, 0o711)
+  const local = createLocalDriver({
+    dataDir,
+    isolate,
+    backoff: { initialMs: 100, maxMs: 400, resetAfterMs: 10_000 },
+  })
+  return {
+    driver: createLocalEnvironmentDriver({ driver: local, dataDir }),
+    release(n) {
+      const dir = path.join(dataDir, 'releases', String(n))
+      mkdirSync(dir, { recursive: true })
+      writeFileSync(path.join(dir, 'app.js'), APP(n))
+      return { number: n, dir, argv: ['node', 'app.js'] }
+    },
+    async close() {
+      await local.close(2_000)
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
 const fixtures: Record<string, () => Promise<Fixture>> = {
-  local: async () => {
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'pal-conf-'))
-    const local = createLocalDriver({
-      dataDir,
-      isolate: false,
-      backoff: { initialMs: 100, maxMs: 400, resetAfterMs: 10_000 },
-    })
-    return {
-      driver: createLocalEnvironmentDriver({ driver: local, dataDir }),
-      release(n) {
-        const dir = path.join(dataDir, 'releases', String(n))
-        mkdirSync(dir, { recursive: true })
-        writeFileSync(path.join(dir, 'app.js'), APP(n))
-        return { number: n, dir, argv: ['node', 'app.js'] }
-      },
-      async close() {
-        await local.close(2_000)
-        rmSync(dataDir, { recursive: true, force: true })
-      },
-    }
-  },
+  'local, loopback ports': localFixture(false),
+  ...(process.getuid?.() === 0 ? { 'local, namespaces': localFixture(true) } : {}),
   kubernetes: async () => {
     const client = await adminClient()
     const kubelet = await startSimulatedKubelet(client, 100)
