@@ -243,9 +243,11 @@ describe('kubernetes driver against the real API server', () => {
     const { client, driver, tg } = await setUp(t)
     await driver.applyEnvironment(tg)
     await driver.deploy(tg, { number: 3, image: 'registry.example.test/a/b:3', argv: [] })
+    await driver.provisionService(tg, { name: 'db', kind: 'mariadb' })
     const ns = namespaceOf(tg.environmentId)
     assert.deepEqual(await driver.reconcile([tg]), [], 'nothing drifted yet')
     await client.remove('apps/v1', 'Deployment', ns, 'web')
+    await client.remove('apps/v1', 'StatefulSet', ns, 'svc-db')
     const pol = await client.get('networking.k8s.io/v1', 'NetworkPolicy', ns, 'allow-edge-to-app')
     assert.ok(pol)
     await client.request(
@@ -258,7 +260,11 @@ describe('kubernetes driver against the real API server', () => {
     assert.deepEqual(reports, [
       {
         environmentId: tg.environmentId,
-        repaired: ['NetworkPolicy/allow-edge-to-app: changed', 'Deployment/web: missing'],
+        repaired: [
+          'NetworkPolicy/allow-edge-to-app: changed',
+          'Deployment/web: missing',
+          'StatefulSet/svc-db: missing',
+        ],
       },
     ])
     const back = await client.get('networking.k8s.io/v1', 'NetworkPolicy', ns, 'allow-edge-to-app')
@@ -269,6 +275,7 @@ describe('kubernetes driver against the real API server', () => {
     )
     const d = await client.get('apps/v1', 'Deployment', ns, 'web')
     assert.equal(d?.metadata.annotations?.['palisade.dev/release'], '3')
+    assert.ok(await client.get('apps/v1', 'StatefulSet', ns, 'svc-db'), 'the service is back')
   })
 
   test('deleting an environment removes its namespace completely', async (t) => {

@@ -66,6 +66,7 @@ const KINDS: ReadonlyArray<readonly [string, string]> = [
   ['v1', 'PersistentVolumeClaim'],
   ['networking.k8s.io/v1', 'NetworkPolicy'],
   ['apps/v1', 'Deployment'],
+  ['apps/v1', 'StatefulSet'],
 ]
 
 export function createKubernetesDriver(options: KubernetesDriverOptions): KubernetesDriver {
@@ -358,6 +359,21 @@ export function createKubernetesDriver(options: KubernetesDriverOptions): Kubern
           const data = cm && isRecord(cm['data']) ? cm['data'] : {}
           const cur = typeof data['current'] === 'string' ? data[`r${data['current']}`] : undefined
           if (typeof cur === 'string') desired.push(deploymentManifest(t, JSON.parse(cur) as ReleaseSpec))
+          // Services: their Secret is the record (name, kind, password); the rest is put back from it.
+          for (const [key, o] of live) {
+            if (!key.startsWith(`Secret/${ns}/svc-`)) continue
+            const name = o.metadata.labels?.['palisade.dev/service']
+            const kind = o.metadata.labels?.['palisade.dev/service-kind']
+            const pw = isRecord(o['data']) ? o['data']['password'] : undefined
+            if (
+              !name ||
+              typeof pw !== 'string' ||
+              (kind !== 'mariadb' && kind !== 'redis' && kind !== 'postgresql')
+            )
+              continue
+            const password = Buffer.from(pw, 'base64').toString('utf8')
+            desired.push(...serviceManifests(t, { name, kind, password }))
+          }
           const repaired: string[] = []
           for (const o of desired) {
             const have = live.get(`${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`)

@@ -424,7 +424,12 @@ export function serviceManifests(t: EnvironmentTarget, s: ServiceSpec): KubeObje
   if (!/^[A-Za-z0-9]{16,128}$/.test(s.password)) invalid('password', 'must be 16-128 letters and digits')
   const ns = namespaceOf(t.environmentId)
   const name = `svc-${s.name}`
-  const l = { ...labels(t), 'palisade.dev/role': 'service', 'palisade.dev/service': s.name }
+  const l = {
+    ...labels(t),
+    'palisade.dev/role': 'service',
+    'palisade.dev/service': s.name,
+    'palisade.dev/service-kind': s.kind,
+  }
   const env: Array<Record<string, unknown>> =
     s.kind === 'mariadb'
       ? [
