@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { PalisadeError } from '../../../shared/errors.js'
 import { DEPLOY_ERRORS } from '../../errors.js'
 import type { EnvironmentTarget } from '../environment-driver.js'
 import { KUBE_ERRORS } from './kube-errors.js'
@@ -10,10 +11,14 @@ import {
   memoryQuantity,
   namespaceOf,
   resourcesFor,
+  runtimeImage,
   serviceManifests,
   validateManifest,
 } from './manifests.js'
 import { missingFields } from './readback.js'
+
+const isInvalid = (field: string) => (err: unknown) =>
+  err instanceof PalisadeError && err.code === KUBE_ERRORS.invalid && err.details?.[0]?.field === field
 
 const t: EnvironmentTarget = {
   environmentId: 'env_abc123',
@@ -130,4 +135,17 @@ test('an IP allow list never opens the app port around the edge and its WAF (onl
   assert.ok(!JSON.stringify(ingress).includes('ipBlock'))
   const ns = environmentManifests(withAllow)[0]
   assert.equal(ns?.metadata.annotations?.['palisade.dev/ip-allow'], '198.51.100.0/24,0.0.0.0/0')
+})
+
+test("a release runs on the customer's image, or on the official image of the exact pinned runtime version", () => {
+  assert.equal(
+    runtimeImage('custom:registry.example.com/team/app:1.2', null),
+    'registry.example.com/team/app:1.2',
+  )
+  assert.equal(runtimeImage('node@20', '20.11.1'), 'docker.io/library/node:20.11.1-bookworm-slim')
+  assert.equal(runtimeImage('php@8.2', '8.2.20'), 'docker.io/library/php:8.2.20-cli-bookworm')
+  assert.equal(runtimeImage('static', null), 'docker.io/library/nginx:1.27-alpine')
+  assert.throws(() => runtimeImage('node@20', null), isInvalid('runtimeVersion'))
+  assert.throws(() => runtimeImage('custom:--privileged', null), isInvalid('runtime'))
+  assert.throws(() => runtimeImage('java@21', '21.0.1'), isInvalid('runtime'))
 })

@@ -669,3 +669,28 @@ export function validateManifest(obj: KubeObject): void {
     )
   }
 }
+
+/**
+ * The image a release runs on: a custom runtime's own image, or for a standard runtime the official image of
+ * the exact version the release pins (the runtime catalog's version; `static` is served by nginx). Builds
+ * from git layer the app on top of this image (kaniko, `buildJobManifest`).
+ */
+export function runtimeImage(runtime: string, pinnedVersion: string | null): string {
+  const custom = /^custom:(.+)$/.exec(runtime)
+  if (custom?.[1]) {
+    assertImage('runtime', custom[1])
+    return custom[1]
+  }
+  if (runtime === 'static') return 'docker.io/library/nginx:1.27-alpine'
+  const m = /^(node|php|python|ruby)@[0-9]+(\.[0-9]+){0,2}$/.exec(runtime)
+  if (!m?.[1]) invalid('runtime', 'must be like node@20, php@8.2, static or custom:<image>')
+  if (!pinnedVersion || !/^[0-9]+\.[0-9]+\.[0-9]+$/.test(pinnedVersion))
+    invalid('runtimeVersion', 'a standard runtime needs the exact version the release pins (x.y.z)')
+  const suffix = {
+    node: 'bookworm-slim',
+    php: 'cli-bookworm',
+    python: 'slim-bookworm',
+    ruby: 'slim-bookworm',
+  }[m[1] as 'node']
+  return `docker.io/library/${m[1]}:${pinnedVersion}-${suffix}`
+}
