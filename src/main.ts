@@ -11,6 +11,10 @@ import {
 import type { Config, ListenAddress } from './config/index.js'
 import {
   createDeploy,
+  createKubernetesControl,
+  createKubernetesDriver,
+  kubeClientFor,
+  type KubernetesControl,
   createLocalDriver,
   DOMAIN_DEFAULTS,
   hardenDataDir,
@@ -69,6 +73,8 @@ export interface Platform {
   warmWaf(): 'crs' | 'baseline'
   readonly app: FastifyInstance
   readonly logger: Logger
+  /** Under PALISADE_DRIVER=kubernetes: keeps the cluster in line with the store (absent under local). */
+  readonly kubernetes: KubernetesControl | undefined
   close(): Promise<void>
 }
 
@@ -221,6 +227,17 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     },
   })
   const sync = createSync({ ...dataDeps, services, engines: ENGINES })
+  // PALISADE_DRIVER=kubernetes: environments are applied to the cluster and reconciled (docs/notes/kube.md
+  // says what still runs through the local driver).
+  const kubernetes =
+    config.driver === 'kubernetes'
+      ? createKubernetesControl({
+          db: store.db,
+          audit,
+          driver: createKubernetesDriver({ client: kubeClientFor(config) }),
+          resolveVariables: (envId) => tenancy.variables.resolve(envId),
+        })
+      : undefined
   const backupScheduler = createBackupScheduler({
     backups: services.backups,
     logger,
@@ -262,8 +279,18 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       void sweepRemovedEnvironments(store, config.dataDir, deploy, services).catch((err: unknown) =>
         logger.error({ err }, 'cleaning up after deleted environments failed'),
       )
+      void kubernetes
+        ?.sweepRemoved()
+        .catch((err: unknown) =>
+          logger.error({ err }, 'removing deleted environments from the cluster failed'),
+        )
     },
     onEnvironmentChanged: (envId) => {
+      void kubernetes
+        ?.apply(envId)
+        .catch((err: unknown) =>
+          logger.error({ err, environmentId: envId }, 'applying to the cluster failed'),
+        )
       void deploy
         .publish(envId)
         .catch((err: unknown) => logger.error({ err, environmentId: envId }, 'route refresh failed'))
@@ -296,6 +323,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     warmWaf: () => wafs().rules,
     app,
     logger,
+    kubernetes,
     async close() {
       await app.close()
       await edge.close()
@@ -386,6 +414,27 @@ export function startDomainRechecks(platform: Platform): () => void {
   return () => clearInterval(timer)
 }
 
+/**
+ * Under the kubernetes driver: reconciles every environment now, then every minute (which also applies
+ * environments created since). Answers the stop function.
+ */
+export async function startKubernetesReconcile(platform: Platform, everyMs = 60_000): Promise<() => void> {
+  const k = platform.kubernetes
+  if (!k) return () => undefined
+  const run = async (): Promise<void> => {
+    const reports = await k.reconcileAll()
+    for (const r of reports)
+      platform.logger.warn({ environmentId: r.environmentId, repaired: r.repaired }, 'cluster drift repaired')
+  }
+  await run()
+  platform.logger.info('kubernetes driver: every environment reconciled with the cluster')
+  const timer = setInterval(() => {
+    run().catch((err: unknown) => platform.logger.error({ err }, 'kubernetes reconcile failed'))
+  }, everyMs)
+  timer.unref()
+  return () => clearInterval(timer)
+}
+
 /** `palisade serve`: start everything and stop cleanly on SIGINT/SIGTERM. */
 export async function serve(config: Config): Promise<Platform> {
   const platform = await createPlatform(config, { announce: (line) => process.stdout.write(line + '\n') })
@@ -404,6 +453,9 @@ export async function serve(config: Config): Promise<Platform> {
     { http: edgeAddress.http.port, https: edgeAddress.https.port, wafRules: rules },
     'edge listening; the WAF is on for every environment',
   )
+  // The cluster first (kubernetes driver): what drifted while the control plane was down is put back and
+  // audited; a cluster that cannot be reached stops the start with its error.
+  const stopKubeReconcile = await startKubernetesReconcile(platform)
   // Databases first: the apps that resume next connect to them at start; routes switch when each is healthy.
   await platform.services.startAll()
   await platform.deploy.resume()
@@ -419,6 +471,7 @@ export async function serve(config: Config): Promise<Platform> {
     'palisade is serving',
   )
   const stop = (): void => {
+    stopKubeReconcile()
     stopHousekeeping()
     stopDomainRechecks()
     stopRuntimeUpdates()

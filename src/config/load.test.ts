@@ -10,7 +10,12 @@ test('the defaults are local and safe; flags win over the environment', () => {
   assert.ok(Object.isFrozen(c))
 })
 
-test('a driver that is not built is refused at start with the setting named', () => {
-  assert.throws(() => loadConfig({ driver: 'kubernetes' }), /PALISADE_DRIVER.*not available/)
+test('the kubernetes driver needs credentials; an unknown driver is refused with the setting named', () => {
+  assert.throws(() => loadConfig({ driver: 'kubernetes' }), /PALISADE_DRIVER.*KUBECONFIG/)
+  assert.equal(loadConfig({ driver: 'kubernetes', kubeconfig: '/etc/kube/config' }).driver, 'kubernetes')
+  assert.throws(
+    () => loadConfig({ driver: 'kubernetes', kubeconfig: '/k', k8sRegistry: 'Bad Registry' }),
+    /k8sRegistry|PALISADE_K8S_REGISTRY/,
+  )
   assert.throws(() => loadConfig({ driver: 'docker' }), /PALISADE_DRIVER.*must be local or kubernetes/)
 })

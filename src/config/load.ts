@@ -24,8 +24,10 @@ export function loadConfig(fromEnv: RawSettings, fromFlags: RawSettings = {}): C
   const apiListen = parseListen('apiListen', raw.apiListen ?? DEFAULTS.apiListen)
   const driver = raw.driver ?? DEFAULTS.driver
   if (driver !== 'local' && driver !== 'kubernetes') invalid('driver', 'must be local or kubernetes')
-  // Refused at start rather than at the first deployment: the Kubernetes driver is not built yet.
-  if (driver === 'kubernetes') invalid('driver', 'kubernetes is not available in this version; use local')
+  // Refused at start rather than at the first deployment: the cluster's credentials must be known.
+  if (driver === 'kubernetes' && !raw.kubeconfig && !raw.kubernetesServiceHost) invalid('driver', 'kubernetes needs KUBECONFIG or in-cluster credentials (KUBERNETES_SERVICE_HOST)')
+  if (raw.kubernetesServicePort !== undefined && !/^[0-9]{1,5}$/.test(raw.kubernetesServicePort)) invalid('kubernetesServicePort', 'must be a port number')
+  if (raw.k8sRegistry !== undefined && !/^[a-z0-9][a-z0-9.-]*(:[0-9]{1,5})?(\/[a-z0-9._-]+)*$/.test(raw.k8sRegistry)) invalid('k8sRegistry', 'must be a registry host[:port][/path]')
   const databaseUrl = raw.databaseUrl ?? `sqlite:${path.join(dataDir, 'palisade.db')}`
   if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(databaseUrl)) invalid('databaseUrl', 'must be postgres://… or sqlite:<path>')
   const baseDomain = (raw.baseDomain ?? DEFAULTS.baseDomain).toLowerCase()
@@ -58,6 +60,10 @@ export function loadConfig(fromEnv: RawSettings, fromFlags: RawSettings = {}): C
     runtimePinning: parseSwitch('runtimePinning', raw.runtimePinning ?? DEFAULTS.runtimePinning),
     trustedProxies: parseCidrs('trustedProxies', raw.trustedProxies),
     decideRatePerMinute: parseInteger('decideRatePerMinute', raw.decideRatePerMinute, DEFAULTS.decideRatePerMinute, 1, 1_000_000),
+    kubeconfig: raw.kubeconfig === undefined ? undefined : path.resolve(raw.kubeconfig),
+    k8sRegistry: raw.k8sRegistry,
+    kubernetesServiceHost: raw.kubernetesServiceHost,
+    kubernetesServicePort: raw.kubernetesServicePort,
   }
   return Object.freeze(config)
 }

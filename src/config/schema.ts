@@ -39,6 +39,13 @@ export interface Config {
    * `X-Forwarded-For`/`Forwarded` believed for the client address. Empty: the peer is the client.
    */
   readonly trustedProxies: readonly string[]
+  /** Kubeconfig file of the cluster (driver `kubernetes`); without it, in-cluster credentials. */
+  readonly kubeconfig: string | undefined
+  /** Registry in-cluster builds push to (driver `kubernetes`). */
+  readonly k8sRegistry: string | undefined
+  /** Set by Kubernetes inside a pod: the API server's address for in-cluster credentials. */
+  readonly kubernetesServiceHost: string | undefined
+  readonly kubernetesServicePort: string | undefined
 }
 
 export interface ListenAddress {
@@ -73,4 +80,8 @@ export const SETTINGS = [
   { key: 'gitLocalRoots', env: 'PALISADE_GIT_LOCAL_ROOTS', flag: 'git-local-roots', help: 'colon-separated directories local git repos may be deployed from, or "none" (default: the directory serve starts in)' },
   { key: 'trustedProxies', env: 'PALISADE_TRUSTED_PROXIES', flag: 'trusted-proxies', help: 'comma-separated addresses or CIDRs of proxies in front of the edge whose X-Forwarded-For/Forwarded give the client address (default: none)' },
   { key: 'decideRatePerMinute', env: 'PALISADE_DECIDE_RATE_PER_MINUTE', flag: 'decide-rate-per-minute', help: 'POST /v1/decide calls per signing key per minute' },
+  { key: 'kubeconfig', env: 'KUBECONFIG', flag: 'kubeconfig', help: 'kubeconfig of the cluster (driver kubernetes; default: in-cluster credentials)' },
+  { key: 'k8sRegistry', env: 'PALISADE_K8S_REGISTRY', flag: 'k8s-registry', help: 'registry host[/path] in-cluster builds push to (driver kubernetes)' },
+  { key: 'kubernetesServiceHost', env: 'KUBERNETES_SERVICE_HOST', flag: 'kubernetes-service-host', help: 'API server host for in-cluster credentials (set by Kubernetes)' },
+  { key: 'kubernetesServicePort', env: 'KUBERNETES_SERVICE_PORT', flag: 'kubernetes-service-port', help: 'API server port for in-cluster credentials (set by Kubernetes)' },
 ] as const satisfies ReadonlyArray<{ key: keyof Config; env: string; flag: string; help: string }>

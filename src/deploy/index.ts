@@ -51,6 +51,25 @@ export type {
   Upstream,
   IsolationReport,
 } from './drivers/driver.js'
+export type {
+  EnvironmentDriver,
+  EnvironmentTarget,
+  EnvironmentStatus,
+  ReleaseArtifact,
+  DriftReport,
+} from './drivers/environment-driver.js'
+export { createLocalEnvironmentDriver } from './drivers/local/local-environment-driver.js'
+/** The Kubernetes driver (PALISADE_DRIVER=kubernetes): plain-JSON server-side apply, read back. */
+export { createKubernetesDriver, type KubernetesDriver } from './drivers/kubernetes/kubernetes-driver.js'
+export {
+  createKubeClient,
+  credentialsFromKubeconfig,
+  inClusterCredentials,
+  type KubeClient,
+} from './drivers/kubernetes/kube-client.js'
+export { KUBE_ERRORS } from './drivers/kubernetes/kube-errors.js'
+export { createKubernetesControl, type KubernetesControl } from './kubernetes-control.js'
+export { kubeClientFor } from './kubernetes-connect.js'
 export { LogStore } from './log-store.js'
 export type { GitPush, PushTarget } from './git-push.js'
 export { DEPLOY_ERRORS } from './errors.js'

@@ -1,6 +1,8 @@
 import { Command } from 'commander'
 import { loadConfig, settingsFromEnv } from '../../config/index.js'
+import { kubeClientFor } from '../../deploy/index.js'
 import { runDoctor, type CheckResult } from '../../doctor/checks.js'
+import { runKubernetesDoctor } from '../../doctor/kubernetes-checks.js'
 import { print } from '../output.js'
 
 /**
@@ -13,8 +15,15 @@ export function doctorCommand(): Command {
     .description(
       'check this host: isolation, data dir, store, WAF rules, service binaries, pending security updates',
     )
-    .action(async (_opts: unknown, cmd: Command) => {
-      const results = await runDoctor({ config: loadConfig(settingsFromEnv()) })
+    .option(
+      '--kubernetes',
+      'check the cluster instead (KUBECONFIG or in-cluster): permissions, a dry-run, NetworkPolicy enforcement with a canary',
+    )
+    .action(async (opts: { kubernetes?: boolean }, cmd: Command) => {
+      const config = loadConfig(settingsFromEnv())
+      const results = opts.kubernetes
+        ? await runKubernetesDoctor({ client: kubeClientFor(config) })
+        : await runDoctor({ config })
       print(cmd, results, [
         ['CHECK', (r: CheckResult) => r.check],
         ['STATUS', (r: CheckResult) => r.status],
