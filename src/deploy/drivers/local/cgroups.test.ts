@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { test } from 'node:test'
+import { detectCgroups } from './cgroups.js'
+
+const isRoot = process.getuid?.() === 0
+const MiB = 1024 ** 2
+
+function run(argv: readonly string[]): Promise<{ code: number | null; signal: string | null; out: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    c.stdout.on('data', (b: Buffer) => (out += b.toString()))
+    c.stderr.on('data', (b: Buffer) => (out += b.toString()))
+    c.on('exit', (code, signal) => resolve({ code, signal, out }))
+  })
+}
+
+const group = `t${process.pid}`
+
+/** Forks until refused (or 200), prints how many it got, and ends them. */
+const FORK_BOMB = `
+const { spawn } = require('node:child_process')
+let n = 0
+let over = false
+const kids = []
+const done = () => { if (over) return; over = true; console.log('forked ' + n); for (const k of kids) k.kill('SIGKILL'); process.exit(0) }
+const next = () => {
+  if (n >= 200) return done()
+  let c
+  try { c = spawn('sleep', ['5']) } catch { return done() }
+  c.on('error', done)
+  c.on('spawn', () => { n++; kids.push(c); next() })
+}
+next()
+`
+
+test(
+  'unit names that could leave the palisade tree are refused',
+  { skip: isRoot ? false : 'needs root' },
+  () => {
+    const d = detectCgroups()
+    assert.ok(d.ok, d.ok ? '' : d.reason)
+    const limits = { memoryBytes: 64 * MiB, cpuQuotaUs: 50_000, cpuPeriodUs: 100_000, pidsMax: 16 }
+    for (const bad of ['..', '../x', 'a/b', '', 'A'])
+      assert.throws(() => d.cgroups.ensure(group, bad, limits), /invalid cgroup unit name/)
+  },
+)
+
+test(
+  'a process over its memory limit is killed by the kernel inside its unit, and the kill is counted',
+  { skip: isRoot ? false : 'needs root (cgroups)' },
+  async (t) => {
+    const d = detectCgroups()
+    assert.ok(d.ok, d.ok ? '' : d.reason)
+    const cg = d.cgroups
+    t.after(() => cg.removeGroup(group))
+    cg.ensure(group, 'mem', { memoryBytes: 64 * MiB, cpuQuotaUs: 100_000, cpuPeriodUs: 100_000, pidsMax: 64 })
+    const r = await run(
+      cg.launcherArgv(group, 'mem', [
+        process.execPath,
+        '-e',
+        'const a = []; for (let i = 0; i < 64; i++) { a.push(Buffer.alloc(8 * 1024 * 1024, 1)) } console.log("survived")',
+      ]),
+    )
+    assert.equal(r.signal, 'SIGKILL', r.out)
+    assert.ok(!r.out.includes('survived'))
+    const u = cg.usage(group, 'mem')
+    assert.ok(u)
+    assert.equal(u.oomKills, 1)
+    assert.equal(u.memoryLimitBytes, 64 * MiB)
+  },
+)
+
+test(
+  "a fork bomb stops at the unit's process cap and the host can still start processes",
+  { skip: isRoot ? false : 'needs root (cgroups)' },
+  async (t) => {
+    const d = detectCgroups()
+    assert.ok(d.ok, d.ok ? '' : d.reason)
+    const cg = d.cgroups
+    t.after(async () => {
+      cg.killAll(group, 'pids')
+      await cg.remove(group, 'pids')
+      await cg.removeGroup(group)
+    })
+    cg.ensure(group, 'pids', {
+      memoryBytes: 256 * MiB,
+      cpuQuotaUs: 50_000,
+      cpuPeriodUs: 100_000,
+      pidsMax: 32,
+    })
+    // Forks until refused, then reports how many it got; without the cap it would take the host.
+    const r = await run(cg.launcherArgv(group, 'pids', [process.execPath, '-e', FORK_BOMB]))
+    const forked = Number(/forked (\d+)/.exec(r.out)?.[1] ?? -1)
+    assert.ok(forked >= 0 && forked < 32, `forked ${forked}: ${r.out.slice(0, 300)}`)
+    const host = await run(['/bin/echo', 'host answers'])
+    assert.equal(host.out.trim(), 'host answers')
+  },
+)
+
+test(
+  'limits change on a running unit at once',
+  { skip: isRoot ? false : 'needs root (cgroups)' },
+  async (t) => {
+    const d = detectCgroups()
+    assert.ok(d.ok, d.ok ? '' : d.reason)
+    const cg = d.cgroups
+    t.after(() => cg.removeGroup(group))
+    cg.ensure(group, 'upd', { memoryBytes: 64 * MiB, cpuQuotaUs: 50_000, cpuPeriodUs: 100_000, pidsMax: 64 })
+    cg.update(group, 'upd', { memoryBytes: 128 * MiB, cpuQuotaUs: 20_000, cpuPeriodUs: 100_000, pidsMax: 10 })
+    const u = cg.usage(group, 'upd')
+    assert.equal(u?.memoryLimitBytes, 128 * MiB)
+    assert.equal(u?.pidsMax, 10)
+    cg.update(group, 'upd', { memoryBytes: 96 * MiB, cpuQuotaUs: 20_000, cpuPeriodUs: 100_000, pidsMax: 10 })
+    assert.equal(cg.usage(group, 'upd')?.memoryLimitBytes, 96 * MiB)
+    await cg.remove(group, 'upd')
+  },
+)
