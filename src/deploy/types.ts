@@ -92,6 +92,10 @@ export interface PublishedRoute {
     | {
         readonly kind: 'proxy'
         readonly upstream: { readonly socketPath: string } | { readonly host: string; readonly port: number }
+        /** Every healthy instance (sizing.instances > 1); the edge balances over them. */
+        readonly upstreams?: ReadonlyArray<
+          { readonly socketPath: string } | { readonly host: string; readonly port: number }
+        >
       }
     | { readonly kind: 'static'; readonly root: string }
     | { readonly kind: 'none' }

@@ -7,6 +7,7 @@ import { PassThrough } from 'node:stream'
 import type { TenantFiles } from '../../../shared/tenant-files.js'
 import type {
   DeployDriver,
+  ProcessLimits,
   EgressSetting,
   IsolationReport,
   OutputSink,
@@ -26,6 +27,7 @@ import { createIdentities, type Identity } from './identities.js'
 import { ensureNamespace, hardenDataDir, removeNamespace } from './isolation.js'
 import { APP_DIR, HOME_DIR, sandboxArgv, writeAccountFiles, type Mount } from './sandbox.js'
 import { createTenantTree, type TenantTree } from './tenant-tree.js'
+import { createLimiter, TOOL_LIMITS, unitName } from './limiter.js'
 
 export interface Backoff {
   /** First restart delay, ms. */
@@ -167,6 +169,13 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
           'not running as root: apps run as the control plane user on loopback ports; environments are NOT isolated from each other',
       }
 
+  // ---- sizing (#20): every tenant process enters a cgroup unit of its environment before it runs
+  const limiter = createLimiter({
+    isolate: opts.isolate,
+    ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
+  })
+  let runCounter = 0
+
   function slotOf(environmentId: string): EnvSlot {
     const slot = slots.get(environmentId)
     if (!slot) throw new Error(`environment ${environmentId} was not prepared`)
@@ -178,7 +187,10 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
     envDirOf: (envId) => slotOf(envId).envDir,
     identityOf: (envId) => slotOf(envId).identity,
     spawnTool: (envId, argv, mounts, cwd) =>
-      spawnSandboxed(slotOf(envId), argv, cwd, toolEnv(), mounts, null, true),
+      spawnSandboxed(slotOf(envId), argv, cwd, toolEnv(), mounts, null, true, {
+        unit: unitName('tools'),
+        limits: TOOL_LIMITS,
+      }),
   })
 
   function gatewayOf(): EgressGateway {
@@ -284,6 +296,7 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
     mounts: readonly Mount[],
     netns: string | null,
     dieWithParent: boolean,
+    limit?: { readonly unit: string; readonly limits: ProcessLimits | undefined },
   ): ChildProcess {
     const id = slot.identity
     if (!id) {
@@ -296,7 +309,7 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
       })
     }
     const files = path.join(sandboxesDir, id.name)
-    const full = sandboxArgv({
+    const sandboxed = sandboxArgv({
       identity: id,
       netns: netns ?? id.name,
       mounts,
@@ -306,6 +319,8 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
       passwdFile: path.join(files, 'passwd'),
       groupFile: path.join(files, 'group'),
     })
+    const full =
+      limit?.limits === undefined ? sandboxed : limiter.wrap(id.name, limit.unit, limit.limits, sandboxed)
     return spawn(full[0] as string, full.slice(1), {
       cwd: '/',
       env,
@@ -381,7 +396,14 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
   const driver: DeployDriver = {
     name: 'local',
     isolation,
+    limits: limiter.report,
     files,
+
+    serviceLauncher(environmentId, serviceId, limits) {
+      const id = slots.get(environmentId)?.identity ?? identities.find(environmentId)
+      if (!id || limiter.report.mode === 'none') return null
+      return limiter.wrap(id.name, unitName('svc', serviceId), limits, [])
+    },
 
     async prepareEnvironment(environmentId, envDir) {
       let identity: Identity | null = null
@@ -459,6 +481,7 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
         await removeNamespace(name)
         await removeNamespace(`${name}-b`)
         await identities.remove(environmentId)
+        await limiter.removeGroup(name)
         rmSync(path.join(sandboxesDir, name), { recursive: true, force: true })
       }
       slots.delete(environmentId)
@@ -504,12 +527,19 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
       let timer: NodeJS.Timeout | null = null
       let nextAt: number | null = null
       let stopping = false
+      const unit = unitName('app', spec.instanceId)
+      let limits = spec.limits
+      let oomKills = 0
+      let lastOomAt: string | null = null
       let resolveFirst!: (v: { code: number | null; signal: string | null }) => void
       const firstExit = new Promise<{ code: number | null; signal: string | null }>((r) => (resolveFirst = r))
 
       const launch = (): void => {
         startedAt = Date.now()
-        child = spawnSandboxed(slot, spec.argv, id ? APP_DIR : spec.cwd, env, mounts, null, false)
+        child = spawnSandboxed(slot, spec.argv, id ? APP_DIR : spec.cwd, env, mounts, null, false, {
+          unit,
+          limits,
+        })
         child.stdin?.end()
         pipeOutput(child, spec.onOutput)
         child.once('spawn', () => {
@@ -517,6 +547,16 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
         })
         void exited(child).then(({ code, signal }) => {
           lastExit = { code, signal, at: new Date().toISOString() }
+          // The kernel's OOM counter of the instance's cgroup tells a memory kill from any other SIGKILL.
+          const ooms = id ? limiter.oomKills(id.name, unit) : 0
+          if (ooms > oomKills) {
+            oomKills = ooms
+            lastOomAt = lastExit.at
+            spec.onOutput(
+              'stderr',
+              `[palisade] out of memory: the instance used more than its ${Math.round((limits?.memoryBytes ?? 0) / 1024 ** 2)} MB limit and the kernel killed it\n`,
+            )
+          }
           resolveFirst({ code, signal })
           if (stopping) return
           state = 'crashed'
@@ -552,12 +592,20 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
           pid: state === 'running' || state === 'starting' ? (child.pid ?? null) : null,
           lastExit,
           nextRestartInMs: nextAt === null ? null : Math.max(0, nextAt - Date.now()),
+          usage: id && state === 'running' ? limiter.usage(id.name, unit) : null,
+          oomKills,
+          lastOomAt,
         }),
+        async setLimits(next) {
+          limits = next
+          if (id) limiter.update(id.name, unit, next)
+        },
         async stop(graceMs) {
           if (stopping) return
           stopping = true
           if (timer) clearTimeout(timer)
           await Promise.all([stopChild(child, graceMs), bridge ? stopChild(bridge, graceMs) : null])
+          if (id) await limiter.release(id.name, unit)
           state = 'stopped'
           if ('socketPath' in upstream) rmSync(upstream.socketPath, { force: true })
           slot.ports.delete(port)
@@ -576,6 +624,7 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
       const netns = id ? (build ? `${id.name}-b` : id.name) : null
       const proxyPort = id ? (build ? BUILD_PROXY_PORT : allocatePort(slot, PROXY_PORT_BASE)) : undefined
       const mounts = appMounts(slot, spec.cwd, build ? [] : (spec.persistentDirs ?? []), build)
+      const unit = unitName('run', `${Date.now().toString(36)}-${++runCounter}`)
       const execute = async (): Promise<RunResult> => {
         const started = Date.now()
         const child = spawnSandboxed(
@@ -586,6 +635,7 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
           mounts,
           netns,
           true,
+          { unit, limits: spec.limits },
         )
         child.stdin?.end()
         pipeOutput(child, spec.onOutput)
@@ -605,7 +655,14 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
             // no process left in the group
           }
         }
-        return { code, signal, timedOut, durationMs: Date.now() - started }
+        const oom = id !== null && spec.limits !== undefined && limiter.oomKills(id.name, unit) > 0
+        if (id && spec.limits !== undefined) await limiter.release(id.name, unit)
+        if (oom)
+          spec.onOutput(
+            'stderr',
+            `[palisade] out of memory: the command used more than its ${Math.round((spec.limits?.memoryBytes ?? 0) / 1024 ** 2)} MB limit and the kernel killed it\n`,
+          )
+        return { code, signal, timedOut, durationMs: Date.now() - started, ...(oom ? { oom } : {}) }
       }
       try {
         return netns && proxyPort !== undefined
