@@ -758,6 +758,7 @@ export function createDeployer(deps: DeployDeps) {
         onOutput: (_s, t) => logs.append(key, mask(t)),
         timeoutMs: opts.buildTimeoutMs,
         network: 'build',
+        limits: sizingOf(env).build,
         ...(runtime ? { binDir: runtime.binDir } : {}),
       })
       logs.note(
@@ -766,7 +767,7 @@ export function createDeployer(deps: DeployDeps) {
       )
       if (r.code !== 0)
         throw new DeployFailure(
-          `build step "${step.join(' ')}" ${r.timedOut ? 'timed out' : `failed with exit code ${r.code ?? r.signal ?? '?'}`}`,
+          `build step "${step.join(' ')}" ${r.timedOut ? 'timed out' : r.oom === true ? `ran out of memory (the build's limit is ${Math.round(sizingOf(env).build.memoryBytes / 1024 ** 2)} MB)` : `failed with exit code ${r.code ?? r.signal ?? '?'}`}`,
         )
     }
     const dir = releaseDirOf(env.id, dep.number)
@@ -1013,6 +1014,7 @@ export function createDeployer(deps: DeployDeps) {
         timeoutMs: opts.jobTimeoutMs,
         network: 'sandbox',
         persistentDirs: JSON.parse(env.persistent_dirs) as string[],
+        limits: sizingOf(env).job,
         ...(serving.binDir === null ? {} : { binDir: serving.binDir }),
       })
       logs.note(
@@ -1025,7 +1027,9 @@ export function createDeployer(deps: DeployDeps) {
           ? null
           : r.timedOut
             ? 'the command timed out'
-            : `the command exited with code ${r.code ?? r.signal ?? '?'}`,
+            : r.oom === true
+              ? `the command ran out of memory (limit ${Math.round(sizingOf(env).job.memoryBytes / 1024 ** 2)} MB)`
+              : `the command exited with code ${r.code ?? r.signal ?? '?'}`,
         r.code,
       )
     } catch (err) {

@@ -37,8 +37,8 @@ export interface Cgroups {
   killAll(group: string, unit: string): void
   /** Removes the unit's cgroup once its processes are gone (retried briefly: the kernel reaps them first). */
   remove(group: string, unit: string): Promise<void>
-  /** Removes an environment's whole tree (its units first). */
-  removeGroup(group: string): Promise<void>
+  /** Removes an environment's whole tree (its units first); `once`: no waiting for processes to be reaped. */
+  removeGroup(group: string, once?: boolean): Promise<void>
 }
 
 /** Why limits could not be enforced, or the cgroups to enforce them with. */
@@ -81,14 +81,14 @@ function write(file: string, value: string): void {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
-async function rmdirRetry(dir: string): Promise<void> {
-  for (let i = 0; i < 40; i++) {
+async function rmdirRetry(dir: string, tries = 40): Promise<void> {
+  for (let i = 0; i < tries; i++) {
     if (!existsSync(dir)) return
     try {
       rmdirSync(dir)
       return
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || i === tries - 1) return
       await sleep(50)
     }
   }
@@ -186,8 +186,9 @@ function createV1(roots: { memory: string; cpu: string; cpuacct: string; pids: s
     async remove(group, unit) {
       for (const root of controllers) await rmdirRetry(dirOf(root, group, unit))
     },
-    async removeGroup(group) {
-      for (const root of controllers) await removeTree(path.join(root, TOP, assertName('group', group)))
+    async removeGroup(group, once) {
+      for (const root of controllers)
+        await removeTree(path.join(root, TOP, assertName('group', group)), once === true ? 1 : 40)
     },
   }
 }
@@ -256,8 +257,8 @@ function createV2(root: string): Cgroups {
     async remove(group, unit) {
       await rmdirRetry(dirOf(group, unit))
     },
-    async removeGroup(group) {
-      await removeTree(path.join(root, TOP, assertName('group', group)))
+    async removeGroup(group, once) {
+      await removeTree(path.join(root, TOP, assertName('group', group)), once === true ? 1 : 40)
     },
   }
 }
@@ -280,11 +281,11 @@ function killPids(procsFile: string): void {
   }
 }
 
-async function removeTree(dir: string): Promise<void> {
+async function removeTree(dir: string, tries: number): Promise<void> {
   if (!existsSync(dir)) return
   for (const e of readdirSync(dir, { withFileTypes: true }))
-    if (e.isDirectory()) await rmdirRetry(path.join(dir, e.name))
-  await rmdirRetry(dir)
+    if (e.isDirectory()) await rmdirRetry(path.join(dir, e.name), tries)
+  await rmdirRetry(dir, tries)
 }
 
 /**

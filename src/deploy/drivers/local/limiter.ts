@@ -27,8 +27,8 @@ export interface Limiter {
   oomKills(group: string, unit: string): number
   /** Kills what is left in the unit and removes it. */
   release(group: string, unit: string): Promise<void>
-  /** Removes every unit of an environment. */
-  removeGroup(group: string): Promise<void>
+  /** Removes every unit of an environment (`once`: only those already empty, at close). */
+  removeGroup(group: string, once?: boolean): Promise<void>
 }
 
 /** A cgroup unit name for a kind of process and an id (instance ids are `ins_<lowercase alphanumerics>`). */
@@ -70,7 +70,7 @@ export function createLimiter(options: {
     }
   }
   if (report.mode === 'none') options.onWarning?.(`sizing limits: ${report.summary}`)
-  const samples = new Map<string, { at: number; us: number }>()
+  const samples = new Map<string, { at: number; us: number; recent: number | null }>()
 
   return {
     report,
@@ -88,11 +88,13 @@ export function createLimiter(options: {
       const key = `${group}/${unit}`
       const now = Date.now()
       const prev = samples.get(key)
-      samples.set(key, { at: now, us: u.cpuUsageUs })
-      const recent =
-        prev && now - prev.at >= 200 && u.cpuUsageUs >= prev.us
-          ? Math.round(((u.cpuUsageUs - prev.us) / ((now - prev.at) * 1000)) * 100) / 100
-          : null
+      // Two calls close together (a status answer reads each instance twice) keep the earlier sample.
+      let recent = prev?.recent ?? null
+      if (!prev || now - prev.at >= 200) {
+        if (prev && u.cpuUsageUs >= prev.us)
+          recent = Math.round(((u.cpuUsageUs - prev.us) / ((now - prev.at) * 1000)) * 100) / 100
+        samples.set(key, { at: now, us: u.cpuUsageUs, recent })
+      }
       return {
         memoryBytes: u.memoryBytes,
         memoryLimitBytes: u.memoryLimitBytes,
@@ -111,9 +113,9 @@ export function createLimiter(options: {
       cgroups.killAll(group, unit)
       await cgroups.remove(group, unit)
     },
-    async removeGroup(group) {
+    async removeGroup(group, once) {
       for (const k of samples.keys()) if (k.startsWith(`${group}/`)) samples.delete(k)
-      await cgroups?.removeGroup(group)
+      await cgroups?.removeGroup(group, once)
     },
   }
 }

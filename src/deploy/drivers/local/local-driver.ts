@@ -680,6 +680,9 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
       egressOpen.clear()
       // Users and namespaces stay: an environment keeps its identity across restarts (ids are never
       // reused); `removeEnvironment` takes them away when the environment is deleted.
+      // Empty cgroups go (a service daemon still running keeps its own).
+      for (const slot of slots.values())
+        if (slot.identity) await limiter.removeGroup(slot.identity.name, true)
       slots.clear()
     },
   }
