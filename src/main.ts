@@ -217,6 +217,9 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       await driver.prepareEnvironment(envId, path.join(config.dataDir, 'envs', envId))
       return driver.identityOf(envId)
     },
+    // Each service runs in its own cgroup with its share of the environment's sizing (#20).
+    serviceLauncher: async (envId, serviceId) =>
+      driver.serviceLauncher?.(envId, serviceId, (await deploy.sizingPlanOf(envId)).service) ?? null,
   })
   const sync = createSync({ ...dataDeps, services, engines: ENGINES })
   const backupScheduler = createBackupScheduler({

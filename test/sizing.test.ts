@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
 import { Agent, request } from 'node:http'
 import { describe, test } from 'node:test'
-import type { EnvironmentRuntimeStatus, Job } from '../src/deploy/index.js'
+import { sandboxName, type EnvironmentRuntimeStatus, type Job } from '../src/deploy/index.js'
 import { eventually, nodeApp } from '../src/deploy/testing.js'
 import { httpGet, startDeployPlatform, suiteScope, type DeployFixture } from './deploy-helpers.js'
 
@@ -260,4 +261,41 @@ describe('sizing is enforced (root)', { skip }, () => {
       'the scaling is in the audit log',
     )
   })
+
+  test(
+    'a service runs in its own cgroup with its share of the sizing, as the environment user',
+    { skip: existsSync('/usr/bin/redis-server') ? false : 'needs redis-server' },
+    async () => {
+      const f = await p.addApp()
+      await resize(f, { memoryMb: 1024 })
+      const res = await f.call('POST', `/v1/environments/${f.envId}/services`, { type: 'redis' })
+      assert.equal(res.statusCode, 201, res.body)
+      const id = (res.json() as { id: string }).id
+      await eventually(
+        async () => {
+          const st = (await f.call('GET', `/v1/services/${id}`)).json() as {
+            status: string
+            reason: string | null
+          }
+          assert.notEqual(st.status, 'failed', st.reason ?? '')
+          return st.status === 'running' ? st : undefined
+        },
+        120_000,
+        'redis running',
+      )
+      const unit = `svc-${id.toLowerCase().replace(/[^a-z0-9-]/g, '-')}`
+      const mem = `/sys/fs/cgroup/memory/palisade/${sandboxName(f.envId)}/${unit}`
+      const v2 = `/sys/fs/cgroup/palisade/${sandboxName(f.envId)}/${unit}`
+      const dir = existsSync(mem) ? mem : v2
+      const limit = readFileSync(
+        `${dir}/${dir === mem ? 'memory.limit_in_bytes' : 'memory.max'}`,
+        'utf8',
+      ).trim()
+      assert.equal(Number(limit), 512 * 1024 ** 2, 'half the instance size')
+      const pids = readFileSync(`${dir}/cgroup.procs`, 'utf8').trim().split('\n').filter(Boolean)
+      assert.ok(pids.length >= 1, 'the server is inside')
+      const uid = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pids[0]}/status`, 'utf8'))?.[1]
+      assert.ok(Number(uid) >= 610_000, `runs as the environment user (${uid})`)
+    },
+  )
 })

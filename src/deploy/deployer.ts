@@ -1295,6 +1295,12 @@ export function createDeployer(deps: DeployDeps) {
       }
     },
 
+    /** What the environment's sizing gives each kind of process (platform work, no authorization). */
+    async sizingPlanOf(envId: string): Promise<SizingPlan> {
+      const env = await envRow(envId)
+      return planSizing(parseSizing(env?.sizing, DEFAULT_SIZING))
+    },
+
     /**
      * The release an environment serves (platform work, no authorization): its number, commit and pinned
      * runtime version, or null before the first successful deployment.

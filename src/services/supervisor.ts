@@ -25,6 +25,11 @@ export interface SupervisedSpec {
   readonly stopSignal: NodeJS.Signals
   readonly backoff: Backoff
   readonly onExit?: (code: number | null, signal: string | null) => void
+  /**
+   * An argv prefix run as root that puts itself into the service's cgroup and then execs the rest (the
+   * deploy driver's `serviceLauncher`): the server then drops to `runAs` with setpriv, born inside its limits.
+   */
+  readonly launcher?: readonly string[] | null
 }
 
 export type SupervisedState = 'running' | 'backoff' | 'stopped'
@@ -58,8 +63,24 @@ export function supervise(spec: SupervisedSpec): Supervised {
 
   function launch(): void {
     const startedAt = Date.now()
-    const ids = spec.runAs ? { uid: spec.runAs.uid, gid: spec.runAs.gid } : {}
-    const c = spawn(spec.argv[0] as string, spec.argv.slice(1), {
+    const limited = spec.launcher !== undefined && spec.launcher !== null && spec.launcher.length > 0
+    const ids = spec.runAs && !limited ? { uid: spec.runAs.uid, gid: spec.runAs.gid } : {}
+    const argv = limited
+      ? [
+          ...(spec.launcher ?? []),
+          ...(spec.runAs
+            ? [
+                '/usr/bin/setpriv',
+                `--reuid=${spec.runAs.uid}`,
+                `--regid=${spec.runAs.gid}`,
+                '--clear-groups',
+                '--',
+              ]
+            : []),
+          ...spec.argv,
+        ]
+      : spec.argv
+    const c = spawn(argv[0] as string, argv.slice(1), {
       cwd: spec.cwd,
       env: cleanEnv(spec.env),
       detached: true,
