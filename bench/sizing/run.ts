@@ -4,11 +4,11 @@
  * (2) What the cgroup set-up costs a deploy: the deploy time with limits, and per process the cost of creating
  * the unit and entering it through the launcher (vs. exec'ing the same command directly).
  * Usage (root, as `palisade serve` runs): node --import tsx bench/sizing/run.ts
- *   env: DURATION=10s CONNECTIONS=16 THREADS=2 REPS=50 DEPLOYS=3
+ *   env: DURATION=10s CONNECTIONS=16 THREADS=2 REPS=50 DEPLOYS=3 ROUNDS=3 (alternating 1 and 2 instances)
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
 import { loadConfig } from '../../src/config/index.js'
 import { removeSandbox, sandboxName } from '../../src/deploy/index.js'
@@ -21,6 +21,7 @@ const CONNECTIONS = process.env['CONNECTIONS'] ?? '16'
 const THREADS = process.env['THREADS'] ?? '2'
 const REPS = Number(process.env['REPS'] ?? 50)
 const DEPLOYS = Number(process.env['DEPLOYS'] ?? 3)
+const ROUNDS = Number(process.env['ROUNDS'] ?? 3)
 if (process.getuid?.() !== 0) throw new Error('run as root: limits are enforced only with isolation')
 
 const root = mkdtempSync(path.join(tmpdir(), 'pal-bench-sizing-'))
@@ -145,11 +146,19 @@ try {
   }
   await instancesHealthy(1)
   await wrk() // warm-up: the WAF compiles on first use, the JIT warms up
-  const one = await wrk()
-  await call('PATCH', `/v1/environments/${env.id}`, { sizing: { instances: 2 } }, token)
-  await instancesHealthy(2)
-  await wrk()
-  const two = await wrk()
+  // Alternating rounds (1, 2, 1, 2, …): a shared machine's load drifts; each count gets the same share of it.
+  const rps: Record<1 | 2, number[]> = { 1: [], 2: [] }
+  const errors: string[] = []
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const n of [1, 2] as const) {
+      await call('PATCH', `/v1/environments/${env.id}`, { sizing: { instances: n } }, token)
+      await instancesHealthy(n)
+      const r = await wrk()
+      rps[n].push(r.rps)
+      if (r.errors !== 'none') errors.push(`instances ${n}: ${r.errors}`)
+    }
+  }
+  const load = loadavg()[0]?.toFixed(1) ?? '?'
 
   // Per process: creating a unit and entering it through the launcher, against exec'ing the same command.
   const d = detectCgroups()
@@ -175,8 +184,12 @@ try {
   console.log(
     `cgroup v${d.cgroups.version}, ${DURATION} wrk -t${THREADS} -c${CONNECTIONS}, CPU-bound app (~3e6 loop iterations a request), cpu 1 per instance`,
   )
-  console.log(`instances 1: ${one.rps.toFixed(0)} req/s (errors: ${one.errors})`)
-  console.log(`instances 2: ${two.rps.toFixed(0)} req/s (errors: ${two.errors})`)
+  console.log(`load average at the end: ${load} on ${cpus().length} cores`)
+  for (const n of [1, 2] as const)
+    console.log(
+      `instances ${n}: median ${median(rps[n]).toFixed(0)} req/s (rounds: ${rps[n].map((x) => x.toFixed(0)).join(', ')})`,
+    )
+  console.log(`errors: ${errors.length === 0 ? 'none' : errors.join('; ')}`)
   console.log(
     `deploy (build + start + health check + switch), median of ${DEPLOYS}: ${median(deployMs)} ms (${deployMs.join(', ')})`,
   )
