@@ -1,10 +1,10 @@
 /**
  * Sizing benchmark. (1) Requests per second of a CPU-bound app (each request ~2 ms of JavaScript) behind the
- * platform's own edge with its WAF (CRS when installed), at instances 1 and 2 (cpu 1 each), with wrk.
+ * platform's own edge with its WAF (CRS when installed), at instances 1 and 2 (CPU each, default 0.5), with wrk.
  * (2) What the cgroup set-up costs a deploy: the deploy time with limits, and per process the cost of creating
  * the unit and entering it through the launcher (vs. exec'ing the same command directly).
  * Usage (root, as `palisade serve` runs): node --import tsx bench/sizing/run.ts
- *   env: DURATION=10s CONNECTIONS=16 THREADS=2 REPS=50 DEPLOYS=3 ROUNDS=3 (alternating 1 and 2 instances)
+ *   env: CPU=0.5 (per instance) DURATION=10s CONNECTIONS=16 THREADS=2 REPS=50 DEPLOYS=3 ROUNDS=3 (alternating 1 and 2 instances)
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
@@ -22,6 +22,8 @@ const THREADS = process.env['THREADS'] ?? '2'
 const REPS = Number(process.env['REPS'] ?? 50)
 const DEPLOYS = Number(process.env['DEPLOYS'] ?? 3)
 const ROUNDS = Number(process.env['ROUNDS'] ?? 3)
+/** CPUs per instance: with 0.5 the instance's quota, not the host, bounds one instance. */
+const CPU = Number(process.env['CPU'] ?? 0.5)
 if (process.getuid?.() !== 0) throw new Error('run as root: limits are enforced only with isolation')
 
 const root = mkdtempSync(path.join(tmpdir(), 'pal-bench-sizing-'))
@@ -89,7 +91,7 @@ const project = await call(
 const env = await call(
   'POST',
   `/v1/projects/${project.id}/environments`,
-  { name: 'main', sizing: { instances: 1, memoryMb: 256, cpu: 1 } },
+  { name: 'main', sizing: { instances: 1, memoryMb: 256, cpu: CPU } },
   token,
 )
 
@@ -182,7 +184,7 @@ try {
   await d.cgroups.removeGroup('pal-bench')
 
   console.log(
-    `cgroup v${d.cgroups.version}, ${DURATION} wrk -t${THREADS} -c${CONNECTIONS}, CPU-bound app (~3e6 loop iterations a request), cpu 1 per instance`,
+    `cgroup v${d.cgroups.version}, ${DURATION} wrk -t${THREADS} -c${CONNECTIONS}, CPU-bound app (~3e6 loop iterations a request), cpu ${CPU} per instance`,
   )
   console.log(`load average at the end: ${load} on ${cpus().length} cores`)
   for (const n of [1, 2] as const)
