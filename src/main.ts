@@ -78,7 +78,12 @@ export interface PlatformOptions {
   /** Where the one-time setup token is announced (default: the log). */
   readonly announce?: (line: string) => void
   /** Deploy tuning for tests: isolation (default: when running as root) and timings. */
-  readonly deploy?: { readonly isolate?: boolean; readonly options?: Partial<DeployOptions> }
+  readonly deploy?: {
+    readonly isolate?: boolean
+    /** Sizing limits through cgroups when isolated (default on; off only to measure what they cost). */
+    readonly limits?: boolean
+    readonly options?: Partial<DeployOptions>
+  }
   /** How often the backup scheduler looks for due schedules (tests: short; default one minute). */
   readonly backupScheduler?: { readonly intervalMs?: number }
   /** Custom domain proofs for tests: a resolver, the HTTP check's port, loopback allowed. */
@@ -164,6 +169,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   const driver = createLocalDriver({
     dataDir: config.dataDir,
     isolate,
+    ...(options.deploy?.limits === false ? { limits: false } : {}),
     onWarning: (m) => logger.warn(m),
     onEgressRefusal: (environmentId, target, reason) =>
       logger.warn({ environmentId, target, reason }, 'egress refused'),

@@ -4,7 +4,7 @@
  * (2) What the cgroup set-up costs a deploy: the deploy time with limits, and per process the cost of creating
  * the unit and entering it through the launcher (vs. exec'ing the same command directly).
  * Usage (root, as `palisade serve` runs): node --import tsx bench/sizing/run.ts
- *   env: CPU=0.5 (per instance) DURATION=10s CONNECTIONS=16 THREADS=2 REPS=50 DEPLOYS=3 ROUNDS=3 (alternating 1 and 2 instances)
+ *   env: CPU=0.5 (per instance) LIMITS=1 (0: sandboxes without cgroups) DURATION=10s CONNECTIONS=16 THREADS=2 REPS=50 DEPLOYS=3 ROUNDS=3 (alternating 1 and 2 instances)
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
@@ -24,6 +24,8 @@ const DEPLOYS = Number(process.env['DEPLOYS'] ?? 3)
 const ROUNDS = Number(process.env['ROUNDS'] ?? 3)
 /** CPUs per instance: with 0.5 the instance's quota, not the host, bounds one instance. */
 const CPU = Number(process.env['CPU'] ?? 0.5)
+/** LIMITS=0: the same sandboxes without cgroups (what the limits cost). */
+const LIMITS = process.env['LIMITS'] !== '0'
 if (process.getuid?.() !== 0) throw new Error('run as root: limits are enforced only with isolation')
 
 const root = mkdtempSync(path.join(tmpdir(), 'pal-bench-sizing-'))
@@ -55,7 +57,11 @@ const config = loadConfig(
 let setupToken = ''
 const platform = await createPlatform(config, {
   announce: (l) => (setupToken = l.split(': ').pop() ?? ''),
-  deploy: { isolate: true, options: { throttle: { requestsPerSecond: 0, burst: 0 }, drainMs: 300 } },
+  deploy: {
+    isolate: true,
+    limits: LIMITS,
+    options: { throttle: { requestsPerSecond: 0, burst: 0 }, drainMs: 300 },
+  },
 })
 const { http } = await platform.edge.listen()
 await platform.deploy.attachRoutes(platform.edge.routes)
@@ -184,7 +190,7 @@ try {
   await d.cgroups.removeGroup('pal-bench')
 
   console.log(
-    `cgroup v${d.cgroups.version}, ${DURATION} wrk -t${THREADS} -c${CONNECTIONS}, CPU-bound app (~3e6 loop iterations a request), cpu ${CPU} per instance`,
+    `cgroup v${d.cgroups.version}, limits ${LIMITS ? 'on' : 'OFF'}, ${DURATION} wrk -t${THREADS} -c${CONNECTIONS}, CPU-bound app (~3e6 loop iterations a request), cpu ${CPU} per instance`,
   )
   console.log(`load average at the end: ${load} on ${cpus().length} cores`)
   for (const n of [1, 2] as const)

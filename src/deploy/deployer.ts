@@ -10,7 +10,7 @@ import { ConflictError, InvalidError, NotFoundError } from '../shared/errors.js'
 import { newId } from '../shared/ids.js'
 import { packRootTree } from '../shared/tenant-files.js'
 import { BuildPlanError, parseProcfile, planBuild, preparePersistentMountPoints } from './build-plan.js'
-import type { EgressSetting, RunningProcess } from './drivers/driver.js'
+import type { EgressSetting, ProcessStatus, RunningProcess } from './drivers/driver.js'
 import { DEPLOY_ERRORS } from './errors.js'
 import { assertRef, assertPublicRepository, fetchSource, resolveRepository } from './git-source.js'
 import { probe, waitHealthy } from './health-check.js'
@@ -175,6 +175,13 @@ export function createDeployer(deps: DeployDeps) {
     } finally {
       checking = false
     }
+  }
+
+  function instanceStatuses(envId: string): Array<ProcessStatus & { readonly healthy: boolean }> {
+    return (runtimes.get(envId)?.serving?.processes ?? []).map((p) => ({
+      ...p.status(),
+      healthy: health.isHealthy(p),
+    }))
   }
 
   /** Where the edge sends the environment's requests: its healthy instances, or a static root. */
@@ -1288,12 +1295,18 @@ export function createDeployer(deps: DeployDeps) {
         currentDeploymentId: state?.current_deployment_id ?? null,
         maintenance: state?.maintenance === 1,
         process: serving?.processes[0]?.status() ?? null,
-        instances: (serving?.processes ?? []).map((p) => ({ ...p.status(), healthy: health.isHealthy(p) })),
+        instances: instanceStatuses(envId),
         sizing: parseSizing(env.sizing, DEFAULT_SIZING),
         limits: driver.limits?.mode ?? 'none',
         isolation: driver.isolation.mode,
       }
     },
+
+    /**
+     * Every instance of the environment's current release with its use against its limits (platform work, no
+     * authorization: the metrics exporter).
+     */
+    instancesOf: instanceStatuses,
 
     /** What the environment's sizing gives each kind of process (platform work, no authorization). */
     async sizingPlanOf(envId: string): Promise<SizingPlan> {

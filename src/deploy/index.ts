@@ -51,6 +51,15 @@ export type {
   Upstream,
   IsolationReport,
 } from './drivers/driver.js'
+export {
+  planSizing,
+  parseSizing,
+  kubernetesResources,
+  CPU_PERIOD_US,
+  PIDS as SIZING_PIDS,
+  type SizingPlan,
+  type ProcessLimits,
+} from './sizing.js'
 export { LogStore } from './log-store.js'
 export type { GitPush, PushTarget } from './git-push.js'
 export { DEPLOY_ERRORS } from './errors.js'

@@ -42,6 +42,8 @@ export interface LocalDriverOptions {
   readonly dataDir: string
   /** Own user, namespaces and sandbox per environment (needs root). */
   readonly isolate: boolean
+  /** Sizing limits through cgroups when isolated (default true; false only to measure what they cost). */
+  readonly limits?: boolean
   readonly backoff?: Backoff
   readonly onWarning?: (message: string) => void
   /** Hosts builds may reach through the egress gateway (default: the package registries). */
@@ -172,6 +174,7 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
   // ---- sizing (#20): every tenant process enters a cgroup unit of its environment before it runs
   const limiter = createLimiter({
     isolate: opts.isolate,
+    ...(opts.limits === false ? { detect: () => ({ ok: false as const, reason: 'turned off' }) } : {}),
     ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
   })
   let runCounter = 0
@@ -597,8 +600,9 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
           lastOomAt,
         }),
         async setLimits(next) {
+          // A process started without limits has no unit to update (only the deployer starts apps, always with limits).
+          if (id && limits !== undefined) limiter.update(id.name, unit, next)
           limits = next
-          if (id) limiter.update(id.name, unit, next)
         },
         async stop(graceMs) {
           if (stopping) return
