@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
 import { test } from 'node:test'
 import { detectCgroups } from './cgroups.js'
 
@@ -115,5 +117,37 @@ test(
     cg.update(group, 'upd', { memoryBytes: 96 * MiB, cpuQuotaUs: 20_000, cpuPeriodUs: 100_000, pidsMax: 10 })
     assert.equal(cg.usage(group, 'upd')?.memoryLimitBytes, 96 * MiB)
     await cg.remove(group, 'upd')
+  },
+)
+
+test(
+  'CPU weights follow the sizing: a unit weighs its CPUs, its environment the sum of its units',
+  { skip: isRoot ? false : 'needs root (cgroups)' },
+  async (t) => {
+    const d = detectCgroups()
+    assert.ok(d.ok, d.ok ? '' : d.reason)
+    const cg = d.cgroups
+    t.after(() => cg.removeGroup(group))
+    const base = { memoryBytes: 64 * MiB, cpuPeriodUs: 100_000, pidsMax: 16 }
+    cg.ensure(group, 'w1', { ...base, cpuQuotaUs: 50_000 })
+    cg.ensure(group, 'w2', { ...base, cpuQuotaUs: 100_000 })
+    const [file, unitOf] =
+      cg.version === 1
+        ? (['cpu.shares', (n: number) => Math.round(1024 * n)] as const)
+        : (['cpu.weight', (n: number) => Math.round(100 * n)] as const)
+    const dir = readFileSync('/proc/self/mounts', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' '))
+      .find(([, , type, opts]) =>
+        cg.version === 1 ? type === 'cgroup' && opts?.split(',').includes('cpu') : type === 'cgroup2',
+      )?.[1]
+    assert.ok(dir)
+    const env = path.join(dir, 'palisade', group)
+    const read = (f: string): number => Number(readFileSync(f, 'utf8').trim())
+    assert.equal(read(path.join(env, 'w1', file)), unitOf(0.5))
+    assert.equal(read(path.join(env, file)), unitOf(1.5))
+    await cg.remove(group, 'w2')
+    assert.equal(read(path.join(env, file)), unitOf(0.5))
+    await cg.remove(group, 'w1')
   },
 )

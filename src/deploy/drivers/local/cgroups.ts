@@ -152,8 +152,19 @@ function createV1(roots: { memory: string; cpu: string; cpuacct: string; pids: s
     const cpu = dirOf(roots.cpu, group, unit)
     write(path.join(cpu, 'cpu.cfs_period_us'), String(l.cpuPeriodUs))
     write(path.join(cpu, 'cpu.cfs_quota_us'), String(l.cpuQuotaUs))
+    write(path.join(cpu, 'cpu.shares'), String(sharesOf(l)))
     write(path.join(dirOf(roots.pids, group, unit), 'pids.max'), String(l.pidsMax))
+    rebalanceV1()
   }
+  const sharesOf = (l: ProcessLimits): number =>
+    Math.max(2, Math.min(262_144, Math.round((1024 * l.cpuQuotaUs) / l.cpuPeriodUs)))
+  const rebalanceV1 = (): void =>
+    rebalance(
+      path.join(roots.cpu, TOP),
+      'cpu.shares',
+      (dir) => readInt(path.join(dir, 'cpu.shares')),
+      (w) => Math.max(2, Math.min(262_144, w)),
+    )
   return {
     version: 1,
     ensure(group, unit, l) {
@@ -185,6 +196,7 @@ function createV1(roots: { memory: string; cpu: string; cpuacct: string; pids: s
     },
     async remove(group, unit) {
       for (const root of controllers) await rmdirRetry(dirOf(root, group, unit))
+      rebalanceV1()
     },
     async removeGroup(group, once) {
       for (const root of controllers)
@@ -210,8 +222,20 @@ function createV2(root: string): Cgroups {
     write(path.join(dir, 'memory.max'), String(l.memoryBytes))
     if (existsSync(path.join(dir, 'memory.swap.max'))) write(path.join(dir, 'memory.swap.max'), '0')
     write(path.join(dir, 'cpu.max'), `${l.cpuQuotaUs} ${l.cpuPeriodUs}`)
+    write(
+      path.join(dir, 'cpu.weight'),
+      String(Math.max(1, Math.min(10_000, Math.round((100 * l.cpuQuotaUs) / l.cpuPeriodUs)))),
+    )
     write(path.join(dir, 'pids.max'), String(l.pidsMax))
+    rebalanceV2()
   }
+  const rebalanceV2 = (): void =>
+    rebalance(
+      path.join(root, TOP),
+      'cpu.weight',
+      (dir) => readInt(path.join(dir, 'cpu.weight')),
+      (w) => Math.max(1, Math.min(10_000, w)),
+    )
   return {
     version: 2,
     ensure(group, unit, l) {
@@ -256,11 +280,46 @@ function createV2(root: string): Cgroups {
     },
     async remove(group, unit) {
       await rmdirRetry(dirOf(group, unit))
+      rebalanceV2()
     },
     async removeGroup(group, once) {
       await removeTree(path.join(root, TOP, assertName('group', group)), once === true ? 1 : 40)
     },
   }
+}
+
+/**
+ * CPU weights under contention follow the sizing: a unit weighs its CPUs (1 CPU = the weight of one ordinary
+ * process), an environment the sum of its units, the palisade tree the sum of its environments. Without this
+ * the whole tree would weigh as much as one process of the host (cgroups compete as one entity with their
+ * siblings): a second instance would add no CPU on a busy host, and every tenant together would count as one
+ * process against the control plane.
+ */
+function rebalance(
+  top: string,
+  file: string,
+  unitWeight: (dir: string) => number,
+  clamp: (w: number) => number,
+): void {
+  const children = (dir: string): string[] =>
+    existsSync(dir)
+      ? readdirSync(dir, { withFileTypes: true })
+          .filter((e) => e.isDirectory())
+          .map((e) => path.join(dir, e.name))
+      : []
+  let total = 0
+  for (const env of children(top)) {
+    let sum = 0
+    for (const unit of children(env)) sum += unitWeight(unit)
+    if (sum === 0) continue
+    try {
+      write(path.join(env, file), String(clamp(sum)))
+    } catch {
+      // being removed
+    }
+    total += sum
+  }
+  if (total > 0) write(path.join(top, file), String(clamp(total)))
 }
 
 function killPids(procsFile: string): void {
