@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { test } from 'node:test'
 import { detectCgroups } from './cgroups.js'
@@ -149,5 +150,58 @@ test(
     await cg.remove(group, 'w2')
     assert.equal(read(path.join(env, file)), unitOf(0.5))
     await cg.remove(group, 'w1')
+  },
+)
+
+test(
+  'on a cgroup v2 host the unified hierarchy gets memory.max, no swap, cpu.max, cpu.weight and pids.max, with the controllers delegated down the tree',
+  { skip: isRoot ? false : 'needs root (detection refuses otherwise)' },
+  async (t) => {
+    // This machine is cgroup v1: the v2 interface files are checked on a directory laid out as the kernel does.
+    const root = mkdtempSync(path.join(tmpdir(), 'pal-cg2-'))
+    t.after(() => rmSync(root, { recursive: true, force: true }))
+    const mounts = path.join(root, 'mounts')
+    const unified = path.join(root, 'unified')
+    writeFileSync(mounts, `cgroup2 ${unified} cgroup2 rw,nosuid,nodev,noexec,relatime 0 0\n`)
+    for (const dir of [unified, path.join(unified, 'palisade'), path.join(unified, 'palisade', 'env1')]) {
+      mkdirSync(dir, { recursive: true })
+      writeFileSync(path.join(dir, 'cgroup.controllers'), 'cpuset cpu io memory hugetlb pids rdma misc\n')
+      writeFileSync(path.join(dir, 'cgroup.subtree_control'), '')
+    }
+    const d = detectCgroups({ mountsFile: mounts })
+    assert.ok(d.ok, d.ok ? '' : d.reason)
+    assert.equal(d.cgroups.version, 2)
+    const unit = path.join(unified, 'palisade', 'env1', 'app-1')
+    mkdirSync(unit)
+    writeFileSync(path.join(unit, 'memory.swap.max'), 'max')
+    d.cgroups.ensure('env1', 'app-1', {
+      memoryBytes: 128 * MiB,
+      cpuQuotaUs: 50_000,
+      cpuPeriodUs: 100_000,
+      pidsMax: 99,
+    })
+    const read = (f: string): string => readFileSync(path.join(unit, f), 'utf8')
+    assert.equal(read('memory.max'), String(128 * MiB))
+    assert.equal(read('memory.swap.max'), '0')
+    assert.equal(read('cpu.max'), '50000 100000')
+    assert.equal(read('cpu.weight'), '50')
+    assert.equal(read('pids.max'), '99')
+    for (const dir of [unified, path.join(unified, 'palisade'), path.join(unified, 'palisade', 'env1')])
+      assert.equal(readFileSync(path.join(dir, 'cgroup.subtree_control'), 'utf8'), '+memory +cpu +pids')
+    assert.equal(readFileSync(path.join(unified, 'palisade', 'env1', 'cpu.weight'), 'utf8'), '50')
+    const argv = d.cgroups.launcherArgv('env1', 'app-1', ['/bin/true'])
+    assert.deepEqual(argv.slice(3), ['palisade-cgroup', '1', path.join(unit, 'cgroup.procs'), '/bin/true'])
+    writeFileSync(path.join(unit, 'memory.current'), '4096\n')
+    writeFileSync(path.join(unit, 'memory.events'), 'low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n')
+    writeFileSync(path.join(unit, 'cpu.stat'), 'usage_usec 1234\nuser_usec 1000\n')
+    writeFileSync(path.join(unit, 'pids.current'), '7\n')
+    assert.deepEqual(d.cgroups.usage('env1', 'app-1'), {
+      memoryBytes: 4096,
+      memoryLimitBytes: 128 * MiB,
+      cpuUsageUs: 1234,
+      oomKills: 1,
+      pids: 7,
+      pidsMax: 99,
+    })
   },
 )
