@@ -263,11 +263,13 @@ describe('sizing is enforced (root)', { skip }, () => {
   })
 
   test(
-    'a service runs in its own cgroup with its share of the sizing, as the environment user',
+    'a service runs in its own cgroup with its share of the sizing, as the environment user, resized without a restart',
     { skip: existsSync('/usr/bin/redis-server') ? false : 'needs redis-server' },
     async () => {
       const f = await p.addApp()
       await resize(f, { memoryMb: 1024 })
+      f.repo.commit(sizedApp('svc'))
+      assert.equal((await f.deploy()).status, 'succeeded')
       const res = await f.call('POST', `/v1/environments/${f.envId}/services`, { type: 'redis' })
       assert.equal(res.statusCode, 201, res.body)
       const id = (res.json() as { id: string }).id
@@ -287,15 +289,23 @@ describe('sizing is enforced (root)', { skip }, () => {
       const mem = `/sys/fs/cgroup/memory/palisade/${sandboxName(f.envId)}/${unit}`
       const v2 = `/sys/fs/cgroup/palisade/${sandboxName(f.envId)}/${unit}`
       const dir = existsSync(mem) ? mem : v2
-      const limit = readFileSync(
-        `${dir}/${dir === mem ? 'memory.limit_in_bytes' : 'memory.max'}`,
-        'utf8',
-      ).trim()
+      const limitFile = `${dir}/${dir === mem ? 'memory.limit_in_bytes' : 'memory.max'}`
+      const limit = readFileSync(limitFile, 'utf8').trim()
       assert.equal(Number(limit), 512 * 1024 ** 2, 'half the instance size')
       const pids = readFileSync(`${dir}/cgroup.procs`, 'utf8').trim().split('\n').filter(Boolean)
       assert.ok(pids.length >= 1, 'the server is inside')
       const uid = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pids[0]}/status`, 'utf8'))?.[1]
       assert.ok(Number(uid) >= 610_000, `runs as the environment user (${uid})`)
+      await resize(f, { memoryMb: 2048 })
+      await eventually(
+        async () => (Number(readFileSync(limitFile, 'utf8').trim()) === 1024 * 1024 ** 2 ? true : undefined),
+        20_000,
+        'the service limit follows the sizing',
+      )
+      assert.ok(
+        readFileSync(`${dir}/cgroup.procs`, 'utf8').includes(pids[0] ?? '-'),
+        'the same server, not restarted',
+      )
     },
   )
 })

@@ -476,6 +476,11 @@ export function createDeployer(deps: DeployDeps) {
     serving.sizing = env.sizing
     const plan = sizingOf(env)
     for (const p of serving.processes) await p.setLimits?.(plan.app)
+    try {
+      driver.setServiceLimits?.(envId, plan.service)
+    } catch (err) {
+      deps.logger?.error({ err, environmentId: envId }, 'resizing the services failed')
+    }
     const have = serving.processes.length
     if (plan.instances === have) return
     logs.note(serving.deploymentId, `scaling from ${have} to ${plan.instances} instances (no deploy)`)

@@ -143,6 +143,8 @@ export interface DeployDriver {
    * service's cgroup before it execs the rest (root-run, before any tenant-influenced code). Null when limits are off.
    */
   serviceLauncher?(environmentId: string, serviceId: string, limits: ProcessLimits): readonly string[] | null
+  /** New limits for the environment's running services, at once (a sizing change). */
+  setServiceLimits?(environmentId: string, limits: ProcessLimits): void
   /** Tenant-writable directories, touched only through this (docs/isolation.md). */
   readonly files: TenantFiles
   /** Creates what an environment needs (user, namespace, directories); idempotent. */

@@ -37,6 +37,8 @@ export interface Cgroups {
   killAll(group: string, unit: string): void
   /** Removes the unit's cgroup once its processes are gone (retried briefly: the kernel reaps them first). */
   remove(group: string, unit: string): Promise<void>
+  /** The units of an environment that exist now. */
+  units(group: string): string[]
   /** Removes an environment's whole tree (its units first); `once`: no waiting for processes to be reaped. */
   removeGroup(group: string, once?: boolean): Promise<void>
 }
@@ -198,6 +200,7 @@ function createV1(roots: { memory: string; cpu: string; cpuacct: string; pids: s
       for (const root of controllers) await rmdirRetry(dirOf(root, group, unit))
       rebalanceV1()
     },
+    units: (group) => unitsIn(path.join(roots.memory, TOP, assertName('group', group))),
     async removeGroup(group, once) {
       for (const root of controllers)
         await removeTree(path.join(root, TOP, assertName('group', group)), once === true ? 1 : 40)
@@ -282,6 +285,7 @@ function createV2(root: string): Cgroups {
       await rmdirRetry(dirOf(group, unit))
       rebalanceV2()
     },
+    units: (group) => unitsIn(path.join(root, TOP, assertName('group', group))),
     async removeGroup(group, once) {
       await removeTree(path.join(root, TOP, assertName('group', group)), once === true ? 1 : 40)
     },
@@ -320,6 +324,13 @@ function rebalance(
     total += sum
   }
   if (total > 0) write(path.join(top, file), String(clamp(total)))
+}
+
+function unitsIn(dir: string): string[] {
+  if (!existsSync(dir)) return []
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && NAME_RE.test(e.name))
+    .map((e) => e.name)
 }
 
 function killPids(procsFile: string): void {

@@ -25,6 +25,8 @@ export interface Limiter {
   usage(group: string, unit: string): ProcessUsage | null
   /** Kernel OOM kills in the unit so far (0 when limits are off). */
   oomKills(group: string, unit: string): number
+  /** New limits for every running unit of a kind (`svc-…`: the environment's services). */
+  updateKind(group: string, kind: 'svc', limits: ProcessLimits): void
   /** Kills what is left in the unit and removes it. */
   release(group: string, unit: string): Promise<void>
   /** Removes every unit of an environment (`once`: only those already empty, at close). */
@@ -81,6 +83,11 @@ export function createLimiter(options: {
     },
     update(group, unit, limits) {
       cgroups?.update(group, unit, limits)
+    },
+    updateKind(group, kind, limits) {
+      if (!cgroups) return
+      for (const unit of cgroups.units(group))
+        if (unit.startsWith(`${kind}-`)) cgroups.update(group, unit, limits)
     },
     usage(group, unit) {
       const u = cgroups?.usage(group, unit)

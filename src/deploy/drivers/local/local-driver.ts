@@ -408,6 +408,11 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
       return limiter.wrap(id.name, unitName('svc', serviceId), limits, [])
     },
 
+    setServiceLimits(environmentId, limits) {
+      const id = slots.get(environmentId)?.identity ?? identities.find(environmentId)
+      if (id) limiter.updateKind(id.name, 'svc', limits)
+    },
+
     async prepareEnvironment(environmentId, envDir) {
       let identity: Identity | null = null
       if (opts.isolate) {
