@@ -42,7 +42,7 @@ export type Forward =
 /** Starts a bridge in `netns` (its own process group, so that it can be stopped as a whole). */
 export function startBridge(netns: string, forwards: readonly Forward[], execPath: string): ChildProcess {
   return spawn(
-    'nsenter',
+    '/usr/bin/nsenter',
     [`--net=/run/netns/${netns}`, '--', execPath, '-e', BRIDGE_SOURCE, JSON.stringify(forwards)],
     { detached: true, stdio: ['ignore', 'pipe', 'pipe'], shell: false, env: { PATH: '/usr/bin:/bin' } },
   )

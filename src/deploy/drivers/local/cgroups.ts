@@ -99,7 +99,7 @@ async function rmdirRetry(dir: string, tries = 40): Promise<void> {
 /** `/bin/sh -c` entering each file, then exec: positional arguments only, nothing interpolated into the script. */
 function launcher(procFiles: readonly string[], argv: readonly string[]): string[] {
   const script =
-    'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; n=$((n-1)); done; exec "$@"'
+    'n=$1; shift; while [ "$n" -gt 0 ]; do echo "$$" > "$1" || exit 125; shift; n=$((n-1)); done; exec "$@"'
   return ['/bin/sh', '-c', script, 'palisade-cgroup', String(procFiles.length), ...procFiles, ...argv]
 }
 

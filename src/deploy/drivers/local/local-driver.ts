@@ -25,7 +25,7 @@ import { DEFAULT_BUILD_HOSTS, type EgressPolicy } from './egress-policy.js'
 import { digestTree, freezeTree } from '../../../shared/frozen-tree.js'
 import { createIdentities, type Identity } from './identities.js'
 import { ensureNamespace, hardenDataDir, removeNamespace } from './isolation.js'
-import { APP_DIR, HOME_DIR, sandboxArgv, writeAccountFiles, type Mount } from './sandbox.js'
+import { APP_DIR, HOME_DIR, rootSafeEnv, sandboxArgv, writeAccountFiles, type Mount } from './sandbox.js'
 import { createTenantTree, type TenantTree } from './tenant-tree.js'
 import { createLimiter, TOOL_LIMITS, unitName } from './limiter.js'
 
@@ -326,7 +326,7 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
       limit?.limits === undefined ? sandboxed : limiter.wrap(id.name, limit.unit, limit.limits, sandboxed)
     return spawn(full[0] as string, full.slice(1), {
       cwd: '/',
-      env,
+      env: rootSafeEnv(env),
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe'],
       shell: false,

@@ -52,6 +52,35 @@ const MERGED_USR_LINKS: readonly [string, string][] = [
   ['usr/lib64', '/lib64'],
 ]
 
+/**
+ * Variables the dynamic loader and libc read (glibc's list of those it ignores for set-id programs, and every
+ * `LD_*`). Root starts the sandbox (launcher, nsenter, bwrap, setpriv) with the environment the tenant's process
+ * will get; threat: `LD_PRELOAD=<a library in the tenant's release>` set as an environment variable would run
+ * tenant code as root before privileges are dropped.
+ */
+const LOADER_VARIABLES = new Set([
+  'GCONV_PATH',
+  'GETCONF_DIR',
+  'GLIBC_TUNABLES',
+  'HOSTALIASES',
+  'LOCALDOMAIN',
+  'LOCPATH',
+  'MALLOC_TRACE',
+  'NIS_PATH',
+  'NLSPATH',
+  'RESOLV_HOST_CONF',
+  'RES_OPTIONS',
+  'TMPDIR',
+  'TZDIR',
+])
+
+/** The environment without what could make a root program load or read tenant-chosen files. */
+export function rootSafeEnv(env: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(env)) if (!k.startsWith('LD_') && !LOADER_VARIABLES.has(k)) out[k] = v
+  return out
+}
+
 /** Writes the sandbox's own passwd and group files (root-owned, 0644) into `dir`. */
 export function writeAccountFiles(dir: string, identity: Identity): { passwd: string; group: string } {
   mkdirSync(dir, { recursive: true, mode: 0o700 })
@@ -76,10 +105,11 @@ export function sandboxArgv(spec: SandboxSpec): string[] {
   const uid = assertEnvironmentId(spec.identity.uid)
   const gid = assertEnvironmentId(spec.identity.gid)
   const args: string[] = [
-    'nsenter',
+    // Absolute: root runs these with the tenant's environment, whose PATH the tenant chooses.
+    '/usr/bin/nsenter',
     `--net=/run/netns/${spec.netns}`,
     '--',
-    'bwrap',
+    '/usr/bin/bwrap',
     '--unshare-pid',
     '--unshare-ipc',
     '--unshare-uts',
