@@ -475,7 +475,17 @@ export function createDeployer(deps: DeployDeps) {
     if (!env || !serving || serving.startOne === null) return
     serving.sizing = env.sizing
     const plan = sizingOf(env)
-    for (const p of serving.processes) await p.setLimits?.(plan.app)
+    for (const p of serving.processes) {
+      try {
+        await p.setLimits?.(plan.app)
+      } catch (err) {
+        // On cgroup v1 a memory limit below what the instance uses now is refused (EBUSY): it keeps the old one.
+        logs.note(
+          serving.deploymentId,
+          `the new limits could not be applied to instance ${p.instanceId} (${(err as NodeJS.ErrnoException).code ?? 'error'}); they apply when it restarts`,
+        )
+      }
+    }
     try {
       driver.setServiceLimits?.(envId, plan.service)
     } catch (err) {

@@ -78,7 +78,20 @@ export function createLimiter(options: {
     report,
     wrap(group, unit, limits, argv) {
       if (!cgroups) return [...argv]
-      cgroups.ensure(group, unit, limits)
+      try {
+        cgroups.ensure(group, unit, limits)
+      } catch (err) {
+        // Fail closed, without throwing into a restart timer: the process is not started unlimited.
+        const why = (err as NodeJS.ErrnoException).code ?? 'error'
+        options.onWarning?.(`sizing limits: could not set up ${group}/${unit}: ${why}`)
+        return [
+          '/bin/sh',
+          '-c',
+          'echo "$1" >&2; exit 125',
+          'palisade',
+          `[palisade] the process was not started: its limits could not be set up (${why})`,
+        ]
+      }
       return cgroups.launcherArgv(group, unit, argv)
     },
     update(group, unit, limits) {

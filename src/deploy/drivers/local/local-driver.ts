@@ -606,8 +606,9 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
         }),
         async setLimits(next) {
           // A process started without limits has no unit to update (only the deployer starts apps, always with limits).
-          if (id && limits !== undefined) limiter.update(id.name, unit, next)
-          limits = next
+          const had = limits !== undefined
+          limits = next // a restart uses them even when the running unit refuses them now
+          if (id && had) limiter.update(id.name, unit, next)
         },
         async stop(graceMs) {
           if (stopping) return
