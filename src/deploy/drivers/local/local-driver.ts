@@ -19,7 +19,7 @@ import type {
   RunSpec,
   Upstream,
 } from '../driver.js'
-import { startBridge, type Forward } from './bridge.js'
+import { bridgeListening, startBridge, type Forward } from './bridge.js'
 import { createEgressGateway, type EgressGateway, type Resolver } from './egress-gateway.js'
 import { DEFAULT_BUILD_HOSTS, type EgressPolicy } from './egress-policy.js'
 import { digestTree, freezeTree } from '../../../shared/frozen-tree.js'
@@ -355,9 +355,10 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
     const id = slot.identity
     if (!id) return work()
     const socket = await egressSocket(id, purpose)
-    const bridge = startBridge(netns, [{ kind: 'out', port, socket }], process.execPath)
-    bridge.stdout?.resume()
+    const bridge = startBridge(netns, [{ kind: 'out', port, socket }], process.execPath, true)
     bridge.stderr?.resume()
+    // The run starts once its forwarder listens: its first connection out would otherwise be refused.
+    await bridgeListening(bridge, 5_000)
     try {
       return await work()
     } finally {
