@@ -84,7 +84,12 @@ export interface PlatformOptions {
   /** Where the one-time setup token is announced (default: the log). */
   readonly announce?: (line: string) => void
   /** Deploy tuning for tests: isolation (default: when running as root) and timings. */
-  readonly deploy?: { readonly isolate?: boolean; readonly options?: Partial<DeployOptions> }
+  readonly deploy?: {
+    readonly isolate?: boolean
+    /** Sizing limits through cgroups when isolated (default on; off only to measure what they cost). */
+    readonly limits?: boolean
+    readonly options?: Partial<DeployOptions>
+  }
   /** How often the backup scheduler looks for due schedules (tests: short; default one minute). */
   readonly backupScheduler?: { readonly intervalMs?: number }
   /** Custom domain proofs for tests: a resolver, the HTTP check's port, loopback allowed. */
@@ -171,6 +176,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   const driver = createLocalDriver({
     dataDir: config.dataDir,
     isolate,
+    ...(options.deploy?.limits === false ? { limits: false } : {}),
     onWarning: (m) => logger.warn(m),
     onEgressRefusal: (environmentId, target, reason) =>
       logger.warn({ environmentId, target, reason }, 'egress refused'),
@@ -225,6 +231,9 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       const identity = driver.identityOf(envId)
       return identity ? { ...identity, sandbox: driver.serviceSandbox(envId) } : null
     },
+    // Each service runs in its own cgroup with its share of the environment's sizing (#20).
+    serviceLauncher: async (envId, serviceId) =>
+      driver.serviceLauncher?.(envId, serviceId, (await deploy.sizingPlanOf(envId)).service) ?? null,
   })
   const sync = createSync({ ...dataDeps, services, engines: ENGINES })
   // PALISADE_DRIVER=kubernetes: environments are applied to the cluster and reconciled (docs/notes/kube.md

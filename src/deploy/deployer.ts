@@ -10,10 +10,13 @@ import { ConflictError, InvalidError, NotFoundError } from '../shared/errors.js'
 import { newId } from '../shared/ids.js'
 import { packRootTree } from '../shared/tenant-files.js'
 import { BuildPlanError, parseProcfile, planBuild, preparePersistentMountPoints } from './build-plan.js'
-import type { EgressSetting, RunningProcess } from './drivers/driver.js'
+import type { EgressSetting, ProcessStatus, RunningProcess } from './drivers/driver.js'
 import { DEPLOY_ERRORS } from './errors.js'
 import { assertRef, assertPublicRepository, fetchSource, resolveRepository } from './git-source.js'
-import { waitHealthy } from './health-check.js'
+import { probe, waitHealthy } from './health-check.js'
+import { InstanceHealth, startInstances } from './instances.js'
+import { parseSizing, planSizing, type SizingPlan } from './sizing.js'
+import { DEFAULT_SIZING } from '../tenancy/index.js'
 import { LogStore } from './log-store.js'
 import {
   DEFAULT_DEPLOY_OPTIONS,
@@ -44,11 +47,17 @@ class DeployFailure extends Error {}
 interface Serving {
   readonly release: number
   readonly deploymentId: string
+  /** A static site's target; a process release's target is made from its healthy instances (`targetOf`). */
   readonly target: PublishedRoute['target']
-  readonly process: RunningProcess | null
+  /** The web processes, one per instance (empty for a static site); scaling changes the list. */
+  processes: RunningProcess[]
   readonly dir: string
   /** The pinned runtime's bin directory (null: the host's node). */
   readonly binDir: string | null
+  /** The environment's sizing (stored JSON) the instances were started or last scaled with. */
+  sizing: string
+  /** Starts and health-checks one more instance of this release (scaling); null for a static site. */
+  readonly startOne: ((limits: SizingPlan['app']) => Promise<RunningProcess>) | null
 }
 
 /** What starting a release needs from its row. */
@@ -68,6 +77,8 @@ interface EnvRuntime {
 }
 
 const MAX_COMMAND = 4096
+/** How often the health of running instances is re-checked, ms. */
+const INSTANCE_CHECK_MS = 1_000
 
 function toDeployment(r: DeploymentsTable): Deployment {
   return {
@@ -139,6 +150,47 @@ export function createDeployer(deps: DeployDeps) {
   const bootedAt = now()
   const envDirOf = (envId: string): string => path.join(deps.dataDir, 'envs', envId)
   const releaseDirOf = (envId: string, n: number): string => path.join(envDirOf(envId), 'releases', String(n))
+  const sizingOf = (env: EnvironmentsTable): SizingPlan => planSizing(parseSizing(env.sizing, DEFAULT_SIZING))
+  const health = new InstanceHealth()
+  // Instances that crash leave the edge's rotation, and come back once they answer their health check again.
+  const monitor = setInterval(() => void checkInstances(), INSTANCE_CHECK_MS)
+  monitor.unref()
+  let checking = false
+  async function checkInstances(): Promise<void> {
+    if (checking || closing) return
+    checking = true
+    try {
+      for (const [envId, rt] of runtimes) {
+        const serving = rt.serving
+        if (!serving || serving.processes.length === 0) continue
+        const env = await envRow(envId)
+        if (!env) continue
+        const changed = await health.check(serving.processes, (u) =>
+          probe(u, env.health_check_path, env.host, 2_000),
+        )
+        if (changed && runtimes.get(envId)?.serving === serving) await publish(envId)
+      }
+    } catch (err) {
+      deps.logger?.error({ err }, 'checking instances failed')
+    } finally {
+      checking = false
+    }
+  }
+
+  function instanceStatuses(envId: string): Array<ProcessStatus & { readonly healthy: boolean }> {
+    return (runtimes.get(envId)?.serving?.processes ?? []).map((p) => ({
+      ...p.status(),
+      healthy: health.isHealthy(p),
+    }))
+  }
+
+  /** Where the edge sends the environment's requests: its healthy instances, or a static root. */
+  function targetOf(serving: Serving | null | undefined): PublishedRoute['target'] {
+    if (!serving) return { kind: 'none' }
+    if (serving.processes.length === 0) return serving.target
+    const upstreams = health.upstreams(serving.processes)
+    return { kind: 'proxy', upstream: upstreams[0] ?? serving.processes[0]!.upstream, upstreams }
+  }
 
   /** Whether the caller may read job command text and output in this environment (`job.read`). */
   const mayReadJobs = (principal: Principal, env: EnvironmentsTable): Promise<boolean> =>
@@ -277,7 +329,7 @@ export function createDeployer(deps: DeployDeps) {
       environmentId: envId,
       workspaceId: env.workspace_id,
       hosts: [env.host, ...domains.map((d) => d.name)],
-      target: runtimes.get(envId)?.serving?.target ?? { kind: 'none' },
+      target: targetOf(runtimes.get(envId)?.serving),
       maintenance: state?.maintenance === 1,
       access,
       throttle: throttleOf(env) ?? opts.throttle,
@@ -289,6 +341,12 @@ export function createDeployer(deps: DeployDeps) {
       sink?.upsert(route)
     } catch (err) {
       deps.logger?.error({ err, environmentId: envId }, 'the edge refused the route')
+    }
+    // A sizing change takes effect without a deploy: the running release is scaled (queued like any work).
+    const serving = runtimes.get(envId)?.serving
+    if (serving && serving.startOne !== null && serving.sizing !== env.sizing) {
+      serving.sizing = env.sizing
+      enqueue(envId, () => applySizing(envId))
     }
     return route
   }
@@ -345,50 +403,125 @@ export function createDeployer(deps: DeployDeps) {
         release: release.number,
         deploymentId: logKey,
         target: { kind: 'static', root: path.join(dir, release.static_root ?? '.') },
-        process: null,
+        processes: [],
         dir,
         binDir: null,
+        sizing: env.sizing,
+        startOne: null,
       }
     }
     const binDir = await binDirOf(release, logKey)
     const argv = JSON.parse(release.command ?? '[]') as string[]
     const variables = await environmentVariables(env.id)
     const mask = await secretMasker(env.id)
-    const instanceId = newId('ins')
+    const plan = sizingOf(env)
     logs.note(
       logKey,
-      `starting release ${release.number}${release.runtime_version && binDir ? ` on node ${release.runtime_version}` : ''}: ${argv.join(' ')}`,
+      `starting release ${release.number}${release.runtime_version && binDir ? ` on node ${release.runtime_version}` : ''}${plan.instances > 1 ? ` × ${plan.instances} instances` : ''}: ${argv.join(' ')}`,
     )
-    const proc = await driver.start({
-      environmentId: env.id,
-      instanceId,
-      cwd: dir,
-      argv,
-      env: variables,
-      onOutput: (_stream, text) => logs.append(logKey, mask(text)),
-      persistentDirs: JSON.parse(env.persistent_dirs) as string[],
-      ...(binDir === null ? {} : { binDir }),
-    })
-    const health = await waitHealthy({
-      upstream: proc.upstream,
-      path: env.health_check_path,
-      host: env.host,
-      timeoutMs: opts.healthTimeoutMs,
-      exited: proc.firstExit,
-    })
-    if (!health.ok) {
-      await proc.stop(opts.stopGraceMs)
-      throw new DeployFailure(health.reason)
+    /** One instance, started and health-checked; stopped again when its health check fails. */
+    const startOne = async (limits: SizingPlan['app']): Promise<RunningProcess> => {
+      const proc = await driver.start({
+        environmentId: env.id,
+        instanceId: newId('ins'),
+        cwd: dir,
+        argv,
+        env: variables,
+        onOutput: (_stream, text) => logs.append(logKey, mask(text)),
+        persistentDirs: JSON.parse(env.persistent_dirs) as string[],
+        limits,
+        ...(binDir === null ? {} : { binDir }),
+      })
+      const result = await waitHealthy({
+        upstream: proc.upstream,
+        path: env.health_check_path,
+        host: env.host,
+        timeoutMs: opts.healthTimeoutMs,
+        exited: proc.firstExit,
+      })
+      if (!result.ok) {
+        await proc.stop(opts.stopGraceMs)
+        throw new DeployFailure(result.reason)
+      }
+      health.markHealthy(proc)
+      logs.note(logKey, `health check GET ${env.health_check_path} passed after ${result.ms} ms`)
+      return proc
     }
-    logs.note(logKey, `health check GET ${env.health_check_path} passed after ${health.ms} ms`)
+    const processes = await startInstances(
+      plan.instances,
+      () => startOne(plan.app),
+      (p) => p.stop(opts.stopGraceMs),
+    )
     return {
       release: release.number,
       deploymentId: logKey,
-      target: { kind: 'proxy', upstream: proc.upstream },
-      process: proc,
+      target: { kind: 'proxy', upstream: processes[0]!.upstream },
+      processes,
       dir,
       binDir,
+      sizing: env.sizing,
+      startOne,
     }
+  }
+
+  /**
+   * Brings the running release to the environment's sizing without a deploy: new limits for the running
+   * instances at once, new instances started and health-checked before the edge sends them requests,
+   * surplus ones taken off the edge first and stopped after the drain.
+   */
+  async function applySizing(envId: string): Promise<void> {
+    const env = await envRow(envId)
+    const serving = runtimes.get(envId)?.serving
+    if (!env || !serving || serving.startOne === null) return
+    serving.sizing = env.sizing
+    const plan = sizingOf(env)
+    for (const p of serving.processes) {
+      try {
+        await p.setLimits?.(plan.app)
+      } catch (err) {
+        // On cgroup v1 a memory limit below what the instance uses now is refused (EBUSY): it keeps the old one.
+        logs.note(
+          serving.deploymentId,
+          `the new limits could not be applied to instance ${p.instanceId} (${(err as NodeJS.ErrnoException).code ?? 'error'}); they apply when it restarts`,
+        )
+      }
+    }
+    try {
+      driver.setServiceLimits?.(envId, plan.service)
+    } catch (err) {
+      deps.logger?.error({ err, environmentId: envId }, 'resizing the services failed')
+    }
+    const have = serving.processes.length
+    if (plan.instances === have) return
+    logs.note(serving.deploymentId, `scaling from ${have} to ${plan.instances} instances (no deploy)`)
+    if (plan.instances > have) {
+      try {
+        const added = await startInstances(
+          plan.instances - have,
+          () => serving.startOne!(plan.app),
+          (p) => p.stop(opts.stopGraceMs),
+        )
+        // The release may have been replaced meanwhile: then the new instances are not needed.
+        if (runtimes.get(envId)?.serving !== serving) {
+          await Promise.all(added.map((p) => p.stop(opts.stopGraceMs)))
+          return
+        }
+        serving.processes = [...serving.processes, ...added]
+      } catch (err) {
+        logs.note(
+          serving.deploymentId,
+          `scaling up failed: ${err instanceof Error ? err.message : 'error'}; ${have} instances keep serving`,
+        )
+        return
+      }
+      await publish(envId)
+      return
+    }
+    const surplus = serving.processes.slice(plan.instances)
+    serving.processes = serving.processes.slice(0, plan.instances)
+    await publish(envId)
+    await new Promise((r) => setTimeout(r, opts.drainMs))
+    await Promise.all(surplus.map((p) => p.stop(opts.stopGraceMs)))
   }
 
   /** Switches the edge to `next`, then lets the old release drain and stops it. */
@@ -402,7 +535,7 @@ export function createDeployer(deps: DeployDeps) {
     if (old && old !== next) {
       void (async () => {
         await new Promise((r) => setTimeout(r, opts.drainMs))
-        await old.process?.stop(opts.stopGraceMs)
+        await Promise.all(old.processes.map((p) => p.stop(opts.stopGraceMs)))
         if (old.deploymentId !== next.deploymentId) logs.end(old.deploymentId)
       })()
     }
@@ -647,6 +780,7 @@ export function createDeployer(deps: DeployDeps) {
         onOutput: (_s, t) => logs.append(key, mask(t)),
         timeoutMs: opts.buildTimeoutMs,
         network: 'build',
+        limits: sizingOf(env).build,
         ...(runtime ? { binDir: runtime.binDir } : {}),
       })
       logs.note(
@@ -655,7 +789,7 @@ export function createDeployer(deps: DeployDeps) {
       )
       if (r.code !== 0)
         throw new DeployFailure(
-          `build step "${step.join(' ')}" ${r.timedOut ? 'timed out' : `failed with exit code ${r.code ?? r.signal ?? '?'}`}`,
+          `build step "${step.join(' ')}" ${r.timedOut ? 'timed out' : r.oom === true ? `ran out of memory (the build's limit is ${Math.round(sizingOf(env).build.memoryBytes / 1024 ** 2)} MB)` : `failed with exit code ${r.code ?? r.signal ?? '?'}`}`,
         )
     }
     const dir = releaseDirOf(env.id, dep.number)
@@ -757,7 +891,7 @@ export function createDeployer(deps: DeployDeps) {
       await switchTo(env.id, serving, id)
       await setStatus(id, { status: 'succeeded', finished_at: now(), reason: null })
       logs.note(id, `deployment ${dep.number} succeeded in ${Date.now() - started} ms`)
-      if (serving.process === null) logs.end(id)
+      if (serving.processes.length === 0) logs.end(id)
       await pruneReleases(env.id)
     } catch (err) {
       const reason = err instanceof DeployFailure ? err.message : 'internal error (see the control plane log)'
@@ -868,7 +1002,7 @@ export function createDeployer(deps: DeployDeps) {
       const serving = runtimes.get(job.environment_id)?.serving
       if (!env || !serving) return await finish(false, 'the environment has no running release')
       if (job.type === 'restart') {
-        if (!serving.process) return await finish(true, null)
+        if (serving.processes.length === 0) return await finish(true, null)
         const rel = await db
           .selectFrom('releases')
           .selectAll()
@@ -902,6 +1036,7 @@ export function createDeployer(deps: DeployDeps) {
         timeoutMs: opts.jobTimeoutMs,
         network: 'sandbox',
         persistentDirs: JSON.parse(env.persistent_dirs) as string[],
+        limits: sizingOf(env).job,
         ...(serving.binDir === null ? {} : { binDir: serving.binDir }),
       })
       logs.note(
@@ -914,7 +1049,9 @@ export function createDeployer(deps: DeployDeps) {
           ? null
           : r.timedOut
             ? 'the command timed out'
-            : `the command exited with code ${r.code ?? r.signal ?? '?'}`,
+            : r.oom === true
+              ? `the command ran out of memory (limit ${Math.round(sizingOf(env).job.memoryBytes / 1024 ** 2)} MB)`
+              : `the command exited with code ${r.code ?? r.signal ?? '?'}`,
         r.code,
       )
     } catch (err) {
@@ -1160,7 +1297,7 @@ export function createDeployer(deps: DeployDeps) {
     },
 
     async status(principal: Principal, envId: string): Promise<EnvironmentRuntimeStatus> {
-      await tenancy.environments.load(principal, envId, 'deployment.read')
+      const env = await tenancy.environments.load(principal, envId, 'deployment.read')
       const state = await db
         .selectFrom('deploy_states')
         .selectAll()
@@ -1172,9 +1309,24 @@ export function createDeployer(deps: DeployDeps) {
         currentRelease: state?.current_release ?? null,
         currentDeploymentId: state?.current_deployment_id ?? null,
         maintenance: state?.maintenance === 1,
-        process: serving?.process?.status() ?? null,
+        process: serving?.processes[0]?.status() ?? null,
+        instances: instanceStatuses(envId),
+        sizing: parseSizing(env.sizing, DEFAULT_SIZING),
+        limits: driver.limits?.mode ?? 'none',
         isolation: driver.isolation.mode,
       }
+    },
+
+    /**
+     * Every instance of the environment's current release with its use against its limits (platform work, no
+     * authorization: the metrics exporter).
+     */
+    instancesOf: instanceStatuses,
+
+    /** What the environment's sizing gives each kind of process (platform work, no authorization). */
+    async sizingPlanOf(envId: string): Promise<SizingPlan> {
+      const env = await envRow(envId)
+      return planSizing(parseSizing(env?.sizing, DEFAULT_SIZING))
     },
 
     /**
@@ -1358,9 +1510,9 @@ export function createDeployer(deps: DeployDeps) {
       const rt = runtimes.get(envId)
       if (rt) {
         await rt.tail.catch(() => undefined)
-        const proc = rt.serving?.process
+        const procs = rt.serving?.processes ?? []
         rt.serving = null
-        await proc?.stop(opts.stopGraceMs)
+        await Promise.all(procs.map((p) => p.stop(opts.stopGraceMs)))
         runtimes.delete(envId)
       }
       sink?.remove(envId)
@@ -1379,6 +1531,7 @@ export function createDeployer(deps: DeployDeps) {
     /** Stops every process; queued work is dropped (it is marked failed at the next start). */
     async close(): Promise<void> {
       closing = true
+      clearInterval(monitor)
       // Work already running finishes (or is given 5 s) so that nothing prepares a sandbox after the driver closed.
       const running = Promise.all([...runtimes.values()].map((rt) => rt.tail))
       await Promise.race([running, new Promise((r) => setTimeout(r, 5_000).unref())])

@@ -70,6 +70,15 @@ export {
 export { KUBE_ERRORS } from './drivers/kubernetes/kube-errors.js'
 export { createKubernetesControl, type KubernetesControl } from './kubernetes-control.js'
 export { kubeClientFor } from './kubernetes-connect.js'
+export {
+  planSizing,
+  parseSizing,
+  kubernetesResources,
+  CPU_PERIOD_US,
+  PIDS as SIZING_PIDS,
+  type SizingPlan,
+  type ProcessLimits,
+} from './sizing.js'
 export { LogStore } from './log-store.js'
 export type { GitPush, PushTarget } from './git-push.js'
 export { DEPLOY_ERRORS } from './errors.js'

@@ -50,8 +50,14 @@ export interface EnvironmentRuntimeStatus {
   readonly currentRelease: number | null
   readonly currentDeploymentId: string | null
   readonly maintenance: boolean
-  /** The web process of the current release (null for static sites and before the first deploy). */
+  /** The first instance of the current release (null for static sites and before the first deploy). */
   readonly process: ProcessStatus | null
+  /** Every instance of the current release: state, pid, restarts, use against the limits, last OOM. */
+  readonly instances: ReadonlyArray<ProcessStatus & { readonly healthy: boolean }>
+  /** The environment's sizing (what the instances are started with). */
+  readonly sizing: { readonly instances: number; readonly memoryMb: number; readonly cpu: number }
+  /** Whether this host enforces the sizing's limits (`none`: not root or no cgroups; see the control plane log). */
+  readonly limits: 'cgroup-v1' | 'cgroup-v2' | 'none'
   readonly isolation: 'namespaces' | 'none'
 }
 
@@ -92,6 +98,10 @@ export interface PublishedRoute {
     | {
         readonly kind: 'proxy'
         readonly upstream: { readonly socketPath: string } | { readonly host: string; readonly port: number }
+        /** Every healthy instance (sizing.instances > 1); the edge balances over them. */
+        readonly upstreams?: ReadonlyArray<
+          { readonly socketPath: string } | { readonly host: string; readonly port: number }
+        >
       }
     | { readonly kind: 'static'; readonly root: string }
     | { readonly kind: 'none' }

@@ -39,6 +39,7 @@ import type {
   Verdict,
 } from './types.js'
 import { upstreamKey, UpstreamPools } from './upstream-pool.js'
+import { Balancer, upstreamsOf } from './balancer.js'
 
 export interface Edge {
   /** Binds both listeners; resolves with their addresses (port 0 picks a free one). */
@@ -74,6 +75,8 @@ interface Exchange {
   outcome: string | null
   bytesOut: number
   ruleIds: readonly string[] | undefined
+  /** Upstreams this request already failed on (not tried again while another instance is left). */
+  tried: Set<string> | null
 }
 
 type TrustCheck = (peer: string) => boolean
@@ -146,6 +149,7 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
   const challenges = new AcmeChallengeStore()
   const acme = opts.acme ? new AcmeIssuer(opts.acme, opts.dataDir, challenges) : null
   const pools = new UpstreamPools({ idleMs: Math.min(4_000, opts.limits.idleTimeoutMs) })
+  const balancer = new Balancer({ inFlight: (key) => pools.inFlight(key) })
   const throttle = deps.throttle ?? new MemoryThrottle({ now })
   const loginThrottle = new MemoryThrottle({ now })
   const verifier = new BasicAuthVerifier({ now })
@@ -156,7 +160,8 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
 
   routes.onChange(() => {
     const live = new Set<string>()
-    for (const r of routes.list()) if (r.target.kind === 'proxy') live.add(upstreamKey(r.target.upstream))
+    for (const r of routes.list())
+      if (r.target.kind === 'proxy') for (const u of upstreamsOf(r.target)) live.add(upstreamKey(u))
     pools.retainOnly(live)
     // Certificates of hosts that left the table are forgotten (they are re-read from disk if they come back).
     for (const host of secureContexts.keys()) if (!routes.lookupCompiled(host)) secureContexts.delete(host)
@@ -252,6 +257,7 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
       outcome: null,
       bytesOut: 0,
       ruleIds: undefined,
+      tried: null,
     }
   }
 
@@ -343,7 +349,14 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
 
   function dispatch(x: Exchange, route: EdgeRoute, body: Buffer | null): void | Promise<void> {
     const target = route.target
-    if (target.kind === 'proxy') return proxy(x, route, target.upstream, body, x.req.headers.host ?? x.host)
+    if (target.kind === 'proxy')
+      return proxy(
+        x,
+        route,
+        balancer.pick(upstreamsOf(target)) ?? target.upstream,
+        body,
+        x.req.headers.host ?? x.host,
+      )
     if (target.kind === 'static') return serveStatic(x, route, target.root)
     x.outcome = 'not_deployed'
     const req = x.req
@@ -600,15 +613,23 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
     reused: boolean,
   ): { upstream: EdgeUpstream; pooled: boolean } | null {
     const current = routes.lookupCompiled(x.host)?.route
-    const next =
+    const candidates =
       current && current.environmentId === route.environmentId && current.target.kind === 'proxy'
-        ? current.target.upstream
-        : failed
-    const switched = upstreamKey(next) !== upstreamKey(failed)
-    if (code === 'ECONNREFUSED' && !reused) return switched ? { upstream: next, pooled: true } : null
-    if (reused && (code === 'ECONNRESET' || code === 'EPIPE') && IDEMPOTENT.has(x.req.method ?? '')) {
+        ? upstreamsOf(current.target)
+        : [failed]
+    const failedKey = upstreamKey(failed)
+    const refused = code === 'ECONNREFUSED' || code === 'ENOENT'
+    const reset = code === 'ECONNRESET' || code === 'EPIPE'
+    // A fresh connection that failed: that instance is down (crashed, restarting, stopped) for now.
+    if (!reused && (refused || reset)) balancer.markDown(failedKey)
+    ;(x.tried ??= new Set()).add(failedKey)
+    const other = balancer.pick(candidates, x.tried)
+    // Nothing was sent: any other instance (or the new release after a switch) may take it.
+    if (refused && !reused) return other ? { upstream: other, pooled: true } : null
+    if (reset && IDEMPOTENT.has(x.req.method ?? '')) {
+      if (other) return { upstream: other, pooled: true }
       // Same upstream: use a fresh connection, the other pooled ones may be just as stale.
-      return { upstream: next, pooled: switched }
+      if (reused) return { upstream: failed, pooled: false }
     }
     return null
   }
@@ -664,13 +685,14 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
         return
       }
       if (timedOut) return page(x, 504, 'upstream_timeout')
-      const retry = attempt < 3 ? retryTarget(x, route, upstream, error.code, preq.reusedSocket) : null
+      const retry = attempt < 4 ? retryTarget(x, route, upstream, error.code, preq.reusedSocket) : null
       if (retry) return send(x, route, retry.upstream, headers, body, attempt + 1, retry.pooled)
       logger?.warn({ requestId: x.requestId, code: error.code, attempt }, 'upstream error')
       page(x, 502, 'upstream_error')
     })
     preq.on('response', (pres: IncomingMessage) => {
       gotResponse = true
+      balancer.markUp(key)
       const out = forwardResponseHeaders(pres.rawHeaders)
       out.push('X-Request-Id', x.requestId)
       if (x.tls && route.hsts) out.push('Strict-Transport-Security', 'max-age=31536000')
@@ -771,7 +793,7 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
     const verdict = await inspect(x, route, null, true)
     if (verdict === null) return
     if (route.target.kind !== 'proxy') return page(x, 404, 'no_websocket_target')
-    const upstream = route.target.upstream
+    const upstream = balancer.pick(upstreamsOf(route.target)) ?? route.target.upstream
     const headers = upstreamHeaders(x, route, req.headers.host ?? host, true)
     const preq = httpRequest({
       ...('socketPath' in upstream ? { socketPath: upstream.socketPath } : upstream),

@@ -1,6 +1,12 @@
 /** Where the edge sends an environment's traffic. Swapped as one reference on deploy. */
 export type EdgeTarget =
-  | { readonly kind: 'proxy'; readonly upstream: EdgeUpstream }
+  | {
+      readonly kind: 'proxy'
+      /** The first instance (the only one of a single-instance environment). */
+      readonly upstream: EdgeUpstream
+      /** Every healthy instance, `upstream` among them; requests are balanced over them (src/edge/balancer.ts). */
+      readonly upstreams?: readonly EdgeUpstream[]
+    }
   | { readonly kind: 'static'; readonly root: string }
   | { readonly kind: 'none' }
 
@@ -67,7 +73,11 @@ interface VerdictDetail {
 
 export type Verdict =
   | ({ readonly action: 'allow'; readonly ruleIds?: readonly string[] } & VerdictDetail)
-  | ({ readonly action: 'block'; readonly status: number; readonly ruleIds: readonly string[] } & VerdictDetail)
+  | ({
+      readonly action: 'block'
+      readonly status: number
+      readonly ruleIds: readonly string[]
+    } & VerdictDetail)
 
 export type Inspector = (request: InspectedRequest, route: EdgeRoute) => Promise<Verdict> | Verdict
 

@@ -48,6 +48,11 @@ export class UpstreamPools {
     return pool.agent
   }
 
+  /** Requests in flight to an upstream (the balancer's load measure). */
+  inFlight(key: string): number {
+    return this.#pools.get(key)?.inFlight ?? 0
+  }
+
   release(key: string, agent: Agent): void {
     const pool = this.#pools.get(key)
     if (!pool || pool.agent !== agent) return

@@ -31,6 +31,11 @@ export interface SpawnServiceOptions {
   readonly cwd?: string
   /** A long-running server: its own process group, not tied to the control plane's lifetime. */
   readonly daemon?: boolean
+  /**
+   * An argv prefix run as root that puts itself into the service's cgroup and then execs the rest (the
+   * deploy driver's `serviceLauncher`): the sandbox and the server are born inside their limits.
+   */
+  readonly launcher?: readonly string[] | null
 }
 
 /**
@@ -44,8 +49,16 @@ export function spawnService(
 ): ChildProcessByStdio<Writable, Readable, Readable> {
   const sandbox = opts.runAs?.sandbox
   const cwd = opts.cwd ?? '/'
-  const [file, ...args] = sandbox ? sandbox(argv, { cwd, daemon: opts.daemon === true }) : argv
-  const ids = opts.runAs && !sandbox ? { uid: opts.runAs.uid, gid: opts.runAs.gid } : {}
+  const launcher = opts.launcher ?? []
+  // Without a sandbox but with a launcher (root, cgroups), setpriv drops to the environment's user after it.
+  const dropIds =
+    opts.runAs && !sandbox && launcher.length > 0
+      ? ['/usr/bin/setpriv', `--reuid=${opts.runAs.uid}`, `--regid=${opts.runAs.gid}`, '--clear-groups', '--']
+      : []
+  const inner = sandbox ? sandbox(argv, { cwd, daemon: opts.daemon === true }) : [...dropIds, ...argv]
+  const [file, ...args] = [...launcher, ...inner]
+  const ids =
+    opts.runAs && !sandbox && launcher.length === 0 ? { uid: opts.runAs.uid, gid: opts.runAs.gid } : {}
   return spawn(file as string, args, {
     shell: false,
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -111,6 +111,11 @@ export interface ServicesDeps {
   readonly backupImportLimit?: number
   /** The environments' tenant-writable directories (the deploy driver's); persistent data goes through it. */
   readonly files?: TenantFiles
+  /**
+   * The argv prefix that starts a service inside its own limits (its share of the environment's sizing,
+   * src/deploy/sizing.ts); null or absent: no limits (not root, no cgroups).
+   */
+  readonly serviceLauncher?: (environmentId: string, serviceId: string) => Promise<readonly string[] | null>
 }
 
 export const ENGINES: Readonly<Record<ServiceType, Engine>> = Object.freeze({
@@ -253,9 +258,11 @@ export function createServices(deps: ServicesDeps) {
   async function launch(r: ServicesTable, inst: Instance, creds: Credentials): Promise<void> {
     const engine = engines[r.type as ServiceType]
     const cmd = engine.server(inst)
+    const launcher = deps.serviceLauncher ? await deps.serviceLauncher(r.environment_id, r.id) : null
     const supervised = supervise({
       argv: cmd.argv,
       runAs: inst.runAs,
+      launcher,
       cwd: inst.dir,
       stopSignal: cmd.stopSignal,
       backoff,

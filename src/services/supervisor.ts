@@ -26,6 +26,11 @@ export interface SupervisedSpec {
   readonly stopSignal: NodeJS.Signals
   readonly backoff: Backoff
   readonly onExit?: (code: number | null, signal: string | null) => void
+  /**
+   * An argv prefix run as root that puts itself into the service's cgroup and then execs the rest (the
+   * deploy driver's `serviceLauncher`): the server then drops to `runAs` with setpriv, born inside its limits.
+   */
+  readonly launcher?: readonly string[] | null
 }
 
 export type SupervisedState = 'running' | 'backoff' | 'stopped'
@@ -65,6 +70,7 @@ export function supervise(spec: SupervisedSpec): Supervised {
     const startedAt = Date.now()
     const c = spawnService(spec.argv, {
       runAs: spec.runAs,
+      launcher: spec.launcher ?? null,
       cwd: spec.cwd,
       daemon: true,
       ...(spec.env ? { env: spec.env } : {}),

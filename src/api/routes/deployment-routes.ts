@@ -43,6 +43,29 @@ const ProcessStatusSchema = Type.Object({
     Type.Null(),
   ]),
   nextRestartInMs: Type.Union([Type.Integer(), Type.Null()]),
+  usage: Type.Optional(
+    Type.Union([
+      Type.Object({
+        memoryBytes: Type.Integer({ description: 'memory in use (resident, page cache included)' }),
+        memoryLimitBytes: Type.Integer({ description: 'the instance limit (sizing.memoryMb)' }),
+        cpuUsageUs: Type.Integer({ description: 'CPU time used since the instance started, microseconds' }),
+        cpuRecent: Type.Union([Type.Number(), Type.Null()], {
+          description:
+            'CPUs in use since the previous status call (1 = one core busy); null on the first call',
+        }),
+        pids: Type.Integer(),
+        pidsMax: Type.Integer(),
+      }),
+      Type.Null(),
+    ]),
+  ),
+  oomKills: Type.Optional(Type.Integer({ description: 'times the kernel killed the instance for memory' })),
+  lastOomAt: Type.Optional(Type.Union([Timestamp, Type.Null()])),
+})
+
+const InstanceStatusSchema = Type.Object({
+  ...ProcessStatusSchema.properties,
+  healthy: Type.Boolean({ description: 'the edge sends it requests' }),
 })
 
 const StatusSchema = Type.Object({
@@ -51,6 +74,11 @@ const StatusSchema = Type.Object({
   currentDeploymentId: Type.Union([Type.String(), Type.Null()]),
   maintenance: Type.Boolean(),
   process: Type.Union([ProcessStatusSchema, Type.Null()]),
+  instances: Type.Array(InstanceStatusSchema),
+  sizing: Type.Object({ instances: Type.Integer(), memoryMb: Type.Integer(), cpu: Type.Number() }),
+  limits: Type.Union([Type.Literal('cgroup-v1'), Type.Literal('cgroup-v2'), Type.Literal('none')], {
+    description: 'whether this host enforces the sizing (none: not root, or no cgroups)',
+  }),
   isolation: Type.Union([Type.Literal('namespaces'), Type.Literal('none')]),
 })
 

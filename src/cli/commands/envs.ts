@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander'
 import { createClient } from '../client.js'
-import { done, print } from '../output.js'
+import { done, print, stdio, wantsJson } from '../output.js'
 import { listAll, resolveEnvironment, resolveProject } from '../resolve.js'
 
 interface Environment {
@@ -21,6 +21,44 @@ const columns: ReadonlyArray<[string, (e: Environment) => string]> = [
   ['host', (e) => e.host],
 ]
 
+interface InstanceStatus {
+  instanceId: string
+  state: string
+  healthy: boolean
+  pid: number | null
+  restarts: number
+  usage?: { memoryBytes: number; memoryLimitBytes: number; cpuRecent: number | null } | null
+  oomKills?: number
+  lastOomAt?: string | null
+}
+
+interface RuntimeStatus {
+  sizing: { instances: number; memoryMb: number; cpu: number }
+  limits: string
+  instances: InstanceStatus[]
+}
+
+const MB = 1024 ** 2
+const instanceColumns: ReadonlyArray<[string, (i: InstanceStatus) => string | number | null]> = [
+  ['instance', (i) => i.instanceId],
+  ['state', (i) => (i.state === 'running' && !i.healthy ? 'running (unhealthy)' : i.state)],
+  ['pid', (i) => i.pid],
+  ['restarts', (i) => i.restarts],
+  [
+    'memory',
+    (i) =>
+      i.usage
+        ? `${Math.round(i.usage.memoryBytes / MB)} / ${Math.round(i.usage.memoryLimitBytes / MB)} MB`
+        : null,
+  ],
+  [
+    'cpu',
+    (i) =>
+      i.usage?.cpuRecent === null || i.usage === undefined || i.usage === null ? null : i.usage.cpuRecent,
+  ],
+  ['last oom', (i) => (i.lastOomAt ? `${i.lastOomAt} (${i.oomKills ?? 0}×)` : null)],
+]
+
 interface EnvOpts {
   workspace?: string
   project?: string
@@ -32,6 +70,7 @@ interface EnvOpts {
   persistentDir?: string[]
   instances?: string
   memory?: string
+  cpu?: string
   name?: string
   egressApp?: string
   egressBuild?: string
@@ -75,6 +114,7 @@ function body(o: EnvOpts): Record<string, unknown> {
   const sizing: Record<string, number> = {}
   if (o.instances) sizing['instances'] = Number(o.instances)
   if (o.memory) sizing['memoryMb'] = Number(o.memory)
+  if (o.cpu) sizing['cpu'] = Number(o.cpu)
   if (Object.keys(sizing).length > 0) b['sizing'] = sizing
   const egress: Record<string, unknown> = {}
   if (o.egressApp) egress['app'] = egressValue(o.egressApp)
@@ -97,8 +137,9 @@ function withSettings(c: Command): Command {
     )
     .option('--health-check <path>', 'health-check path')
     .option('--persistent-dir <dir>', 'persistent directory (repeatable)', collect)
-    .option('--instances <n>', 'instances')
-    .option('--memory <mb>', 'memory per instance (MiB)')
+    .option('--instances <n>', 'app processes of the current release (1–20; takes effect without a deploy)')
+    .option('--memory <mb>', 'memory per instance, MiB (64–65536; over it the kernel kills the instance)')
+    .option('--cpu <n>', 'CPUs per instance (0.1–16, a quota: 0.5 is half a core)')
     .option(
       '--egress-app <rule>',
       'where the app and jobs may connect out: public, none, or host,host,… (default public)',
@@ -138,14 +179,19 @@ export function envsCommand(): Command {
   })
   scope(cmd.command('show <env>')).action(async (ref: string, o: EnvOpts, c: Command) => {
     const client = createClient()
-    print(
-      c,
-      await client.request<Environment>(
-        'GET',
-        `/v1/environments/${await resolveEnvironment(client, ref, o)}`,
-      ),
-      columns,
+    const id = await resolveEnvironment(client, ref, o)
+    const env = await client.request<Environment>('GET', `/v1/environments/${id}`)
+    const status = await client.request<RuntimeStatus>('GET', `/v1/environments/${id}/status`)
+    if (wantsJson(c)) {
+      print(c, { ...env, status })
+      return
+    }
+    print(c, env, columns)
+    stdio.out('')
+    stdio.out(
+      `sizing: ${status.sizing.instances} × ${status.sizing.memoryMb} MB, ${status.sizing.cpu} CPU — limits ${status.limits === 'none' ? 'NOT enforced on this host' : `enforced (${status.limits})`}`,
     )
+    print(c, { items: status.instances, nextCursor: null }, instanceColumns)
   })
   withSettings(scope(cmd.command('update <env>')).option('--name <name>', 'new name')).action(
     async (ref: string, o: EnvOpts, c: Command) => {

@@ -24,6 +24,40 @@ export interface ProcessStatus {
   } | null
   /** Milliseconds until the next restart attempt, in `backoff`. */
   readonly nextRestartInMs: number | null
+  /** Resource use against the limits (null: limits are off on this host or the process is not running). */
+  readonly usage?: ProcessUsage | null
+  /** Times the kernel killed a process of this instance for using more memory than its limit. */
+  readonly oomKills?: number
+  /** When that last happened (ISO time), or null. */
+  readonly lastOomAt?: string | null
+}
+
+/** Limits of one process and everything it forks (one instance, one job, one build, one service). */
+export interface ProcessLimits {
+  /** Memory (resident and swap) before the kernel kills the largest process of the group. */
+  readonly memoryBytes: number
+  /** CPU time per period, microseconds (quota / period = CPUs). */
+  readonly cpuQuotaUs: number
+  readonly cpuPeriodUs: number
+  /** Processes and threads. */
+  readonly pidsMax: number
+}
+
+export interface ProcessUsage {
+  readonly memoryBytes: number
+  readonly memoryLimitBytes: number
+  /** CPU time used since the process started, microseconds. */
+  readonly cpuUsageUs: number
+  /** Average CPUs used over the last few seconds (1 = one core busy). */
+  readonly cpuRecent: number | null
+  readonly pids: number
+  readonly pidsMax: number
+}
+
+/** Whether resource limits are enforced on this host, and how. */
+export interface LimitsReport {
+  readonly mode: 'cgroup-v1' | 'cgroup-v2' | 'none'
+  readonly summary: string
 }
 
 export type OutputSink = (stream: 'stdout' | 'stderr', text: string) => void
@@ -41,6 +75,8 @@ export interface ProcessSpec {
   readonly binDir?: string
   /** Persistent directories (relative to the release), shown read-write over the read-only release. */
   readonly persistentDirs?: readonly string[]
+  /** Memory, CPU and process limits (src/deploy/sizing.ts); none: unlimited. */
+  readonly limits?: ProcessLimits
 }
 
 export interface RunningProcess {
@@ -51,6 +87,8 @@ export interface RunningProcess {
   readonly firstExit: Promise<{ code: number | null; signal: string | null }>
   /** SIGTERM to the process group, SIGKILL after `graceMs`; stops supervision. */
   stop(graceMs: number): Promise<void>
+  /** Applies new limits to the running process at once (a sizing change without a deploy). */
+  setLimits?(limits: ProcessLimits): Promise<void>
 }
 
 export interface RunSpec {
@@ -70,6 +108,8 @@ export interface RunSpec {
   readonly binDir?: string
   /** Persistent directories (relative to the release), shown read-write (jobs). */
   readonly persistentDirs?: readonly string[]
+  /** Memory, CPU and process limits (src/deploy/sizing.ts); none: unlimited. */
+  readonly limits?: ProcessLimits
 }
 
 export interface RunResult {
@@ -77,6 +117,8 @@ export interface RunResult {
   readonly signal: string | null
   readonly timedOut: boolean
   readonly durationMs: number
+  /** The kernel killed a process of the run for exceeding its memory limit. */
+  readonly oom?: boolean
 }
 
 export interface IsolationReport {
@@ -100,6 +142,15 @@ export type ServiceSandboxWrap = (
 export interface DeployDriver {
   readonly name: string
   readonly isolation: IsolationReport
+  /** Whether sizing limits are enforced (absent: the driver does not enforce them). */
+  readonly limits?: LimitsReport
+  /**
+   * The argv prefix that runs a service daemon of the environment inside its own limits: the prefix enters the
+   * service's cgroup before it execs the rest (root-run, before any tenant-influenced code). Null when limits are off.
+   */
+  serviceLauncher?(environmentId: string, serviceId: string, limits: ProcessLimits): readonly string[] | null
+  /** New limits for the environment's running services, at once (a sizing change). */
+  setServiceLimits?(environmentId: string, limits: ProcessLimits): void
   /** Tenant-writable directories, touched only through this (docs/isolation.md). */
   readonly files: TenantFiles
   /** Creates what an environment needs (user, namespace, directories); idempotent. */

@@ -25,7 +25,7 @@ for (const f of spec) {
   } else {
     const s = net.createServer((c) => pipe(c, net.connect(f.socket)));
     s.on('error', (e) => { console.error('egress forwarder: ' + e.message); process.exit(1) });
-    s.listen(f.port, '127.0.0.1');
+    s.listen(f.port, '127.0.0.1', () => { if (process.argv[2] === 'notify') process.stdout.write('listening\\n') });
     servers.push(s);
   }
 }
@@ -35,15 +35,52 @@ process.on('SIGTERM', () => {
 });
 `
 
+/**
+ * Resolves once a bridge started with `notify` listens (or exits, or after `timeoutMs`): a run must not start
+ * before its egress forwarder is there (its first connection would be refused).
+ */
+export function bridgeListening(bridge: ChildProcess, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, timeoutMs)
+    function done(): void {
+      clearTimeout(timer)
+      bridge.stdout?.off('data', onData)
+      bridge.stdout?.resume()
+      resolve()
+    }
+    function onData(b: Buffer): void {
+      if (b.toString().includes('listening')) done()
+    }
+    bridge.stdout?.on('data', onData)
+    bridge.once('exit', done)
+  })
+}
+
 export type Forward =
   | { readonly kind: 'in'; readonly socket: string; readonly port: number }
   | { readonly kind: 'out'; readonly port: number; readonly socket: string }
 
-/** Starts a bridge in `netns` (its own process group, so that it can be stopped as a whole). */
-export function startBridge(netns: string, forwards: readonly Forward[], execPath: string): ChildProcess {
+/**
+ * Starts a bridge in `netns` (its own process group, so that it can be stopped as a whole). `notify`: it writes
+ * `listening` on stdout once its (single `out`) forwarder listens (`bridgeListening`).
+ */
+export function startBridge(
+  netns: string,
+  forwards: readonly Forward[],
+  execPath: string,
+  notify = false,
+): ChildProcess {
   return spawn(
-    'nsenter',
-    [`--net=/run/netns/${netns}`, '--', execPath, '-e', BRIDGE_SOURCE, JSON.stringify(forwards)],
+    '/usr/bin/nsenter',
+    [
+      `--net=/run/netns/${netns}`,
+      '--',
+      execPath,
+      '-e',
+      BRIDGE_SOURCE,
+      JSON.stringify(forwards),
+      ...(notify ? ['notify'] : []),
+    ],
     { detached: true, stdio: ['ignore', 'pipe', 'pipe'], shell: false, env: { PATH: '/usr/bin:/bin' } },
   )
 }

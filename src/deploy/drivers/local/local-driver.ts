@@ -7,6 +7,7 @@ import { PassThrough } from 'node:stream'
 import type { TenantFiles } from '../../../shared/tenant-files.js'
 import type {
   DeployDriver,
+  ProcessLimits,
   EgressSetting,
   IsolationReport,
   OutputSink,
@@ -18,14 +19,15 @@ import type {
   RunSpec,
   Upstream,
 } from '../driver.js'
-import { startBridge, type Forward } from './bridge.js'
+import { bridgeListening, startBridge, type Forward } from './bridge.js'
 import { createEgressGateway, type EgressGateway, type Resolver } from './egress-gateway.js'
 import { DEFAULT_BUILD_HOSTS, type EgressPolicy } from './egress-policy.js'
 import { digestTree, freezeTree } from '../../../shared/frozen-tree.js'
 import { createIdentities, type Identity } from './identities.js'
 import { ensureNamespace, hardenDataDir, removeNamespace } from './isolation.js'
-import { APP_DIR, HOME_DIR, sandboxArgv, writeAccountFiles, type Mount } from './sandbox.js'
+import { APP_DIR, HOME_DIR, rootSafeEnv, sandboxArgv, writeAccountFiles, type Mount } from './sandbox.js'
 import { createTenantTree, type TenantTree } from './tenant-tree.js'
+import { createLimiter, TOOL_LIMITS, unitName } from './limiter.js'
 
 export interface Backoff {
   /** First restart delay, ms. */
@@ -40,6 +42,8 @@ export interface LocalDriverOptions {
   readonly dataDir: string
   /** Own user, namespaces and sandbox per environment (needs root). */
   readonly isolate: boolean
+  /** Sizing limits through cgroups when isolated (default true; false only to measure what they cost). */
+  readonly limits?: boolean
   readonly backoff?: Backoff
   readonly onWarning?: (message: string) => void
   /** Hosts builds may reach through the egress gateway (default: the package registries). */
@@ -167,6 +171,14 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
           'not running as root: apps run as the control plane user on loopback ports; environments are NOT isolated from each other',
       }
 
+  // ---- sizing (#20): every tenant process enters a cgroup unit of its environment before it runs
+  const limiter = createLimiter({
+    isolate: opts.isolate,
+    ...(opts.limits === false ? { detect: () => ({ ok: false as const, reason: 'turned off' }) } : {}),
+    ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
+  })
+  let runCounter = 0
+
   function slotOf(environmentId: string): EnvSlot {
     const slot = slots.get(environmentId)
     if (!slot) throw new Error(`environment ${environmentId} was not prepared`)
@@ -178,7 +190,10 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
     envDirOf: (envId) => slotOf(envId).envDir,
     identityOf: (envId) => slotOf(envId).identity,
     spawnTool: (envId, argv, mounts, cwd) =>
-      spawnSandboxed(slotOf(envId), argv, cwd, toolEnv(), mounts, null, true),
+      spawnSandboxed(slotOf(envId), argv, cwd, toolEnv(), mounts, null, true, {
+        unit: unitName('tools'),
+        limits: TOOL_LIMITS,
+      }),
   })
 
   function gatewayOf(): EgressGateway {
@@ -284,6 +299,7 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
     mounts: readonly Mount[],
     netns: string | null,
     dieWithParent: boolean,
+    limit?: { readonly unit: string; readonly limits: ProcessLimits | undefined },
   ): ChildProcess {
     const id = slot.identity
     if (!id) {
@@ -296,7 +312,7 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
       })
     }
     const files = path.join(sandboxesDir, id.name)
-    const full = sandboxArgv({
+    const sandboxed = sandboxArgv({
       identity: id,
       netns: netns ?? id.name,
       mounts,
@@ -305,9 +321,11 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
       dieWithParent,
       etcDir: files,
     })
+    const full =
+      limit?.limits === undefined ? sandboxed : limiter.wrap(id.name, limit.unit, limit.limits, sandboxed)
     return spawn(full[0] as string, full.slice(1), {
       cwd: '/',
-      env,
+      env: rootSafeEnv(env),
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe'],
       shell: false,
@@ -336,9 +354,10 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
     const id = slot.identity
     if (!id) return work()
     const socket = await egressSocket(id, purpose)
-    const bridge = startBridge(netns, [{ kind: 'out', port, socket }], process.execPath)
-    bridge.stdout?.resume()
+    const bridge = startBridge(netns, [{ kind: 'out', port, socket }], process.execPath, true)
     bridge.stderr?.resume()
+    // The run starts once its forwarder listens: its first connection out would otherwise be refused.
+    await bridgeListening(bridge, 5_000)
     try {
       return await work()
     } finally {
@@ -380,7 +399,19 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
   const driver: DeployDriver = {
     name: 'local',
     isolation,
+    limits: limiter.report,
     files,
+
+    serviceLauncher(environmentId, serviceId, limits) {
+      const id = slots.get(environmentId)?.identity ?? identities.find(environmentId)
+      if (!id || limiter.report.mode === 'none') return null
+      return limiter.wrap(id.name, unitName('svc', serviceId), limits, [])
+    },
+
+    setServiceLimits(environmentId, limits) {
+      const id = slots.get(environmentId)?.identity ?? identities.find(environmentId)
+      if (id) limiter.updateKind(id.name, 'svc', limits)
+    },
 
     async prepareEnvironment(environmentId, envDir) {
       let identity: Identity | null = null
@@ -482,6 +513,7 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
         await removeNamespace(name)
         await removeNamespace(`${name}-b`)
         await identities.remove(environmentId)
+        await limiter.removeGroup(name)
         rmSync(path.join(sandboxesDir, name), { recursive: true, force: true })
       }
       slots.delete(environmentId)
@@ -527,12 +559,19 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
       let timer: NodeJS.Timeout | null = null
       let nextAt: number | null = null
       let stopping = false
+      const unit = unitName('app', spec.instanceId)
+      let limits = spec.limits
+      let oomKills = 0
+      let lastOomAt: string | null = null
       let resolveFirst!: (v: { code: number | null; signal: string | null }) => void
       const firstExit = new Promise<{ code: number | null; signal: string | null }>((r) => (resolveFirst = r))
 
       const launch = (): void => {
         startedAt = Date.now()
-        child = spawnSandboxed(slot, spec.argv, id ? APP_DIR : spec.cwd, env, mounts, null, false)
+        child = spawnSandboxed(slot, spec.argv, id ? APP_DIR : spec.cwd, env, mounts, null, false, {
+          unit,
+          limits,
+        })
         child.stdin?.end()
         pipeOutput(child, spec.onOutput)
         child.once('spawn', () => {
@@ -540,6 +579,16 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
         })
         void exited(child).then(({ code, signal }) => {
           lastExit = { code, signal, at: new Date().toISOString() }
+          // The kernel's OOM counter of the instance's cgroup tells a memory kill from any other SIGKILL.
+          const ooms = id ? limiter.oomKills(id.name, unit) : 0
+          if (ooms > oomKills) {
+            oomKills = ooms
+            lastOomAt = lastExit.at
+            spec.onOutput(
+              'stderr',
+              `[palisade] out of memory: the instance used more than its ${Math.round((limits?.memoryBytes ?? 0) / 1024 ** 2)} MB limit and the kernel killed it\n`,
+            )
+          }
           resolveFirst({ code, signal })
           if (stopping) return
           state = 'crashed'
@@ -575,12 +624,22 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
           pid: state === 'running' || state === 'starting' ? (child.pid ?? null) : null,
           lastExit,
           nextRestartInMs: nextAt === null ? null : Math.max(0, nextAt - Date.now()),
+          usage: id && state === 'running' ? limiter.usage(id.name, unit) : null,
+          oomKills,
+          lastOomAt,
         }),
+        async setLimits(next) {
+          // A process started without limits has no unit to update (only the deployer starts apps, always with limits).
+          const had = limits !== undefined
+          limits = next // a restart uses them even when the running unit refuses them now
+          if (id && had) limiter.update(id.name, unit, next)
+        },
         async stop(graceMs) {
           if (stopping) return
           stopping = true
           if (timer) clearTimeout(timer)
           await Promise.all([stopChild(child, graceMs), bridge ? stopChild(bridge, graceMs) : null])
+          if (id) await limiter.release(id.name, unit)
           state = 'stopped'
           if ('socketPath' in upstream) rmSync(upstream.socketPath, { force: true })
           slot.ports.delete(port)
@@ -599,6 +658,7 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
       const netns = id ? (build ? `${id.name}-b` : id.name) : null
       const proxyPort = id ? (build ? BUILD_PROXY_PORT : allocatePort(slot, PROXY_PORT_BASE)) : undefined
       const mounts = appMounts(slot, spec.cwd, build ? [] : (spec.persistentDirs ?? []), build)
+      const unit = unitName('run', `${Date.now().toString(36)}-${++runCounter}`)
       const execute = async (): Promise<RunResult> => {
         const started = Date.now()
         const child = spawnSandboxed(
@@ -609,6 +669,7 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
           mounts,
           netns,
           true,
+          { unit, limits: spec.limits },
         )
         child.stdin?.end()
         pipeOutput(child, spec.onOutput)
@@ -628,7 +689,14 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
             // no process left in the group
           }
         }
-        return { code, signal, timedOut, durationMs: Date.now() - started }
+        const oom = id !== null && spec.limits !== undefined && limiter.oomKills(id.name, unit) > 0
+        if (id && spec.limits !== undefined) await limiter.release(id.name, unit)
+        if (oom)
+          spec.onOutput(
+            'stderr',
+            `[palisade] out of memory: the command used more than its ${Math.round((spec.limits?.memoryBytes ?? 0) / 1024 ** 2)} MB limit and the kernel killed it\n`,
+          )
+        return { code, signal, timedOut, durationMs: Date.now() - started, ...(oom ? { oom } : {}) }
       }
       try {
         return netns && proxyPort !== undefined
@@ -646,6 +714,9 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
       egressOpen.clear()
       // Users and namespaces stay: an environment keeps its identity across restarts (ids are never
       // reused); `removeEnvironment` takes them away when the environment is deleted.
+      // Empty cgroups go (a service daemon still running keeps its own).
+      for (const slot of slots.values())
+        if (slot.identity) await limiter.removeGroup(slot.identity.name, true)
       slots.clear()
     },
   }

@@ -52,6 +52,35 @@ const MERGED_USR_LINKS: readonly [string, string][] = [
 ]
 
 /**
+ * Variables the dynamic loader and libc read (glibc's list of those it ignores for set-id programs, and every
+ * `LD_*`). Root starts the sandbox (launcher, nsenter, bwrap, setpriv) with the environment the tenant's process
+ * will get; threat: `LD_PRELOAD=<a library in the tenant's release>` set as an environment variable would run
+ * tenant code as root before privileges are dropped.
+ */
+const LOADER_VARIABLES = new Set([
+  'GCONV_PATH',
+  'GETCONF_DIR',
+  'GLIBC_TUNABLES',
+  'HOSTALIASES',
+  'LOCALDOMAIN',
+  'LOCPATH',
+  'MALLOC_TRACE',
+  'NIS_PATH',
+  'NLSPATH',
+  'RESOLV_HOST_CONF',
+  'RES_OPTIONS',
+  'TMPDIR',
+  'TZDIR',
+])
+
+/** The environment without what could make a root program load or read tenant-chosen files. */
+export function rootSafeEnv(env: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(env)) if (!k.startsWith('LD_') && !LOADER_VARIABLES.has(k)) out[k] = v
+  return out
+}
+
+/**
  * The files the sandbox sees under /etc: an account list naming only root and the environment, and name
  * lookup from a hosts file (`localhost` and the sandbox's hostname; everything else goes through the
  * egress gateway's proxy). Tools such as mariadb-install-db refuse to run when they cannot resolve them.
@@ -80,10 +109,11 @@ export function sandboxArgv(spec: SandboxSpec): string[] {
   const uid = assertEnvironmentId(spec.identity.uid)
   const gid = assertEnvironmentId(spec.identity.gid)
   const args: string[] = [
-    'nsenter',
+    // Absolute: root runs these with the tenant's environment, whose PATH the tenant chooses.
+    '/usr/bin/nsenter',
     `--net=/run/netns/${spec.netns}`,
     '--',
-    'bwrap',
+    '/usr/bin/bwrap',
     '--unshare-pid',
     '--unshare-ipc',
     '--unshare-uts',
