@@ -56,8 +56,16 @@ export function loadConfig(fromEnv: RawSettings, fromFlags: RawSettings = {}): C
     gitLocalRoots: parseRoots(raw.gitLocalRoots),
     runtimePinning: parseSwitch('runtimePinning', raw.runtimePinning ?? DEFAULTS.runtimePinning),
     decideRatePerMinute: parseInteger('decideRatePerMinute', raw.decideRatePerMinute, DEFAULTS.decideRatePerMinute, 1, 1_000_000),
+    metricsToken: parseMetricsToken(raw.metricsToken),
   }
   return Object.freeze(config)
+}
+
+/** A guessable scrape token would expose every environment's traffic figures: 24 to 200 visible ASCII characters. */
+function parseMetricsToken(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined
+  if (!/^[\x21-\x7e]{24,200}$/.test(value)) invalid('metricsToken', 'must be 24 to 200 visible ASCII characters (e.g. openssl rand -hex 32)')
+  return value
 }
 
 function hostForUrl(listen: ListenAddress): string {

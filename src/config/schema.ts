@@ -34,6 +34,8 @@ export interface Config {
   readonly runtimePinning: boolean
   /** `POST /v1/decide` calls per signing key per minute. */
   readonly decideRatePerMinute: number
+  /** Bearer token that may read `GET /metrics` (API tokens with the `metrics` scope may too); unset: tokens only. */
+  readonly metricsToken: string | undefined
 }
 
 export interface ListenAddress {
@@ -67,4 +69,5 @@ export const SETTINGS = [
   { key: 'runtimePinning', env: 'PALISADE_RUNTIME_PINNING', flag: 'runtime-pinning', help: 'on | off: run node@… apps on the exact Node.js version their release pins (default on; off uses the host node)' },
   { key: 'gitLocalRoots', env: 'PALISADE_GIT_LOCAL_ROOTS', flag: 'git-local-roots', help: 'colon-separated directories local git repos may be deployed from, or "none" (default: the directory serve starts in)' },
   { key: 'decideRatePerMinute', env: 'PALISADE_DECIDE_RATE_PER_MINUTE', flag: 'decide-rate-per-minute', help: 'POST /v1/decide calls per signing key per minute' },
+  { key: 'metricsToken', env: 'PALISADE_METRICS_TOKEN', flag: 'metrics-token', help: 'bearer token for GET /metrics (at least 24 characters; API tokens with the metrics scope work too)' },
 ] as const satisfies ReadonlyArray<{ key: keyof Config; env: string; flag: string; help: string }>

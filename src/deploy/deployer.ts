@@ -1178,6 +1178,26 @@ export function createDeployer(deps: DeployDeps) {
     },
 
     /**
+     * Every environment's current web process as its supervisor reports it, and the log key its output goes
+     * to (platform work for the monitor, no authorization).
+     */
+    processReports(): Array<{ environmentId: string; state: string; restarts: number; logKey: string }> {
+      const out: Array<{ environmentId: string; state: string; restarts: number; logKey: string }> = []
+      for (const [environmentId, rt] of runtimes) {
+        const serving = rt.serving
+        const s = serving?.process?.status()
+        if (serving && s)
+          out.push({ environmentId, state: s.state, restarts: s.restarts, logKey: serving.deploymentId })
+      }
+      return out
+    },
+
+    /** The log key of the release an environment serves (its deployment's id), or null (platform work). */
+    servingLogKey(envId: string): string | null {
+      return runtimes.get(envId)?.serving?.deploymentId ?? null
+    },
+
+    /**
      * The release an environment serves (platform work, no authorization): its number, commit and pinned
      * runtime version, or null before the first successful deployment.
      */

@@ -1,0 +1,143 @@
+import { PassThrough } from 'node:stream'
+import { Type } from '@sinclair/typebox'
+import type { FastifyInstance } from 'fastify'
+import type { Database, Kysely } from '../../store/index.js'
+import type { Tenancy } from '../../tenancy/index.js'
+import { MONITOR_ERRORS, type EnvLogLine, type Monitor } from '../../monitor/index.js'
+import { UnauthenticatedError } from '../../shared/errors.js'
+import { principalOf } from '../context.js'
+import { Id, Strict } from '../schemas.js'
+
+export interface MonitorRouteDeps {
+  readonly db: Kysely<Database>
+  readonly tenancy: Tenancy
+  readonly monitor: Monitor
+}
+
+const MAX_BEARER = 4096
+
+/**
+ * Whether a `metrics`-scoped API token may read the platform's metrics: they hold every tenant's traffic
+ * figures, so only an owner or admin of the installation's first workspace (the one `palisade setup` created:
+ * the operators) may. Other users' `metrics` tokens are refused.
+ */
+async function isOperator(db: Kysely<Database>, userId: string): Promise<boolean> {
+  const first = await db
+    .selectFrom('workspaces')
+    .select('id')
+    .orderBy('created_at', 'asc')
+    .orderBy('id', 'asc')
+    .limit(1)
+    .executeTakeFirst()
+  if (!first) return false
+  const m = await db
+    .selectFrom('memberships')
+    .select('role')
+    .where('workspace_id', '=', first.id)
+    .where('user_id', '=', userId)
+    .executeTakeFirst()
+  return m?.role === 'owner' || m?.role === 'admin'
+}
+
+const LogsQuery = Strict({
+  follow: Type.Optional(Type.Boolean({ description: 'keep the response open and stream new lines' })),
+  source: Type.Optional(
+    Type.Union([Type.Literal('all'), Type.Literal('app'), Type.Literal('access')], {
+      description: "app: the current release's output; access: the edge's access log of this environment",
+    }),
+  ),
+  status: Type.Optional(
+    Type.String({ maxLength: 3, description: 'access lines with this status (404) or class (5xx)' }),
+  ),
+  pathPrefix: Type.Optional(
+    Type.String({ maxLength: 512, description: 'access lines whose path starts with this' }),
+  ),
+  since: Type.Optional(
+    Type.String({ maxLength: 40, description: 'a duration back (10m, 2h, 1d) or an ISO 8601 time' }),
+  ),
+  lines: Type.Optional(
+    Type.Integer({ minimum: 0, maximum: 5000, description: 'kept lines to send first (default 100)' }),
+  ),
+})
+
+export function registerMonitorRoutes(app: FastifyInstance, deps: MonitorRouteDeps): void {
+  const { monitor } = deps
+  app.get(
+    '/metrics',
+    {
+      config: {
+        meta: {
+          auth: 'public',
+          summary:
+            'Prometheus metrics (text format 0.0.4); Authorization: Bearer PALISADE_METRICS_TOKEN or an operator token with the metrics scope',
+        },
+      },
+    },
+    async (request, reply) => {
+      const header = request.headers.authorization
+      const bearer =
+        typeof header === 'string' && header.length <= MAX_BEARER && header.startsWith('Bearer ')
+          ? header.slice(7)
+          : null
+      const principal = request.principal
+      const allowed =
+        (bearer !== null && monitor.isMetricsToken(bearer)) ||
+        (principal?.type === 'token' &&
+          principal.scopes.includes('metrics') &&
+          (await isOperator(deps.db, principal.userId)))
+      if (!allowed)
+        throw new UnauthenticatedError(
+          MONITOR_ERRORS.metricsUnauthenticated,
+          'GET /metrics needs the metrics token (PALISADE_METRICS_TOKEN) or an operator API token with the metrics scope',
+          { publicCode: 'unauthenticated' },
+        )
+      const text = await monitor.metrics.render()
+      return reply.type(monitor.metrics.contentType).send(text)
+    },
+  )
+
+  app.get(
+    '/v1/environments/:id/logs',
+    {
+      config: {
+        meta: {
+          auth: 'required',
+          summary:
+            "An environment's app output and edge access log as JSON lines (application/x-ndjson), filtered; follow keeps streaming",
+        },
+      },
+      schema: { params: Strict({ id: Id }), querystring: LogsQuery },
+    },
+    async (request, reply) => {
+      const { id } = request.params as { id: string }
+      const q = request.query as {
+        follow?: boolean
+        source?: string
+        status?: string
+        pathPrefix?: string
+        since?: string
+        lines?: number
+      }
+      await deps.tenancy.environments.load(principalOf(request), id, 'deployment.read')
+      const session = monitor.openLog(id, {
+        ...(q.source === undefined ? {} : { source: q.source }),
+        ...(q.status === undefined ? {} : { status: q.status }),
+        ...(q.pathPrefix === undefined ? {} : { pathPrefix: q.pathPrefix }),
+        ...(q.since === undefined ? {} : { since: q.since }),
+        ...(q.lines === undefined ? {} : { lines: q.lines }),
+      })
+      const encode = (l: EnvLogLine): string => JSON.stringify(l) + '\n'
+      void reply.type('application/x-ndjson')
+      if (!q.follow) return reply.send(session.history.map(encode).join(''))
+      const out = new PassThrough()
+      const stop = session.follow((line) => out.write(encode(line)))
+      for (const l of session.history) out.write(encode(l))
+      out.on('close', stop)
+      request.raw.on('close', () => {
+        stop()
+        out.end()
+      })
+      return reply.send(out)
+    },
+  )
+}
