@@ -62,6 +62,12 @@ const LogsQuery = Strict({
 
 export function registerMonitorRoutes(app: FastifyInstance, deps: MonitorRouteDeps): void {
   const { monitor } = deps
+  // Followed logs never end by themselves: they are ended when the API closes (else closing waits forever).
+  const streams = new Set<PassThrough>()
+  app.addHook('preClose', (done) => {
+    for (const s of streams) s.end()
+    done()
+  })
   app.get(
     '/metrics',
     {
@@ -132,7 +138,11 @@ export function registerMonitorRoutes(app: FastifyInstance, deps: MonitorRouteDe
       const out = new PassThrough()
       const stop = session.follow((line) => out.write(encode(line)))
       for (const l of session.history) out.write(encode(l))
-      out.on('close', stop)
+      streams.add(out)
+      out.on('close', () => {
+        streams.delete(out)
+        stop()
+      })
       request.raw.on('close', () => {
         stop()
         out.end()
