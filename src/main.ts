@@ -140,6 +140,10 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     servingLogKey: (envId) => deploy.servingLogKey(envId),
     logs: () => deploy.logs,
     now: () => clock.now().getTime(),
+    mailer,
+    secrets,
+    publicUrl: config.publicUrl,
+    allowPrivateWebhooks: config.webhooksAllowPrivate,
   })
   // The WAF is compiled on first use (tests that never send traffic through the edge never pay for it).
   let wafCache: ReturnType<typeof createWafCache> | undefined

@@ -12,6 +12,7 @@ import { createMonitor } from '../src/monitor/index.js'
 import { migrateToLatest, openStore } from '../src/store/index.js'
 import { createAuditLog, createCheckpointSigner, generateSigningKeyPem } from '../src/audit/index.js'
 import { LogStore } from '../src/deploy/index.js'
+import { createSecretBox } from '../src/shared/secret-box.js'
 
 /** The series of an exposition: every sample line's name and labels (not its value). */
 function seriesOf(text: string): Set<string> {
@@ -46,6 +47,9 @@ test('10 000 requests with random paths, hosts, methods and client addresses add
     processes: () => [],
     servingLogKey: () => null,
     logs: () => new LogStore(path.join(dir, 'logs'), { capBytes: 1024 }),
+    mailer: { send: () => Promise.resolve() },
+    secrets: createSecretBox(Buffer.alloc(32, 1)),
+    publicUrl: 'http://127.0.0.1',
     processMetrics: false,
   })
   const upstream = await startUpstream('app')

@@ -9,6 +9,7 @@ import { createMonitor } from '../src/monitor/index.js'
 import { migrateToLatest, openStore } from '../src/store/index.js'
 import { createAuditLog, createCheckpointSigner, generateSigningKeyPem } from '../src/audit/index.js'
 import { LogStore } from '../src/deploy/index.js'
+import { createSecretBox } from '../src/shared/secret-box.js'
 import { REPO } from './support/processes.js'
 
 const PROMTOOL = '/usr/bin/promtool'
@@ -35,6 +36,9 @@ async function exposedNames(t: import('node:test').TestContext): Promise<Set<str
     processes: () => [],
     servingLogKey: () => null,
     logs: () => new LogStore(path.join(dir, 'logs'), { capBytes: 1024 }),
+    mailer: { send: () => Promise.resolve() },
+    secrets: createSecretBox(Buffer.alloc(32, 1)),
+    publicUrl: 'http://127.0.0.1',
   })
   const text = await monitor.metrics.render()
   const names = new Set<string>()

@@ -57,6 +57,7 @@ export function loadConfig(fromEnv: RawSettings, fromFlags: RawSettings = {}): C
     runtimePinning: parseSwitch('runtimePinning', raw.runtimePinning ?? DEFAULTS.runtimePinning),
     decideRatePerMinute: parseInteger('decideRatePerMinute', raw.decideRatePerMinute, DEFAULTS.decideRatePerMinute, 1, 1_000_000),
     metricsToken: parseMetricsToken(raw.metricsToken),
+    webhooksAllowPrivate: parseSwitch('webhooksAllowPrivate', raw.webhooksAllowPrivate ?? 'off'),
   }
   return Object.freeze(config)
 }

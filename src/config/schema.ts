@@ -36,6 +36,8 @@ export interface Config {
   readonly decideRatePerMinute: number
   /** Bearer token that may read `GET /metrics` (API tokens with the `metrics` scope may too); unset: tokens only. */
   readonly metricsToken: string | undefined
+  /** Alert webhooks may reach loopback/private addresses (default off: a workspace admin could aim them inside, SSRF). */
+  readonly webhooksAllowPrivate: boolean
 }
 
 export interface ListenAddress {
@@ -70,4 +72,5 @@ export const SETTINGS = [
   { key: 'gitLocalRoots', env: 'PALISADE_GIT_LOCAL_ROOTS', flag: 'git-local-roots', help: 'colon-separated directories local git repos may be deployed from, or "none" (default: the directory serve starts in)' },
   { key: 'decideRatePerMinute', env: 'PALISADE_DECIDE_RATE_PER_MINUTE', flag: 'decide-rate-per-minute', help: 'POST /v1/decide calls per signing key per minute' },
   { key: 'metricsToken', env: 'PALISADE_METRICS_TOKEN', flag: 'metrics-token', help: 'bearer token for GET /metrics (at least 24 characters; API tokens with the metrics scope work too)' },
+  { key: 'webhooksAllowPrivate', env: 'PALISADE_WEBHOOKS_ALLOW_PRIVATE', flag: 'webhooks-allow-private', help: 'on | off: alert webhooks may reach loopback and private addresses (default off)' },
 ] as const satisfies ReadonlyArray<{ key: keyof Config; env: string; flag: string; help: string }>

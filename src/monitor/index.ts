@@ -17,3 +17,14 @@ export { parseEnvLogFilter, type EnvLogLine, type EnvLogQuery, type EnvLogSessio
 export { createPlatformMetrics, type PlatformMetrics, type ProcessReport } from './platform-metrics.js'
 export { CrashLoopWatch, CRASH_LOOP_DEFAULTS } from './supervision-watch.js'
 export { MONITOR_ERRORS } from './errors.js'
+export { ALERT_RULES, ALERT_RULE_NAMES, DEFAULT_REPEAT_MINUTES, type AlertRuleName } from './alert-rules.js'
+export { createAlertEngine, DELIVERY_ATTEMPTS, RETRY_BASE_MS, type AlertEngine } from './alert-engine.js'
+export { createAlertConfig, MAX_CHANNELS, type AlertConfig, type ChannelView } from './alert-config.js'
+export {
+  verifyWebhook,
+  signWebhook,
+  WEBHOOK_REPLAY_WINDOW_S,
+  ID_HEADER,
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+} from './webhooks.js'

@@ -2,7 +2,11 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { AuditLog } from '../audit/index.js'
 import type { LogStore } from '../deploy/index.js'
 import { EdgeMetrics, type AccessLogEntry } from '../edge/index.js'
+import type { Mailer } from '../iam/index.js'
 import type { Logger } from '../shared/log.js'
+import type { SecretBox } from '../shared/secret-box.js'
+import { createAlertConfig, type AlertConfig } from './alert-config.js'
+import { createAlertEngine, type AlertEngine } from './alert-engine.js'
 import type { Database, Kysely } from '../store/index.js'
 import { AccessLogFeed } from './access-log-feed.js'
 import { ApiMetrics } from './api-metrics.js'
@@ -30,6 +34,12 @@ export interface MonitorDeps {
   readonly now?: () => number
   /** Process metrics in `/metrics` (tests that build many monitors turn them off). */
   readonly processMetrics?: boolean
+  /** Alerts: the mailer for e-mail channels, the box sealing webhook secrets, links in notifications. */
+  readonly mailer: Mailer
+  readonly secrets: SecretBox
+  readonly publicUrl: string
+  /** Webhooks to loopback/private addresses (PALISADE_WEBHOOKS_ALLOW_PRIVATE); default refused (SSRF). */
+  readonly allowPrivateWebhooks?: boolean
 }
 
 export interface Monitor {
@@ -40,6 +50,8 @@ export interface Monitor {
   readonly metrics: PlatformMetrics
   readonly auditChain: AuditChainStatus
   readonly crashLoops: CrashLoopWatch
+  readonly alerts: AlertEngine
+  readonly alertConfig: AlertConfig
   /** Whether a bearer value is the configured metrics token (constant time). */
   isMetricsToken(bearer: string): boolean
   /** Opens an environment's log (the caller has authorized the read). */
@@ -75,6 +87,27 @@ export function createMonitor(deps: MonitorDeps): Monitor {
     now,
     ...(deps.processMetrics === undefined ? {} : { processMetrics: deps.processMetrics }),
   })
+  const alerts = createAlertEngine({
+    db: deps.db,
+    dataDir: deps.dataDir,
+    mailer: deps.mailer,
+    secrets: deps.secrets,
+    publicUrl: deps.publicUrl,
+    now,
+    edge: () => edgeMetrics.snapshot(),
+    logins: () => api.logins(),
+    processes: deps.processes,
+    recentRestarts: (id) => crashLoops.recentRestarts(id),
+    auditChain,
+    ...(deps.logger ? { logger: deps.logger } : {}),
+    ...(deps.allowPrivateWebhooks === undefined ? {} : { allowPrivateWebhooks: deps.allowPrivateWebhooks }),
+  })
+  const alertConfig = createAlertConfig({
+    db: deps.db,
+    audit: deps.audit,
+    clock: { now: () => new Date(now()) },
+    secrets: deps.secrets,
+  })
   let lastAuditVerify = 0
   let ticking: Promise<void> | null = null
 
@@ -85,6 +118,8 @@ export function createMonitor(deps: MonitorDeps): Monitor {
       const failing = await verifyAuditChains(deps.db, deps.audit, auditChain, now)
       if (failing.length > 0) deps.logger?.error({ chains: failing }, 'audit chain verification failed')
     }
+    await alerts.evaluate()
+    await alerts.deliver()
   }
 
   return {
@@ -97,6 +132,8 @@ export function createMonitor(deps: MonitorDeps): Monitor {
     metrics,
     auditChain,
     crashLoops,
+    alerts,
+    alertConfig,
     isMetricsToken(bearer) {
       return tokenDigest !== null && timingSafeEqual(digest(bearer), tokenDigest)
     },

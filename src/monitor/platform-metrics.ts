@@ -331,10 +331,6 @@ export function createPlatformMetrics(deps: PlatformMetricsDeps): PlatformMetric
       return row?.at ? [{ labels: {}, value: Date.parse(String(row.at)) / 1000 }] : []
     },
   )
-  const certDirs = [
-    path.join(deps.dataDir, 'edge', 'edge', 'certs'),
-    path.join(deps.dataDir, 'edge', 'edge', 'acme'),
-  ]
   let certCache: { at: number; samples: Sample[] } | null = null
   registerSnapshotMetric(
     registry,
@@ -344,22 +340,10 @@ export function createPlatformMetrics(deps: PlatformMetricsDeps): PlatformMetric
     () => {
       // Read at most every five minutes: the files change when a certificate is issued, not per scrape.
       if (certCache && deps.now() - certCache.at < 300_000) return certCache.samples
-      const samples: Sample[] = []
-      for (const [i, dir] of certDirs.entries()) {
-        if (!existsSync(dir)) continue
-        for (const f of readdirSync(dir)) {
-          if (!f.endsWith('.crt') || samples.length >= MAX_CERTIFICATES) continue
-          try {
-            const cert = new X509Certificate(readFileSync(path.join(dir, f)))
-            samples.push({
-              labels: { host: f.slice(0, -4), source: i === 0 ? 'local_ca' : 'acme' },
-              value: Date.parse(cert.validTo) / 1000,
-            })
-          } catch {
-            // not a certificate: skipped
-          }
-        }
-      }
+      const samples = readCertificates(deps.dataDir).map((c) => ({
+        labels: { host: c.host, source: c.source },
+        value: c.notAfter / 1000,
+      }))
       certCache = { at: deps.now(), samples }
       return samples
     },
@@ -389,6 +373,30 @@ export function createPlatformMetrics(deps: PlatformMetricsDeps): PlatformMetric
       return registry.metrics()
     },
   }
+}
+
+/** The edge's certificates on disk (local CA leaves and ACME), at most MAX_CERTIFICATES. */
+export function readCertificates(
+  dataDir: string,
+): Array<{ host: string; source: 'local_ca' | 'acme'; notAfter: number }> {
+  const out: Array<{ host: string; source: 'local_ca' | 'acme'; notAfter: number }> = []
+  const dirs = [
+    { dir: path.join(dataDir, 'edge', 'edge', 'certs'), source: 'local_ca' as const },
+    { dir: path.join(dataDir, 'edge', 'edge', 'acme'), source: 'acme' as const },
+  ]
+  for (const { dir, source } of dirs) {
+    if (!existsSync(dir)) continue
+    for (const f of readdirSync(dir)) {
+      if (!f.endsWith('.crt') || out.length >= MAX_CERTIFICATES) continue
+      try {
+        const cert = new X509Certificate(readFileSync(path.join(dir, f)))
+        out.push({ host: f.slice(0, -4), source, notAfter: Date.parse(cert.validTo) })
+      } catch {
+        // not a certificate: skipped
+      }
+    }
+  }
+  return out
 }
 
 function newWatch(cursor: string, outcomes: readonly string[]): FinishedWatch {

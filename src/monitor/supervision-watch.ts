@@ -39,6 +39,11 @@ export class CrashLoopWatch {
     for (const id of [...this.#looping]) if (!present.has(id)) this.#looping.delete(id)
   }
 
+  /** Restarts of an environment's app within the window (what a workspace's crash-loop threshold is compared to). */
+  recentRestarts(environmentId: string): number {
+    return this.#seen.get(environmentId)?.times.length ?? 0
+  }
+
   looping(): ReadonlySet<string> {
     return this.#looping
   }

@@ -5,8 +5,8 @@ import type { Database, Kysely } from '../../store/index.js'
 import type { Tenancy } from '../../tenancy/index.js'
 import { MONITOR_ERRORS, type EnvLogLine, type Monitor } from '../../monitor/index.js'
 import { UnauthenticatedError } from '../../shared/errors.js'
-import { principalOf } from '../context.js'
-import { Id, Strict } from '../schemas.js'
+import { contextOf, principalOf } from '../context.js'
+import { Id, Name, Strict } from '../schemas.js'
 
 export interface MonitorRouteDeps {
   readonly db: Kysely<Database>
@@ -149,5 +149,138 @@ export function registerMonitorRoutes(app: FastifyInstance, deps: MonitorRouteDe
       })
       return reply.send(out)
     },
+  )
+
+  registerAlertRoutes(app, monitor)
+}
+
+function registerAlertRoutes(app: FastifyInstance, monitor: Monitor): void {
+  const config = monitor.alertConfig
+  const Ws = Strict({ ws: Id })
+  app.get(
+    '/v1/workspaces/:ws/alert-rules',
+    {
+      config: {
+        meta: { auth: 'required', summary: "Built-in alert rules with this workspace's thresholds" },
+      },
+      schema: { params: Ws },
+    },
+    async (request) => config.rules(principalOf(request), (request.params as { ws: string }).ws),
+  )
+  app.put(
+    '/v1/workspaces/:ws/alert-rules/:rule',
+    {
+      config: {
+        meta: { auth: 'required', audit: 'alert.rule.update', summary: 'Tune or mute a built-in alert rule' },
+      },
+      schema: {
+        params: Strict({ ws: Id, rule: Type.String({ pattern: '^[a-z_]{1,40}$' }) }),
+        body: Strict({
+          threshold: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
+          muted: Type.Optional(Type.Boolean()),
+          repeatMinutes: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+        }),
+      },
+    },
+    async (request) => {
+      const p = request.params as { ws: string; rule: string }
+      return config.tuneRule(
+        principalOf(request),
+        contextOf(request),
+        p.ws,
+        p.rule,
+        request.body as { threshold?: number | null; muted?: boolean; repeatMinutes?: number | null },
+      )
+    },
+  )
+  app.get(
+    '/v1/workspaces/:ws/alert-channels',
+    {
+      config: { meta: { auth: 'required', summary: 'Alert notification channels (secrets never shown)' } },
+      schema: { params: Ws },
+    },
+    async (request) => config.channels(principalOf(request), (request.params as { ws: string }).ws),
+  )
+  app.post(
+    '/v1/workspaces/:ws/alert-channels',
+    {
+      config: {
+        meta: {
+          auth: 'required',
+          audit: 'alert.channel.create',
+          summary:
+            "Add an e-mail or signed-webhook channel; a webhook's signing secret is in this answer only",
+        },
+      },
+      schema: {
+        params: Ws,
+        body: Strict({
+          name: Name,
+          kind: Type.Union([Type.Literal('email'), Type.Literal('webhook')]),
+          email: Type.Optional(Type.String({ maxLength: 320 })),
+          url: Type.Optional(Type.String({ maxLength: 2048 })),
+          format: Type.Optional(Type.Union([Type.Literal('palisade'), Type.Literal('slack')])),
+        }),
+      },
+    },
+    async (request, reply) =>
+      reply
+        .code(201)
+        .send(
+          await config.createChannel(
+            principalOf(request),
+            contextOf(request),
+            (request.params as { ws: string }).ws,
+            request.body as Parameters<typeof config.createChannel>[3],
+          ),
+        ),
+  )
+  app.delete(
+    '/v1/workspaces/:ws/alert-channels/:id',
+    {
+      config: {
+        meta: {
+          auth: 'required',
+          audit: 'alert.channel.delete',
+          summary: 'Remove an alert channel and its delivery history',
+        },
+      },
+      schema: { params: Strict({ ws: Id, id: Id }) },
+    },
+    async (request, reply) => {
+      const p = request.params as { ws: string; id: string }
+      await config.deleteChannel(principalOf(request), contextOf(request), p.ws, p.id)
+      return reply.code(204).send()
+    },
+  )
+  app.get(
+    '/v1/workspaces/:ws/alerts',
+    {
+      config: {
+        meta: { auth: 'required', summary: 'Alerts of a workspace, newest first (firing and resolved)' },
+      },
+      schema: {
+        params: Ws,
+        querystring: Strict({
+          status: Type.Optional(Type.Union([Type.Literal('firing'), Type.Literal('resolved')])),
+        }),
+      },
+    },
+    async (request) =>
+      config.alerts(
+        principalOf(request),
+        (request.params as { ws: string }).ws,
+        (request.query as { status?: 'firing' | 'resolved' }).status,
+      ),
+  )
+  app.get(
+    '/v1/workspaces/:ws/alert-deliveries',
+    {
+      config: {
+        meta: { auth: 'required', summary: 'Notification delivery history (attempts, answers, errors)' },
+      },
+      schema: { params: Ws },
+    },
+    async (request) => config.deliveries(principalOf(request), (request.params as { ws: string }).ws),
   )
 }
