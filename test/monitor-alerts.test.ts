@@ -218,7 +218,7 @@ test('built-in alerts fire once, reach e-mail and signed webhooks, resolve; chan
     (await call('PUT', `/v1/workspaces/${workspaceId}/alert-rules/nope`, { muted: true })).status,
     404,
   )
-  await expectOneEvent('put /v1/workspaces/{ws}/alert-rules/{rule}', 'alert.rule.update', () =>
+  await expectOneEvent('put /v1/workspaces/{ws}/alert-rules/{name}', 'alert.rule.update', () =>
     call('PUT', `/v1/workspaces/${workspaceId}/alert-rules/crash_loop`, { threshold: 2 }),
   )
   assert.deepEqual(

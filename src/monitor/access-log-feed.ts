@@ -17,6 +17,27 @@ export interface AccessLine {
 
 type Listener = (line: AccessLine) => void
 
+interface Kept {
+  readonly entry: AccessLogEntry
+  readonly at: number
+}
+
+function toLine({ entry, at }: Kept): AccessLine {
+  return {
+    at: new Date(at).toISOString(),
+    requestId: entry.requestId,
+    clientIp: entry.clientIp,
+    method: entry.method,
+    host: entry.host,
+    path: entry.path,
+    status: entry.status,
+    durationMs: Math.round(entry.durationMs * 1000) / 1000,
+    bytesOut: entry.bytesOut,
+    outcome: entry.outcome,
+    userAgent: entry.userAgent,
+  }
+}
+
 /**
  * The edge's access log per environment, for `palisade logs`: the newest `keep` lines of each environment in a
  * ring (memory stays bounded whatever the traffic), and live followers. Lines of requests that matched no
@@ -24,44 +45,39 @@ type Listener = (line: AccessLine) => void
  */
 export class AccessLogFeed {
   readonly #keep: number
-  readonly #rings = new Map<string, { lines: AccessLine[]; next: number }>()
+  readonly #rings = new Map<string, { items: Kept[]; next: number }>()
   readonly #listeners = new Map<string, Set<Listener>>()
 
   constructor(options: { keep?: number } = {}) {
     this.#keep = options.keep ?? 1000
   }
 
+  /** Hot path (every edge request): keeps the entry as it is; the line is built only when read. */
   push(entry: AccessLogEntry, now: number): void {
     const envId = entry.environmentId
     if (envId === null) return
-    const line: AccessLine = {
-      at: new Date(now).toISOString(),
-      requestId: entry.requestId,
-      clientIp: entry.clientIp,
-      method: entry.method,
-      host: entry.host,
-      path: entry.path,
-      status: entry.status,
-      durationMs: Math.round(entry.durationMs * 1000) / 1000,
-      bytesOut: entry.bytesOut,
-      outcome: entry.outcome,
-      userAgent: entry.userAgent,
-    }
     let ring = this.#rings.get(envId)
-    if (!ring) this.#rings.set(envId, (ring = { lines: [], next: 0 }))
-    if (ring.lines.length < this.#keep) ring.lines.push(line)
-    else ring.lines[ring.next] = line
+    if (!ring) this.#rings.set(envId, (ring = { items: [], next: 0 }))
+    const item: Kept = { entry, at: now }
+    if (ring.items.length < this.#keep) ring.items.push(item)
+    else ring.items[ring.next] = item
     ring.next = (ring.next + 1) % this.#keep
     const listeners = this.#listeners.get(envId)
-    if (listeners) for (const l of listeners) l(line)
+    if (listeners) {
+      const line = toLine(item)
+      for (const l of listeners) l(line)
+    }
   }
 
   /** The kept lines of an environment, oldest first. */
   recent(envId: string): AccessLine[] {
     const ring = this.#rings.get(envId)
     if (!ring) return []
-    if (ring.lines.length < this.#keep) return [...ring.lines]
-    return [...ring.lines.slice(ring.next), ...ring.lines.slice(0, ring.next)]
+    const items =
+      ring.items.length < this.#keep
+        ? ring.items
+        : [...ring.items.slice(ring.next), ...ring.items.slice(0, ring.next)]
+    return items.map(toLine)
   }
 
   followers(envId: string): number {

@@ -56,7 +56,7 @@ export const BACKUPS_AUDITED = [
 export const MONITOR_AUDITED = [
   'post /v1/workspaces/{ws}/alert-channels',
   'delete /v1/workspaces/{ws}/alert-channels/{id}',
-  'put /v1/workspaces/{ws}/alert-rules/{rule}',
+  'put /v1/workspaces/{ws}/alert-rules/{name}',
 ] as const
 
 /** The setup route burns a one-time token: test/api-foundation.test.ts checks its event. */

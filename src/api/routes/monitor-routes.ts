@@ -168,13 +168,13 @@ function registerAlertRoutes(app: FastifyInstance, monitor: Monitor): void {
     async (request) => config.rules(principalOf(request), (request.params as { ws: string }).ws),
   )
   app.put(
-    '/v1/workspaces/:ws/alert-rules/:rule',
+    '/v1/workspaces/:ws/alert-rules/:name',
     {
       config: {
         meta: { auth: 'required', audit: 'alert.rule.update', summary: 'Tune or mute a built-in alert rule' },
       },
       schema: {
-        params: Strict({ ws: Id, rule: Type.String({ pattern: '^[a-z_]{1,40}$' }) }),
+        params: Strict({ ws: Id, name: Type.String({ minLength: 1, maxLength: 40 }) }),
         body: Strict({
           threshold: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
           muted: Type.Optional(Type.Boolean()),
@@ -183,12 +183,12 @@ function registerAlertRoutes(app: FastifyInstance, monitor: Monitor): void {
       },
     },
     async (request) => {
-      const p = request.params as { ws: string; rule: string }
+      const p = request.params as { ws: string; name: string }
       return config.tuneRule(
         principalOf(request),
         contextOf(request),
         p.ws,
-        p.rule,
+        p.name,
         request.body as { threshold?: number | null; muted?: boolean; repeatMinutes?: number | null },
       )
     },
