@@ -19,6 +19,8 @@ import {
   type ProcessReport,
 } from './platform-metrics.js'
 import { CrashLoopWatch } from './supervision-watch.js'
+import { pruneOldLogs } from './log-retention.js'
+import path from 'node:path'
 
 export interface MonitorDeps {
   readonly db: Kysely<Database>
@@ -109,6 +111,7 @@ export function createMonitor(deps: MonitorDeps): Monitor {
     secrets: deps.secrets,
   })
   let lastAuditVerify = 0
+  let lastLogPrune = 0
   let ticking: Promise<void> | null = null
 
   async function tick(): Promise<void> {
@@ -117,6 +120,12 @@ export function createMonitor(deps: MonitorDeps): Monitor {
       lastAuditVerify = now()
       const failing = await verifyAuditChains(deps.db, deps.audit, auditChain, now)
       if (failing.length > 0) deps.logger?.error({ chains: failing }, 'audit chain verification failed')
+    }
+    if (now() - lastLogPrune >= AUDIT_VERIFY_EVERY_MS) {
+      lastLogPrune = now()
+      const keep = new Set([...deps.processes()].map((p) => p.logKey))
+      const removed = pruneOldLogs(path.join(deps.dataDir, 'logs'), keep, now())
+      if (removed > 0) deps.logger?.info({ removed }, 'logs past their retention removed')
     }
     await alerts.evaluate()
     await alerts.deliver()
