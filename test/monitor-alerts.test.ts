@@ -54,7 +54,7 @@ const http = require('node:http')
 if (fs.existsSync(${JSON.stringify(flag)})) process.exit(1)
 const server = http.createServer((req, res) => {
   if (req.url === '/crash') process.exit(3)
-  res.writeHead(200, { 'content-type': 'text/plain' })
+  res.writeHead(req.url === '/boom' ? 500 : 200, { 'content-type': 'text/plain' })
   res.end('ok\\n')
 })
 server.listen(Number(process.env.PORT))
@@ -316,7 +316,27 @@ test('built-in alerts fire once, reach e-mail and signed webhooks, resolve; chan
   )
   assert.ok(afterAttack.some((a) => a.rule === 'waf_block_spike' && a.subject === `env:${envId}`))
 
-  // 3. The app is killed and cannot start again: a crash loop (threshold tuned to 2 restarts).
+  // 3. The app fails: more than 5 % of its answers are 5xx (30 errors among the requests of this window).
+  for (let i = 0; i < 30; i++)
+    assert.equal((await httpGet(http.port, host, '/boom', { accept: 'text/plain' })).status, 500)
+  // 4. A privileged change: the owner creates an admin-scoped API token.
+  const adminToken = await call('POST', '/v1/me/tokens', {
+    name: 'ci-admin',
+    scopes: ['admin'],
+    expiresInDays: 1,
+  })
+  assert.equal(adminToken.status, 201, adminToken.body)
+  await platform.monitor.tick()
+  const more = await alertsOf()
+  assert.ok(
+    more.some((a) => a.rule === 'error_rate' && a.subject === envId && a.status === 'firing'),
+    JSON.stringify(more),
+  )
+  const privileged = more.filter((a) => a.rule === 'privileged_change')
+  assert.equal(privileged.length, 1, 'an event alert fires once')
+  assert.equal(privileged[0]!.status, 'resolved', 'an event alert is over once notified')
+
+  // 5. The app is killed and cannot start again: a crash loop (threshold tuned to 2 restarts).
   rmSync(flag, { force: true })
   mkdirSync(flag)
   await httpGet(http.port, host, '/crash', { accept: '*/*' }).catch(() => undefined)
@@ -344,7 +364,7 @@ test('built-in alerts fire once, reach e-mail and signed webhooks, resolve; chan
   const bodies = receiver.received.map(
     (r) => JSON.parse(r.body) as { rule: string; event: string; workspace: { id: string } },
   )
-  for (const rule of ['login_failures', 'waf_block_spike', 'crash_loop'])
+  for (const rule of ['login_failures', 'waf_block_spike', 'error_rate', 'privileged_change', 'crash_loop'])
     assert.ok(
       bodies.some((b) => b.rule === rule && b.event === 'firing' && b.workspace.id === workspaceId),
       rule,
@@ -369,7 +389,7 @@ test('built-in alerts fire once, reach e-mail and signed webhooks, resolve; chan
     ? readdirSync(outbox).map((f) => readFileSync(path.join(outbox, f), 'utf8'))
     : []
   const alertMails = mails.filter((m) => m.includes('To: oncall@example.com'))
-  for (const rule of ['login_failures', 'waf_block_spike', 'crash_loop'])
+  for (const rule of ['login_failures', 'waf_block_spike', 'error_rate', 'privileged_change', 'crash_loop'])
     assert.ok(
       alertMails.some((m) => m.includes(`Rule: ${rule}`)),
       `an e-mail for ${rule}`,
