@@ -58,6 +58,8 @@ export interface Monitor {
   isMetricsToken(bearer: string): boolean
   /** Opens an environment's log (the caller has authorized the read). */
   openLog(envId: string, query: EnvLogQuery): EnvLogSession
+  /** Verifies every audit chain now (rounds do it hourly); returns the failing chains. */
+  verifyAuditNow(): Promise<string[]>
   /** One round of the periodic checks (supervision, audit chains when due). */
   tick(): Promise<void>
   /** Starts the periodic checks; returns the stop function. */
@@ -114,13 +116,16 @@ export function createMonitor(deps: MonitorDeps): Monitor {
   let lastLogPrune = 0
   let ticking: Promise<void> | null = null
 
+  async function verifyAuditNow(): Promise<string[]> {
+    lastAuditVerify = now()
+    const failing = await verifyAuditChains(deps.db, deps.audit, auditChain, now)
+    if (failing.length > 0) deps.logger?.error({ chains: failing }, 'audit chain verification failed')
+    return failing
+  }
+
   async function tick(): Promise<void> {
     crashLoops.observe(deps.processes(), now())
-    if (now() - lastAuditVerify >= AUDIT_VERIFY_EVERY_MS) {
-      lastAuditVerify = now()
-      const failing = await verifyAuditChains(deps.db, deps.audit, auditChain, now)
-      if (failing.length > 0) deps.logger?.error({ chains: failing }, 'audit chain verification failed')
-    }
+    if (now() - lastAuditVerify >= AUDIT_VERIFY_EVERY_MS) await verifyAuditNow()
     if (now() - lastLogPrune >= AUDIT_VERIFY_EVERY_MS) {
       lastLogPrune = now()
       const keep = new Set([...deps.processes()].map((p) => p.logKey))
@@ -143,6 +148,7 @@ export function createMonitor(deps: MonitorDeps): Monitor {
     crashLoops,
     alerts,
     alertConfig,
+    verifyAuditNow,
     isMetricsToken(bearer) {
       return tokenDigest !== null && timingSafeEqual(digest(bearer), tokenDigest)
     },
