@@ -66,9 +66,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .on('alert_deliveries')
     .columns(['status', 'next_attempt_at'])
     .execute()
+  // The WAF spike rule counts recent blocks of every environment by time.
+  await db.schema.createIndex('waf_events_at').on('waf_events').columns(['at']).execute()
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await db.schema.dropIndex('waf_events_at').execute()
   await db.schema.dropTable('alert_deliveries').execute()
   await db.schema.dropTable('alerts').execute()
   await db.schema.dropTable('alert_channels').execute()
