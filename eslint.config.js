@@ -1,7 +1,7 @@
 // ESLint flat config: typescript-eslint type-checked rules plus the house boundaries (STYLE.md).
 import tseslint from 'typescript-eslint'
 
-const CAPABILITIES = ['api', 'audit', 'cli', 'config', 'deploy', 'edge', 'iam', 'runtimes', 'services', 'store', 'tenancy', 'waf']
+const CAPABILITIES = ['api', 'audit', 'cli', 'config', 'deploy', 'edge', 'iam', 'monitor', 'runtimes', 'services', 'store', 'tenancy', 'waf']
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'bench/results/**', '**/testdata/**', 'examples/**', 'eslint.config.js'] },

@@ -49,6 +49,7 @@ import {
 import { loadMasterKey, loadOrCreateKeyFile } from './keys.js'
 import { systemClock, type Clock } from './shared/clock.js'
 import { createLogger, type Logger } from './shared/log.js'
+import { createMonitor, type Monitor } from './monitor/index.js'
 import { createSecretBox } from './shared/secret-box.js'
 import { migrateToLatest, openStore, type Store } from './store/index.js'
 import { createTenancy, type Tenancy } from './tenancy/index.js'
@@ -75,6 +76,8 @@ export interface Platform {
   readonly logger: Logger
   /** Under PALISADE_DRIVER=kubernetes: keeps the cluster in line with the store (absent under local). */
   readonly kubernetes: KubernetesControl | undefined
+  /** Metrics, environment logs, supervision and audit watches, alerts; `serve` starts its rounds. */
+  readonly monitor: Monitor
   close(): Promise<void>
 }
 
@@ -137,6 +140,22 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     // What an environment deletion would destroy (services are created below; this runs only on a request).
     environmentContents: (envId) => services.inventory(envId),
   })
+  // Deploy is created below (it needs the edge); the monitor reads it only on a scrape, a round or a request.
+  const monitor = createMonitor({
+    db: store.db,
+    audit,
+    dataDir: config.dataDir,
+    logger,
+    metricsToken: config.metricsToken,
+    processes: () => deploy.processReports(),
+    servingLogKey: (envId) => deploy.servingLogKey(envId),
+    logs: () => deploy.logs,
+    now: () => clock.now().getTime(),
+    mailer,
+    secrets,
+    publicUrl: config.publicUrl,
+    allowPrivateWebhooks: config.webhooksAllowPrivate,
+  })
   // The WAF is compiled on first use (tests that never send traffic through the edge never pay for it).
   let wafCache: ReturnType<typeof createWafCache> | undefined
   const wafs = (): ReturnType<typeof createWafCache> =>
@@ -161,6 +180,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       inspector: createWafInspector((route) => wafs().wafFor(route)),
       logger,
       onWafEvent: (event) => recordWafEvent(tenancy, event, logger),
+      onAccessLog: monitor.onAccessLog,
       secretValues: (envId) => tenancy.secretValues.get(envId),
     },
   )
@@ -282,6 +302,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       ratePerMinute: config.decideRatePerMinute,
     },
     version: VERSION,
+    monitor,
     publicUrl: config.publicUrl,
     onSetupComplete: () => rmSync(tokenFile, { force: true }),
     onEnvironmentsRemoved: () => {
@@ -333,6 +354,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     app,
     logger,
     kubernetes,
+    monitor,
     async close() {
       await app.close()
       await edge.close()
@@ -469,6 +491,7 @@ export async function serve(config: Config): Promise<Platform> {
   await platform.services.startAll()
   await platform.deploy.resume()
   platform.backupScheduler.start()
+  const stopMonitor = platform.monitor.start()
   // Runtime updates: due plan steps are applied in each environment's maintenance window.
   const stopRuntimeUpdates = platform.runtimeUpdates.start()
   if (!config.runtimePinning)
@@ -484,6 +507,7 @@ export async function serve(config: Config): Promise<Platform> {
     stopHousekeeping()
     stopDomainRechecks()
     stopRuntimeUpdates()
+    stopMonitor()
     void platform.audit
       .checkpointAll()
       .catch(() => undefined)

@@ -34,6 +34,7 @@ type Target =
   | 'sshkey'
   | 'job'
   | 'missing'
+  | 'channel'
 
 interface Actor {
   role: Role
@@ -245,6 +246,33 @@ const ROUTES: Record<string, Entry> = {
     }),
   },
   'get /v1/workspaces/{ws}/audit-events': { rule: 'audit.read' },
+  'get /v1/environments/{id}/logs': { rule: 'deployment.read', id: 'env', env: true },
+  'get /v1/workspaces/{ws}/alert-rules': { rule: 'alert.read' },
+  'put /v1/workspaces/{ws}/alert-rules/{name}': {
+    rule: 'alert.manage',
+    fresh: () => Promise.resolve({ name: 'disk' }),
+    body: () => ({ muted: false }),
+  },
+  'get /v1/workspaces/{ws}/alert-channels': { rule: 'alert.read' },
+  'post /v1/workspaces/{ws}/alert-channels': {
+    rule: 'alert.manage',
+    body: (f) => ({ name: `mail-${n(f)}`, kind: 'email', email: 'ops@example.com' }),
+  },
+  'delete /v1/workspaces/{ws}/alert-channels/{id}': {
+    rule: 'alert.manage',
+    id: 'channel',
+    fresh: async (f) => ({
+      id: (
+        await created(f.tp, f.owner.token, 'POST', `/v1/workspaces/${f.own['ws']}/alert-channels`, {
+          name: `gone-${n(f)}`,
+          kind: 'email',
+          email: 'gone@example.com',
+        })
+      ).id,
+    }),
+  },
+  'get /v1/workspaces/{ws}/alerts': { rule: 'alert.read' },
+  'get /v1/workspaces/{ws}/alert-deliveries': { rule: 'alert.read' },
   'get /v1/workspaces/{ws}/audit-checkpoints': { rule: 'audit.read' },
   'get /v1/workspaces/{ws}/projects': { rule: 'project.read' },
   'post /v1/workspaces/{ws}/projects': { rule: 'project.create', body: (f) => ({ name: `p-${n(f)}` }) },

@@ -43,6 +43,8 @@ import { registerWorkspaceRoutes } from './routes/workspace-routes.js'
 import { registerWafRoutes } from './routes/waf-routes.js'
 import { registerDecideRoutes, type DecideDeps } from './routes/decide-routes.js'
 import { registerIncidentRoutes } from './routes/incident-routes.js'
+import { registerMonitorRoutes } from './routes/monitor-routes.js'
+import type { Monitor } from '../monitor/index.js'
 
 export interface AppDeps {
   readonly db: Kysely<Database>
@@ -71,6 +73,8 @@ export interface AppDeps {
   readonly onEnvironmentsRemoved?: () => void
   /** The traffic-decision endpoint (`POST /v1/decide`): the edge's compiled WAFs and a per-key rate. */
   readonly decide?: DecideDeps
+  /** Metrics, environment logs and alerts (absent in API-only set-ups). */
+  readonly monitor?: Monitor
   /** Extra route sets from other capabilities (deploy, services, edge…). */
   readonly plugins?: ReadonlyArray<(app: FastifyInstance) => void>
 }
@@ -112,6 +116,9 @@ function hostHeaders(raw: readonly string[]): number {
   for (let i = 0; i < raw.length; i += 2) if ((raw[i] as string).toLowerCase() === 'host') n++
   return n
 }
+
+/** Whether a refused login asked for the second factor (read from the answer, for the login metrics). */
+const loginCodes = new WeakMap<object, boolean>()
 
 export function buildApp(deps: AppDeps): FastifyInstance {
   const options: FastifyHttpOptions<Server> = {
@@ -210,6 +217,28 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     return undefined
   })
 
+  const monitor = deps.monitor
+  if (monitor) {
+    // Requests by route template (never the raw path: bounded labels) and login outcomes for /metrics.
+    app.addHook('onSend', async (request, reply, payload) => {
+      if (
+        reply.statusCode === 401 &&
+        request.method === 'POST' &&
+        request.routeOptions.url === '/v1/sessions'
+      )
+        loginCodes.set(request, typeof payload === 'string' && payload.includes('"code":"totp_required"'))
+      return payload
+    })
+    app.addHook('onResponse', async (request, reply) => {
+      monitor.api.record(
+        request.routeOptions.url,
+        request.method,
+        reply.statusCode,
+        loginCodes.get(request) === true ? 'totp_required' : undefined,
+      )
+    })
+  }
+
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error))
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? ''
@@ -261,6 +290,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerInvitationRoutes(app, deps)
   registerIpGroupRoutes(app, deps)
   registerIncidentRoutes(app, deps)
+  if (deps.monitor) registerMonitorRoutes(app, { db: deps.db, tenancy: deps.tenancy, monitor: deps.monitor })
   for (const plugin of deps.plugins ?? []) plugin(app)
   return app
 }

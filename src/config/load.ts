@@ -64,8 +64,17 @@ export function loadConfig(fromEnv: RawSettings, fromFlags: RawSettings = {}): C
     k8sRegistry: raw.k8sRegistry,
     kubernetesServiceHost: raw.kubernetesServiceHost,
     kubernetesServicePort: raw.kubernetesServicePort,
+    metricsToken: parseMetricsToken(raw.metricsToken),
+    webhooksAllowPrivate: parseSwitch('webhooksAllowPrivate', raw.webhooksAllowPrivate ?? 'off'),
   }
   return Object.freeze(config)
+}
+
+/** A guessable scrape token would expose every environment's traffic figures: 24 to 200 visible ASCII characters. */
+function parseMetricsToken(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined
+  if (!/^[\x21-\x7e]{24,200}$/.test(value)) invalid('metricsToken', 'must be 24 to 200 visible ASCII characters (e.g. openssl rand -hex 32)')
+  return value
 }
 
 function hostForUrl(listen: ListenAddress): string {

@@ -46,6 +46,10 @@ export interface Config {
   /** Set by Kubernetes inside a pod: the API server's address for in-cluster credentials. */
   readonly kubernetesServiceHost: string | undefined
   readonly kubernetesServicePort: string | undefined
+  /** Bearer token that may read `GET /metrics` (API tokens with the `metrics` scope may too); unset: tokens only. */
+  readonly metricsToken: string | undefined
+  /** Alert webhooks may reach loopback/private addresses (default off: a workspace admin could aim them inside, SSRF). */
+  readonly webhooksAllowPrivate: boolean
 }
 
 export interface ListenAddress {
@@ -84,4 +88,6 @@ export const SETTINGS = [
   { key: 'k8sRegistry', env: 'PALISADE_K8S_REGISTRY', flag: 'k8s-registry', help: 'registry host[/path] in-cluster builds push to (driver kubernetes)' },
   { key: 'kubernetesServiceHost', env: 'KUBERNETES_SERVICE_HOST', flag: 'kubernetes-service-host', help: 'API server host for in-cluster credentials (set by Kubernetes)' },
   { key: 'kubernetesServicePort', env: 'KUBERNETES_SERVICE_PORT', flag: 'kubernetes-service-port', help: 'API server port for in-cluster credentials (set by Kubernetes)' },
+  { key: 'metricsToken', env: 'PALISADE_METRICS_TOKEN', flag: 'metrics-token', help: 'bearer token for GET /metrics (at least 24 characters; API tokens with the metrics scope work too)' },
+  { key: 'webhooksAllowPrivate', env: 'PALISADE_WEBHOOKS_ALLOW_PRIVATE', flag: 'webhooks-allow-private', help: 'on | off: alert webhooks may reach loopback and private addresses (default off)' },
 ] as const satisfies ReadonlyArray<{ key: keyof Config; env: string; flag: string; help: string }>

@@ -1330,6 +1330,29 @@ export function createDeployer(deps: DeployDeps) {
     },
 
     /**
+     * Every environment's current web processes as their supervisors report them (one line per environment:
+     * the first instance not running names the state, restarts are summed over instances), and the log key
+     * their output goes to (platform work for the monitor, no authorization).
+     */
+    processReports(): Array<{ environmentId: string; state: string; restarts: number; logKey: string }> {
+      const out: Array<{ environmentId: string; state: string; restarts: number; logKey: string }> = []
+      for (const [environmentId, rt] of runtimes) {
+        const serving = rt.serving
+        if (!serving || serving.processes.length === 0) continue
+        const statuses = serving.processes.map((p) => p.status())
+        const state = statuses.find((s) => s.state !== 'running')?.state ?? 'running'
+        const restarts = statuses.reduce((sum, s) => sum + s.restarts, 0)
+        out.push({ environmentId, state, restarts, logKey: serving.deploymentId })
+      }
+      return out
+    },
+
+    /** The log key of the release an environment serves (its deployment's id), or null (platform work). */
+    servingLogKey(envId: string): string | null {
+      return runtimes.get(envId)?.serving?.deploymentId ?? null
+    },
+
+    /**
      * The release an environment serves (platform work, no authorization): its number, commit and pinned
      * runtime version, or null before the first successful deployment.
      */

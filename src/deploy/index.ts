@@ -112,3 +112,6 @@ export {
   type RuntimePins,
 } from './types.js'
 export type { CurrentRelease } from './deployer.js'
+
+/** Unicast public addresses only (no loopback, private, link-local/metadata, CGNAT…): also for outbound webhooks. */
+export { isPublicAddress } from './drivers/local/egress-policy.js'

@@ -34,6 +34,18 @@ export {
   isSecretName,
   isTokenLike,
 } from './mask.js'
+export {
+  EdgeMetrics,
+  mergeEdgeSnapshots,
+  LATENCY_BUCKETS,
+  METHOD_CLASSES,
+  STATUS_CLASSES,
+  THROTTLE_KINDS,
+  UPSTREAM_FAILURES,
+  WAF_ACTIONS,
+  type EdgeSnapshot,
+  type EnvCounters,
+} from './edge-metrics.js'
 export { EdgeConfigError, EDGE_ERROR_CODES, type EdgeErrorCode } from './errors.js'
 export type {
   AccessLogEntry,

@@ -49,6 +49,13 @@ export type { SessionInfo } from './sessions.js'
 export type * from './tables.js'
 export { createMailer, type Mailer, type Mail } from './mailer.js'
 export { INCIDENT_ACTIONS, type IncidentAction, type IncidentReport, type Incidents } from './incidents.js'
-export { INVITATION_PREFIX, INVITATION_DAYS, type Member, type Invitation, type Members } from './members.js'
+export {
+  INVITATION_PREFIX,
+  INVITATION_DAYS,
+  findWorkspaceId,
+  type Member,
+  type Invitation,
+  type Members,
+} from './members.js'
 export { normaliseCidrs, MAX_CIDRS, type IpGroup, type IpGroups } from './ip-groups.js'
 export { parseSshPublicKey, MIN_RSA_BITS, type SshKey, type SshKeys, type ParsedSshKey } from './ssh-keys.js'

@@ -1,5 +1,6 @@
-export type Scope = 'read' | 'write' | 'deploy' | 'admin'
-export const SCOPES: readonly Scope[] = ['read', 'write', 'deploy', 'admin']
+/** `metrics` only reads `GET /metrics` (a scraper's token: no workspace data). */
+export type Scope = 'read' | 'write' | 'deploy' | 'admin' | 'metrics'
+export const SCOPES: readonly Scope[] = ['read', 'write', 'deploy', 'admin', 'metrics']
 
 /** Who is acting. Built by authentication from a verified credential, never from client-sent fields. */
 export type Principal =

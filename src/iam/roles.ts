@@ -39,6 +39,8 @@ export type Action =
   | 'waf.manage'
   | 'waf.decide'
   | 'incident.create'
+  | 'alert.read'
+  | 'alert.manage'
 
 interface Rule {
   /** Lowest role allowed. */
@@ -59,6 +61,8 @@ export const RULES: Readonly<Record<Action, Rule>> = {
   'member.read': R('viewer', 'read'),
   'member.manage': R('admin', 'admin'),
   'audit.read': R('admin', 'admin'),
+  'alert.read': R('viewer', 'read'),
+  'alert.manage': R('admin', 'admin'),
   'ipgroup.read': R('viewer', 'read'),
   'ipgroup.manage': R('admin', 'admin'),
   'project.read': R('viewer', 'read'),

@@ -14,6 +14,7 @@ import * as credentialRevocations from './migrations/0010-credential-revocations
 import * as domainClaims from './migrations/0011-domain-claims.js'
 import * as releaseDigest from './migrations/0012-release-digest.js'
 import * as environmentEgress from './migrations/0013-environment-egress.js'
+import * as monitorAlerts from './migrations/0018-monitor-alerts.js'
 import * as environmentThrottle from './migrations/0020-environment-throttle.js'
 
 /** Migrations in order. Never edit a released one: add the next file. */
@@ -31,6 +32,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0011-domain-claims': domainClaims,
   '0012-release-digest': releaseDigest,
   '0013-environment-egress': environmentEgress,
+  '0018-monitor-alerts': monitorAlerts,
   '0020-environment-throttle': environmentThrottle,
 }
 

@@ -52,6 +52,13 @@ export const BACKUPS_AUDITED = [
   'put /v1/environments/{id}/backup-schedule',
 ] as const
 
+/** Checked by test/monitor-alerts.test.ts (a channel to delete, a webhook receiver). */
+export const MONITOR_AUDITED = [
+  'post /v1/workspaces/{ws}/alert-channels',
+  'delete /v1/workspaces/{ws}/alert-channels/{id}',
+  'put /v1/workspaces/{ws}/alert-rules/{name}',
+] as const
+
 /** The setup route burns a one-time token: test/api-foundation.test.ts checks its event. */
 export const COVERED_ELSEWHERE: ReadonlySet<string> = new Set([
   'post /v1/setup',
@@ -60,4 +67,5 @@ export const COVERED_ELSEWHERE: ReadonlySet<string> = new Set([
   ...SERVICES_AUDITED,
   ...BACKUPS_AUDITED,
   ...SYNC_AUDITED,
+  ...MONITOR_AUDITED,
 ])

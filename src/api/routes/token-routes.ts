@@ -46,7 +46,7 @@ export function registerTokenRoutes(app: FastifyInstance, deps: AppDeps): void {
       schema: {
         body: Strict({
           name: Type.String({ minLength: 1, maxLength: 100 }),
-          scopes: Type.Array(Scope, { minItems: 1, maxItems: 4 }),
+          scopes: Type.Array(Scope, { minItems: 1, maxItems: 5 }),
           expiresInDays: Type.Optional(
             Type.Integer({
               minimum: TOKEN_LIMITS.minDays,

@@ -44,7 +44,11 @@ export function tokensCommand(): Command {
   cmd
     .command('create <name>')
     .description('create a token (shown once)')
-    .option('--scopes <list>', 'comma-separated: read, write, deploy, admin', 'read')
+    .option(
+      '--scopes <list>',
+      'comma-separated: read, write, deploy, admin, metrics (metrics: scrape GET /metrics only)',
+      'read',
+    )
     .option('--expires-in-days <n>', 'lifetime in days (1–365)', '90')
     .option('--signed', 'requests must be signed (RFC 9421); also returns a signing key')
     .action(

@@ -1,0 +1,172 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { AuditLog } from '../audit/index.js'
+import type { LogStore } from '../deploy/index.js'
+import { EdgeMetrics, type AccessLogEntry } from '../edge/index.js'
+import type { Mailer } from '../iam/index.js'
+import type { Logger } from '../shared/log.js'
+import type { SecretBox } from '../shared/secret-box.js'
+import { createAlertConfig, type AlertConfig } from './alert-config.js'
+import { createAlertEngine, type AlertEngine } from './alert-engine.js'
+import type { Database, Kysely } from '../store/index.js'
+import { AccessLogFeed } from './access-log-feed.js'
+import { ApiMetrics } from './api-metrics.js'
+import { verifyAuditChains } from './audit-watch.js'
+import { openEnvLog, parseEnvLogFilter, type EnvLogQuery, type EnvLogSession } from './env-logs.js'
+import {
+  createPlatformMetrics,
+  type AuditChainStatus,
+  type PlatformMetrics,
+  type ProcessReport,
+} from './platform-metrics.js'
+import { CrashLoopWatch } from './supervision-watch.js'
+import { pruneOldLogs } from './log-retention.js'
+import path from 'node:path'
+
+export interface MonitorDeps {
+  readonly db: Kysely<Database>
+  readonly audit: AuditLog
+  readonly dataDir: string
+  readonly logger?: Logger
+  /** `PALISADE_METRICS_TOKEN`: a bearer that may read `/metrics` (API tokens with the `metrics` scope may too). */
+  readonly metricsToken?: string | undefined
+  /** The supervisor's reports and the log of what each environment serves (from deploy). */
+  readonly processes: () => Iterable<ProcessReport & { readonly logKey: string }>
+  readonly servingLogKey: (envId: string) => string | null
+  readonly logs: () => LogStore
+  readonly now?: () => number
+  /** Process metrics in `/metrics` (tests that build many monitors turn them off). */
+  readonly processMetrics?: boolean
+  /** Alerts: the mailer for e-mail channels, the box sealing webhook secrets, links in notifications. */
+  readonly mailer: Mailer
+  readonly secrets: SecretBox
+  readonly publicUrl: string
+  /** Webhooks to loopback/private addresses (PALISADE_WEBHOOKS_ALLOW_PRIVATE); default refused (SSRF). */
+  readonly allowPrivateWebhooks?: boolean
+}
+
+export interface Monitor {
+  /** The edge's `onAccessLog`: counts the request and keeps the line for `palisade logs` (hot path). */
+  readonly onAccessLog: (entry: AccessLogEntry) => void
+  readonly edgeMetrics: EdgeMetrics
+  readonly api: ApiMetrics
+  readonly metrics: PlatformMetrics
+  readonly auditChain: AuditChainStatus
+  readonly crashLoops: CrashLoopWatch
+  readonly alerts: AlertEngine
+  readonly alertConfig: AlertConfig
+  /** Whether a bearer value is the configured metrics token (constant time). */
+  isMetricsToken(bearer: string): boolean
+  /** Opens an environment's log (the caller has authorized the read). */
+  openLog(envId: string, query: EnvLogQuery): EnvLogSession
+  /** Verifies every audit chain now (rounds do it hourly); returns the failing chains. */
+  verifyAuditNow(): Promise<string[]>
+  /** One round of the periodic checks (supervision, audit chains when due). */
+  tick(): Promise<void>
+  /** Starts the periodic checks; returns the stop function. */
+  start(intervalMs?: number): () => void
+}
+
+const AUDIT_VERIFY_EVERY_MS = 3_600_000
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest()
+}
+
+export function createMonitor(deps: MonitorDeps): Monitor {
+  const now = deps.now ?? Date.now
+  const edgeMetrics = new EdgeMetrics()
+  const access = new AccessLogFeed()
+  const api = new ApiMetrics()
+  const auditChain: AuditChainStatus = { ok: null, verifiedAt: null, failing: [] }
+  const crashLoops = new CrashLoopWatch()
+  const tokenDigest = deps.metricsToken ? digest(deps.metricsToken) : null
+  const metrics = createPlatformMetrics({
+    db: deps.db,
+    dataDir: deps.dataDir,
+    edge: () => edgeMetrics.snapshot(),
+    api,
+    processes: deps.processes,
+    crashLooping: () => crashLoops.looping(),
+    auditChain,
+    now,
+    ...(deps.processMetrics === undefined ? {} : { processMetrics: deps.processMetrics }),
+  })
+  const alerts = createAlertEngine({
+    db: deps.db,
+    dataDir: deps.dataDir,
+    mailer: deps.mailer,
+    secrets: deps.secrets,
+    publicUrl: deps.publicUrl,
+    now,
+    edge: () => edgeMetrics.snapshot(),
+    logins: () => api.logins(),
+    processes: deps.processes,
+    recentRestarts: (id) => crashLoops.recentRestarts(id),
+    auditChain,
+    ...(deps.logger ? { logger: deps.logger } : {}),
+    ...(deps.allowPrivateWebhooks === undefined ? {} : { allowPrivateWebhooks: deps.allowPrivateWebhooks }),
+  })
+  const alertConfig = createAlertConfig({
+    db: deps.db,
+    audit: deps.audit,
+    clock: { now: () => new Date(now()) },
+    secrets: deps.secrets,
+  })
+  let lastAuditVerify = 0
+  let lastLogPrune = 0
+  let ticking: Promise<void> | null = null
+
+  async function verifyAuditNow(): Promise<string[]> {
+    lastAuditVerify = now()
+    const failing = await verifyAuditChains(deps.db, deps.audit, auditChain, now)
+    if (failing.length > 0) deps.logger?.error({ chains: failing }, 'audit chain verification failed')
+    return failing
+  }
+
+  async function tick(): Promise<void> {
+    crashLoops.observe(deps.processes(), now())
+    if (now() - lastAuditVerify >= AUDIT_VERIFY_EVERY_MS) await verifyAuditNow()
+    if (now() - lastLogPrune >= AUDIT_VERIFY_EVERY_MS) {
+      lastLogPrune = now()
+      const keep = new Set([...deps.processes()].map((p) => p.logKey))
+      const removed = pruneOldLogs(path.join(deps.dataDir, 'logs'), keep, now())
+      if (removed > 0) deps.logger?.info({ removed }, 'logs past their retention removed')
+    }
+    await alerts.evaluate()
+    await alerts.deliver()
+  }
+
+  return {
+    onAccessLog(entry) {
+      edgeMetrics.record(entry)
+      access.push(entry, now())
+    },
+    edgeMetrics,
+    api,
+    metrics,
+    auditChain,
+    crashLoops,
+    alerts,
+    alertConfig,
+    verifyAuditNow,
+    isMetricsToken(bearer) {
+      return tokenDigest !== null && timingSafeEqual(digest(bearer), tokenDigest)
+    },
+    openLog(envId, query) {
+      const filter = parseEnvLogFilter(query, now())
+      return openEnvLog({ logs: deps.logs(), access, servingLogKey: deps.servingLogKey, now }, envId, filter)
+    },
+    tick() {
+      // One round at a time: a slow verification is not started twice.
+      ticking ??= tick().finally(() => (ticking = null))
+      return ticking
+    },
+    start(intervalMs = 5000) {
+      const timer = setInterval(() => {
+        this.tick().catch((err: unknown) => deps.logger?.error({ err }, 'monitor round failed'))
+      }, intervalMs)
+      timer.unref()
+      return () => clearInterval(timer)
+    },
+  }
+}
