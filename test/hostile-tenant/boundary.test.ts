@@ -14,6 +14,8 @@ const SRC = path.join(import.meta.dirname, '..', '..', 'src')
 /** Who may name the environment tree, and why. */
 const MAY_NAME_ENV_TREE: Record<string, string> = {
   'deploy/drivers/local/local-driver.ts': 'prepares environments and mounts their leaves into sandboxes',
+  'deploy/drivers/local/local-environment-driver.ts':
+    "names an environment's directory to hand it to the local driver's prepareEnvironment (touches nothing in it)",
   'deploy/deployer.ts': 'root-owned releases; tenant leaves removed only through driver.files',
   'services/services.ts':
     'service directories: made and removed by root in the root-owned `services`, everything below them through instance-files.ts (as the tenant)',
