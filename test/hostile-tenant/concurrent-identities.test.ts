@@ -13,6 +13,16 @@ import { ROOT_ONLY, tenantJob } from './support.js'
 
 const COUNT = 20
 
+/**
+ * Root's own steps before the tenant's code: nsenter, bubblewrap, and the cgroup launcher (a shell that
+ * writes its pid into the unit's cgroup and execs nsenter).
+ */
+function isSandboxWrapper(cmdline: string): boolean {
+  const [argv0 = '', arg1 = '', script = ''] = cmdline.split('\0')
+  if (['nsenter', 'bwrap'].includes(path.basename(argv0))) return true
+  return argv0 === '/bin/sh' && arg1 === '-c' && script.includes('exec "$@"')
+}
+
 /** uid and gid (real, effective, saved, fs) of every process whose command line holds `marker`. */
 function processesWith(marker: string): Array<{ pid: string; uids: number[]; gids: number[] }> {
   const out: Array<{ pid: string; uids: number[]; gids: number[] }> = []
@@ -108,8 +118,7 @@ test(
       for (const proc of procs)
         if (proc.uids[0] === 0)
           assert.ok(
-            readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8').startsWith('nsenter') ||
-              readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8').startsWith('bwrap'),
+            isSandboxWrapper(readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8')),
             `root process ${proc.pid} is a sandbox wrapper`,
           )
       assert.ok(app.length >= 1, `the app of environment ${i} is running`)
