@@ -294,8 +294,22 @@ describe('sizing is enforced (root)', { skip }, () => {
       assert.equal(Number(limit), 512 * 1024 ** 2, 'half the instance size')
       const pids = readFileSync(`${dir}/cgroup.procs`, 'utf8').trim().split('\n').filter(Boolean)
       assert.ok(pids.length >= 1, 'the server is inside')
-      const uid = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pids[0]}/status`, 'utf8'))?.[1]
+      // The server runs as the environment's user; root's only processes there are the sandbox's own (bubblewrap).
+      const server = pids.find((pid) =>
+        readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('redis-server'),
+      )
+      assert.ok(server, 'the Redis server is inside the cgroup')
+      const uid = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${server}/status`, 'utf8'))?.[1]
       assert.ok(Number(uid) >= 610_000, `runs as the environment user (${uid})`)
+      for (const pid of pids) {
+        const owner = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+        if (owner === '0')
+          assert.match(
+            readFileSync(`/proc/${pid}/cmdline`, 'utf8'),
+            /^(\/usr\/bin\/)?bwrap\0/,
+            `root process ${pid}`,
+          )
+      }
       await resize(f, { memoryMb: 2048 })
       await eventually(
         async () => (Number(readFileSync(limitFile, 'utf8').trim()) === 1024 * 1024 ** 2 ? true : undefined),
@@ -303,7 +317,7 @@ describe('sizing is enforced (root)', { skip }, () => {
         'the service limit follows the sizing',
       )
       assert.ok(
-        readFileSync(`${dir}/cgroup.procs`, 'utf8').includes(pids[0] ?? '-'),
+        readFileSync(`${dir}/cgroup.procs`, 'utf8').includes(server),
         'the same server, not restarted',
       )
     },
