@@ -8,6 +8,7 @@ import { doctorCommand } from './commands/doctor.js'
 import { incidentCommand } from './commands/incident.js'
 import { jobsCommand } from './commands/jobs.js'
 import { logsCommand } from './commands/logs.js'
+import { invitationsCommand } from './commands/invitations.js'
 import { membersCommand } from './commands/members.js'
 import { runtimeCommand, runtimesCommand } from './commands/runtime.js'
 import { sshKeysCommand } from './commands/ssh-keys.js'
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
     sshKeysCommand(),
     workspacesCommand(),
     membersCommand(),
+    invitationsCommand(),
     projectsCommand(),
     envsCommand(),
     varsCommand(),
