@@ -1,6 +1,6 @@
 import { Command } from 'commander'
 import { loadConfig, settingsFromEnv } from '../../config/index.js'
-import { runDoctor, type CheckResult } from '../../doctor/checks.js'
+import { runDoctor, type CheckResult } from '../../doctor/index.js'
 import { print } from '../output.js'
 
 /**
