@@ -186,6 +186,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       return reply
         .code(400)
         .send(errorBody(request.id, 'invalid_request', 'exactly one Host header is required'))
+    // Common HTTP clients send `content-type: application/json` on a DELETE without a body; a DELETE takes no
+    // body here, so an empty one is no body (not a 400 "empty JSON body").
+    if (
+      request.method === 'DELETE' &&
+      request.headers['transfer-encoding'] === undefined &&
+      (request.headers['content-length'] ?? '0') === '0'
+    )
+      delete request.headers['content-type']
     const meta = request.routeOptions.config.meta
     const header = request.headers.authorization
     if (typeof header === 'string' && header.length <= MAX_BEARER && /^Bearer [\x21-\x7e]+$/.test(header)) {

@@ -16,6 +16,7 @@ import { domainsCommand } from './commands/domains.js'
 import { tokensCommand } from './commands/tokens.js'
 import { wafCommand } from './commands/waf.js'
 import { rollbackCommand } from './commands/rollback.js'
+import { deploymentsCommand, statusCommand } from './commands/status.js'
 import { envsCommand } from './commands/envs.js'
 import { loginCommand, logoutCommand, whoamiCommand } from './commands/login.js'
 import { projectsCommand } from './commands/projects.js'
@@ -55,6 +56,8 @@ export function buildProgram(): Command {
     domainsCommand(),
     deployCommand(),
     rollbackCommand(),
+    deploymentsCommand(),
+    statusCommand(),
     logsCommand(),
     jobsCommand(),
     servicesCommand(),
@@ -78,6 +81,21 @@ export function buildProgram(): Command {
   return program
 }
 
+/**
+ * One readable line for an API error: the server's sentence, the fields it names, what to do next where the
+ * CLI knows (sign in again, wait), then the code, status and request id for a bug report.
+ */
+export function describeApiError(error: ApiError): string {
+  const field =
+    error.details.length > 0 ? ` [${error.details.map((d) => `${d.field}: ${d.message}`).join('; ')}]` : ''
+  let next = ''
+  if (error.status === 401 && error.code !== 'invalid_credentials' && error.code !== 'totp_required')
+    next = '; sign in with `palisade login` (or set PALISADE_TOKEN)'
+  else if (error.status === 429)
+    next = error.retryAfter === undefined ? '; wait a moment and retry' : `; retry in ${error.retryAfter} s`
+  return `error: ${error.message}${field}${next} (${error.code}${error.status ? `, HTTP ${error.status}` : ''}${error.requestId ? `, request ${error.requestId}` : ''})`
+}
+
 export async function runCli(argv: readonly string[]): Promise<number> {
   const program = buildProgram()
   try {
@@ -98,10 +116,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       return EXIT.usage
     }
     if (error instanceof ApiError) {
-      const field = error.details[0] ? ` [${error.details.map((d) => d.field).join(', ')}]` : ''
-      stdio.err(
-        `error: ${error.message}${field} (${error.code}${error.status ? `, HTTP ${error.status}` : ''}${error.requestId ? `, request ${error.requestId}` : ''})`,
-      )
+      stdio.err(describeApiError(error))
       return EXIT.failed
     }
     const e = error as { message?: string; code?: string }
