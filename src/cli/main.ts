@@ -1,7 +1,9 @@
 import { Command, CommanderError } from 'commander'
 import { VERSION } from '../version.js'
 import { ApiError } from './client.js'
+import { passwordCommand, twoFactorCommand } from './commands/account.js'
 import { auditCommand } from './commands/audit.js'
+import { accessCommand, addWafEnvironmentCommands } from './commands/env-settings.js'
 import { backupCommand } from './commands/backup.js'
 import { deployCommand } from './commands/deploy.js'
 import { doctorCommand } from './commands/doctor.js'
@@ -45,6 +47,8 @@ export function buildProgram(): Command {
     loginCommand(),
     logoutCommand(),
     whoamiCommand(),
+    passwordCommand(),
+    twoFactorCommand(),
     tokensCommand(),
     sshKeysCommand(),
     workspacesCommand(),
@@ -66,7 +70,8 @@ export function buildProgram(): Command {
     anonymizationCommand(),
     runtimeCommand(),
     runtimesCommand(),
-    wafCommand(),
+    addWafEnvironmentCommands(wafCommand()),
+    accessCommand(),
     auditCommand(),
     doctorCommand(),
     incidentCommand(),

@@ -2,7 +2,7 @@ import { Command } from 'commander'
 import { cliEnvironment } from '../../config/index.js'
 import { createClient, DEFAULT_API_URL, readCredentials } from '../client.js'
 import { done, print } from '../output.js'
-import { ask, readStdinLine } from '../prompt.js'
+import { ask, askNewPassword } from '../prompt.js'
 import { resolveWorkspace, UsageError } from '../resolve.js'
 
 export interface PendingInvitation {
@@ -65,7 +65,10 @@ export function invitationsCommand(): Command {
     .description(
       'accept an invitation (the link from the e-mail, or its token); asks for a password when you have no account yet',
     )
-    .option('--password-stdin', 'read the new account password from standard input')
+    .option(
+      '--password-stdin',
+      'read the new account password from standard input (a second line, when given, must repeat it)',
+    )
     .option('--existing-account', 'you already have an account: do not ask for a password')
     .action(async (link: string, o: { passwordStdin?: boolean; existingAccount?: boolean }, c: Command) => {
       const { token, apiUrl } = parseInvitation(link)
@@ -73,8 +76,9 @@ export function invitationsCommand(): Command {
       const env = base.apiUrl || !apiUrl ? base : { ...base, apiUrl }
       const client = createClient(env, { anonymous: true })
       let password: string | undefined
-      if (o.passwordStdin) password = await readStdinLine()
-      else if (!o.existingAccount && process.stdin.isTTY) {
+      if (o.passwordStdin) password = await askNewPassword(true)
+      else if (!o.existingAccount) {
+        // On a terminal, or one answer a line on a piped stdin.
         const first = await ask(
           'Password for your new account (12+ characters; empty if you already have one): ',
           true,

@@ -2,7 +2,7 @@ import { Command } from 'commander'
 import { cliEnvironment } from '../../config/index.js'
 import { ApiError, createClient, readCredentials, removeCredentials, writeCredentials } from '../client.js'
 import { done, print } from '../output.js'
-import { ask, readStdinLines } from '../prompt.js'
+import { ask, readStdinLine } from '../prompt.js'
 import { UsageError } from '../resolve.js'
 
 export function loginCommand(): Command {
@@ -23,8 +23,7 @@ export function loginCommand(): Command {
         const base = cliEnvironment()
         const env = opts.apiUrl ? { ...base, apiUrl: opts.apiUrl } : base
         const email = opts.email ?? (await ask('E-mail: '))
-        const lines = opts.passwordStdin ? await readStdinLines() : undefined
-        const password = lines ? (lines[0] ?? '') : await ask('Password: ', true)
+        const password = opts.passwordStdin ? await readStdinLine() : await ask('Password: ', true)
         const client = createClient(env, { anonymous: true })
         const body: Record<string, string> = { email, password }
         if (opts.totp) body['totp'] = opts.totp
@@ -36,11 +35,9 @@ export function loginCommand(): Command {
         } catch (error) {
           // 2FA is on and no code was given: ask for it (or take stdin's next line) instead of failing.
           if (!(error instanceof ApiError) || error.code !== 'totp_required' || opts.totp) throw error
-          const code = lines
-            ? lines[1]?.trim()
-            : process.stdin.isTTY
-              ? (await ask('Two-factor code (or a recovery code): ')).trim()
-              : undefined
+          const code = (
+            opts.passwordStdin ? await readStdinLine() : await ask('Two-factor code (or a recovery code): ')
+          ).trim()
           if (!code) throw new UsageError('this account has 2FA on: pass --totp <code> (or a recovery code)')
           body['totp'] = code
           session = await signIn()
