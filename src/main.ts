@@ -14,6 +14,7 @@ import {
   createLocalDriver,
   DOMAIN_DEFAULTS,
   hardenDataDir,
+  resolveRepository,
   type Deploy,
   type DeployOptions,
   type DomainOptions,
@@ -125,6 +126,11 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     baseDomain: config.baseDomain,
     // What an environment deletion would destroy (services are created below; this runs only on a request).
     environmentContents: (envId) => services.inventory(envId),
+    // A local repository is checked where a deployment would check it (exists, inside the allowed roots).
+    checkRepository: (repository) => {
+      if (!repository.startsWith('https://'))
+        resolveRepository(repository, { localRoots: config.gitLocalRoots, dataDir: config.dataDir })
+    },
   })
   // The WAF is compiled on first use (tests that never send traffic through the edge never pay for it).
   let wafCache: ReturnType<typeof createWafCache> | undefined

@@ -74,10 +74,11 @@ test('the README quick tour runs as written: setup, deploy, edge, WAF, push, inv
   assert.equal(lines[0]?.replace(/\s+#.*$/, ''), 'npm install && npm start &', 'the tour starts the server')
 
   // A copy of the checkout (what `git clone` gives, plus uncommitted work), traversable by environment users.
-  const root = mkdtempSync(path.join(tmpdir(), 'palisade-readme-'))
+  // Short: service sockets live under the data dir, and a Unix socket path holds at most 107 bytes.
+  const root = mkdtempSync(path.join(tmpdir(), 'prt-'))
   chmodSync(root, 0o711)
   t.after(() => rmSync(root, { recursive: true, force: true }))
-  const checkout = path.join(root, 'palisade')
+  const checkout = path.join(root, 'p')
   mkdirSync(checkout, { mode: 0o755 })
   const files = spawnSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: REPO, encoding: 'utf8' })
   assert.equal(files.status, 0)
@@ -165,11 +166,14 @@ test('the README quick tour runs as written: setup, deploy, edge, WAF, push, inv
           : ''
     const r = await run(line, checkout, env, input, 10 * 60_000)
     seen.push({ line: raw, out: r.out })
-    assert.equal(r.code, 0, `README line exits 0: ${raw}\n${r.out}\n--- server ---\n${serverOut.slice(-4000)}`)
+    if (r.code !== 0) {
+      const services = spawnSync('/bin/sh', ['-c', 'ls -la .palisade/envs/*/services/* 2>&1 | head -40'], { cwd: checkout, encoding: 'utf8' })
+      assert.fail(`README line exits 0: ${raw}\n${r.out}\n--- services ---\n${services.stdout}\n--- server ---\n${serverOut.slice(-3000)}`)
+    }
     // Values the README tells the reader to carry to a later line.
     const token = /Token \(shown once[^)]*\): (pal_[A-Za-z0-9_-]+)/.exec(r.out)?.[1]
     if (token) fill['token'] = token
-    const backup = /^Backup (bak_[a-z0-9]+) succeeded\.$/m.exec(r.out)?.[1]
+    const backup = /^Backup ([a-z]{3}_[a-z0-9]+) succeeded\.$/m.exec(r.out)?.[1]
     if (backup && /backup create/.test(line)) fill['backup-id'] = backup
     const envIds = r.out.match(/env_[a-z0-9]{20}/g)
     if (envIds) spawnSync('/bin/sh', ['-c', `printf '%s\\n' "$@" >> ${JSON.stringify(path.join(root, 'ids'))}`, 'sh', ...envIds])

@@ -375,6 +375,11 @@ export function createDeployer(deps: DeployDeps) {
       host: env.host,
       timeoutMs: opts.healthTimeoutMs,
       exited: proc.firstExit,
+      onWaiting: (ms, answer) =>
+        logs.note(
+          logKey,
+          `waiting for the health check GET ${env.health_check_path}: ${Math.round(ms / 1000)} s of ${Math.round(opts.healthTimeoutMs / 1000)} s, last answer ${answer}`,
+        ),
     })
     if (!health.ok) {
       await proc.stop(opts.stopGraceMs)
@@ -764,7 +769,12 @@ export function createDeployer(deps: DeployDeps) {
       if (!(err instanceof DeployFailure))
         deps.logger?.error({ err, deploymentId: id }, 'deployment failed unexpectedly')
       if (builtDir) rmSync(builtDir, { recursive: true, force: true })
-      logs.note(id, `deployment failed: ${reason}; the previous release keeps serving`)
+      // Say what serves now: the release before, or (a first deployment) nothing.
+      const still = await currentReleaseOf(env.id).catch(() => null)
+      logs.note(
+        id,
+        `deployment failed: ${reason}; ${still ? `release ${still.release} keeps serving` : 'nothing was serving before, so nothing serves now'}`,
+      )
       await setStatus(id, { status: 'failed', reason, finished_at: now() })
       logs.end(id)
     }
