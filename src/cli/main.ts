@@ -124,7 +124,14 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       stdio.err(describeApiError(error))
       return EXIT.failed
     }
-    const e = error as { message?: string; code?: string }
+    const e = error as { message?: string; code?: string; path?: string; syscall?: string }
+    // A file named on the command line that is not there (or not readable) is a usage error: say which.
+    if ((e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'EISDIR') && typeof e.path === 'string') {
+      stdio.err(
+        `error: ${e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'a directory, not a file' : 'not readable'}: ${e.path}`,
+      )
+      return EXIT.usage
+    }
     stdio.err(`error: ${e.message ?? String(error)}${e.code ? ` (${e.code})` : ''}`)
     return EXIT.failed
   }

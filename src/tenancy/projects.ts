@@ -183,7 +183,7 @@ export function createProjects(deps: TenancyDeps, events: TenancyEvents) {
       await db.transaction().execute(async (trx) => {
         const child = await trx.selectFrom('environments').select('id').where('project_id', '=', id).limit(1).executeTakeFirst()
         if (child && !force) {
-          throw new ConflictError(TENANCY_ERRORS.hasChildren, 'project still has environments; delete them first or pass force=true', { publicCode: 'conflict' })
+          throw new ConflictError(TENANCY_ERRORS.hasChildren, 'project still has environments; delete them first, or delete it all with force=true (palisade projects delete --force)', { publicCode: 'conflict' })
         }
         await trx.deleteFrom('projects').where('id', '=', id).execute()
         await audit.record(trx, {
