@@ -92,7 +92,9 @@ export interface PlatformOptions {
  */
 export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
   const clock = options.clock ?? systemClock
-  const logger = options.logger ?? createLogger({ level: config.logLevel })
+  // Readable lines on a terminal (the README's `npm start &`), JSON lines otherwise (files, collectors).
+  const logger =
+    options.logger ?? createLogger({ level: config.logLevel, format: process.stderr.isTTY ? 'text' : 'json' })
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
   const store = openStore(config.databaseUrl)
   await migrateToLatest(store.db)
@@ -422,7 +424,11 @@ export async function serve(config: Config): Promise<Platform> {
     { api: `http://${config.apiListen.host}:${config.apiListen.port}`, store: platform.store.dialect },
     'palisade is serving',
   )
-  const stop = (): void => {
+  const stop = (signal: string): void => {
+    platform.logger.info(
+      { signal },
+      'shutting down: apps and services keep running and are adopted at the next start',
+    )
     stopHousekeeping()
     stopDomainRechecks()
     stopRuntimeUpdates()
@@ -430,10 +436,13 @@ export async function serve(config: Config): Promise<Platform> {
       .checkpointAll()
       .catch(() => undefined)
       .finally(() => {
-        void platform.close().finally(() => process.exit(0))
+        void platform.close().finally(() => {
+          platform.logger.info('stopped')
+          process.exit(0)
+        })
       })
   }
-  process.once('SIGINT', stop)
-  process.once('SIGTERM', stop)
+  process.once('SIGINT', () => stop('SIGINT'))
+  process.once('SIGTERM', () => stop('SIGTERM'))
   return platform
 }

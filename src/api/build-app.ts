@@ -1,6 +1,11 @@
 import { Ajv, type ValidateFunction } from 'ajv'
 import { default as addFormats } from 'ajv-formats'
-import Fastify, { type FastifyHttpOptions, type FastifyInstance, type FastifyReply } from 'fastify'
+import Fastify, {
+  LogController,
+  type FastifyHttpOptions,
+  type FastifyInstance,
+  type FastifyReply,
+} from 'fastify'
 import type { Server } from 'node:http'
 import type { FastifyValidationResult } from 'fastify/types/schema.js'
 import type { AuditLog } from '../audit/index.js'
@@ -19,7 +24,7 @@ import { registerMeRoutes } from './routes/me-routes.js'
 import { registerTokenRoutes } from './routes/token-routes.js'
 import { registerSshKeyRoutes } from './routes/ssh-key-routes.js'
 import { registerMemberRoutes } from './routes/member-routes.js'
-import { registerInvitationRoutes, requestLogView } from './routes/invitation-routes.js'
+import { maskSecretsInUrl, registerInvitationRoutes, requestLogView } from './routes/invitation-routes.js'
 import { registerIpGroupRoutes } from './routes/ip-group-routes.js'
 import type { Deploy } from '../deploy/index.js'
 import type { Services, SyncService } from '../services/index.js'
@@ -143,6 +148,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     ...(deps.logger
       ? { loggerInstance: deps.logger.child({}, { serializers: { req: requestLogView } }) }
       : { logger: false }),
+    // One line per request, written below (Fastify's own are two: "incoming request" and "request completed").
+    logController: new LogController({ disableRequestLogging: true }),
   }
   const app = Fastify(options) as unknown as FastifyInstance
   const bodyAjv = strictAjv(false)
@@ -218,6 +225,17 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     return undefined
   })
 
+  // One line per API call: reads that succeed at debug (a CLI session makes many), changes and refusals at
+  // info, server errors at error; the URL with its secrets masked.
+  app.addHook('onResponse', async (request, reply) => {
+    const status = reply.statusCode
+    const read = (request.method === 'GET' || request.method === 'HEAD') && status < 400
+    const level = status >= 500 ? 'error' : read ? 'debug' : 'info'
+    request.log[level](
+      { status, ms: Math.round(reply.elapsedTime) },
+      `${request.method} ${maskSecretsInUrl(request.url.split('?')[0] ?? '')}`,
+    )
+  })
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error))
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? ''

@@ -762,6 +762,10 @@ export function createDeployer(deps: DeployDeps) {
       await switchTo(env.id, serving, id)
       await setStatus(id, { status: 'succeeded', finished_at: now(), reason: null })
       logs.note(id, `deployment ${dep.number} succeeded in ${Date.now() - started} ms`)
+      deps.logger?.info(
+        { environmentId: env.id, deploymentId: id, release: serving.release },
+        `deployment ${dep.number} of ${env.host} succeeded`,
+      )
       if (serving.process === null) logs.end(id)
       await pruneReleases(env.id)
     } catch (err) {
@@ -776,6 +780,10 @@ export function createDeployer(deps: DeployDeps) {
         `deployment failed: ${reason}; ${still ? `release ${still.release} keeps serving` : 'nothing was serving before, so nothing serves now'}`,
       )
       await setStatus(id, { status: 'failed', reason, finished_at: now() })
+      deps.logger?.warn(
+        { environmentId: env.id, deploymentId: id, reason },
+        `deployment ${dep.number} of ${env.host} failed (palisade logs ${env.id} --deployment ${id})`,
+      )
       logs.end(id)
     }
   }
