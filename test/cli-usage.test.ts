@@ -61,3 +61,19 @@ test('with two workspaces and no --workspace, the CLI names them and PALISADE_WO
   const ok = await runCli(['projects', 'list'], { ...env, PALISADE_WORKSPACE: 'beta' })
   assert.equal(ok.code, 0, ok.stderr)
 })
+
+test('waf test-crs in a clone without the CRS regression tests says where to get them and runs Palisade’s own suite', async () => {
+  const r = await runCli(
+    ['waf', 'test-crs', '--tests', '/nonexistent/crs-tests', '--filter', 'PALISADE-RULES/9500100'],
+    {
+      PATH: process.env['PATH'] ?? '',
+    },
+  )
+  assert.match(
+    r.stderr,
+    /git clone --depth 1 --branch v3\.3\.4 https:\/\/github\.com\/coreruleset\/coreruleset/,
+  )
+  assert.match(r.stdout, /^PALISADE-RULES\/\S+\t\d+\t0\t/m, r.stdout + r.stderr)
+  assert.match(r.stdout, /^TOTAL\t[1-9]\d*\t0\t/m)
+  assert.equal(r.code, 0, r.stderr)
+})
