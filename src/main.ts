@@ -172,6 +172,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   const driver = createLocalDriver({
     dataDir: config.dataDir,
     isolate,
+    ...(config.extraCaCerts === undefined ? {} : { extraCaCerts: config.extraCaCerts }),
     onWarning: (m) => logger.warn(m),
     onEgressRefusal: (environmentId, target, reason) =>
       logger.warn({ environmentId, target, reason }, 'egress refused'),

@@ -4,6 +4,8 @@ export interface Config {
   /** `sqlite:<path>` or `postgres://…` */
   readonly databaseUrl: string
   readonly redisUrl: string | undefined
+  /** A PEM file of extra CAs (a TLS-inspecting proxy's) that builds and apps trust, as Node's NODE_EXTRA_CA_CERTS. */
+  readonly extraCaCerts: string | undefined
   readonly apiListen: ListenAddress
   readonly edgeHttpListen: ListenAddress
   readonly edgeHttpsListen: ListenAddress
@@ -66,5 +68,6 @@ export const SETTINGS = [
   { key: 'backupImportLimit', env: 'PALISADE_BACKUP_IMPORT_LIMIT', flag: 'backup-import-limit', help: 'largest backup archive an import accepts (bytes, default 2 GiB)' },
   { key: 'runtimePinning', env: 'PALISADE_RUNTIME_PINNING', flag: 'runtime-pinning', help: 'on | off: run node@… apps on the exact Node.js version their release pins (default on; off uses the host node)' },
   { key: 'gitLocalRoots', env: 'PALISADE_GIT_LOCAL_ROOTS', flag: 'git-local-roots', help: 'colon-separated directories local git repos may be deployed from, or "none" (default: the directory serve starts in)' },
+  { key: 'extraCaCerts', env: 'NODE_EXTRA_CA_CERTS', flag: 'extra-ca-certs', help: 'PEM file of extra CAs (a TLS-inspecting proxy\'s) given to builds and apps as NODE_EXTRA_CA_CERTS' },
   { key: 'decideRatePerMinute', env: 'PALISADE_DECIDE_RATE_PER_MINUTE', flag: 'decide-rate-per-minute', help: 'POST /v1/decide calls per signing key per minute' },
 ] as const satisfies ReadonlyArray<{ key: keyof Config; env: string; flag: string; help: string }>
