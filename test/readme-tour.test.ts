@@ -62,6 +62,8 @@ function run(
     let out = ''
     child.stdout.on('data', (d: Buffer) => (out += d.toString()))
     child.stderr.on('data', (d: Buffer) => (out += d.toString()))
+    // A command that reads no stdin may exit before the answers are written: that is not a failure.
+    child.stdin.on('error', () => undefined)
     child.stdin.end(input)
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
     child.on('close', (code) => {
