@@ -426,10 +426,7 @@ export async function serve(config: Config): Promise<Platform> {
     'palisade is serving',
   )
   const stop = (signal: string): void => {
-    platform.logger.info(
-      { signal },
-      'shutting down: apps and services keep running and are adopted at the next start',
-    )
+    platform.logger.info({ signal }, 'shutting down')
     stopHousekeeping()
     stopDomainRechecks()
     stopRuntimeUpdates()
