@@ -167,6 +167,16 @@ test(
         process.kill(-server.pid, 'SIGTERM')
         await exited
       }
+      // Whatever the tour started and the server left behind (a failed run can leave a service daemon): only
+      // processes whose command line names this run's own temporary directory.
+      for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+        try {
+          if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(root))
+            process.kill(Number(pid), 'SIGKILL')
+        } catch {
+          // gone already
+        }
+      }
       removeSandboxes(envIds)
     })
     for (let i = 0; ; i++) {
