@@ -8,6 +8,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   rmSync,
   symlinkSync,
 } from 'node:fs'
@@ -167,12 +168,27 @@ test(
         process.kill(-server.pid, 'SIGTERM')
         await exited
       }
-      // Whatever the tour started and the server left behind (a failed run can leave a service daemon): only
-      // processes whose command line names this run's own temporary directory.
-      for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      // Whatever this run started and the server left behind (a shutdown that hangs, a service daemon): the
+      // processes whose working directory or command line is inside this run's own temporary directory, given
+      // 20 s to stop on their own.
+      const ours = (): number[] =>
+        readdirSync('/proc')
+          .filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid)
+          .filter((pid) => {
+            try {
+              return (
+                readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(root) ||
+                readlinkSync(`/proc/${pid}/cwd`).startsWith(root)
+              )
+            } catch {
+              return false
+            }
+          })
+          .map(Number)
+      for (let i = 0; i < 200 && ours().length > 0; i++) await new Promise((r) => setTimeout(r, 100))
+      for (const pid of ours()) {
         try {
-          if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(root))
-            process.kill(Number(pid), 'SIGKILL')
+          process.kill(pid, 'SIGKILL')
         } catch {
           // gone already
         }
