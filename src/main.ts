@@ -18,6 +18,7 @@ import {
   createLocalDriver,
   DOMAIN_DEFAULTS,
   hardenDataDir,
+  resolveRepository,
   type Deploy,
   type DeployOptions,
   type DomainOptions,
@@ -105,7 +106,9 @@ export interface PlatformOptions {
  */
 export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
   const clock = options.clock ?? systemClock
-  const logger = options.logger ?? createLogger({ level: config.logLevel })
+  // Readable lines on a terminal (the README's `npm start &`), JSON lines otherwise (files, collectors).
+  const logger =
+    options.logger ?? createLogger({ level: config.logLevel, format: process.stderr.isTTY ? 'text' : 'json' })
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
   const store = openStore(config.databaseUrl)
   await migrateToLatest(store.db)
@@ -139,6 +142,11 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     baseDomain: config.baseDomain,
     // What an environment deletion would destroy (services are created below; this runs only on a request).
     environmentContents: (envId) => services.inventory(envId),
+    // A local repository is checked where a deployment would check it (exists, inside the allowed roots).
+    checkRepository: (repository) => {
+      if (!repository.startsWith('https://'))
+        resolveRepository(repository, { localRoots: config.gitLocalRoots, dataDir: config.dataDir })
+    },
   })
   // Deploy is created below (it needs the edge); the monitor reads it only on a scrape, a round or a request.
   const monitor = createMonitor({
@@ -197,6 +205,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     dataDir: config.dataDir,
     isolate,
     ...(options.deploy?.limits === false ? { limits: false } : {}),
+    ...(config.extraCaCerts === undefined ? {} : { extraCaCerts: config.extraCaCerts }),
     onWarning: (m) => logger.warn(m),
     onEgressRefusal: (environmentId, target, reason) =>
       logger.warn({ environmentId, target, reason }, 'egress refused'),
@@ -502,7 +511,8 @@ export async function serve(config: Config): Promise<Platform> {
     { api: `http://${config.apiListen.host}:${config.apiListen.port}`, store: platform.store.dialect },
     'palisade is serving',
   )
-  const stop = (): void => {
+  const stop = (signal: string): void => {
+    platform.logger.info({ signal }, 'shutting down')
     stopKubeReconcile()
     stopHousekeeping()
     stopDomainRechecks()
@@ -512,10 +522,13 @@ export async function serve(config: Config): Promise<Platform> {
       .checkpointAll()
       .catch(() => undefined)
       .finally(() => {
-        void platform.close().finally(() => process.exit(0))
+        void platform.close().finally(() => {
+          platform.logger.info('stopped')
+          process.exit(0)
+        })
       })
   }
-  process.once('SIGINT', stop)
-  process.once('SIGTERM', stop)
+  process.once('SIGINT', () => stop('SIGINT'))
+  process.once('SIGTERM', () => stop('SIGTERM'))
   return platform
 }

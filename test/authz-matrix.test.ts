@@ -205,6 +205,7 @@ const ROUTES: Record<string, Entry> = {
   'patch /v1/workspaces/{ws}': { rule: 'workspace.update', body: () => ({ displayName: 'Acme' }) },
   'delete /v1/workspaces/{ws}': { rule: 'workspace.delete' },
   'get /v1/workspaces/{ws}/members': { rule: 'member.read' },
+  'get /v1/workspaces/{ws}/invitations': { rule: 'member.manage' },
   'post /v1/workspaces/{ws}/members': {
     rule: 'member.manage',
     body: (f) => ({ email: `invitee-${n(f)}@example.com`, role: 'viewer' }),

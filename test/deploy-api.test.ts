@@ -34,12 +34,16 @@ for (const kind of STORE_KINDS) {
       assert.equal(list.items.length, 0)
     })
 
-    test('a repository outside the allowed roots fails the deployment with the reason', async () => {
+    test('a repository outside the allowed roots, or absent, is refused when it is set, with the reason', async () => {
       const f = await p.addApp()
-      await f.call('PATCH', `/v1/projects/${f.projectId}`, { repository: '/etc' })
-      const d = await f.deploy()
-      assert.equal(d.status, 'failed')
-      assert.match(d.reason ?? '', /outside the directories allowed by PALISADE_GIT_LOCAL_ROOTS/)
+      const outside = await f.call('PATCH', `/v1/projects/${f.projectId}`, { repository: '/etc' })
+      assert.equal(outside.statusCode, 400, outside.body)
+      assert.match(outside.body, /outside the directories allowed by PALISADE_GIT_LOCAL_ROOTS/)
+      const absent = await f.call('PATCH', `/v1/projects/${f.projectId}`, { repository: '/nonexistent/shop' })
+      assert.equal(absent.statusCode, 400, absent.body)
+      assert.match(absent.body, /does not exist/)
+      const project = (await f.call('GET', `/v1/projects/${f.projectId}`)).json() as { repository: string }
+      assert.notEqual(project.repository, '/etc', 'nothing was changed')
     })
 
     test('access rules are validated, stored and never return the password', async () => {

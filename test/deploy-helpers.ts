@@ -53,6 +53,8 @@ export interface DeployOptionsForTest {
   clock?: Clock
   /** Custom domain proofs (an injected resolver); default the system's. */
   domains?: DomainOptions
+  /** More configuration settings by name (`loadConfig`'s), worked out from the store's temporary directory. */
+  settings?: (storeDir: string) => Record<string, string>
 }
 
 export interface AppOptions {
@@ -85,6 +87,7 @@ export async function startDeployPlatform(
       dataDir: path.join(store.dataDir, 'data'),
       gitLocalRoots: path.join(store.dataDir, 'work'),
       runtimePinning: options.runtimePinning ? 'on' : 'off',
+      ...options.settings?.(store.dataDir),
     }),
     {
       ...(options.clock ? { clock: options.clock } : {}),

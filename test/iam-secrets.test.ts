@@ -182,7 +182,7 @@ for (const kind of STORE_KINDS) {
       for (const table of TABLES)
         rows.push(JSON.stringify(await platform.store.db.selectFrom(table).selectAll().execute()))
       const dump = { logs: logChunks.join(''), store: rows.join('\n') }
-      assert.ok(dump.logs.includes('incoming request'), 'the logger captured request logs')
+      assert.ok(dump.logs.includes('"msg":"POST /v1/me/password"'), 'the logger captured request logs')
       assert.ok(dump.store.includes('owner@example.com'), 'the store dump holds rows')
       assert.ok(secrets.size >= 18)
       const leaks: string[] = []

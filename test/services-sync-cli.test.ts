@@ -85,7 +85,7 @@ test(
     const out = await cli(['sync', 'shop/production', 'shop/staging', '--files', '--wait'])
     assert.match(
       out,
-      /Sync syn_[a-z0-9]+ \(mariadb \+ files, 1 rules\) is succeeded; the target's previous data is backup bkp_/,
+      /Sync syn_[a-z0-9]+ \(mariadb \+ files, 1 rules\) succeeded; the target's previous data is backup bkp_/,
     )
     const emails = await mariadbSql(staging.vars, 'SELECT email FROM users ORDER BY id', staging.user)
     assert.equal(emails.code, 0, emails.out)

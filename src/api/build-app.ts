@@ -1,6 +1,11 @@
 import { Ajv, type ValidateFunction } from 'ajv'
 import { default as addFormats } from 'ajv-formats'
-import Fastify, { type FastifyHttpOptions, type FastifyInstance, type FastifyReply } from 'fastify'
+import Fastify, {
+  LogController,
+  type FastifyHttpOptions,
+  type FastifyInstance,
+  type FastifyReply,
+} from 'fastify'
 import type { Server } from 'node:http'
 import type { FastifyValidationResult } from 'fastify/types/schema.js'
 import type { AuditLog } from '../audit/index.js'
@@ -19,7 +24,7 @@ import { registerMeRoutes } from './routes/me-routes.js'
 import { registerTokenRoutes } from './routes/token-routes.js'
 import { registerSshKeyRoutes } from './routes/ssh-key-routes.js'
 import { registerMemberRoutes } from './routes/member-routes.js'
-import { registerInvitationRoutes, requestLogView } from './routes/invitation-routes.js'
+import { maskSecretsInUrl, registerInvitationRoutes, requestLogView } from './routes/invitation-routes.js'
 import { registerIpGroupRoutes } from './routes/ip-group-routes.js'
 import type { Deploy } from '../deploy/index.js'
 import type { Services, SyncService } from '../services/index.js'
@@ -150,6 +155,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     ...(deps.logger
       ? { loggerInstance: deps.logger.child({}, { serializers: { req: requestLogView } }) }
       : { logger: false }),
+    // One line per request, written below (Fastify's own are two: "incoming request" and "request completed").
+    logController: new LogController({ disableRequestLogging: true }),
   }
   const app = Fastify(options) as unknown as FastifyInstance
   const bodyAjv = strictAjv(false)
@@ -193,6 +200,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       return reply
         .code(400)
         .send(errorBody(request.id, 'invalid_request', 'exactly one Host header is required'))
+    // Common HTTP clients send `content-type: application/json` on a DELETE without a body; a DELETE takes no
+    // body here, so an empty one is no body (not a 400 "empty JSON body").
+    if (
+      request.method === 'DELETE' &&
+      request.headers['transfer-encoding'] === undefined &&
+      (request.headers['content-length'] ?? '0') === '0'
+    )
+      delete request.headers['content-type']
     const meta = request.routeOptions.config.meta
     const header = request.headers.authorization
     if (typeof header === 'string' && header.length <= MAX_BEARER && /^Bearer [\x21-\x7e]+$/.test(header)) {
@@ -239,6 +254,17 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     })
   }
 
+  // One line per API call: reads that succeed at debug (a CLI session makes many), changes and refusals at
+  // info, server errors at error; the URL with its secrets masked.
+  app.addHook('onResponse', async (request, reply) => {
+    const status = reply.statusCode
+    const read = (request.method === 'GET' || request.method === 'HEAD') && status < 400
+    const level = status >= 500 ? 'error' : read ? 'debug' : 'info'
+    request.log[level](
+      { status, ms: Math.round(reply.elapsedTime) },
+      `${request.method} ${maskSecretsInUrl(request.url.split('?')[0] ?? '')}`,
+    )
+  })
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error))
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? ''

@@ -1,5 +1,14 @@
 import { randomBytes } from 'node:crypto'
-import { chmodSync, createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync, rmSync } from 'node:fs'
+import {
+  chmodSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+  rmSync,
+} from 'node:fs'
 import { homedir } from 'node:os'
 import path from 'node:path'
 import { Readable } from 'node:stream'
@@ -24,6 +33,8 @@ export class ApiError extends Error {
     message: string,
     readonly requestId: string | undefined,
     readonly details: ReadonlyArray<{ field: string; message: string }> = [],
+    /** Seconds to wait before retrying (a 429's Retry-After). */
+    readonly retryAfter?: number,
   ) {
     super(message)
     this.name = 'ApiError'
@@ -72,17 +83,28 @@ export interface ApiClient {
 /** PALISADE_SIGNING_KEY (hex) with PALISADE_SIGNING_KEY_ID; both or neither. */
 function signingKeyOf(env: CliEnvironment): { keyId: string; key: Buffer } | undefined {
   if (env.signingKey === undefined && env.signingKeyId === undefined) return undefined
-  if (env.signingKey === undefined || env.signingKeyId === undefined || !/^(?:[0-9a-f]{2}){16,128}$/i.test(env.signingKey)) {
-    throw new UsageError('PALISADE_SIGNING_KEY (hex, as shown once by `palisade tokens create --signed`) and PALISADE_SIGNING_KEY_ID (the token id) go together')
+  if (
+    env.signingKey === undefined ||
+    env.signingKeyId === undefined ||
+    !/^(?:[0-9a-f]{2}){16,128}$/i.test(env.signingKey)
+  ) {
+    throw new UsageError(
+      'PALISADE_SIGNING_KEY (hex, as shown once by `palisade tokens create --signed`) and PALISADE_SIGNING_KEY_ID (the token id) go together',
+    )
   }
   return { keyId: env.signingKeyId, key: Buffer.from(env.signingKey, 'hex') }
 }
 
 /** PALISADE_API_URL / PALISADE_TOKEN win over the stored credentials. */
-export function createClient(env: CliEnvironment = cliEnvironment(), options: { anonymous?: boolean } = {}): ApiClient {
+export function createClient(
+  env: CliEnvironment = cliEnvironment(),
+  options: { anonymous?: boolean } = {},
+): ApiClient {
   const stored = readCredentials(env)
   const apiUrl = (env.apiUrl ?? stored?.apiUrl ?? DEFAULT_API_URL).replace(/\/+$/, '')
-  const token = options.anonymous ? undefined : (env.token ?? (stored && stored.apiUrl.replace(/\/+$/, '') === apiUrl ? stored.token : undefined))
+  const token = options.anonymous
+    ? undefined
+    : (env.token ?? (stored && stored.apiUrl.replace(/\/+$/, '') === apiUrl ? stored.token : undefined))
 
   const signing = signingKeyOf(env)
 
@@ -109,12 +131,20 @@ export function createClient(env: CliEnvironment = cliEnvironment(), options: { 
     try {
       return await fetch(apiUrl + p, { method, headers, ...(text === undefined ? {} : { body: text }) })
     } catch (error) {
-      throw new ApiError(0, 'unreachable', `cannot reach the Palisade API at ${apiUrl} (${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message})`, undefined)
+      throw new ApiError(
+        0,
+        'unreachable',
+        `cannot reach the Palisade API at ${apiUrl} (${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message})`,
+        undefined,
+      )
     }
   }
 
   async function upload(method: string, p: string, file: string): Promise<Response> {
-    if (signing) throw new UsageError('uploads cannot be signed: use a session (palisade login) or an unsigned API token')
+    if (signing)
+      throw new UsageError(
+        'uploads cannot be signed: use a session (palisade login) or an unsigned API token',
+      )
     const headers: Record<string, string> = {
       accept: 'application/json',
       'content-type': 'application/octet-stream',
@@ -131,7 +161,12 @@ export function createClient(env: CliEnvironment = cliEnvironment(), options: { 
       }
       return await fetch(apiUrl + p, init)
     } catch (error) {
-      throw new ApiError(0, 'unreachable', `cannot reach the Palisade API at ${apiUrl} (${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message})`, undefined)
+      throw new ApiError(
+        0,
+        'unreachable',
+        `cannot reach the Palisade API at ${apiUrl} (${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message})`,
+        undefined,
+      )
     }
   }
 
@@ -144,8 +179,27 @@ export function createClient(env: CliEnvironment = cliEnvironment(), options: { 
       const text = await res.text()
       const parsed: unknown = text ? safeJson(text) : undefined
       if (!res.ok) {
-        const err = (parsed as { error?: { code?: string; message?: string; requestId?: string; details?: Array<{ field: string; message: string }> } } | undefined)?.error
-        throw new ApiError(res.status, err?.code ?? `http_${res.status}`, err?.message ?? (res.statusText || 'request failed'), err?.requestId ?? res.headers.get('x-request-id') ?? undefined, err?.details ?? [])
+        const err = (
+          parsed as
+            | {
+                error?: {
+                  code?: string
+                  message?: string
+                  requestId?: string
+                  details?: Array<{ field: string; message: string }>
+                }
+              }
+            | undefined
+        )?.error
+        const retry = Number(res.headers.get('retry-after') ?? NaN)
+        throw new ApiError(
+          res.status,
+          err?.code ?? `http_${res.status}`,
+          err?.message ?? (res.statusText || 'request failed'),
+          err?.requestId ?? res.headers.get('x-request-id') ?? undefined,
+          err?.details ?? [],
+          Number.isFinite(retry) && retry >= 0 ? retry : undefined,
+        )
       }
       return parsed as T
     },

@@ -1,13 +1,16 @@
 import { Command, CommanderError } from 'commander'
 import { VERSION } from '../version.js'
 import { ApiError } from './client.js'
+import { passwordCommand, twoFactorCommand } from './commands/account.js'
 import { auditCommand } from './commands/audit.js'
+import { accessCommand, addWafEnvironmentCommands } from './commands/env-settings.js'
 import { backupCommand } from './commands/backup.js'
 import { deployCommand } from './commands/deploy.js'
 import { doctorCommand } from './commands/doctor.js'
 import { incidentCommand } from './commands/incident.js'
 import { jobsCommand } from './commands/jobs.js'
 import { logsCommand } from './commands/logs.js'
+import { invitationsCommand } from './commands/invitations.js'
 import { membersCommand } from './commands/members.js'
 import { runtimeCommand, runtimesCommand } from './commands/runtime.js'
 import { sshKeysCommand } from './commands/ssh-keys.js'
@@ -15,6 +18,7 @@ import { domainsCommand } from './commands/domains.js'
 import { tokensCommand } from './commands/tokens.js'
 import { wafCommand } from './commands/waf.js'
 import { rollbackCommand } from './commands/rollback.js'
+import { deploymentsCommand, statusCommand } from './commands/status.js'
 import { envsCommand } from './commands/envs.js'
 import { loginCommand, logoutCommand, whoamiCommand } from './commands/login.js'
 import { projectsCommand } from './commands/projects.js'
@@ -43,16 +47,21 @@ export function buildProgram(): Command {
     loginCommand(),
     logoutCommand(),
     whoamiCommand(),
+    passwordCommand(),
+    twoFactorCommand(),
     tokensCommand(),
     sshKeysCommand(),
     workspacesCommand(),
     membersCommand(),
+    invitationsCommand(),
     projectsCommand(),
     envsCommand(),
     varsCommand(),
     domainsCommand(),
     deployCommand(),
     rollbackCommand(),
+    deploymentsCommand(),
+    statusCommand(),
     logsCommand(),
     jobsCommand(),
     servicesCommand(),
@@ -61,7 +70,8 @@ export function buildProgram(): Command {
     anonymizationCommand(),
     runtimeCommand(),
     runtimesCommand(),
-    wafCommand(),
+    addWafEnvironmentCommands(wafCommand()),
+    accessCommand(),
     auditCommand(),
     doctorCommand(),
     incidentCommand(),
@@ -74,6 +84,21 @@ export function buildProgram(): Command {
   }
   exitOverride(program)
   return program
+}
+
+/**
+ * One readable line for an API error: the server's sentence, the fields it names, what to do next where the
+ * CLI knows (sign in again, wait), then the code, status and request id for a bug report.
+ */
+export function describeApiError(error: ApiError): string {
+  const field =
+    error.details.length > 0 ? ` [${error.details.map((d) => `${d.field}: ${d.message}`).join('; ')}]` : ''
+  let next = ''
+  if (error.status === 401 && error.code !== 'invalid_credentials' && error.code !== 'totp_required')
+    next = '; sign in with `palisade login` (or set PALISADE_TOKEN)'
+  else if (error.status === 429)
+    next = error.retryAfter === undefined ? '; wait a moment and retry' : `; retry in ${error.retryAfter} s`
+  return `error: ${error.message}${field}${next} (${error.code}${error.status ? `, HTTP ${error.status}` : ''}${error.requestId ? `, request ${error.requestId}` : ''})`
 }
 
 export async function runCli(argv: readonly string[]): Promise<number> {
@@ -96,13 +121,17 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       return EXIT.usage
     }
     if (error instanceof ApiError) {
-      const field = error.details[0] ? ` [${error.details.map((d) => d.field).join(', ')}]` : ''
-      stdio.err(
-        `error: ${error.message}${field} (${error.code}${error.status ? `, HTTP ${error.status}` : ''}${error.requestId ? `, request ${error.requestId}` : ''})`,
-      )
+      stdio.err(describeApiError(error))
       return EXIT.failed
     }
-    const e = error as { message?: string; code?: string }
+    const e = error as { message?: string; code?: string; path?: string; syscall?: string }
+    // A file named on the command line that is not there (or not readable) is a usage error: say which.
+    if ((e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'EISDIR') && typeof e.path === 'string') {
+      stdio.err(
+        `error: ${e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'a directory, not a file' : 'not readable'}: ${e.path}`,
+      )
+      return EXIT.usage
+    }
     stdio.err(`error: ${e.message ?? String(error)}${e.code ? ` (${e.code})` : ''}`)
     return EXIT.failed
   }

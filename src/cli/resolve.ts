@@ -25,7 +25,10 @@ async function all<T>(client: ApiClient, path: string): Promise<T[]> {
   let cursor: string | null = null
   do {
     const sep = path.includes('?') ? '&' : '?'
-    const page: Page<T> = await client.request<Page<T>>('GET', `${path}${sep}limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)
+    const page: Page<T> = await client.request<Page<T>>(
+      'GET',
+      `${path}${sep}limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    )
     out.push(...page.items)
     cursor = page.nextCursor
   } while (cursor)
@@ -38,10 +41,18 @@ export async function resolveWorkspace(client: ApiClient, ref: string | undefine
   if (chosen) return encodeURIComponent(chosen)
   const list = await all<Named>(client, '/v1/workspaces')
   if (list.length === 1 && list[0]) return list[0].id
-  throw new UsageError(list.length === 0 ? 'you belong to no workspace; create one with `palisade workspaces create <name>`' : 'several workspaces: pass --workspace <name>')
+  throw new UsageError(
+    list.length === 0
+      ? 'you belong to no workspace; create one with `palisade workspaces create <name>`'
+      : `you belong to ${list.length} workspaces (${list.map((w) => w.name).join(', ')}): pass --workspace <name>, or set PALISADE_WORKSPACE=<name> once for every command`,
+  )
 }
 
-export async function resolveProject(client: ApiClient, ref: string | undefined, workspace: string | undefined): Promise<string> {
+export async function resolveProject(
+  client: ApiClient,
+  ref: string | undefined,
+  workspace: string | undefined,
+): Promise<string> {
   if (!ref) throw new UsageError('pass --project <name or id>')
   if (ID.test(ref) && ref.startsWith('prj_')) return ref
   const ws = await resolveWorkspace(client, workspace)
@@ -51,7 +62,11 @@ export async function resolveProject(client: ApiClient, ref: string | undefined,
 }
 
 /** `--env` takes an id, or a name with --project (and --workspace), or `project/env`. */
-export async function resolveEnvironment(client: ApiClient, ref: string | undefined, opts: { project?: string; workspace?: string }): Promise<string> {
+export async function resolveEnvironment(
+  client: ApiClient,
+  ref: string | undefined,
+  opts: { project?: string; workspace?: string },
+): Promise<string> {
   if (!ref) throw new UsageError('pass an environment (--env <name or id>)')
   if (ID.test(ref) && ref.startsWith('env_')) return ref
   let project = opts.project
@@ -62,7 +77,9 @@ export async function resolveEnvironment(client: ApiClient, ref: string | undefi
     name = e ?? ''
   }
   const projectId = await resolveProject(client, project, opts.workspace)
-  const match = (await all<Named>(client, `/v1/projects/${projectId}/environments`)).find((e) => e.name === name)
+  const match = (await all<Named>(client, `/v1/projects/${projectId}/environments`)).find(
+    (e) => e.name === name,
+  )
   if (!match) throw new ApiError(404, 'not_found', `environment ${name} not found`, undefined)
   return match.id
 }

@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs'
 import path from 'node:path'
 import ipaddr from 'ipaddr.js'
 import { InvalidError } from '../shared/errors.js'
@@ -38,6 +39,7 @@ export function loadConfig(fromEnv: RawSettings, fromFlags: RawSettings = {}): C
     dataDir,
     databaseUrl,
     redisUrl: raw.redisUrl,
+    extraCaCerts: parseCaFile(raw.extraCaCerts),
     apiListen,
     edgeHttpListen: parseListen('edgeHttpListen', raw.edgeHttpListen ?? DEFAULTS.edgeHttpListen),
     edgeHttpsListen: parseListen('edgeHttpsListen', raw.edgeHttpsListen ?? DEFAULTS.edgeHttpsListen),
@@ -155,4 +157,12 @@ export function cliEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnviron
     signingKey: get('PALISADE_SIGNING_KEY'),
     signingKeyId: get('PALISADE_SIGNING_KEY_ID'),
   })
+}
+
+/** An absolute path to an existing file (resolved here: builds see it at that path, read-only). */
+function parseCaFile(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined
+  const file = path.resolve(value)
+  if (!existsSync(file) || !statSync(file).isFile()) invalid('extraCaCerts', `must name an existing PEM file (${file} is not one)`)
+  return file
 }

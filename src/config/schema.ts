@@ -4,6 +4,8 @@ export interface Config {
   /** `sqlite:<path>` or `postgres://…` */
   readonly databaseUrl: string
   readonly redisUrl: string | undefined
+  /** A PEM file of extra CAs (a TLS-inspecting proxy's) that builds and apps trust, as Node's NODE_EXTRA_CA_CERTS. */
+  readonly extraCaCerts: string | undefined
   readonly apiListen: ListenAddress
   readonly edgeHttpListen: ListenAddress
   readonly edgeHttpsListen: ListenAddress
@@ -83,6 +85,7 @@ export const SETTINGS = [
   { key: 'runtimePinning', env: 'PALISADE_RUNTIME_PINNING', flag: 'runtime-pinning', help: 'on | off: run node@… apps on the exact Node.js version their release pins (default on; off uses the host node)' },
   { key: 'gitLocalRoots', env: 'PALISADE_GIT_LOCAL_ROOTS', flag: 'git-local-roots', help: 'colon-separated directories local git repos may be deployed from, or "none" (default: the directory serve starts in)' },
   { key: 'trustedProxies', env: 'PALISADE_TRUSTED_PROXIES', flag: 'trusted-proxies', help: 'comma-separated addresses or CIDRs of proxies in front of the edge whose X-Forwarded-For/Forwarded give the client address (default: none)' },
+  { key: 'extraCaCerts', env: 'NODE_EXTRA_CA_CERTS', flag: 'extra-ca-certs', help: 'PEM file of extra CAs (a TLS-inspecting proxy\'s) given to builds and apps as NODE_EXTRA_CA_CERTS' },
   { key: 'decideRatePerMinute', env: 'PALISADE_DECIDE_RATE_PER_MINUTE', flag: 'decide-rate-per-minute', help: 'POST /v1/decide calls per signing key per minute' },
   { key: 'kubeconfig', env: 'KUBECONFIG', flag: 'kubeconfig', help: 'kubeconfig of the cluster (driver kubernetes; default: in-cluster credentials)' },
   { key: 'k8sRegistry', env: 'PALISADE_K8S_REGISTRY', flag: 'k8s-registry', help: 'registry host[/path] in-cluster builds push to (driver kubernetes)' },

@@ -438,6 +438,11 @@ export function createDeployer(deps: DeployDeps) {
         host: env.host,
         timeoutMs: opts.healthTimeoutMs,
         exited: proc.firstExit,
+        onWaiting: (ms, answer) =>
+          logs.note(
+            logKey,
+            `waiting for the health check GET ${env.health_check_path}: ${Math.round(ms / 1000)} s of ${Math.round(opts.healthTimeoutMs / 1000)} s, last answer ${answer}`,
+          ),
       })
       if (!result.ok) {
         await proc.stop(opts.stopGraceMs)
@@ -891,6 +896,10 @@ export function createDeployer(deps: DeployDeps) {
       await switchTo(env.id, serving, id)
       await setStatus(id, { status: 'succeeded', finished_at: now(), reason: null })
       logs.note(id, `deployment ${dep.number} succeeded in ${Date.now() - started} ms`)
+      deps.logger?.info(
+        { environmentId: env.id, deploymentId: id, release: serving.release },
+        `deployment ${dep.number} of ${env.host} succeeded`,
+      )
       if (serving.processes.length === 0) logs.end(id)
       await pruneReleases(env.id)
     } catch (err) {
@@ -898,8 +907,17 @@ export function createDeployer(deps: DeployDeps) {
       if (!(err instanceof DeployFailure))
         deps.logger?.error({ err, deploymentId: id }, 'deployment failed unexpectedly')
       if (builtDir) rmSync(builtDir, { recursive: true, force: true })
-      logs.note(id, `deployment failed: ${reason}; the previous release keeps serving`)
+      // Say what serves now: the release before, or (a first deployment) nothing.
+      const still = await currentReleaseOf(env.id).catch(() => null)
+      logs.note(
+        id,
+        `deployment failed: ${reason}; ${still ? `release ${still.release} keeps serving` : 'nothing was serving before, so nothing serves now'}`,
+      )
       await setStatus(id, { status: 'failed', reason, finished_at: now() })
+      deps.logger?.warn(
+        { environmentId: env.id, deploymentId: id, reason },
+        `deployment ${dep.number} of ${env.host} failed (palisade logs ${env.id} --deployment ${id})`,
+      )
       logs.end(id)
     }
   }

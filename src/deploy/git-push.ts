@@ -29,15 +29,24 @@ const ZERO = /^0+$/
 /**
  * The post-receive hook of every pushed repository: it hands the updated refs and the push id to the
  * control plane over a Unix socket (0600) and prints what comes back — deployment logs — to the pusher.
+ * The hook has no extension, so Node decides its module type from the nearest package.json: with the data
+ * dir inside a checkout whose package.json says `"type": "module"` (Palisade's own, the README's default)
+ * it runs as ESM, elsewhere as CommonJS. It therefore uses only what both have (`import()`, no `require`),
+ * and exits non-zero when it cannot reach the control plane so that the pusher sees the failure.
  */
-function hookSource(socketPath: string): string {
+export function hookSource(socketPath: string): string {
   return `#!${process.execPath}
-const net = require('node:net')
 let input = ''
+const fail = (e) => {
+  console.log('palisade: could not start deployments: ' + (e && e.message ? e.message : String(e)))
+  process.exitCode = 1
+}
 process.stdin.on('data', (d) => (input += d)).on('end', () => {
-  const c = net.connect(${JSON.stringify(socketPath)}, () => c.write(JSON.stringify({ pushId: process.env.PALISADE_PUSH_ID || '', updates: input }) + '\\n'))
-  c.pipe(process.stdout)
-  c.on('error', (e) => console.log('palisade: could not start deployments: ' + e.message))
+  import('node:net').then((net) => {
+    const c = net.connect(${JSON.stringify(socketPath)}, () => c.write(JSON.stringify({ pushId: process.env.PALISADE_PUSH_ID || '', updates: input }) + '\\n'))
+    c.pipe(process.stdout)
+    c.on('error', fail)
+  }, fail)
 })
 `
 }

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, statfsSync, statSync } from 'nod
 import path from 'node:path'
 import { sql } from 'kysely'
 import type { Config } from '../config/index.js'
-import { PG_BIN } from '../services/engines/postgresql-engine.js'
+import { PG_BIN } from '../services/index.js'
 import { openStore } from '../store/index.js'
 import { parseAptUpgradable } from './apt-updates.js'
 

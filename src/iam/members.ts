@@ -138,6 +138,71 @@ export function createMembers(deps: MembersDeps) {
       }
     },
 
+    /**
+     * Pending invitations of a workspace (not accepted, not expired), for those who may invite: the e-mail
+     * addresses of people who are not members yet are the inviters' business.
+     */
+    async invitations(
+      principal: Principal,
+      wsRef: string,
+    ): Promise<{ items: Invitation[]; nextCursor: null }> {
+      const workspaceId = await findWorkspaceId(db, wsRef)
+      await authorize(db, principal, 'member.manage', { type: 'workspace', workspaceId })
+      const rows = await db
+        .selectFrom('invitations')
+        .select(['id', 'workspace_id', 'email', 'role', 'created_at', 'expires_at'])
+        .where('workspace_id', '=', workspaceId)
+        .where('accepted_at', 'is', null)
+        .where('expires_at', '>', clock.now().toISOString())
+        .orderBy('email')
+        .execute()
+      return {
+        items: rows.map((r) => ({
+          id: r.id,
+          workspaceId: r.workspace_id,
+          email: r.email,
+          role: assertRole(r.role),
+          createdAt: r.created_at,
+          expiresAt: r.expires_at,
+        })),
+        nextCursor: null,
+      }
+    },
+
+    /**
+     * What a still-valid invitation link is for (the page the e-mailed link opens): the token is the
+     * credential, so whoever holds it may see the workspace, address and role it names; `undefined` for
+     * a link that is unknown, expired or used. Changes nothing.
+     */
+    async describe(
+      token: string,
+    ): Promise<
+      { workspace: string; email: string; role: Role; expiresAt: string; accountExists: boolean } | undefined
+    > {
+      if (!token.startsWith(INVITATION_PREFIX) || token.length > 200) return undefined
+      const inv = await db
+        .selectFrom('invitations')
+        .innerJoin('workspaces', 'workspaces.id', 'invitations.workspace_id')
+        .select([
+          'workspaces.name as workspace',
+          'invitations.email',
+          'invitations.role',
+          'invitations.expires_at',
+          'invitations.accepted_at',
+        ])
+        .where('invitations.token_hash', '=', sha256Hex(token))
+        .executeTakeFirst()
+      if (!inv || inv.accepted_at !== null || inv.expires_at <= clock.now().toISOString()) return undefined
+      const user = await db.selectFrom('users').select('id').where('email', '=', inv.email).executeTakeFirst()
+      return {
+        workspace: inv.workspace,
+        email: inv.email,
+        role: assertRole(inv.role),
+        expiresAt: inv.expires_at,
+        accountExists: user !== undefined,
+      }
+    },
+
     /** Invites by e-mail; the link `<publicUrl>/invitations/<token>` is mailed and never returned by the API. */
     async invite(
       principal: Principal,

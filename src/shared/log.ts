@@ -16,9 +16,57 @@ export const REDACTED_PATHS = [
   '*.newPassword',
 ]
 
-export function createLogger(options: { level: string; destination?: NodeJS.WritableStream }): Logger {
+/**
+ * A pino logger. `format: 'text'` (what `palisade serve` uses on a terminal) prints one readable line per
+ * event — `12:00:01 INFO  deployment 2 succeeded  env=env_… release=2` — instead of JSON lines, which stay
+ * the format for files and log collectors. Redaction applies to both.
+ */
+export function createLogger(options: {
+  level: string
+  destination?: NodeJS.WritableStream
+  format?: 'json' | 'text'
+}): Logger {
+  const out = options.destination ?? process.stderr
   return pino(
     { level: options.level, redact: { paths: REDACTED_PATHS, censor: '[masked]' } },
-    options.destination ?? process.stderr,
+    options.format === 'text' ? textStream(out) : out,
   )
+}
+
+const LEVELS: Record<number, string> = {
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO',
+  40: 'WARN',
+  50: 'ERROR',
+  60: 'FATAL',
+}
+const NOT_SHOWN = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'v'])
+
+/** One pino JSON line as text: time, level, message, then the other fields as key=value. */
+export function formatLogLine(json: string): string {
+  let o: Record<string, unknown>
+  try {
+    o = JSON.parse(json) as Record<string, unknown>
+  } catch {
+    return json
+  }
+  const t = typeof o['time'] === 'number' ? new Date(o['time']).toISOString().slice(11, 19) : ''
+  const level = LEVELS[Number(o['level'])] ?? String(o['level'])
+  const fields = Object.entries(o)
+    .filter(([k]) => !NOT_SHOWN.has(k))
+    .map(([k, v]) => {
+      if (k === 'err' && v && typeof v === 'object')
+        return `err=${JSON.stringify((v as { message?: unknown }).message ?? v)}`
+      return `${k}=${typeof v === 'string' ? (/\s/.test(v) ? JSON.stringify(v) : v) : JSON.stringify(v)}`
+    })
+  return `${t} ${level.padEnd(5)} ${typeof o['msg'] === 'string' ? o['msg'] : ''}${fields.length > 0 ? '  ' + fields.join(' ') : ''}`
+}
+
+function textStream(out: NodeJS.WritableStream): { write(line: string): void } {
+  return {
+    write(chunk: string) {
+      for (const line of chunk.split('\n')) if (line !== '') out.write(formatLogLine(line) + '\n')
+    },
+  }
 }

@@ -16,7 +16,21 @@ export interface TenancyDeps {
    * say what would be lost; absent in API-only set-ups (nothing is held there).
    */
   readonly environmentContents?: (environmentId: string) => Promise<{ services: string[]; backups: number }>
+  /**
+   * Checks a project's repository when it is set (throws an `invalid` error), so that a repository that can
+   * never be deployed (a local path that does not exist, or lies outside the allowed roots) is refused at once
+   * rather than at the first deployment. Absent: only the form is checked.
+   */
+  readonly checkRepository?: (repository: string) => void
+  /** The runtime a new project gets when it names none. */
+  readonly defaultRuntime?: string
 }
+
+/**
+ * The runtime of new projects that name none: the newest Node.js LTS major in the shipped catalog that is
+ * not past its end of life (a test checks this against the catalog, so an outdated default fails CI).
+ */
+export const DEFAULT_RUNTIME = 'node@26'
 
 export interface Page<T> {
   readonly items: T[]

@@ -33,7 +33,7 @@ export function createTenancy(deps: TenancyDeps) {
 export type Tenancy = ReturnType<typeof createTenancy>
 
 export type { TenancyDeps, Page, PageRequest } from './deps.js'
-export { MAX_PAGE, DEFAULT_PAGE } from './deps.js'
+export { MAX_PAGE, DEFAULT_PAGE, DEFAULT_RUNTIME } from './deps.js'
 export type { Workspace, WorkspacePatch } from './workspaces.js'
 export { findWorkspaceRow } from './workspaces.js'
 export type { Project, ProjectInput } from './projects.js'

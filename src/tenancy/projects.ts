@@ -4,7 +4,7 @@ import { isUniqueViolation, type ProjectsTable } from '../store/index.js'
 import type { RequestContext } from '../shared/context.js'
 import { ConflictError, NotFoundError } from '../shared/errors.js'
 import { newId } from '../shared/ids.js'
-import { decodeCursor, pageLimit, pageOf, type Page, type PageRequest, type TenancyDeps } from './deps.js'
+import { DEFAULT_RUNTIME, decodeCursor, pageLimit, pageOf, type Page, type PageRequest, type TenancyDeps } from './deps.js'
 import { TENANCY_ERRORS } from './errors.js'
 import { recomputeHosts } from './hosts.js'
 import type { TenancyEvents } from './events.js'
@@ -100,6 +100,7 @@ export function createProjects(deps: TenancyDeps, events: TenancyEvents) {
       if (!ws) throw new NotFoundError(TENANCY_ERRORS.notFound, 'workspace not found', { publicCode: 'not_found' })
       await authorize(db, principal, 'project.create', { type: 'workspace', workspaceId: ws.id })
       validate(input)
+      if (input.repository) deps.checkRepository?.(input.repository)
       return db.transaction().execute(async (trx) => {
         const count = await trx.selectFrom('projects').select((eb) => eb.fn.countAll<number>().as('n')).where('workspace_id', '=', ws.id).executeTakeFirstOrThrow()
         if (Number(count.n) >= MAX_PROJECTS_PER_WORKSPACE) {
@@ -112,7 +113,7 @@ export function createProjects(deps: TenancyDeps, events: TenancyEvents) {
           name: input.name,
           description: input.description ?? '',
           repository: input.repository ?? null,
-          default_runtime: input.defaultRuntime ?? 'node@20',
+          default_runtime: input.defaultRuntime ?? deps.defaultRuntime ?? DEFAULT_RUNTIME,
           created_at: now,
           updated_at: now,
         }
@@ -142,6 +143,7 @@ export function createProjects(deps: TenancyDeps, events: TenancyEvents) {
       const touchesProduction = (patch.repository !== undefined && patch.repository !== before.repository) || (patch.name !== undefined && patch.name !== before.name)
       if (touchesProduction) await load(principal, id, 'project.update', await projectCriticality(db, id))
       validate(patch)
+      if (patch.repository && patch.repository !== before.repository) deps.checkRepository?.(patch.repository)
       let moved: string[] = []
       const result = await db.transaction().execute(async (trx) => {
         const next: ProjectsTable = {
@@ -181,7 +183,7 @@ export function createProjects(deps: TenancyDeps, events: TenancyEvents) {
       await db.transaction().execute(async (trx) => {
         const child = await trx.selectFrom('environments').select('id').where('project_id', '=', id).limit(1).executeTakeFirst()
         if (child && !force) {
-          throw new ConflictError(TENANCY_ERRORS.hasChildren, 'project still has environments; delete them first or pass force=true', { publicCode: 'conflict' })
+          throw new ConflictError(TENANCY_ERRORS.hasChildren, 'project still has environments; delete them first, or delete it all with force=true (palisade projects delete --force)', { publicCode: 'conflict' })
         }
         await trx.deleteFrom('projects').where('id', '=', id).execute()
         await audit.record(trx, {

@@ -164,7 +164,7 @@ export function createWorkspaces(deps: TenancyDeps, events: TenancyEvents) {
       await db.transaction().execute(async (trx) => {
         const child = await trx.selectFrom('projects').select('id').where('workspace_id', '=', ws.id).limit(1).executeTakeFirst()
         if (child && !force) {
-          throw new ConflictError(TENANCY_ERRORS.hasChildren, 'workspace still has projects; delete them first or pass force=true', { publicCode: 'conflict' })
+          throw new ConflictError(TENANCY_ERRORS.hasChildren, 'workspace still has projects; delete them first, or delete it all with force=true (palisade workspaces delete --force)', { publicCode: 'conflict' })
         }
         await trx.deleteFrom('workspaces').where('id', '=', ws.id).execute()
         await audit.record(trx, {

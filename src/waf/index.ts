@@ -20,7 +20,7 @@ export type { LoadRuleSetOptions } from './seclang/load.js'
 export { crsRuleSet, baselineRuleSet, crsSetupText, DEFAULT_WAF_SETTINGS } from './crs/setup.js'
 export { PALISADE_RULES } from './crs/palisade-rules.js'
 export { createMemoryCollectionStore } from './engine/collections.js'
-export { MemoryBudget } from './engine/memory-budget.js'
+export { MemoryBudget } from './memory-budget.js'
 export type { CollectionStore } from './engine/collections.js'
 export { WafConfigError } from './errors.js'
 export {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { AppDeps } from '../build-app.js'
@@ -46,6 +47,80 @@ export function registerInvitationRoutes(app: FastifyInstance, deps: AppDeps): v
         )
     },
   )
+
+  // The link in the invitation e-mail (DESIGN.md §2): a page that says what the invitation is for and accepts it
+  // (a browser posts to the route above; the page also names the CLI command). Public: the token is the credential.
+  app.get(
+    '/invitations/:token',
+    {
+      config: { meta: { auth: 'public', summary: 'The page an invitation e-mail links to' } },
+      schema: { params: Strict({ token: Type.String({ minLength: 1, maxLength: 200 }) }) },
+    },
+    async (request, reply) => {
+      const token = (request.params as { token: string }).token
+      const inv = await deps.identity.members.describe(token)
+      void reply
+        .header('content-type', 'text/html; charset=utf-8')
+        .header('referrer-policy', 'no-referrer')
+        .header(
+          'content-security-policy',
+          `default-src 'none'; script-src '${ACCEPT_SCRIPT_HASH}'; connect-src 'self'; style-src 'unsafe-inline'; form-action 'none'; frame-ancestors 'none'`,
+        )
+      if (!inv) {
+        return reply
+          .code(404)
+          .send(
+            page(
+              'Invitation not valid',
+              '<p>This invitation is unknown, expired or already used. Ask an admin of the workspace to invite you again (<code>palisade members invite</code>).</p>',
+            ),
+          )
+      }
+      const link = `${deps.publicUrl ?? `${request.protocol}://${request.host}`}/invitations/${token}`
+      return reply.send(
+        page(
+          `Join ${inv.workspace}`,
+          `<p>You are invited to the Palisade workspace <b>${esc(inv.workspace)}</b> as <b>${esc(inv.role)}</b>, with the address <b>${esc(inv.email)}</b>. The invitation is valid until ${esc(inv.expiresAt)} and can be used once.</p>
+<form id="accept">${
+            inv.accountExists
+              ? '<p>You already have an account: accepting adds the workspace to it.</p>'
+              : '<p><label>Choose a password (12 characters or more, not guessable): <input type="password" name="password" autocomplete="new-password" minlength="12" required></label></p>'
+          }<p><button type="submit">Accept the invitation</button></p></form>
+<p id="result" role="status"></p>
+<p>From a terminal instead: <code>palisade invitations accept '${esc(link)}'</code> (it asks for a password when you have no account yet), then <code>palisade login --email ${esc(inv.email)}</code>.</p>
+<script>${ACCEPT_SCRIPT}</script>`,
+        ),
+      )
+    },
+  )
+}
+
+const ACCEPT_SCRIPT = `document.getElementById('accept').addEventListener('submit', async (e) => {
+  e.preventDefault()
+  const pw = e.target.elements.password
+  const res = await fetch(location.pathname.replace(/^\\/invitations\\//, '/v1/invitations/') + '/accept', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(pw ? { password: pw.value } : {}),
+  })
+  const body = await res.json().catch(() => ({}))
+  document.getElementById('result').textContent = res.ok
+    ? 'Done: you are a member of the workspace. Sign in with palisade login --email ' + body.email + '.'
+    : (body.error && body.error.message) || 'The invitation could not be accepted (HTTP ' + res.status + ').'
+})`
+const ACCEPT_SCRIPT_HASH = `sha256-${createHash('sha256').update(ACCEPT_SCRIPT).digest('base64')}`
+
+const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+
+function page(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(title)} · Palisade</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}code{background:#eee;padding:0 .2em}</style>
+</head><body><h1>${esc(title)}</h1>
+${body}
+</body></html>
+`
 }
 
 /**

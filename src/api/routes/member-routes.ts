@@ -35,6 +35,16 @@ export function registerMemberRoutes(app: FastifyInstance, deps: AppDeps): void 
     },
     async (request) => members.list(principalOf(request), (request.params as { ws: string }).ws),
   )
+  app.get(
+    '/v1/workspaces/:ws/invitations',
+    {
+      config: {
+        meta: { auth: 'required', summary: 'Pending invitations of a workspace (those who may invite)' },
+      },
+      schema: { params: WsParams, response: { 200: PageOf(InvitationSchema) } },
+    },
+    async (request) => members.invitations(principalOf(request), (request.params as { ws: string }).ws),
+  )
   app.post(
     '/v1/workspaces/:ws/members',
     {

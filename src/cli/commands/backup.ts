@@ -59,39 +59,60 @@ const within = (c: Command): Command =>
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v]
 
+/** `backup create|list` take the environment as an argument, like `backup import|schedule`, or as `--env`. */
+function envOf(arg: string | undefined, o: Scope): string {
+  if (arg !== undefined && o.env !== undefined && arg !== o.env)
+    throw new UsageError(`two environments given (${arg} and --env ${o.env}): name one`)
+  const env = arg ?? o.env
+  if (env === undefined) throw new UsageError('name the environment: palisade backup … <project/env>')
+  return env
+}
+
+/** A backup's state as a sentence ("Backup bak_… succeeded.", "… is still running.", "… failed: why"). */
+export function backupSentence(b: { id: string; status: string; reason: string | null }): string {
+  if (b.status === 'running') return `Backup ${b.id} is still running (see palisade backup list).`
+  return `Backup ${b.id} ${b.status}${b.reason ? `: ${b.reason}` : ''}.`
+}
+
 export function backupCommand(): Command {
   const cmd = new Command('backup').description(
     'encrypted backups of an environment’s services and persistent directories',
   )
   scope(
     cmd
-      .command('create')
+      .command('create [env]')
       .description('dump the services (all running ones by default) and the persistent directories'),
   )
     .option('--service <name>', 'only this service (repeatable)', collect)
     .option('--no-files', 'leave the persistent directories out')
     .option('--wait', 'wait until the archive is written')
-    .action(async (o: Scope & { service?: string[]; files: boolean; wait?: boolean }, c: Command) => {
-      const client = createClient()
-      const env = await resolveEnvironment(client, o.env, o)
-      let b = await client.request<Backup>('POST', `/v1/environments/${env}/backups`, {
-        ...(o.service ? { services: o.service } : {}),
-        files: o.files,
-      })
-      while (o.wait && b.status === 'running') {
-        await new Promise((r) => setTimeout(r, 1000))
-        b = await client.request<Backup>('GET', `/v1/backups/${b.id}`)
-      }
-      if (b.status === 'failed') process.exitCode = 1
-      done(c, `Backup ${b.id} is ${b.status}${b.reason ? `: ${b.reason}` : ''}.`, b)
-    })
-  scope(cmd.command('list')).action(async (o: Scope, c: Command) => {
+    .action(
+      async (
+        arg: string | undefined,
+        o: Scope & { service?: string[]; files: boolean; wait?: boolean },
+        c: Command,
+      ) => {
+        const client = createClient()
+        const env = await resolveEnvironment(client, envOf(arg, o), o)
+        let b = await client.request<Backup>('POST', `/v1/environments/${env}/backups`, {
+          ...(o.service ? { services: o.service } : {}),
+          files: o.files,
+        })
+        while (o.wait && b.status === 'running') {
+          await new Promise((r) => setTimeout(r, 1000))
+          b = await client.request<Backup>('GET', `/v1/backups/${b.id}`)
+        }
+        if (b.status === 'failed') process.exitCode = 1
+        done(c, backupSentence(b), b)
+      },
+    )
+  scope(cmd.command('list [env]')).action(async (arg: string | undefined, o: Scope, c: Command) => {
     const client = createClient()
     print(
       c,
       await client.request<{ items: Backup[] }>(
         'GET',
-        `/v1/environments/${await resolveEnvironment(client, o.env, o)}/backups`,
+        `/v1/environments/${await resolveEnvironment(client, envOf(arg, o), o)}/backups`,
       ),
       columns,
     )

@@ -3,7 +3,7 @@ import { ApiError, createClient, type ApiClient } from '../client.js'
 import { done, wantsJson } from '../output.js'
 import { resolveEnvironment } from '../resolve.js'
 
-interface Deployment {
+export interface Deployment {
   id: string
   number: number
   kind: string

@@ -1,8 +1,7 @@
 import { Command } from 'commander'
 import { loadConfig, settingsFromEnv } from '../../config/index.js'
 import { kubeClientFor } from '../../deploy/index.js'
-import { runDoctor, type CheckResult } from '../../doctor/checks.js'
-import { runKubernetesDoctor } from '../../doctor/kubernetes-checks.js'
+import { runDoctor, runKubernetesDoctor, type CheckResult } from '../../doctor/index.js'
 import { print } from '../output.js'
 
 /**

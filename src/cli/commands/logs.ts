@@ -50,7 +50,24 @@ export function logsCommand(): Command {
         const path = `/v1/deployments/${encodeURIComponent(o.deployment)}/logs`
         if (o.follow) return streamLog(client, path)
         const res = await client.raw('GET', path)
-        process.stdout.write(safeText(await res.text()))
+        const text = await res.text()
+        if (!res.ok) {
+          // The API's error (a bad --deployment, not allowed): one line on stderr and exit 1, never JSON on stdout.
+          const err = (
+            JSON.parse(text.startsWith('{') ? text : '{}') as {
+              error?: { code?: string; message?: string; requestId?: string }
+            }
+          ).error
+          throw new ApiError(
+            res.status,
+            err?.code ?? `http_${res.status}`,
+            err?.message ?? 'cannot read the log',
+            err?.requestId ?? res.headers.get('x-request-id') ?? undefined,
+          )
+        }
+        if (wantsJson(cmd))
+          process.stdout.write(JSON.stringify({ deploymentId: o.deployment, log: text }, null, 2) + '\n')
+        else process.stdout.write(safeText(text))
         return
       }
       const id = await resolveEnvironment(client, env, o)

@@ -1,6 +1,7 @@
 import { Command } from 'commander'
-import { createClient } from '../client.js'
-import { done, print } from '../output.js'
+import { ApiError, createClient } from '../client.js'
+import { done, print, stdio, wantsJson } from '../output.js'
+import { invitationColumns, type PendingInvitation } from './invitations.js'
 import { resolveWorkspace } from '../resolve.js'
 
 interface Member {
@@ -31,10 +32,24 @@ export function membersCommand(): Command {
   }
   cmd
     .command('list')
-    .description('list members')
+    .description('list members, then pending invitations (when you may invite)')
     .action(async (_o, c: Command) => {
       const { client, path } = await ws(c)
-      print(c, await client.request<{ items: Member[] }>('GET', path), columns)
+      const members = await client.request<{ items: Member[] }>('GET', path)
+      // Pending invitations are shown to those who may invite (owners, admins); others see members only.
+      const invitations = await client
+        .request<{ items: PendingInvitation[] }>('GET', path.replace(/\/members$/, '/invitations'))
+        .catch((e: unknown) => {
+          if (e instanceof ApiError && (e.status === 403 || e.status === 404)) return undefined
+          throw e
+        })
+      if (wantsJson(c)) return print(c, { ...members, invitations: invitations?.items ?? null })
+      print(c, members, columns)
+      if (invitations && invitations.items.length > 0) {
+        stdio.out('')
+        stdio.out('Pending invitations:')
+        print(c, invitations, invitationColumns)
+      }
     })
   cmd
     .command('invite <email>')

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
+import { UsageError } from '../resolve.js'
 import { createClient } from '../client.js'
 import { done, print } from '../output.js'
 
@@ -34,7 +35,8 @@ export function sshKeysCommand(): Command {
     .option('--name <name>', 'label (default: the key comment)')
     .action(async (file: string, o: { name?: string }, c: Command) => {
       const publicKey = readFileSync(file, 'utf8').trim()
-      if (publicKey.includes('PRIVATE KEY')) throw new Error(`${file} is a private key; pass the .pub file`)
+      if (publicKey.includes('PRIVATE KEY'))
+        throw new UsageError(`${file} is a private key; pass the .pub file`)
       print(
         c,
         await createClient().request<SshKey>('POST', '/v1/me/ssh-keys', {

@@ -73,7 +73,7 @@ export function syncCommand(): Command {
         const what = [s.services.join(', '), s.files ? 'files' : ''].filter(Boolean).join(' + ')
         done(
           c,
-          `Sync ${s.id} (${what}, ${s.rulesApplied} rules) is ${s.status}${s.reason ? `: ${s.reason}` : ''}${
+          `Sync ${s.id} (${what}, ${s.rulesApplied} rules) ${s.status === 'running' || s.status === 'queued' ? `is still ${s.status}` : s.status}${s.reason ? `: ${s.reason}` : ''}${
             s.backupId ? `; the target's previous data is backup ${s.backupId}` : ''
           }.`,
           s,

@@ -132,7 +132,8 @@ export const mariadbEngine: Engine = {
   connection(inst, creds) {
     const socket = path.join(inst.dir, 'mysql.sock')
     return {
-      url: `mysql://${creds.user}:${creds.password}@localhost/${creds.database}?socket=${encodeURIComponent(socket)}`,
+      // `socket` is what Prisma and most URL readers take; mysql2 (Node's common client) reads `socketPath`.
+      url: `mysql://${creds.user}:${creds.password}@localhost/${creds.database}?socket=${encodeURIComponent(socket)}&socketPath=${encodeURIComponent(socket)}`,
       family: {
         MYSQL_HOST: 'localhost',
         MYSQL_UNIX_PORT: socket,

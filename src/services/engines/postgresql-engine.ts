@@ -186,7 +186,9 @@ export const postgresqlEngine: Engine = {
 
   connection(inst, creds) {
     return {
-      url: `postgresql://${creds.user}:${creds.password}@/${creds.database}?host=${encodeURIComponent(inst.dir)}&port=${PG_PORT}`,
+      // `localhost` as the host (WHATWG `new URL()` refuses credentials without one); libpq and node-postgres
+      // take the socket directory from `host=`, which wins over it.
+      url: `postgresql://${creds.user}:${creds.password}@localhost/${creds.database}?host=${encodeURIComponent(inst.dir)}&port=${PG_PORT}`,
       family: {
         PGHOST: inst.dir,
         PGPORT: String(PG_PORT),

@@ -131,7 +131,9 @@ export const redisEngine: Engine = {
   connection(inst, creds) {
     const socket = path.join(inst.dir, 'redis.sock')
     return {
-      url: `unix://${creds.user}:${creds.password}@${socket}`,
+      // A redis: URL whose `path` parameter names the socket: WHATWG `new URL()` parses it (`unix://u:p@/path`
+      // does not) and ioredis connects to `path`. node-redis takes no socket from a URL: it uses REDIS_SOCKET.
+      url: `redis://${encodeURIComponent(creds.user)}:${encodeURIComponent(creds.password)}@localhost/0?path=${encodeURIComponent(socket)}`,
       family: { REDIS_SOCKET: socket, REDIS_USERNAME: creds.user, REDIS_PASSWORD: creds.password },
     }
   },

@@ -1,4 +1,4 @@
-import { RememberedValues, type MemoryBudget } from './memory-budget.js'
+import { RememberedValues, type MemoryBudget } from '../memory-budget.js'
 
 /**
  * Remembers, across transactions, the values a rule's operator found nothing in. Traffic repeats itself

@@ -1,5 +1,5 @@
 import RE2 from 're2'
-import { RememberedValues, type MemoryBudget } from '../engine/memory-budget.js'
+import { RememberedValues, type MemoryBudget } from '../memory-budget.js'
 
 /** Total length of the values whose set results are remembered (the oldest are dropped beyond it). */
 const CACHE_BUDGET = 4 * 1024 * 1024

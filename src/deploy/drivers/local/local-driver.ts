@@ -46,6 +46,11 @@ export interface LocalDriverOptions {
   readonly limits?: boolean
   readonly backoff?: Backoff
   readonly onWarning?: (message: string) => void
+  /**
+   * A PEM file of extra CAs (a TLS-inspecting proxy's): bound read-only at the same path into every tenant
+   * process and named in NODE_EXTRA_CA_CERTS, so that `npm ci` in a build trusts what the host trusts.
+   */
+  readonly extraCaCerts?: string
   /** Hosts builds may reach through the egress gateway (default: the package registries). */
   readonly buildEgressHosts?: readonly string[]
   /** Told of every connection the egress gateway refused. */
@@ -253,6 +258,7 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
       HOME: slot.identity ? HOME_DIR : path.join(slot.envDir, 'home'),
       LANG: 'C.UTF-8',
       ...proxy,
+      ...(opts.extraCaCerts === undefined ? {} : { NODE_EXTRA_CA_CERTS: opts.extraCaCerts }),
       ...extra,
     }
     // A pinned runtime stays first even if the environment sets PATH itself.
@@ -267,6 +273,8 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
     if (existsSync(runtimes)) mounts.push({ source: runtimes, target: runtimes, writable: false })
     const hostNode = path.dirname(process.execPath)
     if (!hostNode.startsWith('/usr/')) mounts.push({ source: hostNode, target: hostNode, writable: false })
+    if (opts.extraCaCerts !== undefined)
+      mounts.push({ source: opts.extraCaCerts, target: opts.extraCaCerts, writable: false })
     return mounts
   }
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { MemoryBudget, RememberedValues, type BudgetedCache } from './memory-budget.js'
-import { getRequest, wafOf } from './test-helpers.js'
-import { evaluateRequest } from './waf.js'
+import { getRequest, wafOf } from './engine/test-helpers.js'
+import { evaluateRequest } from './engine/waf.js'
 
 /** A FIFO of entries costing `size` units each, charging `budget` as real caches do. */
 function fifo(budget: MemoryBudget, size: number): BudgetedCache & { add(): void; entries: number } {
