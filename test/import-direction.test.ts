@@ -21,7 +21,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   runtimes: ['shared', 'config', 'store', 'audit', 'iam', 'tenancy'],
   waf: ['shared'],
   edge: ['shared', 'config', 'waf', 'tenancy'],
-  doctor: ['shared', 'config', 'store', 'services'],
+  // The monitor reads what the edge, the deployer and the audit log count; the API serves it.
+  monitor: ['shared', 'config', 'store', 'audit', 'iam', 'tenancy', 'deploy', 'edge'],
+  doctor: ['shared', 'config', 'store', 'services', 'deploy'],
   api: [
     'shared',
     'config',
@@ -34,8 +36,9 @@ const ALLOWED: Record<string, readonly string[]> = {
     'runtimes',
     'waf',
     'edge',
+    'monitor',
   ],
-  cli: ['shared', 'config', 'store', 'audit', 'iam', 'tenancy', 'runtimes', 'waf', 'edge', 'doctor'],
+  cli: ['shared', 'config', 'store', 'audit', 'iam', 'tenancy', 'deploy', 'runtimes', 'waf', 'edge', 'doctor'],
 }
 const CAPS = Object.keys(ALLOWED)
 
