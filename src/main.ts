@@ -12,6 +12,7 @@ import type { Config, ListenAddress } from './config/index.js'
 import {
   createDeploy,
   createLocalDriver,
+  createServerGuard,
   DOMAIN_DEFAULTS,
   hardenDataDir,
   type Deploy,
@@ -46,6 +47,8 @@ import { loadMasterKey, loadOrCreateKeyFile } from './keys.js'
 import { systemClock, type Clock } from './shared/clock.js'
 import { createLogger, type Logger } from './shared/log.js'
 import { createSecretBox } from './shared/secret-box.js'
+import { armCrashPoints, armedCrashPoints, crashPoint } from './shared/crash-point.js'
+import { crashPointsFromEnv } from './config/index.js'
 import { migrateToLatest, openStore, type Store } from './store/index.js'
 import { createTenancy, type Tenancy } from './tenancy/index.js'
 import { VERSION } from './version.js'
@@ -212,6 +215,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   }
   const services = createServices({
     ...dataDeps,
+    serverGuard: createServerGuard(config.dataDir),
     backupImportLimit: config.backupImportLimit,
     environmentUser: async (envId) => {
       await driver.prepareEnvironment(envId, path.join(config.dataDir, 'envs', envId))
@@ -386,6 +390,9 @@ export function startDomainRechecks(platform: Platform): () => void {
 
 /** `palisade serve`: start everything and stop cleanly on SIGINT/SIGTERM. */
 export async function serve(config: Config): Promise<Platform> {
+  armCrashPoints(crashPointsFromEnv())
+  if (armedCrashPoints().length > 0)
+    process.stderr.write(`[palisade] TEST crash points armed: ${armedCrashPoints().join(',')}\n`)
   const platform = await createPlatform(config, { announce: (line) => process.stdout.write(line + '\n') })
   // Before the API takes requests: syncs a stopped control plane left running are failed and their work
   // directories removed (after listening, a new sync could be taken for one of them).
@@ -397,6 +404,10 @@ export async function serve(config: Config): Promise<Platform> {
   if (isolation.mode === 'none') platform.logger.warn({ isolation: isolation.mode }, isolation.summary)
   else platform.logger.info({ isolation: isolation.mode }, isolation.summary)
   const rules = platform.warmWaf()
+  // Before the edge takes traffic: what survived the last control plane is adopted or stopped (crash safety).
+  const reconciled = await platform.deploy.reconcile()
+  platform.logger.info(reconciled, 'processes reconciled with the store')
+  crashPoint('serve.reconciled')
   const edgeAddress = await platform.edge.listen()
   platform.logger.info(
     { http: edgeAddress.http.port, https: edgeAddress.https.port, wafRules: rules },

@@ -110,6 +110,15 @@ export interface ServicesDeps {
   readonly backupImportLimit?: number
   /** The environments' tenant-writable directories (the deploy driver's); persistent data goes through it. */
   readonly files?: TenantFiles
+  /**
+   * Crash safety (docs/crash-safety.md): stops a server still running on the service's directory (a previous
+   * control plane's, or a second one) before one is started, so that two servers never share a data
+   * directory; and records each server process started (`null` pid: the service stopped).
+   */
+  readonly serverGuard?: {
+    stopStray(environmentId: string, serviceId: string, dir: string, runAs: RunAs | null): Promise<number>
+    spawned(environmentId: string, serviceId: string, pid: number | null): void
+  }
 }
 
 export const ENGINES: Readonly<Record<ServiceType, Engine>> = Object.freeze({
@@ -257,13 +266,24 @@ export function createServices(deps: ServicesDeps) {
   async function launch(r: ServicesTable, inst: Instance, creds: Credentials): Promise<void> {
     const engine = engines[r.type as ServiceType]
     const cmd = engine.server(inst)
+    const guard = deps.serverGuard
+    if (guard) {
+      const stopped = await guard.stopStray(r.environment_id, r.id, inst.dir, inst.runAs)
+      if (stopped > 0)
+        deps.logger?.warn(
+          { service: r.id, stopped },
+          'stopped a server left running on the service directory',
+        )
+    }
     const supervised = supervise({
       argv: cmd.argv,
       runAs: inst.runAs,
       cwd: inst.dir,
       stopSignal: cmd.stopSignal,
       backoff,
+      ...(guard ? { onSpawn: (pid: number) => guard.spawned(r.environment_id, r.id, pid) } : {}),
       onExit: (code, signal) => {
+        if (live.get(r.id)?.supervised.state === 'stopped') guard?.spawned(r.environment_id, r.id, null)
         if (live.get(r.id)?.supervised.state !== 'stopped') {
           deps.logger?.warn(
             { service: r.id, type: r.type, code, signal },

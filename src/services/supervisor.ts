@@ -25,6 +25,8 @@ export interface SupervisedSpec {
   readonly stopSignal: NodeJS.Signals
   readonly backoff: Backoff
   readonly onExit?: (code: number | null, signal: string | null) => void
+  /** Told the pid of each server process started (crash safety: it is recorded). */
+  readonly onSpawn?: (pid: number) => void
 }
 
 export type SupervisedState = 'running' | 'backoff' | 'stopped'
@@ -68,6 +70,7 @@ export function supervise(spec: SupervisedSpec): Supervised {
       ...ids,
     })
     child = c
+    if (c.pid !== undefined) spec.onSpawn?.(c.pid)
     c.stdout?.setEncoding('utf8').on('data', append)
     c.stderr?.setEncoding('utf8').on('data', append)
     c.on('error', (e) => append(`spawn failed: ${e.message}\n`))

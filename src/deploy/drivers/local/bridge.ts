@@ -40,10 +40,22 @@ export type Forward =
   | { readonly kind: 'out'; readonly port: number; readonly socket: string }
 
 /** Starts a bridge in `netns` (its own process group, so that it can be stopped as a whole). */
-export function startBridge(netns: string, forwards: readonly Forward[], execPath: string): ChildProcess {
+export function startBridge(
+  netns: string,
+  forwards: readonly Forward[],
+  execPath: string,
+  marker: Readonly<Record<string, string>> = {},
+  /** An fd the bridge keeps open for its lifetime (the read end of the app's output FIFO: output-fifo.ts). */
+  holdFd?: number,
+): ChildProcess {
   return spawn(
     'nsenter',
     [`--net=/run/netns/${netns}`, '--', execPath, '-e', BRIDGE_SOURCE, JSON.stringify(forwards)],
-    { detached: true, stdio: ['ignore', 'pipe', 'pipe'], shell: false, env: { PATH: '/usr/bin:/bin' } },
+    {
+      detached: true,
+      stdio: holdFd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe', holdFd],
+      shell: false,
+      env: { PATH: '/usr/bin:/bin', ...marker },
+    },
   )
 }
