@@ -397,6 +397,11 @@ export async function serve(config: Config): Promise<Platform> {
   // Before the API takes requests: syncs a stopped control plane left running are failed and their work
   // directories removed (after listening, a new sync could be taken for one of them).
   await platform.sync.recover()
+  // Before the API takes a deployment and the edge takes traffic: what survived the last control plane is
+  // settled, adopted or stopped (docs/crash-safety.md), so that no new work races a takeover.
+  const reconciled = await platform.deploy.reconcile()
+  platform.logger.info(reconciled, 'processes reconciled with the store')
+  crashPoint('serve.reconciled')
   await platform.app.listen({ host: config.apiListen.host, port: config.apiListen.port })
   const stopHousekeeping = startAuditHousekeeping(platform)
   const stopDomainRechecks = startDomainRechecks(platform)
@@ -404,10 +409,6 @@ export async function serve(config: Config): Promise<Platform> {
   if (isolation.mode === 'none') platform.logger.warn({ isolation: isolation.mode }, isolation.summary)
   else platform.logger.info({ isolation: isolation.mode }, isolation.summary)
   const rules = platform.warmWaf()
-  // Before the edge takes traffic: what survived the last control plane is adopted or stopped (crash safety).
-  const reconciled = await platform.deploy.reconcile()
-  platform.logger.info(reconciled, 'processes reconciled with the store')
-  crashPoint('serve.reconciled')
   const edgeAddress = await platform.edge.listen()
   platform.logger.info(
     { http: edgeAddress.http.port, https: edgeAddress.https.port, wafRules: rules },

@@ -1094,7 +1094,7 @@ export function createDeployer(deps: DeployDeps) {
       const keep = new Set<string>()
       const adoptable = new Map<string, string>()
       for (const st of states) {
-        if (st.current_release === null) continue
+        if (st.current_release === null || runtimes.get(st.environment_id)?.serving) continue
         const mine = recorded
           .filter((r) => r.environmentId === st.environment_id && r.release === st.current_release)
           .sort((a, b) => (a.startedAt < b.startedAt ? 1 : -1))[0]

@@ -775,12 +775,15 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
 
     async recordedInstances() {
       if (!opts.isolate) return []
-      const seen = inspectProcesses(records, { exclude: ownPids() })
+      const own = ownPids()
+      const seen = inspectProcesses(records, { exclude: own })
       const bridges = new Set(
         seen.live.filter((r) => r.role === 'bridge').map((r) => `${r.environmentId}/${r.instanceId}`),
       )
       return seen.live
-        .filter((r) => r.role === 'app' && bridges.has(`${r.environmentId}/${r.instanceId}`))
+        .filter(
+          (r) => r.role === 'app' && !own.has(r.pid) && bridges.has(`${r.environmentId}/${r.instanceId}`),
+        )
         .map((r) => ({
           environmentId: r.environmentId,
           instanceId: r.instanceId,
