@@ -14,6 +14,7 @@ import {
   createLocalDriver,
   createServerGuard,
   DOMAIN_DEFAULTS,
+  processStartTime,
   hardenDataDir,
   type Deploy,
   type DeployOptions,
@@ -402,6 +403,11 @@ export async function serve(config: Config): Promise<Platform> {
   const reconciled = await platform.deploy.reconcile()
   platform.logger.info(reconciled, 'processes reconciled with the store')
   crashPoint('serve.reconciled')
+  // The control plane's own record (root-only): `palisade doctor` tells from it whether one runs.
+  const pidFile = path.join(config.dataDir, 'serve.pid')
+  writeFileSync(pidFile, JSON.stringify({ pid: process.pid, startTime: processStartTime(process.pid) }), {
+    mode: 0o600,
+  })
   await platform.app.listen({ host: config.apiListen.host, port: config.apiListen.port })
   const stopHousekeeping = startAuditHousekeeping(platform)
   const stopDomainRechecks = startDomainRechecks(platform)
@@ -436,7 +442,10 @@ export async function serve(config: Config): Promise<Platform> {
       .checkpointAll()
       .catch(() => undefined)
       .finally(() => {
-        void platform.close().finally(() => process.exit(0))
+        void platform.close().finally(() => {
+          rmSync(pidFile, { force: true })
+          process.exit(0)
+        })
       })
   }
   process.once('SIGINT', stop)

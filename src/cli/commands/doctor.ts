@@ -1,6 +1,7 @@
 import { Command } from 'commander'
 import { loadConfig, settingsFromEnv } from '../../config/index.js'
 import { runDoctor, type CheckResult } from '../../doctor/checks.js'
+import { stopLeftovers } from '../../doctor/processes.js'
 import { print } from '../output.js'
 
 /**
@@ -13,7 +14,19 @@ export function doctorCommand(): Command {
     .description(
       'check this host: isolation, data dir, store, WAF rules, service binaries, pending security updates',
     )
-    .action(async (_opts: unknown, cmd: Command) => {
+    .option(
+      '--stop-leftovers',
+      'stop every process Palisade started on this data dir (only while palisade serve is not running; for the service manager)',
+    )
+    .action(async (opts: { stopLeftovers?: boolean }, cmd: Command) => {
+      if (opts.stopLeftovers) {
+        const r = await stopLeftovers(loadConfig(settingsFromEnv()))
+        if (r.refused) {
+          process.stderr.write(`palisade doctor: ${r.refused}\n`)
+          process.exitCode = 1
+        } else process.stdout.write(`stopped ${r.stopped} process(es) Palisade had started\n`)
+        return
+      }
       const results = await runDoctor({ config: loadConfig(settingsFromEnv()) })
       print(cmd, results, [
         ['CHECK', (r: CheckResult) => r.check],
