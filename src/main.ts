@@ -391,6 +391,16 @@ export function startDomainRechecks(platform: Platform): () => void {
 
 /** `palisade serve`: start everything and stop cleanly on SIGINT/SIGTERM. */
 export async function serve(config: Config): Promise<Platform> {
+  // Signals are taken from the first moment: a SIGTERM while the platform is still starting (adopting apps,
+  // starting databases) would otherwise end the process at once and leave everything it started running.
+  let stopNow: (() => void) | null = null
+  let stopAsked = false
+  const onSignal = (): void => {
+    stopAsked = true
+    stopNow?.()
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
   armCrashPoints(crashPointsFromEnv())
   if (armedCrashPoints().length > 0)
     process.stderr.write(`[palisade] TEST crash points armed: ${armedCrashPoints().join(',')}\n`)
@@ -423,6 +433,10 @@ export async function serve(config: Config): Promise<Platform> {
   // Databases first: the apps that resume next connect to them at start; routes switch when each is healthy.
   await platform.services.startAll()
   await platform.deploy.resume()
+  // Environments deleted while a control plane died half-way through removing them: finished now.
+  void sweepRemovedEnvironments(platform.store, config.dataDir, platform.deploy, platform.services).catch(
+    (err: unknown) => platform.logger.error({ err }, 'cleaning up after deleted environments failed'),
+  )
   platform.backupScheduler.start()
   // Runtime updates: due plan steps are applied in each environment's maintenance window.
   const stopRuntimeUpdates = platform.runtimeUpdates.start()
@@ -448,7 +462,7 @@ export async function serve(config: Config): Promise<Platform> {
         })
       })
   }
-  process.once('SIGINT', stop)
-  process.once('SIGTERM', stop)
+  stopNow = stop
+  if (stopAsked) stop()
   return platform
 }

@@ -47,7 +47,8 @@ async function wanted(config: Config): Promise<Wanted | null> {
       .where('status', 'in', ['running', 'provisioning'])
       .execute()
     const releases = new Map<string, number | null>(envs.map((e) => [e.id, null]))
-    for (const s of states) if (releases.has(s.environment_id)) releases.set(s.environment_id, s.current_release)
+    for (const s of states)
+      if (releases.has(s.environment_id)) releases.set(s.environment_id, s.current_release)
     return { releases, services: new Set(services.map((s) => s.id)) }
   } finally {
     await store.close()
@@ -87,7 +88,8 @@ export async function checkProcesses(config: Config): Promise<CheckResult> {
     ...seen.duplicates.map((r) => `duplicate ${describe(r)} release ${r.release ?? '-'}`),
     ...seen.unrecorded.map((r) => `unrecorded ${describe(r)}`),
   ]
-  const running = serving === null ? 'the control plane is not running' : `the control plane runs (pid ${serving})`
+  const running =
+    serving === null ? 'the control plane is not running' : `the control plane runs (pid ${serving})`
   if (problems.length === 0)
     return {
       check,

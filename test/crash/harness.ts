@@ -35,7 +35,7 @@ export interface CrashRig {
   waitDeployment(id: string, timeoutMs?: number): Promise<Json>
   /** What the edge answers for the environment's host (status and body). */
   edge(host: string): Promise<{ status: number; body: string }>
-  cli(args: string[]): ReturnType<typeof runCli>
+  cli(args: string[], env?: Record<string, string>): ReturnType<typeof runCli>
 }
 
 export interface Server {
@@ -179,7 +179,14 @@ export async function createCrashRig(t: TestContext | { after(fn: () => unknown)
       )
     },
     edge: (host) => httpGet(edgePort, host, '/', { 'user-agent': 'crash/1.0', accept: 'text/plain' }),
-    cli: (args) => runCli(args, { PALISADE_API_URL: apiUrl, PALISADE_TOKEN: token, HOME: dir }),
+    cli: (args, env = {}) =>
+      runCli(args, {
+        PALISADE_API_URL: apiUrl,
+        PALISADE_TOKEN: token,
+        HOME: dir,
+        PALISADE_DATA_DIR: dataDir,
+        ...env,
+      }),
   }
   return rig
 }
