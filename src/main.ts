@@ -212,6 +212,8 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     dataDir: config.dataDir,
     logger,
     holdMaintenance: (envId: string) => deploy.holdMaintenance(envId),
+    maintenanceOf: (envId: string) => deploy.maintenanceOf(envId),
+    setMaintenance: (envId: string, on: boolean) => deploy.setMaintenance(envId, on),
     files: driver.files,
   }
   const services = createServices({
@@ -432,6 +434,9 @@ export async function serve(config: Config): Promise<Platform> {
   )
   // Databases first: the apps that resume next connect to them at start; routes switch when each is healthy.
   await platform.services.startAll()
+  // Restores a stopped control plane left half-way get their data from before back, before the apps start.
+  await platform.services.backups.recover()
+  crashPoint('serve.recovered')
   await platform.deploy.resume()
   // Environments deleted while a control plane died half-way through removing them: finished now.
   void sweepRemovedEnvironments(platform.store, config.dataDir, platform.deploy, platform.services).catch(

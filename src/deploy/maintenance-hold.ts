@@ -87,6 +87,11 @@ export function createMaintenanceHold(
       }
     },
 
+    /** The maintenance flag as stored now (platform work: crash recovery of a restore). */
+    async maintenanceOf(envId: string): Promise<boolean> {
+      return (await flag(envId)) === 1
+    },
+
     /**
      * Sets the maintenance flag for good (an incident's restriction): written and published now, and kept
      * when holds in progress end, instead of the value from before them.

@@ -106,6 +106,9 @@ export interface ServicesDeps {
   readonly engines?: Readonly<Record<ServiceType, Engine>>
   /** Maintenance mode held during restores (the deploy capability's `holdMaintenance`). */
   readonly holdMaintenance?: (environmentId: string) => Promise<() => Promise<void>>
+  /** The maintenance flag now, and setting it (a restore interrupted by a crash puts it back). */
+  readonly maintenanceOf?: (environmentId: string) => Promise<boolean>
+  readonly setMaintenance?: (environmentId: string, on: boolean) => Promise<void>
   /** Largest backup archive an import accepts, bytes. */
   readonly backupImportLimit?: number
   /** The environments' tenant-writable directories (the deploy driver's); persistent data goes through it. */
@@ -695,6 +698,8 @@ export function createServices(deps: ServicesDeps) {
     engines,
     ...(deps.logger ? { logger: deps.logger } : {}),
     ...(deps.holdMaintenance ? { holdMaintenance: deps.holdMaintenance } : {}),
+    ...(deps.maintenanceOf ? { maintenanceOf: deps.maintenanceOf } : {}),
+    ...(deps.setMaintenance ? { setMaintenance: deps.setMaintenance } : {}),
     ...(deps.backupImportLimit ? { importLimitBytes: deps.backupImportLimit } : {}),
     ...(deps.files ? { files: deps.files } : {}),
   })

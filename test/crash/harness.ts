@@ -211,11 +211,14 @@ export async function checkInvariants(
     async () => {
       const s = (await rig.api('GET', `/v1/environments/${envId}/status`)).json
       const p = s['process'] as { state: string } | null
-      return p?.state === 'running' ? s : undefined
+      // Maintenance held by a restore that is being rolled back is lifted once the data is back.
+      return p?.state === 'running' && s['maintenance'] === false ? s : undefined
     },
-    30_000,
-    'a running process',
-  )
+    60_000,
+    'a running process, out of maintenance',
+  ).catch(async () => {
+    throw new Error(`not running or left in maintenance: ${JSON.stringify((await rig.api('GET', `/v1/environments/${envId}/status`)).json)}`)
+  })
   const release = status['currentRelease'] as number
   if (status['maintenance'] !== false) throw new Error(`maintenance left on: ${JSON.stringify(status)}`)
   const answer = await eventually(

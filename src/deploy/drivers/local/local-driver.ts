@@ -809,7 +809,8 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
 
     async reap(keep, environmentId) {
       return reapProcesses(records, {
-        keep: (r) => keep.has(r.instanceId),
+        // Service servers are the services capability's (stopped in order by it, checked by its server guard).
+        keep: (r) => r.role === 'service' || keep.has(r.instanceId),
         exclude: ownPids(),
         graceMs: 2_000,
         ...(environmentId === undefined ? {} : { environmentId }),
@@ -893,7 +894,7 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
       await Promise.all([...live.keys()].map((p) => p.stop(graceMs)))
       // A stop for good leaves nothing the platform started behind: also what a previous control plane
       // started and this one never adopted (docs/crash-safety.md).
-      await reapProcesses(records, { keep: () => false, exclude: ownPids(), graceMs }).catch((err: unknown) =>
+      await reapProcesses(records, { keep: (r) => r.role === 'service', exclude: ownPids(), graceMs }).catch((err: unknown) =>
         opts.onWarning?.(
           `stopping leftover processes failed: ${err instanceof Error ? err.message : 'error'}`,
         ),
