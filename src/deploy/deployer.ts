@@ -1128,6 +1128,8 @@ export function createDeployer(deps: DeployDeps) {
               await publish(env.id)
             } catch (err) {
               deps.logger?.error({ err, environmentId: env.id }, 'could not take over the current release')
+              // Not adopted, so not left running beside the instance `resume` starts.
+              await driver.reap?.(new Set(), env.id).catch(() => undefined)
             }
           }),
       )

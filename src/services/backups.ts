@@ -1367,7 +1367,11 @@ export function createBackups(deps: BackupsDeps) {
       }
       await db
         .updateTable('backups')
-        .set({ status: 'failed', reason: 'interrupted by a control-plane restart', finished_at: clock.now().toISOString() })
+        .set({
+          status: 'failed',
+          reason: 'interrupted by a control-plane restart',
+          finished_at: clock.now().toISOString(),
+        })
         .where('status', '=', 'running')
         .where('created_at', '<', bootedAt)
         .execute()

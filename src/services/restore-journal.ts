@@ -1,4 +1,15 @@
-import { closeSync, existsSync, fsyncSync, lstatSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs'
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs'
 import path from 'node:path'
 import type { ServiceType } from './engines/engine.js'
 
@@ -57,7 +68,8 @@ export function findJournals(backupsRoot: string): Array<{ dir: string; journal:
     try {
       if (!lstatSync(file).isFile()) continue
       const j = JSON.parse(readFileSync(file, 'utf8')) as RestoreJournal
-      if (j.v === 1 && j.environmentId === env && j.safetyDir.startsWith(dir + path.sep)) out.push({ dir, journal: j })
+      if (j.v === 1 && j.environmentId === env && j.safetyDir.startsWith(dir + path.sep))
+        out.push({ dir, journal: j })
     } catch {
       // no journal here
     }

@@ -669,6 +669,7 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
         records.remove({ ...about, role: 'bridge' })
         fifo?.remove()
         live.delete(proc)
+        liveEnv.delete(proc)
       },
     }
     live.set(proc, () => [current.pid, bridge?.pid].filter((p): p is number => p !== undefined))
@@ -747,8 +748,7 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
     digestRelease: (dir) => digestTree(dir),
 
     async removeEnvironment(environmentId) {
-      for (const [proc, envId] of liveEnv) if (envId === environmentId) await proc.stop(2_000)
-      liveEnv.forEach((envId, proc) => envId === environmentId && liveEnv.delete(proc))
+      for (const [proc, envId] of [...liveEnv]) if (envId === environmentId) await proc.stop(2_000)
       // What a previous control plane started for it and never handed over, recorded or only marked.
       await reapProcesses(records, { keep: () => false, environmentId, exclude: ownPids(), graceMs: 2_000 })
       const name = sandboxName(environmentId)
@@ -894,10 +894,11 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
       await Promise.all([...live.keys()].map((p) => p.stop(graceMs)))
       // A stop for good leaves nothing the platform started behind: also what a previous control plane
       // started and this one never adopted (docs/crash-safety.md).
-      await reapProcesses(records, { keep: (r) => r.role === 'service', exclude: ownPids(), graceMs }).catch((err: unknown) =>
-        opts.onWarning?.(
-          `stopping leftover processes failed: ${err instanceof Error ? err.message : 'error'}`,
-        ),
+      await reapProcesses(records, { keep: (r) => r.role === 'service', exclude: ownPids(), graceMs }).catch(
+        (err: unknown) =>
+          opts.onWarning?.(
+            `stopping leftover processes failed: ${err instanceof Error ? err.message : 'error'}`,
+          ),
       )
       await gateway?.close()
       gateway = null
