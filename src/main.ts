@@ -412,8 +412,12 @@ export async function serve(config: Config): Promise<Platform> {
   await platform.sync.recover()
   // Before the API takes a deployment and the edge takes traffic: what survived the last control plane is
   // settled, adopted or stopped (docs/crash-safety.md), so that no new work races a takeover.
+  const reconcileStarted = performance.now()
   const reconciled = await platform.deploy.reconcile()
-  platform.logger.info(reconciled, 'processes reconciled with the store')
+  platform.logger.info(
+    { ...reconciled, durationMs: Math.round(performance.now() - reconcileStarted) },
+    'processes reconciled with the store',
+  )
   crashPoint('serve.reconciled')
   // The control plane's own record (root-only): `palisade doctor` tells from it whether one runs.
   const pidFile = path.join(config.dataDir, 'serve.pid')
