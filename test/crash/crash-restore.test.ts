@@ -18,27 +18,37 @@ describe('crash safety: kill -9 during a backup restore', { skip: !root && 'need
       const rig = await createCrashRig(t)
       let server = await rig.start()
       const { envId, host } = await rig.bootstrap()
-      const svc = await rig.api('POST', `/v1/environments/${envId}/services`, { type: 'redis', name: 'cache' })
+      const svc = await rig.api('POST', `/v1/environments/${envId}/services`, {
+        type: 'redis',
+        name: 'cache',
+      })
       assert.equal(svc.status, 201, JSON.stringify(svc.json))
       await eventually(
-        async () => (await rig.api('GET', `/v1/services/${String(svc.json['id'])}`)).json['status'] === 'running',
+        async () =>
+          (await rig.api('GET', `/v1/services/${String(svc.json['id'])}`)).json['status'] === 'running',
         60_000,
         'redis running',
       )
       commitVersion(rig, 'c1')
       const dep = await rig.waitDeployment((await rig.deploy(envId))['id'] as string)
       assert.equal(dep['status'], 'succeeded', JSON.stringify(dep))
-      const vars = JSON.parse((await (async () => {
-        const { httpGet } = await import('../deploy-helpers.js')
-        return httpGet(rig.edgePort, host, '/env', { 'user-agent': 'crash/1.0', accept: '*/*' })
-      })()).body) as Record<string, string>
+      const vars = JSON.parse(
+        (
+          await (async () => {
+            const { httpGet } = await import('../deploy-helpers.js')
+            return httpGet(rig.edgePort, host, '/env', { 'user-agent': 'crash/1.0', accept: '*/*' })
+          })()
+        ).body,
+      ) as Record<string, string>
       const user = environmentUser(rig.dataDir, envId)
-      const redis = async (...args: string[]): Promise<string> => (await redisCli(vars, args, user)).out.trim()
+      const redis = async (...args: string[]): Promise<string> =>
+        (await redisCli(vars, args, user)).out.trim()
       assert.equal(await redis('SET', 'k', 'in-backup'), 'OK')
       const backup = await rig.api('POST', `/v1/environments/${envId}/backups`, {})
       assert.equal(backup.status, 201, JSON.stringify(backup.json))
       await eventually(
-        async () => (await rig.api('GET', `/v1/backups/${String(backup.json['id'])}`)).json['status'] === 'succeeded',
+        async () =>
+          (await rig.api('GET', `/v1/backups/${String(backup.json['id'])}`)).json['status'] === 'succeeded',
         60_000,
         'backup',
       )
@@ -47,8 +57,24 @@ describe('crash safety: kill -9 during a backup restore', { skip: !root && 'need
 
       await server.kill9()
       server = await rig.start(point)
-      const restore = rig.api('POST', `/v1/backups/${String(backup.json['id'])}/restore`).catch(() => null)
-      const signal = await Promise.race([server.ended, new Promise<string>((r) => setTimeout(() => r('timeout'), 90_000).unref())])
+      // The API answers before the services are started again: a restore asked too early is refused (409,
+      // service not running) and asked again until it runs into the crash point.
+      let exited = false
+      void server.ended.then(() => (exited = true))
+      const restore = (async () => {
+        while (!exited) {
+          const r = await rig
+            .api('POST', `/v1/backups/${String(backup.json['id'])}/restore`)
+            .catch(() => null)
+          if (r === null || r.status !== 409) return r
+          await new Promise((res) => setTimeout(res, 200))
+        }
+        return null
+      })()
+      const signal = await Promise.race([
+        server.ended,
+        new Promise<string>((r) => setTimeout(() => r('timeout'), 90_000).unref()),
+      ])
       await restore
       assert.equal(signal, 'SIGKILL', `not killed at ${point}: ${server.output().slice(-2000)}`)
 
@@ -56,7 +82,10 @@ describe('crash safety: kill -9 during a backup restore', { skip: !root && 'need
       await checkInvariants(rig, envId, host, () => 'c1')
       assert.equal(await redis('GET', 'k'), 'after-backup', 'the data from before the restore is back')
       const backups = (await rig.api('GET', `/v1/environments/${envId}/backups`)).json['items'] as Json[]
-      assert.ok(backups.every((b) => b['status'] !== 'running'), JSON.stringify(backups))
+      assert.ok(
+        backups.every((b) => b['status'] !== 'running'),
+        JSON.stringify(backups),
+      )
 
       // The same restore without a crash succeeds and leaves maintenance off.
       const again = await rig.api('POST', `/v1/backups/${String(backup.json['id'])}/restore`)
