@@ -16,7 +16,9 @@ import {
   kubeClientFor,
   type KubernetesControl,
   createLocalDriver,
+  createServerGuard,
   DOMAIN_DEFAULTS,
+  processStartTime,
   hardenDataDir,
   resolveRepository,
   type Deploy,
@@ -52,6 +54,8 @@ import { systemClock, type Clock } from './shared/clock.js'
 import { createLogger, type Logger } from './shared/log.js'
 import { createMonitor, type Monitor } from './monitor/index.js'
 import { createSecretBox } from './shared/secret-box.js'
+import { armCrashPoints, armedCrashPoints, crashPoint } from './shared/crash-point.js'
+import { crashPointsFromEnv } from './config/index.js'
 import { migrateToLatest, openStore, type Store } from './store/index.js'
 import { createTenancy, type Tenancy } from './tenancy/index.js'
 import { VERSION } from './version.js'
@@ -250,10 +254,13 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     dataDir: config.dataDir,
     logger,
     holdMaintenance: (envId: string) => deploy.holdMaintenance(envId),
+    maintenanceOf: (envId: string) => deploy.maintenanceOf(envId),
+    setMaintenance: (envId: string, on: boolean) => deploy.setMaintenance(envId, on),
     files: driver.files,
   }
   const services = createServices({
     ...dataDeps,
+    serverGuard: createServerGuard(config.dataDir),
     backupImportLimit: config.backupImportLimit,
     environmentUser: async (envId) => {
       await driver.prepareEnvironment(envId, path.join(config.dataDir, 'envs', envId))
@@ -477,10 +484,37 @@ export async function startKubernetesReconcile(platform: Platform, everyMs = 60_
 
 /** `palisade serve`: start everything and stop cleanly on SIGINT/SIGTERM. */
 export async function serve(config: Config): Promise<Platform> {
+  // Signals are taken from the first moment: a SIGTERM while the platform is still starting (adopting apps,
+  // starting databases) would otherwise end the process at once and leave everything it started running.
+  let stopNow: ((signal: string) => void) | null = null
+  let stopAsked: string | null = null
+  const onSignal = (signal: NodeJS.Signals): void => {
+    stopAsked = signal
+    stopNow?.(signal)
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  armCrashPoints(crashPointsFromEnv())
+  if (armedCrashPoints().length > 0)
+    process.stderr.write(`[palisade] TEST crash points armed: ${armedCrashPoints().join(',')}\n`)
   const platform = await createPlatform(config, { announce: (line) => process.stdout.write(line + '\n') })
   // Before the API takes requests: syncs a stopped control plane left running are failed and their work
   // directories removed (after listening, a new sync could be taken for one of them).
   await platform.sync.recover()
+  // Before the API takes a deployment and the edge takes traffic: what survived the last control plane is
+  // settled, adopted or stopped (docs/crash-safety.md), so that no new work races a takeover.
+  const reconcileStarted = performance.now()
+  const reconciled = await platform.deploy.reconcile()
+  platform.logger.info(
+    { ...reconciled, durationMs: Math.round(performance.now() - reconcileStarted) },
+    'processes reconciled with the store',
+  )
+  crashPoint('serve.reconciled')
+  // The control plane's own record (root-only): `palisade doctor` tells from it whether one runs.
+  const pidFile = path.join(config.dataDir, 'serve.pid')
+  writeFileSync(pidFile, JSON.stringify({ pid: process.pid, startTime: processStartTime(process.pid) }), {
+    mode: 0o600,
+  })
   await platform.app.listen({ host: config.apiListen.host, port: config.apiListen.port })
   const stopHousekeeping = startAuditHousekeeping(platform)
   const stopDomainRechecks = startDomainRechecks(platform)
@@ -498,7 +532,14 @@ export async function serve(config: Config): Promise<Platform> {
   const stopKubeReconcile = await startKubernetesReconcile(platform)
   // Databases first: the apps that resume next connect to them at start; routes switch when each is healthy.
   await platform.services.startAll()
+  // Restores a stopped control plane left half-way get their data from before back, before the apps start.
+  await platform.services.backups.recover()
+  crashPoint('serve.recovered')
   await platform.deploy.resume()
+  // Environments deleted while a control plane died half-way through removing them: finished now.
+  void sweepRemovedEnvironments(platform.store, config.dataDir, platform.deploy, platform.services).catch(
+    (err: unknown) => platform.logger.error({ err }, 'cleaning up after deleted environments failed'),
+  )
   platform.backupScheduler.start()
   const stopMonitor = platform.monitor.start()
   // Runtime updates: due plan steps are applied in each environment's maintenance window.
@@ -523,12 +564,13 @@ export async function serve(config: Config): Promise<Platform> {
       .catch(() => undefined)
       .finally(() => {
         void platform.close().finally(() => {
+          rmSync(pidFile, { force: true })
           platform.logger.info('stopped')
           process.exit(0)
         })
       })
   }
-  process.once('SIGINT', () => stop('SIGINT'))
-  process.once('SIGTERM', () => stop('SIGTERM'))
+  stopNow = stop
+  if (stopAsked !== null) stop(stopAsked)
   return platform
 }

@@ -43,5 +43,5 @@ test('resume fails what a previous control plane left queued, never a deployment
     .select(['status', 'reason'])
     .where('id', '=', 'dep_leftoverfromabefore')
     .executeTakeFirstOrThrow()
-  assert.deepEqual(leftover, { status: 'failed', reason: 'interrupted: the control plane stopped' })
+  assert.deepEqual(leftover, { status: 'failed', reason: 'interrupted by a control-plane restart' })
 })

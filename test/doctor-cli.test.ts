@@ -34,6 +34,7 @@ test('palisade doctor reports the host as it is, and exits 1 only when a check f
       'redis',
       'postgresql',
       'host-updates',
+      'processes',
     ],
   )
   assert.equal(by('node').status, 'ok')

@@ -8,6 +8,7 @@ import { saveDeployState, type DeployStatePatch } from './deploy-state.js'
 import { PLATFORM_CONTEXT, type RequestContext } from '../shared/context.js'
 import { ConflictError, InvalidError, NotFoundError } from '../shared/errors.js'
 import { newId } from '../shared/ids.js'
+import { crashPoint } from '../shared/crash-point.js'
 import { packRootTree } from '../shared/tenant-files.js'
 import { BuildPlanError, parseProcfile, planBuild, preparePersistentMountPoints } from './build-plan.js'
 import type { EgressSetting, ProcessStatus, RunningProcess } from './drivers/driver.js'
@@ -79,6 +80,10 @@ interface EnvRuntime {
 const MAX_COMMAND = 4096
 /** How often the health of running instances is re-checked, ms. */
 const INSTANCE_CHECK_MS = 1_000
+/** An adopted instance answered before the restart: it gets this long to answer again, ms. */
+const ADOPT_HEALTH_TIMEOUT_MS = 3_000
+/** What a deployment or job cut short by a crash or stop of the control plane reads as its reason. */
+export const INTERRUPTED_REASON = 'interrupted by a control-plane restart'
 
 function toDeployment(r: DeploymentsTable): Deployment {
   return {
@@ -144,6 +149,7 @@ export function createDeployer(deps: DeployDeps) {
   const runtimes = new Map<string, EnvRuntime>()
   let sink: RouteSink | null = null
   let closing = false
+  let reconciled = false
   const now = (): string => clock.now().toISOString()
   // What was queued or running before this control plane started is what `resume` calls interrupted: the
   // API may already take new deployments while `serve` is still starting services.
@@ -395,6 +401,8 @@ export function createDeployer(deps: DeployDeps) {
     env: EnvironmentsTable,
     release: ReleaseSpec,
     logKey: string,
+    /** An instance a previous control plane started for this release: taken over if it still runs and answers. */
+    adoptInstance?: string,
   ): Promise<Serving> {
     const dir = releaseDirOf(env.id, release.number)
     if (!existsSync(dir)) throw new DeployFailure(`release ${release.number} is no longer on disk`)
@@ -415,23 +423,54 @@ export function createDeployer(deps: DeployDeps) {
     const variables = await environmentVariables(env.id)
     const mask = await secretMasker(env.id)
     const plan = sizingOf(env)
-    logs.note(
-      logKey,
-      `starting release ${release.number}${release.runtime_version && binDir ? ` on node ${release.runtime_version}` : ''}${plan.instances > 1 ? ` × ${plan.instances} instances` : ''}: ${argv.join(' ')}`,
-    )
+    const spec = {
+      environmentId: env.id,
+      cwd: dir,
+      argv,
+      env: variables,
+      onOutput: (_stream: 'stdout' | 'stderr', text: string) => logs.append(logKey, mask(text)),
+      persistentDirs: JSON.parse(env.persistent_dirs) as string[],
+      release: release.number,
+      deploymentId: logKey,
+      ...(binDir === null ? {} : { binDir }),
+    }
+    /** Instances a previous control plane started for this release and that still answer: taken over. */
+    const adopted: RunningProcess[] = []
+    if (adoptInstance !== undefined && driver.adopt) {
+      const proc = await driver.adopt({ ...spec, instanceId: adoptInstance, limits: plan.app })
+      if (proc) {
+        // It already served before the restart: it has to answer at once, or it is replaced.
+        const answered = await waitHealthy({
+          upstream: proc.upstream,
+          path: env.health_check_path,
+          host: env.host,
+          timeoutMs: ADOPT_HEALTH_TIMEOUT_MS,
+          exited: proc.firstExit,
+        })
+        if (answered.ok) {
+          health.markHealthy(proc)
+          logs.note(
+            logKey,
+            `control plane restarted: instance ${adoptInstance} of release ${release.number} adopted`,
+          )
+          adopted.push(proc)
+        } else {
+          logs.note(
+            logKey,
+            `the running instance of release ${release.number} does not answer (${answered.reason}): replaced`,
+          )
+          await proc.stop(opts.stopGraceMs)
+        }
+      }
+    }
+    if (adopted.length < plan.instances)
+      logs.note(
+        logKey,
+        `starting release ${release.number}${release.runtime_version && binDir ? ` on node ${release.runtime_version}` : ''}${plan.instances > 1 ? ` × ${plan.instances - adopted.length} instances` : ''}: ${argv.join(' ')}`,
+      )
     /** One instance, started and health-checked; stopped again when its health check fails. */
     const startOne = async (limits: SizingPlan['app']): Promise<RunningProcess> => {
-      const proc = await driver.start({
-        environmentId: env.id,
-        instanceId: newId('ins'),
-        cwd: dir,
-        argv,
-        env: variables,
-        onOutput: (_stream, text) => logs.append(logKey, mask(text)),
-        persistentDirs: JSON.parse(env.persistent_dirs) as string[],
-        limits,
-        ...(binDir === null ? {} : { binDir }),
-      })
+      const proc = await driver.start({ ...spec, instanceId: newId('ins'), limits })
       const result = await waitHealthy({
         upstream: proc.upstream,
         path: env.health_check_path,
@@ -452,11 +491,14 @@ export function createDeployer(deps: DeployDeps) {
       logs.note(logKey, `health check GET ${env.health_check_path} passed after ${result.ms} ms`)
       return proc
     }
-    const processes = await startInstances(
-      plan.instances,
-      () => startOne(plan.app),
-      (p) => p.stop(opts.stopGraceMs),
-    )
+    const processes = [
+      ...adopted,
+      ...(await startInstances(
+        Math.max(0, plan.instances - adopted.length),
+        () => startOne(plan.app),
+        (p) => p.stop(opts.stopGraceMs),
+      )),
+    ]
     return {
       release: release.number,
       deploymentId: logKey,
@@ -535,6 +577,7 @@ export function createDeployer(deps: DeployDeps) {
     const old = rt.serving
     rt.serving = next
     await saveState(envId, { current_release: next.release, current_deployment_id: next.deploymentId })
+    crashPoint('deploy.switch-saved')
     await publish(envId)
     logs.note(logKey, `the edge now routes to release ${next.release}`)
     if (old && old !== next) {
@@ -869,11 +912,15 @@ export function createDeployer(deps: DeployDeps) {
         )
       } else {
         await setStatus(id, { status: 'building', started_at: now() })
+        crashPoint('deploy.building')
         builtDir = releaseDirOf(env.id, dep.number)
         release = await runBuild(dep, env)
+        crashPoint('deploy.built')
         await setStatus(id, { status: 'deploying', release: release.number })
       }
+      crashPoint('deploy.starting')
       const serving = await startRelease(env, release, id)
+      crashPoint('deploy.started')
       if (dep.kind !== 'rollback') {
         await db
           .insertInto('releases')
@@ -893,8 +940,11 @@ export function createDeployer(deps: DeployDeps) {
           .execute()
       }
       builtDir = null
+      crashPoint('deploy.recorded')
       await switchTo(env.id, serving, id)
+      crashPoint('deploy.switched')
       await setStatus(id, { status: 'succeeded', finished_at: now(), reason: null })
+      crashPoint('deploy.succeeded')
       logs.note(id, `deployment ${dep.number} succeeded in ${Date.now() - started} ms`)
       deps.logger?.info(
         { environmentId: env.id, deploymentId: id, release: serving.release },
@@ -1147,30 +1197,115 @@ export function createDeployer(deps: DeployDeps) {
     publish,
 
     /**
-     * After a control-plane start: deployments and jobs cut short by the stop are marked failed, and
-     * each environment's current release is started again (health-checked before the edge routes to it).
+     * After a control-plane start, before the edge takes traffic (docs/crash-safety.md): deployments and jobs
+     * cut short are settled as the store proves them (past the switch: `succeeded`; before it: `failed`, the
+     * previous release serving), and what runs is made to match the store: a recorded instance of each
+     * environment's current release that still runs is adopted, everything else the platform started
+     * (orphans, superseded releases, duplicates, half-started instances) is stopped. Environments left without
+     * a process are started by `resume`.
      */
-    async resume(): Promise<void> {
+    async reconcile(): Promise<{ adopted: number; stopped: number }> {
       const t = now()
-      await db
-        .updateTable('deployments')
-        .set({ status: 'failed', reason: 'interrupted: the control plane stopped', finished_at: t })
+      const cut = await db
+        .selectFrom('deployments')
+        .selectAll()
         .where('status', 'in', ['queued', 'building', 'deploying'])
         .where('created_at', '<', bootedAt)
         .execute()
+      const states = await db.selectFrom('deploy_states').selectAll().execute()
+      const stateOf = new Map(states.map((st) => [st.environment_id, st]))
+      for (const d of cut) {
+        if (stateOf.get(d.environment_id)?.current_deployment_id === d.id) {
+          // The switch was written: the edge routes to this release from now on.
+          await setStatus(d.id, { status: 'succeeded', reason: null, finished_at: t })
+          logs.note(d.id, `control plane restarted after the switch: deployment ${d.number} succeeded`)
+          continue
+        }
+        await setStatus(d.id, { status: 'failed', reason: INTERRUPTED_REASON, finished_at: t })
+        logs.note(d.id, `deployment failed: ${INTERRUPTED_REASON}; the previous release keeps serving`)
+        logs.end(d.id)
+        if (d.kind !== 'rollback') {
+          // A release built by the cut deployment that was never recorded is not kept half-made.
+          const row = await db
+            .selectFrom('releases')
+            .select('number')
+            .where('environment_id', '=', d.environment_id)
+            .where('number', '=', d.number)
+            .executeTakeFirst()
+          if (!row) {
+            rmSync(releaseDirOf(d.environment_id, d.number), { recursive: true, force: true })
+            rmSync(releaseDirOf(d.environment_id, d.number) + '.partial', { recursive: true, force: true })
+          }
+        }
+      }
       await db
         .updateTable('jobs')
-        .set({ status: 'failed', reason: 'interrupted: the control plane stopped', finished_at: t })
+        .set({ status: 'failed', reason: INTERRUPTED_REASON, finished_at: t })
         .where('status', 'in', ['queued', 'running'])
         .where('created_at', '<', bootedAt)
         .execute()
+      const recorded = driver.recordedInstances ? await driver.recordedInstances() : []
+      const keep = new Set<string>()
+      const adoptable = new Map<string, string>()
+      for (const st of states) {
+        if (st.current_release === null || runtimes.get(st.environment_id)?.serving) continue
+        const mine = recorded
+          .filter((r) => r.environmentId === st.environment_id && r.release === st.current_release)
+          .sort((a, b) => (a.startedAt < b.startedAt ? 1 : -1))[0]
+        if (mine) {
+          keep.add(mine.instanceId)
+          adoptable.set(st.environment_id, mine.instanceId)
+        }
+      }
+      const stopped = driver.reap ? await driver.reap(keep) : []
+      for (const p of stopped)
+        deps.logger?.warn(p, 'stopped a process the platform started that should not run (reconcile)')
+      let adopted = 0
+      await Promise.all(
+        states
+          .filter((st) => st.current_release !== null && adoptable.has(st.environment_id))
+          .map(async (st) => {
+            const env = await envRow(st.environment_id)
+            const rel = await db
+              .selectFrom('releases')
+              .selectAll()
+              .where('environment_id', '=', st.environment_id)
+              .where('number', '=', st.current_release ?? -1)
+              .executeTakeFirst()
+            if (!env || !rel) return
+            const key = st.current_deployment_id ?? rel.deployment_id
+            try {
+              await driver.prepareEnvironment(env.id, envDirOf(env.id))
+              const serving = await startRelease(env, rel, key, adoptable.get(env.id))
+              runtimeOf(env.id).serving = serving
+              adopted++
+              await publish(env.id)
+            } catch (err) {
+              deps.logger?.error({ err, environmentId: env.id }, 'could not take over the current release')
+              // Not adopted, so not left running beside the instance `resume` starts.
+              await driver.reap?.(new Set(), env.id).catch(() => undefined)
+            }
+          }),
+      )
+      reconciled = true
+      return { adopted, stopped: stopped.length }
+    },
+
+    /**
+     * After services started: every environment whose current release does not run yet (not adopted by
+     * `reconcile`) starts it again, health-checked before the edge routes to it.
+     */
+    async resume(): Promise<void> {
+      if (!reconciled) await this.reconcile()
       const states = await db
         .selectFrom('deploy_states')
         .selectAll()
         .where('current_release', 'is not', null)
         .execute()
       for (const s of states) {
+        if (runtimes.get(s.environment_id)?.serving) continue
         enqueue(s.environment_id, async () => {
+          if (runtimeOf(s.environment_id).serving) return
           const env = await envRow(s.environment_id)
           const rel = await db
             .selectFrom('releases')

@@ -44,6 +44,13 @@ export {
   type LocalDriverOptions,
 } from './drivers/local/local-driver.js'
 export { hardenDataDir, removeSandbox } from './drivers/local/isolation.js'
+export { createServerGuard, type ServerGuard } from './drivers/local/server-guard.js'
+export {
+  createProcessRecords,
+  processStartTime,
+  type ProcessRecord,
+} from './drivers/local/process-records.js'
+export { inspectProcesses, reapProcesses, type Inspection } from './drivers/local/reconcile.js'
 export type {
   DeployDriver,
   ProcessStatus,

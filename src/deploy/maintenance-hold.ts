@@ -16,8 +16,8 @@ interface Hold {
  * before the first hold (nested holds of one environment share it).
  *
  * The flag is written to the store, not kept in memory, on purpose: if the control plane dies in the
- * middle of a restore, the data may be half-replaced, and the environment stays in maintenance until
- * someone looks (`palisade jobs run maintenance-off`).
+ * middle of a restore, the data may be half-replaced, and the environment stays in maintenance until the
+ * next start has put the data from before the restore back (the restore journal, docs/crash-safety.md).
  */
 export function createMaintenanceHold(
   deps: Pick<DeployDeps, 'db' | 'clock'>,
@@ -85,6 +85,11 @@ export function createMaintenanceHold(
         if (holds.get(envId) === h) holds.delete(envId)
         await serial(envId, async () => setFlag(envId, await h.previous.catch(() => previous)))
       }
+    },
+
+    /** The maintenance flag as stored now (platform work: crash recovery of a restore). */
+    async maintenanceOf(envId: string): Promise<boolean> {
+      return (await flag(envId)) === 1
     },
 
     /**

@@ -6,6 +6,7 @@ import type { Config } from '../config/index.js'
 import { PG_BIN } from '../services/index.js'
 import { openStore } from '../store/index.js'
 import { parseAptUpgradable } from './apt-updates.js'
+import { checkProcesses } from './processes.js'
 
 export type CheckStatus = 'ok' | 'warn' | 'fail'
 
@@ -55,6 +56,7 @@ export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
       'PostgreSQL services unavailable',
     ),
     await checkHostUpdates(run, now, deps.aptListsDir ?? '/var/lib/apt/lists'),
+    await checkProcesses(deps.config),
   ]
 }
 

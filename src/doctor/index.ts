@@ -11,3 +11,4 @@ export {
 } from './checks.js'
 export { parseAptUpgradable, type PendingUpdate } from './apt-updates.js'
 export { runKubernetesDoctor } from './kubernetes-checks.js'
+export { stopLeftovers } from './processes.js'

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process'
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto'
 import {
   closeSync,
+  existsSync,
   createReadStream,
   createWriteStream,
   lstatSync,
@@ -43,6 +44,8 @@ import { SERVICE_TYPES, type Engine, type ServiceType } from './engines/engine.j
 import { SERVICE_ERRORS } from './errors.js'
 import { cleanEnv } from './exec.js'
 import type { ServiceOps } from './services.js'
+import { crashPoint } from '../shared/crash-point.js'
+import { findJournals, removeJournal, writeJournal, type RestoreJournal } from './restore-journal.js'
 
 /**
  * Archive formats. Both end with AES-256-GCM ciphertext of a gzipped tar and the 16-byte GCM tag.
@@ -167,6 +170,9 @@ export interface BackupsDeps {
   readonly holdMaintenance?: (environmentId: string) => Promise<() => Promise<void>>
   /** Largest archive an import accepts, bytes (default 2 GiB). */
   readonly importLimitBytes?: number
+  /** The environment's maintenance flag now, and setting it (crash recovery of a restore puts it back). */
+  readonly maintenanceOf?: (environmentId: string) => Promise<boolean>
+  readonly setMaintenance?: (environmentId: string, on: boolean) => Promise<void>
 }
 
 export const DEFAULT_IMPORT_LIMIT_BYTES = 2 * 1024 * 1024 * 1024
@@ -359,6 +365,18 @@ export function createBackups(deps: BackupsDeps) {
   const { db, audit, clock, tenancy, secrets, services, engines } = deps
   const work = new Map<string, Promise<void>>()
   const dirOf = (envId: string): string => path.join(deps.dataDir, 'backups', envId)
+  // Backups left `running` by an earlier control plane are the ones created before this one started; its
+  // restore journals and scratch files are those on disk now (a restore of this control plane makes its own).
+  const bootedAt = clock.now().toISOString()
+  const backupsRoot = path.join(deps.dataDir, 'backups')
+  const leftJournals = findJournals(backupsRoot)
+  const recovering = new Set(leftJournals.map((j) => j.journal.environmentId))
+  const leftScratch = (existsSync(backupsRoot) ? readdirSync(backupsRoot) : []).flatMap((env) => {
+    const dir = path.join(backupsRoot, env)
+    return (lstatSync(dir).isDirectory() ? readdirSync(dir) : [])
+      .filter((name) => /\.(work|part|import|verify|restore)$/.test(name))
+      .map((name) => path.join(dir, name))
+  })
   const archiveOf = (r: { environment_id: string; id: string }): string =>
     path.join(dirOf(r.environment_id), `${r.id}.pbk`)
   const notFound = (): NotFoundError =>
@@ -399,6 +417,55 @@ export function createBackups(deps: BackupsDeps) {
   /** Replaces a persistent directory's contents with `src` (root-owned staging), unpacked as its user. */
   async function copyPersistentIn(envId: string, dir: string, src: string): Promise<void> {
     await tenantFiles().unpack(envId, `shared/${dir}`, packRootTree(src))
+  }
+
+  /**
+   * Dumps the services a restore replaces and copies the persistent directories it replaces into a root-only
+   * safety directory, then writes the restore journal (restore-journal.ts). Nothing is replaced before.
+   */
+  async function takeSafetyCopy(
+    envId: string,
+    backupId: string,
+    targets: ReadonlyArray<{ id: string; type: ServiceType }>,
+    files: readonly string[],
+  ): Promise<RestoreJournal> {
+    const safetyDir = path.join(dirOf(envId), `${backupId}.safety`)
+    rmSync(safetyDir, { recursive: true, force: true })
+    mkdirSync(path.join(safetyDir, 'services'), { recursive: true, mode: 0o700 })
+    const dumped: Array<{ id: string; type: ServiceType; file: string }> = []
+    for (const t of targets) {
+      const file = path.join(safetyDir, 'services', `${t.id}.${engines[t.type].dumpExtension}`)
+      await services.exclusive(t.id, async ({ inst, creds }) => engines[t.type].dump(inst, creds, file))
+      dumped.push({ ...t, file })
+    }
+    for (const d of files) {
+      const dst = path.join(safetyDir, 'files', d)
+      mkdirSync(path.dirname(dst), { recursive: true, mode: 0o700 })
+      await copyPersistentOut(envId, d, dst)
+    }
+    const journal: RestoreJournal = {
+      v: 1,
+      environmentId: envId,
+      backupId,
+      safetyDir,
+      services: dumped,
+      files: [...files],
+      maintenanceBefore: deps.maintenanceOf ? await deps.maintenanceOf(envId) : false,
+      startedAt: clock.now().toISOString(),
+    }
+    writeJournal(dirOf(envId), journal)
+    return journal
+  }
+
+  /** Puts the safety copy of a journal back (services, then persistent directories) and removes the journal. */
+  async function rollBackRestore(journal: RestoreJournal): Promise<void> {
+    for (const s of journal.services)
+      await services.exclusive(s.id, async ({ inst, creds, control }) =>
+        engines[s.type].restore(inst, creds, s.file, control),
+      )
+    for (const d of journal.files)
+      await copyPersistentIn(journal.environmentId, d, path.join(journal.safetyDir, 'files', d))
+    removeJournal(journal, dirOf(journal.environmentId))
   }
 
   async function build(r: BackupsTable, contents: BackupContents): Promise<void> {
@@ -1006,6 +1073,12 @@ export function createBackups(deps: BackupsDeps) {
         throw new ConflictError(SERVICE_ERRORS.backupNotReady, `backup is ${r.status}`, {
           publicCode: 'backup_not_ready',
         })
+      if (recovering.has(r.environment_id))
+        throw new ConflictError(
+          SERVICE_ERRORS.busy,
+          'a restore interrupted by a control-plane restart is being rolled back; try again in a moment',
+          { publicCode: 'busy' },
+        )
       const staging = path.join(dirOf(r.environment_id), `${r.id}.restore`)
       rmSync(staging, { recursive: true, force: true })
       try {
@@ -1043,16 +1116,34 @@ export function createBackups(deps: BackupsDeps) {
           }
           return { target: t.id, type: s.type, file: path.join(staging, s.file) }
         })
+        // The data as it is now, kept until the restore is over: a crash (or a failure) half-way puts it back.
+        const journal = await takeSafetyCopy(
+          r.environment_id,
+          r.id,
+          targets.map((t) => ({ id: t.target, type: t.type })),
+          manifest.files,
+        )
         const release = deps.holdMaintenance ? await deps.holdMaintenance(r.environment_id) : undefined
+        crashPoint('restore.held')
         try {
-          for (const t of targets) {
-            await services.exclusive(t.target, async ({ inst, creds, control }) =>
-              engines[t.type].restore(inst, creds, t.file, control),
+          try {
+            for (const t of targets) {
+              await services.exclusive(t.target, async ({ inst, creds, control }) =>
+                engines[t.type].restore(inst, creds, t.file, control),
+              )
+              crashPoint('restore.service-replaced')
+            }
+            // Unpacked by the environment's user in its sandbox: no link the tenant planted is followed.
+            for (const d of manifest.files)
+              await copyPersistentIn(r.environment_id, d, path.join(staging, 'files', d))
+            crashPoint('restore.files-replaced')
+          } catch (error) {
+            await rollBackRestore(journal).catch((err: unknown) =>
+              deps.logger?.error({ err, backup: id }, 'putting the data from before the restore back failed'),
             )
+            throw error
           }
-          // Unpacked by the environment's user in its sandbox: no link the tenant planted is followed.
-          for (const d of manifest.files)
-            await copyPersistentIn(r.environment_id, d, path.join(staging, 'files', d))
+          removeJournal(journal, dirOf(r.environment_id))
         } finally {
           await release?.()
         }
@@ -1246,6 +1337,46 @@ export function createBackups(deps: BackupsDeps) {
 
     async settled(id: string): Promise<void> {
       await work.get(id)
+    },
+
+    /**
+     * At start, once the services run and before the apps start (docs/crash-safety.md): a restore that a
+     * stopped control plane left half-way gets the data from before it back (its safety copy) and the
+     * maintenance flag it found; backups and imports it left running are failed, their scratch files removed.
+     * Returns how many restores were rolled back.
+     */
+    async recover(): Promise<number> {
+      let rolledBack = 0
+      for (const { journal } of leftJournals) {
+        try {
+          await rollBackRestore(journal)
+          if (deps.setMaintenance) await deps.setMaintenance(journal.environmentId, journal.maintenanceBefore)
+          rolledBack++
+          recovering.delete(journal.environmentId)
+          deps.logger?.warn(
+            { environment: journal.environmentId, backup: journal.backupId },
+            'a restore interrupted by a control-plane restart was rolled back to the data from before it',
+          )
+        } catch (err) {
+          // Left in maintenance on purpose: the data may be half-replaced, and the journal stays for the next try.
+          deps.logger?.error(
+            { err, environment: journal.environmentId, backup: journal.backupId },
+            'rolling back an interrupted restore failed; the environment stays in maintenance',
+          )
+        }
+      }
+      await db
+        .updateTable('backups')
+        .set({
+          status: 'failed',
+          reason: 'interrupted by a control-plane restart',
+          finished_at: clock.now().toISOString(),
+        })
+        .where('status', '=', 'running')
+        .where('created_at', '<', bootedAt)
+        .execute()
+      for (const p of leftScratch) rmSync(p, { recursive: true, force: true })
+      return rolledBack
     },
 
     /** Waits for backups in flight (shutdown). */

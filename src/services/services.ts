@@ -107,6 +107,9 @@ export interface ServicesDeps {
   readonly engines?: Readonly<Record<ServiceType, Engine>>
   /** Maintenance mode held during restores (the deploy capability's `holdMaintenance`). */
   readonly holdMaintenance?: (environmentId: string) => Promise<() => Promise<void>>
+  /** The maintenance flag now, and setting it (a restore interrupted by a crash puts it back). */
+  readonly maintenanceOf?: (environmentId: string) => Promise<boolean>
+  readonly setMaintenance?: (environmentId: string, on: boolean) => Promise<void>
   /** Largest backup archive an import accepts, bytes. */
   readonly backupImportLimit?: number
   /** The environments' tenant-writable directories (the deploy driver's); persistent data goes through it. */
@@ -116,6 +119,15 @@ export interface ServicesDeps {
    * src/deploy/sizing.ts); null or absent: no limits (not root, no cgroups).
    */
   readonly serviceLauncher?: (environmentId: string, serviceId: string) => Promise<readonly string[] | null>
+  /**
+   * Crash safety (docs/crash-safety.md): stops a server still running on the service's directory (a previous
+   * control plane's, or a second one) before one is started, so that two servers never share a data
+   * directory; and records each server process started (`null` pid: the service stopped).
+   */
+  readonly serverGuard?: {
+    stopStray(environmentId: string, serviceId: string, dir: string, runAs: RunAs | null): Promise<number>
+    spawned(environmentId: string, serviceId: string, pid: number | null): void
+  }
 }
 
 export const ENGINES: Readonly<Record<ServiceType, Engine>> = Object.freeze({
@@ -258,6 +270,15 @@ export function createServices(deps: ServicesDeps) {
   async function launch(r: ServicesTable, inst: Instance, creds: Credentials): Promise<void> {
     const engine = engines[r.type as ServiceType]
     const cmd = engine.server(inst)
+    const guard = deps.serverGuard
+    if (guard) {
+      const stopped = await guard.stopStray(r.environment_id, r.id, inst.dir, inst.runAs)
+      if (stopped > 0)
+        deps.logger?.warn(
+          { service: r.id, stopped },
+          'stopped a server left running on the service directory',
+        )
+    }
     const launcher = deps.serviceLauncher ? await deps.serviceLauncher(r.environment_id, r.id) : null
     const supervised = supervise({
       argv: cmd.argv,
@@ -266,7 +287,9 @@ export function createServices(deps: ServicesDeps) {
       cwd: inst.dir,
       stopSignal: cmd.stopSignal,
       backoff,
+      ...(guard ? { onSpawn: (pid: number) => guard.spawned(r.environment_id, r.id, pid) } : {}),
       onExit: (code, signal) => {
+        if (live.get(r.id)?.supervised.state === 'stopped') guard?.spawned(r.environment_id, r.id, null)
         if (live.get(r.id)?.supervised.state !== 'stopped') {
           deps.logger?.warn(
             { service: r.id, type: r.type, code, signal },
@@ -682,6 +705,8 @@ export function createServices(deps: ServicesDeps) {
     engines,
     ...(deps.logger ? { logger: deps.logger } : {}),
     ...(deps.holdMaintenance ? { holdMaintenance: deps.holdMaintenance } : {}),
+    ...(deps.maintenanceOf ? { maintenanceOf: deps.maintenanceOf } : {}),
+    ...(deps.setMaintenance ? { setMaintenance: deps.setMaintenance } : {}),
     ...(deps.backupImportLimit ? { importLimitBytes: deps.backupImportLimit } : {}),
     ...(deps.files ? { files: deps.files } : {}),
   })

@@ -31,6 +31,8 @@ export interface SupervisedSpec {
    * deploy driver's `serviceLauncher`): the server then drops to `runAs` with setpriv, born inside its limits.
    */
   readonly launcher?: readonly string[] | null
+  /** Told the pid of each server process started (crash safety: it is recorded). */
+  readonly onSpawn?: (pid: number) => void
 }
 
 export type SupervisedState = 'running' | 'backoff' | 'stopped'
@@ -76,6 +78,7 @@ export function supervise(spec: SupervisedSpec): Supervised {
       ...(spec.env ? { env: spec.env } : {}),
     })
     child = c
+    if (c.pid !== undefined) spec.onSpawn?.(c.pid)
     c.once('close', () => closed.add(c))
     c.stdin.end()
     c.stdout.setEncoding('utf8').on('data', append)

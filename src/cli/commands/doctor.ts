@@ -1,7 +1,7 @@
 import { Command } from 'commander'
 import { loadConfig, settingsFromEnv } from '../../config/index.js'
 import { kubeClientFor } from '../../deploy/index.js'
-import { runDoctor, runKubernetesDoctor, type CheckResult } from '../../doctor/index.js'
+import { runDoctor, runKubernetesDoctor, stopLeftovers, type CheckResult } from '../../doctor/index.js'
 import { print } from '../output.js'
 
 /**
@@ -18,8 +18,20 @@ export function doctorCommand(): Command {
       '--kubernetes',
       'check the cluster instead (KUBECONFIG or in-cluster): permissions, a dry-run, NetworkPolicy enforcement with a canary',
     )
-    .action(async (opts: { kubernetes?: boolean }, cmd: Command) => {
+    .option(
+      '--stop-leftovers',
+      'stop every process Palisade started on this data dir (only while palisade serve is not running; for the service manager)',
+    )
+    .action(async (opts: { kubernetes?: boolean; stopLeftovers?: boolean }, cmd: Command) => {
       const config = loadConfig(settingsFromEnv())
+      if (opts.stopLeftovers) {
+        const r = await stopLeftovers(config)
+        if (r.refused) {
+          process.stderr.write(`palisade doctor: ${r.refused}\n`)
+          process.exitCode = 1
+        } else process.stdout.write(`stopped ${r.stopped} process(es) Palisade had started\n`)
+        return
+      }
       const results = opts.kubernetes
         ? await runKubernetesDoctor({ client: kubeClientFor(config) })
         : await runDoctor({ config })

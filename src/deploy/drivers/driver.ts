@@ -77,6 +77,27 @@ export interface ProcessSpec {
   readonly persistentDirs?: readonly string[]
   /** Memory, CPU and process limits (src/deploy/sizing.ts); none: unlimited. */
   readonly limits?: ProcessLimits
+  /** The release it runs and the deployment that started it: kept in the process record (reconcile). */
+  readonly release?: number | null
+  readonly deploymentId?: string | null
+}
+
+/** An app instance a previous control plane started that still runs (verified by pid and start time). */
+export interface RecordedInstance {
+  readonly environmentId: string
+  readonly instanceId: string
+  readonly release: number | null
+  readonly deploymentId: string | null
+  readonly startedAt: string
+}
+
+/** A process the platform started that was stopped because nothing should run it (reconcile, doctor). */
+export interface StoppedProcess {
+  readonly pid: number
+  readonly environmentId: string
+  readonly instanceId: string
+  readonly role: string
+  readonly why: 'unwanted' | 'unrecorded'
 }
 
 export interface RunningProcess {
@@ -179,4 +200,13 @@ export interface DeployDriver {
   run(spec: RunSpec): Promise<RunResult>
   /** Stops every process this driver started. */
   close(graceMs: number): Promise<void>
+  /**
+   * Crash recovery (docs/crash-safety.md), for drivers whose processes outlive the control plane: the app
+   * instances a previous control plane recorded that still run, taking one over (`spec` as for `start`, with
+   * the recorded instance id; null when it is gone or incomplete), and stopping everything else the platform
+   * started that `keep` (instance ids) does not name.
+   */
+  recordedInstances?(): Promise<readonly RecordedInstance[]>
+  adopt?(spec: ProcessSpec): Promise<RunningProcess | null>
+  reap?(keep: ReadonlySet<string>, environmentId?: string): Promise<readonly StoppedProcess[]>
 }

@@ -62,13 +62,17 @@ export type Forward =
 
 /**
  * Starts a bridge in `netns` (its own process group, so that it can be stopped as a whole). `notify`: it writes
- * `listening` on stdout once its (single `out`) forwarder listens (`bridgeListening`).
+ * `listening` on stdout once its (single `out`) forwarder listens (`bridgeListening`). `marker`: variables that
+ * name it in /proc for the process records; `holdFd`: an fd it keeps open for its lifetime (the read end of the
+ * app's output FIFO: output-fifo.ts).
  */
 export function startBridge(
   netns: string,
   forwards: readonly Forward[],
   execPath: string,
   notify = false,
+  marker: Readonly<Record<string, string>> = {},
+  holdFd?: number,
 ): ChildProcess {
   return spawn(
     '/usr/bin/nsenter',
@@ -81,6 +85,11 @@ export function startBridge(
       JSON.stringify(forwards),
       ...(notify ? ['notify'] : []),
     ],
-    { detached: true, stdio: ['ignore', 'pipe', 'pipe'], shell: false, env: { PATH: '/usr/bin:/bin' } },
+    {
+      detached: true,
+      stdio: holdFd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe', holdFd],
+      shell: false,
+      env: { PATH: '/usr/bin:/bin', ...marker },
+    },
   )
 }

@@ -41,6 +41,26 @@ async function holderOf(db: 'passwd' | 'group', id: number): Promise<string | nu
   return r.code === 0 ? (r.out.split(':')[0] ?? null) : null
 }
 
+/** Whether /etc/passwd and /etc/group hold exactly this user and group (name and numbers): nothing to do. */
+function accountMatches(id: Identity): boolean {
+  try {
+    const user = readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .filter((l) => l.split(':')[0] === id.name || l.split(':')[2] === String(id.uid))
+    const group = readFileSync('/etc/group', 'utf8')
+      .split('\n')
+      .filter((l) => l.split(':')[0] === id.name || l.split(':')[2] === String(id.gid))
+    return (
+      user.length === 1 &&
+      user[0]?.startsWith(`${id.name}:x:${id.uid}:${id.gid}:`) === true &&
+      group.length === 1 &&
+      group[0]?.startsWith(`${id.name}:x:${id.gid}:`) === true
+    )
+  } catch {
+    return false
+  }
+}
+
 /** Numeric ids (third field) taken in /etc/passwd and /etc/group. */
 function takenIds(): Set<number> {
   const taken = new Set<number>()
@@ -86,6 +106,8 @@ export function createIdentities(dataDir: string) {
   }
 
   async function ensureAccount(id: Identity): Promise<void> {
+    // Fast path (every start prepares every environment): the account and group are already exactly these.
+    if (accountMatches(id)) return
     // An account of this name with other numbers is a leftover of an earlier installation of the same
     // environment (names derive from environment ids): it goes, so the name and numbers agree.
     const [byName, groupByName] = await Promise.all([

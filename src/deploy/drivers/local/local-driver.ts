@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { createHash } from 'node:crypto'
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import path from 'node:path'
@@ -24,10 +24,22 @@ import { createEgressGateway, type EgressGateway, type Resolver } from './egress
 import { DEFAULT_BUILD_HOSTS, type EgressPolicy } from './egress-policy.js'
 import { digestTree, freezeTree } from '../../../shared/frozen-tree.js'
 import { createIdentities, type Identity } from './identities.js'
-import { ensureNamespace, hardenDataDir, removeNamespace } from './isolation.js'
+import { ensureNamespace, exec as runTool, hardenDataDir, removeNamespace } from './isolation.js'
 import { APP_DIR, HOME_DIR, rootSafeEnv, sandboxArgv, writeAccountFiles, type Mount } from './sandbox.js'
 import { createTenantTree, type TenantTree } from './tenant-tree.js'
 import { createLimiter, TOOL_LIMITS, unitName } from './limiter.js'
+import { closeFds, openOutputFifo } from './output-fifo.js'
+import {
+  createProcessRecords,
+  isAlive,
+  processesOfUid,
+  SPAWN_MARKER,
+  stopPid,
+  processStartTime,
+  type ProcessRecord,
+  type ProcessRole,
+} from './process-records.js'
+import { adoptedHandle, childHandle, inspectProcesses, reapProcesses, type Handle } from './reconcile.js'
 
 export interface Backoff {
   /** First restart delay, ms. */
@@ -81,6 +93,28 @@ interface EnvSlot {
   readonly identity: Identity | null
   readonly ports: Set<number>
   nextPort: number
+}
+
+/** TCP ports listening in a network namespace (read from inside it: `/proc/net` is the reader's namespace). */
+async function listeningPorts(netns: string): Promise<number[]> {
+  if (!existsSync(`/run/netns/${netns}`)) return []
+  const r = await runTool([
+    'nsenter',
+    `--net=/run/netns/${netns}`,
+    '--',
+    'cat',
+    '/proc/net/tcp',
+    '/proc/net/tcp6',
+  ])
+  const ports: number[] = []
+  for (const line of r.out.split('\n')) {
+    const f = line.trim().split(/\s+/)
+    // local_address is HEXIP:HEXPORT; state 0A is LISTEN.
+    if (f[3] !== '0A') continue
+    const port = parseInt(f[1]?.split(':')[1] ?? '', 16)
+    if (Number.isInteger(port)) ports.push(port)
+  }
+  return ports
 }
 
 /** The name of an environment's system user and network namespace: short, stable, not guessable from the name. */
@@ -147,7 +181,12 @@ async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
 export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
   const opts = Object.freeze({ ...options, backoff: options.backoff ?? DEFAULT_BACKOFF })
   const slots = new Map<string, EnvSlot>()
-  const live = new Map<RunningProcess, string>()
+  /** Supervised app instances: the pids each holds now. */
+  const live = new Map<RunningProcess, () => number[]>()
+  const liveEnv = new Map<RunningProcess, string>()
+  /** Pids of builds, jobs, tools and their bridges running now. */
+  const running = new Set<number>()
+  const records = createProcessRecords(opts.dataDir)
   const identities = createIdentities(opts.dataDir)
   const sandboxesDir = path.join(opts.dataDir, 'sandboxes')
   const nameToEnv = new Map<string, string>()
@@ -195,10 +234,16 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
     envDirOf: (envId) => slotOf(envId).envDir,
     identityOf: (envId) => slotOf(envId).identity,
     spawnTool: (envId, argv, mounts, cwd) =>
-      spawnSandboxed(slotOf(envId), argv, cwd, toolEnv(), mounts, null, true, {
-        unit: unitName('tools'),
-        limits: TOOL_LIMITS,
-      }),
+      spawnSandboxed(
+        slotOf(envId),
+        argv,
+        cwd,
+        { ...toolEnv(), ...marker(envId, 'tool', 'tool') },
+        mounts,
+        null,
+        true,
+        { unit: unitName('tools'), limits: TOOL_LIMITS },
+      ),
   })
 
   function gatewayOf(): EgressGateway {
@@ -308,17 +353,32 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
     netns: string | null,
     dieWithParent: boolean,
     limit?: { readonly unit: string; readonly limits: ProcessLimits | undefined },
+    stdio: StdioOptions = ['pipe', 'pipe', 'pipe'],
   ): ChildProcess {
     const id = slot.identity
-    if (!id) {
-      return spawn(argv[0] as string, argv.slice(1), {
-        cwd,
-        env,
-        detached: true,
-        stdio: ['pipe', 'pipe', 'pipe'],
-        shell: false,
-      })
+    const child = id
+      ? spawnInSandbox(slot, id, argv, cwd, env, mounts, netns, dieWithParent, stdio, limit)
+      : spawn(argv[0] as string, argv.slice(1), { cwd, env, detached: true, stdio, shell: false })
+    const pid = child.pid
+    if (pid !== undefined) {
+      running.add(pid)
+      child.once('exit', () => running.delete(pid))
     }
+    return child
+  }
+
+  function spawnInSandbox(
+    slot: EnvSlot,
+    id: Identity,
+    argv: readonly string[],
+    cwd: string,
+    env: Record<string, string>,
+    mounts: readonly Mount[],
+    netns: string | null,
+    dieWithParent: boolean,
+    stdio: StdioOptions,
+    limit?: { readonly unit: string; readonly limits: ProcessLimits | undefined },
+  ): ChildProcess {
     const files = path.join(sandboxesDir, id.name)
     const sandboxed = sandboxArgv({
       identity: id,
@@ -335,15 +395,19 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
       cwd: '/',
       env: rootSafeEnv(env),
       detached: true,
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio,
       shell: false,
     })
   }
 
-  function allocatePort(slot: EnvSlot, base = SANDBOX_PORT_BASE): number {
+  function allocatePort(
+    slot: EnvSlot,
+    base = SANDBOX_PORT_BASE,
+    busy: ReadonlySet<number> = new Set(),
+  ): number {
     for (let i = 0; i < 10_000; i++) {
       const port = base + (slot.nextPort++ % 10_000)
-      if (!slot.ports.has(port)) {
+      if (!slot.ports.has(port) && !busy.has(port)) {
         slot.ports.add(port)
         return port
       }
@@ -354,6 +418,8 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
   /** A bridge for the duration of one run: the egress forwarder of a build or job. */
   async function withEgressBridge<T>(
     slot: EnvSlot,
+    envId: string,
+    runId: string,
     purpose: 'app' | 'build',
     netns: string,
     port: number,
@@ -362,14 +428,28 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
     const id = slot.identity
     if (!id) return work()
     const socket = await egressSocket(id, purpose)
-    const bridge = startBridge(netns, [{ kind: 'out', port, socket }], process.execPath, true)
+    const bridge = startBridge(
+      netns,
+      [{ kind: 'out', port, socket }],
+      process.execPath,
+      true,
+      marker(envId, runId, 'bridge'),
+    )
     bridge.stderr?.resume()
+    const about = { environmentId: envId, instanceId: runId, role: 'bridge' as const }
+    const pid = bridge.pid
+    if (pid !== undefined) {
+      running.add(pid)
+      records.write({ ...about, pid, release: null, deploymentId: null, ports: [port], socketPath: null })
+    }
     // The run starts once its forwarder listens: its first connection out would otherwise be refused.
     await bridgeListening(bridge, 5_000)
     try {
       return await work()
     } finally {
       await stopChild(bridge, 1_000)
+      if (pid !== undefined) running.delete(pid)
+      records.remove(about)
     }
   }
 
@@ -402,6 +482,257 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
       await ready(envId)
       await tree.files.remove(envId, rel)
     },
+  }
+
+  /** The marker of every process spawned for an environment (found again by `/proc` scans after a crash). */
+  const marker = (envId: string, instanceId: string, role: ProcessRole): Record<string, string> => ({
+    [SPAWN_MARKER]: `${records.owner}:${envId}:${instanceId}:${role}`,
+  })
+
+  /** Pids of the processes this control plane supervises now (never reaped). */
+  function ownPids(): Set<number> {
+    const out = new Set<number>(running)
+    for (const pidsOf of live.values()) for (const pid of pidsOf()) out.add(pid)
+    return out
+  }
+
+  /**
+   * Ports that may not be handed out in an environment's namespace: those its live recorded processes hold
+   * (a previous control plane's, even before they are reaped) and those bound there now.
+   */
+  async function busyPorts(slot: EnvSlot, netns: string): Promise<Set<number>> {
+    const busy = new Set<number>()
+    const envId = [...slots.entries()].find(([, s]) => s === slot)?.[0]
+    if (envId !== undefined)
+      for (const r of records.list(envId)) if (isAlive(r)) for (const p of r.ports) busy.add(p)
+    for (const p of await listeningPorts(netns)) busy.add(p)
+    return busy
+  }
+
+  /**
+   * Runs an app instance under supervision (restart with backoff), or takes over one a previous control
+   * plane started (`adopted`: its app and bridge, both alive). Its record is written before it counts as
+   * started and removed when it is stopped.
+   */
+  async function runInstance(
+    spec: ProcessSpec,
+    adopted: { readonly app: ProcessRecord; readonly bridge: ProcessRecord } | null,
+  ): Promise<RunningProcess> {
+    const slot = slotOf(spec.environmentId)
+    const id = slot.identity
+    const envId = spec.environmentId
+    let port: number
+    let upstream: Upstream
+    let proxyPort: number | undefined
+    let forwards: Forward[] = []
+    if (adopted) {
+      const [p, q] = adopted.bridge.ports as [number, number]
+      port = p
+      proxyPort = q
+      upstream = { socketPath: adopted.bridge.socketPath as string }
+      slot.ports.add(port).add(proxyPort)
+    } else if (id) {
+      const busy = await busyPorts(slot, id.name)
+      port = allocatePort(slot, SANDBOX_PORT_BASE, busy)
+      proxyPort = allocatePort(slot, PROXY_PORT_BASE, busy)
+      const socketPath = path.join(sandboxesDir, id.name, 's', `${spec.instanceId}.sock`)
+      upstream = { socketPath }
+      forwards = [
+        { kind: 'in', socket: socketPath, port },
+        { kind: 'out', port: proxyPort, socket: await egressSocket(id, 'app') },
+      ]
+    } else {
+      port = await freeLoopbackPort()
+      upstream = { host: '127.0.0.1', port }
+    }
+    const about = {
+      environmentId: envId,
+      instanceId: spec.instanceId,
+      release: spec.release ?? null,
+      deploymentId: spec.deploymentId ?? null,
+      ports: proxyPort === undefined ? [port] : [port, proxyPort],
+    }
+    // Isolated apps write to a FIFO the bridge also holds: they survive a crash of the control plane.
+    const fifo = id
+      ? openOutputFifo(records.fifoPath(envId, spec.instanceId), (s, t) => spec.onOutput(s, t))
+      : null
+    let bridge: Handle | null = null
+    if (adopted) {
+      bridge = adoptedHandle(adopted.bridge)
+    } else if (id && fifo) {
+      const holder = fifo.holderFd()
+      const b = startBridge(
+        id.name,
+        forwards,
+        process.execPath,
+        false,
+        marker(envId, spec.instanceId, 'bridge'),
+        holder,
+      )
+      closeFds(holder)
+      pipeOutput(b, (s, t) => spec.onOutput(s, `[bridge] ${t}`))
+      bridge = childHandle(b)
+      if (b.pid !== undefined)
+        records.write({
+          ...about,
+          role: 'bridge',
+          pid: b.pid,
+          socketPath: 'socketPath' in upstream ? upstream.socketPath : null,
+        })
+    }
+    const env = baseEnv(
+      slot,
+      {
+        ...spec.env,
+        PORT: String(port),
+        PALISADE_INSTANCE: spec.instanceId,
+        ...marker(envId, spec.instanceId, 'app'),
+      },
+      spec.binDir,
+      proxyPort,
+    )
+    const mounts = appMounts(slot, spec.cwd, spec.persistentDirs ?? [], false)
+
+    let state: ProcessState = adopted ? 'running' : 'starting'
+    let restarts = 0
+    let attempt = 0
+    let current: Handle
+    let startedAt = Date.now()
+    let lastExit: ProcessStatus['lastExit'] = null
+    let timer: NodeJS.Timeout | null = null
+    let nextAt: number | null = null
+    let stopping = false
+    const unit = unitName('app', spec.instanceId)
+    let limits = spec.limits
+    let oomKills = 0
+    let lastOomAt: string | null = null
+    let resolveFirst!: (v: { code: number | null; signal: string | null }) => void
+    const firstExit = new Promise<{ code: number | null; signal: string | null }>((r) => (resolveFirst = r))
+
+    const watch = (h: Handle): void => {
+      void h.exited.then(({ code, signal }) => {
+        lastExit = { code, signal, at: new Date().toISOString() }
+        // The kernel's OOM counter of the instance's cgroup tells a memory kill from any other SIGKILL.
+        const ooms = id ? limiter.oomKills(id.name, unit) : 0
+        if (ooms > oomKills) {
+          oomKills = ooms
+          lastOomAt = lastExit.at
+          spec.onOutput(
+            'stderr',
+            `[palisade] out of memory: the instance used more than its ${Math.round((limits?.memoryBytes ?? 0) / 1024 ** 2)} MB limit and the kernel killed it\n`,
+          )
+        }
+        resolveFirst({ code, signal })
+        if (stopping) return
+        records.remove({ ...about, role: 'app' })
+        state = 'crashed'
+        if (Date.now() - startedAt >= opts.backoff.resetAfterMs) attempt = 0
+        const delay = Math.min(opts.backoff.maxMs, opts.backoff.initialMs * 2 ** attempt)
+        attempt++
+        spec.onOutput(
+          'stderr',
+          `[palisade] process exited (code ${code ?? '-'}, signal ${signal ?? '-'}); restarting in ${delay} ms\n`,
+        )
+        state = 'backoff'
+        nextAt = Date.now() + delay
+        timer = setTimeout(() => {
+          timer = null
+          nextAt = null
+          if (stopping) return
+          restarts++
+          try {
+            launch()
+          } catch (err) {
+            opts.onWarning?.(
+              `restarting ${spec.instanceId} failed: ${err instanceof Error ? err.message : 'error'}`,
+            )
+          }
+        }, delay)
+        timer.unref()
+      })
+    }
+
+    const launch = (): void => {
+      startedAt = Date.now()
+      const w = fifo ? fifo.writerFd() : null
+      const child = spawnSandboxed(
+        slot,
+        spec.argv,
+        id ? APP_DIR : spec.cwd,
+        env,
+        mounts,
+        null,
+        false,
+        { unit, limits },
+        w === null ? undefined : ['pipe', w, w],
+      )
+      closeFds(w)
+      child.stdin?.end()
+      if (!fifo) pipeOutput(child, spec.onOutput)
+      current = childHandle(child)
+      child.once('spawn', () => {
+        if (!stopping) state = 'running'
+      })
+      if (child.pid !== undefined) records.write({ ...about, role: 'app', pid: child.pid, socketPath: null })
+      watch(current)
+    }
+
+    if (adopted) {
+      current = adoptedHandle(adopted.app)
+      watch(current)
+    } else {
+      try {
+        launch()
+      } catch (err) {
+        // No record, no process: the start failed as a whole.
+        await bridge?.stop(1_000)
+        records.remove({ ...about, role: 'bridge' })
+        fifo?.remove()
+        throw err
+      }
+    }
+
+    const proc: RunningProcess = {
+      instanceId: spec.instanceId,
+      upstream,
+      firstExit,
+      status: () => ({
+        instanceId: spec.instanceId,
+        state,
+        restarts,
+        pid: state === 'running' || state === 'starting' ? (current.pid ?? null) : null,
+        lastExit,
+        nextRestartInMs: nextAt === null ? null : Math.max(0, nextAt - Date.now()),
+        usage: id && state === 'running' ? limiter.usage(id.name, unit) : null,
+        oomKills,
+        lastOomAt,
+      }),
+      async setLimits(next) {
+        // A process started without limits has no unit to update (only the deployer starts apps, always with limits).
+        const had = limits !== undefined
+        limits = next // a restart uses them even when the running unit refuses them now
+        if (id && had) limiter.update(id.name, unit, next)
+      },
+      async stop(graceMs) {
+        if (stopping) return
+        stopping = true
+        if (timer) clearTimeout(timer)
+        await Promise.all([current.stop(graceMs), bridge?.stop(graceMs)])
+        if (id) await limiter.release(id.name, unit)
+        state = 'stopped'
+        if ('socketPath' in upstream) rmSync(upstream.socketPath, { force: true })
+        slot.ports.delete(port)
+        if (proxyPort !== undefined) slot.ports.delete(proxyPort)
+        records.remove({ ...about, role: 'app' })
+        records.remove({ ...about, role: 'bridge' })
+        fifo?.remove()
+        live.delete(proc)
+        liveEnv.delete(proc)
+      },
+    }
+    live.set(proc, () => [current.pid, bridge?.pid].filter((p): p is number => p !== undefined))
+    liveEnv.set(proc, envId)
+    return proc
   }
 
   const driver: DeployDriver = {
@@ -511,9 +842,15 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
     digestRelease: (dir) => digestTree(dir),
 
     async removeEnvironment(environmentId) {
-      for (const [proc, envId] of live) if (envId === environmentId) await proc.stop(2_000)
+      for (const [proc, envId] of [...liveEnv]) if (envId === environmentId) await proc.stop(2_000)
+      // What a previous control plane started for it and never handed over, recorded or only marked.
+      await reapProcesses(records, { keep: () => false, environmentId, exclude: ownPids(), graceMs: 2_000 })
       const name = sandboxName(environmentId)
       if (opts.isolate) {
+        // Nothing may run as the user when it goes (a uid is never reused, but a process would keep it).
+        const ident = identities.find(environmentId)
+        if (ident)
+          for (const pid of processesOfUid(ident.uid)) await stopPid(pid, processStartTime(pid), 2_000)
         await gateway?.close(`${name}-app`)
         await gateway?.close(`${name}-build`)
         egressOpen.delete(`${name}-app`)
@@ -524,139 +861,55 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
         await limiter.removeGroup(name)
         rmSync(path.join(sandboxesDir, name), { recursive: true, force: true })
       }
+      records.removeEnvironment(environmentId)
       slots.delete(environmentId)
       nameToEnv.delete(name)
     },
 
-    async start(spec: ProcessSpec): Promise<RunningProcess> {
-      const slot = slotOf(spec.environmentId)
-      const id = slot.identity
-      let port: number
-      let upstream: Upstream
-      let forwards: Forward[] = []
-      let proxyPort: number | undefined
-      if (id) {
-        port = allocatePort(slot)
-        proxyPort = allocatePort(slot, PROXY_PORT_BASE)
-        const socketPath = path.join(sandboxesDir, id.name, 's', `${spec.instanceId}.sock`)
-        upstream = { socketPath }
-        forwards = [
-          { kind: 'in', socket: socketPath, port },
-          { kind: 'out', port: proxyPort, socket: await egressSocket(id, 'app') },
-        ]
-      } else {
-        port = await freeLoopbackPort()
-        upstream = { host: '127.0.0.1', port }
-      }
-      const bridge = id ? startBridge(id.name, forwards, process.execPath) : null
-      if (bridge) pipeOutput(bridge, (s, t) => spec.onOutput(s, `[bridge] ${t}`))
-      const env = baseEnv(
-        slot,
-        { ...spec.env, PORT: String(port), PALISADE_INSTANCE: spec.instanceId },
-        spec.binDir,
-        proxyPort,
+    start: (spec: ProcessSpec): Promise<RunningProcess> => runInstance(spec, null),
+
+    async recordedInstances() {
+      if (!opts.isolate) return []
+      const own = ownPids()
+      const seen = inspectProcesses(records, { exclude: own })
+      const bridges = new Set(
+        seen.live.filter((r) => r.role === 'bridge').map((r) => `${r.environmentId}/${r.instanceId}`),
       )
-      const mounts = appMounts(slot, spec.cwd, spec.persistentDirs ?? [], false)
+      return seen.live
+        .filter(
+          (r) => r.role === 'app' && !own.has(r.pid) && bridges.has(`${r.environmentId}/${r.instanceId}`),
+        )
+        .map((r) => ({
+          environmentId: r.environmentId,
+          instanceId: r.instanceId,
+          release: r.release,
+          deploymentId: r.deploymentId,
+          startedAt: r.startedAt,
+        }))
+    },
 
-      let state: ProcessState = 'starting'
-      let restarts = 0
-      let attempt = 0
-      let child: ChildProcess
-      let startedAt = Date.now()
-      let lastExit: ProcessStatus['lastExit'] = null
-      let timer: NodeJS.Timeout | null = null
-      let nextAt: number | null = null
-      let stopping = false
-      const unit = unitName('app', spec.instanceId)
-      let limits = spec.limits
-      let oomKills = 0
-      let lastOomAt: string | null = null
-      let resolveFirst!: (v: { code: number | null; signal: string | null }) => void
-      const firstExit = new Promise<{ code: number | null; signal: string | null }>((r) => (resolveFirst = r))
+    async adopt(spec) {
+      const recs = records
+        .list(spec.environmentId)
+        .filter((r) => r.instanceId === spec.instanceId && isAlive(r))
+      const app = recs.find((r) => r.role === 'app')
+      const bridge = recs.find((r) => r.role === 'bridge')
+      if (opts.isolate && app && bridge && bridge.socketPath !== null && bridge.ports.length === 2)
+        return runInstance(spec, { app, bridge })
+      // Half an instance (its bridge or its app died with the control plane): stopped, started afresh.
+      for (const r of recs) await stopPid(r.pid, r.startTime, 2_000)
+      for (const r of recs) records.remove(r)
+      return null
+    },
 
-      const launch = (): void => {
-        startedAt = Date.now()
-        child = spawnSandboxed(slot, spec.argv, id ? APP_DIR : spec.cwd, env, mounts, null, false, {
-          unit,
-          limits,
-        })
-        child.stdin?.end()
-        pipeOutput(child, spec.onOutput)
-        child.once('spawn', () => {
-          if (!stopping) state = 'running'
-        })
-        void exited(child).then(({ code, signal }) => {
-          lastExit = { code, signal, at: new Date().toISOString() }
-          // The kernel's OOM counter of the instance's cgroup tells a memory kill from any other SIGKILL.
-          const ooms = id ? limiter.oomKills(id.name, unit) : 0
-          if (ooms > oomKills) {
-            oomKills = ooms
-            lastOomAt = lastExit.at
-            spec.onOutput(
-              'stderr',
-              `[palisade] out of memory: the instance used more than its ${Math.round((limits?.memoryBytes ?? 0) / 1024 ** 2)} MB limit and the kernel killed it\n`,
-            )
-          }
-          resolveFirst({ code, signal })
-          if (stopping) return
-          state = 'crashed'
-          if (Date.now() - startedAt >= opts.backoff.resetAfterMs) attempt = 0
-          const delay = Math.min(opts.backoff.maxMs, opts.backoff.initialMs * 2 ** attempt)
-          attempt++
-          spec.onOutput(
-            'stderr',
-            `[palisade] process exited (code ${code ?? '-'}, signal ${signal ?? '-'}); restarting in ${delay} ms\n`,
-          )
-          state = 'backoff'
-          nextAt = Date.now() + delay
-          timer = setTimeout(() => {
-            timer = null
-            nextAt = null
-            if (stopping) return
-            restarts++
-            launch()
-          }, delay)
-          timer.unref()
-        })
-      }
-      launch()
-
-      const proc: RunningProcess = {
-        instanceId: spec.instanceId,
-        upstream,
-        firstExit,
-        status: () => ({
-          instanceId: spec.instanceId,
-          state,
-          restarts,
-          pid: state === 'running' || state === 'starting' ? (child.pid ?? null) : null,
-          lastExit,
-          nextRestartInMs: nextAt === null ? null : Math.max(0, nextAt - Date.now()),
-          usage: id && state === 'running' ? limiter.usage(id.name, unit) : null,
-          oomKills,
-          lastOomAt,
-        }),
-        async setLimits(next) {
-          // A process started without limits has no unit to update (only the deployer starts apps, always with limits).
-          const had = limits !== undefined
-          limits = next // a restart uses them even when the running unit refuses them now
-          if (id && had) limiter.update(id.name, unit, next)
-        },
-        async stop(graceMs) {
-          if (stopping) return
-          stopping = true
-          if (timer) clearTimeout(timer)
-          await Promise.all([stopChild(child, graceMs), bridge ? stopChild(bridge, graceMs) : null])
-          if (id) await limiter.release(id.name, unit)
-          state = 'stopped'
-          if ('socketPath' in upstream) rmSync(upstream.socketPath, { force: true })
-          slot.ports.delete(port)
-          if (proxyPort !== undefined) slot.ports.delete(proxyPort)
-          live.delete(proc)
-        },
-      }
-      live.set(proc, spec.environmentId)
-      return proc
+    async reap(keep, environmentId) {
+      return reapProcesses(records, {
+        // Service servers are the services capability's (stopped in order by it, checked by its server guard).
+        keep: (r) => r.role === 'service' || keep.has(r.instanceId),
+        exclude: ownPids(),
+        graceMs: 2_000,
+        ...(environmentId === undefined ? {} : { environmentId }),
+      })
     },
 
     async run(spec: RunSpec): Promise<RunResult> {
@@ -664,21 +917,38 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
       const id = slot.identity
       const build = spec.network === 'build'
       const netns = id ? (build ? `${id.name}-b` : id.name) : null
-      const proxyPort = id ? (build ? BUILD_PROXY_PORT : allocatePort(slot, PROXY_PORT_BASE)) : undefined
+      const proxyPort = id
+        ? build
+          ? BUILD_PROXY_PORT
+          : allocatePort(slot, PROXY_PORT_BASE, await busyPorts(slot, id.name))
+        : undefined
       const mounts = appMounts(slot, spec.cwd, build ? [] : (spec.persistentDirs ?? []), build)
       const unit = unitName('run', `${Date.now().toString(36)}-${++runCounter}`)
+      const runId = `${build ? 'build' : 'job'}-${randomBytes(8).toString('hex')}`
+      const role: ProcessRole = build ? 'build' : 'job'
       const execute = async (): Promise<RunResult> => {
         const started = Date.now()
         const child = spawnSandboxed(
           slot,
           spec.argv,
           id ? APP_DIR : spec.cwd,
-          baseEnv(slot, spec.env, spec.binDir, proxyPort),
+          { ...baseEnv(slot, spec.env, spec.binDir, proxyPort), ...marker(spec.environmentId, runId, role) },
           mounts,
           netns,
           true,
           { unit, limits: spec.limits },
         )
+        if (child.pid !== undefined)
+          records.write({
+            environmentId: spec.environmentId,
+            instanceId: runId,
+            role,
+            pid: child.pid,
+            release: null,
+            deploymentId: null,
+            ports: [],
+            socketPath: null,
+          })
         child.stdin?.end()
         pipeOutput(child, spec.onOutput)
         let timedOut = false
@@ -697,6 +967,7 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
             // no process left in the group
           }
         }
+        records.remove({ environmentId: spec.environmentId, instanceId: runId, role })
         const oom = id !== null && spec.limits !== undefined && limiter.oomKills(id.name, unit) > 0
         if (id && spec.limits !== undefined) await limiter.release(id.name, unit)
         if (oom)
@@ -708,7 +979,15 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
       }
       try {
         return netns && proxyPort !== undefined
-          ? await withEgressBridge(slot, build ? 'build' : 'app', netns, proxyPort, execute)
+          ? await withEgressBridge(
+              slot,
+              spec.environmentId,
+              runId,
+              build ? 'build' : 'app',
+              netns,
+              proxyPort,
+              execute,
+            )
           : await execute()
       } finally {
         if (!build && proxyPort !== undefined) slot.ports.delete(proxyPort)
@@ -717,6 +996,14 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
 
     async close(graceMs) {
       await Promise.all([...live.keys()].map((p) => p.stop(graceMs)))
+      // A stop for good leaves nothing the platform started behind: also what a previous control plane
+      // started and this one never adopted (docs/crash-safety.md).
+      await reapProcesses(records, { keep: (r) => r.role === 'service', exclude: ownPids(), graceMs }).catch(
+        (err: unknown) =>
+          opts.onWarning?.(
+            `stopping leftover processes failed: ${err instanceof Error ? err.message : 'error'}`,
+          ),
+      )
       await gateway?.close()
       gateway = null
       egressOpen.clear()

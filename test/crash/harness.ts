@@ -1,0 +1,319 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import type { TestContext } from 'node:test'
+import { createProcessRecords, inspectProcesses, sandboxName } from '../../src/deploy/index.js'
+import { createRepo, eventually, nodeApp, type TestRepo } from '../../src/deploy/testing.js'
+import { httpGet } from '../deploy-helpers.js'
+import { removeSandboxes } from '../services-helpers.js'
+import { OWNER } from '../support/platform.js'
+import { freePort, REPO, runCli } from '../support/processes.js'
+
+const CLI_SOURCE = path.join(REPO, 'src/cli/main.ts')
+
+export interface Json {
+  [k: string]: unknown
+}
+
+/**
+ * A data directory that several real `palisade serve` processes use one after the other, each on the same API
+ * and edge ports, any of them killed with SIGKILL (from outside, or by itself at a crash point).
+ */
+export interface CrashRig {
+  readonly dir: string
+  readonly dataDir: string
+  readonly repo: TestRepo
+  readonly edgePort: number
+  readonly apiUrl: string
+  /** Starts `palisade serve`; with `crashAt` it kills itself there. Resolves once /v1/health answers. */
+  start(crashAt?: string): Promise<Server>
+  api(method: string, url: string, body?: unknown): Promise<{ status: number; json: Json }>
+  /** Sets up the owner, workspace `acme`, project `shop` (the rig's repo) and environment `main` (first start). */
+  bootstrap(): Promise<{ envId: string; host: string }>
+  deploy(envId: string): Promise<Json>
+  waitDeployment(id: string, timeoutMs?: number): Promise<Json>
+  /** What the edge answers for the environment's host (status and body). */
+  edge(host: string): Promise<{ status: number; body: string }>
+  cli(args: string[], env?: Record<string, string>): ReturnType<typeof runCli>
+}
+
+export interface Server {
+  readonly child: ChildProcess
+  output(): string
+  /** Resolves with the signal once the process ended. */
+  readonly ended: Promise<NodeJS.Signals | null>
+  kill9(): Promise<void>
+  /** SIGTERM: the platform stops for good. */
+  stop(): Promise<void>
+}
+
+export async function createCrashRig(t: TestContext | { after(fn: () => unknown): void }): Promise<CrashRig> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'palisade-crash-'))
+  chmodSync(dir, 0o711)
+  const dataDir = path.join(dir, 'data')
+  const repo = createRepo(path.join(dir, 'shop'))
+  const edgePort = await freePort()
+  const httpsPort = await freePort()
+  const apiPort = await freePort()
+  const apiUrl = `http://127.0.0.1:${apiPort}`
+  let token = ''
+  const envIds: string[] = []
+  let current: Server | null = null
+  t.after(async () => {
+    await current?.stop()
+    removeSandboxes(envIds)
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  const start = async (crashAt?: string): Promise<Server> => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', CLI_SOURCE, 'serve', '--api-listen', `127.0.0.1:${apiPort}`],
+      {
+        cwd: REPO,
+        env: {
+          PATH: process.env['PATH'] ?? '',
+          PALISADE_LOG_LEVEL: 'warn',
+          PALISADE_RUNTIME_PINNING: 'off',
+          PALISADE_DATA_DIR: dataDir,
+          PALISADE_MASTER_KEY: 'c'.repeat(64),
+          PALISADE_EDGE_HTTP_LISTEN: `127.0.0.1:${edgePort}`,
+          PALISADE_EDGE_HTTPS_LISTEN: `127.0.0.1:${httpsPort}`,
+          PALISADE_EDGE_WORKERS: '1',
+          PALISADE_GIT_LOCAL_ROOTS: dir,
+          ...(crashAt ? { PALISADE_TEST_HOOKS: '1', PALISADE_TEST_CRASH_AT: crashAt } : {}),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
+    let out = ''
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()))
+    child.stderr?.on('data', (d: Buffer) => (out += d.toString()))
+    const ended = new Promise<NodeJS.Signals | null>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) resolve(child.signalCode)
+      child.once('exit', (_code, signal) => resolve(signal))
+    })
+    const server: Server = {
+      child,
+      output: () => out,
+      ended,
+      async kill9() {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+        await ended
+      },
+      async stop() {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+        await ended
+      },
+    }
+    current = server
+    const deadline = Date.now() + 30_000
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null) return server
+      try {
+        if ((await fetch(`${apiUrl}/v1/health`)).ok) return server
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`server did not start: ${out}`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+
+  const api = async (
+    method: string,
+    url: string,
+    body?: unknown,
+  ): Promise<{ status: number; json: Json }> => {
+    const res = await fetch(apiUrl + url, {
+      method,
+      headers: {
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    })
+    const text = await res.text()
+    return { status: res.status, json: (text ? JSON.parse(text) : null) as Json }
+  }
+
+  const rig: CrashRig = {
+    dir,
+    dataDir,
+    repo,
+    edgePort,
+    apiUrl,
+    start,
+    api,
+    async bootstrap() {
+      const setupToken = readFileSync(path.join(dataDir, 'setup-token'), 'utf8').trim()
+      const setup = await api('POST', '/v1/setup', { token: setupToken, ...OWNER, workspace: 'acme' })
+      if (setup.status !== 201) throw new Error(JSON.stringify(setup.json))
+      token = (await api('POST', '/v1/sessions', OWNER)).json['token'] as string
+      const project = await api('POST', '/v1/workspaces/acme/projects', {
+        name: 'shop',
+        repository: repo.dir,
+      })
+      if (project.status !== 201) throw new Error(JSON.stringify(project.json))
+      const env = await api('POST', `/v1/projects/${String(project.json['id'])}/environments`, {
+        name: 'main',
+      })
+      if (env.status !== 201) throw new Error(JSON.stringify(env.json))
+      envIds.push(env.json['id'] as string)
+      return { envId: env.json['id'] as string, host: env.json['host'] as string }
+    },
+    async deploy(envId) {
+      const d = await api('POST', `/v1/environments/${envId}/deployments`, {})
+      if (d.status !== 201) throw new Error(JSON.stringify(d.json))
+      return d.json
+    },
+    async waitDeployment(id, timeoutMs = 60_000) {
+      return eventually(
+        async () => {
+          const d = (await api('GET', `/v1/deployments/${id}`)).json
+          return d['status'] === 'succeeded' || d['status'] === 'failed' ? d : undefined
+        },
+        timeoutMs,
+        `deployment ${id}`,
+      )
+    },
+    edge: (host) => httpGet(edgePort, host, '/', { 'user-agent': 'crash/1.0', accept: 'text/plain' }),
+    cli: (args, env = {}) =>
+      runCli(args, {
+        PALISADE_API_URL: apiUrl,
+        PALISADE_TOKEN: token,
+        HOME: dir,
+        PALISADE_DATA_DIR: dataDir,
+        ...env,
+      }),
+  }
+  return rig
+}
+
+/** Commits app version `v` to the rig's repository. */
+export function commitVersion(rig: CrashRig, v: string): void {
+  rig.repo.commit(nodeApp(v))
+}
+
+/**
+ * The invariants after a restart (issue #19, Acceptance): exactly one app process and one bridge per
+ * environment's recorded instance and nothing unrecorded, the status names the release that answers through
+ * the edge, no deployment left queued/building/deploying, no maintenance, the audit chain verifies.
+ */
+export async function checkInvariants(
+  rig: CrashRig,
+  envId: string,
+  host: string,
+  versionOfRelease: (n: number) => string,
+): Promise<{ release: number }> {
+  const status = await eventually(
+    async () => {
+      const s = (await rig.api('GET', `/v1/environments/${envId}/status`)).json
+      const p = s['process'] as { state: string } | null
+      // Maintenance held by a restore that is being rolled back is lifted once the data is back.
+      return p?.state === 'running' && s['maintenance'] === false ? s : undefined
+    },
+    60_000,
+    'a running process, out of maintenance',
+  ).catch(async () => {
+    throw new Error(`not running or left in maintenance: ${JSON.stringify((await rig.api('GET', `/v1/environments/${envId}/status`)).json)}`)
+  })
+  const release = status['currentRelease'] as number
+  if (status['maintenance'] !== false) throw new Error(`maintenance left on: ${JSON.stringify(status)}`)
+  const answer = await eventually(
+    async () => {
+      const a = await rig.edge(host)
+      return a.status === -1 ? undefined : a
+    },
+    10_000,
+    'the edge to answer',
+  )
+  if (answer.status !== 200 || !answer.body.startsWith(versionOfRelease(release) + ' '))
+    throw new Error(
+      `status names release ${release} (${versionOfRelease(release)}), the edge answers ${answer.status} ${answer.body}`,
+    )
+  const deployments = (await rig.api('GET', `/v1/environments/${envId}/deployments`)).json['items'] as Json[]
+  const open = deployments.filter((d) => !['succeeded', 'failed'].includes(d['status'] as string))
+  if (open.length > 0) throw new Error(`deployments left open: ${JSON.stringify(open)}`)
+  for (const d of deployments)
+    if (
+      d['status'] === 'failed' &&
+      !/interrupted by a control-plane restart|failed|refused/.test(String(d['reason']))
+    )
+      throw new Error(`unexpected failure: ${JSON.stringify(d)}`)
+  // Processes: one app and one bridge, both recorded and alive; nothing the platform started left unrecorded.
+  const seen = await eventually(
+    () => {
+      const s = inspectProcesses(createProcessRecords(rig.dataDir), { environmentId: envId })
+      const apps = s.live.filter((r) => r.role === 'app')
+      const bridges = s.live.filter((r) => r.role === 'bridge')
+      return apps.length === 1 && bridges.length === 1 && s.unrecorded.length === 0 ? s : undefined
+    },
+    10_000,
+    'exactly one recorded app and bridge and no unrecorded process',
+  ).catch(() => {
+    const s = inspectProcesses(createProcessRecords(rig.dataDir), { environmentId: envId })
+    throw new Error(`processes do not match: ${JSON.stringify({ live: s.live, unrecorded: s.unrecorded })}`)
+  })
+  // Counted again without the platform's records or marker: sandboxes running the environment's releases,
+  // and bridges serving its sockets, as `ps` would show them.
+  const outside = await eventually(
+    () => {
+      const c = countFromProc(rig.dataDir, envId)
+      return c.sandboxes === 1 && c.bridges === 1 ? c : undefined
+    },
+    10_000,
+    'one sandbox and one bridge in /proc',
+  ).catch(() => {
+    throw new Error(`/proc shows ${JSON.stringify(countFromProc(rig.dataDir, envId))}`)
+  })
+  void outside
+  const app = seen.live.find((r) => r.role === 'app')
+  if (app?.release !== release)
+    throw new Error(`the running instance runs release ${app?.release}, the status names ${release}`)
+  const verify = await rig.cli(['audit', 'verify', '--workspace', 'acme'])
+  if (verify.code !== 0) throw new Error(`audit verify failed: ${verify.stdout}${verify.stderr}`)
+  return { release }
+}
+
+/** Sandboxes (outermost bwrap) binding a release of the environment, and bridges for its sockets, from /proc. */
+export function countFromProc(
+  dataDir: string,
+  envId: string,
+): { sandboxes: number; bridges: number; pids: number[] } {
+  const releases = path.join(dataDir, 'envs', envId, 'releases') + '/'
+  const sockets = path.join(dataDir, 'sandboxes', sandboxName(envId), 's') + '/'
+  let sandboxes = 0
+  let bridges = 0
+  const pids: number[] = []
+  const cmd = (pid: number): string[] => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+    } catch {
+      return []
+    }
+  }
+  const parent = (pid: number): number => {
+    try {
+      const st = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      return Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1])
+    } catch {
+      return 0
+    }
+  }
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    const pid = Number(name)
+    const argv = cmd(pid)
+    if (argv[0] === 'bwrap' && argv.some((a) => a.startsWith(releases)) && cmd(parent(pid))[0] !== 'bwrap') {
+      sandboxes++
+      pids.push(pid)
+    }
+    if (argv[1] === '-e' && argv.some((a) => a.includes(sockets))) {
+      bridges++
+      pids.push(pid)
+    }
+  }
+  return { sandboxes, bridges, pids }
+}
