@@ -1,4 +1,4 @@
-/** The monitor capability's own tables (migration 0018-monitor-alerts), merged into the store's `Database`. */
+/** The monitor capability's own tables (migration 0014-monitor-alerts), merged into the store's `Database`. */
 declare module '../store/schema.js' {
   interface Database {
     alert_settings: AlertSettingsTable

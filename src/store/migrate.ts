@@ -14,8 +14,8 @@ import * as credentialRevocations from './migrations/0010-credential-revocations
 import * as domainClaims from './migrations/0011-domain-claims.js'
 import * as releaseDigest from './migrations/0012-release-digest.js'
 import * as environmentEgress from './migrations/0013-environment-egress.js'
-import * as monitorAlerts from './migrations/0018-monitor-alerts.js'
-import * as environmentThrottle from './migrations/0020-environment-throttle.js'
+import * as monitorAlerts from './migrations/0014-monitor-alerts.js'
+import * as environmentThrottle from './migrations/0015-environment-throttle.js'
 
 /** Migrations in order. Never edit a released one: add the next file. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -32,8 +32,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '0011-domain-claims': domainClaims,
   '0012-release-digest': releaseDigest,
   '0013-environment-egress': environmentEgress,
-  '0018-monitor-alerts': monitorAlerts,
-  '0020-environment-throttle': environmentThrottle,
+  '0014-monitor-alerts': monitorAlerts,
+  '0015-environment-throttle': environmentThrottle,
 }
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) }
