@@ -21,12 +21,22 @@ export function loadOrCreateKeyFile(file: string, create: () => string): string 
 /** The 32-byte master key: PALISADE_MASTER_KEY (hex or base64) or `<data>/master.key`. */
 export function loadMasterKey(dataDir: string, configured: string | undefined): Buffer {
   if (configured !== undefined) {
-    const key = /^[0-9a-fA-F]{64}$/.test(configured) ? Buffer.from(configured, 'hex') : Buffer.from(configured, 'base64')
-    if (key.length !== 32) throw new InvalidError('PAL_CONFIG_MASTER_KEY', 'PALISADE_MASTER_KEY must be 32 bytes in hex or base64')
+    const key = /^[0-9a-fA-F]{64}$/.test(configured)
+      ? Buffer.from(configured, 'hex')
+      : Buffer.from(configured, 'base64')
+    if (key.length !== 32)
+      throw new InvalidError('PAL_CONFIG_MASTER_KEY', 'PALISADE_MASTER_KEY must be 32 bytes in hex or base64')
     return key
   }
-  const text = loadOrCreateKeyFile(path.join(dataDir, 'master.key'), () => randomBytes(32).toString('base64') + '\n')
+  const text = loadOrCreateKeyFile(
+    path.join(dataDir, 'master.key'),
+    () => randomBytes(32).toString('base64') + '\n',
+  )
   const key = Buffer.from(text.trim(), 'base64')
-  if (key.length !== 32) throw new InvalidError('PAL_CONFIG_MASTER_KEY', `${path.join(dataDir, 'master.key')} does not hold a 32-byte key`)
+  if (key.length !== 32)
+    throw new InvalidError(
+      'PAL_CONFIG_MASTER_KEY',
+      `${path.join(dataDir, 'master.key')} does not hold a 32-byte key`,
+    )
   return key
 }

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { createAuditLog, createCheckpointSigner, generateSigningKeyPem, verifyChain, type AuditLog } from '../src/audit/index.js'
+import {
+  createAuditLog,
+  createCheckpointSigner,
+  generateSigningKeyPem,
+  verifyChain,
+  type AuditLog,
+} from '../src/audit/index.js'
 import { fixedClock } from '../src/shared/clock.js'
 import { migrateToLatest, openStore, type Store } from '../src/store/index.js'
 import { createTestStore, STORE_KINDS } from './support/stores.js'
@@ -9,7 +15,10 @@ import type { TestContext } from 'node:test'
 const CTX = { requestId: 'req_test', ip: '127.0.0.1', userAgent: 'test' }
 const ACTOR = { type: 'user' as const, id: 'usr_test', email: 'a@example.com' }
 
-async function openAudit(t: TestContext, kind: (typeof STORE_KINDS)[number]): Promise<{ store: Store; audit: AuditLog; clock: ReturnType<typeof fixedClock> }> {
+async function openAudit(
+  t: TestContext,
+  kind: (typeof STORE_KINDS)[number],
+): Promise<{ store: Store; audit: AuditLog; clock: ReturnType<typeof fixedClock> }> {
   const ts = await createTestStore(kind)
   const store = openStore(ts.databaseUrl)
   await migrateToLatest(store.db)
@@ -18,13 +27,25 @@ async function openAudit(t: TestContext, kind: (typeof STORE_KINDS)[number]): Pr
     await ts.drop()
   })
   const clock = fixedClock('2026-01-01T00:00:00Z')
-  const audit = createAuditLog({ db: store.db, dialect: store.dialect, clock, signer: createCheckpointSigner(generateSigningKeyPem()) })
+  const audit = createAuditLog({
+    db: store.db,
+    dialect: store.dialect,
+    clock,
+    signer: createCheckpointSigner(generateSigningKeyPem()),
+  })
   return { store, audit, clock }
 }
 
 async function writeEvents(audit: AuditLog, n: number, workspaceId = 'wsp_a'): Promise<void> {
   for (let i = 0; i < n; i++) {
-    await audit.recordAlone({ actor: ACTOR, action: 'project.update', target: { type: 'project', id: `prj_${i}` }, workspaceId, changes: { n: { before: i, after: i + 1 } }, context: CTX })
+    await audit.recordAlone({
+      actor: ACTOR,
+      action: 'project.update',
+      target: { type: 'project', id: `prj_${i}` },
+      workspaceId,
+      changes: { n: { before: i, after: i + 1 } },
+      context: CTX,
+    })
   }
 }
 
@@ -46,7 +67,11 @@ for (const kind of STORE_KINDS) {
     test('altering one field of one row is caught and named (tampering)', async (t) => {
       const { store, audit } = await openAudit(t, kind)
       await writeEvents(audit, 10)
-      await store.db.updateTable('audit_events').set({ action: 'project.read' }).where('seq', '=', 4).execute()
+      await store.db
+        .updateTable('audit_events')
+        .set({ action: 'project.read' })
+        .where('seq', '=', 4)
+        .execute()
       const r = await verifyStored(audit)
       assert.equal(r.ok, false)
       assert.equal(r.firstBad?.seq, 4)
@@ -67,7 +92,12 @@ for (const kind of STORE_KINDS) {
       const { store, audit } = await openAudit(t, kind)
       await writeEvents(audit, 10)
       // Swap the content of seq 3 and 5, keeping their seq numbers: the order of history changes.
-      const rows = await store.db.selectFrom('audit_events').selectAll().where('seq', 'in', [3, 5]).orderBy('seq').execute()
+      const rows = await store.db
+        .selectFrom('audit_events')
+        .selectAll()
+        .where('seq', 'in', [3, 5])
+        .orderBy('seq')
+        .execute()
       const [a, b] = rows as [(typeof rows)[0], (typeof rows)[0]]
       await store.db.updateTable('audit_events').set({ seq: -1 }).where('id', '=', a.id).execute()
       await store.db.updateTable('audit_events').set({ seq: 3 }).where('id', '=', b.id).execute()
@@ -80,8 +110,15 @@ for (const kind of STORE_KINDS) {
     test('inserting a forged row is caught', async (t) => {
       const { store, audit } = await openAudit(t, kind)
       await writeEvents(audit, 5)
-      const last = await store.db.selectFrom('audit_events').selectAll().where('seq', '=', 5).executeTakeFirstOrThrow()
-      await store.db.insertInto('audit_events').values({ ...last, id: 'evt_forged', seq: 6, prev_hash: last.hash, hash: 'f'.repeat(64) }).execute()
+      const last = await store.db
+        .selectFrom('audit_events')
+        .selectAll()
+        .where('seq', '=', 5)
+        .executeTakeFirstOrThrow()
+      await store.db
+        .insertInto('audit_events')
+        .values({ ...last, id: 'evt_forged', seq: 6, prev_hash: last.hash, hash: 'f'.repeat(64) })
+        .execute()
       const r = await verifyStored(audit)
       assert.equal(r.ok, false)
       assert.equal(r.firstBad?.seq, 6)
@@ -126,13 +163,22 @@ for (const kind of STORE_KINDS) {
       const { audit } = await openAudit(t, kind)
       const writer = async (w: number): Promise<void> => {
         for (let i = 0; i < 1000; i++) {
-          await audit.recordAlone({ actor: ACTOR, action: 'project.update', target: { type: 'project', id: `prj_${w}_${i}` }, workspaceId: 'wsp_a', context: CTX })
+          await audit.recordAlone({
+            actor: ACTOR,
+            action: 'project.update',
+            target: { type: 'project', id: `prj_${w}_${i}` },
+            workspaceId: 'wsp_a',
+            context: CTX,
+          })
         }
       }
       await Promise.all(Array.from({ length: 8 }, (_, w) => writer(w)))
       const events = await audit.list({ chain: 'wsp_a', limit: 100_000 })
       assert.equal(events.length, 8000)
-      assert.deepEqual(events.map((e) => e.seq), Array.from({ length: 8000 }, (_, i) => i + 1))
+      assert.deepEqual(
+        events.map((e) => e.seq),
+        Array.from({ length: 8000 }, (_, i) => i + 1),
+      )
       const r = verifyChain(events, [], null)
       assert.equal(r.ok, true)
     })

@@ -5,7 +5,6 @@ import { assertOneEvent, countEvents, declaredActions } from './support/audit-ev
 import { setUpOwner, startPlatform } from './support/platform.js'
 import { createEnvironment, removeSandboxes, waitForStatus } from './services-helpers.js'
 
-
 /** Every service and backup route that changes something writes exactly one audit event. */
 test(
   'provisioning, backups, restores and deletions each write exactly one audit event',

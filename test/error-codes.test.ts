@@ -29,7 +29,9 @@ test('every error code listed in a capability errors.ts is unique across the pro
 test('every error code used in the source follows PAL_<AREA>_<WHAT>', () => {
   let seen = 0
   for (const file of sources(path.join(REPO, 'src'))) {
-    for (const m of readFileSync(file, 'utf8').matchAll(/(?:Invalid|NotFound|Conflict|Forbidden|Unauthenticated|Throttled|TooLarge|Unavailable|Internal)Error\(\s*'([A-Za-z0-9_]+)'/g)) {
+    for (const m of readFileSync(file, 'utf8').matchAll(
+      /(?:Invalid|NotFound|Conflict|Forbidden|Unauthenticated|Throttled|TooLarge|Unavailable|Internal)Error\(\s*'([A-Za-z0-9_]+)'/g,
+    )) {
       seen++
       assert.match(m[1]!, /^PAL_[A-Z0-9]+_[A-Z0-9_]+$/, `${path.relative(REPO, file)} uses code ${m[1]}`)
     }

@@ -38,7 +38,19 @@ const ALLOWED: Record<string, readonly string[]> = {
     'edge',
     'monitor',
   ],
-  cli: ['shared', 'config', 'store', 'audit', 'iam', 'tenancy', 'deploy', 'runtimes', 'waf', 'edge', 'doctor'],
+  cli: [
+    'shared',
+    'config',
+    'store',
+    'audit',
+    'iam',
+    'tenancy',
+    'deploy',
+    'runtimes',
+    'waf',
+    'edge',
+    'doctor',
+  ],
 }
 const CAPS = Object.keys(ALLOWED)
 

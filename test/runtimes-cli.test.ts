@@ -26,7 +26,15 @@ test('palisade runtime plan and runtimes list print the plan and the catalog', a
     const out: string[] = []
     const deps = {
       client: () =>
-        createClient({ apiUrl: address, token, workspace: undefined, configHome, dataDir: undefined, signingKey: undefined, signingKeyId: undefined }),
+        createClient({
+          apiUrl: address,
+          token,
+          workspace: undefined,
+          configHome,
+          dataDir: undefined,
+          signingKey: undefined,
+          signingKeyId: undefined,
+        }),
       io: { out: (l: string) => out.push(l), err: (l: string) => out.push(l) },
     }
     const program = new Command('palisade').option('--json').exitOverride()
@@ -51,7 +59,10 @@ test('palisade runtime plan and runtimes list print the plan and the catalog', a
   assert.ok(held.includes(`Updates postponed until ${day} 00:00 UTC.`), held.join('\n'))
   const cleared = await run(['runtime', 'postpone', 'shop/main', '--workspace', 'acme', '--clear'])
   assert.ok(!cleared.some((l) => l.startsWith('Updates postponed')), cleared.join('\n'))
-  await assert.rejects(run(['runtime', 'postpone', 'shop/main', '--workspace', 'acme']), /--until <date> or --clear/)
+  await assert.rejects(
+    run(['runtime', 'postpone', 'shop/main', '--workspace', 'acme']),
+    /--until <date> or --clear/,
+  )
 
   const list = await run(['runtimes', 'list'])
   assert.match(list[0] ?? '', /^RUNTIME\s+MAJOR\s+LATEST\s+RELEASED\s+LTS\s+EOL$/)

@@ -45,11 +45,24 @@ test('palisade serve: deploy the example, serve it through the edge, block an at
     return { status: res.status, json: (text ? JSON.parse(text) : null) as Record<string, unknown> }
   }
   const setupToken = readFileSync(path.join(dataDir, 'setup-token'), 'utf8').trim()
-  assert.equal((await api('POST', '/v1/setup', { token: setupToken, ...OWNER, workspace: 'acme' })).status, 201)
+  assert.equal(
+    (await api('POST', '/v1/setup', { token: setupToken, ...OWNER, workspace: 'acme' })).status,
+    201,
+  )
   const token = (await api('POST', '/v1/sessions', OWNER)).json['token'] as string
-  const project = await api('POST', '/v1/workspaces/acme/projects', { name: 'shop', repository: repo.dir }, token)
+  const project = await api(
+    'POST',
+    '/v1/workspaces/acme/projects',
+    { name: 'shop', repository: repo.dir },
+    token,
+  )
   assert.equal(project.status, 201, JSON.stringify(project.json))
-  const env = await api('POST', `/v1/projects/${String(project.json['id'])}/environments`, { name: 'main' }, token)
+  const env = await api(
+    'POST',
+    `/v1/projects/${String(project.json['id'])}/environments`,
+    { name: 'main' },
+    token,
+  )
   assert.equal(env.status, 201, JSON.stringify(env.json))
   envId = env.json['id'] as string
   const host = env.json['host'] as string
@@ -71,7 +84,10 @@ test('palisade serve: deploy the example, serve it through the edge, block an at
   assert.equal(page.status, 200)
   assert.match(page.body, /Hello from Palisade/)
 
-  const attack = await httpGet(edgePort, host, "/?id=1'%20OR%20'1'='1", { 'user-agent': 'tour/1.0', accept: '*/*' })
+  const attack = await httpGet(edgePort, host, "/?id=1'%20OR%20'1'='1", {
+    'user-agent': 'tour/1.0',
+    accept: '*/*',
+  })
   assert.equal(attack.status, 403, 'the CRS blocks a classic SQL injection')
   const events = await eventually(async () => {
     const r = await api('GET', `/v1/environments/${envId}/waf-events`, undefined, token)

@@ -71,8 +71,14 @@ describe(
 
     test('the environment gets DATABASE_URL, REDIS_URL and the MYSQL_*, PG* and REDIS_* variables', () => {
       // Both relational services were provisioned at once: DATABASE_URL names the first one created.
-      assert.match(varsA['SERVICE_MARIADB_URL'] ?? '', /^mysql:\/\/u[a-z0-9]+:[a-z0-9]{32}@localhost\/app\?socket=/)
-      assert.match(varsA['SERVICE_POSTGRESQL_URL'] ?? '', /^postgresql:\/\/u[a-z0-9]+:[a-z0-9]{32}@localhost\/app\?host=/)
+      assert.match(
+        varsA['SERVICE_MARIADB_URL'] ?? '',
+        /^mysql:\/\/u[a-z0-9]+:[a-z0-9]{32}@localhost\/app\?socket=/,
+      )
+      assert.match(
+        varsA['SERVICE_POSTGRESQL_URL'] ?? '',
+        /^postgresql:\/\/u[a-z0-9]+:[a-z0-9]{32}@localhost\/app\?host=/,
+      )
       assert.ok(
         [varsA['SERVICE_MARIADB_URL'], varsA['SERVICE_POSTGRESQL_URL']].includes(varsA['DATABASE_URL']),
         "DATABASE_URL is one of the environment's databases",

@@ -39,7 +39,12 @@ export function createOpenApiCollector(info: { title: string; version: string })
       const meta = (route.config as { meta?: RouteMeta } | undefined)?.meta ?? { auth: 'required' }
       for (const method of methods) {
         if (method === 'HEAD') continue
-        routes.push({ method: method.toLowerCase(), url: route.url, schema: (route.schema ?? {}) as Record<string, unknown>, meta })
+        routes.push({
+          method: method.toLowerCase(),
+          url: route.url,
+          schema: (route.schema ?? {}) as Record<string, unknown>,
+          meta,
+        })
       }
     },
     routes: (): readonly CollectedRoute[] => routes,
@@ -48,17 +53,33 @@ export function createOpenApiCollector(info: { title: string; version: string })
       for (const r of routes) {
         const path = r.url.replace(/:([A-Za-z]+)/g, '{$1}')
         const parameters: unknown[] = []
-        for (const [where, key] of [['path', 'params'], ['query', 'querystring']] as const) {
+        for (const [where, key] of [
+          ['path', 'params'],
+          ['query', 'querystring'],
+        ] as const) {
           const s = r.schema[key] as { properties?: Record<string, unknown>; required?: string[] } | undefined
           for (const [name, schema] of Object.entries(s?.properties ?? {})) {
-            parameters.push({ name, in: where, required: where === 'path' || (s?.required ?? []).includes(name), schema })
+            parameters.push({
+              name,
+              in: where,
+              required: where === 'path' || (s?.required ?? []).includes(name),
+              schema,
+            })
           }
         }
         const responses: Record<string, unknown> = {}
-        for (const [status, schema] of Object.entries((r.schema['response'] as Record<string, unknown> | undefined) ?? {})) {
-          responses[status] = { description: status.startsWith('2') ? 'success' : 'error', content: { 'application/json': { schema } } }
+        for (const [status, schema] of Object.entries(
+          (r.schema['response'] as Record<string, unknown> | undefined) ?? {},
+        )) {
+          responses[status] = {
+            description: status.startsWith('2') ? 'success' : 'error',
+            content: { 'application/json': { schema } },
+          }
         }
-        responses['default'] = { description: 'error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }
+        responses['default'] = {
+          description: 'error',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        }
         const op: Record<string, unknown> = {
           operationId: `${r.method}${path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
           summary: r.meta.summary ?? `${r.method.toUpperCase()} ${path}`,
@@ -71,8 +92,16 @@ export function createOpenApiCollector(info: { title: string; version: string })
         if (r.meta.signed) op['x-palisade-signed'] = true
         if (r.meta.readOnly) op['x-palisade-readonly'] = true
         if (r.meta.auth === 'required') op['security'] = [{ bearer: [] }]
-        if (r.schema['body']) op['requestBody'] = { required: true, content: { 'application/json': { schema: r.schema['body'] } } }
-        if (r.meta.streamedBody) op['requestBody'] = { required: true, content: { [r.meta.streamedBody]: { schema: { type: 'string', format: 'binary' } } } }
+        if (r.schema['body'])
+          op['requestBody'] = {
+            required: true,
+            content: { 'application/json': { schema: r.schema['body'] } },
+          }
+        if (r.meta.streamedBody)
+          op['requestBody'] = {
+            required: true,
+            content: { [r.meta.streamedBody]: { schema: { type: 'string', format: 'binary' } } },
+          }
         paths[path] = { ...paths[path], [r.method]: op }
       }
       return {
@@ -81,7 +110,9 @@ export function createOpenApiCollector(info: { title: string; version: string })
         servers: [{ url: '/' }],
         paths,
         components: {
-          securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'session token or API token (pal_…)' } },
+          securitySchemes: {
+            bearer: { type: 'http', scheme: 'bearer', description: 'session token or API token (pal_…)' },
+          },
           schemas: {
             Error: {
               type: 'object',
@@ -90,7 +121,12 @@ export function createOpenApiCollector(info: { title: string; version: string })
                 error: {
                   type: 'object',
                   required: ['code', 'message', 'requestId'],
-                  properties: { code: { type: 'string' }, message: { type: 'string' }, requestId: { type: 'string' }, details: { type: 'array' } },
+                  properties: {
+                    code: { type: 'string' },
+                    message: { type: 'string' },
+                    requestId: { type: 'string' },
+                    details: { type: 'array' },
+                  },
                 },
               },
             },

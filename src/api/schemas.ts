@@ -1,11 +1,25 @@
 import { Type, type TSchema } from '@sinclair/typebox'
-import { NAME_PATTERN, RUNTIME_PATTERN, VARIABLE_NAME_PATTERN, CRITICALITIES, RUNTIME_CHANNELS, WEEKDAYS, MAX_PAGE } from '../tenancy/index.js'
+import {
+  NAME_PATTERN,
+  RUNTIME_PATTERN,
+  VARIABLE_NAME_PATTERN,
+  CRITICALITIES,
+  RUNTIME_CHANNELS,
+  WEEKDAYS,
+  MAX_PAGE,
+} from '../tenancy/index.js'
 
 /** Request and response schemas: the same objects validate requests and produce the OpenAPI document. */
-export const Strict = <T extends Parameters<typeof Type.Object>[0]>(props: T, opts: { description?: string } = {}) =>
-  Type.Object(props, { additionalProperties: false, ...opts })
+export const Strict = <T extends Parameters<typeof Type.Object>[0]>(
+  props: T,
+  opts: { description?: string } = {},
+) => Type.Object(props, { additionalProperties: false, ...opts })
 
-export const Name = Type.String({ pattern: NAME_PATTERN, maxLength: 63, description: 'lowercase name, 2–63 chars' })
+export const Name = Type.String({
+  pattern: NAME_PATTERN,
+  maxLength: 63,
+  description: 'lowercase name, 2–63 chars',
+})
 export const Id = Type.String({ minLength: 1, maxLength: 100 })
 export const Timestamp = Type.String({ format: 'date-time' })
 
@@ -26,13 +40,20 @@ export const PageQuery = Strict({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE })),
 })
 
-export const ForceQuery = Strict({ force: Type.Optional(Type.Boolean({ description: 'also delete everything below' })) })
+export const ForceQuery = Strict({
+  force: Type.Optional(Type.Boolean({ description: 'also delete everything below' })),
+})
 
 export function PageOf(item: TSchema) {
   return Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) })
 }
 
-export const UserSchema = Type.Object({ id: Type.String(), email: Type.String(), totpEnabled: Type.Boolean(), createdAt: Timestamp })
+export const UserSchema = Type.Object({
+  id: Type.String(),
+  email: Type.String(),
+  totpEnabled: Type.Boolean(),
+  createdAt: Timestamp,
+})
 
 export const WorkspaceSchema = Type.Object({
   id: Type.String(),
@@ -54,7 +75,11 @@ export const ProjectSchema = Type.Object({
   updatedAt: Timestamp,
 })
 
-export const Runtime = Type.String({ pattern: RUNTIME_PATTERN, maxLength: 263, description: 'node@20, php@8.2, static or custom:<image>' })
+export const Runtime = Type.String({
+  pattern: RUNTIME_PATTERN,
+  maxLength: 263,
+  description: 'node@20, php@8.2, static or custom:<image>',
+})
 export const Criticality = Type.Union(CRITICALITIES.map((c) => Type.Literal(c)))
 export const SizingSchema = Type.Object(
   {
@@ -79,7 +104,10 @@ export const EnvironmentSchema = Type.Object({
   branch: Type.String(),
   criticality: Criticality,
   runtime: Type.String(),
-  runtimeChannel: Type.Union(RUNTIME_CHANNELS.map((c) => Type.Literal(c)), { description: 'stable, or deprecated: keep a major past its end of life, knowingly' }),
+  runtimeChannel: Type.Union(
+    RUNTIME_CHANNELS.map((c) => Type.Literal(c)),
+    { description: 'stable, or deprecated: keep a major past its end of life, knowingly' },
+  ),
   host: Type.String(),
   sizing: SizingSchema,
   maintenanceWindow: Type.Union([MaintenanceWindowSchema, Type.Null()]),
@@ -89,7 +117,10 @@ export const EnvironmentSchema = Type.Object({
     app: Type.Union([Type.String(), Type.Array(Type.String())]),
     build: Type.Union([Type.String(), Type.Array(Type.String())]),
   }),
-  throttle: Type.Union([Type.Object({ requestsPerSecond: Type.Integer(), burst: Type.Integer() }), Type.Literal('off')]),
+  throttle: Type.Union([
+    Type.Object({ requestsPerSecond: Type.Integer(), burst: Type.Integer() }),
+    Type.Literal('off'),
+  ]),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 })
@@ -106,26 +137,53 @@ export const EnvironmentFields = {
   egress: Type.Optional(
     Type.Object(
       {
-        app: Type.Optional(Type.Union([Type.String({ maxLength: 20 }), Type.Array(Type.String({ maxLength: 253 }), { maxItems: 50 })])),
-        build: Type.Optional(Type.Union([Type.String({ maxLength: 20 }), Type.Array(Type.String({ maxLength: 253 }), { maxItems: 50 })])),
+        app: Type.Optional(
+          Type.Union([
+            Type.String({ maxLength: 20 }),
+            Type.Array(Type.String({ maxLength: 253 }), { maxItems: 50 }),
+          ]),
+        ),
+        build: Type.Optional(
+          Type.Union([
+            Type.String({ maxLength: 20 }),
+            Type.Array(Type.String({ maxLength: 253 }), { maxItems: 50 }),
+          ]),
+        ),
       },
-      { additionalProperties: false, description: 'outbound connections: "public", "none" or host names (builds also "registries")' },
+      {
+        additionalProperties: false,
+        description: 'outbound connections: "public", "none" or host names (builds also "registries")',
+      },
     ),
-  ),  throttle: Type.Optional(
+  ),
+  throttle: Type.Optional(
     Type.Union(
       [
-        Type.Object({ requestsPerSecond: Type.Integer({ minimum: 1, maximum: 100_000 }), burst: Type.Integer({ minimum: 1, maximum: 1_000_000 }) }, { additionalProperties: false }),
+        Type.Object(
+          {
+            requestsPerSecond: Type.Integer({ minimum: 1, maximum: 100_000 }),
+            burst: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+          },
+          { additionalProperties: false },
+        ),
         Type.Literal('off'),
         Type.Null(),
       ],
-      { description: 'requests per second per client address with a burst, "off", or null for the default (100/200)' },
+      {
+        description:
+          'requests per second per client address with a burst, "off", or null for the default (100/200)',
+      },
     ),
   ),
-
 }
 
 export const VariableName = Type.String({ pattern: VARIABLE_NAME_PATTERN, maxLength: 128 })
-export const VariableSchema = Type.Object({ name: Type.String(), value: Type.String(), secret: Type.Boolean(), updatedAt: Timestamp })
+export const VariableSchema = Type.Object({
+  name: Type.String(),
+  value: Type.String(),
+  secret: Type.Boolean(),
+  updatedAt: Timestamp,
+})
 
 export const AuditEventSchema = Type.Object({
   id: Type.String(),

@@ -22,7 +22,17 @@ const base: Omit<AuditEvent, 'hash'> = {
 }
 
 test('the fast canonical form equals the generic canonical JSON of the event body', () => {
-  for (const e of [base, { ...base, actor: { type: 'platform' as const, id: 'platform' }, ip: null, userAgent: null, requestId: null, workspace: null }]) {
+  for (const e of [
+    base,
+    {
+      ...base,
+      actor: { type: 'platform' as const, id: 'platform' },
+      ip: null,
+      userAgent: null,
+      requestId: null,
+      workspace: null,
+    },
+  ]) {
     const { prevHash: _p, ...body } = e
     assert.equal(canonicalEventBody(e), canonicalJson(body))
   }

@@ -22,14 +22,29 @@ export interface AuditLog {
   readonly publicKeyPem: string
 }
 
-export function createAuditLog(deps: { db: Kysely<Database>; dialect: Dialect; clock: Clock; signer: CheckpointSigner }): AuditLog {
+export function createAuditLog(deps: {
+  db: Kysely<Database>
+  dialect: Dialect
+  clock: Clock
+  signer: CheckpointSigner
+}): AuditLog {
   const { db, dialect, clock, signer } = deps
-  const record = (trx: Transaction<Database>, input: AuditRecord): Promise<AuditEvent> => appendEvent(trx, dialect, { ...input, at: clock.now() })
+  const record = (trx: Transaction<Database>, input: AuditRecord): Promise<AuditEvent> =>
+    appendEvent(trx, dialect, { ...input, at: clock.now() })
 
-  async function insertCheckpoint(trx: Transaction<Database>, chain: string, seq: number, hash: string, pruned: boolean): Promise<void> {
+  async function insertCheckpoint(
+    trx: Transaction<Database>,
+    chain: string,
+    seq: number,
+    hash: string,
+    pruned: boolean,
+  ): Promise<void> {
     const at = clock.now().toISOString()
     const signature = signer.sign({ chain, seq, hash, at })
-    await trx.insertInto('audit_checkpoints').values({ id: newId('ckp'), chain, seq, hash, at, signature, pruned: pruned ? 1 : 0 }).execute()
+    await trx
+      .insertInto('audit_checkpoints')
+      .values({ id: newId('ckp'), chain, seq, hash, at, signature, pruned: pruned ? 1 : 0 })
+      .execute()
   }
 
   return {
@@ -38,14 +53,30 @@ export function createAuditLog(deps: { db: Kysely<Database>; dialect: Dialect; c
     recordAlone: (input) => db.transaction().execute((trx) => record(trx, input)),
     list: (filter) => listEvents(db, filter),
     async checkpoints(workspaceId) {
-      const rows = await db.selectFrom('audit_checkpoints').selectAll().where('chain', '=', chainOf(workspaceId)).orderBy('seq', 'asc').execute()
-      return rows.map((r) => ({ chain: r.chain, seq: r.seq, hash: r.hash, at: r.at, signature: r.signature, pruned: r.pruned === 1 }))
+      const rows = await db
+        .selectFrom('audit_checkpoints')
+        .selectAll()
+        .where('chain', '=', chainOf(workspaceId))
+        .orderBy('seq', 'asc')
+        .execute()
+      return rows.map((r) => ({
+        chain: r.chain,
+        seq: r.seq,
+        hash: r.hash,
+        at: r.at,
+        signature: r.signature,
+        pruned: r.pruned === 1,
+      }))
     },
     async checkpointAll() {
       const heads = await db.selectFrom('audit_heads').selectAll().where('seq', '>', 0).execute()
       let written = 0
       for (const head of heads) {
-        const last = await db.selectFrom('audit_checkpoints').select((eb) => eb.fn.max('seq').as('seq')).where('chain', '=', head.chain).executeTakeFirst()
+        const last = await db
+          .selectFrom('audit_checkpoints')
+          .select((eb) => eb.fn.max('seq').as('seq'))
+          .where('chain', '=', head.chain)
+          .executeTakeFirst()
         if (last?.seq !== null && last?.seq !== undefined && Number(last.seq) >= head.seq) continue
         await db.transaction().execute((trx) => insertCheckpoint(trx, head.chain, head.seq, head.hash, false))
         written++
@@ -69,7 +100,11 @@ export function createAuditLog(deps: { db: Kysely<Database>; dialect: Dialect; c
           if (!last) return 0
           // The checkpoint is written before the cut so the remaining chain stays verifiable.
           await insertCheckpoint(trx, chain, last.seq, last.hash, true)
-          const res = await trx.deleteFrom('audit_events').where('chain', '=', chain).where('seq', '<=', last.seq).executeTakeFirst()
+          const res = await trx
+            .deleteFrom('audit_events')
+            .where('chain', '=', chain)
+            .where('seq', '<=', last.seq)
+            .executeTakeFirst()
           return Number(res.numDeletedRows)
         })
       }

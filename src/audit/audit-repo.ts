@@ -1,5 +1,12 @@
 import type { Dialect, Kysely, Transaction, Database, AuditEventsTable } from '../store/index.js'
-import { GENESIS_HASH, computeEventHash, type AuditActor, type AuditChanges, type AuditEvent, type Outcome } from './audit-event.js'
+import {
+  GENESIS_HASH,
+  computeEventHash,
+  type AuditActor,
+  type AuditChanges,
+  type AuditEvent,
+  type Outcome,
+} from './audit-event.js'
 import type { RequestContext } from '../shared/context.js'
 import { newId } from '../shared/ids.js'
 
@@ -26,7 +33,11 @@ export function chainOf(workspaceId: string | null | undefined): string {
  * (`FOR UPDATE` on PostgreSQL; SQLite has one writer at a time) so concurrent writers cannot fork
  * the chain or reuse a seq.
  */
-export async function appendEvent(trx: Transaction<Database>, dialect: Dialect, input: AppendInput): Promise<AuditEvent> {
+export async function appendEvent(
+  trx: Transaction<Database>,
+  dialect: Dialect,
+  input: AppendInput,
+): Promise<AuditEvent> {
   const chain = chainOf(input.workspaceId)
   const readHead = () => {
     const q = trx.selectFrom('audit_heads').select(['seq', 'hash']).where('chain', '=', chain)
@@ -35,7 +46,11 @@ export async function appendEvent(trx: Transaction<Database>, dialect: Dialect, 
   let head = await readHead()
   if (!head) {
     // First event of the chain; concurrent first writers meet at the primary key and then lock the row.
-    await trx.insertInto('audit_heads').values({ chain, seq: 0, hash: GENESIS_HASH }).onConflict((oc) => oc.column('chain').doNothing()).execute()
+    await trx
+      .insertInto('audit_heads')
+      .values({ chain, seq: 0, hash: GENESIS_HASH })
+      .onConflict((oc) => oc.column('chain').doNothing())
+      .execute()
     head = await readHead()
     if (!head) throw new Error('audit head row vanished')
   }
@@ -58,7 +73,11 @@ export async function appendEvent(trx: Transaction<Database>, dialect: Dialect, 
   }
   const event: AuditEvent = { ...body, hash: computeEventHash(body) }
   await trx.insertInto('audit_events').values(toRow(chain, event)).execute()
-  await trx.updateTable('audit_heads').set({ seq: event.seq, hash: event.hash }).where('chain', '=', chain).execute()
+  await trx
+    .updateTable('audit_heads')
+    .set({ seq: event.seq, hash: event.hash })
+    .where('chain', '=', chain)
+    .execute()
   return event
 }
 
@@ -123,7 +142,12 @@ export async function listEvents(db: Kysely<Database>, f: ListFilter): Promise<A
   let q = db.selectFrom('audit_events').selectAll().where('chain', '=', f.chain)
   if (f.since) q = q.where('at', '>=', f.since)
   if (f.until) q = q.where('at', '<', f.until)
-  if (f.action) q = q.where((eb) => (f.action!.endsWith('*') ? eb('action', 'like', f.action!.slice(0, -1) + '%') : eb('action', '=', f.action!)))
+  if (f.action)
+    q = q.where((eb) =>
+      f.action!.endsWith('*')
+        ? eb('action', 'like', f.action!.slice(0, -1) + '%')
+        : eb('action', '=', f.action!),
+    )
   if (f.actor) q = q.where('actor', 'like', `%"id":${JSON.stringify(f.actor)}%`)
   if (f.targetId) q = q.where('target_id', '=', f.targetId)
   if (f.environmentId) q = q.where('environment_id', '=', f.environmentId)

@@ -37,7 +37,12 @@ export function verifyChain(
 ): VerifyResult {
   for (const c of checkpoints) {
     if (publicKeyPem !== null && !isCheckpointSigned(c, publicKeyPem)) {
-      return { ok: false, count: 0, headSeq: 0, firstBad: { seq: c.seq, id: null, reason: `checkpoint at seq ${c.seq} has a bad signature` } }
+      return {
+        ok: false,
+        count: 0,
+        headSeq: 0,
+        firstBad: { seq: c.seq, id: null, reason: `checkpoint at seq ${c.seq} has a bad signature` },
+      }
     }
   }
   const prunedTo = checkpoints.filter((c) => c.pruned).sort((a, b) => b.seq - a.seq)[0]
@@ -49,16 +54,29 @@ export function verifyChain(
   let count = 0
   for (const e of events) {
     if (e.seq !== expectedSeq) {
-      const reason = e.seq > expectedSeq ? `event ${expectedSeq} is missing before this one` : `event is out of order (expected seq ${expectedSeq})`
+      const reason =
+        e.seq > expectedSeq
+          ? `event ${expectedSeq} is missing before this one`
+          : `event is out of order (expected seq ${expectedSeq})`
       return { ok: false, count, headSeq: expectedSeq - 1, firstBad: { seq: e.seq, id: e.id, reason } }
     }
     if (e.prevHash !== prevHash) {
-      return { ok: false, count, headSeq: expectedSeq - 1, firstBad: { seq: e.seq, id: e.id, reason: 'prevHash does not match the previous event' } }
+      return {
+        ok: false,
+        count,
+        headSeq: expectedSeq - 1,
+        firstBad: { seq: e.seq, id: e.id, reason: 'prevHash does not match the previous event' },
+      }
     }
     // computeEventHash reads the body fields by name, so the event is passed as it is (no copy without `hash`).
     const hash = e.hash
     if (computeEventHash(e) !== hash) {
-      return { ok: false, count, headSeq: expectedSeq - 1, firstBad: { seq: e.seq, id: e.id, reason: 'hash does not match the event content (altered)' } }
+      return {
+        ok: false,
+        count,
+        headSeq: expectedSeq - 1,
+        firstBad: { seq: e.seq, id: e.id, reason: 'hash does not match the event content (altered)' },
+      }
     }
     if (pinned.has(e.seq)) bySeq.set(e.seq, hash)
     count++
@@ -69,11 +87,25 @@ export function verifyChain(
   for (const c of checkpoints) {
     if (c.pruned) continue
     if (c.seq > headSeq && (!prunedTo || c.seq > prunedTo.seq)) {
-      return { ok: false, count, headSeq, firstBad: { seq: headSeq + 1, id: null, reason: `events ${headSeq + 1}..${c.seq} are missing (a signed checkpoint covers seq ${c.seq})` } }
+      return {
+        ok: false,
+        count,
+        headSeq,
+        firstBad: {
+          seq: headSeq + 1,
+          id: null,
+          reason: `events ${headSeq + 1}..${c.seq} are missing (a signed checkpoint covers seq ${c.seq})`,
+        },
+      }
     }
     const seen = bySeq.get(c.seq)
     if (seen !== undefined && seen !== c.hash) {
-      return { ok: false, count, headSeq, firstBad: { seq: c.seq, id: null, reason: `event ${c.seq} differs from the signed checkpoint` } }
+      return {
+        ok: false,
+        count,
+        headSeq,
+        firstBad: { seq: c.seq, id: null, reason: `event ${c.seq} differs from the signed checkpoint` },
+      }
     }
   }
   return { ok: true, count, headSeq }
@@ -81,7 +113,12 @@ export function verifyChain(
 
 export function isCheckpointSigned(c: Checkpoint, publicKeyPem: string): boolean {
   try {
-    return verifySignature(null, Buffer.from(checkpointMessage(c)), createPublicKey(publicKeyPem), Buffer.from(c.signature, 'base64'))
+    return verifySignature(
+      null,
+      Buffer.from(checkpointMessage(c)),
+      createPublicKey(publicKeyPem),
+      Buffer.from(c.signature, 'base64'),
+    )
   } catch {
     return false
   }

@@ -17,16 +17,25 @@ export function wantsJson(cmd: Command): boolean {
 type Cell = string | number | boolean | null | undefined
 
 /** Prints rows as an aligned table (humans) or the raw value as JSON (`--json`, scripts). */
-export function print(cmd: Command, value: unknown, columns?: ReadonlyArray<[string, (row: never) => Cell]>, io: Io = stdio): void {
+export function print(
+  cmd: Command,
+  value: unknown,
+  columns?: ReadonlyArray<[string, (row: never) => Cell]>,
+  io: Io = stdio,
+): void {
   if (wantsJson(cmd) || !columns) {
     io.out(JSON.stringify(value, null, 2))
     return
   }
-  const rows = (Array.isArray(value) ? value : (value as { items?: unknown[] }).items ?? [value]) as never[]
+  const rows = (Array.isArray(value) ? value : ((value as { items?: unknown[] }).items ?? [value])) as never[]
   const header = columns.map(([h]) => h)
   const body = rows.map((r) => columns.map(([, get]) => format(get(r))))
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)))
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd()
   io.out(line(header.map((h) => h.toUpperCase())))
   for (const b of body) io.out(line(b))
   if (rows.length === 0) io.out('(none)')

@@ -26,11 +26,18 @@ export function loadConfig(fromEnv: RawSettings, fromFlags: RawSettings = {}): C
   const driver = raw.driver ?? DEFAULTS.driver
   if (driver !== 'local' && driver !== 'kubernetes') invalid('driver', 'must be local or kubernetes')
   // Refused at start rather than at the first deployment: the cluster's credentials must be known.
-  if (driver === 'kubernetes' && !raw.kubeconfig && !raw.kubernetesServiceHost) invalid('driver', 'kubernetes needs KUBECONFIG or in-cluster credentials (KUBERNETES_SERVICE_HOST)')
-  if (raw.kubernetesServicePort !== undefined && !/^[0-9]{1,5}$/.test(raw.kubernetesServicePort)) invalid('kubernetesServicePort', 'must be a port number')
-  if (raw.k8sRegistry !== undefined && !/^[a-z0-9][a-z0-9.-]*(:[0-9]{1,5})?(\/[a-z0-9._-]+)*$/.test(raw.k8sRegistry)) invalid('k8sRegistry', 'must be a registry host[:port][/path]')
+  if (driver === 'kubernetes' && !raw.kubeconfig && !raw.kubernetesServiceHost)
+    invalid('driver', 'kubernetes needs KUBECONFIG or in-cluster credentials (KUBERNETES_SERVICE_HOST)')
+  if (raw.kubernetesServicePort !== undefined && !/^[0-9]{1,5}$/.test(raw.kubernetesServicePort))
+    invalid('kubernetesServicePort', 'must be a port number')
+  if (
+    raw.k8sRegistry !== undefined &&
+    !/^[a-z0-9][a-z0-9.-]*(:[0-9]{1,5})?(\/[a-z0-9._-]+)*$/.test(raw.k8sRegistry)
+  )
+    invalid('k8sRegistry', 'must be a registry host[:port][/path]')
   const databaseUrl = raw.databaseUrl ?? `sqlite:${path.join(dataDir, 'palisade.db')}`
-  if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(databaseUrl)) invalid('databaseUrl', 'must be postgres://… or sqlite:<path>')
+  if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(databaseUrl))
+    invalid('databaseUrl', 'must be postgres://… or sqlite:<path>')
   const baseDomain = (raw.baseDomain ?? DEFAULTS.baseDomain).toLowerCase()
   if (!/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/.test(baseDomain)) invalid('baseDomain', 'must be a host name')
   const publicUrl = (raw.publicUrl ?? `http://${hostForUrl(apiListen)}:${apiListen.port}`).replace(/\/+$/, '')
@@ -49,19 +56,67 @@ export function loadConfig(fromEnv: RawSettings, fromFlags: RawSettings = {}): C
     smtpUrl: raw.smtpUrl,
     masterKey: raw.masterKey,
     crsDir: path.resolve(raw.crsDir ?? DEFAULTS.crsDir),
-    auditRetentionDays: parseInteger('auditRetentionDays', raw.auditRetentionDays, DEFAULTS.auditRetentionDays, 1, 36500),
-    sessionIdleMinutes: parseInteger('sessionIdleMinutes', raw.sessionIdleMinutes, DEFAULTS.sessionIdleMinutes, 1, 1440),
-    sessionAbsoluteHours: parseInteger('sessionAbsoluteHours', raw.sessionAbsoluteHours, DEFAULTS.sessionAbsoluteHours, 1, 720),
+    auditRetentionDays: parseInteger(
+      'auditRetentionDays',
+      raw.auditRetentionDays,
+      DEFAULTS.auditRetentionDays,
+      1,
+      36500,
+    ),
+    sessionIdleMinutes: parseInteger(
+      'sessionIdleMinutes',
+      raw.sessionIdleMinutes,
+      DEFAULTS.sessionIdleMinutes,
+      1,
+      1440,
+    ),
+    sessionAbsoluteHours: parseInteger(
+      'sessionAbsoluteHours',
+      raw.sessionAbsoluteHours,
+      DEFAULTS.sessionAbsoluteHours,
+      1,
+      720,
+    ),
     logLevel: raw.logLevel ?? DEFAULTS.logLevel,
-    edgeBodyLimit: parseInteger('edgeBodyLimit', raw.edgeBodyLimit, DEFAULTS.edgeBodyLimit, 1024, 1024 * 1024 * 1024),
-    edgeHeaderTimeout: parseInteger('edgeHeaderTimeout', raw.edgeHeaderTimeout, DEFAULTS.edgeHeaderTimeout, 1, 120),
+    edgeBodyLimit: parseInteger(
+      'edgeBodyLimit',
+      raw.edgeBodyLimit,
+      DEFAULTS.edgeBodyLimit,
+      1024,
+      1024 * 1024 * 1024,
+    ),
+    edgeHeaderTimeout: parseInteger(
+      'edgeHeaderTimeout',
+      raw.edgeHeaderTimeout,
+      DEFAULTS.edgeHeaderTimeout,
+      1,
+      120,
+    ),
     edgeIdleTimeout: parseInteger('edgeIdleTimeout', raw.edgeIdleTimeout, DEFAULTS.edgeIdleTimeout, 1, 3600),
-    edgeMaxConnectionsPerClient: parseInteger('edgeMaxConnectionsPerClient', raw.edgeMaxConnectionsPerClient, DEFAULTS.edgeMaxConnectionsPerClient, 0, 1_000_000),
-    backupImportLimit: parseInteger('backupImportLimit', raw.backupImportLimit, DEFAULTS.backupImportLimit, 1024, 1024 ** 4),
+    edgeMaxConnectionsPerClient: parseInteger(
+      'edgeMaxConnectionsPerClient',
+      raw.edgeMaxConnectionsPerClient,
+      DEFAULTS.edgeMaxConnectionsPerClient,
+      0,
+      1_000_000,
+    ),
+    backupImportLimit: parseInteger(
+      'backupImportLimit',
+      raw.backupImportLimit,
+      DEFAULTS.backupImportLimit,
+      1024,
+      1024 ** 4,
+    ),
     gitLocalRoots: parseRoots(raw.gitLocalRoots),
     runtimePinning: parseSwitch('runtimePinning', raw.runtimePinning ?? DEFAULTS.runtimePinning),
     trustedProxies: parseCidrs('trustedProxies', raw.trustedProxies),
-    decideRatePerMinute: parseInteger('decideRatePerMinute', raw.decideRatePerMinute, DEFAULTS.decideRatePerMinute, 1, 1_000_000),
+    decideRatePerMinute: parseInteger(
+      'decideRatePerMinute',
+      raw.decideRatePerMinute,
+      DEFAULTS.decideRatePerMinute,
+      1,
+      1_000_000,
+    ),
     kubeconfig: raw.kubeconfig === undefined ? undefined : path.resolve(raw.kubeconfig),
     k8sRegistry: raw.k8sRegistry,
     kubernetesServiceHost: raw.kubernetesServiceHost,
@@ -75,7 +130,8 @@ export function loadConfig(fromEnv: RawSettings, fromFlags: RawSettings = {}): C
 /** A guessable scrape token would expose every environment's traffic figures: 24 to 200 visible ASCII characters. */
 function parseMetricsToken(value: string | undefined): string | undefined {
   if (value === undefined) return undefined
-  if (!/^[\x21-\x7e]{24,200}$/.test(value)) invalid('metricsToken', 'must be 24 to 200 visible ASCII characters (e.g. openssl rand -hex 32)')
+  if (!/^[\x21-\x7e]{24,200}$/.test(value))
+    invalid('metricsToken', 'must be 24 to 200 visible ASCII characters (e.g. openssl rand -hex 32)')
   return value
 }
 
@@ -95,7 +151,10 @@ function parseListen(field: keyof Config, value: string): ListenAddress {
 function parseRoots(value: string | undefined): readonly string[] {
   if (value === 'none') return Object.freeze([])
   const given = value !== undefined
-  const roots = (value ?? DEFAULTS.gitLocalRoots).split(':').filter((r) => r !== '').map((r) => path.resolve(r))
+  const roots = (value ?? DEFAULTS.gitLocalRoots)
+    .split(':')
+    .filter((r) => r !== '')
+    .map((r) => path.resolve(r))
   if (roots.includes('/')) {
     if (given) invalid('gitLocalRoots', 'must not allow the whole file system (/)')
     return Object.freeze([])
@@ -105,12 +164,21 @@ function parseRoots(value: string | undefined): readonly string[] {
 
 /** Comma-separated IPv4/IPv6 addresses or CIDRs (at most 100); empty or absent: none. */
 function parseCidrs(field: keyof Config, value: string | undefined): readonly string[] {
-  const entries = (value ?? '').split(',').map((e) => e.trim()).filter((e) => e !== '')
+  const entries = (value ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '')
   if (entries.length > 100) invalid(field, 'takes at most 100 entries')
   for (const entry of entries) {
     const [addr, bits, extra] = entry.split('/')
-    const ok = extra === undefined && addr !== undefined && ipaddr.isValid(addr) && (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (ipaddr.parse(addr).kind() === 'ipv4' ? 32 : 128)))
-    if (!ok) invalid(field, `${JSON.stringify(entry)} is not an IP address or CIDR (e.g. 10.0.0.0/8, 2001:db8::/32)`)
+    const ok =
+      extra === undefined &&
+      addr !== undefined &&
+      ipaddr.isValid(addr) &&
+      (bits === undefined ||
+        (/^\d{1,3}$/.test(bits) && Number(bits) <= (ipaddr.parse(addr).kind() === 'ipv4' ? 32 : 128)))
+    if (!ok)
+      invalid(field, `${JSON.stringify(entry)} is not an IP address or CIDR (e.g. 10.0.0.0/8, 2001:db8::/32)`)
   }
   return Object.freeze(entries)
 }
@@ -121,7 +189,13 @@ function parseSwitch(field: keyof Config, value: string): boolean {
   invalid(field, 'must be on or off')
 }
 
-function parseInteger(field: keyof Config, value: string | undefined, fallback: number, min: number, max: number): number {
+function parseInteger(
+  field: keyof Config,
+  value: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   if (value === undefined) return fallback
   const n = Number(value)
   if (!Number.isInteger(n) || n < min || n > max) invalid(field, `must be an integer from ${min} to ${max}`)
@@ -163,6 +237,7 @@ export function cliEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnviron
 function parseCaFile(value: string | undefined): string | undefined {
   if (value === undefined || value === '') return undefined
   const file = path.resolve(value)
-  if (!existsSync(file) || !statSync(file).isFile()) invalid('extraCaCerts', `must name an existing PEM file (${file} is not one)`)
+  if (!existsSync(file) || !statSync(file).isFile())
+    invalid('extraCaCerts', `must name an existing PEM file (${file} is not one)`)
   return file
 }

@@ -35,7 +35,10 @@ export function decideTraffic(waf: Waf, request: TrafficRequest): TrafficDecisio
   const { target, host: targetHost, tls } = splitTarget(request.uri)
   const hostHeader = request.headers.find(([name]) => name.toLowerCase() === 'host')?.[1]
   const host = hostHeader ?? targetHost ?? ''
-  const headers = hostHeader === undefined && targetHost ? [['Host', targetHost] as const, ...request.headers] : request.headers
+  const headers =
+    hostHeader === undefined && targetHost
+      ? [['Host', targetHost] as const, ...request.headers]
+      : request.headers
   const verdict = inspectWithWaf(waf, {
     requestId: request.decisionId,
     clientIp: request.clientIp,
@@ -65,5 +68,9 @@ function splitTarget(uri: string): { target: string; host: string | undefined; t
   const m = /^(https?):\/\/([^/?#]*)(.*)$/i.exec(uri)
   if (!m) return { target: uri, host: undefined, tls: false }
   const rest = m[3] ?? ''
-  return { target: rest.startsWith('/') ? rest : `/${rest}`, host: m[2] || undefined, tls: m[1]!.toLowerCase() === 'https' }
+  return {
+    target: rest.startsWith('/') ? rest : `/${rest}`,
+    host: m[2] || undefined,
+    tls: m[1]!.toLowerCase() === 'https',
+  }
 }

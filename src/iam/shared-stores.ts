@@ -30,7 +30,9 @@ export function createIdentityStores(options: {
     }
   }
   // Loaded only when configured: ioredis costs ~150 ms of start-up for installs that do not use it.
-  const { Redis } = createRequire(import.meta.url)('ioredis') as { Redis: new (url: string, o: object) => RedisClient }
+  const { Redis } = createRequire(import.meta.url)('ioredis') as {
+    Redis: new (url: string, o: object) => RedisClient
+  }
   const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 5000 })
   return {
     throttle: createLoginThrottle({ redis }),

@@ -5,4 +5,8 @@ export interface RequestContext {
   readonly userAgent: string | null
 }
 
-export const PLATFORM_CONTEXT: RequestContext = Object.freeze({ requestId: 'platform', ip: null, userAgent: null })
+export const PLATFORM_CONTEXT: RequestContext = Object.freeze({
+  requestId: 'platform',
+  ip: null,
+  userAgent: null,
+})

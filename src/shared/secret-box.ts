@@ -22,7 +22,9 @@ export function createSecretBox(key: Buffer): SecretBox {
       cipher.setAAD(Buffer.from(context, 'utf8'))
       const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()])
       const tag = cipher.getAuthTag()
-      return [VERSION, iv.toString('base64url'), tag.toString('base64url'), body.toString('base64url')].join('.')
+      return [VERSION, iv.toString('base64url'), tag.toString('base64url'), body.toString('base64url')].join(
+        '.',
+      )
     },
     open(sealed, context) {
       const [version, iv, tag, body] = sealed.split('.')
@@ -32,7 +34,9 @@ export function createSecretBox(key: Buffer): SecretBox {
       const decipher = createDecipheriv('aes-256-gcm', k, Buffer.from(iv, 'base64url'))
       decipher.setAAD(Buffer.from(context, 'utf8'))
       decipher.setAuthTag(Buffer.from(tag, 'base64url'))
-      return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8')
+      return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString(
+        'utf8',
+      )
     },
   }
 }

@@ -51,7 +51,10 @@ const STATEMENT_CACHE_SIZE = 1000
  * query's time). Safe because statements run to completion synchronously: Palisade never streams rows,
  * so one statement is never in use twice at once.
  */
-function withStatementCache(sqlite: SQLite.Database): { prepare(sql: string): SQLite.Statement; close(): void } {
+function withStatementCache(sqlite: SQLite.Database): {
+  prepare(sql: string): SQLite.Statement
+  close(): void
+} {
   const cache = new Map<string, SQLite.Statement>()
   return {
     prepare(sql) {

@@ -44,8 +44,15 @@ export interface MigrationResult {
 
 /** Brings the schema up to date; runs at every start. */
 export async function migrateToLatest(db: Kysely<Database>): Promise<MigrationResult> {
-  const migrator = new Migrator({ db: db, provider, migrationTableName: 'palisade_migrations', migrationLockTableName: 'palisade_migrations_lock', allowUnorderedMigrations: true })
+  const migrator = new Migrator({
+    db: db,
+    provider,
+    migrationTableName: 'palisade_migrations',
+    migrationLockTableName: 'palisade_migrations_lock',
+    allowUnorderedMigrations: true,
+  })
   const { error, results } = await migrator.migrateToLatest()
-  if (error) throw new InternalError('PAL_STORE_MIGRATION_FAILED', 'database migration failed', { cause: error })
+  if (error)
+    throw new InternalError('PAL_STORE_MIGRATION_FAILED', 'database migration failed', { cause: error })
   return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) }
 }

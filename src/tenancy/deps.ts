@@ -58,7 +58,9 @@ export function decodeCursor(cursor: string | undefined): string | undefined {
   } catch {
     // fall through to the error below
   }
-  throw new InvalidError('PAL_TENANCY_CURSOR_INVALID', 'cursor is not valid', { details: [{ field: 'cursor', message: 'not valid' }] })
+  throw new InvalidError('PAL_TENANCY_CURSOR_INVALID', 'cursor is not valid', {
+    details: [{ field: 'cursor', message: 'not valid' }],
+  })
 }
 
 export function pageLimit(limit: number | undefined): number {

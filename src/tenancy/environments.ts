@@ -8,7 +8,14 @@ import { decodeCursor, pageLimit, pageOf, type Page, type PageRequest, type Tena
 import { TENANCY_ERRORS } from './errors.js'
 import { defaultHost } from './hosts.js'
 import type { TenancyEvents } from './events.js'
-import { assertBranch, assertName, assertPersistentDir, assertRuntime, assertTimeZone, invalid } from './validate.js'
+import {
+  assertBranch,
+  assertName,
+  assertPersistentDir,
+  assertRuntime,
+  assertTimeZone,
+  invalid,
+} from './validate.js'
 
 export const CRITICALITIES = ['production', 'staging', 'development'] as const
 export type Criticality = (typeof CRITICALITIES)[number]
@@ -88,7 +95,8 @@ export interface EgressSetting {
 }
 
 export const DEFAULT_EGRESS: EgressSetting = Object.freeze({ app: 'public', build: 'registries' })
-const EGRESS_HOST = /^(?=.{1,253}$)(\*\.)?[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/
+const EGRESS_HOST =
+  /^(?=.{1,253}$)(\*\.)?[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/
 
 export const DEFAULT_SIZING: Sizing = Object.freeze({ instances: 1, memoryMb: 512, cpu: 1 })
 export const LIMITS = Object.freeze({
@@ -115,10 +123,14 @@ export function toEnvironment(r: EnvironmentsTable): Environment {
     runtimeChannel: r.runtime_channel as RuntimeChannel,
     host: r.host,
     sizing: JSON.parse(r.sizing) as Sizing,
-    maintenanceWindow: r.maintenance_window === null ? null : (JSON.parse(r.maintenance_window) as MaintenanceWindow),
+    maintenanceWindow:
+      r.maintenance_window === null ? null : (JSON.parse(r.maintenance_window) as MaintenanceWindow),
     persistentDirs: JSON.parse(r.persistent_dirs) as string[],
     healthCheckPath: r.health_check_path,
-    egress: r.egress === null ? DEFAULT_EGRESS : { ...DEFAULT_EGRESS, ...(JSON.parse(r.egress) as Partial<EgressSetting>) },
+    egress:
+      r.egress === null
+        ? DEFAULT_EGRESS
+        : { ...DEFAULT_EGRESS, ...(JSON.parse(r.egress) as Partial<EgressSetting>) },
     throttle: r.throttle === null ? DEFAULT_THROTTLE : (JSON.parse(r.throttle) as ThrottleSetting),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -126,13 +138,15 @@ export function toEnvironment(r: EnvironmentsTable): Environment {
 }
 
 function inRange(field: string, v: number, [min, max]: readonly number[]): void {
-  if (!Number.isFinite(v) || v < (min as number) || v > (max as number)) invalid(field, `must be between ${min} and ${max}`)
+  if (!Number.isFinite(v) || v < (min as number) || v > (max as number))
+    invalid(field, `must be between ${min} and ${max}`)
 }
 
 function validate(input: Partial<EnvironmentInput>): void {
   if (input.name !== undefined) assertName('name', input.name)
   if (input.branch !== undefined) assertBranch(input.branch)
-  if (input.criticality !== undefined && !CRITICALITIES.includes(input.criticality)) invalid('criticality', `must be one of ${CRITICALITIES.join(', ')}`)
+  if (input.criticality !== undefined && !CRITICALITIES.includes(input.criticality))
+    invalid('criticality', `must be one of ${CRITICALITIES.join(', ')}`)
   if (input.runtime !== undefined) assertRuntime('runtime', input.runtime)
   if (input.runtimeChannel !== undefined && !RUNTIME_CHANNELS.includes(input.runtimeChannel))
     invalid('runtimeChannel', `must be one of ${RUNTIME_CHANNELS.join(', ')}`)
@@ -141,26 +155,32 @@ function validate(input: Partial<EnvironmentInput>): void {
       if (!Number.isInteger(input.sizing.instances)) invalid('sizing.instances', 'must be an integer')
       inRange('sizing.instances', input.sizing.instances, LIMITS.instances)
     }
-    if (input.sizing.memoryMb !== undefined) inRange('sizing.memoryMb', input.sizing.memoryMb, LIMITS.memoryMb)
+    if (input.sizing.memoryMb !== undefined)
+      inRange('sizing.memoryMb', input.sizing.memoryMb, LIMITS.memoryMb)
     if (input.sizing.cpu !== undefined) inRange('sizing.cpu', input.sizing.cpu, LIMITS.cpu)
   }
   const mw = input.maintenanceWindow
   if (mw) {
     if (!WEEKDAYS.includes(mw.day)) invalid('maintenanceWindow.day', `must be one of ${WEEKDAYS.join(', ')}`)
-    if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(mw.start)) invalid('maintenanceWindow.start', 'must be HH:MM (24-hour)')
-    if (!Number.isInteger(mw.durationMinutes)) invalid('maintenanceWindow.durationMinutes', 'must be an integer')
+    if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(mw.start))
+      invalid('maintenanceWindow.start', 'must be HH:MM (24-hour)')
+    if (!Number.isInteger(mw.durationMinutes))
+      invalid('maintenanceWindow.durationMinutes', 'must be an integer')
     inRange('maintenanceWindow.durationMinutes', mw.durationMinutes, LIMITS.maintenanceMinutes)
     assertTimeZone(mw.timezone)
   }
   if (input.persistentDirs !== undefined) {
-    if (input.persistentDirs.length > LIMITS.persistentDirs) invalid('persistentDirs', `at most ${LIMITS.persistentDirs} directories`)
+    if (input.persistentDirs.length > LIMITS.persistentDirs)
+      invalid('persistentDirs', `at most ${LIMITS.persistentDirs} directories`)
     for (const d of input.persistentDirs) assertPersistentDir(d)
-    if (new Set(input.persistentDirs).size !== input.persistentDirs.length) invalid('persistentDirs', 'must not repeat a directory')
+    if (new Set(input.persistentDirs).size !== input.persistentDirs.length)
+      invalid('persistentDirs', 'must not repeat a directory')
   }
   if (input.egress !== undefined) {
     const check = (field: string, value: unknown, words: readonly string[]): void => {
       if (typeof value === 'string') {
-        if (!words.includes(value)) invalid(field, `must be one of ${words.join(', ')}, or a list of host names`)
+        if (!words.includes(value))
+          invalid(field, `must be one of ${words.join(', ')}, or a list of host names`)
         return
       }
       if (!Array.isArray(value)) invalid(field, 'must be a word or a list of host names')
@@ -168,21 +188,34 @@ function validate(input: Partial<EnvironmentInput>): void {
       if (list.length > LIMITS.egressHosts) invalid(field, `at most ${LIMITS.egressHosts} host names`)
       for (const h of list)
         if (typeof h !== 'string' || !EGRESS_HOST.test(h))
-          invalid(field, `${JSON.stringify(h)} is not a host name (lower case; *.example.com for its subdomains)`)
+          invalid(
+            field,
+            `${JSON.stringify(h)} is not a host name (lower case; *.example.com for its subdomains)`,
+          )
     }
     if (input.egress.app !== undefined) check('egress.app', input.egress.app, ['public', 'none'])
-    if (input.egress.build !== undefined) check('egress.build', input.egress.build, ['registries', 'public', 'none'])
+    if (input.egress.build !== undefined)
+      check('egress.build', input.egress.build, ['registries', 'public', 'none'])
   }
   if (input.throttle !== undefined && input.throttle !== null && input.throttle !== 'off') {
     const t: unknown = input.throttle
-    if (typeof t !== 'object' || t === null) invalid('throttle', 'must be {"requestsPerSecond", "burst"}, "off" or null')
+    if (typeof t !== 'object' || t === null)
+      invalid('throttle', 'must be {"requestsPerSecond", "burst"}, "off" or null')
     const { requestsPerSecond, burst } = t as { requestsPerSecond?: unknown; burst?: unknown }
-    const whole = (v: unknown, min: number, max: number): boolean => Number.isInteger(v) && (v as number) >= min && (v as number) <= max
+    const whole = (v: unknown, min: number, max: number): boolean =>
+      Number.isInteger(v) && (v as number) >= min && (v as number) <= max
     if (!whole(requestsPerSecond, 1, LIMITS.throttleRequestsPerSecond))
-      invalid('throttle.requestsPerSecond', `must be a whole number from 1 to ${LIMITS.throttleRequestsPerSecond} (or throttle "off")`)
-    if (!whole(burst, 1, LIMITS.throttleBurst)) invalid('throttle.burst', `must be a whole number from 1 to ${LIMITS.throttleBurst}`)
+      invalid(
+        'throttle.requestsPerSecond',
+        `must be a whole number from 1 to ${LIMITS.throttleRequestsPerSecond} (or throttle "off")`,
+      )
+    if (!whole(burst, 1, LIMITS.throttleBurst))
+      invalid('throttle.burst', `must be a whole number from 1 to ${LIMITS.throttleBurst}`)
   }
-  if (input.healthCheckPath !== undefined && !/^\/[A-Za-z0-9._~!$&'()*+,;=:@/%-]{0,255}$/.test(input.healthCheckPath)) {
+  if (
+    input.healthCheckPath !== undefined &&
+    !/^\/[A-Za-z0-9._~!$&'()*+,;=:@/%-]{0,255}$/.test(input.healthCheckPath)
+  ) {
     invalid('healthCheckPath', 'must be an absolute URL path')
   }
 }
@@ -192,17 +225,25 @@ function auditView(e: Environment): Record<string, unknown> {
   return rest
 }
 
-const nameTaken = (name: string): ConflictError => new ConflictError(TENANCY_ERRORS.nameTaken, `environment ${name} exists in this project`, { publicCode: 'conflict' })
+const nameTaken = (name: string): ConflictError =>
+  new ConflictError(TENANCY_ERRORS.nameTaken, `environment ${name} exists in this project`, {
+    publicCode: 'conflict',
+  })
 
 export function createEnvironments(deps: TenancyDeps, events: TenancyEvents) {
   const { db, audit, clock } = deps
-  const notFound = (what: string): NotFoundError => new NotFoundError(TENANCY_ERRORS.notFound, `${what} not found`, { publicCode: 'not_found' })
+  const notFound = (what: string): NotFoundError =>
+    new NotFoundError(TENANCY_ERRORS.notFound, `${what} not found`, { publicCode: 'not_found' })
 
   /** Loads an environment and authorizes `action` on it; production raises the bar (see iam/roles.ts). */
   async function load(principal: Principal, id: string, action: Action): Promise<EnvironmentsTable> {
     const row = await db.selectFrom('environments').selectAll().where('id', '=', id).executeTakeFirst()
     if (!row) throw notFound('environment')
-    await authorize(db, principal, action, { type: 'environment', workspaceId: row.workspace_id, criticality: row.criticality })
+    await authorize(db, principal, action, {
+      type: 'environment',
+      workspaceId: row.workspace_id,
+      criticality: row.criticality,
+    })
     return row
   }
 
@@ -210,14 +251,24 @@ export function createEnvironments(deps: TenancyDeps, events: TenancyEvents) {
     load,
 
     async list(principal: Principal, projectId: string, page: PageRequest): Promise<Page<Environment>> {
-      const project = await db.selectFrom('projects').select(['id', 'workspace_id']).where('id', '=', projectId).executeTakeFirst()
+      const project = await db
+        .selectFrom('projects')
+        .select(['id', 'workspace_id'])
+        .where('id', '=', projectId)
+        .executeTakeFirst()
       if (!project) throw notFound('project')
-      await authorize(db, principal, 'environment.read', { type: 'project', workspaceId: project.workspace_id })
+      await authorize(db, principal, 'environment.read', {
+        type: 'project',
+        workspaceId: project.workspace_id,
+      })
       const limit = pageLimit(page.limit)
       const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor)
       let q = db.selectFrom('environments').selectAll().where('project_id', '=', projectId)
       if (after !== undefined) q = q.where('name', '>', after)
-      const rows = await q.orderBy('name').limit(limit + 1).execute()
+      const rows = await q
+        .orderBy('name')
+        .limit(limit + 1)
+        .execute()
       return pageOf(rows.map(toEnvironment), limit, (e) => e.name)
     },
 
@@ -225,21 +276,44 @@ export function createEnvironments(deps: TenancyDeps, events: TenancyEvents) {
       return toEnvironment(await load(principal, id, 'environment.read'))
     },
 
-    async create(principal: Principal, ctx: RequestContext, projectId: string, input: EnvironmentInput): Promise<Environment> {
+    async create(
+      principal: Principal,
+      ctx: RequestContext,
+      projectId: string,
+      input: EnvironmentInput,
+    ): Promise<Environment> {
       const project = await db
         .selectFrom('projects')
         .innerJoin('workspaces', 'workspaces.id', 'projects.workspace_id')
-        .select(['projects.id', 'projects.name', 'projects.workspace_id', 'projects.default_runtime', 'workspaces.name as workspace_name'])
+        .select([
+          'projects.id',
+          'projects.name',
+          'projects.workspace_id',
+          'projects.default_runtime',
+          'workspaces.name as workspace_name',
+        ])
         .where('projects.id', '=', projectId)
         .executeTakeFirst()
       if (!project) throw notFound('project')
       const criticality = input.criticality ?? 'development'
-      await authorize(db, principal, 'environment.create', { type: 'project', workspaceId: project.workspace_id, criticality })
+      await authorize(db, principal, 'environment.create', {
+        type: 'project',
+        workspaceId: project.workspace_id,
+        criticality,
+      })
       validate(input)
       return db.transaction().execute(async (trx) => {
-        const count = await trx.selectFrom('environments').select((eb) => eb.fn.countAll<number>().as('n')).where('project_id', '=', projectId).executeTakeFirstOrThrow()
+        const count = await trx
+          .selectFrom('environments')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('project_id', '=', projectId)
+          .executeTakeFirstOrThrow()
         if (Number(count.n) >= LIMITS.environmentsPerProject) {
-          throw new ConflictError(TENANCY_ERRORS.tooMany, `a project holds at most ${LIMITS.environmentsPerProject} environments`, { publicCode: 'limit_reached' })
+          throw new ConflictError(
+            TENANCY_ERRORS.tooMany,
+            `a project holds at most ${LIMITS.environmentsPerProject} environments`,
+            { publicCode: 'limit_reached' },
+          )
         }
         const now = clock.now().toISOString()
         const row: EnvironmentsTable = {
@@ -282,11 +356,20 @@ export function createEnvironments(deps: TenancyDeps, events: TenancyEvents) {
       })
     },
 
-    async update(principal: Principal, ctx: RequestContext, id: string, patch: Partial<EnvironmentInput>): Promise<Environment> {
+    async update(
+      principal: Principal,
+      ctx: RequestContext,
+      id: string,
+      patch: Partial<EnvironmentInput>,
+    ): Promise<Environment> {
       const before = await load(principal, id, 'environment.update')
       // Promoting an environment to production needs the production bar too.
       if (patch.criticality === 'production' && before.criticality !== 'production') {
-        await authorize(db, principal, 'environment.update', { type: 'environment', workspaceId: before.workspace_id, criticality: 'production' })
+        await authorize(db, principal, 'environment.update', {
+          type: 'environment',
+          workspaceId: before.workspace_id,
+          criticality: 'production',
+        })
       }
       validate(patch)
       const old = toEnvironment(before)
@@ -311,11 +394,25 @@ export function createEnvironments(deps: TenancyDeps, events: TenancyEvents) {
           runtime: patch.runtime ?? old.runtime,
           runtime_channel: patch.runtimeChannel ?? old.runtimeChannel,
           sizing: JSON.stringify({ ...old.sizing, ...patch.sizing }),
-          maintenance_window: patch.maintenanceWindow === undefined ? before.maintenance_window : patch.maintenanceWindow === null ? null : JSON.stringify(patch.maintenanceWindow),
-          persistent_dirs: patch.persistentDirs === undefined ? before.persistent_dirs : JSON.stringify(patch.persistentDirs),
+          maintenance_window:
+            patch.maintenanceWindow === undefined
+              ? before.maintenance_window
+              : patch.maintenanceWindow === null
+                ? null
+                : JSON.stringify(patch.maintenanceWindow),
+          persistent_dirs:
+            patch.persistentDirs === undefined
+              ? before.persistent_dirs
+              : JSON.stringify(patch.persistentDirs),
           health_check_path: patch.healthCheckPath ?? old.healthCheckPath,
-          egress: patch.egress === undefined ? before.egress : JSON.stringify({ ...old.egress, ...patch.egress }),
-          throttle: patch.throttle === undefined ? before.throttle : patch.throttle === null ? null : JSON.stringify(patch.throttle),
+          egress:
+            patch.egress === undefined ? before.egress : JSON.stringify({ ...old.egress, ...patch.egress }),
+          throttle:
+            patch.throttle === undefined
+              ? before.throttle
+              : patch.throttle === null
+                ? null
+                : JSON.stringify(patch.throttle),
           updated_at: clock.now().toISOString(),
         }
         try {
@@ -356,7 +453,11 @@ export function createEnvironments(deps: TenancyDeps, events: TenancyEvents) {
           ...(held && held.backups > 0 ? [`${held.backups} backup${held.backups === 1 ? '' : 's'}`] : []),
         ]
         if (lost.length > 0) {
-          throw new ConflictError(TENANCY_ERRORS.hasChildren, `environment ${env.name} holds data that deleting it destroys: ${lost.join('; ')}. Pass force=true (palisade envs delete --force) to delete it all`, { publicCode: 'conflict' })
+          throw new ConflictError(
+            TENANCY_ERRORS.hasChildren,
+            `environment ${env.name} holds data that deleting it destroys: ${lost.join('; ')}. Pass force=true (palisade envs delete --force) to delete it all`,
+            { publicCode: 'conflict' },
+          )
         }
       }
       await db.transaction().execute(async (trx) => {

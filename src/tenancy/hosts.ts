@@ -18,11 +18,23 @@ export async function recomputeHosts(
     .selectFrom('environments')
     .innerJoin('projects', 'projects.id', 'environments.project_id')
     .innerJoin('workspaces', 'workspaces.id', 'environments.workspace_id')
-    .select(['environments.id', 'environments.name as env', 'projects.name as project', 'workspaces.name as workspace'])
-  q = 'workspaceId' in scope ? q.where('environments.workspace_id', '=', scope.workspaceId) : q.where('environments.project_id', '=', scope.projectId)
+    .select([
+      'environments.id',
+      'environments.name as env',
+      'projects.name as project',
+      'workspaces.name as workspace',
+    ])
+  q =
+    'workspaceId' in scope
+      ? q.where('environments.workspace_id', '=', scope.workspaceId)
+      : q.where('environments.project_id', '=', scope.projectId)
   const rows = await q.execute()
   for (const r of rows) {
-    await trx.updateTable('environments').set({ host: defaultHost(r.env, r.project, r.workspace, baseDomain) }).where('id', '=', r.id).execute()
+    await trx
+      .updateTable('environments')
+      .set({ host: defaultHost(r.env, r.project, r.workspace, baseDomain) })
+      .where('id', '=', r.id)
+      .execute()
   }
   return rows.map((r) => r.id)
 }

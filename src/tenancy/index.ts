@@ -38,11 +38,41 @@ export type { Workspace, WorkspacePatch } from './workspaces.js'
 export { findWorkspaceRow } from './workspaces.js'
 export type { Project, ProjectInput } from './projects.js'
 export { projectCriticality } from './projects.js'
-export { CRITICALITIES, RUNTIME_CHANNELS, WEEKDAYS, LIMITS as ENVIRONMENT_LIMITS, type Environment, type EnvironmentInput, type Sizing, DEFAULT_SIZING, type MaintenanceWindow, type Criticality, type RuntimeChannel, type EgressSetting, DEFAULT_EGRESS, type ThrottleSetting, DEFAULT_THROTTLE } from './environments.js'
+export {
+  CRITICALITIES,
+  RUNTIME_CHANNELS,
+  WEEKDAYS,
+  LIMITS as ENVIRONMENT_LIMITS,
+  type Environment,
+  type EnvironmentInput,
+  type Sizing,
+  DEFAULT_SIZING,
+  type MaintenanceWindow,
+  type Criticality,
+  type RuntimeChannel,
+  type EgressSetting,
+  DEFAULT_EGRESS,
+  type ThrottleSetting,
+  DEFAULT_THROTTLE,
+} from './environments.js'
 export { VARIABLE_LIMITS, type Variable, type VariableInput } from './variables.js'
-export { NAME_PATTERN, RUNTIME_PATTERN, VARIABLE_NAME_PATTERN, assertRepository, assertBranch } from './validate.js'
+export {
+  NAME_PATTERN,
+  RUNTIME_PATTERN,
+  VARIABLE_NAME_PATTERN,
+  assertRepository,
+  assertBranch,
+} from './validate.js'
 export { defaultHost } from './hosts.js'
 export { TENANCY_ERRORS } from './errors.js'
 export type { TenancyEvents } from './events.js'
 export type { SecretValues } from './secret-values.js'
-export { DEFAULT_WAF, WAF_LIMITS, WAF_OFF_SWITCHES, validateWafSettings, type WafSettings, type WafExclusion, type WafEvent } from './waf-settings.js'
+export {
+  DEFAULT_WAF,
+  WAF_LIMITS,
+  WAF_OFF_SWITCHES,
+  validateWafSettings,
+  type WafSettings,
+  type WafExclusion,
+  type WafEvent,
+} from './waf-settings.js'

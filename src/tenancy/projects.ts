@@ -4,7 +4,15 @@ import { isUniqueViolation, type ProjectsTable } from '../store/index.js'
 import type { RequestContext } from '../shared/context.js'
 import { ConflictError, NotFoundError } from '../shared/errors.js'
 import { newId } from '../shared/ids.js'
-import { DEFAULT_RUNTIME, decodeCursor, pageLimit, pageOf, type Page, type PageRequest, type TenancyDeps } from './deps.js'
+import {
+  DEFAULT_RUNTIME,
+  decodeCursor,
+  pageLimit,
+  pageOf,
+  type Page,
+  type PageRequest,
+  type TenancyDeps,
+} from './deps.js'
 import { TENANCY_ERRORS } from './errors.js'
 import { recomputeHosts } from './hosts.js'
 import type { TenancyEvents } from './events.js'
@@ -47,47 +55,79 @@ export function toProject(r: ProjectsTable): Project {
 
 function validate(input: Partial<ProjectInput>): void {
   if (input.name !== undefined) assertName('name', input.name)
-  if (input.description !== undefined && input.description.length > MAX_DESCRIPTION) invalid('description', `must be at most ${MAX_DESCRIPTION} characters`)
+  if (input.description !== undefined && input.description.length > MAX_DESCRIPTION)
+    invalid('description', `must be at most ${MAX_DESCRIPTION} characters`)
   if (input.repository !== undefined && input.repository !== null) assertRepository(input.repository)
   if (input.defaultRuntime !== undefined) assertRuntime('defaultRuntime', input.defaultRuntime)
 }
 
 function auditView(p: Project): Record<string, unknown> {
-  return { name: p.name, description: p.description, repository: p.repository, defaultRuntime: p.defaultRuntime }
+  return {
+    name: p.name,
+    description: p.description,
+    repository: p.repository,
+    defaultRuntime: p.defaultRuntime,
+  }
 }
 
-const nameTaken = (name: string): ConflictError => new ConflictError(TENANCY_ERRORS.nameTaken, `project ${name} exists in this workspace`, { publicCode: 'conflict' })
+const nameTaken = (name: string): ConflictError =>
+  new ConflictError(TENANCY_ERRORS.nameTaken, `project ${name} exists in this workspace`, {
+    publicCode: 'conflict',
+  })
 
 /**
  * `'production'` when the project has a production environment: its repository, name (part of every host) and
  * anonymization rules are then production's settings, changed only with the production-level role.
  */
-export async function projectCriticality(db: TenancyDeps['db'], projectId: string): Promise<'production' | undefined> {
-  const prod = await db.selectFrom('environments').select('id').where('project_id', '=', projectId).where('criticality', '=', 'production').limit(1).executeTakeFirst()
+export async function projectCriticality(
+  db: TenancyDeps['db'],
+  projectId: string,
+): Promise<'production' | undefined> {
+  const prod = await db
+    .selectFrom('environments')
+    .select('id')
+    .where('project_id', '=', projectId)
+    .where('criticality', '=', 'production')
+    .limit(1)
+    .executeTakeFirst()
   return prod ? 'production' : undefined
 }
 
 export function createProjects(deps: TenancyDeps, events: TenancyEvents) {
   const { db, audit, clock } = deps
-  const notFound = (): NotFoundError => new NotFoundError(TENANCY_ERRORS.notFound, 'project not found', { publicCode: 'not_found' })
+  const notFound = (): NotFoundError =>
+    new NotFoundError(TENANCY_ERRORS.notFound, 'project not found', { publicCode: 'not_found' })
 
-  async function load(principal: Principal, id: string, action: Parameters<typeof authorize>[2], criticality?: 'production'): Promise<ProjectsTable> {
+  async function load(
+    principal: Principal,
+    id: string,
+    action: Parameters<typeof authorize>[2],
+    criticality?: 'production',
+  ): Promise<ProjectsTable> {
     const row = await db.selectFrom('projects').selectAll().where('id', '=', id).executeTakeFirst()
     if (!row) throw notFound()
-    await authorize(db, principal, action, { type: 'project', workspaceId: row.workspace_id, ...(criticality ? { criticality } : {}) })
+    await authorize(db, principal, action, {
+      type: 'project',
+      workspaceId: row.workspace_id,
+      ...(criticality ? { criticality } : {}),
+    })
     return row
   }
 
   return {
     async list(principal: Principal, wsRef: string, page: PageRequest): Promise<Page<Project>> {
       const ws = await findWorkspaceRow(deps, wsRef)
-      if (!ws) throw new NotFoundError(TENANCY_ERRORS.notFound, 'workspace not found', { publicCode: 'not_found' })
+      if (!ws)
+        throw new NotFoundError(TENANCY_ERRORS.notFound, 'workspace not found', { publicCode: 'not_found' })
       await authorize(db, principal, 'project.read', { type: 'workspace', workspaceId: ws.id })
       const limit = pageLimit(page.limit)
       const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor)
       let q = db.selectFrom('projects').selectAll().where('workspace_id', '=', ws.id)
       if (after !== undefined) q = q.where('name', '>', after)
-      const rows = await q.orderBy('name').limit(limit + 1).execute()
+      const rows = await q
+        .orderBy('name')
+        .limit(limit + 1)
+        .execute()
       return pageOf(rows.map(toProject), limit, (p) => p.name)
     },
 
@@ -95,16 +135,30 @@ export function createProjects(deps: TenancyDeps, events: TenancyEvents) {
       return toProject(await load(principal, id, 'project.read'))
     },
 
-    async create(principal: Principal, ctx: RequestContext, wsRef: string, input: ProjectInput): Promise<Project> {
+    async create(
+      principal: Principal,
+      ctx: RequestContext,
+      wsRef: string,
+      input: ProjectInput,
+    ): Promise<Project> {
       const ws = await findWorkspaceRow(deps, wsRef)
-      if (!ws) throw new NotFoundError(TENANCY_ERRORS.notFound, 'workspace not found', { publicCode: 'not_found' })
+      if (!ws)
+        throw new NotFoundError(TENANCY_ERRORS.notFound, 'workspace not found', { publicCode: 'not_found' })
       await authorize(db, principal, 'project.create', { type: 'workspace', workspaceId: ws.id })
       validate(input)
       if (input.repository) deps.checkRepository?.(input.repository)
       return db.transaction().execute(async (trx) => {
-        const count = await trx.selectFrom('projects').select((eb) => eb.fn.countAll<number>().as('n')).where('workspace_id', '=', ws.id).executeTakeFirstOrThrow()
+        const count = await trx
+          .selectFrom('projects')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('workspace_id', '=', ws.id)
+          .executeTakeFirstOrThrow()
         if (Number(count.n) >= MAX_PROJECTS_PER_WORKSPACE) {
-          throw new ConflictError(TENANCY_ERRORS.tooMany, `a workspace holds at most ${MAX_PROJECTS_PER_WORKSPACE} projects`, { publicCode: 'limit_reached' })
+          throw new ConflictError(
+            TENANCY_ERRORS.tooMany,
+            `a workspace holds at most ${MAX_PROJECTS_PER_WORKSPACE} projects`,
+            { publicCode: 'limit_reached' },
+          )
         }
         const now = clock.now().toISOString()
         const row: ProjectsTable = {
@@ -137,10 +191,17 @@ export function createProjects(deps: TenancyDeps, events: TenancyEvents) {
       })
     },
 
-    async update(principal: Principal, ctx: RequestContext, id: string, patch: Partial<ProjectInput>): Promise<Project> {
+    async update(
+      principal: Principal,
+      ctx: RequestContext,
+      id: string,
+      patch: Partial<ProjectInput>,
+    ): Promise<Project> {
       const before = await load(principal, id, 'project.update')
       // Repointing the repository or renaming (hosts follow the name) on a project with production: production's bar.
-      const touchesProduction = (patch.repository !== undefined && patch.repository !== before.repository) || (patch.name !== undefined && patch.name !== before.name)
+      const touchesProduction =
+        (patch.repository !== undefined && patch.repository !== before.repository) ||
+        (patch.name !== undefined && patch.name !== before.name)
       if (touchesProduction) await load(principal, id, 'project.update', await projectCriticality(db, id))
       validate(patch)
       if (patch.repository && patch.repository !== before.repository) deps.checkRepository?.(patch.repository)
@@ -181,9 +242,18 @@ export function createProjects(deps: TenancyDeps, events: TenancyEvents) {
     async remove(principal: Principal, ctx: RequestContext, id: string, force: boolean): Promise<void> {
       const p = await load(principal, id, 'project.delete')
       await db.transaction().execute(async (trx) => {
-        const child = await trx.selectFrom('environments').select('id').where('project_id', '=', id).limit(1).executeTakeFirst()
+        const child = await trx
+          .selectFrom('environments')
+          .select('id')
+          .where('project_id', '=', id)
+          .limit(1)
+          .executeTakeFirst()
         if (child && !force) {
-          throw new ConflictError(TENANCY_ERRORS.hasChildren, 'project still has environments; delete them first, or delete it all with force=true (palisade projects delete --force)', { publicCode: 'conflict' })
+          throw new ConflictError(
+            TENANCY_ERRORS.hasChildren,
+            'project still has environments; delete them first, or delete it all with force=true (palisade projects delete --force)',
+            { publicCode: 'conflict' },
+          )
         }
         await trx.deleteFrom('projects').where('id', '=', id).execute()
         await audit.record(trx, {

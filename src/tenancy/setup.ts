@@ -19,7 +19,11 @@ export function createSetup(deps: TenancyDeps) {
   const { db, clock, audit } = deps
   return {
     async isComplete(): Promise<boolean> {
-      const row = await db.selectFrom('setup_state').select('completed_at').where('id', '=', 1).executeTakeFirst()
+      const row = await db
+        .selectFrom('setup_state')
+        .select('completed_at')
+        .where('id', '=', 1)
+        .executeTakeFirst()
       return row?.completed_at !== null && row?.completed_at !== undefined
     },
 
@@ -36,20 +40,37 @@ export function createSetup(deps: TenancyDeps) {
       return token
     },
 
-    async complete(ctx: RequestContext, input: { token: string; email: string; password: string; workspace: string }): Promise<{ user: User; workspace: Workspace }> {
+    async complete(
+      ctx: RequestContext,
+      input: { token: string; email: string; password: string; workspace: string },
+    ): Promise<{ user: User; workspace: Workspace }> {
       return db.transaction().execute(async (trx) => {
         const state = await trx.selectFrom('setup_state').selectAll().where('id', '=', 1).executeTakeFirst()
         if (!state || state.completed_at !== null || state.token_hash === null) {
-          throw new ConflictError(TENANCY_ERRORS.setupDone, 'setup is already complete', { publicCode: 'setup_complete' })
+          throw new ConflictError(TENANCY_ERRORS.setupDone, 'setup is already complete', {
+            publicCode: 'setup_complete',
+          })
         }
         if (!safeEqual(sha256Hex(input.token), state.token_hash)) {
-          throw new UnauthenticatedError(TENANCY_ERRORS.setupToken, 'setup token is not valid', { publicCode: 'invalid_setup_token' })
+          throw new UnauthenticatedError(TENANCY_ERRORS.setupToken, 'setup token is not valid', {
+            publicCode: 'invalid_setup_token',
+          })
         }
         const at = clock.now()
         const user = await insertUser(trx, at, input.email, input.password)
         const workspace = await insertWorkspace(trx, at, user.id, input.workspace)
-        await trx.updateTable('setup_state').set({ token_hash: null, completed_at: at.toISOString() }).where('id', '=', 1).execute()
-        const principal: Principal = { type: 'user', userId: user.id, email: user.email, sessionId: 'setup', mfa: false }
+        await trx
+          .updateTable('setup_state')
+          .set({ token_hash: null, completed_at: at.toISOString() })
+          .where('id', '=', 1)
+          .execute()
+        const principal: Principal = {
+          type: 'user',
+          userId: user.id,
+          email: user.email,
+          sessionId: 'setup',
+          mfa: false,
+        }
         await audit.record(trx, {
           actor: actorOf(principal),
           action: 'workspace.setup',

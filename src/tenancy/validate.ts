@@ -11,7 +11,11 @@ export function invalid(field: string, message: string, code: string = TENANCY_E
 
 export function assertName(field: string, value: string): void {
   if (!NAME.test(value) || value.endsWith('-') || value.includes('--')) {
-    invalid(field, 'must start with a letter and hold 2–63 lowercase letters, digits or single hyphens, not ending in a hyphen', TENANCY_ERRORS.invalidName)
+    invalid(
+      field,
+      'must start with a letter and hold 2–63 lowercase letters, digits or single hyphens, not ending in a hyphen',
+      TENANCY_ERRORS.invalidName,
+    )
   }
 }
 
@@ -22,9 +26,11 @@ export function assertName(field: string, value: string): void {
  */
 export function assertRepository(value: string): void {
   if (value.length > 2048) invalid('repository', 'must be at most 2048 characters')
-  if (/[\s\x00-\x1f\x7f]/.test(value)) invalid('repository', 'must not contain whitespace or control characters')
+  if (/[\s\x00-\x1f\x7f]/.test(value))
+    invalid('repository', 'must not contain whitespace or control characters')
   if (value.startsWith('-')) invalid('repository', 'must not start with "-"')
-  if (/^[a-z][a-z0-9+.-]*::/i.test(value)) invalid('repository', 'transport helpers (such as ext::) are not allowed')
+  if (/^[a-z][a-z0-9+.-]*::/i.test(value))
+    invalid('repository', 'transport helpers (such as ext::) are not allowed')
   if (value.startsWith('/')) {
     if (value.split('/').includes('..')) invalid('repository', 'must not contain ".." segments')
     return
@@ -35,9 +41,12 @@ export function assertRepository(value: string): void {
   } catch {
     return invalid('repository', 'must be an https:// or file:// URL or an absolute path')
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'file:') invalid('repository', 'must be an https:// or file:// URL or an absolute path')
-  if (url.username || url.password) invalid('repository', 'must not hold credentials; use a deploy key or token')
-  if (url.protocol === 'file:' && decodeURIComponent(url.pathname).split('/').includes('..')) invalid('repository', 'must not contain ".." segments')
+  if (url.protocol !== 'https:' && url.protocol !== 'file:')
+    invalid('repository', 'must be an https:// or file:// URL or an absolute path')
+  if (url.username || url.password)
+    invalid('repository', 'must not hold credentials; use a deploy key or token')
+  if (url.protocol === 'file:' && decodeURIComponent(url.pathname).split('/').includes('..'))
+    invalid('repository', 'must not contain ".." segments')
 }
 
 /** Git branch names (subset of git-check-ref-format that is safe to pass as an argument). */
@@ -53,7 +62,8 @@ export function assertBranch(value: string): void {
   if (!ok) invalid('branch', 'must be a valid git branch name')
 }
 
-export const RUNTIME_PATTERN = '^((node|php|python|ruby)@[0-9]+(\\.[0-9]+){0,2}|static|custom:[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254})$'
+export const RUNTIME_PATTERN =
+  '^((node|php|python|ruby)@[0-9]+(\\.[0-9]+){0,2}|static|custom:[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254})$'
 const RUNTIME = new RegExp(RUNTIME_PATTERN)
 export function assertRuntime(field: string, value: string): void {
   if (!RUNTIME.test(value)) invalid(field, 'must be like node@20, php@8.2, static or custom:<image>')
@@ -62,8 +72,17 @@ export function assertRuntime(field: string, value: string): void {
 /** Relative directory inside the release (no absolute paths, no traversal). */
 export function assertPersistentDir(value: string): void {
   const parts = value.split('/')
-  const bad = value.length === 0 || value.length > 200 || value.startsWith('/') || parts.some((p) => p === '' || p === '.' || p === '..') || !/^[A-Za-z0-9._/-]+$/.test(value)
-  if (bad) invalid('persistentDirs', `${JSON.stringify(value)} must be a relative path inside the release, without . or .. segments`)
+  const bad =
+    value.length === 0 ||
+    value.length > 200 ||
+    value.startsWith('/') ||
+    parts.some((p) => p === '' || p === '.' || p === '..') ||
+    !/^[A-Za-z0-9._/-]+$/.test(value)
+  if (bad)
+    invalid(
+      'persistentDirs',
+      `${JSON.stringify(value)} must be a relative path inside the release, without . or .. segments`,
+    )
 }
 
 export function assertTimeZone(value: string): void {

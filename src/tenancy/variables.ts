@@ -28,20 +28,35 @@ export const VARIABLE_LIMITS = Object.freeze({ perEnvironment: 200, valueBytes: 
 export const sealContext = (envId: string, name: string): string => `variable:${envId}:${name}`
 
 function toVariable(r: VariablesTable): Variable {
-  return { name: r.name, value: r.secret === 1 ? MASK : r.value, secret: r.secret === 1, updatedAt: r.updated_at }
+  return {
+    name: r.name,
+    value: r.secret === 1 ? MASK : r.value,
+    secret: r.secret === 1,
+    updatedAt: r.updated_at,
+  }
 }
 
 function validate(v: VariableInput): void {
   assertVariableName(v.name)
-  if (Buffer.byteLength(v.value, 'utf8') > VARIABLE_LIMITS.valueBytes) invalid('value', `must be at most ${VARIABLE_LIMITS.valueBytes} bytes`)
+  if (Buffer.byteLength(v.value, 'utf8') > VARIABLE_LIMITS.valueBytes)
+    invalid('value', `must be at most ${VARIABLE_LIMITS.valueBytes} bytes`)
   if (v.value.includes('\0')) invalid('value', 'must not contain NUL characters')
 }
 
 export function createVariables(deps: TenancyDeps, environments: Environments, events: TenancyEvents) {
   const { db, audit, clock, secrets } = deps
 
-  async function upsert(trx: Transaction<Database>, envId: string, v: VariableInput): Promise<{ before: VariablesTable | undefined; after: VariablesTable }> {
-    const before = await trx.selectFrom('variables').selectAll().where('environment_id', '=', envId).where('name', '=', v.name).executeTakeFirst()
+  async function upsert(
+    trx: Transaction<Database>,
+    envId: string,
+    v: VariableInput,
+  ): Promise<{ before: VariablesTable | undefined; after: VariablesTable }> {
+    const before = await trx
+      .selectFrom('variables')
+      .selectAll()
+      .where('environment_id', '=', envId)
+      .where('name', '=', v.name)
+      .executeTakeFirst()
     const now = clock.now().toISOString()
     const secret = v.secret ?? before?.secret === 1
     const after: VariablesTable = {
@@ -52,16 +67,34 @@ export function createVariables(deps: TenancyDeps, environments: Environments, e
       created_at: before?.created_at ?? now,
       updated_at: now,
     }
-    if (before) await trx.updateTable('variables').set(after).where('environment_id', '=', envId).where('name', '=', v.name).execute()
+    if (before)
+      await trx
+        .updateTable('variables')
+        .set(after)
+        .where('environment_id', '=', envId)
+        .where('name', '=', v.name)
+        .execute()
     else await trx.insertInto('variables').values(after).execute()
     return { before, after }
   }
 
-  async function assertRoom(trx: Transaction<Database>, envId: string, names: readonly string[]): Promise<void> {
-    const existing = await trx.selectFrom('variables').select('name').where('environment_id', '=', envId).execute()
+  async function assertRoom(
+    trx: Transaction<Database>,
+    envId: string,
+    names: readonly string[],
+  ): Promise<void> {
+    const existing = await trx
+      .selectFrom('variables')
+      .select('name')
+      .where('environment_id', '=', envId)
+      .execute()
     const all = new Set([...existing.map((r) => r.name), ...names])
     if (all.size > VARIABLE_LIMITS.perEnvironment) {
-      throw new ConflictError(TENANCY_ERRORS.tooMany, `an environment holds at most ${VARIABLE_LIMITS.perEnvironment} variables`, { publicCode: 'limit_reached' })
+      throw new ConflictError(
+        TENANCY_ERRORS.tooMany,
+        `an environment holds at most ${VARIABLE_LIMITS.perEnvironment} variables`,
+        { publicCode: 'limit_reached' },
+      )
     }
   }
 
@@ -72,19 +105,35 @@ export function createVariables(deps: TenancyDeps, environments: Environments, e
   return {
     async list(principal: Principal, envId: string): Promise<{ items: Variable[]; nextCursor: null }> {
       await environments.load(principal, envId, 'variable.read')
-      const rows = await db.selectFrom('variables').selectAll().where('environment_id', '=', envId).orderBy('name').execute()
+      const rows = await db
+        .selectFrom('variables')
+        .selectAll()
+        .where('environment_id', '=', envId)
+        .orderBy('name')
+        .execute()
       return { items: rows.map(toVariable), nextCursor: null }
     },
 
     async get(principal: Principal, envId: string, name: string): Promise<Variable> {
       await environments.load(principal, envId, 'variable.read')
-      const row = await db.selectFrom('variables').selectAll().where('environment_id', '=', envId).where('name', '=', name).executeTakeFirst()
-      if (!row) throw new NotFoundError(TENANCY_ERRORS.notFound, 'variable not found', { publicCode: 'not_found' })
+      const row = await db
+        .selectFrom('variables')
+        .selectAll()
+        .where('environment_id', '=', envId)
+        .where('name', '=', name)
+        .executeTakeFirst()
+      if (!row)
+        throw new NotFoundError(TENANCY_ERRORS.notFound, 'variable not found', { publicCode: 'not_found' })
       return toVariable(row)
     },
 
     /** Sets one variable; one audit event. */
-    async set(principal: Principal, ctx: RequestContext, envId: string, input: VariableInput): Promise<{ variable: Variable; created: boolean }> {
+    async set(
+      principal: Principal,
+      ctx: RequestContext,
+      envId: string,
+      input: VariableInput,
+    ): Promise<{ variable: Variable; created: boolean }> {
       const env = await environments.load(principal, envId, 'variable.write')
       validate(input)
       const result = await db.transaction().execute(async (trx) => {
@@ -107,17 +156,36 @@ export function createVariables(deps: TenancyDeps, environments: Environments, e
     },
 
     /** Sets several variables at once (all or nothing); one audit event for the batch. */
-    async setMany(principal: Principal, ctx: RequestContext, envId: string, inputs: readonly VariableInput[]): Promise<{ items: Variable[]; nextCursor: null }> {
+    async setMany(
+      principal: Principal,
+      ctx: RequestContext,
+      envId: string,
+      inputs: readonly VariableInput[],
+    ): Promise<{ items: Variable[]; nextCursor: null }> {
       const env = await environments.load(principal, envId, 'variable.write')
-      if (inputs.length > VARIABLE_LIMITS.perRequest) invalid('variables', `at most ${VARIABLE_LIMITS.perRequest} per request`)
+      if (inputs.length > VARIABLE_LIMITS.perRequest)
+        invalid('variables', `at most ${VARIABLE_LIMITS.perRequest} per request`)
       inputs.forEach(validate)
-      if (new Set(inputs.map((v) => v.name)).size !== inputs.length) invalid('variables', 'names must be unique')
+      if (new Set(inputs.map((v) => v.name)).size !== inputs.length)
+        invalid('variables', 'names must be unique')
       const result = await db.transaction().execute(async (trx) => {
-        await assertRoom(trx, envId, inputs.map((v) => v.name))
+        await assertRoom(
+          trx,
+          envId,
+          inputs.map((v) => v.name),
+        )
         const changes: Record<string, { before?: unknown; after?: unknown }> = {}
         for (const input of inputs) {
           const { before, after } = await upsert(trx, envId, input)
-          Object.assign(changes, Object.fromEntries(Object.entries(diffChanges(view(before), view(after))).map(([k, v]) => [`${input.name}.${k}`, v])))
+          Object.assign(
+            changes,
+            Object.fromEntries(
+              Object.entries(diffChanges(view(before), view(after))).map(([k, v]) => [
+                `${input.name}.${k}`,
+                v,
+              ]),
+            ),
+          )
         }
         await audit.record(trx, {
           actor: actorOf(principal),
@@ -129,7 +197,12 @@ export function createVariables(deps: TenancyDeps, environments: Environments, e
           changes,
           context: ctx,
         })
-        const rows = await trx.selectFrom('variables').selectAll().where('environment_id', '=', envId).orderBy('name').execute()
+        const rows = await trx
+          .selectFrom('variables')
+          .selectAll()
+          .where('environment_id', '=', envId)
+          .orderBy('name')
+          .execute()
         return { items: rows.map(toVariable), nextCursor: null }
       })
       await events.variablesChanged(envId)
@@ -139,9 +212,19 @@ export function createVariables(deps: TenancyDeps, environments: Environments, e
     async remove(principal: Principal, ctx: RequestContext, envId: string, name: string): Promise<void> {
       const env = await environments.load(principal, envId, 'variable.write')
       await db.transaction().execute(async (trx) => {
-        const before = await trx.selectFrom('variables').selectAll().where('environment_id', '=', envId).where('name', '=', name).executeTakeFirst()
-        if (!before) throw new NotFoundError(TENANCY_ERRORS.notFound, 'variable not found', { publicCode: 'not_found' })
-        await trx.deleteFrom('variables').where('environment_id', '=', envId).where('name', '=', name).execute()
+        const before = await trx
+          .selectFrom('variables')
+          .selectAll()
+          .where('environment_id', '=', envId)
+          .where('name', '=', name)
+          .executeTakeFirst()
+        if (!before)
+          throw new NotFoundError(TENANCY_ERRORS.notFound, 'variable not found', { publicCode: 'not_found' })
+        await trx
+          .deleteFrom('variables')
+          .where('environment_id', '=', envId)
+          .where('name', '=', name)
+          .execute()
         await audit.record(trx, {
           actor: actorOf(principal),
           action: 'environment.variable.delete',
@@ -159,7 +242,12 @@ export function createVariables(deps: TenancyDeps, environments: Environments, e
     /** Plain values for the environment's processes (deployer only; never an API answer). */
     async resolve(envId: string): Promise<Record<string, string>> {
       const rows = await db.selectFrom('variables').selectAll().where('environment_id', '=', envId).execute()
-      return Object.fromEntries(rows.map((r) => [r.name, r.secret === 1 ? secrets.open(r.value, sealContext(envId, r.name)) : r.value]))
+      return Object.fromEntries(
+        rows.map((r) => [
+          r.name,
+          r.secret === 1 ? secrets.open(r.value, sealContext(envId, r.name)) : r.value,
+        ]),
+      )
     },
   }
 }

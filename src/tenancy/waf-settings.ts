@@ -27,28 +27,68 @@ export interface WafExclusion {
   readonly target?: string
 }
 
-export const DEFAULT_WAF: WafSettings = Object.freeze({ paranoia: 1, inboundThreshold: 5, outboundThreshold: 4, exclusions: [] })
+export const DEFAULT_WAF: WafSettings = Object.freeze({
+  paranoia: 1,
+  inboundThreshold: 5,
+  outboundThreshold: 4,
+  exclusions: [],
+})
 export const WAF_LIMITS = Object.freeze({ exclusions: 100, threshold: [1, 100] as const })
 
 /** Keys that would switch the WAF off if they meant anything; refused with a clear reason. */
-export const WAF_OFF_SWITCHES = ['enabled', 'mode', 'engine', 'ruleEngine', 'detectionOnly', 'disabled', 'off']
+export const WAF_OFF_SWITCHES = [
+  'enabled',
+  'mode',
+  'engine',
+  'ruleEngine',
+  'detectionOnly',
+  'disabled',
+  'off',
+]
 
-const TARGET_VARIABLES = ['ARGS', 'ARGS_GET', 'ARGS_POST', 'ARGS_NAMES', 'REQUEST_COOKIES', 'REQUEST_COOKIES_NAMES', 'REQUEST_HEADERS', 'REQUEST_BODY', 'REQUEST_URI', 'REQUEST_FILENAME', 'QUERY_STRING', 'FILES', 'FILES_NAMES', 'XML', 'TX']
-const TARGET = new RegExp(`^(${TARGET_VARIABLES.join('|')})(:([A-Za-z0-9_.\\-\\[\\]]{1,128}|/[^/\\s"'\`\\\\]{1,128}/))?$`)
+const TARGET_VARIABLES = [
+  'ARGS',
+  'ARGS_GET',
+  'ARGS_POST',
+  'ARGS_NAMES',
+  'REQUEST_COOKIES',
+  'REQUEST_COOKIES_NAMES',
+  'REQUEST_HEADERS',
+  'REQUEST_BODY',
+  'REQUEST_URI',
+  'REQUEST_FILENAME',
+  'QUERY_STRING',
+  'FILES',
+  'FILES_NAMES',
+  'XML',
+  'TX',
+]
+const TARGET = new RegExp(
+  `^(${TARGET_VARIABLES.join('|')})(:([A-Za-z0-9_.\\-\\[\\]]{1,128}|/[^/\\s"'\`\\\\]{1,128}/))?$`,
+)
 const TAG = /^[A-Za-z0-9_./-]{1,100}$/
 
 export function validateWafSettings(input: Partial<WafSettings> & Record<string, unknown>): void {
   const off = Object.keys(input).find((k) => WAF_OFF_SWITCHES.includes(k))
   if (off !== undefined) {
-    throw new UnprocessableError('PAL_WAF_ALWAYS_ON', `the WAF cannot be turned off or set to detection-only (${off}); tune paranoia, thresholds and exclusions instead`, {
-      publicCode: 'waf_always_on',
-      details: [{ field: off, message: 'the WAF is always on' }],
-    })
+    throw new UnprocessableError(
+      'PAL_WAF_ALWAYS_ON',
+      `the WAF cannot be turned off or set to detection-only (${off}); tune paranoia, thresholds and exclusions instead`,
+      {
+        publicCode: 'waf_always_on',
+        details: [{ field: off, message: 'the WAF is always on' }],
+      },
+    )
   }
-  if (input.paranoia !== undefined && ![1, 2, 3, 4].includes(input.paranoia)) invalid('paranoia', 'must be 1, 2, 3 or 4')
+  if (input.paranoia !== undefined && ![1, 2, 3, 4].includes(input.paranoia))
+    invalid('paranoia', 'must be 1, 2, 3 or 4')
   for (const f of ['inboundThreshold', 'outboundThreshold'] as const) {
     const v = input[f]
-    if (v !== undefined && (!Number.isInteger(v) || v < WAF_LIMITS.threshold[0] || v > WAF_LIMITS.threshold[1])) invalid(f, `must be an integer from ${WAF_LIMITS.threshold[0]} to ${WAF_LIMITS.threshold[1]}`)
+    if (
+      v !== undefined &&
+      (!Number.isInteger(v) || v < WAF_LIMITS.threshold[0] || v > WAF_LIMITS.threshold[1])
+    )
+      invalid(f, `must be an integer from ${WAF_LIMITS.threshold[0]} to ${WAF_LIMITS.threshold[1]}`)
   }
   const ex = input.exclusions
   if (ex !== undefined) {
@@ -57,17 +97,29 @@ export function validateWafSettings(input: Partial<WafSettings> & Record<string,
       const field = `exclusions.${i}`
       if (e.ruleId === undefined && e.tag === undefined) invalid(field, 'needs a ruleId or a tag')
       const ids = e.ruleId === undefined ? [] : typeof e.ruleId === 'number' ? [e.ruleId] : [...e.ruleId]
-      if (ids.some((id) => !Number.isInteger(id) || id < 1 || id > 99_999_999)) invalid(`${field}.ruleId`, 'must be a rule id (1–99999999) or a [from, to] range')
-      if (ids.length === 2 && (ids[0] as number) > (ids[1] as number)) invalid(`${field}.ruleId`, 'range must be [from, to] with from ≤ to')
-      if (e.tag !== undefined && !TAG.test(e.tag)) invalid(`${field}.tag`, 'must be a CRS tag such as attack-sqli')
-      if (e.target !== undefined && !TARGET.test(e.target)) invalid(`${field}.target`, `must be a variable (${TARGET_VARIABLES.join(', ')}) with an optional :name or :/regex/`)
+      if (ids.some((id) => !Number.isInteger(id) || id < 1 || id > 99_999_999))
+        invalid(`${field}.ruleId`, 'must be a rule id (1–99999999) or a [from, to] range')
+      if (ids.length === 2 && (ids[0] as number) > (ids[1] as number))
+        invalid(`${field}.ruleId`, 'range must be [from, to] with from ≤ to')
+      if (e.tag !== undefined && !TAG.test(e.tag))
+        invalid(`${field}.tag`, 'must be a CRS tag such as attack-sqli')
+      if (e.target !== undefined && !TARGET.test(e.target))
+        invalid(
+          `${field}.target`,
+          `must be a variable (${TARGET_VARIABLES.join(', ')}) with an optional :name or :/regex/`,
+        )
     })
   }
 }
 
 function toSettings(r: WafSettingsTable | undefined): WafSettings {
   if (!r) return DEFAULT_WAF
-  return { paranoia: r.paranoia as WafSettings['paranoia'], inboundThreshold: r.inbound_threshold, outboundThreshold: r.outbound_threshold, exclusions: JSON.parse(r.exclusions) as WafExclusion[] }
+  return {
+    paranoia: r.paranoia as WafSettings['paranoia'],
+    inboundThreshold: r.inbound_threshold,
+    outboundThreshold: r.outbound_threshold,
+    exclusions: JSON.parse(r.exclusions) as WafExclusion[],
+  }
 }
 
 export interface WafEvent {
@@ -95,14 +147,31 @@ export function createWafSettings(deps: TenancyDeps, environments: Environments)
 
     /** Settings the edge applies (no authorization: the edge is the platform). */
     async effective(envId: string): Promise<WafSettings> {
-      return toSettings(await db.selectFrom('waf_settings').selectAll().where('environment_id', '=', envId).executeTakeFirst())
+      return toSettings(
+        await db
+          .selectFrom('waf_settings')
+          .selectAll()
+          .where('environment_id', '=', envId)
+          .executeTakeFirst(),
+      )
     },
 
-    async update(principal: Principal, ctx: RequestContext, envId: string, input: Partial<WafSettings> & Record<string, unknown>): Promise<WafSettings> {
+    async update(
+      principal: Principal,
+      ctx: RequestContext,
+      envId: string,
+      input: Partial<WafSettings> & Record<string, unknown>,
+    ): Promise<WafSettings> {
       const env = await environments.load(principal, envId, 'waf.manage')
       validateWafSettings(input)
       return db.transaction().execute(async (trx) => {
-        const before = toSettings(await trx.selectFrom('waf_settings').selectAll().where('environment_id', '=', envId).executeTakeFirst())
+        const before = toSettings(
+          await trx
+            .selectFrom('waf_settings')
+            .selectAll()
+            .where('environment_id', '=', envId)
+            .executeTakeFirst(),
+        )
         const next: WafSettings = {
           paranoia: input.paranoia ?? before.paranoia,
           inboundThreshold: input.inboundThreshold ?? before.inboundThreshold,
@@ -117,7 +186,11 @@ export function createWafSettings(deps: TenancyDeps, environments: Environments)
           exclusions: JSON.stringify(next.exclusions),
           updated_at: clock.now().toISOString(),
         }
-        await trx.insertInto('waf_settings').values(row).onConflict((oc) => oc.column('environment_id').doUpdateSet(row)).execute()
+        await trx
+          .insertInto('waf_settings')
+          .values(row)
+          .onConflict((oc) => oc.column('environment_id').doUpdateSet(row))
+          .execute()
         await audit.record(trx, {
           actor: actorOf(principal),
           action: 'environment.waf.update',
@@ -134,7 +207,11 @@ export function createWafSettings(deps: TenancyDeps, environments: Environments)
 
     /** Stores a blocked (or scored) request seen by the edge. Data is truncated; the edge masks secrets before. */
     async recordEvent(envId: string, e: Omit<WafEvent, 'id' | 'at'>): Promise<void> {
-      const env = await db.selectFrom('environments').select('workspace_id').where('id', '=', envId).executeTakeFirst()
+      const env = await db
+        .selectFrom('environments')
+        .select('workspace_id')
+        .where('id', '=', envId)
+        .executeTakeFirst()
       if (!env) return
       const row: WafEventsTable = {
         id: newId('waf'),
@@ -148,17 +225,30 @@ export function createWafSettings(deps: TenancyDeps, environments: Environments)
         uri: e.uri.slice(0, WAF_EVENT_LIMITS.uri),
         action: e.action,
         score: e.score,
-        rules: JSON.stringify(e.rules.slice(0, WAF_EVENT_LIMITS.rules).map((r) => ({ id: r.id, ...(r.msg ? { msg: r.msg.slice(0, 200) } : {}), ...(r.data ? { data: r.data.slice(0, WAF_EVENT_LIMITS.data) } : {}) }))),
+        rules: JSON.stringify(
+          e.rules.slice(0, WAF_EVENT_LIMITS.rules).map((r) => ({
+            id: r.id,
+            ...(r.msg ? { msg: r.msg.slice(0, 200) } : {}),
+            ...(r.data ? { data: r.data.slice(0, WAF_EVENT_LIMITS.data) } : {}),
+          })),
+        ),
       }
       await db.insertInto('waf_events').values(row).execute()
     },
 
-    async events(principal: Principal, envId: string, page: { limit?: number; before?: string }): Promise<{ items: WafEvent[]; nextCursor: string | null }> {
+    async events(
+      principal: Principal,
+      envId: string,
+      page: { limit?: number; before?: string },
+    ): Promise<{ items: WafEvent[]; nextCursor: string | null }> {
       await environments.load(principal, envId, 'waf.read')
       const limit = Math.min(Math.max(page.limit ?? 50, 1), 200)
       let q = db.selectFrom('waf_events').selectAll().where('environment_id', '=', envId)
       if (page.before) q = q.where('at', '<', page.before)
-      const rows = await q.orderBy('at', 'desc').limit(limit + 1).execute()
+      const rows = await q
+        .orderBy('at', 'desc')
+        .limit(limit + 1)
+        .execute()
       const items = rows.slice(0, limit).map((r) => ({
         id: r.id,
         at: r.at,

@@ -32,17 +32,37 @@ const MAX_DISPLAY_NAME = 100
  */
 export const MAX_OWNED_WORKSPACES = 10
 /** Names that read as the platform's own (hosts, console paths): refused like a taken name. */
-const RESERVED_NAMES: ReadonlySet<string> = new Set(['admin', 'api', 'console', 'git', 'palisade', 'setup', 'status', 'www'])
+const RESERVED_NAMES: ReadonlySet<string> = new Set([
+  'admin',
+  'api',
+  'console',
+  'git',
+  'palisade',
+  'setup',
+  'status',
+  'www',
+])
 
 /**
  * One answer for a reserved name and a name in use anywhere: the refusal does not say whether (or by whom)
  * it is taken, only that this name cannot be had.
  */
 const nameUnavailable = (name: string): ConflictError =>
-  new ConflictError(TENANCY_ERRORS.nameUnavailable, `the workspace name ${name} is not available: choose another`, { publicCode: 'name_unavailable' })
+  new ConflictError(
+    TENANCY_ERRORS.nameUnavailable,
+    `the workspace name ${name} is not available: choose another`,
+    { publicCode: 'name_unavailable' },
+  )
 
 export function toWorkspace(r: WorkspacesTable): Workspace {
-  return { id: r.id, name: r.name, displayName: r.display_name, requireMfa: r.require_mfa === 1, createdAt: r.created_at, updatedAt: r.updated_at }
+  return {
+    id: r.id,
+    name: r.name,
+    displayName: r.display_name,
+    requireMfa: r.require_mfa === 1,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  }
 }
 
 function notFound(): NotFoundError {
@@ -52,29 +72,54 @@ function notFound(): NotFoundError {
 /** A workspace path segment is its id or its name. */
 export async function findWorkspaceRow(deps: TenancyDeps, ref: string): Promise<WorkspacesTable | undefined> {
   if (ref.length > 100) return undefined
-  return deps.db.selectFrom('workspaces').selectAll().where((eb) => eb.or([eb('id', '=', ref), eb('name', '=', ref)])).executeTakeFirst()
+  return deps.db
+    .selectFrom('workspaces')
+    .selectAll()
+    .where((eb) => eb.or([eb('id', '=', ref), eb('name', '=', ref)]))
+    .executeTakeFirst()
 }
 
-export async function insertWorkspace(trx: Transaction<Database>, at: Date, ownerId: string, name: string, displayName?: string): Promise<Workspace> {
+export async function insertWorkspace(
+  trx: Transaction<Database>,
+  at: Date,
+  ownerId: string,
+  name: string,
+  displayName?: string,
+): Promise<Workspace> {
   assertName('name', name)
-  if (displayName !== undefined && displayName.length > MAX_DISPLAY_NAME) invalid('displayName', `must be at most ${MAX_DISPLAY_NAME} characters`)
+  if (displayName !== undefined && displayName.length > MAX_DISPLAY_NAME)
+    invalid('displayName', `must be at most ${MAX_DISPLAY_NAME} characters`)
   if (RESERVED_NAMES.has(name)) throw nameUnavailable(name)
   const now = at.toISOString()
-  const row: WorkspacesTable = { id: newId('wsp'), name, display_name: displayName ?? name, require_mfa: 0, created_at: now, updated_at: now }
+  const row: WorkspacesTable = {
+    id: newId('wsp'),
+    name,
+    display_name: displayName ?? name,
+    require_mfa: 0,
+    created_at: now,
+    updated_at: now,
+  }
   try {
     await trx.insertInto('workspaces').values(row).execute()
   } catch (error) {
     if (isUniqueViolation(error)) throw nameUnavailable(name)
     throw error
   }
-  await trx.insertInto('memberships').values({ workspace_id: row.id, user_id: ownerId, role: 'owner', created_at: now }).execute()
+  await trx
+    .insertInto('memberships')
+    .values({ workspace_id: row.id, user_id: ownerId, role: 'owner', created_at: now })
+    .execute()
   return toWorkspace(row)
 }
 
 export function createWorkspaces(deps: TenancyDeps, events: TenancyEvents) {
   const { db, audit, clock } = deps
 
-  async function load(principal: Principal, ref: string, action: Parameters<typeof authorize>[2]): Promise<WorkspacesTable> {
+  async function load(
+    principal: Principal,
+    ref: string,
+    action: Parameters<typeof authorize>[2],
+  ): Promise<WorkspacesTable> {
     const row = await findWorkspaceRow(deps, ref)
     if (!row) throw notFound()
     await authorize(db, principal, action, { type: 'workspace', workspaceId: row.id })
@@ -90,7 +135,10 @@ export function createWorkspaces(deps: TenancyDeps, events: TenancyEvents) {
       let q = db.selectFrom('workspaces').selectAll()
       if (ids !== 'all') q = q.where('id', 'in', ids)
       if (after !== undefined) q = q.where('name', '>', after)
-      const rows = await q.orderBy('name').limit(limit + 1).execute()
+      const rows = await q
+        .orderBy('name')
+        .limit(limit + 1)
+        .execute()
       return pageOf(rows.map(toWorkspace), limit, (w) => w.name)
     },
 
@@ -102,12 +150,25 @@ export function createWorkspaces(deps: TenancyDeps, events: TenancyEvents) {
      * Any signed-in user (or an admin-scoped token) may create a workspace and becomes its owner, up to
      * `MAX_OWNED_WORKSPACES` owned at once.
      */
-    async create(principal: Principal, ctx: RequestContext, input: { name: string; displayName?: string }): Promise<Workspace> {
+    async create(
+      principal: Principal,
+      ctx: RequestContext,
+      input: { name: string; displayName?: string },
+    ): Promise<Workspace> {
       const { userId } = authorizeAccount(principal, 'workspace.create')
       return db.transaction().execute(async (trx) => {
-        const owned = await trx.selectFrom('memberships').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).where('role', '=', 'owner').executeTakeFirstOrThrow()
+        const owned = await trx
+          .selectFrom('memberships')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('user_id', '=', userId)
+          .where('role', '=', 'owner')
+          .executeTakeFirstOrThrow()
         if (Number(owned.n) >= MAX_OWNED_WORKSPACES) {
-          throw new ConflictError(TENANCY_ERRORS.tooMany, `a user owns at most ${MAX_OWNED_WORKSPACES} workspaces: delete one or hand its ownership on`, { publicCode: 'limit_reached' })
+          throw new ConflictError(
+            TENANCY_ERRORS.tooMany,
+            `a user owns at most ${MAX_OWNED_WORKSPACES} workspaces: delete one or hand its ownership on`,
+            { publicCode: 'limit_reached' },
+          )
         }
         const ws = await insertWorkspace(trx, clock.now(), userId, input.name, input.displayName)
         await audit.record(trx, {
@@ -122,11 +183,18 @@ export function createWorkspaces(deps: TenancyDeps, events: TenancyEvents) {
       })
     },
 
-    async update(principal: Principal, ctx: RequestContext, ref: string, patch: WorkspacePatch): Promise<Workspace> {
+    async update(
+      principal: Principal,
+      ctx: RequestContext,
+      ref: string,
+      patch: WorkspacePatch,
+    ): Promise<Workspace> {
       const before = await load(principal, ref, 'workspace.update')
       if (patch.name !== undefined) assertName('name', patch.name)
-      if (patch.name !== undefined && patch.name !== before.name && RESERVED_NAMES.has(patch.name)) throw nameUnavailable(patch.name)
-      if (patch.displayName !== undefined && patch.displayName.length > MAX_DISPLAY_NAME) invalid('displayName', `must be at most ${MAX_DISPLAY_NAME} characters`)
+      if (patch.name !== undefined && patch.name !== before.name && RESERVED_NAMES.has(patch.name))
+        throw nameUnavailable(patch.name)
+      if (patch.displayName !== undefined && patch.displayName.length > MAX_DISPLAY_NAME)
+        invalid('displayName', `must be at most ${MAX_DISPLAY_NAME} characters`)
       let moved: string[] = []
       const result = await db.transaction().execute(async (trx) => {
         const next: WorkspacesTable = {
@@ -142,7 +210,8 @@ export function createWorkspaces(deps: TenancyDeps, events: TenancyEvents) {
           if (isUniqueViolation(error)) throw nameUnavailable(next.name)
           throw error
         }
-        if (next.name !== before.name) moved = await recomputeHosts(trx, deps.baseDomain, { workspaceId: before.id })
+        if (next.name !== before.name)
+          moved = await recomputeHosts(trx, deps.baseDomain, { workspaceId: before.id })
         const ws = toWorkspace(next)
         await audit.record(trx, {
           actor: actorOf(principal),
@@ -162,9 +231,18 @@ export function createWorkspaces(deps: TenancyDeps, events: TenancyEvents) {
     async remove(principal: Principal, ctx: RequestContext, ref: string, force: boolean): Promise<void> {
       const ws = await load(principal, ref, 'workspace.delete')
       await db.transaction().execute(async (trx) => {
-        const child = await trx.selectFrom('projects').select('id').where('workspace_id', '=', ws.id).limit(1).executeTakeFirst()
+        const child = await trx
+          .selectFrom('projects')
+          .select('id')
+          .where('workspace_id', '=', ws.id)
+          .limit(1)
+          .executeTakeFirst()
         if (child && !force) {
-          throw new ConflictError(TENANCY_ERRORS.hasChildren, 'workspace still has projects; delete them first, or delete it all with force=true (palisade workspaces delete --force)', { publicCode: 'conflict' })
+          throw new ConflictError(
+            TENANCY_ERRORS.hasChildren,
+            'workspace still has projects; delete them first, or delete it all with force=true (palisade workspaces delete --force)',
+            { publicCode: 'conflict' },
+          )
         }
         await trx.deleteFrom('workspaces').where('id', '=', ws.id).execute()
         await audit.record(trx, {

@@ -217,7 +217,9 @@ export async function checkInvariants(
     60_000,
     'a running process, out of maintenance',
   ).catch(async () => {
-    throw new Error(`not running or left in maintenance: ${JSON.stringify((await rig.api('GET', `/v1/environments/${envId}/status`)).json)}`)
+    throw new Error(
+      `not running or left in maintenance: ${JSON.stringify((await rig.api('GET', `/v1/environments/${envId}/status`)).json)}`,
+    )
   })
   const release = status['currentRelease'] as number
   if (status['maintenance'] !== false) throw new Error(`maintenance left on: ${JSON.stringify(status)}`)

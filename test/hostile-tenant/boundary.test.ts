@@ -19,7 +19,8 @@ const MAY_NAME_ENV_TREE: Record<string, string> = {
   'deploy/deployer.ts': 'root-owned releases; tenant leaves removed only through driver.files',
   'services/services.ts':
     'service directories: made and removed by root in the root-owned `services`, everything below them through instance-files.ts (as the tenant)',
-  'services/sync/sync.ts': 'lists scratch service directories of an interrupted sync (removed by services, as the tenant)',
+  'services/sync/sync.ts':
+    'lists scratch service directories of an interrupted sync (removed by services, as the tenant)',
   'main.ts': 'lists <data>/envs to find deleted environments (names only)',
 }
 

@@ -41,4 +41,3 @@ export async function addMember(
   assert.equal(accept.statusCode, 201, accept.body)
   return { token: await signIn(tp, email, PASSWORD), userId: (accept.json() as { userId: string }).userId }
 }
-

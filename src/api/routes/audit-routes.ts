@@ -21,8 +21,12 @@ const Filter = Strict({
 
 export function registerAuditRoutes(app: FastifyInstance, deps: AppDeps): void {
   async function workspaceFor(request: FastifyRequest): Promise<string> {
-    const ws = await findWorkspaceRow({ db: deps.db } as Parameters<typeof findWorkspaceRow>[0], (request.params as { ws: string }).ws)
-    if (!ws) throw new NotFoundError(TENANCY_ERRORS.notFound, 'workspace not found', { publicCode: 'not_found' })
+    const ws = await findWorkspaceRow(
+      { db: deps.db } as Parameters<typeof findWorkspaceRow>[0],
+      (request.params as { ws: string }).ws,
+    )
+    if (!ws)
+      throw new NotFoundError(TENANCY_ERRORS.notFound, 'workspace not found', { publicCode: 'not_found' })
     await authorize(deps.db, principalOf(request), 'audit.read', { type: 'workspace', workspaceId: ws.id })
     return ws.id
   }
@@ -31,11 +35,24 @@ export function registerAuditRoutes(app: FastifyInstance, deps: AppDeps): void {
     '/v1/workspaces/:ws/audit-events',
     {
       config: { meta: { auth: 'required', summary: 'Audit events in seq order (owners and admins only)' } },
-      schema: { params: Strict({ ws: Id }), querystring: Filter, response: { 200: PageOf(AuditEventSchema) } },
+      schema: {
+        params: Strict({ ws: Id }),
+        querystring: Filter,
+        response: { 200: PageOf(AuditEventSchema) },
+      },
     },
     async (request) => {
       const chain = await workspaceFor(request)
-      const q = request.query as { since?: string; until?: string; action?: string; actor?: string; target?: string; environment?: string; cursor?: string; limit?: number }
+      const q = request.query as {
+        since?: string
+        until?: string
+        action?: string
+        actor?: string
+        target?: string
+        environment?: string
+        cursor?: string
+        limit?: number
+      }
       const limit = q.limit ?? 100
       const events = await deps.audit.list({
         chain,
@@ -60,12 +77,18 @@ export function registerAuditRoutes(app: FastifyInstance, deps: AppDeps): void {
       config: { meta: { auth: 'required', summary: 'Signed checkpoints of the workspace chain' } },
       schema: { params: Strict({ ws: Id }), response: { 200: PageOf(CheckpointSchema) } },
     },
-    async (request) => ({ items: await deps.audit.checkpoints(await workspaceFor(request)), nextCursor: null }),
+    async (request) => ({
+      items: await deps.audit.checkpoints(await workspaceFor(request)),
+      nextCursor: null,
+    }),
   )
 
   app.get(
     '/v1/audit/public-key',
-    { config: { meta: { auth: 'public', summary: 'Ed25519 public key that signs audit checkpoints (PEM)' } }, schema: { response: { 200: Type.Object({ algorithm: Type.String(), publicKey: Type.String() }) } } },
+    {
+      config: { meta: { auth: 'public', summary: 'Ed25519 public key that signs audit checkpoints (PEM)' } },
+      schema: { response: { 200: Type.Object({ algorithm: Type.String(), publicKey: Type.String() }) } },
+    },
     async () => ({ algorithm: 'ed25519', publicKey: deps.audit.publicKeyPem }),
   )
 }

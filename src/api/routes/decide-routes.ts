@@ -16,11 +16,24 @@ export interface DecideDeps {
 }
 
 /** Limits of a described request (DESIGN.md §9): the whole JSON stays within the API's 1 MiB. */
-export const DECIDE_LIMITS = Object.freeze({ uri: 8192, headers: 100, headerName: 256, headerValue: 8192, body: 768 * 1024 })
+export const DECIDE_LIMITS = Object.freeze({
+  uri: 8192,
+  headers: 100,
+  headerName: 256,
+  headerValue: 8192,
+  body: 768 * 1024,
+})
 
 const DecideBody = Strict({
-  method: Type.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}$", description: 'HTTP method (a token)' }),
-  uri: Type.String({ minLength: 1, maxLength: DECIDE_LIMITS.uri, description: 'request target: path and query, or an absolute URL' }),
+  method: Type.String({
+    pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}$",
+    description: 'HTTP method (a token)',
+  }),
+  uri: Type.String({
+    minLength: 1,
+    maxLength: DECIDE_LIMITS.uri,
+    description: 'request target: path and query, or an absolute URL',
+  }),
   headers: Type.Optional(
     Type.Record(Type.String(), Type.String({ maxLength: DECIDE_LIMITS.headerValue }), {
       maxProperties: DECIDE_LIMITS.headers,
@@ -72,7 +85,8 @@ export function registerDecideRoutes(app: FastifyInstance, deps: DecideDeps & { 
           signed: true,
           readOnly: true,
           tag: 'waf',
-          summary: 'WAF verdict (allow/deny, rule ids, decision id) for a request described by an external proxy',
+          summary:
+            'WAF verdict (allow/deny, rule ids, decision id) for a request described by an external proxy',
         },
       },
       schema: { body: DecideBody, response: { 200: DecisionSchema } },
@@ -80,7 +94,10 @@ export function registerDecideRoutes(app: FastifyInstance, deps: DecideDeps & { 
     async (request) => {
       const principal = principalOf(request)
       const input = request.body as DecideInput
-      if (principal.type !== 'token') throw new ForbiddenError('PAL_DECIDE_TOKEN_ONLY', 'decisions are for signed API tokens', { publicCode: 'forbidden' })
+      if (principal.type !== 'token')
+        throw new ForbiddenError('PAL_DECIDE_TOKEN_ONLY', 'decisions are for signed API tokens', {
+          publicCode: 'forbidden',
+        })
       try {
         await limiter.consume(principal.tokenId)
       } catch (rejection) {
@@ -96,9 +113,13 @@ export function registerDecideRoutes(app: FastifyInstance, deps: DecideDeps & { 
         tuning = await deps.tenancy.waf.effective(env.id)
       } else if ((await deps.tenancy.workspaces.list(principal, { limit: 1 })).items.length === 0) {
         // A key that acts in no workspace any more (every one ended it in an incident) decides nothing.
-        throw new UnauthenticatedError('PAL_DECIDE_NO_WORKSPACE', 'this key acts in no workspace (an incident ended it there)', {
-          publicCode: 'credentials_revoked',
-        })
+        throw new UnauthenticatedError(
+          'PAL_DECIDE_NO_WORKSPACE',
+          'this key acts in no workspace (an incident ended it there)',
+          {
+            publicCode: 'credentials_revoked',
+          },
+        )
       }
       const decision = decideTraffic(deps.wafForTuning(tuning, input.environment), {
         decisionId: request.id,

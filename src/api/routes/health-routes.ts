@@ -8,7 +8,11 @@ export function registerHealthRoutes(app: FastifyInstance, deps: AppDeps): void 
     '/v1/health',
     {
       config: { meta: { auth: 'public', summary: 'Liveness and store reachability' } },
-      schema: { response: { 200: Type.Object({ status: Type.String(), version: Type.String(), store: Type.String() }) } },
+      schema: {
+        response: {
+          200: Type.Object({ status: Type.String(), version: Type.String(), store: Type.String() }),
+        },
+      },
     },
     async () => {
       await sql`select 1`.execute(deps.db)

@@ -8,7 +8,9 @@ export function registerSessionRoutes(app: FastifyInstance, deps: AppDeps): void
   app.post(
     '/v1/sessions',
     {
-      config: { meta: { auth: 'public', audit: 'session.create', summary: 'Sign in with e-mail and password' } },
+      config: {
+        meta: { auth: 'public', audit: 'session.create', summary: 'Sign in with e-mail and password' },
+      },
       schema: {
         body: Strict({
           email: Type.String({ minLength: 1, maxLength: 254 }),
@@ -27,14 +29,23 @@ export function registerSessionRoutes(app: FastifyInstance, deps: AppDeps): void
 
   app.delete(
     '/v1/sessions/current',
-    { config: { meta: { auth: 'required', audit: 'session.delete', summary: 'Sign out (revoke this session)' } } },
+    {
+      config: {
+        meta: { auth: 'required', audit: 'session.delete', summary: 'Sign out (revoke this session)' },
+      },
+    },
     async (request, reply) => {
       await deps.identity.logout(principalOf(request), contextOf(request))
       return reply.code(204).send()
     },
   )
 
-  app.get('/v1/me', { config: { meta: { auth: 'required', summary: 'The signed-in user' } }, schema: { response: { 200: UserSchema } } }, async (request) =>
-    deps.identity.me(principalOf(request)),
+  app.get(
+    '/v1/me',
+    {
+      config: { meta: { auth: 'required', summary: 'The signed-in user' } },
+      schema: { response: { 200: UserSchema } },
+    },
+    async (request) => deps.identity.me(principalOf(request)),
   )
 }

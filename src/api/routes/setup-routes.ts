@@ -8,7 +8,13 @@ export function registerSetupRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.post(
     '/v1/setup',
     {
-      config: { meta: { auth: 'public', audit: 'workspace.setup', summary: 'Create the first owner and workspace with the one-time setup token' } },
+      config: {
+        meta: {
+          auth: 'public',
+          audit: 'workspace.setup',
+          summary: 'Create the first owner and workspace with the one-time setup token',
+        },
+      },
       schema: {
         body: Strict({
           token: Type.String({ minLength: 1, maxLength: 200 }),

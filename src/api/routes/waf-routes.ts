@@ -6,7 +6,12 @@ import { contextOf, principalOf } from '../context.js'
 import { Id, Strict } from '../schemas.js'
 
 const Exclusion = Strict({
-  ruleId: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 99_999_999 }), Type.Tuple([Type.Integer({ minimum: 1 }), Type.Integer({ minimum: 1 })])])),
+  ruleId: Type.Optional(
+    Type.Union([
+      Type.Integer({ minimum: 1, maximum: 99_999_999 }),
+      Type.Tuple([Type.Integer({ minimum: 1 }), Type.Integer({ minimum: 1 })]),
+    ]),
+  ),
   tag: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
   target: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
 })
@@ -29,37 +34,65 @@ const WafEvent = Type.Object({
   uri: Type.String(),
   action: Type.String(),
   score: Type.Integer(),
-  rules: Type.Array(Type.Object({ id: Type.Integer(), msg: Type.Optional(Type.String()), data: Type.Optional(Type.String()) })),
+  rules: Type.Array(
+    Type.Object({
+      id: Type.Integer(),
+      msg: Type.Optional(Type.String()),
+      data: Type.Optional(Type.String()),
+    }),
+  ),
 })
 
 export function registerWafRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { waf } = deps.tenancy
   app.get(
     '/v1/environments/:id/waf',
-    { config: { meta: { auth: 'required', summary: 'WAF tuning of an environment (always on)' } }, schema: { params: Strict({ id: Id }), response: { 200: Settings } } },
-    async (request) => ({ ...(await waf.get(principalOf(request), (request.params as { id: string }).id)), mode: 'blocking' }),
+    {
+      config: { meta: { auth: 'required', summary: 'WAF tuning of an environment (always on)' } },
+      schema: { params: Strict({ id: Id }), response: { 200: Settings } },
+    },
+    async (request) => ({
+      ...(await waf.get(principalOf(request), (request.params as { id: string }).id)),
+      mode: 'blocking',
+    }),
   )
   app.put(
     '/v1/environments/:id/waf',
     {
-      config: { meta: { auth: 'required', audit: 'environment.waf.update', summary: 'Tune paranoia, thresholds and exclusions; there is no off switch' } },
+      config: {
+        meta: {
+          auth: 'required',
+          audit: 'environment.waf.update',
+          summary: 'Tune paranoia, thresholds and exclusions; there is no off switch',
+        },
+      },
       // Off switches get their own 422 answer before schema validation would call them unknown fields.
       preValidation: async (request) => {
-        if (request.body && typeof request.body === 'object') validateWafSettings(request.body as Record<string, unknown>)
+        if (request.body && typeof request.body === 'object')
+          validateWafSettings(request.body as Record<string, unknown>)
       },
       schema: {
         params: Strict({ id: Id }),
         body: Strict({
           paranoia: Type.Optional(Type.Integer({ minimum: 1, maximum: 4 })),
-          inboundThreshold: Type.Optional(Type.Integer({ minimum: WAF_LIMITS.threshold[0], maximum: WAF_LIMITS.threshold[1] })),
-          outboundThreshold: Type.Optional(Type.Integer({ minimum: WAF_LIMITS.threshold[0], maximum: WAF_LIMITS.threshold[1] })),
+          inboundThreshold: Type.Optional(
+            Type.Integer({ minimum: WAF_LIMITS.threshold[0], maximum: WAF_LIMITS.threshold[1] }),
+          ),
+          outboundThreshold: Type.Optional(
+            Type.Integer({ minimum: WAF_LIMITS.threshold[0], maximum: WAF_LIMITS.threshold[1] }),
+          ),
           exclusions: Type.Optional(Type.Array(Exclusion, { maxItems: WAF_LIMITS.exclusions })),
         }),
         response: { 200: Settings },
       },
     },
     async (request) => {
-      const settings = await waf.update(principalOf(request), contextOf(request), (request.params as { id: string }).id, request.body as Partial<WafSettings>)
+      const settings = await waf.update(
+        principalOf(request),
+        contextOf(request),
+        (request.params as { id: string }).id,
+        request.body as Partial<WafSettings>,
+      )
       deps.onEnvironmentChanged?.((request.params as { id: string }).id)
       return { ...settings, mode: 'blocking' }
     },
@@ -70,13 +103,24 @@ export function registerWafRoutes(app: FastifyInstance, deps: AppDeps): void {
       config: { meta: { auth: 'required', summary: 'Requests the WAF blocked, newest first' } },
       schema: {
         params: Strict({ id: Id }),
-        querystring: Strict({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })), cursor: Type.Optional(Type.String({ format: 'date-time' })) }),
-        response: { 200: Type.Object({ items: Type.Array(WafEvent), nextCursor: Type.Union([Type.String(), Type.Null()]) }) },
+        querystring: Strict({
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
+          cursor: Type.Optional(Type.String({ format: 'date-time' })),
+        }),
+        response: {
+          200: Type.Object({
+            items: Type.Array(WafEvent),
+            nextCursor: Type.Union([Type.String(), Type.Null()]),
+          }),
+        },
       },
     },
     async (request) => {
       const q = request.query as { limit?: number; cursor?: string }
-      return waf.events(principalOf(request), (request.params as { id: string }).id, { ...(q.limit ? { limit: q.limit } : {}), ...(q.cursor ? { before: q.cursor } : {}) })
+      return waf.events(principalOf(request), (request.params as { id: string }).id, {
+        ...(q.limit ? { limit: q.limit } : {}),
+        ...(q.cursor ? { before: q.cursor } : {}),
+      })
     },
   )
 }

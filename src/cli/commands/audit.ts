@@ -23,14 +23,22 @@ interface ListOpts {
   limit?: string
 }
 
-async function fetchEvents(client: ApiClient, ws: string, filter: URLSearchParams, max = Infinity): Promise<AuditEvent[]> {
+async function fetchEvents(
+  client: ApiClient,
+  ws: string,
+  filter: URLSearchParams,
+  max = Infinity,
+): Promise<AuditEvent[]> {
   const out: AuditEvent[] = []
   let cursor: string | null = null
   do {
     const q = new URLSearchParams(filter)
     q.set('limit', String(Math.min(1000, max - out.length)))
     if (cursor) q.set('cursor', cursor)
-    const page: Page<AuditEvent> = await client.request<Page<AuditEvent>>('GET', `/v1/workspaces/${ws}/audit-events?${q.toString()}`)
+    const page: Page<AuditEvent> = await client.request<Page<AuditEvent>>(
+      'GET',
+      `/v1/workspaces/${ws}/audit-events?${q.toString()}`,
+    )
     out.push(...page.items)
     cursor = page.nextCursor
   } while (cursor && out.length < max)
@@ -60,7 +68,8 @@ export function parseExport(text: string): { events: AuditEvent[]; checkpoints: 
     } catch {
       throw new UsageError(`line ${i + 1} is not JSON`)
     }
-    if (value && typeof value === 'object' && 'checkpoint' in value) checkpoints.push((value as { checkpoint: Checkpoint }).checkpoint)
+    if (value && typeof value === 'object' && 'checkpoint' in value)
+      checkpoints.push((value as { checkpoint: Checkpoint }).checkpoint)
     else events.push(value as AuditEvent)
   })
   return { events, checkpoints }
@@ -102,8 +111,14 @@ export function auditCommand(): Command {
       const client = createClient()
       const ws = await resolveWorkspace(client, o.workspace)
       const events = await fetchEvents(client, ws, filterOf(o))
-      const checkpoints = await client.request<Page<Checkpoint>>('GET', `/v1/workspaces/${ws}/audit-checkpoints`)
-      const lines = [...checkpoints.items.map((cp) => JSON.stringify({ checkpoint: cp })), ...events.map((e) => JSON.stringify(e))]
+      const checkpoints = await client.request<Page<Checkpoint>>(
+        'GET',
+        `/v1/workspaces/${ws}/audit-checkpoints`,
+      )
+      const lines = [
+        ...checkpoints.items.map((cp) => JSON.stringify({ checkpoint: cp })),
+        ...events.map((e) => JSON.stringify(e)),
+      ]
       const text = lines.join('\n') + (lines.length ? '\n' : '')
       if (o.output) writeFileSync(o.output, text, { mode: 0o600 })
       else process.stdout.write(text)
@@ -131,13 +146,22 @@ export function auditCommand(): Command {
         const client = createClient()
         const ws = await resolveWorkspace(client, o.workspace)
         events = await fetchEvents(client, ws, new URLSearchParams())
-        checkpoints = (await client.request<Page<Checkpoint>>('GET', `/v1/workspaces/${ws}/audit-checkpoints`)).items
+        checkpoints = (
+          await client.request<Page<Checkpoint>>('GET', `/v1/workspaces/${ws}/audit-checkpoints`)
+        ).items
         publicKey ??= (await client.request<{ publicKey: string }>('GET', '/v1/audit/public-key')).publicKey
       }
       const result = verifyChain(events, checkpoints, publicKey)
-      if (wantsJson(c)) stdio.out(JSON.stringify({ ...result, signaturesChecked: publicKey !== null }, null, 2))
-      else if (result.ok) stdio.out(`OK: ${result.count} events verified (head seq ${result.headSeq}), ${checkpoints.length} checkpoint(s)${publicKey ? ' with valid signatures' : ' (signatures not checked: no public key)'}.`)
-      else stdio.err(`FAILED at event seq ${result.firstBad?.seq}${result.firstBad?.id ? ` (${result.firstBad.id})` : ''}: ${result.firstBad?.reason}`)
+      if (wantsJson(c))
+        stdio.out(JSON.stringify({ ...result, signaturesChecked: publicKey !== null }, null, 2))
+      else if (result.ok)
+        stdio.out(
+          `OK: ${result.count} events verified (head seq ${result.headSeq}), ${checkpoints.length} checkpoint(s)${publicKey ? ' with valid signatures' : ' (signatures not checked: no public key)'}.`,
+        )
+      else
+        stdio.err(
+          `FAILED at event seq ${result.firstBad?.seq}${result.firstBad?.id ? ` (${result.firstBad.id})` : ''}: ${result.firstBad?.reason}`,
+        )
       if (!result.ok) process.exitCode = 1
     })
   return cmd

@@ -25,13 +25,23 @@ interface Scope {
 }
 
 const scope = (c: Command): Command =>
-  c.option('--env <env>', 'environment: id, name (with --project) or project/env').option('--project <project>', 'project name or id').option('--workspace <ws>', 'workspace name or id')
+  c
+    .option('--env <env>', 'environment: id, name (with --project) or project/env')
+    .option('--project <project>', 'project name or id')
+    .option('--workspace <ws>', 'workspace name or id')
 
 export function varsCommand(): Command {
   const cmd = new Command('vars').description('environment variables (secret values are never shown)')
   scope(cmd.command('list')).action(async (o: Scope, c: Command) => {
     const client = createClient()
-    print(c, await client.request<{ items: Variable[] }>('GET', `/v1/environments/${await resolveEnvironment(client, o.env, o)}/variables`), columns)
+    print(
+      c,
+      await client.request<{ items: Variable[] }>(
+        'GET',
+        `/v1/environments/${await resolveEnvironment(client, o.env, o)}/variables`,
+      ),
+      columns,
+    )
   })
   scope(cmd.command('set <pairs...>').description('set K=V pairs'))
     .option('--secret', 'store as secret (encrypted, never shown again)')
@@ -42,13 +52,18 @@ export function varsCommand(): Command {
         return { name: p.slice(0, i), value: p.slice(i + 1), ...(o.secret ? { secret: true } : {}) }
       })
       const client = createClient()
-      const result = await client.request<{ items: Variable[] }>('PUT', `/v1/environments/${await resolveEnvironment(client, o.env, o)}/variables`, { variables })
+      const result = await client.request<{ items: Variable[] }>(
+        'PUT',
+        `/v1/environments/${await resolveEnvironment(client, o.env, o)}/variables`,
+        { variables },
+      )
       done(c, `Set ${variables.map((v) => v.name).join(', ')}.`, result)
     })
   scope(cmd.command('unset <names...>')).action(async (names: string[], o: Scope, c: Command) => {
     const client = createClient()
     const env = await resolveEnvironment(client, o.env, o)
-    for (const n of names) await client.request('DELETE', `/v1/environments/${env}/variables/${encodeURIComponent(n)}`)
+    for (const n of names)
+      await client.request('DELETE', `/v1/environments/${env}/variables/${encodeURIComponent(n)}`)
     done(c, `Unset ${names.join(', ')}.`)
   })
   return cmd

@@ -3,7 +3,9 @@ import type { Kysely } from 'kysely'
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('waf_settings')
-    .addColumn('environment_id', 'text', (c) => c.primaryKey().references('environments.id').onDelete('cascade'))
+    .addColumn('environment_id', 'text', (c) =>
+      c.primaryKey().references('environments.id').onDelete('cascade'),
+    )
     .addColumn('paranoia', 'integer', (c) => c.notNull())
     .addColumn('inbound_threshold', 'integer', (c) => c.notNull())
     .addColumn('outbound_threshold', 'integer', (c) => c.notNull())
@@ -25,7 +27,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('score', 'integer', (c) => c.notNull())
     .addColumn('rules', 'text', (c) => c.notNull())
     .execute()
-  await db.schema.createIndex('waf_events_env_at').on('waf_events').columns(['environment_id', 'at']).execute()
+  await db.schema
+    .createIndex('waf_events_env_at')
+    .on('waf_events')
+    .columns(['environment_id', 'at'])
+    .execute()
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
