@@ -330,6 +330,11 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
     persistent: readonly string[],
     writable: boolean,
   ): Mount[] {
+    // What a sandbox shows at /app is one of the environment's own releases or build directories, never
+    // anything else of the host (a caller passing `/` would show the whole file system).
+    const inside = path.relative(slot.envDir, path.resolve(releaseDir))
+    if (slot.identity && (inside === '' || inside.startsWith('..') || path.isAbsolute(inside)))
+      throw new Error(`${releaseDir} is not a directory of the environment: nothing was started`)
     const mounts = [{ source: releaseDir, target: APP_DIR, writable }, ...commonMounts(slot)]
     for (const d of persistent)
       mounts.push({

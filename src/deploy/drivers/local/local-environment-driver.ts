@@ -144,7 +144,8 @@ export function createLocalEnvironmentDriver(options: LocalEnvironmentDriverOpti
       const proc = await driver.start({
         environmentId: t.environmentId,
         instanceId: `svc_${svc.name}_${++seq}`,
-        cwd: '/',
+        // Its working directory (shown read-only at /app) is the environment's own services directory.
+        cwd: path.join(opts.dataDir, 'envs', t.environmentId, 'services'),
         argv,
         env: {},
         onOutput: () => undefined,
