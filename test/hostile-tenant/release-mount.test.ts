@@ -47,7 +47,7 @@ test(
           env: {},
           onOutput: () => undefined,
           timeoutMs: 5_000,
-        network: 'sandbox',
+          network: 'sandbox',
         }),
         /not a directory of the environment/,
         cwd,
