@@ -308,7 +308,9 @@ export function countFromProc(
     if (!/^\d+$/.test(name)) continue
     const pid = Number(name)
     const argv = cmd(pid)
-    if (argv[0] === 'bwrap' && argv.some((a) => a.startsWith(releases)) && cmd(parent(pid))[0] !== 'bwrap') {
+    // bubblewrap is started by absolute path (root never looks a program up in a tenant-set PATH).
+    const isBwrap = (a: string[]): boolean => a[0] !== undefined && path.basename(a[0]) === 'bwrap'
+    if (isBwrap(argv) && argv.some((a) => a.startsWith(releases)) && !isBwrap(cmd(parent(pid)))) {
       sandboxes++
       pids.push(pid)
     }
