@@ -58,7 +58,7 @@ test(
     const id = /svc_[a-z0-9]+/.exec(list.stdout)?.[0] ?? ''
     const creds = await runCli(['--json', 'services', 'credentials', id], env)
     assert.equal(creds.code, 0, creds.stdout + creds.stderr)
-    assert.match((JSON.parse(creds.stdout) as { url: string }).url, /^unix:\/\//)
+    assert.match((JSON.parse(creds.stdout) as { url: string }).url, /^redis:\/\/[^@]+@localhost\/0\?path=%2F/)
 
     const backup = await runCli(['--json', 'backup', 'create', '--env', 'shop/main', '--wait'], env)
     assert.equal(backup.code, 0, backup.stdout + backup.stderr)
