@@ -1,3 +1,4 @@
+import { cpSync, existsSync } from 'node:fs'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ConflictError, InvalidError, PalisadeError } from '../../../shared/errors.js'
@@ -49,16 +50,23 @@ export function createLocalEnvironmentDriver(options: LocalEnvironmentDriverOpti
     return s
   }
 
+  const releaseDirOf = (envId: string, n: number): string =>
+    path.join(opts.dataDir, 'envs', envId, 'releases', String(n))
+
   const vars = (t: EnvironmentTarget): Record<string, string> => ({ ...t.variables, ...t.secrets })
 
   const startRelease = async (s: EnvState, release: ReleaseArtifact, timeoutMs: number): Promise<void> => {
     if (!release.dir) throw new InvalidError('PAL_LOCAL_RELEASE_INVALID', 'a local release needs a directory')
     if (release.argv.length === 0)
       throw new InvalidError('PAL_LOCAL_RELEASE_INVALID', 'a local release needs a command')
+    // The artifact (the platform's, read-only) becomes a release of the environment: sandboxes show only
+    // their environment's own directories at /app.
+    const target = releaseDirOf(s.target.environmentId, release.number)
+    if (!existsSync(target)) cpSync(release.dir, target, { recursive: true, verbatimSymlinks: true })
     const proc = await driver.start({
       environmentId: s.target.environmentId,
       instanceId: `ins_${release.number}_${++seq}`,
-      cwd: release.dir,
+      cwd: target,
       argv: release.argv,
       env: vars(s.target),
       onOutput: () => undefined,
@@ -121,7 +129,7 @@ export function createLocalEnvironmentDriver(options: LocalEnvironmentDriverOpti
       s.jobs.set(job.name, 'running')
       const r = await driver.run({
         environmentId: t.environmentId,
-        cwd: s.current.release.dir,
+        cwd: releaseDirOf(t.environmentId, s.current.release.number),
         argv: job.argv,
         env: vars(t),
         onOutput: () => undefined,
