@@ -526,6 +526,8 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
     const slot = slotOf(spec.environmentId)
     const id = slot.identity
     const envId = spec.environmentId
+    // Checked before anything is allocated or started (a refused start leaves no bridge, port or FIFO).
+    const mounts = appMounts(slot, spec.cwd, spec.persistentDirs ?? [], false)
     let port: number
     let upstream: Upstream
     let proxyPort: number | undefined
@@ -596,7 +598,6 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
       spec.binDir,
       proxyPort,
     )
-    const mounts = appMounts(slot, spec.cwd, spec.persistentDirs ?? [], false)
 
     let state: ProcessState = adopted ? 'running' : 'starting'
     let restarts = 0
@@ -922,12 +923,12 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
       const id = slot.identity
       const build = spec.network === 'build'
       const netns = id ? (build ? `${id.name}-b` : id.name) : null
+      const mounts = appMounts(slot, spec.cwd, build ? [] : (spec.persistentDirs ?? []), build)
       const proxyPort = id
         ? build
           ? BUILD_PROXY_PORT
           : allocatePort(slot, PROXY_PORT_BASE, await busyPorts(slot, id.name))
         : undefined
-      const mounts = appMounts(slot, spec.cwd, build ? [] : (spec.persistentDirs ?? []), build)
       const unit = unitName('run', `${Date.now().toString(36)}-${++runCounter}`)
       const runId = `${build ? 'build' : 'job'}-${randomBytes(8).toString('hex')}`
       const role: ProcessRole = build ? 'build' : 'job'
