@@ -1,16 +1,6 @@
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  lstatSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from 'node:fs'
+import { existsSync, lstatSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
+import { writeFileDurably } from '../shared/durable-file.js'
 import type { ServiceType } from './engines/engine.js'
 
 /**
@@ -41,16 +31,7 @@ export function journalPath(backupsDirOfEnv: string): string {
 }
 
 export function writeJournal(backupsDirOfEnv: string, journal: RestoreJournal): void {
-  const file = journalPath(backupsDirOfEnv)
-  const tmp = `${file}.tmp`
-  const fd = openSync(tmp, 'w', 0o600)
-  try {
-    writeSync(fd, JSON.stringify(journal))
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-  renameSync(tmp, file)
+  writeFileDurably(journalPath(backupsDirOfEnv), JSON.stringify(journal))
 }
 
 export function removeJournal(journal: RestoreJournal, backupsDirOfEnv: string): void {

@@ -6,7 +6,7 @@
  * random placements per run.
  */
 import assert from 'node:assert/strict'
-import { createHash, randomInt } from 'node:crypto'
+import { randomInt } from 'node:crypto'
 import {
   chmodSync,
   lchownSync,
@@ -15,7 +15,6 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
-  readlinkSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -25,24 +24,7 @@ import path from 'node:path'
 import { test } from 'node:test'
 import { createLocalDriver, removeSandbox, sandboxName } from '../../src/deploy/index.js'
 import { packRootTree } from '../../src/shared/tenant-files.js'
-import { ROOT_ONLY } from './support.js'
-
-/** Every entry under `root` with its type, mode, owner and content: a change anywhere changes this. */
-function snapshot(root: string): string {
-  const h = createHash('sha256')
-  const walk = (dir: string): void => {
-    for (const name of readdirSync(dir).sort()) {
-      const p = path.join(dir, name)
-      const st = lstatSync(p)
-      h.update(`${p} ${st.mode} ${st.uid} ${st.gid} ${st.size} ${st.mtimeMs}\n`)
-      if (st.isSymbolicLink()) h.update(readlinkSync(p))
-      else if (st.isDirectory()) walk(p)
-      else h.update(readFileSync(p))
-    }
-  }
-  walk(root)
-  return h.digest('hex')
-}
+import { ROOT_ONLY, snapshotTree } from './support.js'
 
 const LEAVES = ['home', 'shared/uploads', 'shared/var/cache', 'builds/7'] as const
 const OPS = ['makeDir', 'pack', 'unpack', 'remove', 'freeze', 'digest'] as const
@@ -83,7 +65,7 @@ test(
       '/etc',
       dataDir,
     ]
-    const before = [snapshot(canary), snapshot(otherRelease)]
+    const before = [snapshotTree(canary), snapshotTree(otherRelease)]
     const source = mkdtempSync(path.join(base, 'src-'))
     writeFileSync(path.join(source, 'restored.txt'), 'restored')
 
@@ -168,7 +150,7 @@ test(
         assert.ok(err instanceof Error)
       }
       assert.deepEqual(
-        [snapshot(canary), snapshot(otherRelease)],
+        [snapshotTree(canary), snapshotTree(otherRelease)],
         before,
         `after ${op} on ${leaf} (round ${round})`,
       )

@@ -4,15 +4,13 @@
  * removing files and the directory) neither read nor change anything outside the environment.
  */
 import assert from 'node:assert/strict'
-import { createHash, randomInt } from 'node:crypto'
+import { randomInt } from 'node:crypto'
 import {
   lchownSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
-  readdirSync,
   readFileSync,
-  readlinkSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -30,23 +28,7 @@ import {
   removeInstanceDir,
   writeInstanceFile,
 } from '../../src/services/instance-files.js'
-import { ROOT_ONLY } from './support.js'
-
-function snapshot(root: string): string {
-  const h = createHash('sha256')
-  const walk = (dir: string): void => {
-    for (const name of readdirSync(dir).sort()) {
-      const p = path.join(dir, name)
-      const st = lstatSync(p)
-      h.update(`${p} ${st.mode} ${st.uid} ${st.gid} ${st.size} ${st.mtimeMs}\n`)
-      if (st.isSymbolicLink()) h.update(readlinkSync(p))
-      else if (st.isDirectory()) walk(p)
-      else h.update(readFileSync(p))
-    }
-  }
-  walk(root)
-  return h.digest('hex')
-}
+import { ROOT_ONLY, snapshotTree } from './support.js'
 
 const OPS = ['fresh', 'write', 'copyIn', 'copyOut', 'remove', 'removeDir'] as const
 const NAMES = ['data', 'tmp', 'files', 'redis.conf', 'init.sql', 'data/dump.rdb', 'data/appendonly'] as const
@@ -79,7 +61,7 @@ test(
       runAs: { ...id, sandbox: driver.serviceSandbox(env) },
     }
     const targets = [canary, path.join(canary, 'dump.rdb'), path.join(canary, 'sub'), '/etc', dataDir]
-    const before = snapshot(canary)
+    const before = snapshotTree(canary)
     const payload = path.join(base, 'payload.rdb')
     writeFileSync(payload, 'PAYLOAD')
     const out = path.join(base, 'out.rdb')
@@ -135,7 +117,7 @@ test(
       }
       if (!lstatSync(inst.dir, { throwIfNoEntry: false })) await freshInstanceDir(inst)
     }
-    assert.equal(snapshot(canary), before, 'the canary tree is unchanged')
+    assert.equal(snapshotTree(canary), before, 'the canary tree is unchanged')
     assert.ok(placements >= 150, `placements: ${placements}`)
     t.diagnostic(`${placements} placements, ${refused} operations refused`)
   },

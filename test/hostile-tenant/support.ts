@@ -1,4 +1,7 @@
 /** What the hostile-tenant tests share: a job run as the tenant, its output, and the sandbox name. */
+import { createHash } from 'node:crypto'
+import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs'
+import path from 'node:path'
 import type { DeployFixture } from '../deploy-helpers.js'
 import { eventually } from '../../src/deploy/testing.js'
 
@@ -28,4 +31,21 @@ export async function tenantJob(
 /** The lines a job printed (its log without the platform's own `[palisade] …` notes). */
 export function printed(output: string): string[] {
   return output.split('\n').filter((l) => l !== '' && !l.startsWith('[palisade] '))
+}
+
+/** Every entry under `root` with its type, mode, owner and content: a change anywhere changes this. */
+export function snapshotTree(root: string): string {
+  const h = createHash('sha256')
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir).sort()) {
+      const p = path.join(dir, name)
+      const st = lstatSync(p)
+      h.update(`${p} ${st.mode} ${st.uid} ${st.gid} ${st.size} ${st.mtimeMs}\n`)
+      if (st.isSymbolicLink()) h.update(readlinkSync(p))
+      else if (st.isDirectory()) walk(p)
+      else h.update(readFileSync(p))
+    }
+  }
+  walk(root)
+  return h.digest('hex')
 }

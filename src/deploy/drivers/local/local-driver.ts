@@ -39,7 +39,14 @@ import {
   type ProcessRecord,
   type ProcessRole,
 } from './process-records.js'
-import { adoptedHandle, childHandle, inspectProcesses, reapProcesses, type Handle } from './reconcile.js'
+import {
+  adoptedHandle,
+  childHandle,
+  inspectProcesses,
+  reapProcesses,
+  signalGroup,
+  type Handle,
+} from './reconcile.js'
 
 export interface Backoff {
   /** First restart delay, ms. */
@@ -134,19 +141,6 @@ async function freeLoopbackPort(): Promise<number> {
   })
 }
 
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return
-  try {
-    process.kill(-child.pid, signal)
-  } catch {
-    try {
-      child.kill(signal)
-    } catch {
-      // already gone
-    }
-  }
-}
-
 function pipeOutput(child: ChildProcess, sink: OutputSink): void {
   child.stdout?.setEncoding('utf8').on('data', (t: string) => sink('stdout', t))
   child.stderr?.setEncoding('utf8').on('data', (t: string) => sink('stderr', t))
@@ -163,8 +157,8 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: str
 
 async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
   const done = exited(child)
-  killGroup(child, 'SIGTERM')
-  const kill = setTimeout(() => killGroup(child, 'SIGKILL'), graceMs)
+  signalGroup(child, 'SIGTERM')
+  const kill = setTimeout(() => signalGroup(child, 'SIGKILL'), graceMs)
   await done
   clearTimeout(kill)
 }
@@ -960,7 +954,7 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
         let timedOut = false
         const timer = setTimeout(() => {
           timedOut = true
-          killGroup(child, 'SIGKILL')
+          signalGroup(child, 'SIGKILL')
         }, spec.timeoutMs)
         const { code, signal } = await exited(child)
         clearTimeout(timer)

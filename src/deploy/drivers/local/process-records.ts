@@ -1,18 +1,7 @@
 import { createHash } from 'node:crypto'
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from 'node:fs'
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
+import { writeFileDurably } from '../../../shared/durable-file.js'
 
 /**
  * Records of the processes the platform started for environments (docs/crash-safety.md): what proves, after a
@@ -253,15 +242,7 @@ export function createProcessRecords(dataDir: string): ProcessRecords {
       }
       const file = fileOf(rec)
       ensureDir(path.dirname(file))
-      const tmp = `${file}.tmp`
-      const fd = openSync(tmp, 'w', 0o600)
-      try {
-        writeSync(fd, JSON.stringify(rec))
-        fsyncSync(fd)
-      } finally {
-        closeSync(fd)
-      }
-      renameSync(tmp, file)
+      writeFileDurably(file, JSON.stringify(rec))
       return rec
     },
     remove(r) {

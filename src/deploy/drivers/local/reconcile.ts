@@ -16,7 +16,8 @@ export interface Handle {
   stop(graceMs: number): Promise<void>
 }
 
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+/** Signals a child's process group (the sandbox and all it forked); the child alone when it has none. */
+export function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return
   try {
     process.kill(-child.pid, signal)
