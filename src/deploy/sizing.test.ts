@@ -36,7 +36,7 @@ test('the smallest CPU share still gives the kernel a valid quota', () => {
 test('Kubernetes resources carry the same limits as requests and limits', () => {
   const r = kubernetesResources(planSizing({ instances: 2, memoryMb: 512, cpu: 0.5 }).app)
   assert.deepEqual(r, {
-    requests: { cpu: '500m', memory: '512Mi' },
+    requests: { cpu: '250m', memory: '256Mi' },
     limits: { cpu: '500m', memory: '512Mi' },
   })
 })

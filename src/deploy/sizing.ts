@@ -70,14 +70,32 @@ export function planSizing(sizing: Sizing): SizingPlan {
   })
 }
 
-/** Kubernetes `resources` of a container with these limits (requests equal limits: guaranteed QoS). */
+/** A CPU amount in the form the Kubernetes API server stores it (`1`, `250m`): a read-back compares equal. */
+export function cpuQuantity(cpu: number): string {
+  const milli = Math.max(1, Math.round(cpu * 1000))
+  return milli % 1000 === 0 ? String(milli / 1000) : `${milli}m`
+}
+
+/** A memory amount in MiB in the form the Kubernetes API server stores it (`2Gi`, `300Mi`). */
+export function memoryQuantity(mb: number): string {
+  return mb % 1024 === 0 ? `${mb / 1024}Gi` : `${mb}Mi`
+}
+
+/**
+ * The same limits for the Kubernetes driver: `limits` are the sizing (what the local driver enforces with
+ * cgroups); `requests` are half of it (at least 32 MiB), so a node can pack environments that do not use all
+ * of theirs, as processes on one host do.
+ */
 export function kubernetesResources(l: ProcessLimits): {
   requests: { cpu: string; memory: string }
   limits: { cpu: string; memory: string }
 } {
-  const cpu = `${Math.round((l.cpuQuotaUs / l.cpuPeriodUs) * 1000)}m`
-  const memory = `${Math.ceil(l.memoryBytes / MiB)}Mi`
-  return { requests: { cpu, memory }, limits: { cpu, memory } }
+  const cpu = l.cpuQuotaUs / l.cpuPeriodUs
+  const memoryMb = Math.round(l.memoryBytes / MiB)
+  return {
+    requests: { cpu: cpuQuantity(cpu / 2), memory: memoryQuantity(Math.max(32, Math.floor(memoryMb / 2))) },
+    limits: { cpu: cpuQuantity(cpu), memory: memoryQuantity(memoryMb) },
+  }
 }
 
 /** The sizing as the environment row stores it (JSON), with defaults for anything missing or malformed. */

@@ -1,3 +1,4 @@
+import { cpuQuantity, kubernetesResources, memoryQuantity, planSizing } from '../../sizing.js'
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment'
 import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet'
 import { Job } from 'kubernetes-models/batch/v1/Job'
@@ -158,30 +159,14 @@ export function namespaceOf(environmentId: string): string {
 }
 
 /** Kubernetes quantities in the canonical form the API server stores (so a read-back compares equal). */
-export function cpuQuantity(cpu: number): string {
-  const milli = Math.max(1, Math.round(cpu * 1000))
-  return milli % 1000 === 0 ? String(milli / 1000) : `${milli}m`
-}
-export function memoryQuantity(mb: number): string {
-  return mb % 1024 === 0 ? `${mb / 1024}Gi` : `${mb}Mi`
-}
+export { cpuQuantity, memoryQuantity }
 
-/**
- * The one place sizing becomes Kubernetes resources. TODO(#20): point at the sizing module once it lands;
- * today requests are half the limits (rounded to whole MiB / millicores) so a node can pack environments,
- * and limits are the environment's sizing.
- */
+/** Sizing as Kubernetes resources: the one definition is the sizing module's (src/deploy/sizing.ts). */
 export function resourcesFor(s: KubeSizing): {
   requests: { cpu: string; memory: string }
   limits: { cpu: string; memory: string }
 } {
-  return {
-    requests: {
-      cpu: cpuQuantity(s.cpu / 2),
-      memory: memoryQuantity(Math.max(32, Math.floor(s.memoryMb / 2))),
-    },
-    limits: { cpu: cpuQuantity(s.cpu), memory: memoryQuantity(s.memoryMb) },
-  }
+  return kubernetesResources(planSizing(s).app)
 }
 
 function labels(t: EnvironmentTarget): Record<string, string> {
