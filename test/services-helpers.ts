@@ -108,15 +108,20 @@ export function environmentUser(tp: TestPlatform | string, envId: string): Envir
 
 /**
  * argv that runs `argv` the way the environment's processes run: in its sandbox (its network namespace,
- * its uid/gid, the system read-only, its services directory at its host path, read-only as apps see it).
+ * its uid/gid, the system read-only, its services directory at its host path, read-only as apps see it;
+ * `writable`: as its database servers see it).
  */
-function inSandbox(user: EnvironmentUser, argv: readonly string[]): string[] {
+export function inSandbox(
+  user: EnvironmentUser,
+  argv: readonly string[],
+  opts: { readonly writable?: boolean; readonly cwd?: string } = {},
+): string[] {
   const services = path.join(user.dataDir, 'envs', user.environmentId, 'services')
   return sandboxArgv({
     identity: { uid: user.uid, gid: user.gid, name: user.name },
     netns: user.name,
-    mounts: [{ source: services, target: services, writable: false }],
-    cwd: '/',
+    mounts: [{ source: services, target: services, writable: opts.writable === true }],
+    cwd: opts.cwd ?? '/',
     argv,
     dieWithParent: true,
     etcDir: path.join(user.dataDir, 'sandboxes', user.name),

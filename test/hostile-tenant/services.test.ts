@@ -19,11 +19,10 @@ import {
 import os from 'node:os'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { sandboxArgv } from '../../src/deploy/drivers/local/sandbox.js'
 import { sandboxName } from '../../src/deploy/index.js'
 import { eventually } from '../../src/deploy/testing.js'
 import { startDeployPlatform, type DeployFixture, type DeployPlatform } from '../deploy-helpers.js'
-import { environmentUser } from '../services-helpers.js'
+import { environmentUser, inSandbox } from '../services-helpers.js'
 import { ROOT_ONLY } from './support.js'
 
 interface ServiceView {
@@ -52,16 +51,7 @@ describe("a tenant's database server is as contained as its app", { skip: ROOT_O
   /** Runs a shell command as the tenant's server would: its sandbox, its services directory writable. */
   const asServer = (command: string): void => {
     const user = environmentUser(dataDir, f.envId)
-    const services = path.join(dataDir, 'envs', f.envId, 'services')
-    const argv = sandboxArgv({
-      identity: { uid: user.uid, gid: user.gid, name: sandboxName(f.envId) },
-      netns: sandboxName(f.envId),
-      mounts: [{ source: services, target: services, writable: true }],
-      cwd: serviceDir,
-      argv: ['/bin/sh', '-c', command],
-      dieWithParent: true,
-      etcDir: path.join(dataDir, 'sandboxes', sandboxName(f.envId)),
-    })
+    const argv = inSandbox(user, ['/bin/sh', '-c', command], { writable: true, cwd: serviceDir })
     const r = spawnSync(argv[0] as string, argv.slice(1), { encoding: 'utf8' })
     assert.equal(r.status, 0, `${command}: ${r.stderr}`)
   }

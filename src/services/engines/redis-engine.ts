@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import path from 'node:path'
+import type { Duplex } from 'node:stream'
 import { mustExec } from '../exec.js'
 import {
   copyIntoInstance,
@@ -140,8 +141,7 @@ export const redisEngine: Engine = {
 }
 
 /** Connections to the instance's socket (from inside its sandbox under isolation). */
-const socketOf = (inst: Instance): (() => ReturnType<ReturnType<typeof serviceConnector>>) =>
-  serviceConnector(inst, path.join(inst.dir, 'redis.sock'))
+const socketOf = (inst: Instance): (() => Duplex) => serviceConnector(inst, path.join(inst.dir, 'redis.sock'))
 
 /** Starts Redis once with AOF off (it loads dump.rdb), switches AOF on (a rewrite from memory), and shuts it down. */
 async function loadRdbOnce(
