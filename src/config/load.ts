@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs'
 import path from 'node:path'
-import ipaddr from 'ipaddr.js'
+import { parseCidr } from '../shared/cidr.js'
 import { InvalidError } from '../shared/errors.js'
 import { DEFAULTS } from './defaults.js'
 import { SETTINGS, type Config, type ListenAddress } from './schema.js'
@@ -170,14 +170,7 @@ function parseCidrs(field: keyof Config, value: string | undefined): readonly st
     .filter((e) => e !== '')
   if (entries.length > 100) invalid(field, 'takes at most 100 entries')
   for (const entry of entries) {
-    const [addr, bits, extra] = entry.split('/')
-    const ok =
-      extra === undefined &&
-      addr !== undefined &&
-      ipaddr.isValid(addr) &&
-      (bits === undefined ||
-        (/^\d{1,3}$/.test(bits) && Number(bits) <= (ipaddr.parse(addr).kind() === 'ipv4' ? 32 : 128)))
-    if (!ok)
+    if (!parseCidr(entry))
       invalid(field, `${JSON.stringify(entry)} is not an IP address or CIDR (e.g. 10.0.0.0/8, 2001:db8::/32)`)
   }
   return Object.freeze(entries)

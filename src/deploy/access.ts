@@ -1,4 +1,4 @@
-import ipaddr from 'ipaddr.js'
+import { formatCidr, parseCidr } from '../shared/cidr.js'
 import { diffChanges } from '../audit/index.js'
 import { actorOf, hashPassword, type Principal } from '../iam/index.js'
 import type { RequestContext } from '../shared/context.js'
@@ -20,18 +20,8 @@ function invalid(field: string, message: string): never {
 
 /** Parses an address or CIDR and returns its canonical text (`10.0.0.0/8`, `2001:db8::/32`). */
 export function normaliseCidr(text: string, field: string): string {
-  const t = text.trim()
-  try {
-    if (t.includes('/')) {
-      const [addr, bits] = ipaddr.parseCIDR(t)
-      return `${addr.toString()}/${bits}`
-    }
-    if (!ipaddr.isValid(t)) throw new Error('bad')
-    const addr = ipaddr.parse(t)
-    return `${addr.toString()}/${addr.kind() === 'ipv4' ? 32 : 128}`
-  } catch {
-    return invalid(field, 'must be an IP address or CIDR such as 203.0.113.0/24')
-  }
+  const cidr = parseCidr(text)
+  return cidr ? formatCidr(cidr) : invalid(field, 'must be an IP address or CIDR such as 203.0.113.0/24')
 }
 
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/

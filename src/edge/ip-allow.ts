@@ -1,5 +1,6 @@
 import ipaddr from 'ipaddr.js'
 import { EdgeConfigError } from './errors.js'
+import { parseCidr } from '../shared/cidr.js'
 
 type Address = ipaddr.IPv4 | ipaddr.IPv6
 
@@ -14,17 +15,11 @@ export interface AllowList {
  */
 export function compileAllowList(entries: readonly string[]): AllowList {
   const ranges: [Address, number][] = entries.map((entry, i) => {
-    const text = entry.trim()
-    try {
-      if (text.includes('/')) {
-        const [addr, bits] = ipaddr.parseCIDR(text)
-        return [unmap(addr), addr.kind() === 'ipv6' && unmap(addr).kind() === 'ipv4' ? bits - 96 : bits]
-      }
-      const addr = unmap(ipaddr.parse(text))
-      return [addr, addr.kind() === 'ipv4' ? 32 : 128]
-    } catch (cause) {
-      throw new EdgeConfigError('PAL_EDGE_CIDR_INVALID', `ipAllow[${i}] is not an address or CIDR`, { cause })
-    }
+    const cidr = parseCidr(entry)
+    if (!cidr) throw new EdgeConfigError('PAL_EDGE_CIDR_INVALID', `ipAllow[${i}] is not an address or CIDR`)
+    const address = unmap(cidr.address)
+    // An IPv4-mapped range (::ffff:10.0.0.0/104) is matched as the IPv4 range it maps.
+    return [address, cidr.address.kind() === 'ipv6' && address.kind() === 'ipv4' ? cidr.bits - 96 : cidr.bits]
   })
   return {
     has(address: string): boolean {
