@@ -1,27 +1,53 @@
-import { lstatSync, readdirSync, readFileSync } from 'node:fs'
-import path from 'node:path'
+import { closeSync, constants, lstatSync, openSync, readdirSync, readFileSync } from 'node:fs'
 
-/** Bytes of regular files below `dir` (symlinks are not followed). */
+const DIRECTORY_NOFOLLOW = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW
+/** Deeper trees are counted down to this depth (each level holds one open descriptor). */
+const MAX_DEPTH = 64
+
+/**
+ * Bytes of regular files below `dir`, never following a link. The tree belongs to a tenant, who may swap a
+ * directory for a link while root walks it; so each directory is opened (O_NOFOLLOW) through its parent's
+ * open descriptor (`/proc/self/fd/N/name`, the equivalent of openat), and names are listed and measured through
+ * that descriptor: a swap makes the open fail instead of counting a directory outside the tree.
+ */
 export function directoryBytes(dir: string): number {
+  let fd: number
+  try {
+    fd = openSync(dir, DIRECTORY_NOFOLLOW)
+  } catch {
+    return 0
+  }
+  try {
+    return bytesBelow(fd, 0)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+function bytesBelow(dirFd: number, depth: number): number {
+  const base = `/proc/self/fd/${dirFd}`
+  let names: string[]
+  try {
+    names = readdirSync(base)
+  } catch {
+    return 0
+  }
   let total = 0
-  const stack = [dir]
-  while (stack.length > 0) {
-    const d = stack.pop() as string
-    let names: string[]
+  for (const name of names) {
+    const p = `${base}/${name}`
     try {
-      names = readdirSync(d)
-    } catch {
-      continue
-    }
-    for (const name of names) {
-      const p = path.join(d, name)
-      try {
-        const st = lstatSync(p)
-        if (st.isDirectory()) stack.push(p)
-        else if (st.isFile()) total += st.size
-      } catch {
-        // removed while walking
+      const st = lstatSync(p)
+      if (st.isFile()) total += st.size
+      else if (st.isDirectory() && depth < MAX_DEPTH) {
+        const child = openSync(p, DIRECTORY_NOFOLLOW)
+        try {
+          total += bytesBelow(child, depth + 1)
+        } finally {
+          closeSync(child)
+        }
       }
+    } catch {
+      // removed or swapped while walking
     }
   }
   return total
