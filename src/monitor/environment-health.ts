@@ -134,7 +134,10 @@ export function createEnvironmentHealth(deps: EnvironmentHealthDeps) {
       })
       if (done) {
         marked.push(envId)
-        deps.logger?.warn({ environmentId: envId, restarts: c.value }, 'environment marked failed: crash loop')
+        deps.logger?.warn(
+          { environmentId: envId, restarts: c.value },
+          'environment marked failed: crash loop',
+        )
       }
     }
     return marked
@@ -158,7 +161,12 @@ export function createEnvironmentHealth(deps: EnvironmentHealthDeps) {
       return m
         ? {
             status: 'failed',
-            failure: { reason: 'crash_loop', summary: m.summary, since: m.since, deploymentId: m.deployment_id },
+            failure: {
+              reason: 'crash_loop',
+              summary: m.summary,
+              since: m.since,
+              deploymentId: m.deployment_id,
+            },
           }
         : { status: 'ok', failure: null }
     },
