@@ -162,6 +162,8 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     processes: () => deploy.processReports(),
     servingLogKey: (envId) => deploy.servingLogKey(envId),
     logs: () => deploy.logs,
+    // The runtime catalog is opened below; read on a scrape or a round only.
+    runtimeCatalog: () => runtimes.catalog(),
     now: () => clock.now().getTime(),
     mailer,
     secrets,

@@ -300,7 +300,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerAuditRoutes(app, deps)
   registerWafRoutes(app, deps)
   registerRuntimeRoutes(app, deps)
-  if (deps.deploy) registerDeploymentRoutes(app, deps.deploy)
+  if (deps.deploy) {
+    const monitor = deps.monitor
+    registerDeploymentRoutes(app, deps.deploy, monitor ? (id) => monitor.environmentHealth(id) : undefined)
+  }
   if (deps.deploy) registerJobRoutes(app, deps.deploy)
   if (deps.deploy) registerAccessRoutes(app, deps.deploy)
   if (deps.deploy) registerDomainRoutes(app, deps.deploy)

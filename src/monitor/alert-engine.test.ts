@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { test } from 'node:test'
+import { shippedCatalog } from '../runtimes/index.js'
 import { createSecretBox } from '../shared/secret-box.js'
 import { migrateToLatest, openStore } from '../store/index.js'
 import { createAlertEngine, DELIVERY_ATTEMPTS, RETRY_BASE_MS } from './alert-engine.js'
@@ -116,6 +117,7 @@ test('webhook deliveries retry with backoff, keep their id, and give up after th
       processes: () => [],
       recentRestarts: () => 0,
       auditChain: { ok: null, verifiedAt: null, failing: [] },
+      runtimeCatalog: shippedCatalog,
       allowPrivateWebhooks: allowPrivate,
     })
   const row = () =>

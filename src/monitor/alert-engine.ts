@@ -4,9 +4,11 @@ import type { Mailer } from '../iam/index.js'
 import type { SecretBox } from '../shared/secret-box.js'
 import { newId } from '../shared/ids.js'
 import type { Logger } from '../shared/log.js'
+import type { RuntimeCatalog } from '../runtimes/index.js'
 import type { Database, Kysely } from '../store/index.js'
 import { ALERT_RULES, DEFAULT_REPEAT_MINUTES, isAlertRule, type AlertRuleName } from './alert-rules.js'
 import type { LoginOutcome } from './api-metrics.js'
+import { endOfLife } from './runtime-eol.js'
 import { readCertificates, type AuditChainStatus, type ProcessReport } from './platform-metrics.js'
 import { ID_HEADER, postWebhook, SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from './webhooks.js'
 import './tables.js'
@@ -36,6 +38,8 @@ export interface AlertEngineDeps {
   /** Restarts of an environment's app within the crash-loop window (10 minutes). */
   readonly recentRestarts: (environmentId: string) => number
   readonly auditChain: AuditChainStatus
+  /** The runtime catalog (end-of-life dates), as deploy and the runtime planner read it. */
+  readonly runtimeCatalog: () => RuntimeCatalog
   /** Webhooks to loopback/private addresses (tests, on-premises receivers); default refused (SSRF). */
   readonly allowPrivateWebhooks?: boolean
 }
@@ -114,7 +118,10 @@ export function createAlertEngine(deps: AlertEngineDeps) {
   /** Every condition true now. */
   async function conditions(now: number, settings: Settings): Promise<Condition[]> {
     const out: Condition[] = []
-    const envRows = await db.selectFrom('environments').select(['id', 'workspace_id', 'name']).execute()
+    const envRows = await db
+      .selectFrom('environments')
+      .select(['id', 'workspace_id', 'name', 'runtime', 'runtime_channel'])
+      .execute()
     const envs = new Map(envRows.map((e) => [e.id, e]))
     const operators = await operatorsWorkspace()
 
@@ -153,7 +160,7 @@ export function createAlertEngine(deps: AlertEngineDeps) {
           rule: 'crash_loop',
           subject: env.id,
           environmentId: env.id,
-          summary: `the app of environment ${env.name} is crash-looping (${recent} restarts in 10 minutes)`,
+          summary: `the app of environment ${env.name} is crash-looping (${recent} restarts in 10 minutes); the environment is marked failed until a deployment succeeds`,
           value: recent,
         })
     }
@@ -358,6 +365,27 @@ export function createAlertEngine(deps: AlertEngineDeps) {
         })
     }
 
+    // Runtimes past (or near, as tuned) their end of life, from the catalog's dates.
+    const catalog = runtimeCatalogOrNull()
+    if (catalog)
+      for (const env of envRows) {
+        const eol = endOfLife(catalog, env.runtime, env.runtime_channel)
+        if (!eol) continue
+        const days = (Date.parse(`${eol.date}T00:00:00.000Z`) - now) / 86_400_000
+        if (days > thresholdOf(settings, env.workspace_id, 'runtime_eol')) continue
+        out.push({
+          workspaceId: env.workspace_id,
+          rule: 'runtime_eol',
+          subject: env.id,
+          environmentId: env.id,
+          summary:
+            days <= 0
+              ? `environment ${env.name} runs ${eol.name} ${eol.major}, past its end of life (${eol.date}): no security fixes any more; upgrade it${env.runtime_channel === 'deprecated' ? ' (it is on the deprecated channel)' : ''}`
+              : `environment ${env.name} runs ${eol.name} ${eol.major}, which reaches its end of life on ${eol.date} (in ${Math.ceil(days)} days)`,
+          value: Math.round(-days * 10) / 10,
+        })
+      }
+
     // Backups: failed ones (events) and scheduled environments without a recent success.
     const failedBackups = await db
       .selectFrom('backups')
@@ -480,8 +508,21 @@ export function createAlertEngine(deps: AlertEngineDeps) {
     }
   }
 
-  /** One round: rules evaluated, alerts opened/repeated/resolved, notifications queued. */
-  async function evaluate(): Promise<void> {
+  function runtimeCatalogOrNull(): RuntimeCatalog | null {
+    try {
+      return deps.runtimeCatalog()
+    } catch (err) {
+      // An invalid refreshed catalog is reported where it is read (runtimes); the other rules still run.
+      deps.logger?.warn({ err }, 'runtime catalog unreadable: the runtime_eol rule is skipped this round')
+      return null
+    }
+  }
+
+  /**
+   * One round: rules evaluated, alerts opened/repeated/resolved, notifications queued. Answers every condition
+   * found (muted rules included: muting silences notifications, not what the environment's state is).
+   */
+  async function evaluate(): Promise<Condition[]> {
     const now = deps.now()
     const iso = new Date(now).toISOString()
     const settings = await settingsOf()
@@ -543,6 +584,7 @@ export function createAlertEngine(deps: AlertEngineDeps) {
       if (!settings.get(`${a.workspace_id} ${a.rule}`)?.muted)
         await notify({ ...a, resolved_at: iso }, 'resolved')
     }
+    return found
   }
 
   /** Sends due notifications; a failure is retried with doubling waits, then marked failed. */

@@ -13,7 +13,7 @@ export const ALERT_RULES = {
   },
   crash_loop: {
     description:
-      'The supervisor restarted an app at least `threshold` times within 10 minutes (the environment is marked crash-looping)',
+      'The supervisor restarted an app at least `threshold` times within 10 minutes (the environment is marked `failed` until a deployment succeeds)',
     threshold: 5,
     min: 2,
     max: 1000,
@@ -91,6 +91,14 @@ export const ALERT_RULES = {
     threshold: 2,
     min: 1,
     max: 100,
+    event: false,
+  },
+  runtime_eol: {
+    description:
+      "An environment's runtime is past its end of life, or within `threshold` days of it (dates from the runtime catalog)",
+    threshold: 0,
+    min: 0,
+    max: 365,
     event: false,
   },
 } as const satisfies Record<

@@ -7,6 +7,8 @@ import type { Logger } from '../shared/log.js'
 import type { SecretBox } from '../shared/secret-box.js'
 import { createAlertConfig, type AlertConfig } from './alert-config.js'
 import { createAlertEngine, type AlertEngine } from './alert-engine.js'
+import { shippedCatalog, type RuntimeCatalog } from '../runtimes/index.js'
+import { createEnvironmentHealth, type EnvironmentHealth } from './environment-health.js'
 import type { Database, Kysely } from '../store/index.js'
 import { AccessLogFeed } from './access-log-feed.js'
 import { ApiMetrics } from './api-metrics.js'
@@ -33,6 +35,8 @@ export interface MonitorDeps {
   readonly processes: () => Iterable<ProcessReport & { readonly logKey: string }>
   readonly servingLogKey: (envId: string) => string | null
   readonly logs: () => LogStore
+  /** The runtime catalog as the runtime planner reads it (default: the shipped snapshot). */
+  readonly runtimeCatalog?: () => RuntimeCatalog
   readonly now?: () => number
   /** Process metrics in `/metrics` (tests that build many monitors turn them off). */
   readonly processMetrics?: boolean
@@ -54,6 +58,11 @@ export interface Monitor {
   readonly crashLoops: CrashLoopWatch
   readonly alerts: AlertEngine
   readonly alertConfig: AlertConfig
+  /**
+   * The environment's health for the status API: `failed` while its app crash-loops, until a deployment
+   * succeeds (the caller has authorized reading the environment).
+   */
+  environmentHealth(envId: string): Promise<EnvironmentHealth>
   /** Whether a bearer value is the configured metrics token (constant time). */
   isMetricsToken(bearer: string): boolean
   /** Opens an environment's log (the caller has authorized the read). */
@@ -80,6 +89,7 @@ export function createMonitor(deps: MonitorDeps): Monitor {
   const auditChain: AuditChainStatus = { ok: null, verifiedAt: null, failing: [] }
   const crashLoops = new CrashLoopWatch()
   const tokenDigest = deps.metricsToken ? digest(deps.metricsToken) : null
+  const runtimeCatalog = deps.runtimeCatalog ?? shippedCatalog
   const metrics = createPlatformMetrics({
     db: deps.db,
     dataDir: deps.dataDir,
@@ -88,6 +98,7 @@ export function createMonitor(deps: MonitorDeps): Monitor {
     processes: deps.processes,
     crashLooping: () => crashLoops.looping(),
     auditChain,
+    runtimeCatalog,
     now,
     ...(deps.processMetrics === undefined ? {} : { processMetrics: deps.processMetrics }),
   })
@@ -103,6 +114,7 @@ export function createMonitor(deps: MonitorDeps): Monitor {
     processes: deps.processes,
     recentRestarts: (id) => crashLoops.recentRestarts(id),
     auditChain,
+    runtimeCatalog,
     ...(deps.logger ? { logger: deps.logger } : {}),
     ...(deps.allowPrivateWebhooks === undefined ? {} : { allowPrivateWebhooks: deps.allowPrivateWebhooks }),
   })
@@ -111,6 +123,13 @@ export function createMonitor(deps: MonitorDeps): Monitor {
     audit: deps.audit,
     clock: { now: () => new Date(now()) },
     secrets: deps.secrets,
+  })
+  const health = createEnvironmentHealth({
+    db: deps.db,
+    audit: deps.audit,
+    now,
+    servingDeployment: deps.servingLogKey,
+    ...(deps.logger ? { logger: deps.logger } : {}),
   })
   let lastAuditVerify = 0
   let lastLogPrune = 0
@@ -132,7 +151,9 @@ export function createMonitor(deps: MonitorDeps): Monitor {
       const removed = pruneOldLogs(path.join(deps.dataDir, 'logs'), keep, now())
       if (removed > 0) deps.logger?.info({ removed }, 'logs past their retention removed')
     }
-    await alerts.evaluate()
+    const found = await alerts.evaluate()
+    // After the alerts: a crash loop marks its environment failed; a successful deployment clears the mark.
+    await health.update(found)
     await alerts.deliver()
   }
 
@@ -149,6 +170,7 @@ export function createMonitor(deps: MonitorDeps): Monitor {
     alerts,
     alertConfig,
     verifyAuditNow,
+    environmentHealth: (envId) => health.of(envId),
     isMetricsToken(bearer) {
       return tokenDigest !== null && timingSafeEqual(digest(bearer), tokenDigest)
     },

@@ -11,8 +11,11 @@ import {
   WAF_ACTIONS,
   type EdgeSnapshot,
 } from '../edge/index.js'
+import type { RuntimeCatalog } from '../runtimes/index.js'
 import type { Database, Kysely } from '../store/index.js'
 import type { ApiMetrics } from './api-metrics.js'
+import { endOfLife } from './runtime-eol.js'
+import './tables.js'
 import { histogramSamples, registerSnapshotMetric, type Sample } from './snapshot-metric.js'
 
 /** Seconds: builds take from a second to many minutes. */
@@ -46,6 +49,8 @@ export interface PlatformMetricsDeps {
   /** Restarts of exited app processes whose loop marked them crash-looping (from the supervisor watch). */
   readonly crashLooping: () => ReadonlySet<string>
   readonly auditChain: AuditChainStatus
+  /** The runtime catalog (end-of-life dates of each environment's runtime). */
+  readonly runtimeCatalog: () => RuntimeCatalog
   /** Milliseconds since the epoch. */
   readonly now: () => number
   /** Process metrics (CPU, memory, event loop, handles) with the `palisade_` prefix; default on. */
@@ -299,6 +304,44 @@ export function createPlatformMetrics(deps: PlatformMetricsDeps): PlatformMetric
         labels: { environment: r.environment_id, service: r.name, engine: r.type },
         value: r.status === 'running' ? 1 : 0,
       }))
+    },
+  )
+
+  registerSnapshotMetric(
+    registry,
+    'palisade_environment_failed',
+    '1 while the environment is marked failed (its app crash-loops; cleared when a deployment succeeds).',
+    'gauge',
+    async () =>
+      (await db.selectFrom('environment_failures').select('environment_id').limit(10_000).execute()).map(
+        (r) => ({ labels: { environment: r.environment_id }, value: 1 }),
+      ),
+  )
+  registerSnapshotMetric(
+    registry,
+    'palisade_runtime_end_of_life_timestamp_seconds',
+    "When the runtime major of each environment reaches its end of life (the runtime catalog's date).",
+    'gauge',
+    async () => {
+      let catalog: RuntimeCatalog
+      try {
+        catalog = deps.runtimeCatalog()
+      } catch {
+        return [] // an invalid refreshed catalog: reported by runtimes, not a failed scrape
+      }
+      const rows = await db.selectFrom('environments').select(['id', 'runtime', 'runtime_channel']).execute()
+      return rows.flatMap((r) => {
+        const eol = endOfLife(catalog, r.runtime, r.runtime_channel)
+        return eol
+          ? [
+              {
+                // The runtime label comes from the catalog (a fixed set), never from the free-form setting.
+                labels: { environment: r.id, runtime: `${eol.name}@${eol.major}` },
+                value: Date.parse(`${eol.date}T00:00:00.000Z`) / 1000,
+              },
+            ]
+          : []
+      })
     },
   )
 

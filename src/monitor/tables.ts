@@ -1,10 +1,11 @@
-/** The monitor capability's own tables (migration 0014-monitor-alerts), merged into the store's `Database`. */
+/** The monitor capability's own tables (migrations 0014-monitor-alerts, 0021-environment-failures), merged into the store's `Database`. */
 declare module '../store/schema.js' {
   interface Database {
     alert_settings: AlertSettingsTable
     alert_channels: AlertChannelsTable
     alerts: AlertsTable
     alert_deliveries: AlertDeliveriesTable
+    environment_failures: EnvironmentFailuresTable
   }
 }
 
@@ -71,6 +72,18 @@ export interface AlertDeliveriesTable {
   error: string | null
   created_at: string
   delivered_at: string | null
+}
+
+/** An environment marked `failed` by the monitor (one row while the mark lasts). */
+export interface EnvironmentFailuresTable {
+  environment_id: string
+  workspace_id: string
+  /** Why: `crash_loop`. */
+  reason: string
+  summary: string
+  /** The deployment whose release was serving when the mark was set. */
+  deployment_id: string | null
+  since: string
 }
 
 export {}

@@ -80,6 +80,18 @@ const StatusSchema = Type.Object({
     description: 'whether this host enforces the sizing (none: not root, or no cgroups)',
   }),
   isolation: Type.Union([Type.Literal('namespaces'), Type.Literal('none')]),
+  status: Type.Union([Type.Literal('ok'), Type.Literal('failed')], {
+    description: 'failed: the app crash-loops (marked by the monitor); cleared when a deployment succeeds',
+  }),
+  failure: Type.Union([
+    Type.Object({
+      reason: Type.Literal('crash_loop'),
+      summary: Type.String(),
+      since: Timestamp,
+      deploymentId: Type.Union([Type.String(), Type.Null()]),
+    }),
+    Type.Null(),
+  ]),
 })
 
 export const LogQuery = Strict({
@@ -139,7 +151,16 @@ export function sendLog(
   return reply.send(out)
 }
 
-export function registerDeploymentRoutes(app: FastifyInstance, deploy: Deploy): void {
+/** An environment's health as the monitor marks it (`failed` while its app crash-loops). */
+export type HealthOf = (
+  envId: string,
+) => Promise<{ status: 'ok' | 'failed'; failure: Record<string, unknown> | null }>
+
+export function registerDeploymentRoutes(
+  app: FastifyInstance,
+  deploy: Deploy,
+  healthOf: HealthOf = () => Promise.resolve({ status: 'ok', failure: null }),
+): void {
   const Params = Strict({ id: Id })
   app.get(
     '/v1/environments/:id/deployments',
@@ -220,7 +241,12 @@ export function registerDeploymentRoutes(app: FastifyInstance, deploy: Deploy): 
       },
       schema: { params: Params, response: { 200: StatusSchema } },
     },
-    async (request) => deploy.status(principalOf(request), (request.params as { id: string }).id),
+    async (request) => {
+      const id = (request.params as { id: string }).id
+      // deploy.status authorizes the read; the health is read only after it.
+      const status = await deploy.status(principalOf(request), id)
+      return { ...status, ...(await healthOf(id)) }
+    },
   )
   app.get(
     '/v1/deployments/:id',

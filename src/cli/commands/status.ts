@@ -11,6 +11,9 @@ interface EnvStatus {
   maintenance: boolean
   process: { state: string; restarts: number; pid: number | null } | null
   isolation: string
+  /** `failed` while the app crash-loops (until a deployment succeeds); absent from older servers. */
+  status?: 'ok' | 'failed'
+  failure?: { reason: string; summary: string; since: string } | null
 }
 
 /** `palisade deployments list <env>` and `palisade deployments show <id>`: the environment's deployment history. */
@@ -59,6 +62,12 @@ export function statusCommand(): Command {
       const p = s.process
       for (const [k, v] of [
         ['environment', s.environmentId],
+        [
+          'status',
+          s.status === 'failed'
+            ? `FAILED since ${s.failure?.since ?? '?'}: ${s.failure?.summary ?? s.failure?.reason ?? 'crash loop'}`
+            : (s.status ?? 'ok'),
+        ],
         ['release', s.currentRelease === null ? 'none (never deployed)' : String(s.currentRelease)],
         [
           'deployment',
