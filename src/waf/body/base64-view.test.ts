@@ -24,3 +24,10 @@ test('tokens, binary data, words and plain prose are not decoded', () => {
   assert.equal(base64View('short'), undefined)
   assert.equal(base64View('not base64 at all!'), undefined)
 })
+
+test('NUL bytes that split a keyword are left out of the decoded view', () => {
+  const split = Buffer.from('<<scr\0ipt/src=http://xss.example/x.js></script', 'latin1').toString('base64')
+  assert.equal(base64View(split), '<<script/src=http://xss.example/x.js></script')
+  // other control bytes still mark binary data
+  assert.equal(base64View(Buffer.from('<a\0b\x01c>', 'latin1').toString('base64')), undefined)
+})

@@ -4,7 +4,7 @@
  * rule saw when the WAF inspects only the encoded text. A value whose whole text is Base64 (standard
  * or URL-safe alphabet, padding optional, a space read as `+`) and that decodes to printable UTF-8
  * text containing at least one character other than letters, digits and spaces is offered to the
- * rules a second time, decoded. Random tokens and binary data decode to non-printable bytes and are
+ * rules a second time, decoded (NUL bytes left out). Random tokens and binary data decode to non-printable bytes and are
  * not offered, nor is plain prose (it carries no syntax an injection needs).
  *
  * Input and output are byte strings (one char per byte). Never throws.
@@ -28,9 +28,11 @@ export function base64View(value: string): string | undefined {
   // Printable (no control bytes but tab, CR, LF), with some syntax in it; random bytes fail at once.
   let high = false
   let syntax = false
+  let nul = false
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i]!
     if (b >= 0x80) high = true
+    else if (b === 0) nul = true
     else if (b < 0x20 ? b !== 0x09 && b !== 0x0a && b !== 0x0d : b === 0x7f) return undefined
     else if (!syntax && !isWordByte(b)) syntax = true
   }
@@ -39,7 +41,10 @@ export function base64View(value: string): string | undefined {
     if (!isUtf8(bytes)) return undefined
     if (!/[^\p{L}\p{N} ]/u.test(bytes.toString('utf8'))) return undefined
   } else if (!syntax) return undefined
-  return bytes.toString('latin1')
+  // NUL bytes split keywords (`<scr\0ipt>`) for a filter while the application's C string or browser drops
+  // them: the view is the text without them.
+  const text = bytes.toString('latin1')
+  return nul ? text.replace(/\0/g, '') : text
 }
 
 /** ASCII letters, digits and the space. */

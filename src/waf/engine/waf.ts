@@ -8,7 +8,7 @@ import { base64View } from '../body/base64-view.js'
 import { expandGraphql, graphqlArgs } from '../body/graphql.js'
 import { parseJson } from '../body/json.js'
 import { parseMultipart, strictError } from '../body/multipart.js'
-import { parseUrlEncoded } from '../body/urlencoded.js'
+import { parseUrlEncoded, urlDecodeNonStrict } from '../body/urlencoded.js'
 import { parseXml } from '../body/xml.js'
 import type { Operator } from '../operators/operator.js'
 import { findVariable, parseSelectors, selectorCovers } from '../variables/index.js'
@@ -188,6 +188,22 @@ function addBase64Views(args: readonly Entry[], out: Entry[]): void {
   for (const a of args) {
     const decoded = base64View(a.value)
     if (decoded !== undefined) out.push({ key: a.key, value: decoded })
+  }
+}
+
+const PERCENT_ESCAPE = /%[0-9A-Fa-f]{2}/
+
+/**
+ * Appends the URL-decoded view of every value of `args` that holds a `%XX` escape. Values of a JSON, XML or
+ * multipart body are not URL-decoded by their parser, yet applications decode them (a client that encodes
+ * each field, a multipart field carrying a query string): an injection sent URL-encoded there reached no rule
+ * in the form the application will use. A form's or query's values are decoded once already and get no view.
+ */
+function addUrlDecodedViews(args: readonly Entry[], out: Entry[]): void {
+  for (const a of args) {
+    if (!PERCENT_ESCAPE.test(a.value)) continue
+    const decoded = urlDecodeNonStrict(a.value)
+    if (decoded !== a.value) out.push({ key: a.key, value: decoded })
   }
 }
 
@@ -659,6 +675,7 @@ class Tx implements Transaction, ActionTx {
         // not as parameter names (its regression tests expect 944100 not to fire on <java.lang.Runtime>).
         d.argsDecoded.push(...r.args)
         addBase64Views(r.args, d.argsDecoded)
+        addUrlDecodedViews(r.args, d.argsDecoded)
         d.files = r.files
         d.filesNames = r.files.map((f) => ({ key: f.key, value: f.key }))
         d.filesSizes = r.fileSizes
@@ -679,6 +696,7 @@ class Tx implements Transaction, ActionTx {
           argsLimit: cfg.argumentsLimit,
         })
         d.argsPost = r.pairs
+        addUrlDecodedViews(r.pairs, d.argsDecoded)
         if (r.error !== undefined) error(r.error)
         break
       }
@@ -700,6 +718,7 @@ class Tx implements Transaction, ActionTx {
         // not as parameter names (its regression tests expect 944100 not to fire on <java.lang.Runtime>).
         d.argsDecoded.push(...r.args)
         addBase64Views(r.args, d.argsDecoded)
+        addUrlDecodedViews(r.args, d.argsDecoded)
         if (r.error !== undefined) error(r.error)
         break
       }
