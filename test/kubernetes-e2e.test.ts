@@ -247,8 +247,26 @@ test('palisade serve under the kubernetes driver deploys, rolls back, runs jobs,
   assert.equal(field(container(customWeb), 'image'), 'registry.example.test/acme/api:1.2.3')
   assert.deepEqual(await admin.list('batch/v1', 'Job', customNs, 'palisade.dev/role=build'), [])
 
+  // What the cluster cannot run is refused by Palisade with its own 4xx before anything is sent: an image
+  // reference the cluster would reject (upper case host) gets a 400 naming the field, and no namespace.
+  const bad = await api.call('POST', `/v1/projects/${projectId}/environments`, {
+    name: 'bad',
+    runtime: 'custom:Registry.Example/UPPER:1',
+  })
+  assert.equal(bad.status, 201, bad.text)
+  const badId = field(bad.json, 'id') as string
+  t.after(async () => {
+    await admin.remove('v1', 'Namespace', undefined, namespaceOf(badId)).catch(() => undefined)
+  })
+  const refused = await api.call('POST', `/v1/environments/${badId}/deployments`, {})
+  assert.equal(refused.status, 400, refused.text)
+  assert.equal(field(refused.json, 'error', 'details', 0, 'field'), 'runtime')
+  assert.equal(await admin.get('apps/v1', 'Deployment', namespaceOf(badId), 'web'), undefined)
+
   // Deleting the environment removes its namespace (the controller-manager finishes the deletion).
-  const del = await api.call('DELETE', `/v1/environments/${envId}`)
+  // It holds a service: deleting it needs force, as under the local driver.
+  assert.equal((await api.call('DELETE', `/v1/environments/${envId}`)).status, 409)
+  const del = await api.call('DELETE', `/v1/environments/${envId}?force=true`)
   assert.equal(del.status, 204, del.text)
   await eventually(
     async () => ((await admin.get('v1', 'Namespace', undefined, ns)) ? undefined : true),

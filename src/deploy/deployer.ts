@@ -1505,6 +1505,15 @@ export function createDeployer(deps: DeployDeps) {
     ): Promise<Deployment> {
       const env = await tenancy.environments.load(principal, envId, 'deployment.create')
       if (input.ref !== undefined) assertRef(input.ref)
+      if (deps.cluster) {
+        // What the cluster cannot build or run is refused now, with Palisade's own error, before anything is sent.
+        const project = await db
+          .selectFrom('projects')
+          .select(['repository'])
+          .where('id', '=', env.project_id)
+          .executeTakeFirst()
+        deps.cluster.check({ runtime: env.runtime, repository: project?.repository ?? null })
+      }
       return createDeploymentRow(principal, ctx, env, 'deploy', {
         ref: input.ref ?? null,
         release: null,

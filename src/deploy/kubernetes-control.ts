@@ -140,8 +140,29 @@ export function createKubernetesControl(deps: KubernetesControlDeps): Kubernetes
   }
   const timeoutMs = 300_000
 
+  const check: ClusterReleases['check'] = ({ runtime, repository }) => {
+    if (runtime.startsWith('custom:')) {
+      runtimeImage(runtime, null)
+      return
+    }
+    if (!deps.registry)
+      throw new PalisadeError(
+        'conflict',
+        KUBE_ERRORS.conflict,
+        'builds from git need a registry: set PALISADE_K8S_REGISTRY (or use a custom:<image> runtime)',
+      )
+    if (!repository?.startsWith('https://'))
+      throw new PalisadeError(
+        'conflict',
+        KUBE_ERRORS.conflict,
+        "in-cluster builds fetch over https: set the project's repository to an https git URL",
+      )
+  }
+
   const releases: ClusterReleases = {
+    check,
     async image(environmentId, b, onLog): Promise<ClusterRelease> {
+      check({ runtime: b.runtime, repository: b.repository })
       const custom = /^custom:(.+)$/.exec(b.runtime)
       if (custom) {
         const image = runtimeImage(b.runtime, null)
@@ -150,18 +171,7 @@ export function createKubernetesControl(deps: KubernetesControlDeps): Kubernetes
       }
       // A standard runtime: the catalog's image of the pinned version, with the app built on top in the cluster.
       const baseImage = runtimeImage(b.runtime, b.runtimeVersion)
-      if (!deps.registry)
-        throw new PalisadeError(
-          'conflict',
-          KUBE_ERRORS.conflict,
-          'builds from git need a registry: set PALISADE_K8S_REGISTRY (or use a custom:<image> runtime)',
-        )
-      if (!b.repository?.startsWith('https://'))
-        throw new PalisadeError(
-          'conflict',
-          KUBE_ERRORS.conflict,
-          "in-cluster builds fetch over https: set the project's repository to an https git URL",
-        )
+      if (!deps.registry || !b.repository) throw new Error('unreachable: checked above')
       const t = await targetOf(environmentId)
       await driver.applyEnvironment(t)
       const ref = /^[0-9a-f]{40}$/.test(b.ref) || b.ref.startsWith('refs/') ? b.ref : `refs/heads/${b.ref}`

@@ -214,6 +214,11 @@ export interface ClusterRelease {
  * every instance of it is ready, rollbacks that re-apply a kept release's spec, jobs as cluster Jobs.
  */
 export interface ClusterReleases {
+  /**
+   * Throws a Palisade 4xx error (invalid image, no https repository, no registry) when a deployment of this
+   * runtime and repository cannot be built or run in the cluster; checked before a deployment is queued.
+   */
+  check(input: { readonly runtime: string; readonly repository: string | null }): void
   /** The image of a new release and how it starts; `onLog` gets progress lines. */
   image(
     environmentId: string,
