@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { test } from 'node:test'
@@ -79,7 +80,29 @@ test('palisade serve under the kubernetes driver deploys, rolls back, runs jobs,
     PALISADE_K8S_REGISTRY: REGISTRY,
     // Standard runtimes run the catalog's image of the pinned version: pinning resolves it (no download).
     PALISADE_RUNTIME_PINNING: 'on',
+    // The edge's port is read from its start line.
+    PALISADE_LOG_LEVEL: 'info',
   })
+  const edgeLine = await eventually(
+    () =>
+      server
+        .output()
+        .split('\n')
+        .find((l) => l.includes('edge listening')),
+    20_000,
+    'the edge to listen',
+  )
+  const edgePort = Number(/"http":([0-9]+)/.exec(edgeLine)?.[1])
+  assert.ok(edgePort > 0, edgeLine)
+  const edgeStatus = (host: string): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: edgePort, path: '/', headers: { host } }, (res) => {
+        res.resume()
+        resolve(res.statusCode ?? 0)
+      })
+      req.on('error', reject)
+      req.end()
+    })
 
   const anon = apiAt(server.apiUrl)
   const setupToken = readFileSync(path.join(dataDir, 'setup-token'), 'utf8').trim()
@@ -104,6 +127,8 @@ test('palisade serve under the kubernetes driver deploys, rolls back, runs jobs,
   assert.equal(created.status, 201, created.text)
   const envId = field(created.json, 'id') as string
   const ns = namespaceOf(envId)
+  const host = 'stage.shop.acme.localhost'
+  assert.equal(await edgeStatus(host), 503, 'nothing deployed yet: the edge says so')
   t.after(async () => {
     await admin.remove('v1', 'Namespace', undefined, ns).catch(() => undefined)
   })
@@ -149,6 +174,9 @@ test('palisade serve under the kubernetes driver deploys, rolls back, runs jobs,
   assert.equal(field(container(web), 'image'), `${REGISTRY}/${ns}/app:1`)
   assert.equal(web?.metadata.annotations?.['palisade.dev/release'], '1')
   assert.equal(field(web, 'status', 'readyReplicas'), 1)
+  // The edge now proxies to the app's cluster Service. That name resolves only inside a cluster (there is no
+  // cluster DNS here), so the edge answers 502 where it answered 503 (not deployed) before.
+  assert.equal(await edgeStatus(host), 502)
 
   // A second release is a new revision; a rollback re-applies release 1's spec (no rebuild: no build-3 Job).
   await deploy()
