@@ -128,7 +128,7 @@ test('palisade serve under the kubernetes driver deploys, rolls back, runs jobs,
   const envId = field(created.json, 'id') as string
   const ns = namespaceOf(envId)
   const host = 'stage.shop.acme.localhost'
-  assert.equal(await edgeStatus(host), 503, 'nothing deployed yet: the edge says so')
+  assert.equal(await edgeStatus(host), 404, 'nothing deployed yet: no route')
   t.after(async () => {
     await admin.remove('v1', 'Namespace', undefined, ns).catch(() => undefined)
   })
@@ -175,7 +175,7 @@ test('palisade serve under the kubernetes driver deploys, rolls back, runs jobs,
   assert.equal(web?.metadata.annotations?.['palisade.dev/release'], '1')
   assert.equal(field(web, 'status', 'readyReplicas'), 1)
   // The edge now proxies to the app's cluster Service. That name resolves only inside a cluster (there is no
-  // cluster DNS here), so the edge answers 502 where it answered 503 (not deployed) before.
+  // cluster DNS here), so the edge answers 502 where it had no route (404) before.
   assert.equal(await edgeStatus(host), 502)
 
   // A second release is a new revision; a rollback re-applies release 1's spec (no rebuild: no build-3 Job).
@@ -199,7 +199,7 @@ test('palisade serve under the kubernetes driver deploys, rolls back, runs jobs,
     type: 'command',
     command: 'echo hi',
   })
-  assert.equal(job.status, 201, job.text)
+  assert.equal(job.status, 202, job.text)
   const jobDone = await eventually(
     async () => {
       const r = await api.call('GET', `/v1/jobs/${String(field(job.json, 'id'))}`)
@@ -215,7 +215,7 @@ test('palisade serve under the kubernetes driver deploys, rolls back, runs jobs,
   assert.deepEqual(field(container(kubeJobs[0]), 'command'), ['/bin/sh', '-c', 'echo hi'])
   assert.equal(field(container(kubeJobs[0]), 'image'), `${REGISTRY}/${ns}/app:1`)
   const restart = await api.call('POST', `/v1/environments/${envId}/jobs`, { type: 'restart' })
-  assert.equal(restart.status, 201, restart.text)
+  assert.equal(restart.status, 202, restart.text)
   await eventually(
     async () => {
       const r = await api.call('GET', `/v1/jobs/${String(field(restart.json, 'id'))}`)
