@@ -226,6 +226,21 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   const runtimePins = config.runtimePinning
     ? createRuntimePins({ dataDir: config.dataDir, catalog: () => runtimes.catalog(), clock })
     : undefined
+  // PALISADE_DRIVER=kubernetes: environments are applied to the cluster and reconciled; releases, jobs and
+  // services run there (the deployer's and the services' cluster seams). The edge proxies to the app's
+  // cluster Service, which it reaches when Palisade runs in the cluster (README, "Kubernetes").
+  const kubernetes =
+    config.driver === 'kubernetes'
+      ? createKubernetesControl({
+          db: store.db,
+          audit,
+          driver: createKubernetesDriver({ client: kubeClientFor(config) }),
+          resolveVariables: (envId) => tenancy.variables.resolve(envId),
+          // Services are created below; the variables are read at each apply.
+          serviceVariables: (envId) => services.connectionVariables(envId),
+          registry: config.k8sRegistry,
+        })
+      : undefined
   const deploy = createDeploy({
     db: store.db,
     audit,
@@ -240,6 +255,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     // Services are created after deploy (they need its driver); the variables are read at each start.
     serviceVariables: (envId) => services.connectionVariables(envId),
     ...(runtimePins ? { runtimePins } : {}),
+    ...(kubernetes ? { cluster: kubernetes.releases } : {}),
     ...(options.deploy?.options ? { options: options.deploy.options } : {}),
     ...(options.domains ? { domains: options.domains } : {}),
   })
@@ -272,19 +288,9 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     // Each service runs in its own cgroup with its share of the environment's sizing (#20).
     serviceLauncher: async (envId, serviceId) =>
       driver.serviceLauncher?.(envId, serviceId, (await deploy.sizingPlanOf(envId)).service) ?? null,
+    ...(kubernetes ? { cluster: kubernetes.services } : {}),
   })
   const sync = createSync({ ...dataDeps, services, engines: ENGINES })
-  // PALISADE_DRIVER=kubernetes: environments are applied to the cluster and reconciled (docs/notes/kube.md
-  // says what still runs through the local driver).
-  const kubernetes =
-    config.driver === 'kubernetes'
-      ? createKubernetesControl({
-          db: store.db,
-          audit,
-          driver: createKubernetesDriver({ client: kubeClientFor(config) }),
-          resolveVariables: (envId) => tenancy.variables.resolve(envId),
-        })
-      : undefined
   const backupScheduler = createBackupScheduler({
     backups: services.backups,
     logger,

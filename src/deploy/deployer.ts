@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { diffChanges } from '../audit/index.js'
@@ -6,7 +7,7 @@ import type { EnvironmentsTable } from '../store/index.js'
 import type { DeploymentsTable, JobsTable } from './tables.js'
 import { saveDeployState, type DeployStatePatch } from './deploy-state.js'
 import { PLATFORM_CONTEXT, type RequestContext } from '../shared/context.js'
-import { ConflictError, InvalidError, NotFoundError } from '../shared/errors.js'
+import { ConflictError, InvalidError, NotFoundError, PalisadeError } from '../shared/errors.js'
 import { newId } from '../shared/ids.js'
 import { crashPoint } from '../shared/crash-point.js'
 import { packRootTree } from '../shared/tenant-files.js'
@@ -23,6 +24,7 @@ import {
   DEFAULT_DEPLOY_OPTIONS,
   JOB_TYPES,
   type Deployment,
+  type ClusterReleases,
   type DeployDeps,
   type DeploymentStatus,
   type EnvironmentRuntimeStatus,
@@ -78,6 +80,12 @@ interface EnvRuntime {
 }
 
 const MAX_COMMAND = 4096
+/** flush-cache in a cluster image: the Procfile's `flush-cache:` line, else the package.json script. */
+const CLUSTER_FLUSH_ARGV = [
+  '/bin/sh',
+  '-c',
+  'l=$(sed -n "s/^flush-cache:[[:space:]]*//p" Procfile 2>/dev/null | head -n1); if [ -n "$l" ]; then exec /bin/sh -c "$l"; fi; exec npm run palisade:flush-cache',
+]
 /** How often the health of running instances is re-checked, ms. */
 const INSTANCE_CHECK_MS = 1_000
 /** An adopted instance answered before the restart: it gets this long to answer again, ms. */
@@ -325,17 +333,22 @@ export function createDeployer(deps: DeployDeps) {
       ipAllowOf(envId, env.workspace_id),
       deps.wafSettings ? deps.wafSettings(envId) : Promise.resolve({}),
     ])
-    // The egress setting takes effect with the route: at every deploy, restart and settings change.
-    await driver
-      .setEgress(envId, egressOf(env))
-      .catch((err: unknown) =>
-        deps.logger?.error({ err, environmentId: envId }, 'applying the egress setting failed'),
-      )
+    // The egress setting takes effect with the route: at every deploy, restart and settings change (in a
+    // cluster, the environment's NetworkPolicies carry it).
+    if (!deps.cluster)
+      await driver
+        .setEgress(envId, egressOf(env))
+        .catch((err: unknown) =>
+          deps.logger?.error({ err, environmentId: envId }, 'applying the egress setting failed'),
+        )
     const route: PublishedRoute = {
       environmentId: envId,
       workspaceId: env.workspace_id,
       hosts: [env.host, ...domains.map((d) => d.name)],
-      target: targetOf(runtimes.get(envId)?.serving),
+      target:
+        deps.cluster && state?.current_release != null
+          ? { kind: 'proxy', upstream: deps.cluster.upstream(envId) }
+          : targetOf(runtimes.get(envId)?.serving),
       maintenance: state?.maintenance === 1,
       access,
       throttle: throttleOf(env) ?? opts.throttle,
@@ -881,6 +894,7 @@ export function createDeployer(deps: DeployDeps) {
     const env = await envRow(dep.environment_id)
     if (!env)
       return setStatus(id, { status: 'failed', reason: 'the environment was deleted', finished_at: now() })
+    if (deps.cluster) return runClusterDeployment(dep, env, deps.cluster)
     const started = Date.now()
     let builtDir: string | null = null
     try {
@@ -1046,6 +1060,154 @@ export function createDeployer(deps: DeployDeps) {
     return toDeployment(row)
   }
 
+  // ---------------------------------------------------------------- cluster (PALISADE_DRIVER=kubernetes)
+
+  /** A failure's reason as the deployment shows it: Palisade's own errors are safe to show. */
+  const clusterReason = (err: unknown): string =>
+    err instanceof DeployFailure || (err instanceof PalisadeError && err.kind !== 'internal')
+      ? err.message.slice(0, 1000)
+      : 'internal error (see the control plane log)'
+
+  /**
+   * A deployment whose release runs in the cluster: an image (the customer's, or built in the cluster from
+   * git), rolled out as a Deployment revision; the switch is the finished rollout. A rollback rolls an earlier
+   * release's kept spec out again. A failed rollout leaves the previous revision serving.
+   */
+  async function runClusterDeployment(
+    dep: DeploymentsTable,
+    env: EnvironmentsTable,
+    cluster: ClusterReleases,
+  ): Promise<void> {
+    const id = dep.id
+    const started = Date.now()
+    try {
+      let number: number
+      if (dep.kind === 'rollback') {
+        await setStatus(id, { status: 'deploying', started_at: now() })
+        const row = await db
+          .selectFrom('releases')
+          .selectAll()
+          .where('environment_id', '=', env.id)
+          .where('number', '=', dep.release ?? -1)
+          .executeTakeFirst()
+        if (!row || row.removed === 1)
+          throw new DeployFailure(`release ${dep.release ?? '?'} is no longer available`)
+        logs.note(id, `rolling back to release ${row.number}: its kept spec is rolled out again, no rebuild`)
+        await cluster.rollBackTo(env.id, row.number)
+        number = row.number
+      } else {
+        await setStatus(id, { status: 'building', started_at: now() })
+        if (dep.kind === 'push')
+          throw new DeployFailure(
+            "git push deployments build on this host; under the kubernetes driver, deploy from the project's https repository",
+          )
+        const project = await db
+          .selectFrom('projects')
+          .select(['repository'])
+          .where('id', '=', env.project_id)
+          .executeTakeFirst()
+        let ref = dep.ref ?? env.branch
+        if (dep.kind === 'runtime-update') {
+          // The same code on the new runtime: its commit when it is known, else the branch.
+          const src = await db
+            .selectFrom('releases')
+            .select(['commit'])
+            .where('environment_id', '=', env.id)
+            .where('number', '=', dep.source_release ?? -1)
+            .executeTakeFirst()
+          ref = src?.commit ?? env.branch
+        }
+        let version: string | null
+        try {
+          version = dep.runtime_version ?? deps.runtimePins?.resolve(env.runtime) ?? null
+        } catch (err) {
+          throw new DeployFailure(
+            `runtime ${env.runtime}: ${err instanceof Error ? err.message : 'no version'}`,
+          )
+        }
+        if (version !== null) await setStatus(id, { runtime_version: version })
+        const release = await cluster.image(
+          env.id,
+          {
+            number: dep.number,
+            runtime: env.runtime,
+            runtimeVersion: version,
+            repository: project?.repository ?? null,
+            ref,
+          },
+          (line) => logs.note(id, line),
+        )
+        await setStatus(id, { status: 'deploying', release: dep.number })
+        logs.note(
+          id,
+          `rolling out release ${dep.number} (${release.image}); waiting until every instance is ready`,
+        )
+        await cluster.rollOut(env.id, release)
+        await db
+          .insertInto('releases')
+          .values({
+            environment_id: env.id,
+            number: dep.number,
+            deployment_id: id,
+            commit: /^[0-9a-f]{40}$/.test(ref) ? ref : null,
+            kind: 'process',
+            command: JSON.stringify(release.argv),
+            static_root: null,
+            created_at: now(),
+            removed: 0,
+            runtime_version: version,
+            digest: null,
+          })
+          .execute()
+        number = dep.number
+      }
+      await saveState(env.id, { current_release: number, current_deployment_id: id })
+      await publish(env.id)
+      await setStatus(id, { status: 'succeeded', finished_at: now(), reason: null })
+      logs.note(
+        id,
+        `deployment ${dep.number} succeeded in ${Date.now() - started} ms: release ${number} serves`,
+      )
+    } catch (err) {
+      const reason = clusterReason(err)
+      if (!(err instanceof DeployFailure) && !(err instanceof PalisadeError))
+        deps.logger?.error({ err, deploymentId: id }, 'deployment failed unexpectedly')
+      const still = await currentReleaseOf(env.id).catch(() => null)
+      logs.note(
+        id,
+        `deployment failed: ${reason}; ${still ? `release ${still.release} keeps serving` : 'nothing was serving before, so nothing serves now'}`,
+      )
+      await setStatus(id, { status: 'failed', reason, finished_at: now() })
+    }
+    logs.end(id)
+  }
+
+  /** A job in the cluster: a restart is a rolling restart; commands run as a Job of the current image. */
+  async function runClusterJob(
+    job: JobsTable,
+    env: EnvironmentsTable,
+    cluster: ClusterReleases,
+    finish: (ok: boolean, reason: string | null) => Promise<void>,
+  ): Promise<void> {
+    if ((await currentReleaseOf(env.id)) === null)
+      return finish(false, 'the environment has no running release')
+    try {
+      if (job.type === 'restart') {
+        logs.note(job.id, 'rolling restart: new pods of the current release, ready before the old ones stop')
+        await cluster.restart(env.id)
+        return await finish(true, null)
+      }
+      const argv = job.type === 'command' ? ['/bin/sh', '-c', job.command ?? ''] : CLUSTER_FLUSH_ARGV
+      // Job names are DNS labels: derived from the job's id, unique per environment.
+      const name = `job-${createHash('sha256').update(job.id).digest('hex').slice(0, 20)}`
+      logs.note(job.id, `running as the cluster Job ${name} (its output: kubectl logs job/${name})`)
+      const state = await cluster.runJob(env.id, { name, argv, timeoutMs: opts.jobTimeoutMs })
+      await finish(state === 'succeeded', state === 'succeeded' ? null : `the cluster Job ${name} failed`)
+    } catch (err) {
+      await finish(false, clusterReason(err))
+    }
+  }
+
   // ---------------------------------------------------------------- jobs
 
   async function runJob(id: string): Promise<void> {
@@ -1067,6 +1229,7 @@ export function createDeployer(deps: DeployDeps) {
     }
     try {
       const env = await envRow(job.environment_id)
+      if (env && deps.cluster) return await runClusterJob(job, env, deps.cluster, finish)
       const serving = runtimes.get(job.environment_id)?.serving
       if (!env || !serving) return await finish(false, 'the environment has no running release')
       if (job.type === 'restart') {
@@ -1297,6 +1460,8 @@ export function createDeployer(deps: DeployDeps) {
      */
     async resume(): Promise<void> {
       if (!reconciled) await this.reconcile()
+      // In a cluster the releases keep running without the control plane (its reconcile puts back drift).
+      if (deps.cluster) return
       const states = await db
         .selectFrom('deploy_states')
         .selectAll()
@@ -1340,6 +1505,15 @@ export function createDeployer(deps: DeployDeps) {
     ): Promise<Deployment> {
       const env = await tenancy.environments.load(principal, envId, 'deployment.create')
       if (input.ref !== undefined) assertRef(input.ref)
+      if (deps.cluster) {
+        // What the cluster cannot build or run is refused now, with Palisade's own error, before anything is sent.
+        const project = await db
+          .selectFrom('projects')
+          .select(['repository'])
+          .where('id', '=', env.project_id)
+          .executeTakeFirst()
+        deps.cluster.check({ runtime: env.runtime, repository: project?.repository ?? null })
+      }
       return createDeploymentRow(principal, ctx, env, 'deploy', {
         ref: input.ref ?? null,
         release: null,

@@ -193,4 +193,58 @@ export interface DeployDeps {
   readonly serviceVariables?: (environmentId: string) => Promise<Record<string, string>>
   /** Custom domain proofs (resolver, HTTP port) and re-check tolerance; the system resolver by default. */
   readonly domains?: DomainOptions
+  /**
+   * Under PALISADE_DRIVER=kubernetes: where releases and jobs run instead of this host (the Kubernetes
+   * driver, through `createClusterReleases` in kubernetes-control.ts). Absent: the local driver runs them.
+   */
+  readonly cluster?: ClusterReleases
+}
+
+/** A release as the cluster runs it: an image and its command (empty: the image's own). */
+export interface ClusterRelease {
+  readonly number: number
+  readonly image: string
+  readonly argv: readonly string[]
+  readonly readOnlyRoot: boolean
+}
+
+/**
+ * The seam the deployer uses when the environment's processes run in a cluster: an image for a new release
+ * (the customer's own for custom runtimes, else built in the cluster from git), a rollout that resolves once
+ * every instance of it is ready, rollbacks that re-apply a kept release's spec, jobs as cluster Jobs.
+ */
+export interface ClusterReleases {
+  /**
+   * Throws a Palisade 4xx error (invalid image, no https repository, no registry) when a deployment of this
+   * runtime and repository cannot be built or run in the cluster; checked before a deployment is queued.
+   */
+  check(input: { readonly runtime: string; readonly repository: string | null }): void
+  /** The image of a new release and how it starts; `onLog` gets progress lines. */
+  image(
+    environmentId: string,
+    build: {
+      readonly number: number
+      /** The environment's runtime setting (`node@20`, `static`, `custom:<image>`). */
+      readonly runtime: string
+      /** The exact runtime version pinned for this build (standard runtimes), or null. */
+      readonly runtimeVersion: string | null
+      /** The project's repository (an https URL for in-cluster builds), or null. */
+      readonly repository: string | null
+      readonly ref: string
+    },
+    onLog: (line: string) => void,
+  ): Promise<ClusterRelease>
+  /** Applies the environment and rolls the release out; resolves when every instance of it is ready. */
+  rollOut(environmentId: string, release: ClusterRelease): Promise<void>
+  /** Rolls an earlier release out again from its kept spec (no rebuild). */
+  rollBackTo(environmentId: string, number: number): Promise<void>
+  /** New instances of the current release, rolled out like a deployment. */
+  restart(environmentId: string): Promise<void>
+  /** Runs a one-off command in the current release's image as a cluster Job and waits for it. */
+  runJob(
+    environmentId: string,
+    job: { readonly name: string; readonly argv: readonly string[]; readonly timeoutMs: number },
+  ): Promise<'succeeded' | 'failed'>
+  /** Where the edge sends the environment's requests (the app's cluster Service). */
+  upstream(environmentId: string): { readonly host: string; readonly port: number }
 }

@@ -16,6 +16,7 @@ export {
   SERVICE_STATUSES,
   type Services,
   type ServicesDeps,
+  type ServicesCluster,
   type Service,
   type ServiceDetail,
   type ServiceInput,

@@ -128,6 +128,61 @@ export interface ServicesDeps {
     stopStray(environmentId: string, serviceId: string, dir: string, runAs: RunAs | null): Promise<number>
     spawned(environmentId: string, serviceId: string, pid: number | null): void
   }
+  /**
+   * Under PALISADE_DRIVER=kubernetes: services run as StatefulSets in the environment's namespace (the deploy
+   * driver's seam) instead of servers on this host; absent: this host runs them.
+   */
+  readonly cluster?: ServicesCluster
+}
+
+/** Where services run when they run in a cluster (filled by the deploy capability's Kubernetes driver). */
+export interface ServicesCluster {
+  /** Applies the service (its password is the one Palisade generated and keeps); resolves once it is ready. */
+  provision(
+    environmentId: string,
+    service: { readonly name: string; readonly kind: ServiceType; readonly password: string },
+  ): Promise<void>
+  remove(environmentId: string, name: string, deleteData: boolean): Promise<void>
+  /** Where the environment's pods reach it (cluster DNS name and port). */
+  address(
+    environmentId: string,
+    name: string,
+    kind: ServiceType,
+  ): { readonly host: string; readonly port: number }
+  /** The engine's version as the cluster runs it. */
+  version(kind: ServiceType): string
+}
+
+/**
+ * Connection variables of a service in a cluster: the user and database the StatefulSet's image creates
+ * (`app`), the password Palisade keeps, the service's cluster DNS name.
+ */
+function clusterConnection(
+  type: ServiceType,
+  at: { readonly host: string; readonly port: number },
+  password: string,
+): { url: string; family: Record<string, string> } {
+  const port = String(at.port)
+  if (type === 'redis')
+    return {
+      url: `redis://:${password}@${at.host}:${port}/0`,
+      family: { REDIS_HOST: at.host, REDIS_PORT: port, REDIS_PASSWORD: password },
+    }
+  if (type === 'postgresql')
+    return {
+      url: `postgresql://app:${password}@${at.host}:${port}/app`,
+      family: { PGHOST: at.host, PGPORT: port, PGUSER: 'app', PGPASSWORD: password, PGDATABASE: 'app' },
+    }
+  return {
+    url: `mysql://app:${password}@${at.host}:${port}/app`,
+    family: {
+      MYSQL_HOST: at.host,
+      MYSQL_PORT: port,
+      MYSQL_USER: 'app',
+      MYSQL_PASSWORD: password,
+      MYSQL_DATABASE: 'app',
+    },
+  }
 }
 
 export const ENGINES: Readonly<Record<ServiceType, Engine>> = Object.freeze({
@@ -326,6 +381,7 @@ export function createServices(deps: ServicesDeps) {
     const r = await db.selectFrom('services').selectAll().where('id', '=', id).executeTakeFirst()
     if (!r || closing) return
     const engine = engines[r.type as ServiceType]
+    if (deps.cluster) return provisionInCluster(r, deps.cluster)
     try {
       const inst = await instanceOf(r)
       const creds = credentialsOf(r)
@@ -345,6 +401,38 @@ export function createServices(deps: ServicesDeps) {
       live.delete(id)
       await setStatus(id, 'failed', reason).catch(() => undefined)
     }
+  }
+
+  async function provisionInCluster(r: ServicesTable, cluster: ServicesCluster): Promise<void> {
+    try {
+      await cluster.provision(r.environment_id, {
+        name: r.name,
+        kind: r.type as ServiceType,
+        password: credentialsOf(r).password,
+      })
+      await setStatus(r.id, 'running', null)
+      deps.logger?.info(
+        { service: r.id, type: r.type, environment: r.environment_id },
+        'service provisioned in the cluster',
+      )
+    } catch (error) {
+      const reason = (error instanceof Error ? error.message : String(error)).slice(0, 1000)
+      deps.logger?.error({ service: r.id, type: r.type, err: reason }, 'service provisioning failed')
+      await setStatus(r.id, 'failed', reason).catch(() => undefined)
+    }
+  }
+
+  /** The service's connection: its cluster address under the kubernetes driver, else its local socket. */
+  function connectionOf(r: ServicesTable): { url: string; family: Record<string, string> } {
+    const creds = credentialsOf(r)
+    if (deps.cluster)
+      return clusterConnection(
+        r.type as ServiceType,
+        deps.cluster.address(r.environment_id, r.name, r.type as ServiceType),
+        creds.password,
+      )
+    const inst: Instance = { id: r.id, dir: serviceDirOf(r.environment_id, r.id), runAs: null }
+    return engines[r.type as ServiceType].connection(inst, creds)
   }
 
   async function start(r: ServicesTable): Promise<void> {
@@ -406,7 +494,7 @@ export function createServices(deps: ServicesDeps) {
       const engine = engines[input.type]
       const name = input.name ?? input.type
       if (!new RegExp(NAME_PATTERN).test(name)) throw invalid('name', `must match ${NAME_PATTERN}`)
-      const installed = await engine.installedVersion()
+      const installed = deps.cluster ? deps.cluster.version(input.type) : await engine.installedVersion()
       if (
         input.version !== undefined &&
         input.version !== installed &&
@@ -524,7 +612,8 @@ export function createServices(deps: ServicesDeps) {
             context: ctx,
           })
         })
-        if (options.deleteData) await removeInstanceDir(await instanceOf(r))
+        if (deps.cluster) await deps.cluster.remove(r.environment_id, r.name, options.deleteData)
+        else if (options.deleteData) await removeInstanceDir(await instanceOf(r))
       })
     },
 
@@ -537,7 +626,7 @@ export function createServices(deps: ServicesDeps) {
       const engine = engines[r.type as ServiceType]
       const creds = credentialsOf(r)
       const inst: Instance = { id: r.id, dir: serviceDirOf(r.environment_id, r.id), runAs: null }
-      const { url, family } = engine.connection(inst, creds)
+      const { url, family } = connectionOf(r)
       await audit.recordAlone({
         actor: actorOf(principal),
         action: 'environment.service.credentials.read',
@@ -553,7 +642,8 @@ export function createServices(deps: ServicesDeps) {
         user: creds.user,
         password: creds.password,
         database: creds.database === '' ? null : creds.database,
-        socketPath: engine.socketPath(inst),
+        // In a cluster the service is reached over the network (`url`), not a socket on this host.
+        socketPath: deps.cluster ? '' : engine.socketPath(inst),
         url,
         variables: { [`SERVICE_${varName(r.name)}_URL`]: url, ...family },
       }
@@ -576,9 +666,7 @@ export function createServices(deps: ServicesDeps) {
       const out: Record<string, string> = {}
       const seenType = new Set<string>()
       for (const r of rows) {
-        const engine = engines[r.type as ServiceType]
-        const inst: Instance = { id: r.id, dir: serviceDirOf(r.environment_id, r.id), runAs: null }
-        const { url, family } = engine.connection(inst, credentialsOf(r))
+        const { url, family } = connectionOf(r)
         out[`SERVICE_${varName(r.name)}_URL`] = url
         if (!seenType.has(r.type)) {
           seenType.add(r.type)
@@ -593,6 +681,16 @@ export function createServices(deps: ServicesDeps) {
     /** At boot: starts every service that should run, and finishes interrupted provisionings. */
     async startAll(): Promise<void> {
       closing = false
+      // In a cluster the StatefulSets run without the control plane; only interrupted provisionings go on.
+      if (deps.cluster) {
+        const cut = await db
+          .selectFrom('services')
+          .select('id')
+          .where('status', '=', 'provisioning')
+          .execute()
+        await Promise.all(cut.map((row) => serialise(row.id, () => provision(row.id))))
+        return
+      }
       const rows = await db
         .selectFrom('services')
         .select('id')

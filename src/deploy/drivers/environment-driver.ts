@@ -95,7 +95,12 @@ export interface EnvironmentDriver {
   /** Provisions a managed service reachable only from this environment's processes. */
   provisionService(
     target: EnvironmentTarget,
-    service: { readonly name: string; readonly kind: ServiceKind },
+    service: {
+      readonly name: string
+      readonly kind: ServiceKind
+      /** The password the caller generated and keeps (absent: the driver generates one). Kept once set. */
+      readonly password?: string
+    },
   ): Promise<void>
   /** Removes everything of the environment; resolves once it is gone. */
   removeEnvironment(environmentId: string): Promise<void>

@@ -12,12 +12,15 @@ import type {
   ServiceKind,
   ServiceState,
 } from '../environment-driver.js'
-import { isRecord, type KubeClient, type KubeObject } from './kube-client.js'
+import { errorFromStatus, isRecord, type KubeClient, type KubeObject } from './kube-client.js'
 import { KUBE_ERRORS } from './kube-errors.js'
 import {
   assertName,
   assertRelease,
   assertTarget,
+  buildDockerfile,
+  buildDockerfileManifest,
+  buildJobManifest,
   deploymentManifest,
   environmentManifests,
   IP_ALLOW_ANNOTATION,
@@ -54,6 +57,51 @@ export interface KubernetesDriver extends EnvironmentDriver {
   managedEnvironmentIds(): Promise<string[]>
   /** Server-side dry-run of a whole environment (doctor). */
   dryRun(target: EnvironmentTarget, release: ReleaseArtifact): Promise<void>
+  /**
+   * Builds a release's image in the cluster: a kaniko Job (`build-<n>`) fetching `repository` at `ref` over
+   * https, with the Dockerfile of `buildDockerfile` (the runtime image of the pinned version underneath),
+   * pushing to `registry`. Resolves with the image once the Job succeeded; throws PAL_KUBE_FAILED otherwise.
+   */
+  build(
+    target: EnvironmentTarget,
+    build: ImageBuild,
+    options?: { readonly timeoutMs?: number },
+  ): Promise<string>
+  /** Rolls out the kept spec of release `number` again (a rollback to a chosen release). */
+  rollbackTo(
+    target: EnvironmentTarget,
+    number: number,
+    options?: { readonly timeoutMs?: number },
+  ): Promise<void>
+  /** New pods for the current release (a rolling restart: the old ones serve until the new are ready). */
+  restart(target: EnvironmentTarget, options?: { readonly timeoutMs?: number }): Promise<void>
+  /** Removes a service's StatefulSet and Service; with `deleteData` also its claim and Secret (password). */
+  removeService(environmentId: string, name: string, deleteData: boolean): Promise<void>
+}
+
+export interface ImageBuild {
+  readonly number: number
+  /** An https git URL the cluster can reach. */
+  readonly repository: string
+  /** `refs/heads/<branch>`, a tag or a commit. */
+  readonly ref: string
+  /** `host[/path]` the build pushes to (PALISADE_K8S_REGISTRY). */
+  readonly registry: string
+  /** The environment's runtime setting (`node@20`, `static`, ...). */
+  readonly runtime: string
+  /** The runtime catalog's image of the pinned version (`runtimeImage`). */
+  readonly baseImage: string
+}
+
+/** Where an environment's pods reach one of its services: the StatefulSet's headless Service in its namespace. */
+export function serviceHost(environmentId: string, name: string): string {
+  assertName('service', name)
+  return `svc-${name}.${namespaceOf(environmentId)}.svc.cluster.local`
+}
+
+/** Where the edge (running in the cluster, namespace labelled palisade.dev/role=edge) reaches the app. */
+export function appServiceHost(environmentId: string): string {
+  return `web.${namespaceOf(environmentId)}.svc.cluster.local`
 }
 
 const SELECTOR = 'app.kubernetes.io/managed-by=palisade'
@@ -277,7 +325,7 @@ export function createKubernetesDriver(options: KubernetesDriverOptions): Kubern
       const password =
         typeof data['password'] === 'string'
           ? Buffer.from(data['password'], 'base64').toString('utf8')
-          : randomBytes(24).toString('hex')
+          : (s.password ?? randomBytes(24).toString('hex'))
       for (const o of serviceManifests(t, { ...s, password })) await send(o)
     },
 
@@ -411,6 +459,102 @@ export function createKubernetesDriver(options: KubernetesDriverOptions): Kubern
         ...serviceManifests(t, { name: 'db', kind: 'mariadb', password: 'x'.repeat(16) }),
       ])
         await send(o, true)
+    },
+
+    async build(t, b, o = {}) {
+      assertTarget(t)
+      const ns = namespaceOf(t.environmentId)
+      const cm = buildDockerfileManifest(t, b.number, buildDockerfile(b.runtime, b.baseImage))
+      const job = buildJobManifest(t, {
+        number: b.number,
+        repository: b.repository,
+        ref: b.ref,
+        registry: b.registry,
+        dockerfileConfigMap: cm.metadata.name,
+      })
+      const image = `${b.registry}/${ns}/app:${b.number}`
+      // A build Job of the same number left by an interrupted attempt is replaced (its spec is immutable).
+      if (await kube.get('batch/v1', 'Job', ns, job.metadata.name)) {
+        await kube.remove('batch/v1', 'Job', ns, job.metadata.name)
+        await until(`removing the earlier ${job.metadata.name} in ${ns}`, async () =>
+          (await kube.get('batch/v1', 'Job', ns, job.metadata.name)) ? undefined : true,
+        )
+      }
+      await send(cm)
+      await send(job)
+      const state = await until(
+        `build ${b.number} in ${ns}`,
+        async () => {
+          const s = jobState(await kube.get('batch/v1', 'Job', ns, job.metadata.name))
+          return s === 'running' ? undefined : s
+        },
+        o.timeoutMs ?? 1_800_000,
+      )
+      if (state !== 'succeeded')
+        throw new PalisadeError(
+          'unavailable',
+          KUBE_ERRORS.failed,
+          `the in-cluster build ${job.metadata.name} in ${ns} failed (kubectl -n ${ns} logs job/${job.metadata.name})`,
+        )
+      return image
+    },
+
+    async rollbackTo(t, number, o = {}) {
+      assertTarget(t)
+      const ns = namespaceOf(t.environmentId)
+      const { releases } = await readReleases(ns)
+      const spec = releases.find((r) => r.number === number)
+      if (!spec)
+        throw new PalisadeError(
+          'conflict',
+          KUBE_ERRORS.conflict,
+          `release ${number} is no longer kept in ${ns}; deploy again`,
+        )
+      await rollOut(t, spec, o.timeoutMs ?? opts.timeoutMs)
+      await writeReleases(t, releases, number)
+    },
+
+    async restart(t, o = {}) {
+      assertTarget(t)
+      const ns = namespaceOf(t.environmentId)
+      const { releases, current } = await readReleases(ns)
+      const spec = releases.find((r) => r.number === current)
+      if (!spec)
+        throw new PalisadeError('conflict', KUBE_ERRORS.conflict, 'a restart needs a deployed release')
+      // As `kubectl rollout restart`: a pod-template annotation of its own field manager, so that the
+      // Deployment's spec as Palisade applies it stays unchanged (reconcile sees no drift).
+      const res = await kube.request(
+        'PATCH',
+        `/apis/apps/v1/namespaces/${ns}/deployments/web?fieldManager=palisade-restart`,
+        {
+          spec: {
+            template: {
+              metadata: { annotations: { 'palisade.dev/restarted-at': new Date().toISOString() } },
+            },
+          },
+        },
+        'application/strategic-merge-patch+json',
+      )
+      if (res.status !== 200) throw errorFromStatus(res, `restarting the app in ${ns}`)
+      await until(
+        `the restart in ${ns}`,
+        async () =>
+          rolledOut(await kube.get('apps/v1', 'Deployment', ns, 'web'), t.sizing.instances)
+            ? true
+            : undefined,
+        o.timeoutMs ?? opts.timeoutMs,
+      )
+    },
+
+    async removeService(environmentId, name, deleteData) {
+      assertName('service', name)
+      const ns = namespaceOf(environmentId)
+      await kube.remove('apps/v1', 'StatefulSet', ns, `svc-${name}`)
+      await kube.remove('v1', 'Service', ns, `svc-${name}`)
+      if (deleteData) {
+        await kube.remove('v1', 'PersistentVolumeClaim', ns, `data-svc-${name}-0`)
+        await kube.remove('v1', 'Secret', ns, `svc-${name}`)
+      }
     },
 
     async close() {

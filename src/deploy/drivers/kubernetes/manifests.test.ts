@@ -5,6 +5,9 @@ import { DEPLOY_ERRORS } from '../../errors.js'
 import type { EnvironmentTarget } from '../environment-driver.js'
 import { KUBE_ERRORS } from './kube-errors.js'
 import {
+  buildDockerfile,
+  buildDockerfileManifest,
+  buildJobManifest,
   cpuQuantity,
   deploymentManifest,
   environmentManifests,
@@ -148,4 +151,42 @@ test("a release runs on the customer's image, or on the official image of the ex
   assert.throws(() => runtimeImage('node@20', null), isInvalid('runtimeVersion'))
   assert.throws(() => runtimeImage('custom:--privileged', null), isInvalid('runtime'))
   assert.throws(() => runtimeImage('java@21', '21.0.1'), isInvalid('runtime'))
+})
+
+test('an in-cluster build runs kaniko with the generated Dockerfile on the pinned runtime image, mounted read-only', () => {
+  const base = runtimeImage('node@20', '20.11.1')
+  const file = buildDockerfile('node@20', base)
+  assert.match(file, /^FROM docker\.io\/library\/node:20\.11\.1-bookworm-slim\n/)
+  assert.match(file, /npm ci/)
+  assert.match(file, /USER 10001:10001/)
+  const cm = buildDockerfileManifest(t, 3, file)
+  validateManifest(cm)
+  const job = buildJobManifest(t, {
+    number: 3,
+    repository: 'https://git.example.test/acme/shop.git',
+    ref: 'refs/heads/main',
+    registry: 'registry.example.test',
+    dockerfileConfigMap: cm.metadata.name,
+  })
+  validateManifest(job)
+  const pod = (job['spec'] as { template: { spec: Record<string, unknown> } }).template.spec
+  const c = (pod['containers'] as Array<Record<string, unknown>>)[0] ?? {}
+  assert.ok((c['args'] as string[]).includes('--dockerfile=/palisade/Dockerfile'))
+  assert.deepEqual(c['volumeMounts'], [{ name: 'dockerfile', mountPath: '/palisade', readOnly: true }])
+  assert.deepEqual(pod['volumes'], [{ name: 'dockerfile', configMap: { name: 'build-3' } }])
+  assert.equal(pod['automountServiceAccountToken'], false)
+  // Static sites are nginx's; a base image that is not an image reference is refused before any build.
+  assert.match(buildDockerfile('static', runtimeImage('static', null)), /COPY \. \/usr\/share\/nginx\/html/)
+  assert.throws(() => buildDockerfile('node@20', 'node; rm -rf /'), isInvalid('baseImage'))
+  assert.throws(
+    () =>
+      buildJobManifest(t, {
+        number: 3,
+        repository: 'https://git.example.test/a.git',
+        ref: 'main',
+        registry: 'r.test',
+        dockerfileConfigMap: 'Bad_Name',
+      }),
+    isInvalid('dockerfileConfigMap'),
+  )
 })

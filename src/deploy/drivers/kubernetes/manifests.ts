@@ -551,9 +551,12 @@ export function buildJobManifest(
     readonly repository: string
     readonly ref: string
     readonly registry: string
+    /** Mounted at /palisade (the Dockerfile of `buildDockerfile`); absent: the repository's own Dockerfile. */
+    readonly dockerfileConfigMap?: string
   },
 ): KubeObject {
   assertTarget(t)
+  if (b.dockerfileConfigMap !== undefined) assertName('dockerfileConfigMap', b.dockerfileConfigMap)
   if (
     !/^https:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?\/[A-Za-z0-9._~/-]{1,400}$/.test(b.repository) ||
     b.repository.includes('..')
@@ -592,11 +595,18 @@ export function buildJobManifest(
                 `--destination=${destination}`,
                 '--snapshot-mode=redo',
                 '--use-new-run',
+                ...(b.dockerfileConfigMap ? ['--dockerfile=/palisade/Dockerfile'] : []),
               ],
               resources: resourcesFor(t.sizing),
               securityContext: { allowPrivilegeEscalation: false },
+              ...(b.dockerfileConfigMap
+                ? { volumeMounts: [{ name: 'dockerfile', mountPath: '/palisade', readOnly: true }] }
+                : {}),
             },
           ],
+          ...(b.dockerfileConfigMap
+            ? { volumes: [{ name: 'dockerfile', configMap: { name: b.dockerfileConfigMap } }] }
+            : {}),
         },
       },
     },
@@ -678,4 +688,64 @@ export function runtimeImage(runtime: string, pinnedVersion: string | null): str
     ruby: 'slim-bookworm',
   }[m[1] as 'node']
   return `docker.io/library/${m[1]}:${pinnedVersion}-${suffix}`
+}
+
+/** Where a built app lives in its image (WORKDIR): jobs and persistent directories (`/app/<dir>`) use it. */
+export const APP_DIR = '/app'
+
+/**
+ * The Dockerfile of an in-cluster build from git: the runtime image of the pinned version, the repository
+ * copied in, the runtime's build steps, then the files handed to the unprivileged user the pods run as (uid
+ * 10001, read-only root filesystem at run time). The start command follows the local build plan: a Procfile
+ * `web:` line wins, else `npm start` (node), `php -S` (php); static sites are served by nginx.
+ */
+export function buildDockerfile(runtime: string, baseImage: string): string {
+  assertImage('baseImage', baseImage)
+  const procfileWeb =
+    'w=$(sed -n "s/^web:[[:space:]]*//p" Procfile 2>/dev/null | head -n1); if [ -n "$w" ]; then exec /bin/sh -c "$w"; fi; '
+  if (runtime === 'static')
+    return [
+      `FROM ${baseImage}`,
+      'COPY . /usr/share/nginx/html',
+      'RUN rm -rf /usr/share/nginx/html/.git',
+      '',
+    ].join('\n')
+  const lines = [`FROM ${baseImage}`, `WORKDIR ${APP_DIR}`, 'COPY . .', 'RUN rm -rf .git']
+  let start: string
+  if (runtime.startsWith('node@')) {
+    lines.push(
+      'RUN if [ -f package-lock.json ]; then npm ci; elif [ -f package.json ]; then npm install; fi && if [ -f package.json ]; then npm run build --if-present; fi',
+    )
+    start = `${procfileWeb}exec npm start`
+  } else if (runtime.startsWith('php@')) {
+    lines.push(
+      'RUN if [ -f composer.json ] && command -v composer >/dev/null; then composer install --no-dev; fi',
+    )
+    start = `${procfileWeb}exec php -S 0.0.0.0:$PORT -t public`
+  } else {
+    start = `${procfileWeb}echo "no Procfile web: line" >&2; exit 1`
+  }
+  lines.push(`RUN chown -R 10001:10001 ${APP_DIR}`, 'USER 10001:10001')
+  lines.push(`CMD ${JSON.stringify(['/bin/sh', '-c', start])}`, '')
+  return lines.join('\n')
+}
+
+/** The ConfigMap holding a build's Dockerfile (mounted into the kaniko pod). */
+export function buildDockerfileManifest(
+  t: EnvironmentTarget,
+  number: number,
+  dockerfile: string,
+): KubeObject {
+  if (!Number.isInteger(number) || number < 1 || number > 1_000_000)
+    invalid('release', 'must be a positive integer')
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: `build-${number}`,
+      namespace: namespaceOf(t.environmentId),
+      labels: { ...labels(t), 'palisade.dev/role': 'build' },
+    },
+    data: { Dockerfile: dockerfile },
+  }
 }

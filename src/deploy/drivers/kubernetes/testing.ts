@@ -74,9 +74,15 @@ export interface SimulatedKubelet {
  * Node and given a status, which lets the real controllers (Deployment, ReplicaSet, StatefulSet, Job,
  * Endpoints, namespace deletion) do the rest. Rules: an image whose name contains `unready` runs but never
  * becomes Ready; a job pod (label `palisade.dev/job`) succeeds, or fails when its command is `false`;
- * build pods (kaniko) are bound and stay Pending: nothing here can run an image.
+ * build pods (kaniko) are bound and stay Pending: nothing here can run an image — unless `builds` is
+ * `succeed`, when a build pod is marked Succeeded without anything having run (no image is built or pushed:
+ * the release's Deployment then names an image that does not exist, which only a real kubelet would notice).
  */
-export async function startSimulatedKubelet(client: KubeClient, pollMs = 200): Promise<SimulatedKubelet> {
+export async function startSimulatedKubelet(
+  client: KubeClient,
+  pollMs = 200,
+  options: { readonly builds?: 'pending' | 'succeed' } = {},
+): Promise<SimulatedKubelet> {
   const node = await client.get('v1', 'Node', undefined, SIM_NODE)
   if (!node) {
     const res = await client.request('POST', '/api/v1/nodes', {
@@ -119,12 +125,13 @@ export async function startSimulatedKubelet(client: KubeClient, pollMs = 200): P
         })
         continue
       }
-      if (status['phase'] !== 'Pending' || pod.metadata.labels?.['palisade.dev/role'] === 'build') continue
+      const isBuild = pod.metadata.labels?.['palisade.dev/role'] === 'build'
+      if (status['phase'] !== 'Pending' || (isBuild && options.builds !== 'succeed')) continue
       const containers = Array.isArray(spec['containers'])
         ? (spec['containers'] as Array<Record<string, unknown>>)
         : []
       const now = new Date().toISOString()
-      const isJob = pod.metadata.labels?.['palisade.dev/job'] !== undefined
+      const isJob = pod.metadata.labels?.['palisade.dev/job'] !== undefined || isBuild
       const fails =
         isJob &&
         Array.isArray(containers[0]?.['command']) &&
