@@ -13,6 +13,7 @@ import {
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { createServer } from 'node:http'
 import { gzipSync } from 'node:zlib'
 import { after, describe, test } from 'node:test'
 import * as OTPAuth from 'otpauth'
@@ -130,6 +131,7 @@ describe('the web console in a real browser', { skip: SKIP, timeout: 600_000 }, 
   let envId = ''
   let host = ''
   let shotDir = ''
+  let ownerToken = ''
 
   const base = () => server.apiUrl
   const startSlowServer = async (env: Record<string, string>) => {
@@ -249,6 +251,7 @@ describe('the web console in a real browser', { skip: SKIP, timeout: 600_000 }, 
       201,
     )
     const token = (await api('POST', '/v1/sessions', OWNER)).json['token'] as string
+    ownerToken = token
     totpSecret = (await api('POST', '/v1/me/totp', {}, token)).json['secret'] as string
     const confirmed = await api('POST', '/v1/me/totp/confirm', { code: totpCode(0) }, token)
     assert.equal(confirmed.status, 200, JSON.stringify(confirmed.json))
@@ -321,7 +324,7 @@ describe('the web console in a real browser', { skip: SKIP, timeout: 600_000 }, 
     // Note when the build's marker line first shows in the page.
     await page.evaluate(`new MutationObserver(() => {
       const log = document.querySelector('[data-testid="build-log"]')
-      if (window.markSeenAt === undefined && log?.textContent?.includes('CONSOLE-MARK')) window.markSeenAt = Date.now()
+      if (window.markSeenAt === undefined && /CONSOLE-MARK [0-9]/.test(log?.textContent ?? '')) window.markSeenAt = Date.now()
     }).observe(document.body, { subtree: true, childList: true, characterData: true })`)
     await page.getByRole('button', { name: 'Deploy' }).click()
     const log = page.getByTestId('build-log')
@@ -471,10 +474,12 @@ describe('the web console in a real browser', { skip: SKIP, timeout: 600_000 }, 
       await page.waitForTimeout(200)
     }
     for (const action of [
-      'session.create',
       'project.create',
       'environment.create',
+      'environment.variable.set',
       'environment.deployment.create',
+      'environment.rollback',
+      'member.invite',
       'member.create',
       'workspace.incident.create',
     ])
@@ -491,24 +496,31 @@ describe('the web console in a real browser', { skip: SKIP, timeout: 600_000 }, 
   test('security: a cross-site request with the session cookie is refused (CSRF)', async () => {
     const cookie = (await owner.cookies()).find((c) => c.name === 'palisade_session')
     assert.ok(cookie)
-    // A page on another origin of the same site (another port: SameSite lets the cookie through) posts.
+    // A page on another origin of the same site (another port: SameSite lets the cookie through) posts a
+    // body-less rollback, which a browser sends without a preflight.
     const evilPort = await freePort()
-    const evil = page.context().newPage()
-    const p = await evil
-    await p.route(`http://127.0.0.1:${evilPort}/`, (r) =>
-      r.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>evil</title>' }),
-    )
+    const evilServer = createServer((_req, res) => {
+      res.setHeader('content-type', 'text/html')
+      res.end('<!doctype html><title>evil</title>')
+    })
+    await new Promise<void>((r) => evilServer.listen(evilPort, '127.0.0.1', r))
+    defer(() => new Promise<void>((r) => evilServer.close(() => r())))
+    const before = await api('GET', `/v1/environments/${envId}/deployments`, undefined, ownerToken)
+    const p = await page.context().newPage()
     await p.goto(`http://127.0.0.1:${evilPort}/`)
     const statuses: number[] = []
     p.on('response', (r) => {
-      if (r.url().endsWith('/v1/me/totp')) statuses.push(r.status())
+      if (r.url().endsWith('/rollback')) statuses.push(r.status())
     })
-    await p.evaluate(async (url) => {
-      await fetch(url, { method: 'POST', mode: 'no-cors', credentials: 'include' }).catch(() => undefined)
-    }, `${base()}/v1/me/totp`)
+    await p.evaluate(
+      `fetch(${JSON.stringify(`${base()}/v1/environments/${envId}/rollback`)}, { method: 'POST', mode: 'no-cors', credentials: 'include' }).catch(() => undefined)`,
+    )
     await eventually(() => (statuses.length ? statuses : undefined))
+    // 403 (not 401): the cookie went along and the Origin check refused it.
     assert.deepEqual(statuses, [403], 'the forged request was refused by its Origin')
     await p.close()
+    const afterForgery = await api('GET', `/v1/environments/${envId}/deployments`, undefined, ownerToken)
+    assert.deepEqual(afterForgery.json['items'], before.json['items'], 'no rollback happened')
     // The same with a plain HTTP client holding the cookie: refused without the console's Origin, accepted with it.
     const send = (origin: string | undefined) =>
       fetch(`${base()}/v1/workspaces/acme/projects`, {

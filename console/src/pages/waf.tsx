@@ -75,7 +75,7 @@ function BlocksChart({ events }: { events: readonly WafEvent[] }) {
 export function WafEvents({ id }: { id: string }) {
   const load = useLoad(
     () =>
-      ok(api.GET('/v1/environments/{id}/waf-events', { params: { path: { id }, query: { limit: 500 } } })),
+      ok(api.GET('/v1/environments/{id}/waf-events', { params: { path: { id }, query: { limit: 200 } } })),
     [id],
   )
   return (
