@@ -79,7 +79,7 @@ export function registerAuditRoutes(app: FastifyInstance, deps: AppDeps): void {
         meta: {
           auth: 'required',
           summary:
-            "Verifies the workspace's hash chain and signed checkpoints on the server (the console's \"chain verified up to event N\"; `palisade audit verify` checks it on the client)",
+            'Verifies the workspace\'s hash chain and signed checkpoints on the server (the console\'s "chain verified up to event N"; `palisade audit verify` checks it on the client)',
         },
       },
       schema: {
