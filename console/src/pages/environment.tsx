@@ -11,6 +11,8 @@ const ACTIVE = new Set(['queued', 'building', 'deploying'])
 
 export function Environment({ id }: { id: string }) {
   const env = useLoad(() => ok(api.GET('/v1/environments/{id}', { params: { path: { id } } })), [id])
+  // Bumped when a deployment ends, so the status badge reads the new state.
+  const [version, setVersion] = useState(0)
   return (
     <main id="main">
       <Show load={env}>
@@ -21,7 +23,7 @@ export function Environment({ id }: { id: string }) {
               <Link href={`/projects/${e.projectId}`}>project</Link>
             </p>
             <h1>
-              Environment {e.name} <EnvStatus id={e.id} />
+              Environment {e.name} <EnvStatus id={e.id} version={version} />
             </h1>
             <dl class="facts">
               <dt>Host</dt>
@@ -33,7 +35,12 @@ export function Environment({ id }: { id: string }) {
               <dt>Runtime</dt>
               <dd class="mono">{e.runtime}</dd>
             </dl>
-            <EnvBody id={e.id} ws={e.workspaceId} branch={e.branch} />
+            <EnvBody
+              id={e.id}
+              ws={e.workspaceId}
+              branch={e.branch}
+              onChanged={() => setVersion((v) => v + 1)}
+            />
           </>
         )}
       </Show>
@@ -41,7 +48,8 @@ export function Environment({ id }: { id: string }) {
   )
 }
 
-function EnvBody({ id, ws, branch }: { id: string; ws: string; branch: string }) {
+function EnvBody(props: { id: string; ws: string; branch: string; onChanged: () => void }) {
+  const { id, ws, branch } = props
   const role = useRole(ws)
   const deployments = useLoad(
     () =>
@@ -58,7 +66,16 @@ function EnvBody({ id, ws, branch }: { id: string; ws: string; branch: string })
       {atLeast(role, 'developer') ? (
         <DeployForm id={id} branch={branch} onStarted={(d) => (setActive(d.id), deployments.reload())} />
       ) : null}
-      {active ? <DeploymentProgress key={active} id={active} onDone={deployments.reload} /> : null}
+      {active ? (
+        <DeploymentProgress
+          key={active}
+          id={active}
+          onDone={() => {
+            deployments.reload()
+            props.onChanged()
+          }}
+        />
+      ) : null}
       <Releases
         load={deployments}
         canRollback={atLeast(role, 'developer')}

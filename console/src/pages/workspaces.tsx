@@ -272,7 +272,7 @@ export function WorkspaceLink({ id }: { id: string }) {
 }
 
 /** running / deploying / failed / maintenance / restricted, from the status and the latest deployment. */
-export function EnvStatus({ id }: { id: string }) {
+export function EnvStatus({ id, version = 0 }: { id: string; version?: number }) {
   const load = useLoad(async () => {
     const [status, deployments] = await Promise.all([
       ok(api.GET('/v1/environments/{id}/status', { params: { path: { id } } })),
@@ -284,6 +284,6 @@ export function EnvStatus({ id }: { id: string }) {
     if (last?.status === 'failed' && status.currentRelease === null) return 'failed'
     if (status.currentRelease !== null) return 'running'
     return last?.status === 'failed' ? 'failed' : 'not deployed'
-  }, [id])
+  }, [id, version])
   return load.data ? <StatusBadge status={load.data} /> : <span class="muted">…</span>
 }
