@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks'
 import { api, ok } from '../api/client'
 import { useSession } from '../session'
+import { QrCode } from '../qr'
 import { ErrorNote, Field, useAction, When } from '../ui'
 
 /** Password change and two-factor enrolment (the secret shown as text: no third-party QR service). */
@@ -96,7 +97,11 @@ export function Account() {
               void confirm.run()
             }}
           >
-            <p>Add this secret to your authenticator app, then enter the code it shows.</p>
+            <p>
+              Scan this code with your authenticator app (or type the secret below), then enter the code it
+              shows.
+            </p>
+            <QrCode text={enrol.uri} label="QR code of the two-factor secret for your authenticator app" />
             <p class="mono secret-once">{enrol.secret}</p>
             <p class="mono small">{enrol.uri}</p>
             <Field
