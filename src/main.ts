@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import { buildApp, type AppDeps } from './api/index.js'
+import { fileURLToPath } from 'node:url'
+import { buildApp, loadConsoleFiles, type AppDeps } from './api/index.js'
 import {
   createAuditLog,
   createCheckpointSigner,
@@ -102,7 +103,12 @@ export interface PlatformOptions {
   readonly backupScheduler?: { readonly intervalMs?: number }
   /** Custom domain proofs for tests: a resolver, the HTTP check's port, loopback allowed. */
   readonly domains?: DomainOptions
+  /** The built web console (default: `dist/console` of this package, when built; null: none). */
+  readonly consoleDir?: string | null
 }
+
+/** Where `npm install` (vite build) writes the console: `<package>/dist/console`, from src/ or dist/ alike. */
+export const DEFAULT_CONSOLE_DIR = path.join(fileURLToPath(new URL('..', import.meta.url)), 'dist', 'console')
 
 /**
  * Composition root: opens the store, runs migrations, wires the capabilities and builds the API.
@@ -328,6 +334,8 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     version: VERSION,
     monitor,
     publicUrl: config.publicUrl,
+    sessionPolicy: { idleMinutes: config.sessionIdleMinutes, absoluteHours: config.sessionAbsoluteHours },
+    ...consoleOf(options.consoleDir === undefined ? DEFAULT_CONSOLE_DIR : options.consoleDir),
     onSetupComplete: () => rmSync(tokenFile, { force: true }),
     onEnvironmentsRemoved: () => {
       void sweepRemovedEnvironments(store, config.dataDir, deploy, services).catch((err: unknown) =>
@@ -411,6 +419,11 @@ async function sweepRemovedEnvironments(
     await services.removeEnvironment(id)
     await deploy.removeEnvironment(id)
   }
+}
+
+function consoleOf(dir: string | null): Pick<AppDeps, 'console'> {
+  const files = dir === null ? undefined : loadConsoleFiles(dir)
+  return files ? { console: files } : {}
 }
 
 function listenText(address: ListenAddress): string {

@@ -108,6 +108,7 @@ const ROUTES: Record<string, Entry> = {
   'post /v1/sessions': { rule: 'public' },
   'get /v1/audit/public-key': { rule: 'public' },
   'post /v1/invitations/{token}/accept': { rule: 'public' },
+  'get /v1/invitations/{token}': { rule: 'public' },
   'get /v1/runtimes': { rule: 'user' },
   'post /v1/workspaces/{ws}/incidents': {
     rule: 'incident.create',
@@ -275,6 +276,7 @@ const ROUTES: Record<string, Entry> = {
   'get /v1/workspaces/{ws}/alerts': { rule: 'alert.read' },
   'get /v1/workspaces/{ws}/alert-deliveries': { rule: 'alert.read' },
   'get /v1/workspaces/{ws}/audit-checkpoints': { rule: 'audit.read' },
+  'get /v1/workspaces/{ws}/audit-verification': { rule: 'audit.read' },
   'get /v1/workspaces/{ws}/projects': { rule: 'project.read' },
   'post /v1/workspaces/{ws}/projects': { rule: 'project.create', body: (f) => ({ name: `p-${n(f)}` }) },
 

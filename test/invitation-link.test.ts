@@ -5,8 +5,8 @@ import { invitationToken, MEMBER_PASSWORD } from './support/members.js'
 import { addMember } from './support/members.js'
 import { setUpOwner, startPlatform } from './support/platform.js'
 
-test('the invitation e-mail link opens a page that names the workspace and role, and answers 404 once used', async (t) => {
-  const tp = await startPlatform(t, 'sqlite')
+test('without the console built, the invitation e-mail link opens a page that names the workspace and role, and answers 404 once used', async (t) => {
+  const tp = await startPlatform(t, 'sqlite', {}, { consoleDir: null })
   const { token } = await setUpOwner(tp)
   const inv = await tp.call('POST', '/v1/workspaces/acme/members', {
     token,

@@ -50,6 +50,14 @@ import { registerDecideRoutes, type DecideDeps } from './routes/decide-routes.js
 import { registerIncidentRoutes } from './routes/incident-routes.js'
 import { registerMonitorRoutes } from './routes/monitor-routes.js'
 import type { Monitor } from '../monitor/index.js'
+import {
+  consolePageFor,
+  isCrossOrigin,
+  registerConsoleRoutes,
+  sendConsolePage,
+  sessionCookieOf,
+  type ConsoleFiles,
+} from './console.js'
 
 export interface AppDeps {
   readonly db: Kysely<Database>
@@ -80,6 +88,10 @@ export interface AppDeps {
   readonly decide?: DecideDeps
   /** Metrics, environment logs and alerts (absent in API-only set-ups). */
   readonly monitor?: Monitor
+  /** The web console's built files, served at `/` (absent: API only; the invitation link gets a plain page). */
+  readonly console?: ConsoleFiles
+  /** Session timeouts, shown to the console at sign-in. */
+  readonly sessionPolicy?: { readonly idleMinutes: number; readonly absoluteHours: number }
   /** Extra route sets from other capabilities (deploy, services, edge…). */
   readonly plugins?: ReadonlyArray<(app: FastifyInstance) => void>
 }
@@ -213,6 +225,25 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     if (typeof header === 'string' && header.length <= MAX_BEARER && /^Bearer [\x21-\x7e]+$/.test(header)) {
       request.principal = await deps.identity.authenticate(header.slice(7), { ip: request.ip })
     }
+    // The console's session cookie (sessions only, never an API token), when no Authorization header was sent.
+    let viaCookie = false
+    if (header === undefined) {
+      const cookie = sessionCookieOf(request)
+      if (cookie?.startsWith('pss_')) {
+        request.principal = await deps.identity.authenticate(cookie, { ip: request.ip })
+        viaCookie = request.principal !== undefined
+      }
+    }
+    if (isCrossOrigin(request, viaCookie, deps.publicUrl))
+      return reply
+        .code(403)
+        .send(
+          errorBody(
+            request.id,
+            'cross_origin',
+            "a browser request that changes something must come from the console's own origin",
+          ),
+        )
     // A signature (RFC 9421) can authenticate on its own: registerSignedRequests decides after the body is read.
     const signed = meta?.signed === true || request.headers['signature-input'] !== undefined
     if (
@@ -267,6 +298,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   })
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error))
   app.setNotFoundHandler((request, reply) => {
+    // A browser asking for a console page (its routes live in the client) gets the console.
+    if (deps.console && consolePageFor(deps.console, request))
+      return sendConsolePage(request, reply, deps.console)
     const path = request.url.split('?')[0] ?? ''
     const allowed = [...new Set(patterns.filter((p) => p.re.test(path)).map((p) => p.method))]
     if (allowed.length > 0) {
@@ -291,6 +325,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     async () => openapi.document(),
   )
   registerHealthRoutes(app, deps)
+  if (deps.console) registerConsoleRoutes(app, deps.console)
   registerSetupRoutes(app, deps)
   registerSessionRoutes(app, deps)
   registerWorkspaceRoutes(app, deps)

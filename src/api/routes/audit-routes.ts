@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { authorize } from '../../iam/index.js'
+import { verifyChain, type AuditEvent } from '../../audit/index.js'
 import { findWorkspaceRow, TENANCY_ERRORS } from '../../tenancy/index.js'
 import { NotFoundError } from '../../shared/errors.js'
 import type { AppDeps } from '../build-app.js'
@@ -68,6 +69,56 @@ export function registerAuditRoutes(app: FastifyInstance, deps: AppDeps): void {
       const more = events.length > limit
       const items = more ? events.slice(0, limit) : events
       return { items, nextCursor: more ? String(items[items.length - 1]?.seq) : null }
+    },
+  )
+
+  app.get(
+    '/v1/workspaces/:ws/audit-verification',
+    {
+      config: {
+        meta: {
+          auth: 'required',
+          summary:
+            'Verifies the workspace\'s hash chain and signed checkpoints on the server (the console\'s "chain verified up to event N"; `palisade audit verify` checks it on the client)',
+        },
+      },
+      schema: {
+        params: Strict({ ws: Id }),
+        response: {
+          200: Type.Object({
+            ok: Type.Boolean(),
+            count: Type.Integer(),
+            headSeq: Type.Integer(),
+            headAt: Type.Union([Type.String(), Type.Null()]),
+            checkpoints: Type.Integer(),
+            firstBad: Type.Optional(
+              Type.Object({
+                seq: Type.Integer(),
+                id: Type.Union([Type.String(), Type.Null()]),
+                reason: Type.String(),
+              }),
+            ),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const chain = await workspaceFor(request)
+      // Read in pages of 1,000 (the list's largest): a long chain is never one query's worth of memory twice.
+      const events: AuditEvent[] = []
+      for (;;) {
+        const page = await deps.audit.list({
+          chain,
+          limit: 1000,
+          ...(events.length ? { afterSeq: events[events.length - 1]?.seq ?? 0 } : {}),
+        })
+        events.push(...page)
+        if (page.length < 1000) break
+      }
+      const checkpoints = await deps.audit.checkpoints(chain)
+      const result = verifyChain(events, checkpoints, deps.audit.publicKeyPem)
+      const head = events[events.length - 1]
+      return { ...result, headAt: head?.at ?? null, checkpoints: checkpoints.length }
     },
   )
 

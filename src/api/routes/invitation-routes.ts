@@ -3,7 +3,9 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { AppDeps } from '../build-app.js'
 import { contextOf } from '../context.js'
+import { NotFoundError } from '../../shared/errors.js'
 import { Strict } from '../schemas.js'
+import { sendConsolePage } from '../console.js'
 
 /** Accepting an invitation needs no account yet: the mailed token is the credential. */
 export function registerInvitationRoutes(app: FastifyInstance, deps: AppDeps): void {
@@ -48,7 +50,37 @@ export function registerInvitationRoutes(app: FastifyInstance, deps: AppDeps): v
     },
   )
 
-  // The link in the invitation e-mail (DESIGN.md §2): a page that says what the invitation is for and accepts it
+  app.get(
+    '/v1/invitations/:token',
+    {
+      config: {
+        meta: { auth: 'public', summary: 'What an invitation is for (the token is the credential)' },
+      },
+      schema: {
+        params: Strict({ token: Type.String({ minLength: 1, maxLength: 200 }) }),
+        response: {
+          200: Type.Object({
+            workspace: Type.String(),
+            email: Type.String(),
+            role: Type.String(),
+            expiresAt: Type.String(),
+            accountExists: Type.Boolean(),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const inv = await deps.identity.members.describe((request.params as { token: string }).token)
+      if (!inv)
+        throw new NotFoundError(
+          'PAL_API_INVITATION_UNKNOWN',
+          'this invitation is unknown, expired or already used',
+        )
+      return inv
+    },
+  )
+
+  // The link in the invitation e-mail (DESIGN.md §2): the console's accept page when the console is built; else a page that says what the invitation is for and accepts it
   // (a browser posts to the route above; the page also names the CLI command). Public: the token is the credential.
   app.get(
     '/invitations/:token',
@@ -57,6 +89,7 @@ export function registerInvitationRoutes(app: FastifyInstance, deps: AppDeps): v
       schema: { params: Strict({ token: Type.String({ minLength: 1, maxLength: 200 }) }) },
     },
     async (request, reply) => {
+      if (deps.console) return sendConsolePage(request, reply, deps.console)
       const token = (request.params as { token: string }).token
       const inv = await deps.identity.members.describe(token)
       void reply
