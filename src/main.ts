@@ -133,6 +133,8 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     sessions: { idleMinutes: config.sessionIdleMinutes, absoluteHours: config.sessionAbsoluteHours },
     secrets,
     throttle: identityStores.throttle,
+    resetThrottles: identityStores.resetThrottles,
+    onResetMailError: (err) => logger.error({ err }, 'a password reset e-mail could not be sent'),
     nonces: identityStores.nonces,
     mailer,
     publicUrl: config.publicUrl,

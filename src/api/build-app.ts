@@ -21,6 +21,7 @@ import { answerClientError, API_MAX_URL_BYTES } from './client-errors.js'
 import { createOpenApiCollector } from './openapi.js'
 import { registerSignedRequests } from './signature.js'
 import { registerMeRoutes } from './routes/me-routes.js'
+import { registerPasswordResetRoutes } from './routes/password-reset-routes.js'
 import { registerTokenRoutes } from './routes/token-routes.js'
 import { registerSshKeyRoutes } from './routes/ssh-key-routes.js'
 import { registerMemberRoutes } from './routes/member-routes.js'
@@ -314,6 +315,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerSshKeyRoutes(app, deps)
   registerMemberRoutes(app, deps)
   registerInvitationRoutes(app, deps)
+  registerPasswordResetRoutes(app, deps)
   registerIpGroupRoutes(app, deps)
   registerIncidentRoutes(app, deps)
   if (deps.monitor) registerMonitorRoutes(app, { db: deps.db, tenancy: deps.tenancy, monitor: deps.monitor })

@@ -16,6 +16,7 @@ import * as releaseDigest from './migrations/0012-release-digest.js'
 import * as environmentEgress from './migrations/0013-environment-egress.js'
 import * as monitorAlerts from './migrations/0014-monitor-alerts.js'
 import * as environmentThrottle from './migrations/0015-environment-throttle.js'
+import * as passwordResets from './migrations/0017-password-resets.js'
 
 /** Migrations in order. Never edit a released one: add the next file. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -34,6 +35,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0013-environment-egress': environmentEgress,
   '0014-monitor-alerts': monitorAlerts,
   '0015-environment-throttle': environmentThrottle,
+  '0017-password-resets': passwordResets,
 }
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) }
