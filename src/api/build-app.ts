@@ -305,7 +305,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   if (deps.deploy) registerJobRoutes(app, deps.deploy)
   if (deps.deploy) registerAccessRoutes(app, deps.deploy)
   if (deps.deploy) registerDomainRoutes(app, deps.deploy)
-  if (deps.deploy) registerGitRoutes(app, { identity: deps.identity, deploy: deps.deploy })
+  if (deps.deploy)
+    registerGitRoutes(app, {
+      identity: deps.identity,
+      deploy: deps.deploy,
+      ...(deps.logger ? { logger: deps.logger } : {}),
+    })
   if (deps.services) registerServiceRoutes(app, deps.services)
   if (deps.sync) registerSyncRoutes(app, deps.sync)
   if (deps.services) registerBackupRoutes(app, deps.services)
