@@ -31,6 +31,8 @@ import {
   createWafCache,
   createWafInspector,
   EDGE_DEFAULT_LIMITS,
+  edgePaths,
+  moveLegacyEdgeFiles,
   type Edge,
   type WafEvent,
 } from './edge/index.js'
@@ -137,6 +139,8 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     sessions: { idleMinutes: config.sessionIdleMinutes, absoluteHours: config.sessionAbsoluteHours },
     secrets,
     throttle: identityStores.throttle,
+    resetThrottles: identityStores.resetThrottles,
+    onResetMailError: (err) => logger.error({ err }, 'a password reset e-mail could not be sent'),
     nonces: identityStores.nonces,
     mailer,
     publicUrl: config.publicUrl,
@@ -180,11 +184,23 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   let wafCache: ReturnType<typeof createWafCache> | undefined
   const wafs = (): ReturnType<typeof createWafCache> =>
     (wafCache ??= createWafCache({ crsDir: config.crsDir, logger }))
+  // Earlier versions kept the local CA at <data>/edge/edge/ca: moved once to <data>/edge/ca (docs/edge.md).
+  const movedEdge = await moveLegacyEdgeFiles(config.dataDir)
+  if (movedEdge.moved.length > 0)
+    logger.info(
+      { moved: movedEdge.moved, to: edgePaths(config.dataDir).dir },
+      `edge files moved from ${path.join(config.dataDir, 'edge', 'edge')} to ${edgePaths(config.dataDir).dir}`,
+    )
+  if (movedEdge.kept.length > 0)
+    logger.warn(
+      { kept: movedEdge.kept },
+      `${path.join(config.dataDir, 'edge', 'edge')} still holds ${movedEdge.kept.join(', ')}: the copies in ${edgePaths(config.dataDir).dir} are used; remove the old ones`,
+    )
   const edge = await createEdge(
     {
       httpListen: listenText(config.edgeHttpListen),
       httpsListen: listenText(config.edgeHttpsListen),
-      dataDir: path.join(config.dataDir, 'edge'),
+      dataDir: config.dataDir,
       baseDomain: config.baseDomain,
       limits: {
         ...EDGE_DEFAULT_LIMITS,
@@ -545,8 +561,13 @@ export async function serve(config: Config): Promise<Platform> {
   const rules = platform.warmWaf()
   const edgeAddress = await platform.edge.listen()
   platform.logger.info(
-    { http: edgeAddress.http.port, https: edgeAddress.https.port, wafRules: rules },
-    'edge listening; the WAF is on for every environment',
+    {
+      http: edgeAddress.http.port,
+      https: edgeAddress.https.port,
+      wafRules: rules,
+      localCa: edgePaths(config.dataDir).caCert,
+    },
+    'edge listening; the WAF is on for every environment (trust the local CA for HTTPS: palisade ca)',
   )
   // The cluster first (kubernetes driver): what drifted while the control plane was down is put back and
   // audited; a cluster that cannot be reached stops the start with its error.

@@ -29,6 +29,7 @@ test('palisade doctor reports the host as it is, and exits 1 only when a check f
       'data-dir',
       'store',
       'waf-rules',
+      'local-ca',
       'git',
       'mariadb',
       'redis',

@@ -260,7 +260,7 @@ test(
     assert.match(outputOf(/palisade rollback/), /succeeded \(release 1\b/)
     assert.match(outputOf(/palisade audit verify/), /OK: \d+ events verified/)
     assert.match(outputOf(/palisade sync/), /succeeded/)
-    assert.ok(existsSync(path.join(dataDir, 'edge/edge/ca/ca.crt')), 'the local CA is where the README says')
+    assert.ok(existsSync(path.join(dataDir, 'edge/ca/ca.crt')), 'the local CA is where the README says')
     // What the tour leaves in the checkout is ignored by git.
     const leftovers = ['tour-shop/server.js', 'rules.json', 'shop.pbk', '.palisade/palisade.db']
     const ignored = spawnSync('git', ['check-ignore', '--no-index', ...leftovers], {

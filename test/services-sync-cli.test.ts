@@ -107,5 +107,16 @@ test(
     const bad = await runCli(['anonymization', 'set', 'shop', '--file', badFile], env)
     assert.notEqual(bad.code, 0)
     assert.match(bad.stderr, /rules\.0\.column|rules\[0\]\.column/)
+    // A column the running service does not have is refused when the rules are set, naming it.
+    writeFileSync(
+      badFile,
+      '{"rules": [{"service": "mariadb", "table": "users", "column": "mail", "method": "hash"}]}',
+    )
+    const missing = await runCli(['anonymization', 'set', 'shop', '--file', badFile], env)
+    assert.equal(missing.code, 1)
+    assert.match(
+      missing.stderr,
+      /table users has no column mail \(mariadb production\/mariadb, staging\/mariadb\)/,
+    )
   },
 )

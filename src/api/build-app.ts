@@ -21,6 +21,7 @@ import { answerClientError, API_MAX_URL_BYTES } from './client-errors.js'
 import { createOpenApiCollector } from './openapi.js'
 import { registerSignedRequests } from './signature.js'
 import { registerMeRoutes } from './routes/me-routes.js'
+import { registerPasswordResetRoutes } from './routes/password-reset-routes.js'
 import { registerTokenRoutes } from './routes/token-routes.js'
 import { registerSshKeyRoutes } from './routes/ssh-key-routes.js'
 import { registerMemberRoutes } from './routes/member-routes.js'
@@ -342,7 +343,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   if (deps.deploy) registerJobRoutes(app, deps.deploy)
   if (deps.deploy) registerAccessRoutes(app, deps.deploy)
   if (deps.deploy) registerDomainRoutes(app, deps.deploy)
-  if (deps.deploy) registerGitRoutes(app, { identity: deps.identity, deploy: deps.deploy })
+  if (deps.deploy)
+    registerGitRoutes(app, {
+      identity: deps.identity,
+      deploy: deps.deploy,
+      ...(deps.logger ? { logger: deps.logger } : {}),
+    })
   if (deps.services) registerServiceRoutes(app, deps.services)
   if (deps.sync) registerSyncRoutes(app, deps.sync)
   if (deps.services) registerBackupRoutes(app, deps.services)
@@ -352,6 +358,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerSshKeyRoutes(app, deps)
   registerMemberRoutes(app, deps)
   registerInvitationRoutes(app, deps)
+  registerPasswordResetRoutes(app, deps)
   registerIpGroupRoutes(app, deps)
   registerIncidentRoutes(app, deps)
   if (deps.monitor) registerMonitorRoutes(app, { db: deps.db, tenancy: deps.tenancy, monitor: deps.monitor })

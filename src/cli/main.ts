@@ -3,6 +3,7 @@ import { VERSION } from '../version.js'
 import { ApiError } from './client.js'
 import { passwordCommand, twoFactorCommand } from './commands/account.js'
 import { auditCommand } from './commands/audit.js'
+import { caCommand } from './commands/ca.js'
 import { accessCommand, addWafEnvironmentCommands } from './commands/env-settings.js'
 import { backupCommand } from './commands/backup.js'
 import { deployCommand } from './commands/deploy.js'
@@ -74,6 +75,7 @@ export function buildProgram(): Command {
     accessCommand(),
     auditCommand(),
     doctorCommand(),
+    caCommand(),
     incidentCommand(),
   ]) {
     program.addCommand(c)

@@ -1443,6 +1443,10 @@ export function createDeployer(deps: DeployDeps) {
               runtimeOf(env.id).serving = serving
               adopted++
               await publish(env.id)
+              deps.logger?.info(
+                { environmentId: env.id, release: rel.number },
+                `release ${rel.number} of ${env.host} was still running: adopted after the restart`,
+              )
             } catch (err) {
               deps.logger?.error({ err, environmentId: env.id }, 'could not take over the current release')
               // Not adopted, so not left running beside the instance `resume` starts.
@@ -1486,6 +1490,10 @@ export function createDeployer(deps: DeployDeps) {
             const serving = await startRelease(env, rel, key)
             runtimeOf(env.id).serving = serving
             await publish(env.id)
+            deps.logger?.info(
+              { environmentId: env.id, release: rel.number },
+              `release ${rel.number} of ${env.host} started again after the restart`,
+            )
           } catch (err) {
             logs.note(
               key,

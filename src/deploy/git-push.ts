@@ -15,6 +15,9 @@ import type { DeployDeps } from './types.js'
 export interface PushTarget {
   readonly workspaceId: string
   readonly projectId: string
+  /** Names, for log lines. */
+  readonly workspaceName: string
+  readonly projectName: string
   readonly repoDir: string
 }
 
@@ -65,8 +68,15 @@ export function createGitPush(deps: DeployDeps, deployer: Deployer) {
   async function handleHook(line: string, write: (s: string) => void): Promise<void> {
     const msg = JSON.parse(line) as { pushId?: unknown; updates?: unknown }
     const push = typeof msg.pushId === 'string' ? pending.get(msg.pushId) : undefined
-    if (!push || typeof msg.updates !== 'string') return write('palisade: unknown push\n')
+    if (!push || typeof msg.updates !== 'string') {
+      deps.logger?.warn(
+        {},
+        'a git hook reported a push this control plane did not receive (a push from before a restart, or a hook run by hand): nothing deployed',
+      )
+      return write('palisade: unknown push\n')
+    }
     pending.delete(msg.pushId as string)
+    const repo = `${push.target.workspaceName}/${push.target.projectName}.git`
     for (const u of msg.updates.split('\n')) {
       const [, next, ref] = u.trim().split(' ')
       if (
@@ -90,8 +100,18 @@ export function createGitPush(deps: DeployDeps, deployer: Deployer) {
         write(
           `palisade: environment ${e.name} (${e.criticality}) skipped: your role may not deploy it; ask an admin to run \`palisade deploy\`\n`,
         )
-      if (deployments.length === 0 && skipped.length === 0)
+      if (skipped.length > 0)
+        deps.logger?.info(
+          { projectId: push.target.projectId, skipped: skipped.map((e) => e.name) },
+          `git push to ${repo} (${branch}): ${skipped.map((e) => e.name).join(', ')} skipped, the pusher's role may not deploy them`,
+        )
+      if (deployments.length === 0 && skipped.length === 0) {
         write(`palisade: no environment tracks branch ${branch}\n`)
+        deps.logger?.info(
+          { projectId: push.target.projectId, branch },
+          `git push to ${repo} (${branch}): no environment tracks that branch, nothing deployed`,
+        )
+      }
       for (const d of deployments) {
         write(
           `palisade: deployment ${d.number} of environment ${d.environmentId} queued for ${branch} (${next.slice(0, 12)})\n`,
@@ -140,9 +160,11 @@ export function createGitPush(deps: DeployDeps, deployer: Deployer) {
           const line = buf.slice(0, nl)
           buf = ''
           handleHook(line, (s) => conn.write(s))
-            .catch((err: unknown) =>
-              conn.write(`palisade: ${err instanceof Error ? err.message : 'error'}\n`),
-            )
+            .catch((err: unknown) => {
+              const why = err instanceof Error ? err.message : 'error'
+              deps.logger?.warn({ err: why }, `a git push could not start deployments: ${why}`)
+              conn.write(`palisade: ${why}\n`)
+            })
             .finally(() => conn.end())
         })
       })
@@ -170,13 +192,13 @@ export function createGitPush(deps: DeployDeps, deployer: Deployer) {
       if (!m || workspaceRef.length > 100) throw hidden
       const ws = await deps.db
         .selectFrom('workspaces')
-        .select('id')
+        .select(['id', 'name'])
         .where((eb) => eb.or([eb('id', '=', workspaceRef), eb('name', '=', workspaceRef)]))
         .executeTakeFirst()
       if (!ws) throw hidden
       const project = await deps.db
         .selectFrom('projects')
-        .select('id')
+        .select(['id', 'name'])
         .where('workspace_id', '=', ws.id)
         .where('name', '=', m[1] as string)
         .executeTakeFirst()
@@ -186,7 +208,13 @@ export function createGitPush(deps: DeployDeps, deployer: Deployer) {
         workspaceId: ws.id,
       })
       const repoDir = path.join(root, ws.id, `${project.id}.git`)
-      return { workspaceId: ws.id, projectId: project.id, repoDir }
+      return {
+        workspaceId: ws.id,
+        projectId: project.id,
+        workspaceName: ws.name,
+        projectName: project.name,
+        repoDir,
+      }
     },
 
     /**
@@ -226,9 +254,13 @@ export function createGitPush(deps: DeployDeps, deployer: Deployer) {
       writeFileSync(path.join(target.repoDir, 'hooks', 'post-receive'), hookSource(socketPath), {
         mode: 0o700,
       })
+      // Only a receive-pack POST runs the post-receive hook: it alone gets a push id to report back with.
+      const receives = input.method === 'POST' && input.pathInfo === '/git-receive-pack'
       const pushId = randomToken(24)
-      pending.set(pushId, { principal: input.principal, ctx: input.ctx, target })
-      setTimeout(() => pending.delete(pushId), 30 * 60_000).unref()
+      if (receives) {
+        pending.set(pushId, { principal: input.principal, ctx: input.ctx, target })
+        setTimeout(() => pending.delete(pushId), 30 * 60_000).unref()
+      }
       const env: Record<string, string> = {
         PATH: process.env['PATH'] ?? '/usr/bin:/bin',
         GIT_CONFIG_NOSYSTEM: '1',
@@ -245,11 +277,22 @@ export function createGitPush(deps: DeployDeps, deployer: Deployer) {
       if (input.contentType) env['CONTENT_TYPE'] = input.contentType
       if (input.contentEncoding) env['HTTP_CONTENT_ENCODING'] = input.contentEncoding
       if (input.gitProtocol) env['GIT_PROTOCOL'] = input.gitProtocol
-      return spawn('git', ['-c', 'receive.denyDeleteCurrent=false', 'http-backend'], {
+      const child = spawn('git', ['-c', 'receive.denyDeleteCurrent=false', 'http-backend'], {
         shell: false,
         env,
         stdio: ['pipe', 'pipe', 'pipe'],
       })
+      if (receives)
+        child.on('exit', () => {
+          // The hook runs before git answers; still pending now means it never reached this control plane (the
+          // pusher saw `could not start deployments` and a non-zero exit) or no branch was updated.
+          if (!pending.delete(pushId)) return
+          deps.logger?.warn(
+            { workspaceId: target.workspaceId, projectId: target.projectId },
+            `git push to ${target.workspaceName}/${target.projectName}.git received, but its post-receive hook never reached the control plane: nothing deployed (unless no branch changed); check ${socketPath}`,
+          )
+        })
+      return child
     },
 
     repoDirOf(workspaceId: string, projectId: string): string {

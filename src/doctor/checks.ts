@@ -29,6 +29,8 @@ export interface DoctorDeps {
   readonly now?: Date
   /** Where apt keeps its package lists (their age says how stale the update report is). */
   readonly aptListsDir?: string
+  /** The edge's local CA certificate (`<data>/edge/ca/ca.crt`; the CLI passes the edge's path for it). */
+  readonly localCaCert?: string
 }
 
 const MIN_FREE_BYTES = 1024 ** 3
@@ -45,6 +47,7 @@ export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
     checkDataDir(deps.config.dataDir),
     await checkStore(deps.config),
     checkCrs(deps.config.crsDir),
+    ...(deps.localCaCert === undefined ? [] : [checkLocalCa(deps.config.dataDir, deps.localCaCert)]),
     await checkProgram(run, 'git', ['git', '--version'], 'fail', 'deployments need git'),
     await checkProgram(run, 'mariadb', ['mariadbd', '--version'], 'warn', 'MariaDB services unavailable'),
     await checkProgram(run, 'redis', ['redis-server', '--version'], 'warn', 'Redis services unavailable'),
@@ -176,6 +179,27 @@ function checkCrs(crsDir: string): CheckResult {
     check: 'waf-rules',
     status: 'ok',
     detail: `OWASP CRS ${version ?? '(version unknown)'}, ${files.length} rule files in ${rulesDir}`,
+  }
+}
+
+function checkLocalCa(dataDir: string, caCert: string): CheckResult {
+  const legacy = path.join(dataDir, 'edge', 'edge', 'ca', 'ca.crt')
+  if (!existsSync(caCert) && existsSync(legacy))
+    return {
+      check: 'local-ca',
+      status: 'warn',
+      detail: `the local CA is still at ${legacy} (earlier versions' place): palisade serve moves it to ${caCert} at its next start`,
+    }
+  if (!existsSync(caCert))
+    return {
+      check: 'local-ca',
+      status: 'ok',
+      detail: `${caCert} not created yet (palisade serve creates it at its first start; \`palisade ca\` says how to trust it)`,
+    }
+  return {
+    check: 'local-ca',
+    status: 'ok',
+    detail: `HTTPS for *.localhost names is signed by ${caCert}: trust it with \`curl --cacert ${caCert}\` or your system's store (\`palisade ca\` says how)`,
   }
 }
 

@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto'
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { edgePaths } from './edge-paths.js'
 import type { CertificatePair } from './local-ca.js'
 import type { EdgeAcmeOptions } from './types.js'
 
@@ -42,7 +43,7 @@ export class AcmeIssuer {
 
   constructor(options: EdgeAcmeOptions, dataDir: string, challenges: AcmeChallengeStore) {
     this.#options = Object.freeze({ ...options })
-    this.#dir = join(dataDir, 'edge', 'acme')
+    this.#dir = edgePaths(dataDir).acmeDir
     this.#challenges = challenges
   }
 

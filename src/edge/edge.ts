@@ -135,7 +135,7 @@ function plainAddress(address: string | undefined): string {
 
 /**
  * Creates the edge gateway: routing by Host, restrictions, throttling, the WAF hook, and a proxy to each
- * environment's current release. Opens (or creates) the local CA under `<dataDir>/edge/ca/`.
+ * environment's current release. Opens (or creates) the local CA under `<dataDir>/edge/ca/` (edgePaths).
  */
 export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<Edge> {
   const opts = Object.freeze({ ...options, limits: Object.freeze({ ...options.limits }) })

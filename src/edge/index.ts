@@ -19,6 +19,7 @@ export { createEdge, type Edge } from './edge.js'
 export { RouteTable, normalizeHost } from './route-table.js'
 // LocalCa is loaded on demand by the edge (see edge.ts); import it from './local-ca.js' directly.
 export type { CertificatePair } from './local-ca.js'
+export { edgePaths, moveLegacyEdgeFiles, type EdgePaths, type LegacyEdgeMove } from './edge-paths.js'
 export { AcmeChallengeStore, AcmeIssuer, ACME_CHALLENGE_PREFIX } from './acme.js'
 export { MemoryThrottle, clientKey } from './throttle.js'
 export { compileAllowList } from './ip-allow.js'

@@ -5,6 +5,7 @@ import { webcrypto, X509Certificate as NodeX509 } from 'node:crypto'
 import { chmod, mkdir, readFile, stat, writeFile, rename } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as x509 from '@peculiar/x509'
+import { edgePaths } from './edge-paths.js'
 
 x509.cryptoProvider.set(webcrypto)
 
@@ -56,12 +57,9 @@ export class LocalCa {
   /** Loads the CA from `<dataDir>/edge/ca/`, creating it on first start. */
   static async open(dataDir: string, options: { now?: () => number } = {}): Promise<LocalCa> {
     const now = options.now ?? Date.now
-    const caDir = join(dataDir, 'edge', 'ca')
-    const certsDir = join(dataDir, 'edge', 'certs')
+    const { caDir, certsDir, caKey: keyPath, caCert: certPath } = edgePaths(dataDir)
     await mkdir(caDir, { recursive: true, mode: 0o700 })
     await mkdir(certsDir, { recursive: true, mode: 0o700 })
-    const keyPath = join(caDir, 'ca.key')
-    const certPath = join(caDir, 'ca.crt')
     let keyPem: string
     let certPem: string
     try {

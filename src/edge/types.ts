@@ -170,6 +170,7 @@ export interface EdgeAcmeOptions {
 export interface EdgeOptions {
   readonly httpListen: string
   readonly httpsListen: string
+  /** Palisade's data dir: the edge keeps its CA, leaves and ACME certificates under `<dataDir>/edge/`. */
   readonly dataDir: string
   readonly baseDomain: string
   readonly limits: EdgeLimits

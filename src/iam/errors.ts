@@ -22,6 +22,7 @@ export const IAM_ERRORS = {
   totpReplayed: 'PAL_IAM_TOTP_REPLAYED',
   totpEnabled: 'PAL_IAM_TOTP_ALREADY_ENABLED',
   totpNotEnrolled: 'PAL_IAM_TOTP_NOT_ENROLLED',
+  resetTokenInvalid: 'PAL_IAM_RESET_TOKEN_INVALID',
   tokenNotFound: 'PAL_IAM_TOKEN_NOT_FOUND',
   tokenScopes: 'PAL_IAM_TOKEN_SCOPES_INVALID',
   workspaceNotFound: 'PAL_IAM_WORKSPACE_NOT_FOUND',

@@ -11,6 +11,7 @@ import { createIpGroups, type IpGroups } from './ip-groups.js'
 import type { Mailer } from './mailer.js'
 import { createIncidents, type Incidents } from './incidents.js'
 import { createMembers, type Members } from './members.js'
+import { createPasswordResets, type PasswordResets } from './password-resets.js'
 import { createSshKeys, type SshKeys } from './ssh-keys.js'
 import { createLoginThrottle, type LoginThrottle } from './login-throttle.js'
 import { createMemoryNonceStore, type NonceStore } from './nonce-store.js'
@@ -55,6 +56,10 @@ export interface IdentityDeps {
   readonly restrictEnvironment?: (environmentId: string) => Promise<void>
   /** Base of links in e-mails (`<publicUrl>/invitations/<token>`). */
   readonly publicUrl: string
+  /** Password reset throttles (default: in memory, per process). */
+  readonly resetThrottles?: { readonly request: LoginThrottle; readonly confirm: LoginThrottle }
+  /** A reset mail that could not be sent (the requester is told nothing either way). */
+  readonly onResetMailError?: (error: unknown) => void
 }
 
 export interface Identity {
@@ -82,6 +87,17 @@ export interface Identity {
     ctx: RequestContext,
     proof: { code?: string | undefined; password?: string | undefined },
   ): Promise<void>
+  /**
+   * New recovery codes with 2FA staying on: needs a current TOTP code (not a recovery code, which may be
+   * what leaked); the old codes stop working.
+   */
+  regenerateRecoveryCodes(
+    principal: Principal,
+    ctx: RequestContext,
+    code: string,
+  ): Promise<{ recoveryCodes: string[] }>
+  /** Password reset by a mailed, single-use link (public: the token is the credential). */
+  readonly passwordResets: PasswordResets
   readonly tokens: ApiTokens
   readonly signatures: SignatureVerifier
   readonly members: Members
@@ -135,6 +151,17 @@ export function createIdentity(deps: IdentityDeps): Identity {
       publicUrl: deps.publicUrl,
     }),
     ipGroups: createIpGroups({ db, clock, audit }),
+    passwordResets: createPasswordResets({
+      db,
+      clock,
+      audit,
+      mailer: deps.mailer,
+      publicUrl: deps.publicUrl,
+      ...(deps.resetThrottles
+        ? { requestThrottle: deps.resetThrottles.request, confirmThrottle: deps.resetThrottles.confirm }
+        : {}),
+      ...(deps.onResetMailError ? { onMailError: deps.onResetMailError } : {}),
+    }),
     sshKeys: createSshKeys({ db, clock, audit }),
     incidents: createIncidents({
       db,
@@ -380,6 +407,46 @@ export function createIdentity(deps: IdentityDeps): Identity {
           context: ctx,
         })
       })
+      return { recoveryCodes: codes }
+    },
+
+    async regenerateRecoveryCodes(principal, ctx, code) {
+      const { userId } = authorizeAccount(principal, 'account.manage')
+      const user = await userRow(userId)
+      if (user.totp_enabled !== 1)
+        throw new InvalidError(
+          IAM_ERRORS.totpNotEnrolled,
+          'two-factor authentication is not on: `palisade 2fa enable` turns it on and prints recovery codes',
+          { publicCode: 'totp_not_enrolled' },
+        )
+      // A stolen session must not be able to guess codes faster than the sign-in form allows.
+      await throttle.take(user.email, ctx.ip)
+      const trimmed = code.replace(/\s+/g, '')
+      const codes = newRecoveryCodes()
+      try {
+        if (!/^\d{6}$/.test(trimmed))
+          throw new InvalidError(
+            IAM_ERRORS.totpInvalid,
+            'a current code from the authenticator app is required (a recovery code does not renew the codes)',
+            { publicCode: 'totp_invalid', details: [{ field: 'code', message: 'not a six-digit code' }] },
+          )
+        await db.transaction().execute(async (trx) => {
+          await useSecondFactor(trx, secrets, clock, user, trimmed, false)
+          await storeRecoveryCodes(trx, clock, user.id, codes)
+          await audit.record(trx, {
+            actor: actorOf(principal),
+            action: 'user.totp.recovery-codes.regenerate',
+            target: { type: 'user', id: user.id },
+            workspaceId: null,
+            changes: diffChanges(null, { recoveryCodes: codes.length }),
+            context: ctx,
+          })
+        })
+      } catch (error) {
+        await failed(ctx, 'user.totp.recovery-codes.regenerate', user.id, user.email)
+        throw error
+      }
+      await throttle.succeeded(user.email, ctx.ip)
       return { recoveryCodes: codes }
     },
 

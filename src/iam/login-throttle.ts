@@ -21,6 +21,13 @@ export const LOGIN_LIMITS = Object.freeze({
   windowSeconds: 15 * 60,
 })
 
+/** Attempts per account and per source in a window. */
+export interface ThrottleLimits {
+  readonly accountAttempts: number
+  readonly sourceAttempts: number
+  readonly windowSeconds: number
+}
+
 export interface LoginThrottle {
   /** Takes one attempt for the account and the source; throws ThrottledError (429, Retry-After) when either is used up. */
   take(account: string, source: string | null): Promise<void>
@@ -31,7 +38,11 @@ export interface LoginThrottle {
 export interface LoginThrottleOptions {
   /** Shared store for several API processes; in memory when absent. */
   readonly redis?: Redis | undefined
-  readonly limits?: typeof LOGIN_LIMITS
+  readonly limits?: ThrottleLimits
+  /** Key prefix in the store (default `login`): other attempts (password resets) count apart from sign-ins. */
+  readonly prefix?: string
+  /** The 429's sentence (default: about sign-in attempts). */
+  readonly message?: string
 }
 
 export function createLoginThrottle(options: LoginThrottleOptions = {}): LoginThrottle {
@@ -48,8 +59,9 @@ export function createLoginThrottle(options: LoginThrottleOptions = {}): LoginTh
       insuranceLimiter: memory,
     })
   }
-  const accounts = make('login-account', limits.accountAttempts)
-  const sources = make('login-source', limits.sourceAttempts)
+  const kind = options.prefix ?? 'login'
+  const accounts = make(`${kind}-account`, limits.accountAttempts)
+  const sources = make(`${kind}-source`, limits.sourceAttempts)
   // Addresses are not kept in the limiter store, only a digest of them.
   const accountKey = (account: string): string => sha256Hex(account.trim().toLowerCase()).slice(0, 40)
 
@@ -71,10 +83,14 @@ export function createLoginThrottle(options: LoginThrottleOptions = {}): LoginTh
       ])
       const wait = Math.max(...waits)
       if (wait > 0) {
-        throw new ThrottledError(IAM_ERRORS.throttled, 'too many sign-in attempts; try again later', {
-          publicCode: 'too_many_attempts',
-          retryAfter: wait,
-        })
+        throw new ThrottledError(
+          IAM_ERRORS.throttled,
+          options.message ?? 'too many sign-in attempts; try again later',
+          {
+            publicCode: 'too_many_attempts',
+            retryAfter: wait,
+          },
+        )
       }
     },
     async succeeded(account, source) {

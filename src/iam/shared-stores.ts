@@ -2,10 +2,13 @@ import { createRequire } from 'node:module'
 import type { Redis as RedisClient } from 'ioredis'
 import type { Clock } from '../shared/clock.js'
 import { createLoginThrottle, type LoginThrottle } from './login-throttle.js'
+import { createResetThrottles } from './password-resets.js'
 import { createMemoryNonceStore, createRedisNonceStore, type NonceStore } from './nonce-store.js'
 
 export interface IdentityStores {
   readonly throttle: LoginThrottle
+  /** Password reset requests and confirmations, counted apart from sign-ins. */
+  readonly resetThrottles: { readonly request: LoginThrottle; readonly confirm: LoginThrottle }
   readonly nonces: NonceStore
   /** `redis` or `memory`: where throttling counters and nonces live. */
   readonly kind: 'redis' | 'memory'
@@ -24,6 +27,7 @@ export function createIdentityStores(options: {
   if (!options.redisUrl) {
     return {
       throttle: createLoginThrottle(),
+      resetThrottles: createResetThrottles(),
       nonces: createMemoryNonceStore(options.clock),
       kind: 'memory',
       close: () => Promise.resolve(),
@@ -36,6 +40,7 @@ export function createIdentityStores(options: {
   const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 5000 })
   return {
     throttle: createLoginThrottle({ redis }),
+    resetThrottles: createResetThrottles({ redis }),
     nonces: createRedisNonceStore(redis),
     kind: 'redis',
     async close() {

@@ -7,6 +7,7 @@ declare module '../store/schema.js' {
     ip_groups: IpGroupsTable
     ssh_keys: SshKeysTable
     credential_revocations: CredentialRevocationsTable
+    password_resets: PasswordResetsTable
   }
   interface SessionsTable {
     /** 1 when the session was established with a second factor. */
@@ -82,4 +83,16 @@ export interface CredentialRevocationsTable {
   /** The session's or the API token's id. */
   credential_id: string
   revoked_at: string
+}
+
+/** A password reset request (migration 0017-password-resets). */
+export interface PasswordResetsTable {
+  id: string
+  user_id: string
+  /** SHA-256 (hex) of the token's secret part. */
+  token_hash: string
+  requested_ip: string | null
+  created_at: string
+  expires_at: string
+  used_at: string | null
 }

@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync, statfsSync } from 'node:fs'
 import path from 'node:path'
 import { collectDefaultMetrics, Registry } from 'prom-client'
 import {
+  edgePaths,
   LATENCY_BUCKETS,
   METHOD_CLASSES,
   STATUS_CLASSES,
@@ -424,8 +425,8 @@ export function readCertificates(
 ): Array<{ host: string; source: 'local_ca' | 'acme'; notAfter: number }> {
   const out: Array<{ host: string; source: 'local_ca' | 'acme'; notAfter: number }> = []
   const dirs = [
-    { dir: path.join(dataDir, 'edge', 'edge', 'certs'), source: 'local_ca' as const },
-    { dir: path.join(dataDir, 'edge', 'edge', 'acme'), source: 'acme' as const },
+    { dir: edgePaths(dataDir).certsDir, source: 'local_ca' as const },
+    { dir: edgePaths(dataDir).acmeDir, source: 'acme' as const },
   ]
   for (const { dir, source } of dirs) {
     if (!existsSync(dir)) continue

@@ -457,6 +457,17 @@ export function createBackups(deps: BackupsDeps) {
     return journal
   }
 
+  /** The environment's host name for log lines (its id when the environment is gone). */
+  async function hostOf(envId: string): Promise<string> {
+    const row = await db
+      .selectFrom('environments')
+      .select('host')
+      .where('id', '=', envId)
+      .executeTakeFirst()
+      .catch(() => undefined)
+    return row?.host ?? envId
+  }
+
   /** Puts the safety copy of a journal back (services, then persistent directories) and removes the journal. */
   async function rollBackRestore(journal: RestoreJournal): Promise<void> {
     for (const s of journal.services)
@@ -555,9 +566,16 @@ export function createBackups(deps: BackupsDeps) {
         })
         .where('id', '=', r.id)
         .execute()
+      deps.logger?.info(
+        { backup: r.id, environmentId: r.environment_id, sizeBytes: counter.bytes },
+        `backup ${r.id} of ${await hostOf(r.environment_id)} created (${formatBytes(counter.bytes)})`,
+      )
     } catch (error) {
       const reason = (error instanceof Error ? error.message : String(error)).slice(0, 1000)
-      deps.logger?.error({ backup: r.id, err: reason }, 'backup failed')
+      deps.logger?.error(
+        { backup: r.id, environmentId: r.environment_id, err: reason },
+        `backup ${r.id} of ${await hostOf(r.environment_id)} failed: ${reason}`,
+      )
       rmSync(archiveOf(r) + '.part', { force: true })
       await db
         .updateTable('backups')
@@ -1141,12 +1159,27 @@ export function createBackups(deps: BackupsDeps) {
             await rollBackRestore(journal).catch((err: unknown) =>
               deps.logger?.error({ err, backup: id }, 'putting the data from before the restore back failed'),
             )
+            deps.logger?.error(
+              {
+                backup: id,
+                environmentId: r.environment_id,
+                err: error instanceof Error ? error.message : 'error',
+              },
+              `restoring backup ${id} into ${await hostOf(r.environment_id)} failed; its data from before was put back`,
+            )
             throw error
           }
           removeJournal(journal, dirOf(r.environment_id))
         } finally {
           await release?.()
         }
+        deps.logger?.info(
+          { backup: id, environmentId: r.environment_id },
+          `backup ${id} restored into ${await hostOf(r.environment_id)} (${[
+            ...manifest.services.map((s) => s.name),
+            ...manifest.files.map((f) => `${f}/`),
+          ].join(', ')})`,
+        )
         if (step?.recordedByCaller) return toBackup(r)
         await audit.recordAlone({
           actor: actorOf(principal),
@@ -1390,3 +1423,16 @@ export function createBackups(deps: BackupsDeps) {
   }
 }
 export type Backups = ReturnType<typeof createBackups>
+
+/** `12.3 kB`-style sizes for log lines. */
+function formatBytes(n: number): string {
+  if (n < 1000) return `${n} B`
+  const units = ['kB', 'MB', 'GB', 'TB']
+  let v = n / 1000
+  let i = 0
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000
+    i++
+  }
+  return `${v.toFixed(1)} ${units[i]}`
+}

@@ -17,6 +17,7 @@ import * as environmentEgress from './migrations/0013-environment-egress.js'
 import * as monitorAlerts from './migrations/0014-monitor-alerts.js'
 import * as environmentThrottle from './migrations/0015-environment-throttle.js'
 import * as environmentFailures from './migrations/0021-environment-failures.js'
+import * as passwordResets from './migrations/0017-password-resets.js'
 
 /** Migrations in order. Never edit a released one: add the next file. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -36,6 +37,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0014-monitor-alerts': monitorAlerts,
   '0015-environment-throttle': environmentThrottle,
   '0021-environment-failures': environmentFailures,
+  '0017-password-resets': passwordResets,
 }
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) }

@@ -59,6 +59,13 @@ export const MONITOR_AUDITED = [
   'put /v1/workspaces/{ws}/alert-rules/{name}',
 ] as const
 
+/** Checked by test/iam-password-reset.test.ts (a mailed token, a TOTP secret). */
+export const RESET_AUDITED = [
+  'post /v1/password-reset',
+  'post /v1/password-reset/confirm',
+  'post /v1/me/totp/recovery-codes',
+] as const
+
 /** The setup route burns a one-time token: test/api-foundation.test.ts checks its event. */
 export const COVERED_ELSEWHERE: ReadonlySet<string> = new Set([
   'post /v1/setup',
@@ -68,4 +75,5 @@ export const COVERED_ELSEWHERE: ReadonlySet<string> = new Set([
   ...BACKUPS_AUDITED,
   ...SYNC_AUDITED,
   ...MONITOR_AUDITED,
+  ...RESET_AUDITED,
 ])

@@ -2,7 +2,8 @@ import type { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Deploy } from '../../deploy/index.js'
 import type { Identity, Principal } from '../../iam/index.js'
-import { TooLargeError, UnauthenticatedError } from '../../shared/errors.js'
+import { PalisadeError, TooLargeError, UnauthenticatedError } from '../../shared/errors.js'
+import type { Logger } from '../../shared/log.js'
 import { contextOf } from '../context.js'
 
 /** A push bigger than this is cut off (the repository is the customer's code, not its assets store). */
@@ -84,7 +85,10 @@ function relayCgi(stdout: Readable, reply: FastifyReply): Promise<void> {
  * scope, pushing the deploy scope; a push deploys the environments tracking the pushed branch and
  * streams their build logs back as `remote:` lines.
  */
-export function registerGitRoutes(app: FastifyInstance, deps: { identity: Identity; deploy: Deploy }): void {
+export function registerGitRoutes(
+  app: FastifyInstance,
+  deps: { identity: Identity; deploy: Deploy; logger?: Logger },
+): void {
   void app.register(async (scope) => {
     // Pack data is streamed to git as it arrives, never buffered or parsed here.
     for (const type of ['application/x-git-receive-pack-request', 'application/x-git-upload-pack-request']) {
@@ -97,8 +101,26 @@ export function registerGitRoutes(app: FastifyInstance, deps: { identity: Identi
       service: string,
       pathInfo: string,
     ): Promise<void> => {
-      const principal = await principalFromBasic(deps.identity, request)
+      const pushing = service === 'git-receive-pack'
+      const { workspace, repo } = request.params as { workspace: string; repo: string }
+      // The operator's view of a push that deploys nothing (the pusher sees the HTTP error): wrong token,
+      // unknown repository, or a role that may not deploy.
+      const refused = (why: string): void => {
+        if (pushing && request.method === 'POST')
+          deps.logger?.warn(
+            { workspace: workspace.slice(0, 100), repo: repo.slice(0, 100), ip: request.ip },
+            `git push to ${workspace.slice(0, 100)}/${repo.slice(0, 100)} refused: ${why}; nothing deployed`,
+          )
+      }
+      let principal: Principal | undefined
+      try {
+        principal = await principalFromBasic(deps.identity, request)
+      } catch (error) {
+        refused(error instanceof Error ? error.message : 'invalid credential')
+        throw error
+      }
       if (!principal) {
+        refused('no valid API token')
         void reply.header('WWW-Authenticate', 'Basic realm="Palisade git", charset="UTF-8"')
         throw new UnauthenticatedError(
           'PAL_API_UNAUTHENTICATED',
@@ -106,8 +128,20 @@ export function registerGitRoutes(app: FastifyInstance, deps: { identity: Identi
           { publicCode: 'unauthenticated' },
         )
       }
-      const { workspace, repo } = request.params as { workspace: string; repo: string }
-      const target = await deps.deploy.git.resolve(principal, workspace, repo, service === 'git-receive-pack')
+      let target: Awaited<ReturnType<Deploy['git']['resolve']>>
+      try {
+        target = await deps.deploy.git.resolve(principal, workspace, repo, pushing)
+      } catch (error) {
+        const who = principal.type === 'platform' ? 'the platform' : principal.email
+        refused(
+          error instanceof PalisadeError && error.kind === 'not_found'
+            ? `no such repository visible to ${who}`
+            : error instanceof PalisadeError && error.kind === 'forbidden'
+              ? `${who} may not deploy it`
+              : 'error',
+        )
+        throw error
+      }
       const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : ''
       const header = (n: string): string | undefined =>
         typeof request.headers[n] === 'string' ? request.headers[n] : undefined

@@ -157,11 +157,13 @@ ${body}
 }
 
 /**
- * The invitation token travels in the path (DESIGN.md §3), so request logs would record a live
- * credential: the URL that reaches a log line has it masked.
+ * The invitation and password reset tokens travel in the path (DESIGN.md §3), so request logs would record a
+ * live credential: the URL that reaches a log line has them masked.
  */
 export function maskSecretsInUrl(url: string): string {
-  return url.replace(/\/invitations\/[^/?#]+/g, '/invitations/[masked]')
+  return url
+    .replace(/\/invitations\/[^/?#]+/g, '/invitations/[masked]')
+    .replace(/\/password-reset\/(?!confirm(?:[/?#]|$))[^/?#]+/g, '/password-reset/[masked]')
 }
 
 /** Fastify's request log view, with secrets in the URL masked. */

@@ -98,6 +98,29 @@ export function registerMeRoutes(app: FastifyInstance, deps: AppDeps): void {
     async (request) =>
       identity.confirmTotp(principalOf(request), contextOf(request), (request.body as { code: string }).code),
   )
+  app.post(
+    '/v1/me/totp/recovery-codes',
+    {
+      config: {
+        meta: {
+          auth: 'required',
+          audit: 'user.totp.recovery-codes.regenerate',
+          summary:
+            'New recovery codes, 2FA staying on (needs a current code from the app); the old codes stop working',
+        },
+      },
+      schema: {
+        body: Strict({ code: Code }),
+        response: { 200: Type.Object({ recoveryCodes: Type.Array(Type.String()) }) },
+      },
+    },
+    async (request) =>
+      identity.regenerateRecoveryCodes(
+        principalOf(request),
+        contextOf(request),
+        (request.body as { code: string }).code,
+      ),
+  )
   app.delete(
     '/v1/me/totp',
     {

@@ -30,6 +30,12 @@ const AnonymizationSchema = Type.Object({
   projectId: Type.String(),
   rules: Type.Array(RuleSchema),
   updatedAt: Type.Union([Timestamp, Type.Null()]),
+  unchecked: Type.Optional(
+    Type.Array(Type.Integer(), {
+      description:
+        'on save: indexes of rules not checked against a schema (no running service of their type in the project yet)',
+    }),
+  ),
 })
 
 const SyncSchema = Type.Object({
@@ -65,7 +71,7 @@ export function registerSyncRoutes(app: FastifyInstance, sync: SyncService): voi
           auth: 'required',
           audit: 'project.anonymization.update',
           summary:
-            'Replace the anonymization rules: per service type, table and column one of hash, fake-email, fake-name, null, constant, keep',
+            "Replace the anonymization rules: per service type, table and column one of hash, fake-email, fake-name, null, constant, keep. Each rule's table and column must exist in one of the project's running services of its type (422 rules_mismatch naming the missing ones)",
         },
       },
       schema: {

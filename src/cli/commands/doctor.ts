@@ -1,6 +1,7 @@
 import { Command } from 'commander'
 import { loadConfig, settingsFromEnv } from '../../config/index.js'
 import { kubeClientFor } from '../../deploy/index.js'
+import { edgePaths } from '../../edge/index.js'
 import { runDoctor, runKubernetesDoctor, stopLeftovers, type CheckResult } from '../../doctor/index.js'
 import { print } from '../output.js'
 
@@ -34,7 +35,7 @@ export function doctorCommand(): Command {
       }
       const results = opts.kubernetes
         ? await runKubernetesDoctor({ client: kubeClientFor(config) })
-        : await runDoctor({ config })
+        : await runDoctor({ config, localCaCert: edgePaths(config.dataDir).caCert })
       print(cmd, results, [
         ['CHECK', (r: CheckResult) => r.check],
         ['STATUS', (r: CheckResult) => r.status],

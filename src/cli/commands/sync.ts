@@ -30,6 +30,7 @@ interface Settings {
   projectId: string
   rules: Rule[]
   updatedAt: string | null
+  unchecked?: number[]
 }
 
 /** A rules file is read whole; the API takes 1 MiB bodies at most anyway. */
@@ -136,7 +137,15 @@ export function anonymizationCommand(): Command {
       const client = createClient()
       const project = await resolveProject(client, ref, o.workspace)
       const s = await client.request<Settings>('PUT', `/v1/projects/${project}/anonymization`, { rules })
-      done(c, `Saved ${s.rules.length} anonymization rules.`, s)
+      const unchecked = (s.unchecked ?? []).map((i) => s.rules[i]).filter((r) => r !== undefined)
+      const types = [...new Set(unchecked.map((r) => r.service))].join(' or ')
+      done(
+        c,
+        unchecked.length === 0
+          ? `Saved ${s.rules.length} anonymization rules.`
+          : `Saved ${s.rules.length} anonymization rules. ${unchecked.length} not checked yet (no running ${types} service in the project): they are checked at each sync.`,
+        s,
+      )
     })
   return cmd
 }

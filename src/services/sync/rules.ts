@@ -211,3 +211,51 @@ export function checkRulesAgainst(
   }
   return out
 }
+
+/** The running services a rule set is checked against when it is saved, by environment. */
+export interface LabelledServiceColumns extends ServiceColumns {
+  /** `<environment>/<service>`, for messages. */
+  readonly label: string
+}
+
+/**
+ * Checks at save time that each rule's table and column exist in the project's running services of the rule's
+ * type (any one of them: which environment will be the source is not known yet). The column's type and
+ * length are checked at each sync against the actual source, whose schema may change meanwhile. Throws
+ * `unprocessable` (422) naming each rule whose table or column is found nowhere. Answers the indexes of rules
+ * that could not be checked (no running service of their type in the project).
+ */
+export function assertRulesNameExistingColumns(
+  rules: readonly AnonymizationRule[],
+  services: readonly LabelledServiceColumns[],
+): number[] {
+  const details: ErrorDetail[] = []
+  const unchecked: number[] = []
+  rules.forEach((rule, i) => {
+    const candidates = services.filter((s) => s.type === rule.service)
+    if (candidates.length === 0) {
+      unchecked.push(i)
+      return
+    }
+    if (candidates.some((s) => s.columns.some((c) => c.table === rule.table && c.column === rule.column)))
+      return
+    const hasTable = candidates.some((s) => s.columns.some((c) => c.table === rule.table))
+    const where = candidates.map((s) => s.label).join(', ')
+    details.push({
+      field: `rules[${i}]`,
+      message: hasTable
+        ? `table ${rule.table} has no column ${rule.column} (${rule.service} ${where})`
+        : `table ${rule.table} does not exist (${rule.service} ${where})`,
+    })
+  })
+  if (details.length > 0)
+    throw new UnprocessableError(
+      SYNC_ERRORS.rulesMismatch,
+      `anonymization rules name tables or columns that do not exist; nothing was saved: ${details
+        .slice(0, 10)
+        .map((d) => `${d.field}: ${d.message}`)
+        .join('; ')}`,
+      { details, publicCode: 'rules_mismatch' },
+    )
+  return unchecked
+}

@@ -21,10 +21,12 @@ import { SYNC_ERRORS } from './errors.js'
 import { anonymizeThroughScratch, SCRATCH_PREFIX } from './scratch.js'
 import {
   assertRuleSet,
+  assertRulesNameExistingColumns,
   checkRulesAgainst,
   RULE_SERVICES,
   type AnonymizationRule,
   type ColumnInfo,
+  type LabelledServiceColumns,
   type RuleService,
   type ServiceColumns,
 } from './rules.js'
@@ -68,6 +70,11 @@ export interface AnonymizationSettings {
   readonly projectId: string
   readonly rules: readonly AnonymizationRule[]
   readonly updatedAt: string | null
+  /**
+   * On save only, when there are any: indexes of rules whose table and column could not be checked (no running service of their
+   * type in the project yet); they are checked at each sync.
+   */
+  readonly unchecked?: readonly number[]
 }
 
 export interface SyncDeps {
@@ -187,6 +194,43 @@ export function createSync(deps: SyncDeps) {
       rules: JSON.parse(r.rules) as AnonymizationRule[],
       key: Buffer.from(secrets.open(r.hash_key, keyContext(projectId)), 'base64'),
     }
+  }
+
+  /**
+   * The columns of every running MariaDB and PostgreSQL service of the project's environments, read through
+   * the same catalog queries a sync runs (as the service's admin, in its sandbox). A service that cannot be
+   * read (stopped meanwhile) is left out.
+   */
+  async function projectCatalogs(projectId: string): Promise<LabelledServiceColumns[]> {
+    const rows = await db
+      .selectFrom('services')
+      .innerJoin('environments', 'environments.id', 'services.environment_id')
+      .select(['services.id', 'services.name', 'services.type', 'environments.name as envName'])
+      .where('environments.project_id', '=', projectId)
+      .where('services.status', '=', 'running')
+      .where('services.type', 'in', [...RULE_SERVICES])
+      .orderBy('environments.name')
+      .orderBy('services.name')
+      .execute()
+    const out: LabelledServiceColumns[] = []
+    for (const r of rows) {
+      const access = await services.adminAccess(r.id)
+      if (!access) continue
+      try {
+        out.push({
+          name: r.name,
+          type: r.type as RuleService,
+          label: `${r.envName}/${r.name}`,
+          columns: await readColumns(r.type as RuleService, access.inst, access.creds),
+        })
+      } catch (error) {
+        deps.logger?.warn(
+          { service: r.id, err: message(error) },
+          'reading a service catalog to check anonymization rules failed; its rules are checked at sync',
+        )
+      }
+    }
+    return out
   }
 
   const summary = (rules: readonly AnonymizationRule[]): string[] =>
@@ -406,8 +450,10 @@ export function createSync(deps: SyncDeps) {
     },
 
     /**
-     * Replaces the project's rules (checked for shape here, against the schema at each sync). The first save
-     * creates the project's random HMAC key, sealed with the master key; it never leaves the control plane.
+     * Replaces the project's rules. Checked for shape, then each rule's table and column against the project's
+     * running services of its type (422 naming the missing ones; nothing saved), and fully against the source's
+     * schema at each sync. The first save creates the project's random HMAC key, sealed with the master key; it
+     * never leaves the control plane.
      */
     async putRules(
       principal: Principal,
@@ -424,6 +470,8 @@ export function createSync(deps: SyncDeps) {
         method: r.method,
         ...(r.method === 'constant' ? { value: r.value } : {}),
       }))
+      const unchecked =
+        clean.length === 0 ? [] : assertRulesNameExistingColumns(clean, await projectCatalogs(projectId))
       const now = clock.now().toISOString()
       await db.transaction().execute(async (trx) => {
         const before = await trx
@@ -461,7 +509,7 @@ export function createSync(deps: SyncDeps) {
           context: ctx,
         })
       })
-      return { projectId, rules: clean, updatedAt: now }
+      return { projectId, rules: clean, updatedAt: now, ...(unchecked.length > 0 ? { unchecked } : {}) }
     },
 
     /** Validates and starts a sync into `environmentId`; answers at once with status `running`. */
