@@ -26,11 +26,16 @@ import {
   type DomainOptions,
 } from './deploy/index.js'
 import {
+  createControlLink,
   createEdge,
+  createEventBatcher,
   createWafCache,
   createWafInspector,
   EDGE_DEFAULT_LIMITS,
+  runEdgeWorker,
+  type ControlLink,
   type Edge,
+  type EdgeOptions,
   type WafEvent,
 } from './edge/index.js'
 import { createIdentity, createIdentityStores, createMailer } from './iam/index.js'
@@ -54,7 +59,7 @@ import { systemClock, type Clock } from './shared/clock.js'
 import { createLogger, type Logger } from './shared/log.js'
 import { createMonitor, type Monitor } from './monitor/index.js'
 import { createSecretBox } from './shared/secret-box.js'
-import { armCrashPoints, armedCrashPoints, crashPoint } from './shared/crash-point.js'
+import { armCrashPoints, armedCrashPoints, crashPoint, onCrashPoint } from './shared/crash-point.js'
 import { crashPointsFromEnv } from './config/index.js'
 import { migrateToLatest, openStore, type Store } from './store/index.js'
 import { createTenancy, type Tenancy } from './tenancy/index.js'
@@ -75,6 +80,8 @@ export interface Platform {
   readonly backupScheduler: BackupScheduler
   /** The gateway in front of every environment; `serve` makes it listen. */
   readonly edge: Edge
+  /** Under `palisade serve`: the link that programs the edge worker processes (absent in-process). */
+  readonly edgeLink: ControlLink | undefined
   /** Compiles the WAF for the default settings now, so the first request does not pay for it. */
   warmWaf(): 'crs' | 'baseline'
   readonly app: FastifyInstance
@@ -102,6 +109,14 @@ export interface PlatformOptions {
   readonly backupScheduler?: { readonly intervalMs?: number }
   /** Custom domain proofs for tests: a resolver, the HTTP check's port, loopback allowed. */
   readonly domains?: DomainOptions
+  /**
+   * The IPC channel to `palisade serve`'s supervisor: the edge runs in worker processes, programmed through
+   * it; this process's edge never listens and only holds the route table the deployer publishes into.
+   */
+  readonly edgeWorkers?: {
+    readonly send: (message: unknown) => void
+    readonly subscribe: (listener: (message: unknown) => void) => () => void
+  }
 }
 
 /**
@@ -172,30 +187,33 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   let wafCache: ReturnType<typeof createWafCache> | undefined
   const wafs = (): ReturnType<typeof createWafCache> =>
     (wafCache ??= createWafCache({ crsDir: config.crsDir, logger }))
-  const edge = await createEdge(
-    {
-      httpListen: listenText(config.edgeHttpListen),
-      httpsListen: listenText(config.edgeHttpsListen),
-      dataDir: path.join(config.dataDir, 'edge'),
-      baseDomain: config.baseDomain,
-      limits: {
-        ...EDGE_DEFAULT_LIMITS,
-        maxBodyBytes: config.edgeBodyLimit,
-        headerTimeoutMs: config.edgeHeaderTimeout * 1000,
-        idleTimeoutMs: config.edgeIdleTimeout * 1000,
-        maxConnectionsPerClient: config.edgeMaxConnectionsPerClient,
-      },
-      // Client addresses come from forwarding headers only when the peer is a named proxy.
-      trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
-    },
-    {
-      inspector: createWafInspector((route) => wafs().wafFor(route)),
-      logger,
-      onWafEvent: (event) => recordWafEvent(tenancy, event, logger),
-      onAccessLog: monitor.onAccessLog,
-      secretValues: (envId) => tenancy.secretValues.get(envId),
-    },
-  )
+  const edge = await createEdge(edgeOptionsOf(config), {
+    inspector: createWafInspector((route) => wafs().wafFor(route)),
+    logger,
+    onWafEvent: (event) => recordWafEvents(tenancy, [event], logger, false),
+    onAccessLog: monitor.onAccessLog,
+    secretValues: (envId) => tenancy.secretValues.get(envId),
+  })
+  // Edge workers: their WAF events reach the store in batches (one write per environment per half second,
+  // however large a flood), their access-log lines feed the metrics and `palisade logs` here.
+  const wafBatcher = createEventBatcher<WafEvent>((events) => recordWafEvents(tenancy, events, logger, true), {
+    intervalMs: 500,
+    maxItems: 20_000,
+  })
+  const ipc = options.edgeWorkers
+  const edgeLink = ipc
+    ? createControlLink({
+        routes: edge.routes,
+        secretValues: (envId) => tenancy.secretValues.get(envId),
+        onEvents: (waf, access) => {
+          wafBatcher.push(waf)
+          for (const entry of access) monitor.onAccessLog(entry)
+        },
+        logger,
+        send: ipc.send,
+        subscribe: ipc.subscribe,
+      })
+    : undefined
   const isolate = options.deploy?.isolate ?? process.getuid?.() === 0
   // The data dir holds the master key and the store: private to the control plane from the first start.
   if (isolate) {
@@ -235,6 +253,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     gitLocalRoots: config.gitLocalRoots,
     logger,
     wafSettings: (envId) => tenancy.waf.effective(envId),
+    ...(edgeLink ? { edgeApplied: () => edgeLink.applied() } : {}),
     // Services are created after deploy (they need its driver); the variables are read at each start.
     serviceVariables: (envId) => services.connectionVariables(envId),
     ...(runtimePins ? { runtimePins } : {}),
@@ -318,6 +337,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       ratePerMinute: config.decideRatePerMinute,
     },
     version: VERSION,
+    ...(edgeLink ? { edgeWorkers: () => edgeLink.status() } : {}),
     monitor,
     publicUrl: config.publicUrl,
     onSetupComplete: () => rmSync(tokenFile, { force: true }),
@@ -365,6 +385,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     sync,
     backupScheduler,
     edge,
+    edgeLink,
     runtimeUpdates,
     warmWaf: () => wafs().rules,
     app,
@@ -373,6 +394,8 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     monitor,
     async close() {
       await app.close()
+      edgeLink?.close()
+      wafBatcher.close()
       await edge.close()
       await deploy.close()
       await backupScheduler.stop()
@@ -409,20 +432,62 @@ function listenText(address: ListenAddress): string {
   return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`
 }
 
-/** Stores what the edge's WAF decided in the environment's WAF event log; a failure never touches traffic. */
-function recordWafEvent(tenancy: Tenancy, event: WafEvent, logger: Logger): void {
-  tenancy.waf
-    .recordEvent(event.environmentId, {
-      requestId: event.requestId,
-      clientIp: event.clientIp,
-      host: event.host,
-      method: event.method,
-      uri: event.path,
-      action: event.action,
-      score: event.score,
-      rules: event.matches.map((m) => ({ id: Number(m.id), msg: m.msg, data: m.data })),
-    })
-    .catch((err: unknown) => logger.error({ err, requestId: event.requestId }, 'storing a WAF event failed'))
+/** The edge's options from the configuration (the same for the in-process edge and every edge worker). */
+export function edgeOptionsOf(config: Config): EdgeOptions {
+  return {
+    httpListen: listenText(config.edgeHttpListen),
+    httpsListen: listenText(config.edgeHttpsListen),
+    dataDir: path.join(config.dataDir, 'edge'),
+    baseDomain: config.baseDomain,
+    limits: {
+      ...EDGE_DEFAULT_LIMITS,
+      maxBodyBytes: config.edgeBodyLimit,
+      headerTimeoutMs: config.edgeHeaderTimeout * 1000,
+      idleTimeoutMs: config.edgeIdleTimeout * 1000,
+      maxConnectionsPerClient: config.edgeMaxConnectionsPerClient,
+    },
+    // Client addresses come from forwarding headers only when the peer is a named proxy.
+    trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
+  }
+}
+
+/**
+ * Stores what the edge's WAF decided in the environments' WAF event logs, one write per environment;
+ * a failure never touches traffic.
+ */
+function recordWafEvents(
+  tenancy: Tenancy,
+  events: readonly WafEvent[],
+  logger: Logger,
+  /** Batches keep when the edge saw each request; a single event is stamped by the store's clock. */
+  edgeTime: boolean,
+): void {
+  const byEnv = new Map<string, WafEvent[]>()
+  for (const e of events) {
+    const list = byEnv.get(e.environmentId)
+    if (list) list.push(e)
+    else byEnv.set(e.environmentId, [e])
+  }
+  for (const [envId, list] of byEnv) {
+    tenancy.waf
+      .recordEvents(
+        envId,
+        list.map((event) => ({
+          ...(edgeTime ? { at: event.at } : {}),
+          requestId: event.requestId,
+          clientIp: event.clientIp,
+          host: event.host,
+          method: event.method,
+          uri: event.path,
+          action: event.action,
+          score: event.score,
+          rules: event.matches.map((m) => ({ id: Number(m.id), msg: m.msg, data: m.data })),
+        })),
+      )
+      .catch((err: unknown) =>
+        logger.error({ err, environmentId: envId, events: list.length }, 'storing WAF events failed'),
+      )
+  }
 }
 
 /** Scheduled housekeeping: checkpoints every hour, pruning past the retention once a day. */
@@ -483,7 +548,7 @@ export async function startKubernetesReconcile(platform: Platform, everyMs = 60_
 }
 
 /** `palisade serve`: start everything and stop cleanly on SIGINT/SIGTERM. */
-export async function serve(config: Config): Promise<Platform> {
+export async function serve(config: Config, role: 'control' | 'single' = 'single'): Promise<Platform> {
   // Signals are taken from the first moment: a SIGTERM while the platform is still starting (adopting apps,
   // starting databases) would otherwise end the process at once and leave everything it started running.
   let stopNow: ((signal: string) => void) | null = null
@@ -494,10 +559,34 @@ export async function serve(config: Config): Promise<Platform> {
   }
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
+  // Under the supervisor: the edge runs in worker processes programmed over this IPC channel.
+  const supervised = role === 'control' && typeof process.send === 'function'
+  if (supervised) {
+    // The supervisor was killed (kill -9 of `palisade serve`): this process ends as abruptly, as it would
+    // have as one process; apps and services are adopted by the next start.
+    process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'))
+    // Tests' crash points stand for a power cut of the whole `palisade serve`: the supervisor goes first.
+    onCrashPoint(() => process.kill(process.ppid, 'SIGKILL'))
+  }
   armCrashPoints(crashPointsFromEnv())
   if (armedCrashPoints().length > 0)
     process.stderr.write(`[palisade] TEST crash points armed: ${armedCrashPoints().join(',')}\n`)
-  const platform = await createPlatform(config, { announce: (line) => process.stdout.write(line + '\n') })
+  const platform = await createPlatform(config, {
+    announce: (line) => process.stdout.write(line + '\n'),
+    ...(supervised
+      ? {
+          edgeWorkers: {
+            send: (message: unknown) => {
+              if (process.connected) process.send?.(message)
+            },
+            subscribe: (listener: (message: unknown) => void) => {
+              process.on('message', listener)
+              return () => process.off('message', listener)
+            },
+          },
+        }
+      : {}),
+  })
   // Before the API takes requests: syncs a stopped control plane left running are failed and their work
   // directories removed (after listening, a new sync could be taken for one of them).
   await platform.sync.recover()
@@ -509,24 +598,43 @@ export async function serve(config: Config): Promise<Platform> {
     { ...reconciled, durationMs: Math.round(performance.now() - reconcileStarted) },
     'processes reconciled with the store',
   )
+  // The workers get the whole route table now that every target is known (a restarted control plane
+  // never programs them with half-known targets: they keep serving the last snapshot until this).
+  if (supervised) {
+    // The edge CA is created here once, before any worker opens it.
+    const { LocalCa } = await import('./edge/local-ca.js')
+    await LocalCa.open(path.join(config.dataDir, 'edge'))
+    platform.edgeLink?.start()
+  }
   crashPoint('serve.reconciled')
   // The control plane's own record (root-only): `palisade doctor` tells from it whether one runs.
   const pidFile = path.join(config.dataDir, 'serve.pid')
   writeFileSync(pidFile, JSON.stringify({ pid: process.pid, startTime: processStartTime(process.pid) }), {
     mode: 0o600,
   })
+  // The API answers once the edge does: every worker has the routes, its compiled WAF and its sockets
+  // (immediately after a control-plane restart: the workers kept serving).
+  if (supervised && platform.edgeLink && !(await platform.edgeLink.ready(120_000)))
+    platform.logger.warn('not every edge worker is serving yet; see palisade doctor')
   await platform.app.listen({ host: config.apiListen.host, port: config.apiListen.port })
   const stopHousekeeping = startAuditHousekeeping(platform)
   const stopDomainRechecks = startDomainRechecks(platform)
   const isolation = platform.deploy.isolation
   if (isolation.mode === 'none') platform.logger.warn({ isolation: isolation.mode }, isolation.summary)
   else platform.logger.info({ isolation: isolation.mode }, isolation.summary)
-  const rules = platform.warmWaf()
-  const edgeAddress = await platform.edge.listen()
-  platform.logger.info(
-    { http: edgeAddress.http.port, https: edgeAddress.https.port, wafRules: rules },
-    'edge listening; the WAF is on for every environment',
-  )
+  if (supervised) {
+    platform.logger.info(
+      { workers: config.edgeWorkers },
+      'the edge runs in worker processes; the WAF is on for every environment',
+    )
+  } else {
+    const rules = platform.warmWaf()
+    const edgeAddress = await platform.edge.listen()
+    platform.logger.info(
+      { http: edgeAddress.http.port, https: edgeAddress.https.port, wafRules: rules },
+      'edge listening; the WAF is on for every environment',
+    )
+  }
   // The cluster first (kubernetes driver): what drifted while the control plane was down is put back and
   // audited; a cluster that cannot be reached stops the start with its error.
   const stopKubeReconcile = await startKubernetesReconcile(platform)
@@ -573,4 +681,13 @@ export async function serve(config: Config): Promise<Platform> {
   stopNow = stop
   if (stopAsked !== null) stop(stopAsked)
   return platform
+}
+
+/**
+ * One edge worker of `palisade serve` (started by the supervisor): the whole edge pipeline with its own
+ * compiled WAFs, programmed by the control plane through the supervisor. No store, no API.
+ */
+export async function serveEdgeWorker(config: Config): Promise<void> {
+  const logger = createLogger({ level: config.logLevel, format: process.stderr.isTTY ? 'text' : 'json' })
+  await runEdgeWorker({ edge: edgeOptionsOf(config), crsDir: config.crsDir, logger })
 }

@@ -1,9 +1,21 @@
-import { Command } from 'commander'
+import path from 'node:path'
+import { Command, Option } from 'commander'
 import { loadConfig, settingsFromEnv, SETTINGS, type RawSettings } from '../../config/index.js'
 
+const ROLES = ['control', 'edge-worker'] as const
+type Role = (typeof ROLES)[number]
+
+/**
+ * `palisade serve`: a small supervisor that owns the edge's listening sockets and runs the control plane
+ * (API, deployer, schedulers) and `--edge-workers` edge worker processes, restarting whichever dies. The
+ * children are this same command with the hidden `--internal-role` option.
+ */
 export function serveCommand(): Command {
-  const cmd = new Command('serve').description('run the control plane (API), the edge and the scheduler')
+  const cmd = new Command('serve').description(
+    'run the control plane (API), the edge worker processes and the scheduler',
+  )
   for (const s of SETTINGS) cmd.option(`--${s.flag} <value>`, `${s.help} [${s.env}]`)
+  cmd.addOption(new Option('--internal-role <role>').choices(ROLES).hideHelp())
   cmd.action(async (opts: Record<string, string | undefined>) => {
     const flags: RawSettings = {}
     for (const s of SETTINGS) {
@@ -11,8 +23,35 @@ export function serveCommand(): Command {
       if (opts[camel] !== undefined) flags[s.key] = opts[camel]
     }
     const config = loadConfig(settingsFromEnv(), flags)
-    const { serve } = await import('../../main.js')
-    await serve(config)
+    const role = opts['internalRole'] as Role | undefined
+    if (role === 'control') {
+      const { serve } = await import('../../main.js')
+      await serve(config, 'control')
+      return
+    }
+    if (role === 'edge-worker') {
+      const { serveEdgeWorker } = await import('../../main.js')
+      await serveEdgeWorker(config)
+      return
+    }
+    // The supervisor imports only what it needs: it must stay small and hard to break.
+    const { runSupervisor } = await import('../../edge/workers/supervisor.js')
+    const script = process.argv[1] ?? ''
+    const args = process.argv.slice(2)
+    runSupervisor({
+      workers: config.edgeWorkers,
+      script,
+      controlArgs: [...args, '--internal-role', 'control'],
+      workerArgs: [...args, '--internal-role', 'edge-worker'],
+      statusFile: path.join(config.dataDir, 'edge-workers.json'),
+      log: (level, msg, fields) => {
+        if (level === 'info' && config.logLevel !== 'info' && config.logLevel !== 'debug') return
+        process.stderr.write(
+          JSON.stringify({ level, time: Date.now(), pid: process.pid, role: 'supervisor', ...fields, msg }) +
+            '\n',
+        )
+      },
+    })
   })
   return cmd
 }
