@@ -18,13 +18,13 @@ export type ThrottleAnswer = readonly [allowed: boolean, retryAfterSeconds: numb
 export type ControlMessage =
   /** Route changes; `full` replaces the whole table (environments not named are removed). */
   {
-      readonly t: 'routes'
-      readonly seq: number
-      readonly full: boolean
-      readonly upserts: readonly EdgeRoute[]
-      readonly removes: readonly string[]
-      readonly secrets: SecretsUpdate
-    }
+    readonly t: 'routes'
+    readonly seq: number
+    readonly full: boolean
+    readonly upserts: readonly EdgeRoute[]
+    readonly removes: readonly string[]
+    readonly secrets: SecretsUpdate
+  }
 
 /** Supervisor → control plane. */
 export type SupervisorToControl =

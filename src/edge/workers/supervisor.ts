@@ -83,7 +83,14 @@ export function runSupervisor(options: SupervisorOptions): void {
   // ------------------------------------------------------------- workers
   const startWorker = (): void => {
     const worker = cluster.fork()
-    workers.set(worker.id, { worker, startedAt: Date.now(), synced: false, ready: false, version: 0, stats: null })
+    workers.set(worker.id, {
+      worker,
+      startedAt: Date.now(),
+      synced: false,
+      ready: false,
+      version: 0,
+      stats: null,
+    })
     worker.on('message', (raw: unknown) => onWorkerMessage(worker.id, raw))
   }
 

@@ -3,12 +3,7 @@ import type { AccessLogEntry, EdgeLogger, EdgeOptions, EdgeRoute, WafEvent } fro
 import { createWafInspector } from '../waf-inspector.js'
 import { createWafCache, WAF_MEMORY_BUDGET_UNITS } from '../waf-rules.js'
 import { createIpcThrottle } from './ipc-throttle.js'
-import {
-  isMessage,
-  type SecretsUpdate,
-  type SupervisorToWorker,
-  type WorkerMessage,
-} from './protocol.js'
+import { isMessage, type SecretsUpdate, type SupervisorToWorker, type WorkerMessage } from './protocol.js'
 
 /** Events leave a worker at least this often (and when this many are waiting): batches, not one per request. */
 const EVENT_FLUSH_MS = 250
@@ -91,7 +86,8 @@ export async function runEdgeWorker(options: EdgeWorkerOptions): Promise<void> {
     switch (raw.t) {
       case 'snapshot': {
         const keep = new Set(raw.routes.map((r) => r.environmentId))
-        for (const r of edge.routes.list()) if (!keep.has(r.environmentId)) edge.routes.remove(r.environmentId)
+        for (const r of edge.routes.list())
+          if (!keep.has(r.environmentId)) edge.routes.remove(r.environmentId)
         secrets.clear()
         applySecrets(raw.secrets)
         for (const r of raw.routes) upsert(r)
