@@ -196,10 +196,13 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   })
   // Edge workers: their WAF events reach the store in batches (one write per environment per half second,
   // however large a flood), their access-log lines feed the metrics and `palisade logs` here.
-  const wafBatcher = createEventBatcher<WafEvent>((events) => recordWafEvents(tenancy, events, logger, true), {
-    intervalMs: 500,
-    maxItems: 20_000,
-  })
+  const wafBatcher = createEventBatcher<WafEvent>(
+    (events) => recordWafEvents(tenancy, events, logger, true),
+    {
+      intervalMs: 500,
+      maxItems: 20_000,
+    },
+  )
   const ipc = options.edgeWorkers
   const edgeLink = ipc
     ? createControlLink({
@@ -612,10 +615,6 @@ export async function serve(config: Config, role: 'control' | 'single' = 'single
   writeFileSync(pidFile, JSON.stringify({ pid: process.pid, startTime: processStartTime(process.pid) }), {
     mode: 0o600,
   })
-  // The API answers once the edge does: every worker has the routes, its compiled WAF and its sockets
-  // (immediately after a control-plane restart: the workers kept serving).
-  if (supervised && platform.edgeLink && !(await platform.edgeLink.ready(120_000)))
-    platform.logger.warn('not every edge worker is serving yet; see palisade doctor')
   await platform.app.listen({ host: config.apiListen.host, port: config.apiListen.port })
   const stopHousekeeping = startAuditHousekeeping(platform)
   const stopDomainRechecks = startDomainRechecks(platform)
@@ -623,10 +622,18 @@ export async function serve(config: Config, role: 'control' | 'single' = 'single
   if (isolation.mode === 'none') platform.logger.warn({ isolation: isolation.mode }, isolation.summary)
   else platform.logger.info({ isolation: isolation.mode }, isolation.summary)
   if (supervised) {
-    platform.logger.info(
-      { workers: config.edgeWorkers },
-      'the edge runs in worker processes; the WAF is on for every environment',
-    )
+    // As before the workers existed, the API answers first; /v1/health says `degraded` until every worker
+    // has its routes, its compiled WAF and its sockets (at once after a control-plane restart).
+    void platform.edgeLink
+      ?.ready(300_000)
+      .then((ok) =>
+        ok
+          ? platform.logger.info(
+              { workers: config.edgeWorkers },
+              'edge workers serving; the WAF is on for every environment',
+            )
+          : platform.logger.warn('not every edge worker is serving; see palisade doctor'),
+      )
   } else {
     const rules = platform.warmWaf()
     const edgeAddress = await platform.edge.listen()

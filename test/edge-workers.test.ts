@@ -89,6 +89,12 @@ test('palisade serve runs the edge in worker processes that survive the control 
   const rig = await createCrashRig(t, { edgeWorkers: WORKERS })
   const server = await rig.start()
   const { envId, host } = await rig.bootstrap()
+  // The API answers first; the workers listen once they have the routes and their compiled WAF.
+  await eventually(
+    async () => ((await rig.api('GET', '/v1/health')).json['status'] === 'ok' ? true : undefined),
+    180_000,
+    'every edge worker serving',
+  )
   commitVersion(rig, 'c1')
   assert.equal((await rig.waitDeployment((await rig.deploy(envId))['id'] as string))['status'], 'succeeded')
   // The default throttle (100/s per client) would turn the load below into 429s: off, then on in its test.

@@ -111,7 +111,8 @@ export async function createCrashRig(
       },
     }
     current = server
-    const deadline = Date.now() + 30_000
+    // Generous: a loaded test machine starts a supervisor, a control plane and edge workers slowly.
+    const deadline = Date.now() + 120_000
     for (;;) {
       if (child.exitCode !== null || child.signalCode !== null) return server
       try {

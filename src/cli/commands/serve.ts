@@ -1,4 +1,5 @@
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { Command, Option } from 'commander'
 import { loadConfig, settingsFromEnv, SETTINGS, type RawSettings } from '../../config/index.js'
 
@@ -8,7 +9,7 @@ type Role = (typeof ROLES)[number]
 /**
  * `palisade serve`: a small supervisor that owns the edge's listening sockets and runs the control plane
  * (API, deployer, schedulers) and `--edge-workers` edge worker processes, restarting whichever dies. The
- * children are this same command with the hidden `--internal-role` option.
+ * children run this same command (src/cli/serve-child.ts) with the hidden `--internal-role` option.
  */
 export function serveCommand(): Command {
   const cmd = new Command('serve').description(
@@ -36,8 +37,11 @@ export function serveCommand(): Command {
     }
     // The supervisor imports only what it needs: it must stay small and hard to break.
     const { runSupervisor } = await import('../../edge/workers/supervisor.js')
-    const script = process.argv[1] ?? ''
-    const args = process.argv.slice(2)
+    // The children run only the serve command (src/cli/serve-child.ts, .js once compiled) with these flags.
+    const self = fileURLToPath(import.meta.url)
+    const script = path.join(path.dirname(self), '..', `serve-child${path.extname(self)}`)
+    const argv = process.argv.slice(2)
+    const args = argv.slice(argv.indexOf('serve') + 1)
     runSupervisor({
       workers: config.edgeWorkers,
       script,

@@ -123,9 +123,13 @@ export function createControlLink(deps: ControlLinkDeps): ControlLink {
       timer = setInterval(() => sync(false), SECRETS_CHECK_MS)
       timer.unref()
     },
-    applied() {
+    async applied() {
       const target = sync(false)
-      if (!started || target <= appliedSeq) return Promise.resolve()
+      if (!started) return
+      // Every configured worker must be serving (a worker still compiling its WAF serves nothing yet).
+      if (!allReady(lastStatus) && !(await this.ready(APPLIED_TIMEOUT_MS * 8)))
+        deps.logger.warn({ seq: target }, 'not every edge worker is serving; see palisade doctor')
+      if (target <= appliedSeq) return
       return new Promise((resolve) => {
         const t = setTimeout(() => {
           const i = waiters.findIndex((w) => w.resolve === done)
