@@ -18,7 +18,8 @@ import type * as WafModule from '../../src/waf/index.js'
 const benchWorkers = Number(process.env.BENCH_WORKERS ?? '1')
 if (benchWorkers > 1 && cluster.isPrimary) {
   cluster.schedulingPolicy = cluster.SCHED_NONE
-  for (let i = 0; i < benchWorkers; i++) cluster.fork()
+  // As the supervisor does: one accept per wake-up spreads connections over the workers.
+  for (let i = 0; i < benchWorkers; i++) cluster.fork({ UV_TCP_SINGLE_ACCEPT: '1' })
   const stopAll = (): void => {
     for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM')
     setTimeout(() => process.exit(0), 1_000)

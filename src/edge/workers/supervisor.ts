@@ -82,7 +82,9 @@ export function runSupervisor(options: SupervisorOptions): void {
 
   // ------------------------------------------------------------- workers
   const startWorker = (): void => {
-    const worker = cluster.fork()
+    // libuv accepts every pending connection in a loop by default, so on a shared socket the first worker
+    // awake takes a whole burst; one accept per wake-up spreads connections over the workers.
+    const worker = cluster.fork({ UV_TCP_SINGLE_ACCEPT: '1' })
     workers.set(worker.id, {
       worker,
       startedAt: Date.now(),
