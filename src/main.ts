@@ -560,10 +560,16 @@ export async function serve(config: Config, role: 'control' | 'single' = 'single
     stopAsked = signal
     stopNow?.(signal)
   }
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
   // Under the supervisor: the edge runs in worker processes programmed over this IPC channel.
   const supervised = role === 'control' && typeof process.send === 'function'
+  if (supervised) {
+    // A signal to the whole process group and the supervisor's own SIGTERM both arrive: one stop.
+    process.on('SIGINT', (signal) => stopAsked === null && onSignal(signal))
+    process.on('SIGTERM', (signal) => stopAsked === null && onSignal(signal))
+  } else {
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+  }
   if (supervised) {
     // The supervisor was killed (kill -9 of `palisade serve`): this process ends as abruptly, as it would
     // have as one process; apps and services are adopted by the next start.

@@ -45,13 +45,22 @@ function startLoad(
     }
   }
   const loops = Array.from({ length: concurrency }, () => loop())
-  return {
+  const load = {
     async stop() {
       running = false
+      loads.delete(load)
       await Promise.all(loops)
       return { ok, failed, failures }
     },
   }
+  loads.add(load)
+  return load
+}
+
+/** Loads still running (a failed step stops its own in an `after`, so later steps see a quiet edge). */
+const loads = new Set<{ stop(): Promise<unknown> }>()
+async function stopLoads(): Promise<void> {
+  await Promise.all([...loads].map((l) => l.stop()))
 }
 
 function sleep(ms: number): Promise<void> {
@@ -88,6 +97,7 @@ function post(port: number, host: string, body: string): Promise<{ status: numbe
 test('palisade serve runs the edge in worker processes that survive the control plane', async (t) => {
   const rig = await createCrashRig(t, { edgeWorkers: WORKERS })
   const server = await rig.start()
+  t.afterEach(stopLoads)
   const { envId, host } = await rig.bootstrap()
   // The API answers first; the workers listen once they have the routes and their compiled WAF.
   await eventually(
@@ -168,7 +178,7 @@ test('palisade serve runs the edge in worker processes that survive the control 
         const h = await rig.api('GET', '/v1/health').catch(() => null)
         return h?.status === 200 ? true : undefined
       },
-      90_000,
+      240_000,
       'a new control plane',
     )
     await sleep(1_500)

@@ -113,8 +113,14 @@ export async function runEdgeWorker(options: EdgeWorkerOptions): Promise<void> {
   })
   // The supervisor is gone (killed): a new `palisade serve` starts its own workers on these ports.
   process.on('disconnect', () => process.exit(0))
+  // A signal to the whole process group (Ctrl-C, a service manager): the same clean stop as the supervisor's.
+  process.on('SIGINT', () => void stop())
+  process.on('SIGTERM', () => void stop())
 
+  let stopping = false
   const stop = async (): Promise<void> => {
+    if (stopping) return
+    stopping = true
     await edge.close().catch(() => undefined)
     flush()
     process.exit(0)
