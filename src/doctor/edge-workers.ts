@@ -16,20 +16,20 @@ const MIB = 1024 * 1024
 export function checkEdgeWorkers(dataDir: string, now: Date = new Date()): CheckResult[] {
   const file = path.join(dataDir, 'edge-workers.json')
   if (servingPid(dataDir) === null)
-    return [{ check: 'edge workers', status: 'ok', detail: 'palisade serve is not running' }]
+    return [{ check: 'edge-workers', status: 'ok', detail: 'palisade serve is not running' }]
   let status: EdgeWorkersStatus
   try {
     if (!existsSync(file) || !lstatSync(file).isFile())
-      return [{ check: 'edge workers', status: 'warn', detail: 'no worker status yet (starting?)' }]
+      return [{ check: 'edge-workers', status: 'warn', detail: 'no worker status yet (starting?)' }]
     status = JSON.parse(readFileSync(file, 'utf8')) as EdgeWorkersStatus
   } catch {
-    return [{ check: 'edge workers', status: 'warn', detail: 'the worker status could not be read' }]
+    return [{ check: 'edge-workers', status: 'warn', detail: 'the worker status could not be read' }]
   }
   const age = now.getTime() - Date.parse(status.at)
   if (!(age < STALE_MS))
     return [
       {
-        check: 'edge workers',
+        check: 'edge-workers',
         status: 'warn',
         detail: `the supervisor's status is ${Math.round(age / 1000)} s old: is the supervisor (pid ${status.supervisorPid}) running?`,
       },
@@ -38,7 +38,7 @@ export function checkEdgeWorkers(dataDir: string, now: Date = new Date()): Check
   const behind = status.workers.filter((w) => w.behind)
   const rows: CheckResult[] = [
     {
-      check: 'edge workers',
+      check: 'edge-workers',
       status: ready < status.configured || behind.length > 0 ? 'warn' : 'ok',
       detail:
         `${ready} of ${status.configured} serving route snapshot ${status.version}` +
@@ -49,7 +49,7 @@ export function checkEdgeWorkers(dataDir: string, now: Date = new Date()): Check
   ]
   for (const w of status.workers)
     rows.push({
-      check: `edge worker ${w.pid}`,
+      check: `edge-worker ${w.pid}`,
       status: !w.ready || w.behind ? 'warn' : 'ok',
       detail:
         `${w.ready ? 'serving' : 'starting'} snapshot ${w.version}, ${w.requests} requests, ` +
