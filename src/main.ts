@@ -27,13 +27,18 @@ import {
   type DomainOptions,
 } from './deploy/index.js'
 import {
+  createControlLink,
   createEdge,
+  createEventBatcher,
   createWafCache,
   createWafInspector,
   EDGE_DEFAULT_LIMITS,
   edgePaths,
   moveLegacyEdgeFiles,
+  runEdgeWorker,
+  type ControlLink,
   type Edge,
+  type EdgeOptions,
   type WafEvent,
 } from './edge/index.js'
 import { createIdentity, createIdentityStores, createMailer } from './iam/index.js'
@@ -57,7 +62,7 @@ import { systemClock, type Clock } from './shared/clock.js'
 import { createLogger, type Logger } from './shared/log.js'
 import { createMonitor, type Monitor } from './monitor/index.js'
 import { createSecretBox } from './shared/secret-box.js'
-import { armCrashPoints, armedCrashPoints, crashPoint } from './shared/crash-point.js'
+import { armCrashPoints, armedCrashPoints, crashPoint, onCrashPoint } from './shared/crash-point.js'
 import { crashPointsFromEnv } from './config/index.js'
 import { migrateToLatest, openStore, type Store } from './store/index.js'
 import { createTenancy, type Tenancy } from './tenancy/index.js'
@@ -78,6 +83,8 @@ export interface Platform {
   readonly backupScheduler: BackupScheduler
   /** The gateway in front of every environment; `serve` makes it listen. */
   readonly edge: Edge
+  /** Under `palisade serve`: the link that programs the edge worker processes (absent in-process). */
+  readonly edgeLink: ControlLink | undefined
   /** Compiles the WAF for the default settings now, so the first request does not pay for it. */
   warmWaf(): 'crs' | 'baseline'
   readonly app: FastifyInstance
@@ -107,6 +114,14 @@ export interface PlatformOptions {
   readonly domains?: DomainOptions
   /** The built web console (default: `dist/console` of this package, when built; null: none). */
   readonly consoleDir?: string | null
+  /**
+   * The IPC channel to `palisade serve`'s supervisor: the edge runs in worker processes, programmed through
+   * it; this process's edge never listens and only holds the route table the deployer publishes into.
+   */
+  readonly edgeWorkers?: {
+    readonly send: (message: unknown) => void
+    readonly subscribe: (listener: (message: unknown) => void) => () => void
+  }
 }
 
 /** Where `npm install` (vite build) writes the console: `<package>/dist/console`, from src/ or dist/ alike. */
@@ -196,30 +211,36 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       { kept: movedEdge.kept },
       `${path.join(config.dataDir, 'edge', 'edge')} still holds ${movedEdge.kept.join(', ')}: the copies in ${edgePaths(config.dataDir).dir} are used; remove the old ones`,
     )
-  const edge = await createEdge(
+  const edge = await createEdge(edgeOptionsOf(config), {
+    inspector: createWafInspector((route) => wafs().wafFor(route)),
+    logger,
+    onWafEvent: (event) => recordWafEvents(tenancy, [event], logger, false),
+    onAccessLog: monitor.onAccessLog,
+    secretValues: (envId) => tenancy.secretValues.get(envId),
+  })
+  // Edge workers: their WAF events reach the store in batches (one write per environment per half second,
+  // however large a flood), their access-log lines feed the metrics and `palisade logs` here.
+  const wafBatcher = createEventBatcher<WafEvent>(
+    (events) => recordWafEvents(tenancy, events, logger, true),
     {
-      httpListen: listenText(config.edgeHttpListen),
-      httpsListen: listenText(config.edgeHttpsListen),
-      dataDir: config.dataDir,
-      baseDomain: config.baseDomain,
-      limits: {
-        ...EDGE_DEFAULT_LIMITS,
-        maxBodyBytes: config.edgeBodyLimit,
-        headerTimeoutMs: config.edgeHeaderTimeout * 1000,
-        idleTimeoutMs: config.edgeIdleTimeout * 1000,
-        maxConnectionsPerClient: config.edgeMaxConnectionsPerClient,
-      },
-      // Client addresses come from forwarding headers only when the peer is a named proxy.
-      trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
-    },
-    {
-      inspector: createWafInspector((route) => wafs().wafFor(route)),
-      logger,
-      onWafEvent: (event) => recordWafEvent(tenancy, event, logger),
-      onAccessLog: monitor.onAccessLog,
-      secretValues: (envId) => tenancy.secretValues.get(envId),
+      intervalMs: 500,
+      maxItems: 20_000,
     },
   )
+  const ipc = options.edgeWorkers
+  const edgeLink = ipc
+    ? createControlLink({
+        routes: edge.routes,
+        secretValues: (envId) => tenancy.secretValues.get(envId),
+        onEvents: (waf, access) => {
+          wafBatcher.push(waf)
+          for (const entry of access) monitor.onAccessLog(entry)
+        },
+        logger,
+        send: ipc.send,
+        subscribe: ipc.subscribe,
+      })
+    : undefined
   const isolate = options.deploy?.isolate ?? process.getuid?.() === 0
   // The data dir holds the master key and the store: private to the control plane from the first start.
   if (isolate) {
@@ -274,6 +295,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     gitLocalRoots: config.gitLocalRoots,
     logger,
     wafSettings: (envId) => tenancy.waf.effective(envId),
+    ...(edgeLink ? { edgeApplied: () => edgeLink.applied() } : {}),
     // Services are created after deploy (they need its driver); the variables are read at each start.
     serviceVariables: (envId) => services.connectionVariables(envId),
     ...(runtimePins ? { runtimePins } : {}),
@@ -348,6 +370,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       ratePerMinute: config.decideRatePerMinute,
     },
     version: VERSION,
+    ...(edgeLink ? { edgeWorkers: () => edgeLink.status() } : {}),
     monitor,
     publicUrl: config.publicUrl,
     sessionPolicy: { idleMinutes: config.sessionIdleMinutes, absoluteHours: config.sessionAbsoluteHours },
@@ -397,6 +420,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     sync,
     backupScheduler,
     edge,
+    edgeLink,
     runtimeUpdates,
     warmWaf: () => wafs().rules,
     app,
@@ -405,6 +429,8 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     monitor,
     async close() {
       await app.close()
+      edgeLink?.close()
+      wafBatcher.close()
       await edge.close()
       await deploy.close()
       await backupScheduler.stop()
@@ -446,20 +472,62 @@ function listenText(address: ListenAddress): string {
   return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`
 }
 
-/** Stores what the edge's WAF decided in the environment's WAF event log; a failure never touches traffic. */
-function recordWafEvent(tenancy: Tenancy, event: WafEvent, logger: Logger): void {
-  tenancy.waf
-    .recordEvent(event.environmentId, {
-      requestId: event.requestId,
-      clientIp: event.clientIp,
-      host: event.host,
-      method: event.method,
-      uri: event.path,
-      action: event.action,
-      score: event.score,
-      rules: event.matches.map((m) => ({ id: Number(m.id), msg: m.msg, data: m.data })),
-    })
-    .catch((err: unknown) => logger.error({ err, requestId: event.requestId }, 'storing a WAF event failed'))
+/** The edge's options from the configuration (the same for the in-process edge and every edge worker). */
+export function edgeOptionsOf(config: Config): EdgeOptions {
+  return {
+    httpListen: listenText(config.edgeHttpListen),
+    httpsListen: listenText(config.edgeHttpsListen),
+    dataDir: config.dataDir,
+    baseDomain: config.baseDomain,
+    limits: {
+      ...EDGE_DEFAULT_LIMITS,
+      maxBodyBytes: config.edgeBodyLimit,
+      headerTimeoutMs: config.edgeHeaderTimeout * 1000,
+      idleTimeoutMs: config.edgeIdleTimeout * 1000,
+      maxConnectionsPerClient: config.edgeMaxConnectionsPerClient,
+    },
+    // Client addresses come from forwarding headers only when the peer is a named proxy.
+    trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
+  }
+}
+
+/**
+ * Stores what the edge's WAF decided in the environments' WAF event logs, one write per environment;
+ * a failure never touches traffic.
+ */
+function recordWafEvents(
+  tenancy: Tenancy,
+  events: readonly WafEvent[],
+  logger: Logger,
+  /** Batches keep when the edge saw each request; a single event is stamped by the store's clock. */
+  edgeTime: boolean,
+): void {
+  const byEnv = new Map<string, WafEvent[]>()
+  for (const e of events) {
+    const list = byEnv.get(e.environmentId)
+    if (list) list.push(e)
+    else byEnv.set(e.environmentId, [e])
+  }
+  for (const [envId, list] of byEnv) {
+    tenancy.waf
+      .recordEvents(
+        envId,
+        list.map((event) => ({
+          ...(edgeTime ? { at: event.at } : {}),
+          requestId: event.requestId,
+          clientIp: event.clientIp,
+          host: event.host,
+          method: event.method,
+          uri: event.path,
+          action: event.action,
+          score: event.score,
+          rules: event.matches.map((m) => ({ id: Number(m.id), msg: m.msg, data: m.data })),
+        })),
+      )
+      .catch((err: unknown) =>
+        logger.error({ err, environmentId: envId, events: list.length }, 'storing WAF events failed'),
+      )
+  }
 }
 
 /** Scheduled housekeeping: checkpoints every hour, pruning past the retention once a day. */
@@ -520,7 +588,7 @@ export async function startKubernetesReconcile(platform: Platform, everyMs = 60_
 }
 
 /** `palisade serve`: start everything and stop cleanly on SIGINT/SIGTERM. */
-export async function serve(config: Config): Promise<Platform> {
+export async function serve(config: Config, role: 'control' | 'single' = 'single'): Promise<Platform> {
   // Signals are taken from the first moment: a SIGTERM while the platform is still starting (adopting apps,
   // starting databases) would otherwise end the process at once and leave everything it started running.
   let stopNow: ((signal: string) => void) | null = null
@@ -529,12 +597,42 @@ export async function serve(config: Config): Promise<Platform> {
     stopAsked = signal
     stopNow?.(signal)
   }
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
+  // Under the supervisor: the edge runs in worker processes programmed over this IPC channel.
+  const supervised = role === 'control' && typeof process.send === 'function'
+  if (supervised) {
+    // A signal to the whole process group and the supervisor's own SIGTERM both arrive: one stop.
+    process.on('SIGINT', (signal) => stopAsked === null && onSignal(signal))
+    process.on('SIGTERM', (signal) => stopAsked === null && onSignal(signal))
+  } else {
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+  }
+  if (supervised) {
+    // The supervisor was killed (kill -9 of `palisade serve`): this process ends as abruptly, as it would
+    // have as one process; apps and services are adopted by the next start.
+    process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'))
+    // Tests' crash points stand for a power cut of the whole `palisade serve`: the supervisor goes first.
+    onCrashPoint(() => process.kill(process.ppid, 'SIGKILL'))
+  }
   armCrashPoints(crashPointsFromEnv())
   if (armedCrashPoints().length > 0)
     process.stderr.write(`[palisade] TEST crash points armed: ${armedCrashPoints().join(',')}\n`)
-  const platform = await createPlatform(config, { announce: (line) => process.stdout.write(line + '\n') })
+  const platform = await createPlatform(config, {
+    announce: (line) => process.stdout.write(line + '\n'),
+    ...(supervised
+      ? {
+          edgeWorkers: {
+            send: (message: unknown) => {
+              if (process.connected) process.send?.(message)
+            },
+            subscribe: (listener: (message: unknown) => void) => {
+              process.on('message', listener)
+              return () => process.off('message', listener)
+            },
+          },
+        }
+      : {}),
+  })
   // Before the API takes requests: syncs a stopped control plane left running are failed and their work
   // directories removed (after listening, a new sync could be taken for one of them).
   await platform.sync.recover()
@@ -546,6 +644,14 @@ export async function serve(config: Config): Promise<Platform> {
     { ...reconciled, durationMs: Math.round(performance.now() - reconcileStarted) },
     'processes reconciled with the store',
   )
+  // The workers get the whole route table now that every target is known (a restarted control plane
+  // never programs them with half-known targets: they keep serving the last snapshot until this).
+  if (supervised) {
+    // The edge CA is created here once, before any worker opens it.
+    const { LocalCa } = await import('./edge/local-ca.js')
+    await LocalCa.open(path.join(config.dataDir, 'edge'))
+    platform.edgeLink?.start()
+  }
   crashPoint('serve.reconciled')
   // The control plane's own record (root-only): `palisade doctor` tells from it whether one runs.
   const pidFile = path.join(config.dataDir, 'serve.pid')
@@ -558,17 +664,32 @@ export async function serve(config: Config): Promise<Platform> {
   const isolation = platform.deploy.isolation
   if (isolation.mode === 'none') platform.logger.warn({ isolation: isolation.mode }, isolation.summary)
   else platform.logger.info({ isolation: isolation.mode }, isolation.summary)
-  const rules = platform.warmWaf()
-  const edgeAddress = await platform.edge.listen()
-  platform.logger.info(
-    {
-      http: edgeAddress.http.port,
-      https: edgeAddress.https.port,
-      wafRules: rules,
-      localCa: edgePaths(config.dataDir).caCert,
-    },
-    'edge listening; the WAF is on for every environment (trust the local CA for HTTPS: palisade ca)',
-  )
+  if (supervised) {
+    // As before the workers existed, the API answers first; /v1/health says `degraded` until every worker
+    // has its routes, its compiled WAF and its sockets (at once after a control-plane restart).
+    void platform.edgeLink
+      ?.ready(300_000)
+      .then((ok) =>
+        ok
+          ? platform.logger.info(
+              { workers: config.edgeWorkers, localCa: edgePaths(config.dataDir).caCert },
+              'edge workers serving; the WAF is on for every environment (trust the local CA for HTTPS: palisade ca)',
+            )
+          : platform.logger.warn('not every edge worker is serving; see palisade doctor'),
+      )
+  } else {
+    const rules = platform.warmWaf()
+    const edgeAddress = await platform.edge.listen()
+    platform.logger.info(
+      {
+        http: edgeAddress.http.port,
+        https: edgeAddress.https.port,
+        wafRules: rules,
+        localCa: edgePaths(config.dataDir).caCert,
+      },
+      'edge listening; the WAF is on for every environment (trust the local CA for HTTPS: palisade ca)',
+    )
+  }
   // The cluster first (kubernetes driver): what drifted while the control plane was down is put back and
   // audited; a cluster that cannot be reached stops the start with its error.
   const stopKubeReconcile = await startKubernetesReconcile(platform)
@@ -615,4 +736,13 @@ export async function serve(config: Config): Promise<Platform> {
   stopNow = stop
   if (stopAsked !== null) stop(stopAsked)
   return platform
+}
+
+/**
+ * One edge worker of `palisade serve` (started by the supervisor): the whole edge pipeline with its own
+ * compiled WAFs, programmed by the control plane through the supervisor. No store, no API.
+ */
+export async function serveEdgeWorker(config: Config): Promise<void> {
+  const logger = createLogger({ level: config.logLevel, format: process.stderr.isTTY ? 'text' : 'json' })
+  await runEdgeWorker({ edge: edgeOptionsOf(config), crsDir: config.crsDir, logger })
 }

@@ -361,6 +361,7 @@ const ROUTES: Record<string, Entry> = {
     body: () => ({ paranoia: 1 }),
   },
   'get /v1/environments/{id}/waf-events': { rule: 'waf.read', id: 'env', env: true },
+  'get /v1/environments/{id}/waf-events/summary': { rule: 'waf.read', id: 'env', env: true },
   'get /v1/environments/{id}/runtime-updates': { rule: 'environment.read', id: 'env', env: true },
   'post /v1/environments/{id}/runtime-updates/postpone': {
     rule: 'environment.update',

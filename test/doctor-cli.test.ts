@@ -36,6 +36,7 @@ test('palisade doctor reports the host as it is, and exits 1 only when a check f
       'postgresql',
       'host-updates',
       'processes',
+      'edge-workers',
     ],
   )
   assert.equal(by('node').status, 'ok')
@@ -44,6 +45,7 @@ test('palisade doctor reports the host as it is, and exits 1 only when a check f
   assert.match(by('waf-rules').detail, /baseline/)
   assert.equal(by('isolation').status, process.getuid?.() === 0 ? 'ok' : 'warn')
   assert.match(by('host-updates').detail, /security updates|apt/)
+  assert.equal(by('edge-workers').detail, 'palisade serve is not running')
 
   // A data directory others can read is reported.
   mkdirSync(dataDir)

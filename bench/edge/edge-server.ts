@@ -3,7 +3,10 @@
  * Usage: npm run build && node --import tsx bench/edge/edge-server.ts <listenPort> <upstreamPort> <accessLogFile>
  * BENCH_WAF=crs runs the real WAF with the OWASP CRS from /usr/share/modsecurity-crs (paranoia 1); otherwise the
  * hook is the allow-all inspector and this measures the gateway alone. BENCH_NO_LOG=1 drops the access log.
+ * BENCH_WORKERS=N runs N edge processes on the one listening socket (as `palisade serve --edge-workers N` does:
+ * the cluster module with each worker accepting itself); the primary only holds the socket.
  */
+import cluster from 'node:cluster'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,6 +14,21 @@ import { pino } from 'pino'
 import type * as AllowAllModule from '../../src/edge/allow-all-inspector.js'
 import type * as EdgeModule from '../../src/edge/index.js'
 import type * as WafModule from '../../src/waf/index.js'
+
+const benchWorkers = Number(process.env.BENCH_WORKERS ?? '1')
+if (benchWorkers > 1 && cluster.isPrimary) {
+  cluster.schedulingPolicy = cluster.SCHED_NONE
+  // As the supervisor does: one accept per wake-up spreads connections over the workers.
+  for (let i = 0; i < benchWorkers; i++) cluster.fork({ UV_TCP_SINGLE_ACCEPT: '1' })
+  const stopAll = (): void => {
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM')
+    setTimeout(() => process.exit(0), 1_000)
+  }
+  process.on('SIGTERM', stopAll)
+  process.on('SIGINT', stopAll)
+  // The workers' IPC channels keep this process alive; it never runs the edge itself.
+  await new Promise<never>(() => undefined)
+}
 
 // The compiled output (`npm run build`; run.sh builds it), which is what `palisade serve` runs.
 const dist = new URL('../../dist/', import.meta.url).href

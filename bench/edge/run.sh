@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Edge vs nginx, same upstream, same run: wrk with 50 connections for 15 s against each.
-# Usage: bash bench/edge/run.sh   (env: DURATION=15s CONNECTIONS=50 THREADS=2 NGINX_WORKERS=1 ROUNDS=1 WAF_ROW=1 MIX=1)
+# Usage: bash bench/edge/run.sh   (env: DURATION=15s CONNECTIONS=50 THREADS=2 WORKERS=1 ROUNDS=1 WAF_ROW=1 MIX=1)
+# WORKERS=W runs the edge as W processes on one socket (as `palisade serve --edge-workers W`) and nginx with
+# W worker processes (NGINX_WORKERS overrides nginx's alone); CPU per request counts every process of each.
 # MIX=1 (default) sends bench/edge/mix.lua's benign mix (GET pages and API reads, form and JSON POST/PUT);
 # MIX=0 sends GET / only.
 # WAF_ROW=1 adds two rows: the edge with its WAF running the OWASP CRS (paranoia 1) on every request, and what a
@@ -11,7 +13,8 @@ set -euo pipefail
 DURATION=${DURATION:-15s}
 CONNECTIONS=${CONNECTIONS:-50}
 THREADS=${THREADS:-2}
-NGINX_WORKERS=${NGINX_WORKERS:-1}
+WORKERS=${WORKERS:-1}
+NGINX_WORKERS=${NGINX_WORKERS:-$WORKERS}
 ROUNDS=${ROUNDS:-1}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=$(mktemp -d /tmp/palisade-bench-edge.XXXXXX)
@@ -122,14 +125,14 @@ sed -e "s#^http {#http {\n  modsecurity on;\n  modsecurity_rules_file $WORK/ms/m
     "$WORK/px/nginx.conf" >"$WORK/ms/nginx.conf"
 nginx -c "$WORK/up/nginx.conf" -p "$WORK/up" -e "$WORK/up/error.log"
 nginx -c "$WORK/px/nginx.conf" -p "$WORK/px" -e "$WORK/px/error.log"
-(cd "$ROOT" && exec node --import tsx bench/edge/edge-server.ts "$EDGE_PORT" "$UP_PORT" "$WORK/edge-access.log") &
+(cd "$ROOT" && BENCH_WORKERS=$WORKERS exec node --import tsx bench/edge/edge-server.ts "$EDGE_PORT" "$UP_PORT" "$WORK/edge-access.log") &
 PIDS+=($!)
 (cd "$ROOT" && exec node --import tsx bench/edge/minimal-proxy.ts "$MIN_PORT" "$UP_PORT") &
 MIN_PID=$!
 PIDS+=($MIN_PID)
 PORTS="$UP_PORT $NGINX_PORT $EDGE_PORT $MIN_PORT"
 if [ "$WAF_ROW" = 1 ]; then
-  (cd "$ROOT" && BENCH_WAF=crs exec node --import tsx bench/edge/edge-server.ts "$WAF_PORT" "$UP_PORT" "$WORK/waf-access.log") &
+  (cd "$ROOT" && BENCH_WORKERS=$WORKERS BENCH_WAF=crs exec node --import tsx bench/edge/edge-server.ts "$WAF_PORT" "$UP_PORT" "$WORK/waf-access.log") &
   WAF_PID=$!
   PIDS+=($WAF_PID)
   nginx -c "$WORK/ms/nginx.conf" -p "$WORK/ms" -e "$WORK/ms/error.log"
@@ -191,14 +194,14 @@ echo "| --- | --- | ---: | ---: | ---: | ---: |"
 NG_RPS=0 ED_RPS=0 NG_P99=0 ED_P99=0
 for round in $(seq 1 "$ROUNDS"); do
   read -r nr n50 n99 ncpu < <(measure $NGINX_PORT "$NGINX_PIDS")
-  read -r er e50 e99 ecpu < <(measure $EDGE_PORT "$EDGE_PID")
+  read -r er e50 e99 ecpu < <(measure $EDGE_PORT "$EDGE_PID $(pgrep -P "$EDGE_PID" | tr '\n' ' ')")
   echo "| $round | nginx $(nginx -v 2>&1 | sed 's/.*\///') ($NGINX_WORKERS worker) | $nr | $n50 | $n99 | $ncpu |"
-  echo "| $round | palisade edge (node $(node -v)) | $er | $e50 | $e99 | $ecpu |"
+  echo "| $round | palisade edge (node $(node -v), $WORKERS worker) | $er | $e50 | $e99 | $ecpu |"
   read -r pr p50 p99 pcpu < <(measure $MIN_PORT "$MIN_PID")
   echo "| $round | minimal Node proxy (bench/edge/minimal-proxy.ts: no checks, no log) | $pr | $p50 | $p99 | $pcpu |"
   if [ "$WAF_ROW" = 1 ]; then
-    read -r wr w50 w99 wcpu < <(measure $WAF_PORT "$WAF_PID")
-    echo "| $round | palisade edge + WAF (CRS, PL1) | $wr | $w50 | $w99 | $wcpu |"
+    read -r wr w50 w99 wcpu < <(measure $WAF_PORT "$WAF_PID $(pgrep -P "$WAF_PID" | tr '\n' ' ')")
+    echo "| $round | palisade edge + WAF (CRS, PL1, $WORKERS worker) | $wr | $w50 | $w99 | $wcpu |"
     read -r mr m50 m99 mcpu < <(measure $MS_PORT "$(pgrep -P "$(cat "$WORK/ms/nginx.pid")" | tr '\n' ' ')")
     echo "| $round | nginx + ModSecurity 3 + CRS (PL1, $NGINX_WORKERS worker) | $mr | $m50 | $m99 | $mcpu |"
     WF_RPS=$(awk -v a="${WF_RPS:-0}" -v b="$wr" 'BEGIN{print a+b}'); MS_RPS=$(awk -v a="${MS_RPS:-0}" -v b="$mr" 'BEGIN{print a+b}')

@@ -12,6 +12,7 @@ import type { AuditLog } from '../audit/index.js'
 import type { Identity } from '../iam/index.js'
 import type { Database, Kysely } from '../store/index.js'
 import type { Tenancy } from '../tenancy/index.js'
+import type { EdgeWorkersStatus } from '../edge/index.js'
 import type { Runtimes, RuntimeUpdates } from '../runtimes/index.js'
 import type { Logger } from '../shared/log.js'
 import { randomToken } from '../shared/ids.js'
@@ -71,6 +72,8 @@ export interface AppDeps {
   readonly runtimeUpdates?: RuntimeUpdates
   readonly logger?: Logger | false
   readonly version: string
+  /** The edge workers' status under `palisade serve` (health reports a worker that is behind). */
+  readonly edgeWorkers?: () => EdgeWorkersStatus | undefined
   /** Called after the setup token was burnt (the composition root removes the token file). */
   readonly onSetupComplete?: () => void
   /** Public base URL (a signed request's @target-uri may use it). */

@@ -1,4 +1,5 @@
 import { existsSync, statSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import path from 'node:path'
 import { parseCidr } from '../shared/cidr.js'
 import { InvalidError } from '../shared/errors.js'
@@ -100,6 +101,8 @@ export function loadConfig(fromEnv: RawSettings, fromFlags: RawSettings = {}): C
       0,
       1_000_000,
     ),
+    // One worker per core, like nginx's `worker_processes auto`; 64 bounds what a typo can start.
+    edgeWorkers: parseInteger('edgeWorkers', raw.edgeWorkers, Math.min(64, availableParallelism()), 1, 64),
     backupImportLimit: parseInteger(
       'backupImportLimit',
       raw.backupImportLimit,

@@ -28,6 +28,8 @@ export interface Config {
   readonly edgeIdleTimeout: number
   /** Open connections per client address on each edge listener; 0 = no cap. */
   readonly edgeMaxConnectionsPerClient: number
+  /** Edge worker processes `palisade serve` runs (the data plane); default the number of cores. */
+  readonly edgeWorkers: number
   /** Largest backup archive an import accepts, bytes (streamed to disk, never buffered). */
   readonly backupImportLimit: number
   /** Absolute directories local git repositories may be deployed from; empty = none. */
@@ -150,6 +152,12 @@ export const SETTINGS = [
     env: 'PALISADE_EDGE_MAX_CONNECTIONS_PER_CLIENT',
     flag: 'edge-max-connections-per-client',
     help: 'open connections per client address on each edge listener, 0 = no cap (default 128)',
+  },
+  {
+    key: 'edgeWorkers',
+    env: 'PALISADE_EDGE_WORKERS',
+    flag: 'edge-workers',
+    help: 'edge worker processes serving client traffic, 1 to 64 (default: the number of CPU cores)',
   },
   {
     key: 'backupImportLimit',

@@ -580,6 +580,7 @@ export function createDeployer(deps: DeployDeps) {
     const surplus = serving.processes.slice(plan.instances)
     serving.processes = serving.processes.slice(0, plan.instances)
     await publish(envId)
+    await deps.edgeApplied?.()
     await new Promise((r) => setTimeout(r, opts.drainMs))
     await Promise.all(surplus.map((p) => p.stop(opts.stopGraceMs)))
   }
@@ -592,6 +593,8 @@ export function createDeployer(deps: DeployDeps) {
     await saveState(envId, { current_release: next.release, current_deployment_id: next.deploymentId })
     crashPoint('deploy.switch-saved')
     await publish(envId)
+    // Every edge worker serves the new release before the switch counts as done and the old one drains.
+    await deps.edgeApplied?.()
     logs.note(logKey, `the edge now routes to release ${next.release}`)
     if (old && old !== next) {
       void (async () => {

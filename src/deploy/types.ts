@@ -187,6 +187,11 @@ export interface DeployDeps {
   readonly options?: Partial<DeployOptions>
   /** Per-environment WAF settings for the route (filled by the WAF capability; `{}` without it). */
   readonly wafSettings?: (environmentId: string) => Promise<unknown>
+  /**
+   * Resolves once every edge worker serves the routes published so far (the edge's worker processes); a
+   * switch is reported done, and the old release drained, only after it. Absent: the sink applies at once.
+   */
+  readonly edgeApplied?: () => Promise<void>
   /** Pins `node@…` releases to exact runtime versions; without it the host's node runs them. */
   readonly runtimePins?: RuntimePins
   /** Connection variables of the environment's services (DATABASE_URL, REDIS_URL, ...); none without it. */

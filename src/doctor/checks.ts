@@ -6,6 +6,7 @@ import type { Config } from '../config/index.js'
 import { PG_BIN } from '../services/index.js'
 import { openStore } from '../store/index.js'
 import { parseAptUpgradable } from './apt-updates.js'
+import { checkEdgeWorkers } from './edge-workers.js'
 import { checkProcesses } from './processes.js'
 
 export type CheckStatus = 'ok' | 'warn' | 'fail'
@@ -60,6 +61,7 @@ export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
     ),
     await checkHostUpdates(run, now, deps.aptListsDir ?? '/var/lib/apt/lists'),
     await checkProcesses(deps.config),
+    ...checkEdgeWorkers(deps.config.dataDir, now),
   ]
 }
 

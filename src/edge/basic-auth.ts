@@ -46,7 +46,7 @@ export class BasicAuthVerifier {
   async verify(
     expected: EdgeBasicAuth,
     given: BasicCredentials,
-    mayRunSlowCheck: () => boolean = () => true,
+    mayRunSlowCheck: () => boolean | Promise<boolean> = () => true,
   ): Promise<boolean | null> {
     const key = createHash('sha256')
       .update(expected.passwordHash)
@@ -60,7 +60,7 @@ export class BasicAuthVerifier {
     if (until !== undefined && until > now) return true
     if (until !== undefined) this.#cache.delete(key)
 
-    if (!mayRunSlowCheck()) return null
+    if (!(await mayRunSlowCheck())) return null
     const userOk = safeEqual(expected.username, given.username)
     let passwordOk = false
     try {

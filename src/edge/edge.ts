@@ -158,7 +158,7 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
   const pools = new UpstreamPools({ idleMs: Math.min(4_000, opts.limits.idleTimeoutMs) })
   const balancer = new Balancer({ inFlight: (key) => pools.inFlight(key) })
   const throttle = deps.throttle ?? new MemoryThrottle({ now })
-  const loginThrottle = new MemoryThrottle({ now })
+  const loginThrottle = deps.loginThrottle ?? new MemoryThrottle({ now })
   const verifier = new BasicAuthVerifier({ now })
   const inspector = deps.inspector
   const logger = deps.logger
@@ -407,7 +407,10 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
       ok = await verifier.verify(
         auth,
         given,
-        () => loginThrottle.take(loginKey, LOGIN_RATE, LOGIN_BURST).allowed,
+        () => {
+          const d = loginThrottle.take(loginKey, LOGIN_RATE, LOGIN_BURST)
+          return isThenable(d) ? d.then((v) => v.allowed) : d.allowed
+        },
       )
     }
     if (ok === null) {

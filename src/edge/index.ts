@@ -79,3 +79,9 @@ export const EDGE_DEFAULT_LIMITS = Object.freeze({
   maxUrlBytes: 8 * 1024, // 8 KiB request target, like nginx's default buffer for the request line
   maxConnectionsPerClient: 128, // per client address: browsers open ~6 per host; 128 leaves room for NAT
 })
+export { createControlLink, type ControlLink } from './workers/control-link.js'
+export { runSupervisor, type SupervisorOptions } from './workers/supervisor.js'
+export { runEdgeWorker } from './workers/worker.js'
+export { createEventBatcher, type EventBatcher } from './workers/event-batcher.js'
+export type { EdgeWorkersStatus, EdgeWorkerStatus } from './workers/protocol.js'
+export { WAF_MEMORY_BUDGET_UNITS } from './waf-rules.js'

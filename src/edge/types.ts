@@ -191,6 +191,8 @@ export interface EdgeDeps {
   readonly onAccessLog?: (entry: AccessLogEntry) => void
   readonly onWafEvent?: (event: WafEvent) => void
   readonly throttle?: Throttle
+  /** Failed Basic-auth guesses per client and environment (in-process by default; edge workers share one). */
+  readonly loginThrottle?: Throttle
   /**
    * The plain values of an environment's secret variables: masked wherever they appear in a log line or a
    * WAF event's path. Called per logged request, so it must answer from memory.

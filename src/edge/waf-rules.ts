@@ -69,6 +69,8 @@ const MAX_COMPILED = 32
  * characters plus a fixed cost per entry): about 3 WAFs' worth, so 32 busy tunings stay within ~100 MB of heap.
  */
 const SHARED_MEMORY_UNITS = 36 * 1024 * 1024
+/** The budget of what one process's compiled WAFs remember (per edge worker), in memory units. */
+export const WAF_MEMORY_BUDGET_UNITS = SHARED_MEMORY_UNITS
 
 /**
  * Compiled WAFs for the edge, one per distinct tuning (paranoia, thresholds, exclusions), so environments

@@ -75,4 +75,5 @@ export {
   type WafSettings,
   type WafExclusion,
   type WafEvent,
+  type WafEventCounts,
 } from './waf-settings.js'

@@ -33,6 +33,19 @@ export const DEFAULT_WAF: WafSettings = Object.freeze({
   outboundThreshold: 4,
   exclusions: [],
 })
+/** Rows per INSERT statement of a batch (11 columns: well under SQLite's 32,766 bound parameters). */
+const WAF_EVENT_INSERT_CHUNK = 500
+
+/** Exact counts of an environment's WAF events (`GET /v1/environments/:id/waf-events/summary`). */
+export interface WafEventCounts {
+  readonly since: string
+  readonly total: number
+  readonly blocked: number
+  /** Events each rule matched in (a rule counts once per event). */
+  readonly byRule: readonly { readonly ruleId: number; readonly count: number }[]
+  readonly bySource: readonly { readonly clientIp: string; readonly count: number }[]
+}
+
 export const WAF_LIMITS = Object.freeze({ exclusions: 100, threshold: [1, 100] as const })
 
 /** Keys that would switch the WAF off if they meant anything; refused with a clear reason. */
@@ -207,17 +220,30 @@ export function createWafSettings(deps: TenancyDeps, environments: Environments)
 
     /** Stores a blocked (or scored) request seen by the edge. Data is truncated; the edge masks secrets before. */
     async recordEvent(envId: string, e: Omit<WafEvent, 'id' | 'at'>): Promise<void> {
+      await this.recordEvents(envId, [e])
+    },
+
+    /**
+     * Stores many of one environment's events in one transaction (the edge workers' batches: one store write
+     * per environment per flush, however large a flood). `at` is when the edge saw the request, if given.
+     */
+    async recordEvents(
+      envId: string,
+      events: readonly (Omit<WafEvent, 'id' | 'at'> & { readonly at?: string })[],
+    ): Promise<void> {
+      if (events.length === 0) return
       const env = await db
         .selectFrom('environments')
         .select('workspace_id')
         .where('id', '=', envId)
         .executeTakeFirst()
       if (!env) return
-      const row: WafEventsTable = {
+      const fallbackAt = clock.now().toISOString()
+      const rows: WafEventsTable[] = events.map((e) => ({
         id: newId('waf'),
         environment_id: envId,
         workspace_id: env.workspace_id,
-        at: clock.now().toISOString(),
+        at: e.at !== undefined && !Number.isNaN(Date.parse(e.at)) ? new Date(e.at).toISOString() : fallbackAt,
         request_id: e.requestId.slice(0, 100),
         client_ip: e.clientIp.slice(0, 64),
         host: e.host.slice(0, 255),
@@ -232,8 +258,64 @@ export function createWafSettings(deps: TenancyDeps, environments: Environments)
             ...(r.data ? { data: r.data.slice(0, WAF_EVENT_LIMITS.data) } : {}),
           })),
         ),
+      }))
+      // Chunks keep each statement under SQLite's bound-parameter limit; one transaction is one write.
+      await db.transaction().execute(async (trx) => {
+        for (let i = 0; i < rows.length; i += WAF_EVENT_INSERT_CHUNK)
+          await trx
+            .insertInto('waf_events')
+            .values(rows.slice(i, i + WAF_EVENT_INSERT_CHUNK))
+            .execute()
+      })
+    },
+
+    /**
+     * Exact counts of an environment's stored WAF events since `since` (default: the last 24 hours): in all,
+     * blocked, per rule and per client address (the top `top` of each).
+     */
+    async eventCounts(
+      principal: Principal,
+      envId: string,
+      query: { since?: string; top?: number },
+    ): Promise<WafEventCounts> {
+      await environments.load(principal, envId, 'waf.read')
+      const since = query.since ?? new Date(clock.now().getTime() - 86_400_000).toISOString()
+      const top = Math.min(Math.max(query.top ?? 20, 1), 200)
+      const base = db.selectFrom('waf_events').where('environment_id', '=', envId).where('at', '>=', since)
+      const [totals, sources, ruleRows] = await Promise.all([
+        base
+          .select((eb) => [eb.fn.countAll<number | string>().as('total'), 'action'])
+          .groupBy('action')
+          .execute(),
+        base
+          .select((eb) => ['client_ip', eb.fn.countAll<number | string>().as('count')])
+          .groupBy('client_ip')
+          .orderBy('count', 'desc')
+          .limit(top)
+          .execute(),
+        base.select('rules').execute(),
+      ])
+      const byRule = new Map<number, number>()
+      for (const r of ruleRows) {
+        const ids = new Set((JSON.parse(r.rules) as { id: number }[]).map((x) => x.id))
+        for (const id of ids) byRule.set(id, (byRule.get(id) ?? 0) + 1)
       }
-      await db.insertInto('waf_events').values(row).execute()
+      let total = 0
+      let blocked = 0
+      for (const t of totals) {
+        total += Number(t.total)
+        if (t.action === 'block') blocked += Number(t.total)
+      }
+      return {
+        since,
+        total,
+        blocked,
+        byRule: [...byRule.entries()]
+          .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+          .slice(0, top)
+          .map(([ruleId, count]) => ({ ruleId, count })),
+        bySource: sources.map((s) => ({ clientIp: s.client_ip, count: Number(s.count) })),
+      }
     },
 
     async events(

@@ -48,7 +48,10 @@ export interface Server {
   stop(): Promise<void>
 }
 
-export async function createCrashRig(t: TestContext | { after(fn: () => unknown): void }): Promise<CrashRig> {
+export async function createCrashRig(
+  t: TestContext | { after(fn: () => unknown): void },
+  options: { readonly edgeWorkers?: number } = {},
+): Promise<CrashRig> {
   const dir = mkdtempSync(path.join(tmpdir(), 'palisade-crash-'))
   chmodSync(dir, 0o711)
   const dataDir = path.join(dir, 'data')
@@ -80,7 +83,7 @@ export async function createCrashRig(t: TestContext | { after(fn: () => unknown)
           PALISADE_MASTER_KEY: 'c'.repeat(64),
           PALISADE_EDGE_HTTP_LISTEN: `127.0.0.1:${edgePort}`,
           PALISADE_EDGE_HTTPS_LISTEN: `127.0.0.1:${httpsPort}`,
-          PALISADE_EDGE_WORKERS: '1',
+          PALISADE_EDGE_WORKERS: String(options.edgeWorkers ?? 1),
           PALISADE_GIT_LOCAL_ROOTS: dir,
           ...(crashAt ? { PALISADE_TEST_HOOKS: '1', PALISADE_TEST_CRASH_AT: crashAt } : {}),
         },
@@ -108,7 +111,8 @@ export async function createCrashRig(t: TestContext | { after(fn: () => unknown)
       },
     }
     current = server
-    const deadline = Date.now() + 30_000
+    // Generous: a loaded test machine starts a supervisor, a control plane and edge workers slowly.
+    const deadline = Date.now() + 120_000
     for (;;) {
       if (child.exitCode !== null || child.signalCode !== null) return server
       try {

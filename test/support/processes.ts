@@ -85,7 +85,8 @@ export async function startServer(
       child.kill('SIGTERM')
     })
   t.after(stop)
-  const deadline = Date.now() + 20_000
+  // Generous: `palisade serve` starts a supervisor, a control plane and edge workers (slow on a loaded machine).
+  const deadline = Date.now() + 120_000
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited early: ${output}`)
     try {

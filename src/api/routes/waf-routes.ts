@@ -123,4 +123,35 @@ export function registerWafRoutes(app: FastifyInstance, deps: AppDeps): void {
       })
     },
   )
+  app.get(
+    '/v1/environments/:id/waf-events/summary',
+    {
+      config: {
+        meta: { auth: 'required', summary: 'Exact counts of WAF events: in all, blocked, per rule, per client' },
+      },
+      schema: {
+        params: Strict({ id: Id }),
+        querystring: Strict({
+          since: Type.Optional(Type.String({ format: 'date-time' })),
+          top: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
+        }),
+        response: {
+          200: Type.Object({
+            since: Type.String(),
+            total: Type.Integer(),
+            blocked: Type.Integer(),
+            byRule: Type.Array(Type.Object({ ruleId: Type.Integer(), count: Type.Integer() })),
+            bySource: Type.Array(Type.Object({ clientIp: Type.String(), count: Type.Integer() })),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query as { since?: string; top?: number }
+      return waf.eventCounts(principalOf(request), (request.params as { id: string }).id, {
+        ...(q.since ? { since: new Date(q.since).toISOString() } : {}),
+        ...(q.top ? { top: q.top } : {}),
+      })
+    },
+  )
 }

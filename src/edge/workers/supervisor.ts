@@ -1,0 +1,336 @@
+import { fork, type ChildProcess } from 'node:child_process'
+import cluster, { type Worker } from 'node:cluster'
+import { renameSync, writeFileSync } from 'node:fs'
+import { MemoryThrottle } from '../throttle.js'
+import type { AccessLogEntry, EdgeRoute, WafEvent } from '../types.js'
+import {
+  isMessage,
+  type ControlMessage,
+  type EdgeWorkersStatus,
+  type SupervisorToControl,
+  type SupervisorToWorker,
+  type WorkerMessage,
+  type WorkerStats,
+} from './protocol.js'
+
+export interface SupervisorOptions {
+  /** Edge worker processes to keep running (≥ 1). */
+  readonly workers: number
+  /** The script both children run (the CLI entry) with their arguments. */
+  readonly script: string
+  readonly controlArgs: readonly string[]
+  readonly workerArgs: readonly string[]
+  /** Where `palisade doctor` reads the workers' status (root-only file, rewritten every second). */
+  readonly statusFile: string
+  readonly log: (level: 'info' | 'warn' | 'error', msg: string, fields?: object) => void
+}
+
+interface WorkerState {
+  readonly worker: Worker
+  readonly startedAt: number
+  /** The snapshot was sent: from now on the worker counts for "every worker serves version v". */
+  synced: boolean
+  ready: boolean
+  version: number
+  stats: WorkerStats | null
+}
+
+/** Events kept for a control plane that is down (restarting); beyond it the oldest go, counted. */
+const EVENT_BACKLOG_MAX = 200_000
+/** A worker serving an older snapshot for longer than this is reported behind (health, doctor). */
+const BEHIND_AFTER_MS = 5_000
+/** A control plane answering nothing about a routes change within this is not waited for any more. */
+const CONTROL_RESTART_MIN_MS = 500
+const CONTROL_RESTART_MAX_MS = 10_000
+
+/**
+ * `palisade serve`'s first process: it owns the edge's listening sockets (the cluster module, each worker
+ * accepting on the shared socket itself), forks the control plane and N edge workers, relays route snapshots
+ * from the control plane to the workers and events back, keeps the throttle buckets every worker shares, and
+ * restarts whichever child dies. It opens no store and serves no API: there is little here that can fail.
+ */
+export function runSupervisor(options: SupervisorOptions): void {
+  const log = options.log
+  const routes = new Map<string, EdgeRoute>()
+  const secrets = new Map<string, readonly string[]>()
+  let version = 0
+  let versionAt = Date.now()
+  const workers = new Map<number, WorkerState>()
+  const pending: { seq: number; version: number }[] = []
+  const edgeThrottle = new MemoryThrottle()
+  const loginThrottle = new MemoryThrottle()
+  let control: ChildProcess | null = null
+  let controlReady = false
+  let controlEverReady = false
+  let controlRestartMs = CONTROL_RESTART_MIN_MS
+  let stopping = false
+  let restarts = 0
+  let dropped = 0
+  let backlogWaf: WafEvent[] = []
+  let backlogAccess: AccessLogEntry[] = []
+
+  // Each worker accepts on the shared listening socket itself (no round-robin through this process).
+  cluster.schedulingPolicy = cluster.SCHED_NONE
+  cluster.setupPrimary({ exec: options.script, args: [...options.workerArgs], execArgv: process.execArgv })
+
+  const toControl = (message: SupervisorToControl): void => {
+    if (control?.connected) control.send(message)
+  }
+  const toWorker = (state: WorkerState, message: SupervisorToWorker): void => {
+    if (state.worker.isConnected()) state.worker.send(message)
+  }
+
+  // ------------------------------------------------------------- workers
+  const startWorker = (): void => {
+    // libuv accepts every pending connection in a loop by default, so on a shared socket the first worker
+    // awake takes a whole burst; one accept per wake-up spreads connections over the workers.
+    const worker = cluster.fork({ UV_TCP_SINGLE_ACCEPT: '1' })
+    workers.set(worker.id, {
+      worker,
+      startedAt: Date.now(),
+      synced: false,
+      ready: false,
+      version: 0,
+      stats: null,
+    })
+    worker.on('message', (raw: unknown) => onWorkerMessage(worker.id, raw))
+  }
+
+  cluster.on('exit', (worker, code, signal) => {
+    const state = workers.get(worker.id)
+    workers.delete(worker.id)
+    checkApplied()
+    if (stopping) {
+      if (workers.size === 0) finishStop()
+      return
+    }
+    restarts++
+    log('warn', 'edge worker ended; starting a replacement', { workerPid: worker.process.pid, code, signal })
+    // A worker that dies at once (a bad build, a port it cannot take) is not restarted in a tight loop.
+    const young = state !== undefined && Date.now() - state.startedAt < 2_000
+    setTimeout(() => !stopping && startWorker(), young ? 1_000 : 0)
+  })
+
+  const onWorkerMessage = (id: number, raw: unknown): void => {
+    const state = workers.get(id)
+    if (!state || !isMessage<WorkerMessage>(raw)) return
+    switch (raw.t) {
+      case 'hello':
+        if (!controlEverReady) return // the first snapshot is sent to every worker when it exists
+        sendSnapshot(state)
+        return
+      case 'applied':
+        state.version = raw.version
+        checkApplied()
+        return
+      case 'listening':
+        state.ready = true
+        log('info', 'edge worker serving', { workerPid: state.worker.process.pid, version: state.version })
+        toControl({ t: 'workers', status: status() })
+        return
+      case 'throttle': {
+        const buckets = raw.kind === 'edge' ? edgeThrottle : loginThrottle
+        const answers = raw.takes.map(([key, rps, burst]) => {
+          const d = buckets.take(key, rps, burst)
+          return [d.allowed, d.retryAfterSeconds] as const
+        })
+        toWorker(state, { t: 'throttled', kind: raw.kind, id: raw.id, answers })
+        return
+      }
+      case 'events':
+        if (controlReady) toControl({ t: 'events', waf: raw.waf, access: raw.access })
+        else keep(raw.waf, raw.access)
+        return
+      case 'stats':
+        state.stats = raw.stats
+        return
+    }
+  }
+
+  const keep = (waf: readonly WafEvent[], access: readonly AccessLogEntry[]): void => {
+    backlogWaf.push(...waf)
+    backlogAccess.push(...access)
+    // Access lines go first: the WAF events are what the events API counts.
+    const over = backlogWaf.length + backlogAccess.length - EVENT_BACKLOG_MAX
+    if (over > 0) {
+      const fromAccess = Math.min(over, backlogAccess.length)
+      backlogAccess = backlogAccess.slice(fromAccess)
+      backlogWaf = backlogWaf.slice(over - fromAccess)
+      dropped += over
+    }
+  }
+
+  const sendSnapshot = (state: WorkerState): void => {
+    state.synced = true
+    toWorker(state, {
+      t: 'snapshot',
+      version,
+      routes: [...routes.values()],
+      secrets: [...secrets.entries()],
+    })
+  }
+
+  /** Tells the control plane which routes changes every synced worker serves. */
+  const checkApplied = (): void => {
+    while (pending.length > 0) {
+      const first = pending[0] as { seq: number; version: number }
+      for (const s of workers.values()) if (s.synced && s.version < first.version) return
+      pending.shift()
+      toControl({ t: 'applied', seq: first.seq })
+    }
+  }
+
+  // ------------------------------------------------------------- control plane
+  const startControl = (): void => {
+    const child = fork(options.script, [...options.controlArgs], {
+      execArgv: process.execArgv,
+      stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+    })
+    control = child
+    controlReady = false
+    child.on('message', (raw: unknown) => onControlMessage(raw))
+    child.once('exit', (code, signal) => {
+      if (control === child) control = null
+      controlReady = false
+      if (stopping) {
+        if (workers.size === 0) finishStop()
+        else for (const s of workers.values()) toWorker(s, { t: 'stop' })
+        return
+      }
+      if (!controlEverReady) {
+        // It never started (bad configuration, a port in use): `serve` fails with it.
+        log('error', 'the control plane did not start', { code, signal })
+        stopping = true
+        for (const w of workers.values()) w.worker.process.kill('SIGKILL')
+        process.exit(code ?? 1)
+      }
+      log('error', 'the control plane ended; restarting it (the edge keeps serving)', { code, signal })
+      setTimeout(() => !stopping && startControl(), controlRestartMs)
+      controlRestartMs = Math.min(CONTROL_RESTART_MAX_MS, controlRestartMs * 2)
+    })
+  }
+
+  const onControlMessage = (raw: unknown): void => {
+    if (!isMessage<ControlMessage>(raw)) return
+    const removes = raw.full
+      ? [...routes.keys()].filter((id) => !raw.upserts.some((r) => r.environmentId === id))
+      : [...raw.removes]
+    for (const id of removes) {
+      routes.delete(id)
+      secrets.delete(id)
+    }
+    for (const r of raw.upserts) routes.set(r.environmentId, r)
+    for (const [id, values] of raw.secrets) {
+      if (values && values.length > 0) secrets.set(id, values)
+      else secrets.delete(id)
+    }
+    version++
+    versionAt = Date.now()
+    pending.push({ seq: raw.seq, version })
+    const first = !controlEverReady
+    if (!controlReady) {
+      controlReady = true
+      controlEverReady = true
+      controlRestartMs = CONTROL_RESTART_MIN_MS
+      if (backlogWaf.length + backlogAccess.length > 0) {
+        toControl({ t: 'events', waf: backlogWaf, access: backlogAccess })
+        backlogWaf = []
+        backlogAccess = []
+      }
+    }
+    if (first) {
+      for (let i = 0; i < options.workers; i++) startWorker()
+    } else {
+      for (const s of workers.values()) {
+        if (!s.synced) continue
+        toWorker(s, {
+          t: 'delta',
+          version,
+          upserts: raw.upserts,
+          removes,
+          secrets: raw.secrets,
+        })
+      }
+    }
+    checkApplied()
+  }
+
+  // ------------------------------------------------------------- status
+  const status = (): EdgeWorkersStatus => {
+    const now = Date.now()
+    return {
+      at: new Date(now).toISOString(),
+      supervisorPid: process.pid,
+      configured: options.workers,
+      version,
+      restarts,
+      droppedEvents: dropped,
+      workers: [...workers.values()].map((s) => {
+        const stats = s.stats ?? {
+          version: s.version,
+          requests: 0,
+          rssBytes: 0,
+          heapUsedBytes: 0,
+          wafMemoryBudget: 0,
+          droppedEvents: 0,
+        }
+        return {
+          ...stats,
+          version: s.version,
+          id: s.worker.id,
+          pid: s.worker.process.pid ?? 0,
+          ready: s.ready,
+          uptimeMs: now - s.startedAt,
+          behind: s.ready && s.version < version && now - versionAt > BEHIND_AFTER_MS,
+        }
+      }),
+    }
+  }
+  const statusTimer = setInterval(() => {
+    const current = status()
+    toControl({ t: 'workers', status: current })
+    try {
+      const tmp = `${options.statusFile}.${process.pid}.tmp`
+      writeFileSync(tmp, JSON.stringify(current), { mode: 0o600 })
+      renameSync(tmp, options.statusFile)
+    } catch {
+      // the data directory may not exist yet (the control plane creates it)
+    }
+  }, 1_000)
+
+  // ------------------------------------------------------------- stop
+  let finished = false
+  const finishStop = (): void => {
+    if (finished || control !== null) return
+    finished = true
+    clearInterval(statusTimer)
+    process.exit(0)
+  }
+  const stop = (signal: string): void => {
+    if (stopping) return
+    stopping = true
+    log('info', 'stopping the edge workers, then the control plane', { signal })
+    // Workers first (no new client requests), then the control plane stops apps and services.
+    for (const s of workers.values()) toWorker(s, { t: 'stop' })
+    const controlStop = (): void => {
+      if (control) control.kill('SIGTERM')
+      else finishStop()
+    }
+    if (workers.size === 0) controlStop()
+    else {
+      const waitWorkers = setInterval(() => {
+        if (workers.size > 0) return
+        clearInterval(waitWorkers)
+        controlStop()
+      }, 50)
+      // A worker that does not stop within 10 s is killed.
+      setTimeout(() => {
+        for (const s of workers.values()) s.worker.process.kill('SIGKILL')
+      }, 10_000).unref()
+    }
+  }
+  process.on('SIGINT', () => stop('SIGINT'))
+  process.on('SIGTERM', () => stop('SIGTERM'))
+
+  startControl()
+}
