@@ -25,7 +25,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness and store reachability */
+        /** Liveness, store reachability and the edge workers */
         get: operations["getV1Health"];
         put?: never;
         post?: never;
@@ -346,6 +346,23 @@ export interface paths {
         };
         /** Requests the WAF blocked, newest first */
         get: operations["getV1EnvironmentsIdWafEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/environments/{id}/waf-events/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Exact counts of WAF events: in all, blocked, per rule, per client */
+        get: operations["getV1EnvironmentsIdWafEventsSummary"];
         put?: never;
         post?: never;
         delete?: never;
@@ -745,7 +762,7 @@ export interface paths {
         };
         /** Anonymization rules applied when data is synced */
         get: operations["getV1ProjectsIdAnonymization"];
-        /** Replace the anonymization rules: per service type, table and column one of hash, fake-email, fake-name, null, constant, keep */
+        /** Replace the anonymization rules: per service type, table and column one of hash, fake-email, fake-name, null, constant, keep. Each rule's table and column must exist in one of the project's running services of its type (422 rules_mismatch naming the missing ones) */
         put: operations["putV1ProjectsIdAnonymization"];
         post?: never;
         delete?: never;
@@ -926,6 +943,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me/totp/recovery-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** New recovery codes, 2FA staying on (needs a current code from the app); the old codes stop working */
+        post: operations["postV1MeTotpRecoveryCodes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me/tokens": {
         parameters: {
             query?: never;
@@ -1094,6 +1128,40 @@ export interface paths {
         get: operations["getV1InvitationsToken"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Ask for a password reset link by e-mail. Answers 202 the same whether or not the account exists */
+        post: operations["postV1PasswordReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/password-reset/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Set a new password with the mailed token (once, within 30 minutes); every session of the account ends */
+        post: operations["postV1PasswordResetConfirm"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1347,9 +1415,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description ok, or degraded when an edge worker is behind or missing */
                         status: string;
                         version: string;
                         store: string;
+                        edge?: {
+                            /** @description edge worker processes running */
+                            workers: number;
+                            configured: number;
+                            /** @description workers accepting connections */
+                            ready: number;
+                            /** @description the newest route snapshot version */
+                            version: number;
+                            /** @description workers serving an older snapshot for more than a few seconds */
+                            behind: {
+                                pid: number;
+                                version: number;
+                            }[];
+                        };
                     };
                 };
             };
@@ -2870,6 +2953,52 @@ export interface operations {
             };
         };
     };
+    getV1EnvironmentsIdWafEventsSummary: {
+        parameters: {
+            query?: {
+                since?: string;
+                top?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        since: string;
+                        total: number;
+                        blocked: number;
+                        byRule: {
+                            ruleId: number;
+                            count: number;
+                        }[];
+                        bySource: {
+                            clientIp: string;
+                            count: number;
+                        }[];
+                    };
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getV1EnvironmentsIdRuntimeUpdates: {
         parameters: {
             query?: never;
@@ -3285,6 +3414,16 @@ export interface operations {
                         /** @description whether this host enforces the sizing (none: not root, or no cgroups) */
                         limits: "cgroup-v1" | "cgroup-v2" | "none";
                         isolation: "namespaces" | "none";
+                        /** @description failed: the app crash-loops (marked by the monitor); cleared when a deployment succeeds */
+                        status: "ok" | "failed";
+                        failure: {
+                            /** @constant */
+                            reason: "crash_loop";
+                            summary: string;
+                            /** Format: date-time */
+                            since: string;
+                            deploymentId: string | null;
+                        } | null;
                     };
                 };
             };
@@ -4314,6 +4453,8 @@ export interface operations {
                             value?: string;
                         }[];
                         updatedAt: string | null;
+                        /** @description on save: indexes of rules not checked against a schema (no running service of their type in the project yet) */
+                        unchecked?: number[];
                     };
                 };
             };
@@ -4369,6 +4510,8 @@ export interface operations {
                             value?: string;
                         }[];
                         updatedAt: string | null;
+                        /** @description on save: indexes of rules not checked against a schema (no running service of their type in the project yet) */
+                        unchecked?: number[];
                     };
                 };
             };
@@ -4831,6 +4974,43 @@ export interface operations {
         };
     };
     postV1MeTotpConfirm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    code: string;
+                };
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        recoveryCodes: string[];
+                    };
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postV1MeTotpRecoveryCodes: {
         parameters: {
             query?: never;
             header?: never;
@@ -5415,6 +5595,83 @@ export interface operations {
                         role: string;
                         expiresAt: string;
                         accountExists: boolean;
+                    };
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postV1PasswordReset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    email: string;
+                };
+            };
+        };
+        responses: {
+            /** @description success */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        status: "requested";
+                        message: string;
+                    };
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postV1PasswordResetConfirm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    token: string;
+                    password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        email: string;
                     };
                 };
             };
