@@ -1003,6 +1003,8 @@ export function createBackups(deps: BackupsDeps) {
           staging,
           'unprocessable',
         )
+        // Verified, no row yet: a crash here leaves scratch files only, removed at the next start.
+        crashPoint('import.verified')
         rmSync(staging, { recursive: true, force: true })
         const contents: BackupContents = { services: manifest.services, files: manifest.files }
         const now = clock.now().toISOString()
