@@ -166,6 +166,7 @@ export function createSync(deps: SyncDeps) {
     ...(deps.holdMaintenance ? { holdMaintenance: deps.holdMaintenance } : {}),
     ...(deps.maintenanceOf ? { maintenanceOf: deps.maintenanceOf } : {}),
     ...(deps.files ? { files: deps.files } : {}),
+    recoversLeftovers: false,
   })
   const work = new Map<string, Promise<void>>()
   const undoDir = path.join(deps.dataDir, 'sync-undo')
