@@ -339,9 +339,11 @@ export function createServices(deps: ServicesDeps) {
     const engine = engines[r.type as ServiceType]
     const cmd = engine.server(inst)
     const guard = deps.serverGuard
+    // Also for an adopted server: once it dies, it is started again through the launcher (its cgroup).
+    const launcher = deps.serviceLauncher ? await deps.serviceLauncher(r.environment_id, r.id) : null
     const taken = mayAdopt ? (guard?.adoptable(r.environment_id, r.id, inst.dir, inst.runAs) ?? null) : null
     if (taken) {
-      const supervised = superviseServer(r, inst, cmd, null, taken)
+      const supervised = superviseServer(r, inst, cmd, launcher, taken)
       live.set(r.id, { supervised, inst })
       if (await answersWithin(engine, inst, creds, SERVICE_LIMITS.adoptPingMs)) {
         deps.logger?.info(
@@ -358,7 +360,6 @@ export function createServices(deps: ServicesDeps) {
       live.delete(r.id)
     }
     await stopStray(r, inst)
-    const launcher = deps.serviceLauncher ? await deps.serviceLauncher(r.environment_id, r.id) : null
     const supervised = superviseServer(r, inst, cmd, launcher, null)
     live.set(r.id, { supervised, inst })
     try {

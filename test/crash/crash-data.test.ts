@@ -105,23 +105,23 @@ describe(
       }
       /** The target's data from before the sync, out of maintenance, the sync failed (told so). */
       const syncUndone = async (s: Json): Promise<void> => {
-        const after = (await rig.api('GET', `/v1/syncs/${String(s['id'])}`)).json
-        assert.equal(after['status'], 'failed', JSON.stringify(after))
-        await eventually(
-          async () =>
-            (await rig.api('GET', `/v1/environments/${stagingId}/status`)).json['maintenance'] === false &&
-            (await redis(stagingCache, stagingId, 'GET', 'k')) === 'staging-before',
-          60_000,
-          'the target restored from its backup and out of maintenance',
-        ).catch(async () => {
-          throw new Error(
-            `target: ${await redis(stagingCache, stagingId, 'GET', 'k')} ${JSON.stringify((await rig.api('GET', `/v1/environments/${stagingId}/status`)).json)}`,
-          )
+        // The undo runs at start once the services run: its end is the sync's reason saying so.
+        const after = await eventually(
+          async () => {
+            const x = (await rig.api('GET', `/v1/syncs/${String(s['id'])}`)).json
+            return /restored from backup/.test(String(x['reason'])) ? x : undefined
+          },
+          180_000,
+          'the sync undone',
+        ).catch(() => {
+          throw new Error(`sync not undone: ${server.output().slice(-3000)}`)
         })
-        assert.match(
-          String((await rig.api('GET', `/v1/syncs/${String(s['id'])}`)).json['reason']),
-          /restored from backup/,
+        assert.equal(after['status'], 'failed', JSON.stringify(after))
+        assert.equal(
+          (await rig.api('GET', `/v1/environments/${stagingId}/status`)).json['maintenance'],
+          false,
         )
+        assert.equal(await redis(stagingCache, stagingId, 'GET', 'k'), 'staging-before')
         await checkInvariants(rig, envId, host, () => 'c1', { auditVerify: false })
       }
       await server.kill9()

@@ -633,6 +633,8 @@ export function createSync(deps: SyncDeps) {
      */
     async recover(): Promise<number> {
       leftUndos = readUndos()
+      // No sync into (or out of) a target whose undo is pending: refused as busy until it is done.
+      for (const u of leftUndos) busy.add(u.environmentId)
       const r = await db
         .updateTable('syncs')
         .set({
@@ -679,6 +681,8 @@ export function createSync(deps: SyncDeps) {
             { err, sync: u.syncId, environment: u.environmentId, backup: u.backupId },
             'undoing an interrupted sync failed; the environment stays in maintenance',
           )
+        } finally {
+          busy.delete(u.environmentId)
         }
       }
       leftUndos = []
