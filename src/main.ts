@@ -458,6 +458,7 @@ async function sweepRemovedEnvironments(
     (await store.db.selectFrom('environments').select('id').execute()).map((r) => r.id),
   )
   for (const id of onDisk.filter((d) => !existing.has(d))) {
+    crashPoint('environment.sweep')
     await services.removeEnvironment(id)
     await deploy.removeEnvironment(id)
   }
@@ -697,6 +698,8 @@ export async function serve(config: Config, role: 'control' | 'single' = 'single
   await platform.services.startAll()
   // Restores a stopped control plane left half-way get their data from before back, before the apps start.
   await platform.services.backups.recover()
+  // Syncs a stopped control plane left replacing their target's data: the target gets its backup back.
+  await platform.sync.undoInterrupted()
   crashPoint('serve.recovered')
   await platform.deploy.resume()
   // Environments deleted while a control plane died half-way through removing them: finished now.

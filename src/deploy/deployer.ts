@@ -644,8 +644,13 @@ export function createDeployer(deps: DeployDeps) {
       await driver.prepareEnvironment(envId, envDir)
       for (const rel of tenantLeavesOf(envDir)) await driver.files.remove(envId, rel)
     }
-    rmSync(envDir, { recursive: true, force: true })
+    crashPoint('environment.files-removed')
+    // Processes, user and namespaces before the directory: the directory is what the deletion sweep at the
+    // next start lists, so a control plane dying half-way leaves it there to finish the rest (by then no
+    // process of the environment's user runs, and nothing steers the root removal below).
     await driver.removeEnvironment(envId)
+    crashPoint('environment.identity-removed')
+    rmSync(envDir, { recursive: true, force: true })
   }
 
   async function setStatus(id: string, patch: Partial<DeploymentsTable>): Promise<void> {
@@ -1245,6 +1250,7 @@ export function createDeployer(deps: DeployDeps) {
           .executeTakeFirstOrThrow()
         // A restart is a deployment of the same release: new process, health check, switch, drain.
         const next = await startRelease(env, rel, serving.deploymentId)
+        crashPoint('job.restart-started')
         await switchTo(env.id, { ...next, deploymentId: serving.deploymentId }, id)
         return await finish(true, null)
       }

@@ -173,6 +173,12 @@ export interface BackupsDeps {
   /** The environment's maintenance flag now, and setting it (crash recovery of a restore puts it back). */
   readonly maintenanceOf?: (environmentId: string) => Promise<boolean>
   readonly setMaintenance?: (environmentId: string, on: boolean) => Promise<void>
+  /**
+   * Whether this instance takes over the restore journals and scratch files an earlier control plane left
+   * (default true). The sync's own instance does not: the services' instance rolls them back, once; a second
+   * instance holding them would refuse restores of those environments until the next start.
+   */
+  readonly recoversLeftovers?: boolean
 }
 
 export const DEFAULT_IMPORT_LIMIT_BYTES = 2 * 1024 * 1024 * 1024
@@ -369,9 +375,10 @@ export function createBackups(deps: BackupsDeps) {
   // restore journals and scratch files are those on disk now (a restore of this control plane makes its own).
   const bootedAt = clock.now().toISOString()
   const backupsRoot = path.join(deps.dataDir, 'backups')
-  const leftJournals = findJournals(backupsRoot)
+  const recovers = deps.recoversLeftovers !== false
+  const leftJournals = recovers ? findJournals(backupsRoot) : []
   const recovering = new Set(leftJournals.map((j) => j.journal.environmentId))
-  const leftScratch = (existsSync(backupsRoot) ? readdirSync(backupsRoot) : []).flatMap((env) => {
+  const leftScratch = (recovers && existsSync(backupsRoot) ? readdirSync(backupsRoot) : []).flatMap((env) => {
     const dir = path.join(backupsRoot, env)
     return (lstatSync(dir).isDirectory() ? readdirSync(dir) : [])
       .filter((name) => /\.(work|part|import|verify|restore)$/.test(name))
@@ -1021,6 +1028,8 @@ export function createBackups(deps: BackupsDeps) {
           staging,
           'unprocessable',
         )
+        // Verified, no row yet: a crash here leaves scratch files only, removed at the next start.
+        crashPoint('import.verified')
         rmSync(staging, { recursive: true, force: true })
         const contents: BackupContents = { services: manifest.services, files: manifest.files }
         const now = clock.now().toISOString()

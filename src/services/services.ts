@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync } from 'node:fs'
 import path from 'node:path'
 import type { TenantFiles } from '../shared/tenant-files.js'
 import { diffChanges, type AuditLog } from '../audit/index.js'
@@ -14,6 +14,7 @@ import {
   NotFoundError,
   UnavailableError,
 } from '../shared/errors.js'
+import { crashPoint } from '../shared/crash-point.js'
 import { newId, randomToken } from '../shared/ids.js'
 import type { Logger } from '../shared/log.js'
 import type { SecretBox } from '../shared/secret-box.js'
@@ -47,6 +48,8 @@ export const SERVICE_LIMITS = Object.freeze({
   readyTimeoutMs: 120_000,
   /** How long a server may take to shut down before SIGKILL, ms. */
   stopGraceMs: 20_000,
+  /** How long a server left running by the previous control plane gets to answer before it is replaced, ms. */
+  adoptPingMs: 5_000,
 })
 
 export interface Service {
@@ -126,6 +129,15 @@ export interface ServicesDeps {
    */
   readonly serverGuard?: {
     stopStray(environmentId: string, serviceId: string, dir: string, runAs: RunAs | null): Promise<number>
+    /** The live recorded server on the directory, if it provably is the one started there (adoption). */
+    adoptable(
+      environmentId: string,
+      serviceId: string,
+      dir: string,
+      runAs: RunAs | null,
+    ): { readonly pid: number; alive(): boolean } | null
+    /** Stops recorded servers `wanted` refuses; returns how many ran. */
+    stopUnwanted(wanted: (environmentId: string, serviceId: string) => boolean): Promise<number>
     spawned(environmentId: string, serviceId: string, pid: number | null): void
   }
   /**
@@ -229,6 +241,9 @@ const sealContext = (serviceId: string): string => `service:${serviceId}:credent
 /** Upper-case variable prefix from a service name (`cache-2` → `CACHE_2`). */
 const varName = (name: string): string => name.toUpperCase().replace(/-/g, '_')
 
+/** The shape of a service id (`newId('svc')`): only such directories are a service's. */
+const SERVICE_ID = /^svc_[a-z0-9]{20}$/
+
 export function createServices(deps: ServicesDeps) {
   const { db, audit, clock, tenancy, secrets } = deps
   const engines = deps.engines ?? ENGINES
@@ -321,21 +336,119 @@ export function createServices(deps: ServicesDeps) {
     }
   }
 
-  /** Starts the server under supervision and waits until it answers; the caller has initialised it. */
-  async function launch(r: ServicesTable, inst: Instance, creds: Credentials): Promise<void> {
+  /** Stops whatever still runs on the service's directory (a previous control plane's server). */
+  async function stopStray(r: ServicesTable, inst: Instance): Promise<void> {
+    const stopped = (await deps.serverGuard?.stopStray(r.environment_id, r.id, inst.dir, inst.runAs)) ?? 0
+    if (stopped > 0)
+      deps.logger?.warn({ service: r.id, stopped }, 'stopped a server left running on the service directory')
+  }
+
+  /**
+   * At start (docs/crash-safety.md): a service deleted with its data by a control plane that died before the
+   * directory was gone leaves a directory no row owns, and a stopped service's server may still run. Servers
+   * recorded for a service that should not run are stopped; directories of services that no longer exist are
+   * removed (as the environment's user). Environments that no longer exist are the deletion sweep's.
+   */
+  async function removeUnowned(): Promise<void> {
+    const rows = await db.selectFrom('services').select(['id', 'environment_id', 'status']).execute()
+    const byId = new Map(rows.map((r) => [r.id, r]))
+    const envs = new Set((await db.selectFrom('environments').select('id').execute()).map((r) => r.id))
+    const stopped =
+      (await deps.serverGuard?.stopUnwanted((envId, id) => {
+        const r = byId.get(id)
+        // Kept: servers startAll starts (it stops them first), and those of deleted environments (the sweep's).
+        return !envs.has(envId) || (r !== undefined && r.environment_id === envId && r.status !== 'stopped')
+      })) ?? 0
+    if (stopped > 0) deps.logger?.warn({ stopped }, 'stopped servers of services that should not run')
+    const root = path.join(deps.dataDir, 'envs')
+    for (const envId of existsSync(root) ? readdirSync(root) : []) {
+      if (!envs.has(envId)) continue
+      const dir = path.join(root, envId, 'services')
+      for (const name of existsSync(dir) ? readdirSync(dir) : []) {
+        if (!SERVICE_ID.test(name) || byId.has(name)) continue
+        try {
+          await removeInstanceDir({ id: name, dir: path.join(dir, name), runAs: await runAsFor(envId) })
+          deps.logger?.warn(
+            { environment: envId, service: name },
+            'removed the directory of a service deleted by a control plane that stopped half-way',
+          )
+        } catch (err) {
+          deps.logger?.error({ err, environment: envId, service: name }, 'removing a deleted service failed')
+        }
+      }
+    }
+  }
+
+  /**
+   * Starts the server under supervision and waits until it answers; the caller has initialised it. With
+   * `mayAdopt`, the server a previous control plane started on the directory and recorded is taken over
+   * instead, if it provably is that server and answers (docs/crash-safety.md): a control-plane crash does not
+   * restart the databases. Otherwise whatever runs on the directory is stopped first.
+   */
+  async function launch(
+    r: ServicesTable,
+    inst: Instance,
+    creds: Credentials,
+    mayAdopt = false,
+  ): Promise<void> {
     const engine = engines[r.type as ServiceType]
     const cmd = engine.server(inst)
     const guard = deps.serverGuard
-    if (guard) {
-      const stopped = await guard.stopStray(r.environment_id, r.id, inst.dir, inst.runAs)
-      if (stopped > 0)
-        deps.logger?.warn(
-          { service: r.id, stopped },
-          'stopped a server left running on the service directory',
-        )
-    }
+    // Also for an adopted server: once it dies, it is started again through the launcher (its cgroup).
     const launcher = deps.serviceLauncher ? await deps.serviceLauncher(r.environment_id, r.id) : null
-    const supervised = supervise({
+    const taken = mayAdopt ? (guard?.adoptable(r.environment_id, r.id, inst.dir, inst.runAs) ?? null) : null
+    if (taken) {
+      const supervised = superviseServer(r, inst, cmd, launcher, taken)
+      live.set(r.id, { supervised, inst })
+      if (await answersWithin(engine, inst, creds, SERVICE_LIMITS.adoptPingMs)) {
+        deps.logger?.info(
+          { service: r.id, type: r.type, pid: taken.pid },
+          'service server left running by the previous control plane adopted',
+        )
+        return
+      }
+      deps.logger?.warn(
+        { service: r.id, pid: taken.pid },
+        'a recorded server did not answer; starting afresh',
+      )
+      await supervised.stop(SERVICE_LIMITS.stopGraceMs)
+      live.delete(r.id)
+    }
+    await stopStray(r, inst)
+    const supervised = superviseServer(r, inst, cmd, launcher, null)
+    live.set(r.id, { supervised, inst })
+    try {
+      await waitReady(engine, inst, creds, supervised)
+    } catch (error) {
+      await supervised.stop(SERVICE_LIMITS.stopGraceMs)
+      live.delete(r.id)
+      throw error
+    }
+  }
+
+  async function answersWithin(
+    engine: Engine,
+    inst: Instance,
+    creds: Credentials,
+    ms: number,
+  ): Promise<boolean> {
+    const deadline = Date.now() + ms
+    for (;;) {
+      if (await engine.ping(inst, creds).catch(() => false)) return true
+      if (Date.now() > deadline) return false
+      await new Promise((res) => setTimeout(res, 200))
+    }
+  }
+
+  function superviseServer(
+    r: ServicesTable,
+    inst: Instance,
+    cmd: ReturnType<Engine['server']>,
+    launcher: readonly string[] | null,
+    adopt: { readonly pid: number; alive(): boolean } | null,
+  ): Supervised {
+    const guard = deps.serverGuard
+    return supervise({
       argv: cmd.argv,
       runAs: inst.runAs,
       launcher,
@@ -352,15 +465,8 @@ export function createServices(deps: ServicesDeps) {
           )
         }
       },
+      ...(adopt ? { adopt } : {}),
     })
-    live.set(r.id, { supervised, inst })
-    try {
-      await waitReady(engine, inst, creds, supervised)
-    } catch (error) {
-      await supervised.stop(SERVICE_LIMITS.stopGraceMs)
-      live.delete(r.id)
-      throw error
-    }
   }
 
   async function instanceOf(r: ServicesTable): Promise<Instance> {
@@ -385,11 +491,16 @@ export function createServices(deps: ServicesDeps) {
     try {
       const inst = await instanceOf(r)
       const creds = credentialsOf(r)
-      // A provisioning interrupted half-way (crash, restart) starts over from an empty directory. The
-      // parent stays root's (0711): only each service's own directory is the environment's.
+      // A provisioning interrupted half-way (crash, restart) starts over from an empty directory, once the
+      // server a previous control plane may have left running on it is stopped. The parent stays root's
+      // (0711): only each service's own directory is the environment's.
+      await stopStray(r, inst)
       await freshInstanceDir(inst)
+      crashPoint('service.dir-fresh')
       await engine.initialize(inst, creds)
+      crashPoint('service.initialized')
       await launch(r, inst, creds)
+      crashPoint('service.launched')
       await engine.bootstrap(inst, creds)
       await setStatus(id, 'running', null)
       deps.logger?.info({ service: id, type: r.type, environment: r.environment_id }, 'service provisioned')
@@ -439,7 +550,7 @@ export function createServices(deps: ServicesDeps) {
     if (live.has(r.id) || closing) return
     try {
       const inst = await instanceOf(r)
-      await launch(r, inst, credentialsOf(r))
+      await launch(r, inst, credentialsOf(r), true)
       if (r.status !== 'running') await setStatus(r.id, 'running', null)
     } catch (error) {
       const reason = (error instanceof Error ? error.message : String(error)).slice(0, 1000)
@@ -612,6 +723,8 @@ export function createServices(deps: ServicesDeps) {
             context: ctx,
           })
         })
+        crashPoint('service.deleted')
+        // A crash before this line leaves a directory no row owns: `startAll` removes it at the next start.
         if (deps.cluster) await deps.cluster.remove(r.environment_id, r.name, options.deleteData)
         else if (options.deleteData) await removeInstanceDir(await instanceOf(r))
       })
@@ -691,6 +804,7 @@ export function createServices(deps: ServicesDeps) {
         await Promise.all(cut.map((row) => serialise(row.id, () => provision(row.id))))
         return
       }
+      await removeUnowned()
       const rows = await db
         .selectFrom('services')
         .select('id')

@@ -33,6 +33,13 @@ export interface SupervisedSpec {
   readonly launcher?: readonly string[] | null
   /** Told the pid of each server process started (crash safety: it is recorded). */
   readonly onSpawn?: (pid: number) => void
+  /**
+   * A server a previous control plane started, taken over instead of started (docs/crash-safety.md): `pid`
+   * leads its process group; `alive` tells whether it (or its server) still runs. Once it is gone on its
+   * own, it is started again with backoff like any server; no output of it is seen (its pipes went with the
+   * control plane that started it).
+   */
+  readonly adopt?: { readonly pid: number; alive(): boolean }
 }
 
 export type SupervisedState = 'running' | 'backoff' | 'stopped'
@@ -89,34 +96,61 @@ export function supervise(spec: SupervisedSpec): Supervised {
     c.on('close', (code, signal) => {
       if (child === c) child = null
       spec.onExit?.(code, signal)
-      if (state === 'stopped') return
-      if (Date.now() - startedAt >= spec.backoff.resetAfterMs) delay = spec.backoff.initialMs
-      state = 'backoff'
-      timer = setTimeout(() => {
-        timer = null
-        if (state !== 'backoff') return
-        restarts++
-        state = 'running'
-        launch()
-      }, delay)
-      timer.unref()
-      delay = Math.min(delay * 2, spec.backoff.maxMs)
+      restartLater(startedAt)
     })
   }
 
-  launch()
+  function restartLater(startedAt: number): void {
+    if (state === 'stopped') return
+    if (Date.now() - startedAt >= spec.backoff.resetAfterMs) delay = spec.backoff.initialMs
+    state = 'backoff'
+    timer = setTimeout(() => {
+      timer = null
+      if (state !== 'backoff') return
+      restarts++
+      state = 'running'
+      launch()
+    }, delay)
+    timer.unref()
+    delay = Math.min(delay * 2, spec.backoff.maxMs)
+  }
+
+  /** The adopted server, watched through /proc until it ends (it is not our child). */
+  let adopted = spec.adopt ?? null
+  let watchTimer: NodeJS.Timeout | null = null
+  function watch(): void {
+    const a = adopted
+    if (!a) return
+    const takenAt = Date.now()
+    const check = (): void => {
+      watchTimer = null
+      if (adopted !== a) return
+      if (a.alive()) {
+        watchTimer = setTimeout(check, 500)
+        watchTimer.unref()
+        return
+      }
+      adopted = null
+      spec.onExit?.(null, null)
+      restartLater(takenAt)
+    }
+    check()
+  }
+
+  if (adopted) watch()
+  else launch()
 
   return {
     get state() {
       return state
     },
     get pid() {
-      const pid = child?.pid
+      const pid = child?.pid ?? adopted?.pid
       if (pid === undefined) return null
       return spec.runAs?.sandbox ? serverPidIn(pid) : pid
     },
     get group() {
-      return child?.pid ?? null
+      return child?.pid ?? adopted?.pid ?? null
     },
     get restarts() {
       return restarts
@@ -125,6 +159,10 @@ export function supervise(spec: SupervisedSpec): Supervised {
     stop(graceMs) {
       state = 'stopped'
       if (timer) clearTimeout(timer)
+      if (watchTimer) clearTimeout(watchTimer)
+      const a = adopted
+      adopted = null
+      if (a) return stopAdopted(a, spec, graceMs).then(() => spec.onExit?.(null, null))
       const c = child
       if (!c || c.pid === undefined || closed.has(c)) return Promise.resolve()
       return new Promise<void>((resolve) => {
@@ -148,6 +186,32 @@ export function supervise(spec: SupervisedSpec): Supervised {
       })
     },
   }
+}
+
+/**
+ * Stops an adopted server like a child one: the stop signal to the group (sandboxed) or the leader, SIGKILL
+ * to the group after `graceMs`, then waits (at most 5 s more) until nothing of it runs.
+ */
+async function stopAdopted(
+  a: { readonly pid: number; alive(): boolean },
+  spec: SupervisedSpec,
+  graceMs: number,
+): Promise<void> {
+  const send = (target: number, signal: NodeJS.Signals): void => {
+    try {
+      process.kill(target, signal)
+    } catch {
+      // already gone
+    }
+  }
+  if (!a.alive()) return
+  send(spec.runAs?.sandbox ? -a.pid : a.pid, spec.stopSignal)
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+  const deadline = Date.now() + graceMs
+  while (a.alive() && Date.now() < deadline) await sleep(50)
+  if (!a.alive()) return
+  send(-a.pid, 'SIGKILL')
+  for (let i = 0; i < 100 && a.alive(); i++) await sleep(50)
 }
 
 /**

@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { diffChanges, type AuditLog } from '../../audit/index.js'
 import { actorOf, authorize, PLATFORM, type Principal } from '../../iam/index.js'
 import type { Database, Kysely } from '../../store/index.js'
 import { TENANCY_ERRORS, projectCriticality, type Tenancy } from '../../tenancy/index.js'
 import type { Clock } from '../../shared/clock.js'
-import type { RequestContext } from '../../shared/context.js'
+import { PLATFORM_CONTEXT, type RequestContext } from '../../shared/context.js'
+import { crashPoint } from '../../shared/crash-point.js'
+import { writeFileDurably } from '../../shared/durable-file.js'
 import { ConflictError, InvalidError, NotFoundError, UnprocessableError } from '../../shared/errors.js'
 import { newId } from '../../shared/ids.js'
 import type { Logger } from '../../shared/log.js'
@@ -91,6 +93,22 @@ export interface SyncDeps {
   readonly logger?: Logger
   /** Maintenance mode on the target while its data is replaced (the deploy capability's `holdMaintenance`). */
   readonly holdMaintenance?: (environmentId: string) => Promise<() => Promise<void>>
+  /** The target's maintenance flag (kept in the undo record) and setting it back after a crash's undo. */
+  readonly maintenanceOf?: (environmentId: string) => Promise<boolean>
+  readonly setMaintenance?: (environmentId: string, on: boolean) => Promise<unknown>
+}
+
+/**
+ * Written (synced) before a sync replaces anything in its target, removed once the replacement is over: a
+ * control plane that finds one at start restores the target from the sync's backup (taken just before) and
+ * sets the maintenance flag back (docs/crash-safety.md). Root-only, under `<data>/sync-undo/`.
+ */
+interface SyncUndo {
+  readonly v: 1
+  readonly syncId: string
+  readonly environmentId: string
+  readonly backupId: string
+  readonly maintenanceBefore: boolean
 }
 
 interface PlannedService {
@@ -153,9 +171,15 @@ export function createSync(deps: SyncDeps) {
     engines,
     ...(deps.logger ? { logger: deps.logger } : {}),
     ...(deps.holdMaintenance ? { holdMaintenance: deps.holdMaintenance } : {}),
+    ...(deps.maintenanceOf ? { maintenanceOf: deps.maintenanceOf } : {}),
     ...(deps.files ? { files: deps.files } : {}),
+    recoversLeftovers: false,
   })
   const work = new Map<string, Promise<void>>()
+  const undoDir = path.join(deps.dataDir, 'sync-undo')
+  const undoFileOf = (syncId: string): string => path.join(undoDir, `${syncId}.json`)
+  /** Undo records an earlier control plane left (read by `recover`, acted on by `undoInterrupted`). */
+  let leftUndos: SyncUndo[] = []
   /** Environments a running sync reads or writes. */
   const busy = new Set<string>()
   const workDirOf = (id: string): string => path.join(deps.dataDir, 'sync', id)
@@ -327,6 +351,23 @@ export function createSync(deps: SyncDeps) {
     await db.updateTable('syncs').set(patch).where('id', '=', id).execute()
   }
 
+  function readUndos(): SyncUndo[] {
+    const out: SyncUndo[] = []
+    for (const name of existsSync(undoDir) ? readdirSync(undoDir) : []) {
+      if (!name.endsWith('.json')) {
+        rmSync(path.join(undoDir, name), { force: true })
+        continue
+      }
+      try {
+        const u = JSON.parse(readFileSync(path.join(undoDir, name), 'utf8')) as SyncUndo
+        if (u.v === 1 && `${u.syncId}.json` === name) out.push(u)
+      } catch {
+        rmSync(path.join(undoDir, name), { force: true })
+      }
+    }
+    return out
+  }
+
   async function run(row: SyncsTable, p: Plan, ctx: RequestContext): Promise<void> {
     const dir = workDirOf(row.id)
     rmSync(dir, { recursive: true, force: true })
@@ -396,14 +437,27 @@ export function createSync(deps: SyncDeps) {
       if (made.status !== 'succeeded')
         throw new Error(`the target's backup failed (${made.reason ?? 'no reason'}); nothing was changed`)
 
-      // 3. Replace the target's data, in maintenance mode.
+      // 3. Replace the target's data, in maintenance mode. A crash from here on is undone at the next start.
+      const undo: SyncUndo = {
+        v: 1,
+        syncId: row.id,
+        environmentId: row.environment_id,
+        backupId: backup.id,
+        maintenanceBefore: deps.maintenanceOf ? await deps.maintenanceOf(row.environment_id) : false,
+      }
+      mkdirSync(undoDir, { recursive: true, mode: 0o700 })
+      writeFileDurably(undoFileOf(row.id), JSON.stringify(undo))
+      crashPoint('sync.backed-up')
+      let keepUndo = false
       const release = deps.holdMaintenance ? await deps.holdMaintenance(row.environment_id) : undefined
       try {
         try {
-          for (const { service, file } of dumps)
+          for (const { service, file } of dumps) {
             await services.exclusive(service.targetId, ({ inst, creds, control }) =>
               engines[service.type].restore(inst, creds, file, control),
             )
+            crashPoint('sync.service-replaced')
+          }
           // Unpacked by the target environment's user in its sandbox.
           for (const d of p.dirs)
             await backups.copyPersistentIn(row.environment_id, d, path.join(dir, 'files', d))
@@ -411,13 +465,16 @@ export function createSync(deps: SyncDeps) {
           let outcome = `the target was restored from backup ${backup.id}`
           try {
             await backups.restore(PLATFORM, ctx, backup.id, STEP_OF_SYNC)
-          } catch (undo) {
-            outcome = `restoring backup ${backup.id} failed too (${message(undo)}); restore it by hand`
+          } catch (undoError) {
+            // Kept: the next start tries again.
+            keepUndo = true
+            outcome = `restoring backup ${backup.id} failed too (${message(undoError)}); restore it by hand`
           }
           throw new Error(`${message(error)}; ${outcome}`, { cause: error })
         }
       } finally {
         await release?.()
+        if (!keepUndo) rmSync(undoFileOf(row.id), { force: true })
       }
       await setRow(row.id, { status: 'succeeded', finished_at: clock.now().toISOString() })
       deps.logger?.info({ sync: row.id, environment: row.environment_id }, 'sync finished')
@@ -623,6 +680,9 @@ export function createSync(deps: SyncDeps) {
      * directory is gone with them; the target keeps whatever state it was left in, and its pre-sync backup).
      */
     async recover(): Promise<number> {
+      leftUndos = readUndos()
+      // No sync into (or out of) a target whose undo is pending: refused as busy until it is done.
+      for (const u of leftUndos) busy.add(u.environmentId)
       const r = await db
         .updateTable('syncs')
         .set({
@@ -641,6 +701,40 @@ export function createSync(deps: SyncDeps) {
           if (SCRATCH_PREFIX.test(d)) await deps.services.removeStrayInstance(env, d)
       }
       return Number(r.numUpdatedRows)
+    },
+
+    /**
+     * At start, once the services run (after `recover`): a sync cut short while it replaced its target's data
+     * is undone — the target is restored from the sync's backup (an `environment.backup.restore` event by the
+     * platform) and its maintenance flag set back to what it was. Returns how many were undone; one that
+     * cannot be undone keeps its record (and the target stays in maintenance) for the next start.
+     */
+    async undoInterrupted(): Promise<number> {
+      let undone = 0
+      for (const u of leftUndos) {
+        try {
+          await backups.restore(PLATFORM, PLATFORM_CONTEXT, u.backupId)
+          await deps.setMaintenance?.(u.environmentId, u.maintenanceBefore)
+          rmSync(undoFileOf(u.syncId), { force: true })
+          await setRow(u.syncId, {
+            reason: `interrupted: the control plane stopped during the sync; the target was restored from backup ${u.backupId}`,
+          })
+          undone++
+          deps.logger?.warn(
+            { sync: u.syncId, environment: u.environmentId, backup: u.backupId },
+            'a sync interrupted by a control-plane restart was undone from its backup',
+          )
+        } catch (err) {
+          deps.logger?.error(
+            { err, sync: u.syncId, environment: u.environmentId, backup: u.backupId },
+            'undoing an interrupted sync failed; the environment stays in maintenance',
+          )
+        } finally {
+          busy.delete(u.environmentId)
+        }
+      }
+      leftUndos = []
+      return undone
     },
 
     /** Waits for syncs in flight (shutdown). */

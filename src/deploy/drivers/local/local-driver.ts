@@ -29,6 +29,7 @@ import { APP_DIR, HOME_DIR, rootSafeEnv, sandboxArgv, writeAccountFiles, type Mo
 import { createTenantTree, type TenantTree } from './tenant-tree.js'
 import { createLimiter, TOOL_LIMITS, unitName } from './limiter.js'
 import { closeFds, openOutputFifo } from './output-fifo.js'
+import { crashPoint } from '../../../shared/crash-point.js'
 import {
   createProcessRecords,
   isAlive,
@@ -949,6 +950,8 @@ export function createLocalDriver(options: LocalDriverOptions): DeployDriver {
             ports: [],
             socketPath: null,
           })
+        // `build.running`, `job.running`: the control plane dies while a build or a job runs (test/crash/).
+        crashPoint(`${role}.running`)
         child.stdin?.end()
         pipeOutput(child, spec.onOutput)
         let timedOut = false

@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { describe, test } from 'node:test'
+import { createProcessRecords } from '../../src/deploy/index.js'
+import { processesOf } from '../../src/deploy/drivers/local/process-records.js'
+import { eventually } from '../../src/deploy/testing.js'
+import { environmentUser, redisCli } from '../services-helpers.js'
+import { checkInvariants, commitVersion, crashThenRestart, createCrashRig, type Json } from './harness.js'
+
+const root = process.getuid?.() === 0
+
+/**
+ * Issue #19, services: `palisade serve` killed with SIGKILL while a Redis service is provisioned (before its
+ * server is started, and once it runs but is not set up yet) and while one is deleted with its data (after its
+ * row went, before its directory did). After each restart: the provisioning is completed (status `running`,
+ * exactly one server on its directory, one record), the deleted service leaves no directory, server or record,
+ * and a server the killed control plane left running is adopted — the same process (pid and start time),
+ * its data there — never a second one on its directory. The app keeps serving; the audit chain verifies.
+ */
+describe('crash safety: kill -9 during service changes', { skip: !root && 'needs root (isolation)' }, () => {
+  test('provisioning is completed, deletion finished, running servers adopted', async (t) => {
+    const rig = await createCrashRig(t)
+    let server = await rig.start()
+    const { envId, host } = await rig.bootstrap()
+    commitVersion(rig, 'c1')
+    assert.equal((await rig.waitDeployment((await rig.deploy(envId))['id'] as string))['status'], 'succeeded')
+    const user = (): ReturnType<typeof environmentUser> => environmentUser(rig.dataDir, envId)
+    const serviceDir = (id: string): string => path.join(rig.dataDir, 'envs', envId, 'services', id)
+    const record = (id: string): { pid: number; startTime: string } | undefined => {
+      const r = createProcessRecords(rig.dataDir)
+        .list(envId)
+        .filter((x) => x.role === 'service' && x.instanceId === id)
+      assert.ok(r.length <= 1, JSON.stringify(r))
+      return r[0] ? { pid: r[0].pid, startTime: r[0].startTime } : undefined
+    }
+    const waitRunning = (id: string): Promise<Json> =>
+      eventually(
+        async () => {
+          const s = (await rig.api('GET', `/v1/services/${id}`)).json
+          return s['status'] === 'running' && (s['process'] as Json | null)?.['state'] === 'running'
+            ? s
+            : undefined
+        },
+        60_000,
+        `service ${id} running`,
+      )
+    /** Exactly one server process on the service's directory, and its record. */
+    const oneServer = async (id: string): Promise<void> => {
+      await eventually(
+        () => processesOf(user().uid, serviceDir(id)).length === 1,
+        10_000,
+        'one server on the directory',
+      ).catch(() => {
+        throw new Error(`servers on ${id}: ${JSON.stringify(processesOf(user().uid, serviceDir(id)))}`)
+      })
+      assert.ok(record(id), 'the server is recorded')
+    }
+    const redis = async (id: string, ...args: string[]): Promise<string> => {
+      const creds = (await rig.api('GET', `/v1/services/${id}/credentials`)).json
+      return (await redisCli(creds['variables'] as Record<string, string>, args, user())).out.trim()
+    }
+    const create = async (name: string): Promise<string> => {
+      const r = await rig.api('POST', `/v1/environments/${envId}/services`, { type: 'redis', name })
+      assert.equal(r.status, 201, JSON.stringify(r.json))
+      return r.json['id'] as string
+    }
+    const victim = await create('victim')
+    await waitRunning(victim)
+    await server.kill9()
+    server = await rig.start('service.dir-fresh')
+
+    let cache0 = ''
+    let cache0Server: { pid: number; startTime: string } | undefined
+    await t.test('a provisioning killed before its server started is completed', async () => {
+      server = await crashThenRestart(
+        rig,
+        server,
+        'service.dir-fresh',
+        async () => (cache0 = await create('cache0')),
+        'service.deleted',
+      )
+      await waitRunning(cache0)
+      await oneServer(cache0)
+      assert.equal(await redis(cache0, 'SET', 'k', 'kept'), 'OK')
+      cache0Server = record(cache0)
+      await checkInvariants(rig, envId, host, () => 'c1', { auditVerify: false })
+    })
+
+    await t.test('a deletion killed after its row went leaves no directory, server or record', async () => {
+      server = await crashThenRestart(
+        rig,
+        server,
+        'service.deleted',
+        () => rig.api('DELETE', `/v1/services/${victim}?deleteData=true`),
+        'service.launched',
+      )
+      assert.equal((await rig.api('GET', `/v1/services/${victim}`)).status, 404)
+      await eventually(() => !existsSync(serviceDir(victim)), 30_000, 'the deleted service directory removed')
+      assert.deepEqual(processesOf(user().uid, serviceDir(victim)), [])
+      assert.equal(record(victim), undefined)
+      await checkInvariants(rig, envId, host, () => 'c1', { auditVerify: false })
+    })
+
+    await t.test('a provisioning killed once its server ran is completed with one server', async () => {
+      let cache1 = ''
+      server = await crashThenRestart(
+        rig,
+        server,
+        'service.launched',
+        async () => (cache1 = await create('cache1')),
+      )
+      await waitRunning(cache1)
+      await oneServer(cache1)
+      assert.equal(await redis(cache1, 'SET', 'k', 'v'), 'OK')
+    })
+
+    await t.test('a server that outlived two crashes was adopted each time, data intact', async () => {
+      await waitRunning(cache0)
+      await oneServer(cache0)
+      assert.deepEqual(record(cache0), cache0Server, 'the same server process runs')
+      assert.equal(await redis(cache0, 'GET', 'k'), 'kept')
+      await checkInvariants(rig, envId, host, () => 'c1')
+      // The next deployment of the environment succeeds.
+      commitVersion(rig, 'c2')
+      const next = await rig.waitDeployment((await rig.deploy(envId))['id'] as string)
+      assert.equal(next['status'], 'succeeded', JSON.stringify(next))
+    })
+  })
+})
