@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { test } from 'node:test'
 import { OWNER, setUpOwner, startPlatform, type TestPlatform } from './support/platform.js'
+import { invitationToken } from './support/members.js'
 
 // The console's server side (issue #24): its files and headers, the cookie session and the same-origin rule.
 // A small stand-in for the built console keeps these tests independent of `vite build`.
@@ -214,4 +215,25 @@ test('the audit verification route reports the chain verified up to its last eve
   const events = await tp.call('GET', '/v1/workspaces/acme/audit-events?limit=1000', { token })
   const items = (events.json() as { items: Array<{ seq: number }> }).items
   assert.equal(v.headSeq, items[items.length - 1]?.seq)
+})
+
+test('the invitation link gives a browser the console and any other HTTP client the plain page', async (t) => {
+  const tp = await platform(t)
+  const { token } = await setUpOwner(tp)
+  const inv = await tp.call('POST', '/v1/workspaces/acme/members', {
+    token,
+    body: { email: 'dev@example.com', role: 'developer' },
+  })
+  assert.equal(inv.statusCode, 201, inv.body)
+  const secret = invitationToken(tp, 'dev@example.com')
+  const browser = await tp.call('GET', `/invitations/${secret}`, {
+    headers: { accept: 'text/html,application/xhtml+xml' },
+  })
+  assert.equal(browser.statusCode, 200)
+  assert.doesNotMatch(browser.body, /workspace <b>acme<\/b>/)
+  assertConsoleHeaders(browser.headers, 'invitation page for a browser')
+  // curl and scripts (Accept: */*) read what the invitation is for without running the console.
+  const plain = await tp.call('GET', `/invitations/${secret}`, { headers: { accept: '*/*' } })
+  assert.equal(plain.statusCode, 200)
+  assert.match(plain.body, /workspace <b>acme<\/b> as <b>developer<\/b>/)
 })

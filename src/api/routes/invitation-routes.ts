@@ -80,8 +80,10 @@ export function registerInvitationRoutes(app: FastifyInstance, deps: AppDeps): v
     },
   )
 
-  // The link in the invitation e-mail (DESIGN.md §2): the console's accept page when the console is built; else a page that says what the invitation is for and accepts it
-  // (a browser posts to the route above; the page also names the CLI command). Public: the token is the credential.
+  // The link in the invitation e-mail (DESIGN.md §2): for a browser (Accept: text/html), the console's accept page when
+  // the console is built; for any other HTTP client, or without the console, a page that says what the invitation is
+  // for and accepts it (a browser posts to the route above; the page also names the CLI command). Public: the token
+  // is the credential.
   app.get(
     '/invitations/:token',
     {
@@ -89,7 +91,8 @@ export function registerInvitationRoutes(app: FastifyInstance, deps: AppDeps): v
       schema: { params: Strict({ token: Type.String({ minLength: 1, maxLength: 200 }) }) },
     },
     async (request, reply) => {
-      if (deps.console) return sendConsolePage(request, reply, deps.console)
+      if (deps.console && /\btext\/html\b/i.test(request.headers.accept ?? ''))
+        return sendConsolePage(request, reply, deps.console)
       const token = (request.params as { token: string }).token
       const inv = await deps.identity.members.describe(token)
       void reply
