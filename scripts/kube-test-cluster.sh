@@ -99,14 +99,14 @@ start() { # DIR [PORT]
     --advertise-client-urls "http://127.0.0.1:$((port + 1))" --listen-peer-urls "http://127.0.0.1:$((port + 2))" \
     --initial-advertise-peer-urls "http://127.0.0.1:$((port + 2))" \
     --initial-cluster "default=http://127.0.0.1:$((port + 2))" \
-    >"$dir/etcd.log" 2>&1 &
+    >"$dir/etcd.log" 2>&1 8>&- &
   echo $! >>"$dir/pids"
   "$BIN/kube-apiserver" --etcd-servers "http://127.0.0.1:$((port + 1))" \
     --secure-port "$port" --insecure-port 0 --bind-address 127.0.0.1 --advertise-address 127.0.0.1 \
     --cert-dir "$dir/certs" --token-auth-file "$dir/tokens.csv" --authorization-mode Node,RBAC \
     --service-cluster-ip-range 10.96.0.0/24 --service-account-issuer https://kubernetes.default.svc \
     --service-account-signing-key-file "$dir/sa.key" --service-account-key-file "$dir/sa.key" \
-    --disable-admission-plugins ServiceAccount >"$dir/apiserver.log" 2>&1 &
+    --disable-admission-plugins ServiceAccount >"$dir/apiserver.log" 2>&1 8>&- &
   echo $! >>"$dir/pids"
   for i in $(seq 1 90); do
     curl -skf -m 3 -H "Authorization: Bearer $token" "https://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
@@ -125,7 +125,7 @@ KC
   # No kubelet heartbeats here: the node lifecycle controller would mark the simulated node's pods NotReady.
   "$BIN/kube-controller-manager" --kubeconfig "$dir/kubeconfig" --bind-address 127.0.0.1 --secure-port $((port + 3)) \
     --service-account-private-key-file "$dir/sa.key" --use-service-account-credentials=false \
-    --controllers '*,-serviceaccount-token,-nodelifecycle' --leader-elect=false >"$dir/kcm.log" 2>&1 &
+    --controllers '*,-serviceaccount-token,-nodelifecycle' --leader-elect=false >"$dir/kcm.log" 2>&1 8>&- &
   echo $! >>"$dir/pids"
   echo "$dir/kubeconfig"
 }
@@ -146,6 +146,8 @@ ensure() {
   if ready "$dir"; then echo "$dir/kubeconfig"; return 0; fi
   build >&2
   mkdir -p "$dir"
+  # The lock is held on fd 8 while this script runs; the servers started below close it (8>&-), or they would
+  # hold it for as long as they live and a later `ensure` (after one of them died) would wait for ever.
   exec 8>"$dir.lock"
   flock 8
   if ready "$dir"; then echo "$dir/kubeconfig"; return 0; fi
