@@ -9,7 +9,8 @@ const PASSWORD = 'correct horse battery staple 42'
 
 test('a new user sets up, creates a workspace, a project and two environments, sets variables, and finds them after a restart', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'palisade-cli-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  // Retried: the server (stopped by a later hook) may still write its status file while this runs.
+  t.after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 20 }))
   const dataDir = path.join(dir, 'data')
   const home = path.join(dir, 'home')
   const serverEnv = {

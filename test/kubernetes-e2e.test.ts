@@ -69,7 +69,8 @@ test('palisade serve under the kubernetes driver deploys, rolls back, runs jobs,
   const kubelet = await startSimulatedKubelet(admin, 100, { builds: 'succeed' })
   t.after(() => kubelet.stop())
   const dir = mkdtempSync(path.join(tmpdir(), 'palisade-kube-e2e-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  // Retried: the server (stopped by a later hook) may still write its status file while this runs.
+  t.after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 20 }))
   const dataDir = path.join(dir, 'data')
   const server = await startServer(t, {
     PALISADE_DATA_DIR: dataDir,

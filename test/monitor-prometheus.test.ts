@@ -43,7 +43,8 @@ test(
   async (t) => {
     const root = mkdtempSync(path.join(tmpdir(), 'palisade-prom-'))
     chmodSync(root, 0o711)
-    t.after(() => rmSync(root, { recursive: true, force: true }))
+    // Retried: the server (stopped by a later hook) may still write its status file while this runs.
+    t.after(() => rmSync(root, { recursive: true, force: true, maxRetries: 20 }))
     const dataDir = path.join(root, 'data')
     const repo = createRepo(path.join(root, 'app'))
     repo.commit({

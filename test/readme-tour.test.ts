@@ -103,7 +103,8 @@ test(
     // Short: service sockets live under the data dir, and a Unix socket path holds at most 107 bytes.
     const root = mkdtempSync(path.join(tmpdir(), 'prt-'))
     chmodSync(root, 0o711)
-    t.after(() => rmSync(root, { recursive: true, force: true }))
+    // Retried: the server (stopped by a later hook) may still write its status file while this runs.
+    t.after(() => rmSync(root, { recursive: true, force: true, maxRetries: 20 }))
     const checkout = path.join(root, 'p')
     mkdirSync(checkout, { mode: 0o755 })
     const files = spawnSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], {

@@ -16,7 +16,8 @@ import { freePort, REPO, startServer } from './support/processes.js'
 test('palisade serve: deploy the example, serve it through the edge, block an attack, delete', async (t) => {
   const root = mkdtempSync(path.join(tmpdir(), 'palisade-tour-'))
   chmodSync(root, 0o711) // environment users (when run as root) pass through to reach their releases
-  t.after(() => rmSync(root, { recursive: true, force: true }))
+  // Retried: the server (stopped by a later hook) may still write its status file while this runs.
+  t.after(() => rmSync(root, { recursive: true, force: true, maxRetries: 20 }))
   const dataDir = path.join(root, 'data')
   const repo = createRepo(path.join(root, 'shop'))
   cpSync(path.join(REPO, 'examples/node-hello'), repo.dir, { recursive: true })

@@ -15,7 +15,8 @@ test(
   { skip: asRoot ? false : 'needs root' },
   async (t) => {
     const dir = mkdtempSync(path.join(tmpdir(), 'palisade-svc-'))
-    t.after(() => rmSync(dir, { recursive: true, force: true }))
+    // Retried: the server (stopped by a later hook) may still write its status file while this runs.
+    t.after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 20 }))
     // Environment users must be able to traverse the parents of the data dir (the deploy driver checks).
     chmodSync(dir, 0o711)
     const dataDir = path.join(dir, 'data')

@@ -131,14 +131,24 @@ export async function startCliTour(
   options: { traversable?: boolean } = {},
 ): Promise<CliTour> {
   const dir = mkdtempSync(path.join(tmpdir(), 'palisade-tour-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
   if (options.traversable) chmodSync(dir, 0o711)
   const dataDir = path.join(dir, 'data')
-  const server = await startServer(t, {
-    PALISADE_DATA_DIR: dataDir,
-    PALISADE_EDGE_HTTP_LISTEN: '127.0.0.1:0',
-    PALISADE_EDGE_HTTPS_LISTEN: '127.0.0.1:0',
-    ...serverEnv,
+  let server: ServerProcess
+  try {
+    server = await startServer(t, {
+      PALISADE_DATA_DIR: dataDir,
+      PALISADE_EDGE_HTTP_LISTEN: '127.0.0.1:0',
+      PALISADE_EDGE_HTTPS_LISTEN: '127.0.0.1:0',
+      ...serverEnv,
+    })
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true })
+    throw err
+  }
+  // Removed once the server has stopped: until then its supervisor still writes its worker status there.
+  t.after(async () => {
+    await server.stop()
+    rmSync(dir, { recursive: true, force: true })
   })
   const env = { HOME: path.join(dir, 'home'), PALISADE_API_URL: server.apiUrl, PALISADE_DATA_DIR: dataDir }
   const setup = await runCli(
