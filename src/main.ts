@@ -59,6 +59,7 @@ import {
 } from './services/index.js'
 import { loadMasterKey, loadOrCreateKeyFile } from './keys.js'
 import { systemClock, type Clock } from './shared/clock.js'
+import { writeFileDurably } from './shared/durable-file.js'
 import { createLogger, type Logger } from './shared/log.js'
 import { createMonitor, type Monitor } from './monitor/index.js'
 import { createSecretBox } from './shared/secret-box.js'
@@ -656,9 +657,8 @@ export async function serve(config: Config, role: 'control' | 'single' = 'single
   crashPoint('serve.reconciled')
   // The control plane's own record (root-only): `palisade doctor` tells from it whether one runs.
   const pidFile = path.join(config.dataDir, 'serve.pid')
-  writeFileSync(pidFile, JSON.stringify({ pid: process.pid, startTime: processStartTime(process.pid) }), {
-    mode: 0o600,
-  })
+  // Replaced whole (temporary file, rename): `doctor` and a restarted supervisor's readers never see it torn.
+  writeFileDurably(pidFile, JSON.stringify({ pid: process.pid, startTime: processStartTime(process.pid) }))
   await platform.app.listen({ host: config.apiListen.host, port: config.apiListen.port })
   const stopHousekeeping = startAuditHousekeeping(platform)
   const stopDomainRechecks = startDomainRechecks(platform)

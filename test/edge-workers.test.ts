@@ -20,8 +20,13 @@ function workersStatus(rig: CrashRig): EdgeWorkersStatus {
   return JSON.parse(readFileSync(path.join(rig.dataDir, 'edge-workers.json'), 'utf8')) as EdgeWorkersStatus
 }
 
+/** The running control plane's pid; 0 while a new one has not written its record yet. */
 function controlPlanePid(rig: CrashRig): number {
-  return (JSON.parse(readFileSync(path.join(rig.dataDir, 'serve.pid'), 'utf8')) as { pid: number }).pid
+  try {
+    return (JSON.parse(readFileSync(path.join(rig.dataDir, 'serve.pid'), 'utf8')) as { pid: number }).pid
+  } catch {
+    return 0
+  }
 }
 
 /** `concurrency` loops of GETs, each on a new connection (the kernel spreads them over the workers). */
@@ -174,7 +179,8 @@ test('palisade serve runs the edge in worker processes that survive the control 
     // The supervisor starts a new control plane; the workers keep serving and resync without a restart.
     await eventually(
       async () => {
-        if (controlPlanePid(rig) === cp) return undefined
+        const now = controlPlanePid(rig)
+        if (now === cp || now === 0) return undefined
         const h = await rig.api('GET', '/v1/health').catch(() => null)
         return h?.status === 200 ? true : undefined
       },

@@ -21,9 +21,11 @@ const ALLOWED: Record<string, readonly string[]> = {
   runtimes: ['shared', 'config', 'store', 'audit', 'iam', 'tenancy'],
   waf: ['shared'],
   edge: ['shared', 'config', 'waf', 'tenancy'],
-  // The monitor reads what the edge, the deployer and the audit log count; the API serves it.
-  monitor: ['shared', 'config', 'store', 'audit', 'iam', 'tenancy', 'deploy', 'edge'],
-  doctor: ['shared', 'config', 'store', 'services', 'deploy'],
+  // The monitor reads what the edge, the deployer and the audit log count, and the runtime catalog's end-of-life
+  // dates; the API serves it.
+  monitor: ['shared', 'config', 'store', 'audit', 'iam', 'tenancy', 'deploy', 'edge', 'runtimes'],
+  // The doctor reads the edge workers' status the supervisor writes.
+  doctor: ['shared', 'config', 'store', 'services', 'deploy', 'edge'],
   api: [
     'shared',
     'config',
