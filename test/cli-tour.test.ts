@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { mkdtempSync, readFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { test } from 'node:test'
-import { runCli, startServer } from './support/processes.js'
+import { runCli, removeAfterServers, startServer } from './support/processes.js'
 
 const PASSWORD = 'correct horse battery staple 42'
 
 test('a new user sets up, creates a workspace, a project and two environments, sets variables, and finds them after a restart', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'palisade-cli-'))
-  // Retried: the server (stopped by a later hook) may still write its status file while this runs.
-  t.after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 20 }))
+  removeAfterServers(t, dir)
   const dataDir = path.join(dir, 'data')
   const home = path.join(dir, 'home')
   const serverEnv = {

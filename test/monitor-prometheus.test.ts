@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -9,7 +9,7 @@ import { createRepo, eventually } from '../src/deploy/testing.js'
 import { httpGet } from './deploy-helpers.js'
 import { removeSandboxes } from './services-helpers.js'
 import { OWNER } from './support/platform.js'
-import { freePort, REPO, startServer } from './support/processes.js'
+import { freePort, REPO, removeAfterServers, startServer } from './support/processes.js'
 
 const PROMETHEUS = '/usr/bin/prometheus'
 const hasPrometheus = spawnSync(PROMETHEUS, ['--version']).status === 0
@@ -43,8 +43,7 @@ test(
   async (t) => {
     const root = mkdtempSync(path.join(tmpdir(), 'palisade-prom-'))
     chmodSync(root, 0o711)
-    // Retried: the server (stopped by a later hook) may still write its status file while this runs.
-    t.after(() => rmSync(root, { recursive: true, force: true, maxRetries: 20 }))
+    removeAfterServers(t, root)
     const dataDir = path.join(root, 'data')
     const repo = createRepo(path.join(root, 'app'))
     repo.commit({

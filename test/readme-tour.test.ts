@@ -103,8 +103,12 @@ test(
     // Short: service sockets live under the data dir, and a Unix socket path holds at most 107 bytes.
     const root = mkdtempSync(path.join(tmpdir(), 'prt-'))
     chmodSync(root, 0o711)
-    // Retried: the server (stopped by a later hook) may still write its status file while this runs.
-    t.after(() => rmSync(root, { recursive: true, force: true, maxRetries: 20 }))
+    // Hooks run in the order they were added: the server (started later) is stopped first, then the copy removed.
+    let stopServer: () => Promise<void> = () => Promise.resolve()
+    t.after(async () => {
+      await stopServer()
+      rmSync(root, { recursive: true, force: true })
+    })
     const checkout = path.join(root, 'p')
     mkdirSync(checkout, { mode: 0o755 })
     const files = spawnSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], {
@@ -163,7 +167,7 @@ test(
     })
     server.stdout?.on('data', (d: Buffer) => (serverOut += d.toString()))
     server.stderr?.on('data', (d: Buffer) => (serverOut += d.toString()))
-    t.after(async () => {
+    stopServer = async () => {
       if (server.exitCode === null && server.pid !== undefined) {
         const exited = new Promise((r) => server.once('exit', r))
         process.kill(-server.pid, 'SIGTERM')
@@ -195,7 +199,7 @@ test(
         }
       }
       removeSandboxes(envIds)
-    })
+    }
     for (let i = 0; ; i++) {
       if (server.exitCode !== null) assert.fail(`npm start exited: ${serverOut}`)
       const up = await fetch(`${apiUrl}/v1/health`)

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { chmodSync, cpSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { chmodSync, cpSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { test } from 'node:test'
@@ -7,7 +7,7 @@ import { createRepo, eventually } from '../src/deploy/testing.js'
 import { httpGet } from './deploy-helpers.js'
 import { removeSandboxes } from './services-helpers.js'
 import { OWNER } from './support/platform.js'
-import { freePort, REPO, startServer } from './support/processes.js'
+import { freePort, REPO, removeAfterServers, startServer } from './support/processes.js'
 
 /**
  * The README tour against a real `palisade serve` process: the edge it starts serves the deployed example app,
@@ -16,8 +16,7 @@ import { freePort, REPO, startServer } from './support/processes.js'
 test('palisade serve: deploy the example, serve it through the edge, block an attack, delete', async (t) => {
   const root = mkdtempSync(path.join(tmpdir(), 'palisade-tour-'))
   chmodSync(root, 0o711) // environment users (when run as root) pass through to reach their releases
-  // Retried: the server (stopped by a later hook) may still write its status file while this runs.
-  t.after(() => rmSync(root, { recursive: true, force: true, maxRetries: 20 }))
+  removeAfterServers(t, root)
   const dataDir = path.join(root, 'data')
   const repo = createRepo(path.join(root, 'shop'))
   cpSync(path.join(REPO, 'examples/node-hello'), repo.dir, { recursive: true })

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { test } from 'node:test'
 import { removeSandboxes } from './services-helpers.js'
-import { runCli, startServer } from './support/processes.js'
+import { runCli, removeAfterServers, startServer } from './support/processes.js'
 
 const PASSWORD = 'correct horse battery staple 42'
 const asRoot = process.getuid?.() === 0
@@ -15,8 +15,7 @@ test(
   { skip: asRoot ? false : 'needs root' },
   async (t) => {
     const dir = mkdtempSync(path.join(tmpdir(), 'palisade-svc-'))
-    // Retried: the server (stopped by a later hook) may still write its status file while this runs.
-    t.after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 20 }))
+    removeAfterServers(t, dir)
     // Environment users must be able to traverse the parents of the data dir (the deploy driver checks).
     chmodSync(dir, 0o711)
     const dataDir = path.join(dir, 'data')

@@ -52,6 +52,21 @@ export interface ServerProcess {
   stop(): Promise<void>
 }
 
+/** The servers each test started, so a directory they write to is removed only after they stopped. */
+const serversOf = new WeakMap<TestContext, ServerProcess[]>()
+
+/**
+ * Removes `dir` at the end of the test, after every server the test started through `startServer` has
+ * stopped (hooks run in the order they were added, and this one is usually added before the server starts;
+ * a running server's supervisor keeps writing its worker status into its data dir).
+ */
+export function removeAfterServers(t: TestContext, dir: string): void {
+  t.after(async () => {
+    for (const server of serversOf.get(t) ?? []) await server.stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
+}
+
 /** Starts `palisade serve` as a real process and waits until /v1/health answers. */
 export async function startServer(
   t: TestContext,
@@ -85,6 +100,7 @@ export async function startServer(
       child.kill('SIGTERM')
     })
   t.after(stop)
+  serversOf.set(t, [...(serversOf.get(t) ?? []), { apiUrl, port, child, output: () => output, stop }])
   // Generous: `palisade serve` starts a supervisor, a control plane and edge workers (slow on a loaded machine).
   const deadline = Date.now() + 120_000
   for (;;) {
