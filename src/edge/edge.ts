@@ -404,14 +404,10 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
     const loginKey = `${route.environmentId}|${clientKey(x.clientIp)}`
     let ok: boolean | null = false
     if (given) {
-      ok = await verifier.verify(
-        auth,
-        given,
-        () => {
-          const d = loginThrottle.take(loginKey, LOGIN_RATE, LOGIN_BURST)
-          return isThenable(d) ? d.then((v) => v.allowed) : d.allowed
-        },
-      )
+      ok = await verifier.verify(auth, given, () => {
+        const d = loginThrottle.take(loginKey, LOGIN_RATE, LOGIN_BURST)
+        return isThenable(d) ? d.then((v) => v.allowed) : d.allowed
+      })
     }
     if (ok === null) {
       page(x, 429, 'login_throttled', { 'retry-after': String(Math.ceil(1 / LOGIN_RATE)) })

@@ -127,7 +127,10 @@ export function registerWafRoutes(app: FastifyInstance, deps: AppDeps): void {
     '/v1/environments/:id/waf-events/summary',
     {
       config: {
-        meta: { auth: 'required', summary: 'Exact counts of WAF events: in all, blocked, per rule, per client' },
+        meta: {
+          auth: 'required',
+          summary: 'Exact counts of WAF events: in all, blocked, per rule, per client',
+        },
       },
       schema: {
         params: Strict({ id: Id }),
