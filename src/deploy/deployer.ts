@@ -896,6 +896,18 @@ export function createDeployer(deps: DeployDeps) {
     }
   }
 
+  /** The kept release a rollback goes back to; the deployment fails when it was removed meanwhile. */
+  async function rollbackTarget(environmentId: string, number: number | null | undefined) {
+    const row = await db
+      .selectFrom('releases')
+      .selectAll()
+      .where('environment_id', '=', environmentId)
+      .where('number', '=', number ?? -1)
+      .executeTakeFirst()
+    if (!row || row.removed === 1) throw new DeployFailure(`release ${number ?? '?'} is no longer available`)
+    return row
+  }
+
   async function runDeployment(id: string): Promise<void> {
     const dep = await db.selectFrom('deployments').selectAll().where('id', '=', id).executeTakeFirst()
     if (!dep || dep.status !== 'queued') return
@@ -918,14 +930,7 @@ export function createDeployer(deps: DeployDeps) {
       let release: ReleaseSpec & { commit: string | null; digest?: string | null }
       if (dep.kind === 'rollback') {
         await setStatus(id, { status: 'deploying', started_at: now() })
-        const row = await db
-          .selectFrom('releases')
-          .selectAll()
-          .where('environment_id', '=', env.id)
-          .where('number', '=', dep.release ?? -1)
-          .executeTakeFirst()
-        if (!row || row.removed === 1)
-          throw new DeployFailure(`release ${dep.release ?? '?'} is no longer available`)
+        const row = await rollbackTarget(env.id, dep.release)
         await verifyRelease(row.number, releaseDirOf(env.id, row.number), row.digest)
         release = row
         logs.note(
@@ -1092,14 +1097,7 @@ export function createDeployer(deps: DeployDeps) {
       let number: number
       if (dep.kind === 'rollback') {
         await setStatus(id, { status: 'deploying', started_at: now() })
-        const row = await db
-          .selectFrom('releases')
-          .selectAll()
-          .where('environment_id', '=', env.id)
-          .where('number', '=', dep.release ?? -1)
-          .executeTakeFirst()
-        if (!row || row.removed === 1)
-          throw new DeployFailure(`release ${dep.release ?? '?'} is no longer available`)
+        const row = await rollbackTarget(env.id, dep.release)
         logs.note(id, `rolling back to release ${row.number}: its kept spec is rolled out again, no rebuild`)
         await cluster.rollBackTo(env.id, row.number)
         number = row.number
