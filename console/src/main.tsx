@@ -3,7 +3,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks'
 import { api, setSessionEndedHandler } from './api/client'
 import { Account } from './pages/account'
 import { Audit, Incident, Members, Tokens } from './pages/admin'
-import { Environment } from './pages/environment'
+import { Environment, isEnvTab, type EnvTab } from './pages/environment'
 import { Invitation } from './pages/invitation'
 import { SignIn } from './pages/signin'
 import { Project, Workspace, Workspaces } from './pages/workspaces'
@@ -93,6 +93,8 @@ function Page({ path }: { path: string }) {
   if ((m = match('/workspaces/:ws/incident', path))) return <Incident ws={m['ws'] ?? ''} />
   if ((m = match('/projects/:id', path))) return <Project id={m['id'] ?? ''} />
   if ((m = match('/environments/:id', path))) return <Environment id={m['id'] ?? ''} />
+  if ((m = match('/environments/:id/:tab', path)) && isEnvTab(m['tab'] ?? ''))
+    return <Environment id={m['id'] ?? ''} tab={m['tab'] as EnvTab} />
   return (
     <main id="main" class="narrow">
       <h1>Page not found</h1>

@@ -49,3 +49,12 @@ const RANK: Record<Role, number> = { viewer: 0, developer: 1, admin: 2, owner: 3
 export function atLeast(role: Role | undefined, min: Role): boolean {
   return role !== undefined && RANK[role] >= RANK[min]
 }
+
+/**
+ * Whether `role` may do what needs `min` on an environment: developers' rights stop at production, where the
+ * bar is admin (src/iam/roles.ts). Only decides what is offered; the server decides what happens.
+ */
+export function mayOn(role: Role | undefined, min: Role, criticality: string): boolean {
+  const bar = criticality === 'production' && min === 'developer' ? 'admin' : min
+  return atLeast(role, bar)
+}

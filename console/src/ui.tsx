@@ -4,14 +4,24 @@ import { ApiError } from './api/client'
 import { navigate } from './router'
 
 /** An in-console link: a real <a href> (keyboard, middle-click) that navigates without a reload. */
-export function Link(props: { href: string; children: ComponentChildren; class?: string }) {
+export function Link(props: {
+  href: string
+  children: ComponentChildren
+  class?: string
+  current?: boolean
+}) {
   const onClick = (e: MouseEvent) => {
     if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return
     e.preventDefault()
     navigate(props.href)
   }
   return (
-    <a href={props.href} onClick={onClick} class={props.class}>
+    <a
+      href={props.href}
+      onClick={onClick}
+      class={props.class}
+      aria-current={props.current ? 'page' : undefined}
+    >
       {props.children}
     </a>
   )
@@ -144,3 +154,209 @@ export function When({ iso }: { iso: string | null | undefined }) {
 export function StatusBadge({ status }: { status: string }) {
   return <span class={`badge badge-${status.replace(/[^a-z-]/g, '')}`}>{status}</span>
 }
+
+/** A form that runs `onSubmit` without a page load (every console form: keyboard Enter submits it). */
+export function Form(props: {
+  onSubmit: () => void
+  class?: string
+  children: ComponentChildren
+  label?: string
+}) {
+  return (
+    <form
+      class={props.class}
+      aria-label={props.label}
+      onSubmit={(e) => {
+        e.preventDefault()
+        props.onSubmit()
+      }}
+    >
+      {props.children}
+    </form>
+  )
+}
+
+/** A labelled <select> whose options are plain strings (or [value, label] pairs). */
+export function Select<T extends string>(props: {
+  label: string
+  name: string
+  value: T
+  options: ReadonlyArray<T | readonly [T, string]>
+  onChange: (v: T) => void
+  error?: unknown
+}) {
+  const id = `f-${props.name}`
+  const message = props.error instanceof ApiError ? props.error.field(props.name) : undefined
+  return (
+    <div class="field">
+      <label for={id}>{props.label}</label>
+      <select
+        id={id}
+        name={props.name}
+        value={props.value}
+        aria-invalid={message ? 'true' : undefined}
+        aria-describedby={message ? `${id}-err` : undefined}
+        onChange={(e) => props.onChange(e.currentTarget.value as T)}
+      >
+        {props.options.map((o) => {
+          const [value, label] = typeof o === 'string' ? [o, o] : o
+          return (
+            <option key={value} value={value}>
+              {label}
+            </option>
+          )
+        })}
+      </select>
+      {message ? (
+        <span id={`${id}-err`} class="field-error">
+          {message}
+        </span>
+      ) : null}
+    </div>
+  )
+}
+
+export function Checkbox(props: {
+  label: string
+  name: string
+  checked: boolean
+  onChange: (v: boolean) => void
+}) {
+  return (
+    <div class="field">
+      <label class="check">
+        <input
+          type="checkbox"
+          name={props.name}
+          checked={props.checked}
+          onChange={(e) => props.onChange(e.currentTarget.checked)}
+        />{' '}
+        {props.label}
+      </label>
+    </div>
+  )
+}
+
+export const PAGE_SIZE = 20
+
+/**
+ * Pages a list the API answered whole (small per-environment lists: services, backups, domains…): the table
+ * shows PAGE_SIZE rows and Previous / Next buttons.
+ */
+export function Paged<T>(props: {
+  items: readonly T[]
+  label: string
+  children: (page: readonly T[]) => ComponentChildren
+}) {
+  const [page, setPage] = useState(0)
+  const pages = Math.max(1, Math.ceil(props.items.length / PAGE_SIZE))
+  const at = Math.min(page, pages - 1)
+  const slice = props.items.slice(at * PAGE_SIZE, (at + 1) * PAGE_SIZE)
+  return (
+    <>
+      {props.children(slice)}
+      {pages > 1 ? (
+        <nav class="buttons" aria-label={`${props.label} pages`}>
+          <button type="button" disabled={at === 0} onClick={() => setPage(at - 1)}>
+            Previous page
+          </button>
+          <span>
+            Page {at + 1} of {pages}
+          </span>
+          <button type="button" disabled={at >= pages - 1} onClick={() => setPage(at + 1)}>
+            Next page
+          </button>
+        </nav>
+      ) : null}
+    </>
+  )
+}
+
+/** Bytes as a person reads them. */
+export function bytes(n: number | null | undefined): string {
+  if (n === null || n === undefined) return '–'
+  if (n < 1024) return `${n} B`
+  const units = ['KiB', 'MiB', 'GiB', 'TiB']
+  let v = n / 1024
+  let i = 0
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024
+    i++
+  }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`
+}
+
+/**
+ * A destructive action confirmed by typing a word (the environment's name, "restore"…): the button stays
+ * disabled until the text matches.
+ */
+export function TypedConfirm(props: {
+  word: string
+  label: string
+  button: string
+  busy: boolean
+  onConfirm: () => void
+  onCancel: () => void
+  error?: unknown
+}) {
+  const [typed, setTyped] = useState('')
+  return (
+    <Form class="panel danger" onSubmit={() => typed === props.word && props.onConfirm()}>
+      <Field
+        label={`${props.label} — type ${props.word} to confirm`}
+        name="confirm"
+        value={typed}
+        onInput={setTyped}
+        required
+      />
+      <ErrorNote error={props.error} />
+      <p class="buttons">
+        <button type="submit" class="danger" disabled={props.busy || typed !== props.word}>
+          {props.button}
+        </button>
+        <button type="button" onClick={props.onCancel}>
+          Cancel
+        </button>
+      </p>
+    </Form>
+  )
+}
+
+/** A labelled multi-line field (lists typed one item a line), with its field error beside it. */
+export function TextArea(props: {
+  label: string
+  name: string
+  value: string
+  onInput: (v: string) => void
+  error?: unknown
+  rows?: number
+}) {
+  const id = `f-${props.name}`
+  const message = props.error instanceof ApiError ? props.error.field(props.name) : undefined
+  return (
+    <div class="field">
+      <label for={id}>{props.label}</label>
+      <textarea
+        id={id}
+        name={props.name}
+        rows={props.rows ?? 4}
+        value={props.value}
+        aria-invalid={message ? 'true' : undefined}
+        aria-describedby={message ? `${id}-err` : undefined}
+        onInput={(e) => props.onInput(e.currentTarget.value)}
+      />
+      {message ? (
+        <span id={`${id}-err`} class="field-error">
+          {message}
+        </span>
+      ) : null}
+    </div>
+  )
+}
+
+/** One item a line, blank lines dropped. */
+export const lines = (text: string): string[] =>
+  text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)

@@ -16,11 +16,16 @@ export class ApiError extends Error {
     this.requestId = body?.requestId ?? null
     this.details = (body?.details ?? []) as ReadonlyArray<{ field: string; message: string }>
   }
-  /** The message for one field, for showing it next to that field. */
+  /** The message for one field (or one item of a list field: `ipAllow.3`, `ipAllow[3]`), shown next to it. */
   field(name: string): string | undefined {
-    return this.details.find((d) => d.field === name || d.field.endsWith(`.${name}`))?.message
+    const item = (f: string) =>
+      f.startsWith(`${name}[`) || new RegExp(`^${escape(name)}\\.\\d+(\\..*)?$`).test(f)
+    return this.details.find((d) => d.field === name || d.field.endsWith(`.${name}`) || item(d.field))
+      ?.message
   }
 }
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 /** Told when a request comes back 401 while signed in (the session ended: idle, absolute timeout or revoked). */
 let onSessionEnded: () => void = () => undefined

@@ -1,15 +1,54 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { api, ok } from '../api/client'
 import type { paths } from '../api/schema'
-import { atLeast } from '../session'
+import { mayOn, type Role } from '../session'
 import { ErrorNote, Field, Link, Show, StatusBadge, useAction, useLoad, When } from '../ui'
+import { AccessTab } from './env/access'
+import { Backups } from './env/backups'
+import { Domains } from './env/domains'
+import { Jobs } from './env/jobs'
+import { Runtime } from './env/runtime'
+import { Services } from './env/services'
+import { SyncTab } from './env/sync'
+import type { Env } from './env/types'
+import { WafTab } from './env/waf-settings'
 import { EnvStatus, useRole, WorkspaceLink } from './workspaces'
 import { WafEvents } from './waf'
 
 type Deployment = paths['/v1/deployments/{id}']['get']['responses'][200]['content']['application/json']
 const ACTIVE = new Set(['queued', 'building', 'deploying'])
 
-export function Environment({ id }: { id: string }) {
+const TABS = [
+  ['', 'Overview'],
+  ['services', 'Services'],
+  ['backups', 'Backups'],
+  ['sync', 'Sync'],
+  ['access', 'Access'],
+  ['domains', 'Domains'],
+  ['waf', 'WAF'],
+  ['runtime', 'Runtime'],
+] as const
+export type EnvTab = (typeof TABS)[number][0]
+export const isEnvTab = (t: string): t is EnvTab => TABS.some(([k]) => k === t)
+
+function EnvNav({ id, here }: { id: string; here: EnvTab }) {
+  return (
+    <nav aria-label="Environment" class="tabs">
+      {TABS.map(([key, label]) => (
+        <Link
+          key={key}
+          href={`/environments/${encodeURIComponent(id)}${key ? `/${key}` : ''}`}
+          class={here === key ? 'current' : ''}
+          current={here === key}
+        >
+          {label}
+        </Link>
+      ))}
+    </nav>
+  )
+}
+
+export function Environment({ id, tab = '' }: { id: string; tab?: EnvTab }) {
   const env = useLoad(() => ok(api.GET('/v1/environments/{id}', { params: { path: { id } } })), [id])
   // Bumped when a deployment ends, so the status badge reads the new state.
   const [version, setVersion] = useState(0)
@@ -35,12 +74,18 @@ export function Environment({ id }: { id: string }) {
               <dt>Runtime</dt>
               <dd class="mono">{e.runtime}</dd>
             </dl>
-            <EnvBody
-              id={e.id}
-              ws={e.workspaceId}
-              branch={e.branch}
-              onChanged={() => setVersion((v) => v + 1)}
-            />
+            <EnvNav id={e.id} here={tab} />
+            {tab === '' ? (
+              <EnvBody
+                id={e.id}
+                ws={e.workspaceId}
+                branch={e.branch}
+                criticality={e.criticality}
+                onChanged={() => setVersion((v) => v + 1)}
+              />
+            ) : (
+              <EnvTabBody env={e} tab={tab} />
+            )}
           </>
         )}
       </Show>
@@ -48,7 +93,34 @@ export function Environment({ id }: { id: string }) {
   )
 }
 
-function EnvBody(props: { id: string; ws: string; branch: string; onChanged: () => void }) {
+function EnvTabBody({ env, tab }: { env: Env; tab: Exclude<EnvTab, ''> }) {
+  const role: Role | undefined = useRole(env.workspaceId)
+  const p = { env, role }
+  switch (tab) {
+    case 'services':
+      return <Services {...p} />
+    case 'backups':
+      return <Backups {...p} />
+    case 'sync':
+      return <SyncTab {...p} />
+    case 'access':
+      return <AccessTab {...p} />
+    case 'domains':
+      return <Domains {...p} />
+    case 'waf':
+      return <WafTab {...p} />
+    case 'runtime':
+      return <Runtime {...p} />
+  }
+}
+
+function EnvBody(props: {
+  id: string
+  ws: string
+  branch: string
+  criticality: string
+  onChanged: () => void
+}) {
   const { id, ws, branch } = props
   const role = useRole(ws)
   const deployments = useLoad(
@@ -63,7 +135,7 @@ function EnvBody(props: { id: string; ws: string; branch: string; onChanged: () 
   }, [deployments.data])
   return (
     <>
-      {atLeast(role, 'developer') ? (
+      {mayOn(role, 'developer', props.criticality) ? (
         <DeployForm id={id} branch={branch} onStarted={(d) => (setActive(d.id), deployments.reload())} />
       ) : null}
       {active ? (
@@ -78,14 +150,13 @@ function EnvBody(props: { id: string; ws: string; branch: string; onChanged: () 
       ) : null}
       <Releases
         load={deployments}
-        canRollback={atLeast(role, 'developer')}
+        canRollback={mayOn(role, 'developer', props.criticality)}
         envId={id}
         onRolledBack={(d) => (setActive(d.id), deployments.reload())}
       />
-      <Variables id={id} canEdit={atLeast(role, 'developer')} />
-      {atLeast(role, 'developer') ? <Jobs id={id} /> : null}
+      <Variables id={id} canEdit={mayOn(role, 'developer', props.criticality)} />
+      {mayOn(role, 'developer', props.criticality) ? <Jobs id={id} /> : null}
       <WafEvents id={id} />
-      <Backups id={id} canCreate={atLeast(role, 'developer')} />
     </>
   )
 }
@@ -437,86 +508,6 @@ function Variables({ id, canEdit }: { id: string; canEdit: boolean }) {
           <ErrorNote error={set.error} />
         </form>
       ) : null}
-    </section>
-  )
-}
-
-function Jobs({ id }: { id: string }) {
-  const [last, setLast] = useState<string | null>(null)
-  const run = useAction(async (type: 'restart' | 'flush-cache' | 'maintenance-on' | 'maintenance-off') => {
-    const job = await ok(api.POST('/v1/environments/{id}/jobs', { params: { path: { id } }, body: { type } }))
-    setLast(`${job.type}: ${job.status}`)
-  })
-  return (
-    <section aria-labelledby="jobs-h">
-      <h2 id="jobs-h">Jobs</h2>
-      <p class="buttons">
-        <button type="button" onClick={() => void run.run('restart')} disabled={run.busy}>
-          Restart
-        </button>
-        <button type="button" onClick={() => void run.run('flush-cache')} disabled={run.busy}>
-          Flush cache
-        </button>
-        <button type="button" onClick={() => void run.run('maintenance-on')} disabled={run.busy}>
-          Maintenance on
-        </button>
-        <button type="button" onClick={() => void run.run('maintenance-off')} disabled={run.busy}>
-          Maintenance off
-        </button>
-      </p>
-      {last ? <p role="status">{last}</p> : null}
-      <ErrorNote error={run.error} />
-    </section>
-  )
-}
-
-function Backups({ id, canCreate }: { id: string; canCreate: boolean }) {
-  const load = useLoad(() => ok(api.GET('/v1/environments/{id}/backups', { params: { path: { id } } })), [id])
-  const create = useAction(async () => {
-    await ok(api.POST('/v1/environments/{id}/backups', { params: { path: { id } }, body: {} }))
-    load.reload()
-  })
-  return (
-    <section aria-labelledby="backups-h">
-      <h2 id="backups-h">Backups</h2>
-      <Show load={load}>
-        {(page) =>
-          page.items.length === 0 ? (
-            <p class="muted">No backups.</p>
-          ) : (
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Created</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Origin</th>
-                  <th scope="col">Size</th>
-                </tr>
-              </thead>
-              <tbody>
-                {page.items.map((b) => (
-                  <tr key={b.id}>
-                    <td>
-                      <When iso={b.createdAt} />
-                    </td>
-                    <td>
-                      <StatusBadge status={b.status} />
-                    </td>
-                    <td>{b.origin}</td>
-                    <td>{b.sizeBytes === null ? '–' : `${Math.ceil(b.sizeBytes / 1024)} KiB`}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )
-        }
-      </Show>
-      {canCreate ? (
-        <button type="button" onClick={() => void create.run()} disabled={create.busy}>
-          {create.busy ? 'Backing up…' : 'Create a backup'}
-        </button>
-      ) : null}
-      <ErrorNote error={create.error} />
     </section>
   )
 }
