@@ -5,6 +5,8 @@ import { Account } from './pages/account'
 import { Audit, Incident, Members, Tokens } from './pages/admin'
 import { Environment, isEnvTab, type EnvTab } from './pages/environment'
 import { Invitation } from './pages/invitation'
+import { IpGroups } from './pages/ip-groups'
+import { SshKeys } from './pages/ssh-keys'
 import { SignIn } from './pages/signin'
 import { Project, Workspace, Workspaces } from './pages/workspaces'
 import { match, navigate, usePath } from './router'
@@ -90,6 +92,8 @@ function Page({ path }: { path: string }) {
   if ((m = match('/workspaces/:ws/members', path))) return <Members ws={m['ws'] ?? ''} />
   if ((m = match('/workspaces/:ws/tokens', path))) return <Tokens ws={m['ws'] ?? ''} />
   if ((m = match('/workspaces/:ws/audit', path))) return <Audit ws={m['ws'] ?? ''} />
+  if ((m = match('/workspaces/:ws/ssh-keys', path))) return <SshKeys ws={m['ws'] ?? ''} />
+  if ((m = match('/workspaces/:ws/ip-groups', path))) return <IpGroups ws={m['ws'] ?? ''} />
   if ((m = match('/workspaces/:ws/incident', path))) return <Incident ws={m['ws'] ?? ''} />
   if ((m = match('/projects/:id', path))) return <Project id={m['id'] ?? ''} />
   if ((m = match('/environments/:id', path))) return <Environment id={m['id'] ?? ''} />

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks'
-import { api, ok } from '../api/client'
-import { atLeast, useSession } from '../session'
-import { ErrorNote, Field, Show, useAction, useLoad, When } from '../ui'
+import { api, ApiError, ok } from '../api/client'
+import { atLeast, useSession, type Role } from '../session'
+import { ErrorNote, Field, Form, Paged, Select, Show, TypedConfirm, useAction, useLoad, When } from '../ui'
 import { useRole, WorkspaceNav } from './workspaces'
 
 const ROLES = ['viewer', 'developer', 'admin', 'owner'] as const
@@ -30,36 +30,99 @@ export function Members({ ws }: { ws: string }) {
     setEmail('')
     invitations.reload()
   })
+  const { user } = useSession()
+  const [changed, setChanged] = useState<string | null>(null)
+  const changeRole = useAction(async (userId: string, r: Role) => {
+    const m = await ok(
+      api.PATCH('/v1/workspaces/{ws}/members/{userId}', {
+        params: { path: { ws, userId } },
+        body: { role: r },
+      }),
+    )
+    setChanged(`${m.email} is now ${m.role}.`)
+    members.reload()
+  })
+  const [removing, setRemoving] = useState<{ userId: string; email: string } | null>(null)
+  const remove = useAction(async (userId: string) => {
+    await ok(api.DELETE('/v1/workspaces/{ws}/members/{userId}', { params: { path: { ws, userId } } }))
+    setRemoving(null)
+    members.reload()
+  })
   return (
     <main id="main">
       <h1>Members of {ws}</h1>
       <WorkspaceNav ws={ws} here="members" />
       <Show load={members}>
         {(page) => (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">E-mail</th>
-                <th scope="col">Role</th>
-                <th scope="col">2FA</th>
-                <th scope="col">Since</th>
-              </tr>
-            </thead>
-            <tbody>
-              {page.items.map((m) => (
-                <tr key={m.userId}>
-                  <td>{m.email}</td>
-                  <td>{m.role}</td>
-                  <td>{m.totpEnabled ? 'on' : 'off'}</td>
-                  <td>
-                    <When iso={m.createdAt} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <Paged items={page.items} label="Members">
+            {(items) => (
+              <table data-testid="members-table">
+                <thead>
+                  <tr>
+                    <th scope="col">E-mail</th>
+                    <th scope="col">Role</th>
+                    <th scope="col">2FA</th>
+                    <th scope="col">Since</th>
+                    {atLeast(role, 'admin') ? <th scope="col">Actions</th> : null}
+                  </tr>
+                </thead>
+                <tbody>
+                  {items.map((m) => (
+                    <tr key={m.userId}>
+                      <td>{m.email}</td>
+                      <td>
+                        {atLeast(role, 'admin') && m.userId !== user.id ? (
+                          <RoleSelect
+                            email={m.email}
+                            role={m.role as Role}
+                            // Only an owner hands out or takes away ownership (the server decides the same).
+                            choices={ROLES.filter((r) => r !== 'owner' || role === 'owner')}
+                            disabled={changeRole.busy || (m.role === 'owner' && role !== 'owner')}
+                            onChange={(r) => void changeRole.run(m.userId, r)}
+                          />
+                        ) : (
+                          m.role
+                        )}
+                      </td>
+                      <td>{m.totpEnabled ? 'on' : 'off'}</td>
+                      <td>
+                        <When iso={m.createdAt} />
+                      </td>
+                      {atLeast(role, 'admin') ? (
+                        <td>
+                          {m.userId !== user.id && (m.role !== 'owner' || role === 'owner') ? (
+                            <button
+                              type="button"
+                              class="link"
+                              onClick={() => setRemoving({ userId: m.userId, email: m.email })}
+                              aria-label={`Remove ${m.email}`}
+                            >
+                              Remove
+                            </button>
+                          ) : null}
+                        </td>
+                      ) : null}
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </Paged>
         )}
       </Show>
+      {changed ? <p role="status">{changed}</p> : null}
+      <ErrorNote error={changeRole.error} />
+      {removing ? (
+        <TypedConfirm
+          word={removing.email}
+          label={`Remove ${removing.email} from ${ws}`}
+          button="Remove the member"
+          busy={remove.busy}
+          error={remove.error}
+          onConfirm={() => void remove.run(removing.userId)}
+          onCancel={() => setRemoving(null)}
+        />
+      ) : null}
       {atLeast(role, 'admin') ? (
         <>
           <h2>Pending invitations</h2>
@@ -78,13 +141,7 @@ export function Members({ ws }: { ws: string }) {
               )
             }
           </Show>
-          <form
-            class="panel inline"
-            onSubmit={(e) => {
-              e.preventDefault()
-              void invite.run()
-            }}
-          >
+          <Form class="panel inline" onSubmit={() => void invite.run()} label="Invite a member">
             <Field
               label="E-mail"
               name="email"
@@ -94,29 +151,47 @@ export function Members({ ws }: { ws: string }) {
               required
               error={invite.error}
             />
-            <div class="field">
-              <label for="f-role">Role</label>
-              <select
-                id="f-role"
-                value={newRole}
-                onChange={(e) => setNewRole(e.currentTarget.value as (typeof ROLES)[number])}
-              >
-                {ROLES.map((r) => (
-                  <option key={r} value={r}>
-                    {r}
-                  </option>
-                ))}
-              </select>
-            </div>
+            <Select
+              label="Role"
+              name="role"
+              value={newRole}
+              options={ROLES.filter((r) => r !== 'owner' || role === 'owner')}
+              onChange={setNewRole}
+              error={invite.error}
+            />
             <button type="submit" disabled={invite.busy}>
               Invite
             </button>
             <ErrorNote error={invite.error} />
             {sent ? <p role="status">{sent}</p> : null}
-          </form>
+          </Form>
         </>
       ) : null}
     </main>
+  )
+}
+
+function RoleSelect(props: {
+  email: string
+  role: Role
+  choices: readonly Role[]
+  disabled: boolean
+  onChange: (r: Role) => void
+}) {
+  const choices = props.choices.includes(props.role) ? props.choices : [props.role, ...props.choices]
+  return (
+    <select
+      aria-label={`Role of ${props.email}`}
+      value={props.role}
+      disabled={props.disabled}
+      onChange={(e) => props.onChange(e.currentTarget.value as Role)}
+    >
+      {choices.map((r) => (
+        <option key={r} value={r}>
+          {r}
+        </option>
+      ))}
+    </select>
   )
 }
 
@@ -231,27 +306,105 @@ export function Tokens({ ws }: { ws: string }) {
   )
 }
 
+interface AuditFilter {
+  action?: string
+  actor?: string
+  since?: string
+  until?: string
+}
+
+/** A typed day (YYYY-MM-DD) as the instant the API filters on: the start of that day, or of the next one. */
+function dayToIso(day: string, end: boolean): string | undefined {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) return undefined
+  const d = new Date(`${day}T00:00:00`)
+  if (Number.isNaN(d.getTime())) return undefined
+  if (end) d.setDate(d.getDate() + 1)
+  return d.toISOString()
+}
+
+const EXPORT_PAGES = 200 // × 1,000 events: a bound on what one browser tab holds in memory.
+
+/** Every event matching the filter, as JSON Lines (what `palisade audit export` writes), saved as a file. */
+async function exportAudit(ws: string, filter: AuditFilter): Promise<number> {
+  const lines: string[] = []
+  let cursor: string | undefined
+  for (let i = 0; i < EXPORT_PAGES; i++) {
+    const page = await ok(
+      api.GET('/v1/workspaces/{ws}/audit-events', {
+        params: { path: { ws }, query: { ...filter, limit: 1000, ...(cursor ? { cursor } : {}) } },
+      }),
+    )
+    for (const e of page.items) lines.push(JSON.stringify(e))
+    if (!page.nextCursor) break
+    cursor = page.nextCursor
+  }
+  const url = URL.createObjectURL(new Blob([lines.join('\n') + '\n'], { type: 'application/x-ndjson' }))
+  const a = document.createElement('a')
+  a.href = url
+  a.download = `audit-${ws}.jsonl`
+  document.body.append(a)
+  a.click()
+  a.remove()
+  setTimeout(() => URL.revokeObjectURL(url), 10_000)
+  return lines.length
+}
+
 export function Audit({ ws }: { ws: string }) {
   const [cursor, setCursor] = useState<string | undefined>(undefined)
   const [history, setHistory] = useState<string[]>([])
   const [action, setAction] = useState('')
-  const [filter, setFilter] = useState('')
+  const [actor, setActor] = useState('')
+  const [since, setSince] = useState('')
+  const [until, setUntil] = useState('')
+  const [filter, setFilter] = useState<AuditFilter>({})
+  const [filterError, setFilterError] = useState<unknown>(undefined)
   const events = useLoad(
     () =>
       ok(
         api.GET('/v1/workspaces/{ws}/audit-events', {
           params: {
             path: { ws },
-            query: { limit: 50, ...(cursor ? { cursor } : {}), ...(filter ? { action: filter } : {}) },
+            query: { limit: 50, ...(cursor ? { cursor } : {}), ...filter },
           },
         }),
       ),
-    [ws, cursor, filter],
+    [ws, cursor, JSON.stringify(filter)],
   )
   const verify = useLoad(
     () => ok(api.GET('/v1/workspaces/{ws}/audit-verification', { params: { path: { ws } } })),
     [ws],
   )
+  const [exported, setExported] = useState<string | null>(null)
+  const doExport = useAction(async () => {
+    const n = await exportAudit(ws, filter)
+    setExported(`Exported ${n} events as audit-${ws}.jsonl.`)
+  })
+  const applyFilter = () => {
+    const f: AuditFilter = {}
+    const bad: Array<{ field: string; message: string }> = []
+    if (action.trim()) f.action = action.trim()
+    if (actor.trim()) f.actor = actor.trim()
+    if (since.trim()) {
+      const v = dayToIso(since.trim(), false)
+      if (v) f.since = v
+      else bad.push({ field: 'since', message: 'must look like 2026-12-01' })
+    }
+    if (until.trim()) {
+      const v = dayToIso(until.trim(), true)
+      if (v) f.until = v
+      else bad.push({ field: 'until', message: 'must look like 2026-12-31' })
+    }
+    if (bad.length) {
+      setFilterError(
+        new ApiError(400, { code: 'invalid', message: 'the filter is invalid', details: bad }, 'invalid'),
+      )
+      return
+    }
+    setFilterError(undefined)
+    setCursor(undefined)
+    setHistory([])
+    setFilter(f)
+  }
   return (
     <main id="main">
       <h1>Audit log of {ws}</h1>
@@ -276,18 +429,46 @@ export function Audit({ ws }: { ws: string }) {
           )
         }
       </Show>
-      <form
-        class="inline"
-        onSubmit={(e) => {
-          e.preventDefault()
-          setCursor(undefined)
-          setHistory([])
-          setFilter(action.trim())
-        }}
-      >
-        <Field label="Action (e.g. environment.* )" name="action" value={action} onInput={setAction} />
+      <Form class="inline" onSubmit={applyFilter} label="Filter the audit log">
+        <Field
+          label="Action (e.g. environment.* )"
+          name="action"
+          value={action}
+          onInput={setAction}
+          error={events.error ?? filterError}
+        />
+        <Field
+          label="Actor id"
+          name="actor"
+          value={actor}
+          onInput={setActor}
+          error={events.error ?? filterError}
+        />
+        <Field
+          label="From day (YYYY-MM-DD)"
+          name="since"
+          value={since}
+          onInput={setSince}
+          error={events.error ?? filterError}
+        />
+        <Field
+          label="To day (YYYY-MM-DD)"
+          name="until"
+          value={until}
+          onInput={setUntil}
+          error={events.error ?? filterError}
+        />
         <button type="submit">Filter</button>
-      </form>
+        <button type="button" onClick={() => void doExport.run()} disabled={doExport.busy}>
+          {doExport.busy ? 'Exporting…' : 'Export (JSON Lines)'}
+        </button>
+      </Form>
+      <ErrorNote error={filterError ?? doExport.error} />
+      {exported ? (
+        <p role="status" data-testid="audit-exported">
+          {exported}
+        </p>
+      ) : null}
       <Show load={events}>
         {(page) => (
           <>

@@ -42,6 +42,8 @@ export function WorkspaceNav({ ws, here }: { ws: string; here: string }) {
     ['projects', 'Projects', true],
     ['members', 'Members', true],
     ['tokens', 'API tokens', true],
+    ['ssh-keys', 'SSH keys', true],
+    ['ip-groups', 'IP groups', true],
     ['audit', 'Audit log', atLeast(role, 'admin')],
     ['incident', 'Incident', atLeast(role, 'admin')],
   ]
@@ -54,6 +56,7 @@ export function WorkspaceNav({ ws, here }: { ws: string; here: string }) {
             key={key}
             href={`/workspaces/${encodeURIComponent(ws)}${key === 'projects' ? '' : `/${key}`}`}
             class={here === key ? 'current' : ''}
+            current={here === key}
           >
             {label}
           </Link>

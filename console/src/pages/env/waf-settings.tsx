@@ -54,12 +54,16 @@ export function WafTab({ env, role }: EnvTabProps) {
   )
 }
 
+function ruleText(r: ShownExclusion['ruleId'], sep: string): string {
+  if (r === undefined) return ''
+  return typeof r === 'number' ? String(r) : r.map(String).join(sep)
+}
+
 function describe(x: ShownExclusion): string {
-  const rule = Array.isArray(x.ruleId)
-    ? `rules ${x.ruleId[0]}-${x.ruleId[1]}`
-    : x.ruleId
-      ? `rule ${x.ruleId}`
-      : ''
+  const rule =
+    x.ruleId === undefined
+      ? ''
+      : `${typeof x.ruleId === 'number' ? 'rule' : 'rules'} ${ruleText(x.ruleId, '-')}`
   return [rule, x.tag ? `tag ${x.tag}` : '', x.target ? `target ${x.target}` : ''].filter(Boolean).join(' ')
 }
 
@@ -84,11 +88,7 @@ function parseExclusions(text: string): Exclusion[] {
 }
 
 function formatExclusion(x: ShownExclusion): string {
-  const what = Array.isArray(x.ruleId)
-    ? `${x.ruleId[0]}-${x.ruleId[1]}`
-    : x.ruleId
-      ? String(x.ruleId)
-      : `tag:${x.tag ?? ''}`
+  const what = x.ruleId !== undefined ? ruleText(x.ruleId, '-') : `tag:${x.tag ?? ''}`
   return x.target ? `${what} target ${x.target}` : what
 }
 
