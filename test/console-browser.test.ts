@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import {
   chmodSync,
   cpSync,
@@ -17,10 +17,19 @@ import { createServer } from 'node:http'
 import { gzipSync } from 'node:zlib'
 import { after, describe, test } from 'node:test'
 import * as OTPAuth from 'otpauth'
-import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import type { BrowserContext, Page } from 'playwright-core'
 import { createRepo, eventually, type TestRepo } from '../src/deploy/testing.js'
 import { httpGet } from './deploy-helpers.js'
 import { removeSandboxes } from './services-helpers.js'
+import {
+  assertAccessible,
+  CHROMIUM_SKIP,
+  CONSOLE_DIR,
+  launchContext,
+  SCREENSHOTS,
+  startServerProcess,
+  type ServerProcess,
+} from './support/console-browser.js'
 import { OWNER } from './support/platform.js'
 import { freePort, REPO } from './support/processes.js'
 
@@ -31,79 +40,10 @@ import { freePort, REPO } from './support/processes.js'
  * BENCHMARKS.md (printed as diagnostics and written to bench/results/console.json).
  */
 
-const CHROMIUM = process.env['PALISADE_CHROMIUM'] ?? '/usr/bin/chromium'
-const SKIP = existsSync(CHROMIUM)
-  ? false
-  : `${CHROMIUM} is absent: install Debian's chromium package (apt-get install chromium) to run the console tests`
-const SCREENSHOTS = process.env['PALISADE_CONSOLE_SCREENSHOTS'] === '1'
-const CONSOLE_DIR = path.join(REPO, 'dist', 'console')
+const SKIP = CHROMIUM_SKIP
 const SECRET_VALUE = 'tour-secret-7Q2vX9kP4mZ8'
 const XSS = '<img src=x onerror=alert(1)>'
 const MEMBER = { email: 'viewer@example.com', password: 'a sturdy passphrase for viewers 7' }
-const FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
-
-interface ServerProcess {
-  readonly apiUrl: string
-  stop(): Promise<void>
-}
-
-/**
- * `palisade serve` from the sources (as test/support/processes.ts starts it), waiting up to two minutes for
- * /v1/health: on a loaded machine the first tsx compile of the whole server takes longer than its 20 s.
- */
-async function startServerProcess(
-  env: Record<string, string>,
-): Promise<ServerProcess & { output(): string }> {
-  const port = await freePort()
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), 'serve', '--api-listen', `127.0.0.1:${port}`],
-    {
-      cwd: REPO,
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        PALISADE_LOG_LEVEL: 'warn',
-        PALISADE_RUNTIME_PINNING: 'off',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  )
-  let output = ''
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()))
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()))
-  const apiUrl = `http://127.0.0.1:${port}`
-  const stop = (): Promise<void> =>
-    new Promise((resolve) => {
-      if (child.exitCode !== null) return resolve()
-      child.once('exit', () => resolve())
-      child.kill('SIGTERM')
-    })
-  const deadline = Date.now() + 120_000
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited early: ${output}`)
-    try {
-      if ((await fetch(`${apiUrl}/v1/health`)).ok) break
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop()
-      throw new Error(`server did not start: ${output}`)
-    }
-    await new Promise((r) => setTimeout(r, 200))
-  }
-  return { apiUrl, stop, output: () => output }
-}
-
 interface Figures {
   consoleJsGzipBytes?: number
   consoleJsAllGzipBytes?: number
@@ -121,7 +61,7 @@ describe('the web console in a real browser', { skip: SKIP, timeout: 600_000 }, 
   const seenBodies: Array<{ url: string; body: string }> = []
   const consoleResponses: Array<{ url: string; headers: Record<string, string> }> = []
   const pageErrors: string[] = []
-  let server: ServerProcess
+  let server: Pick<ServerProcess, 'apiUrl' | 'stop'>
   let root = ''
   let dataDir = ''
   let edgePort = 0
@@ -158,15 +98,7 @@ describe('the web console in a real browser', { skip: SKIP, timeout: 600_000 }, 
     })
 
   async function newContext(name: string): Promise<BrowserContext> {
-    const profile = mkdtempSync(path.join(tmpdir(), `palisade-chromium-${name}-`))
-    defer(() => rmSync(profile, { recursive: true, force: true }))
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: FLAGS,
-      viewport: { width: 1280, height: 900 },
-    })
-    defer(() => context.close())
+    const context = await launchContext(name, defer)
     context.on('page', (p) => watch(p))
     for (const p of context.pages()) watch(p)
     return context
@@ -198,18 +130,7 @@ describe('the web console in a real browser', { skip: SKIP, timeout: 600_000 }, 
     await p.screenshot({ path: path.join(shotDir, `${name}.png`), fullPage: true })
   }
 
-  /** axe-core in the page (evaluated through the DevTools protocol: the page's CSP still allows no inline script). */
-  async function axe(p: Page, what: string): Promise<void> {
-    const source = readFileSync(path.join(REPO, 'node_modules/axe-core/axe.min.js'), 'utf8')
-    await p.evaluate(source)
-    // A string: the test program has no DOM types; this runs in the page.
-    const violations = (await p.evaluate(
-      `axe.run(document, { resultTypes: ['violations'] }).then((r) =>
-        r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length })))`,
-    )) as Array<{ id: string; impact: string; nodes: number }>
-    const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    assert.deepEqual(bad, [], `axe-core: serious or critical violations on ${what}`)
-  }
+  const axe = assertAccessible
 
   test('set-up: a real palisade serve, the built console and a headless chromium', async () => {
     if (!existsSync(path.join(CONSOLE_DIR, 'index.html'))) {
