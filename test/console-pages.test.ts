@@ -139,6 +139,8 @@ describe(
           branch: 'main',
           criticality: 'staging',
           runtime: 'static',
+          // A directory both declare: something a sync copies (and a backup holds) without a database.
+          persistentDirs: ['uploads'],
         })
       const main = await env('main')
       assert.equal(main.status, 201, JSON.stringify(main.json))
@@ -295,9 +297,11 @@ describe(
       const project = (await api('GET', `/v1/environments/${envId}`)).json['projectId'] as string
       const rules = (await api('GET', `/v1/projects/${project}/anonymization`)).json['rules']
       assert.deepEqual(rules, [{ service: 'mariadb', table: 'users', column: 'email', method: 'fake-email' }])
-      await page.getByLabel('From').selectOption(devEnvId)
+      await page.getByLabel('Copy from').selectOption(devEnvId)
       await page.getByRole('button', { name: 'Start sync' }).click()
-      await page.getByTestId('sync-progress').waitFor()
+      await page.getByTestId('sync-progress').or(page.getByRole('alert')).first().waitFor()
+      const problem = page.getByRole('alert')
+      assert.equal(await problem.count(), 0, (await problem.allTextContents()).join(' '))
       const syncs = await eventually(async () => {
         const s = await items(`/v1/environments/${envId}/syncs`)
         return s.length ? s : undefined

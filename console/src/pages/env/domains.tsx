@@ -95,7 +95,7 @@ export function Domains({ env, role }: EnvTabProps) {
                                 class="link"
                                 disabled={verify.busy}
                                 onClick={() => void verify.run(d.name)}
-                                aria-label={`Check ${d.name}`}
+                                aria-label={`Check now: ${d.name}`}
                               >
                                 Check now
                               </button>

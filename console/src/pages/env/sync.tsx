@@ -71,7 +71,7 @@ export function SyncTab({ env, role }: EnvTabProps) {
           ) : (
             <Form class="panel inline" onSubmit={() => void start.run()} label="Sync">
               <Select
-                label="From"
+                label="Copy from"
                 name="from"
                 value={from || (others[0]?.id ?? '')}
                 options={others.map((e) => [e.id, `${e.name} (${e.criticality})`] as const)}
