@@ -92,7 +92,9 @@ export function Backups({ env, role }: EnvTabProps) {
                           <td>
                             {[
                               ...b.contents.services.map((s) => `${s.name} (${s.type})`),
-                              b.contents.files.length ? `${b.contents.files.length} directories` : '',
+                              b.contents.files.length
+                                ? `${b.contents.files.length} ${b.contents.files.length === 1 ? 'directory' : 'directories'}`
+                                : '',
                             ]
                               .filter(Boolean)
                               .join(', ') || '–'}
