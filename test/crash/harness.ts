@@ -31,6 +31,8 @@ export interface CrashRig {
   api(method: string, url: string, body?: unknown): Promise<{ status: number; json: Json }>
   /** Sets up the owner, workspace `acme`, project `shop` (the rig's repo) and environment `main` (first start). */
   bootstrap(): Promise<{ envId: string; host: string }>
+  /** One more environment of project `shop` (after `bootstrap`), with `settings` (runtime, window…). */
+  addEnvironment(name: string, settings?: Json): Promise<{ envId: string; host: string }>
   deploy(envId: string): Promise<Json>
   waitDeployment(id: string, timeoutMs?: number): Promise<Json>
   /** What the edge answers for the environment's host (status and body). */
@@ -52,7 +54,11 @@ export interface Server {
 
 export async function createCrashRig(
   t: TestContext | { after(fn: () => unknown): void },
-  options: { readonly edgeWorkers?: number } = {},
+  options: {
+    readonly edgeWorkers?: number
+    /** Run node@… apps on their pinned Node.js version (runtime updates); default off (the host's node). */
+    readonly runtimePinning?: boolean
+  } = {},
 ): Promise<CrashRig> {
   const dir = mkdtempSync(path.join(tmpdir(), 'palisade-crash-'))
   chmodSync(dir, 0o711)
@@ -63,6 +69,7 @@ export async function createCrashRig(
   const apiPort = await freePort()
   const apiUrl = `http://127.0.0.1:${apiPort}`
   let token = ''
+  let projectId = ''
   const envIds: string[] = []
   let current: Server | null = null
   t.after(async () => {
@@ -80,7 +87,7 @@ export async function createCrashRig(
         env: {
           PATH: process.env['PATH'] ?? '',
           PALISADE_LOG_LEVEL: 'warn',
-          PALISADE_RUNTIME_PINNING: 'off',
+          PALISADE_RUNTIME_PINNING: options.runtimePinning === true ? 'on' : 'off',
           PALISADE_DATA_DIR: dataDir,
           PALISADE_MASTER_KEY: 'c'.repeat(64),
           PALISADE_EDGE_HTTP_LISTEN: `127.0.0.1:${edgePort}`,
@@ -162,9 +169,11 @@ export async function createCrashRig(
         repository: repo.dir,
       })
       if (project.status !== 201) throw new Error(JSON.stringify(project.json))
-      const env = await api('POST', `/v1/projects/${String(project.json['id'])}/environments`, {
-        name: 'main',
-      })
+      projectId = project.json['id'] as string
+      return rig.addEnvironment('main')
+    },
+    async addEnvironment(name, settings = {}) {
+      const env = await api('POST', `/v1/projects/${projectId}/environments`, { name, ...settings })
       if (env.status !== 201) throw new Error(JSON.stringify(env.json))
       envIds.push(env.json['id'] as string)
       return { envId: env.json['id'] as string, host: env.json['host'] as string }
