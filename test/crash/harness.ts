@@ -269,7 +269,8 @@ export async function checkInvariants(
       const a = await rig.edge(host)
       return a.status === -1 ? undefined : a
     },
-    10_000,
+    // The edge workers a restarted control plane starts take their time on a loaded 2-core machine.
+    30_000,
     'the edge to answer',
   )
   if (answer.status !== 200 || !answer.body.startsWith(versionOfRelease(release) + ' '))
