@@ -10,6 +10,7 @@ import {
   commitVersion,
   crashThenRestart,
   createCrashRig,
+  startSummary,
   type CrashRig,
   type Json,
 } from './harness.js'
@@ -187,6 +188,7 @@ describe(
         assert.equal(next['status'], 'succeeded', JSON.stringify(next))
         const { release } = await checkInvariants(rig, envId, host, versionOf)
         assert.equal(release, next['number'])
+        t.diagnostic(startSummary(rig))
       })
     })
   },

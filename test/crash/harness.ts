@@ -26,6 +26,8 @@ export interface CrashRig {
   readonly repo: TestRepo
   readonly edgePort: number
   readonly apiUrl: string
+  /** How long each start took until /v1/health answered, ms (where a crash test's time goes). */
+  readonly startMs: readonly number[]
   /** Starts `palisade serve`; with `crashAt` it kills itself there. Resolves once /v1/health answers. */
   start(crashAt?: string): Promise<Server>
   api(method: string, url: string, body?: unknown): Promise<{ status: number; json: Json }>
@@ -72,6 +74,7 @@ export async function createCrashRig(
   let projectId = ''
   const envIds: string[] = []
   let current: Server | null = null
+  const startMs: number[] = []
   t.after(async () => {
     await current?.stop()
     removeSandboxes(envIds)
@@ -121,11 +124,15 @@ export async function createCrashRig(
     }
     current = server
     // Generous: a loaded test machine starts a supervisor, a control plane and edge workers slowly.
-    const deadline = Date.now() + 120_000
+    const spawnedAt = Date.now()
+    const deadline = spawnedAt + 120_000
     for (;;) {
       if (child.exitCode !== null || child.signalCode !== null) return server
       try {
-        if ((await fetch(`${apiUrl}/v1/health`)).ok) return server
+        if ((await fetch(`${apiUrl}/v1/health`)).ok) {
+          startMs.push(Date.now() - spawnedAt)
+          return server
+        }
       } catch {
         // not listening yet
       }
@@ -157,6 +164,7 @@ export async function createCrashRig(
     repo,
     edgePort,
     apiUrl,
+    startMs,
     start,
     api,
     async bootstrap() {
@@ -229,6 +237,12 @@ export async function crashThenRestart(
     throw new Error(`not killed at ${point}: ${server.output().slice(-2000)}`)
   }
   return rig.start(armNext)
+}
+
+/** One line for `t.diagnostic`: how many control-plane starts the test made and how long they took. */
+export function startSummary(rig: CrashRig): string {
+  const total = rig.startMs.reduce((a, b) => a + b, 0)
+  return `${rig.startMs.length} control-plane starts, ${total} ms until /v1/health in all (longest ${Math.max(0, ...rig.startMs)} ms)`
 }
 
 /** Commits app version `v` to the rig's repository. */
