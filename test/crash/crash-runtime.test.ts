@@ -12,7 +12,7 @@ import {
   parseVersion,
   shippedCatalog,
 } from '../../src/runtimes/index.js'
-import { checkInvariants, createCrashRig, type CrashRig, type Json } from './harness.js'
+import { checkInvariants, createCrashRig, startSummary, type CrashRig, type Json } from './harness.js'
 
 /**
  * Issue #19, a runtime update (the scheduler moving node@20 apps from OLD to NEW in their maintenance window)
@@ -216,6 +216,7 @@ describe(
           }
           const verify = await rig.cli(['audit', 'verify', '--workspace', 'acme'])
           assert.equal(verify.code, 0, verify.stdout + verify.stderr)
+          t.diagnostic(startSummary(rig))
         },
       )
     })
