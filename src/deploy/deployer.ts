@@ -1010,6 +1010,8 @@ export function createDeployer(deps: DeployDeps) {
       commit: string | null
       runtimeVersion?: string | null
       sourceRelease?: number
+      /** The deployment's id when the caller recorded it beforehand (the runtime scheduler); default: a new one. */
+      id?: string
       /** The audit event's changes (runtime updates describe the step); default: the deployment's fields. */
       changes?: Record<string, unknown>
     },
@@ -1023,7 +1025,7 @@ export function createDeployer(deps: DeployDeps) {
         .executeTakeFirst()
       const number = Number(last?.n ?? 0) + 1
       const r: DeploymentsTable = {
-        id: newId('dep'),
+        id: fields.id ?? newId('dep'),
         environment_id: env.id,
         workspace_id: env.workspace_id,
         project_id: env.project_id,
@@ -1703,11 +1705,14 @@ export function createDeployer(deps: DeployDeps) {
     /**
      * Queues a runtime update by the platform: the current release's code (same commit, no fetch) built
      * and started on `version` through the normal zero-downtime path; a failed build or health check
-     * leaves the current release serving. Writes `environment.runtime.update.start` with `changes`.
+     * leaves the current release serving. Writes `environment.runtime.update.start` with `changes`. `id` is
+     * the deployment's id, chosen and recorded by the scheduler before it asks (a crash in between leaves an
+     * attempt naming a deployment that never existed, which the scheduler clears, instead of a deployment
+     * no attempt names).
      */
     async createRuntimeUpdate(
       envId: string,
-      input: { version: string; changes: Record<string, unknown> },
+      input: { id?: string; version: string; changes: Record<string, unknown> },
     ): Promise<Deployment> {
       const env = await envRow(envId)
       if (!env) throw notFound('environment')
@@ -1722,6 +1727,7 @@ export function createDeployer(deps: DeployDeps) {
         commit: current.commit,
         runtimeVersion: input.version,
         sourceRelease: current.release,
+        ...(input.id === undefined ? {} : { id: input.id }),
         changes: { release: current.release, commit: current.commit, ...input.changes },
       })
     },

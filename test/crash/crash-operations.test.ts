@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, test } from 'node:test'
 import { createProcessRecords, inspectProcesses } from '../../src/deploy/index.js'
-import { nodeApp } from '../../src/deploy/testing.js'
+import { eventually, nodeApp } from '../../src/deploy/testing.js'
 import {
   checkInvariants,
   commitVersion,
   crashThenRestart,
   createCrashRig,
+  startSummary,
   type CrashRig,
   type Json,
 } from './harness.js'
@@ -25,6 +27,20 @@ function processesByRole(
   const roles: Record<string, number> = {}
   for (const r of seen.live) roles[r.role] = (roles[r.role] ?? 0) + 1
   return { roles, unrecorded: seen.unrecorded.length }
+}
+
+/** Pids whose command line has an argument equal to `tag` (as `ps` would find them). */
+function pidsNaming(tag: string): number[] {
+  const found: number[] = []
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').includes(tag)) found.push(Number(name))
+    } catch {
+      // gone
+    }
+  }
+  return found
 }
 
 /**
@@ -89,13 +105,7 @@ describe(
 
       await t.test('a rollback killed after its switch succeeds and serves the earlier release', async () => {
         let rb: Json = {}
-        server = await crashThenRestart(
-          rig,
-          server,
-          'deploy.switched',
-          async () => (rb = await rollback()),
-          'build.running',
-        )
+        server = await crashThenRestart(rig, server, 'deploy.switched', async () => (rb = await rollback()))
         const settled = await rig.waitDeployment(rb['id'] as string, 30_000)
         assert.equal(settled['status'], 'succeeded', JSON.stringify(settled))
         const { release } = await checkInvariants(rig, envId, host, versionOf, { auditVerify: false })
@@ -103,20 +113,22 @@ describe(
       })
 
       await t.test(
-        'a build killed while it runs fails, and its sandbox is gone after the restart',
+        'a build killed while it runs fails, and nothing of its sandbox is left after the restart',
         async () => {
-          let dep: Json = {}
-          // A build step that runs long enough to be cut: `npm run build`.
+          // A build step that runs long and leaves a detached child of its own (new session, SIGTERM
+          // ignored), tagged so that /proc shows it: killed with the control plane mid-build, neither may
+          // outlive the restart.
+          const tag = `crash-build-${randomBytes(6).toString('hex')}`
+          const child = `process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)`
+          const step = `require('child_process').spawn(process.execPath, ['-e', ${JSON.stringify(child)}, '${tag}'], { detached: true, stdio: 'ignore' }).unref(); setTimeout(() => {}, 120000)`
           const app = nodeApp('slow-build')
           const pkg = JSON.parse(app['package.json'] ?? '{}') as { scripts: Record<string, string> }
-          pkg.scripts['build'] = 'node -e "setTimeout(() => {}, 60000)"'
-          server = await crashThenRestart(
-            rig,
-            server,
-            'build.running',
-            async () => (dep = await deployNext({ ...app, 'package.json': JSON.stringify(pkg) })),
-            'job.running',
-          )
+          pkg.scripts['build'] = `node -e ${JSON.stringify(step)} ${tag}`
+          const dep = await deployNext({ ...app, 'package.json': JSON.stringify(pkg) })
+          // Killed from outside once the build's detached child runs (later than the `build.running` point).
+          await eventually(() => pidsNaming(tag).length >= 2, 120_000, 'the build and its detached child')
+          await server.kill9()
+          server = await rig.start('job.running')
           const settled = await rig.waitDeployment(dep['id'] as string, 30_000)
           assert.equal(settled['status'], 'failed')
           assert.equal(settled['reason'], INTERRUPTED)
@@ -125,6 +137,11 @@ describe(
           const p = processesByRole(rig, envId)
           assert.equal(p.roles['build'] ?? 0, 0, JSON.stringify(p))
           assert.equal(p.unrecorded, 0, JSON.stringify(p))
+          await eventually(() => pidsNaming(tag).length === 0, 10_000, 'no process of the build').catch(
+            () => {
+              throw new Error(`processes of the build left: ${JSON.stringify(pidsNaming(tag))}`)
+            },
+          )
           assert.ok(
             !existsSync(path.join(rig.dataDir, 'envs', envId, 'releases', String(dep['number']))),
             'the half-built release is removed',
@@ -171,6 +188,7 @@ describe(
         assert.equal(next['status'], 'succeeded', JSON.stringify(next))
         const { release } = await checkInvariants(rig, envId, host, versionOf)
         assert.equal(release, next['number'])
+        t.diagnostic(startSummary(rig))
       })
     })
   },

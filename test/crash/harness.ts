@@ -26,11 +26,15 @@ export interface CrashRig {
   readonly repo: TestRepo
   readonly edgePort: number
   readonly apiUrl: string
+  /** How long each start took until /v1/health answered, ms (where a crash test's time goes). */
+  readonly startMs: readonly number[]
   /** Starts `palisade serve`; with `crashAt` it kills itself there. Resolves once /v1/health answers. */
   start(crashAt?: string): Promise<Server>
   api(method: string, url: string, body?: unknown): Promise<{ status: number; json: Json }>
   /** Sets up the owner, workspace `acme`, project `shop` (the rig's repo) and environment `main` (first start). */
   bootstrap(): Promise<{ envId: string; host: string }>
+  /** One more environment of project `shop` (after `bootstrap`), with `settings` (runtime, window…). */
+  addEnvironment(name: string, settings?: Json): Promise<{ envId: string; host: string }>
   deploy(envId: string): Promise<Json>
   waitDeployment(id: string, timeoutMs?: number): Promise<Json>
   /** What the edge answers for the environment's host (status and body). */
@@ -52,7 +56,11 @@ export interface Server {
 
 export async function createCrashRig(
   t: TestContext | { after(fn: () => unknown): void },
-  options: { readonly edgeWorkers?: number } = {},
+  options: {
+    readonly edgeWorkers?: number
+    /** Run node@… apps on their pinned Node.js version (runtime updates); default off (the host's node). */
+    readonly runtimePinning?: boolean
+  } = {},
 ): Promise<CrashRig> {
   const dir = mkdtempSync(path.join(tmpdir(), 'palisade-crash-'))
   chmodSync(dir, 0o711)
@@ -63,8 +71,10 @@ export async function createCrashRig(
   const apiPort = await freePort()
   const apiUrl = `http://127.0.0.1:${apiPort}`
   let token = ''
+  let projectId = ''
   const envIds: string[] = []
   let current: Server | null = null
+  const startMs: number[] = []
   t.after(async () => {
     await current?.stop()
     removeSandboxes(envIds)
@@ -80,7 +90,7 @@ export async function createCrashRig(
         env: {
           PATH: process.env['PATH'] ?? '',
           PALISADE_LOG_LEVEL: 'warn',
-          PALISADE_RUNTIME_PINNING: 'off',
+          PALISADE_RUNTIME_PINNING: options.runtimePinning === true ? 'on' : 'off',
           PALISADE_DATA_DIR: dataDir,
           PALISADE_MASTER_KEY: 'c'.repeat(64),
           PALISADE_EDGE_HTTP_LISTEN: `127.0.0.1:${edgePort}`,
@@ -114,11 +124,15 @@ export async function createCrashRig(
     }
     current = server
     // Generous: a loaded test machine starts a supervisor, a control plane and edge workers slowly.
-    const deadline = Date.now() + 120_000
+    const spawnedAt = Date.now()
+    const deadline = spawnedAt + 120_000
     for (;;) {
       if (child.exitCode !== null || child.signalCode !== null) return server
       try {
-        if ((await fetch(`${apiUrl}/v1/health`)).ok) return server
+        if ((await fetch(`${apiUrl}/v1/health`)).ok) {
+          startMs.push(Date.now() - spawnedAt)
+          return server
+        }
       } catch {
         // not listening yet
       }
@@ -150,6 +164,7 @@ export async function createCrashRig(
     repo,
     edgePort,
     apiUrl,
+    startMs,
     start,
     api,
     async bootstrap() {
@@ -162,9 +177,11 @@ export async function createCrashRig(
         repository: repo.dir,
       })
       if (project.status !== 201) throw new Error(JSON.stringify(project.json))
-      const env = await api('POST', `/v1/projects/${String(project.json['id'])}/environments`, {
-        name: 'main',
-      })
+      projectId = project.json['id'] as string
+      return rig.addEnvironment('main')
+    },
+    async addEnvironment(name, settings = {}) {
+      const env = await api('POST', `/v1/projects/${projectId}/environments`, { name, ...settings })
       if (env.status !== 201) throw new Error(JSON.stringify(env.json))
       envIds.push(env.json['id'] as string)
       return { envId: env.json['id'] as string, host: env.json['host'] as string }
@@ -222,6 +239,12 @@ export async function crashThenRestart(
   return rig.start(armNext)
 }
 
+/** One line for `t.diagnostic`: how many control-plane starts the test made and how long they took. */
+export function startSummary(rig: CrashRig): string {
+  const total = rig.startMs.reduce((a, b) => a + b, 0)
+  return `${rig.startMs.length} control-plane starts, ${total} ms until /v1/health in all (longest ${Math.max(0, ...rig.startMs)} ms)`
+}
+
 /** Commits app version `v` to the rig's repository. */
 export function commitVersion(rig: CrashRig, v: string): void {
   rig.repo.commit(nodeApp(v))
@@ -260,7 +283,8 @@ export async function checkInvariants(
       const a = await rig.edge(host)
       return a.status === -1 ? undefined : a
     },
-    10_000,
+    // The edge workers a restarted control plane starts take their time on a loaded 2-core machine.
+    30_000,
     'the edge to answer',
   )
   if (answer.status !== 200 || !answer.body.startsWith(versionOfRelease(release) + ' '))

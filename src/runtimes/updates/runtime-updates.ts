@@ -2,6 +2,8 @@ import { diffChanges, type AuditLog } from '../../audit/index.js'
 import { actorOf, PLATFORM, type Principal } from '../../iam/index.js'
 import { systemClock, type Clock } from '../../shared/clock.js'
 import { PLATFORM_CONTEXT, type RequestContext } from '../../shared/context.js'
+import { crashPoint } from '../../shared/crash-point.js'
+import { newId } from '../../shared/ids.js'
 import { UnprocessableError } from '../../shared/errors.js'
 import {
   isUniqueViolation,
@@ -33,7 +35,7 @@ export interface RuntimeUpdateDeploy {
   } | null>
   createRuntimeUpdate(
     envId: string,
-    input: { version: string; changes: Record<string, unknown> },
+    input: { id: string; version: string; changes: Record<string, unknown> },
   ): Promise<{ readonly id: string; readonly number: number }>
   findDeployment(id: string): Promise<
     | {
@@ -237,10 +239,25 @@ export function createRuntimeUpdates(deps: RuntimeUpdatesDeps) {
   async function settle(env: Environment, state: RuntimeUpdateStatesTable): Promise<void> {
     const id = state.attempt_deployment_id as string
     const d = await deps.deploy.findDeployment(id)
-    if (d && d.status !== 'succeeded' && d.status !== 'failed') return
-    const ok = d?.status === 'succeeded'
+    if (!d) {
+      // The attempt was recorded, then the control plane stopped before the deployment was created: nothing
+      // started and nothing was audited, so the attempt is cleared and the update is due again.
+      await saveState(db, env, {
+        attempt_deployment_id: null,
+        attempt_version: null,
+        attempt_from: null,
+        attempt_kind: null,
+      })
+      deps.logger?.warn(
+        { environmentId: env.id, deploymentId: id },
+        'a runtime update was cut off before its deployment was created; it is tried again',
+      )
+      return
+    }
+    if (d.status !== 'succeeded' && d.status !== 'failed') return
+    const ok = d.status === 'succeeded'
     const now = clock.now()
-    const reason = d?.reason ?? 'the deployment is gone'
+    const reason = d.reason ?? 'unknown'
     const retryAfter = ok ? null : retryAfterFailure(env.maintenanceWindow, now, deps.policy)
     await db.transaction().execute(async (trx) => {
       await saveState(trx, env, {
@@ -299,22 +316,39 @@ export function createRuntimeUpdates(deps: RuntimeUpdatesDeps) {
   }
 
   async function start(env: Environment, from: string, step: UpdateToApply): Promise<void> {
-    const d = await deps.deploy.createRuntimeUpdate(env.id, {
-      version: step.version,
-      changes: {
-        runtimeVersion: { from, to: step.version },
-        step: step.kind,
-        due: step.due,
-        reason: step.reason,
-        outsideWindow: step.outsideWindow,
-      },
-    })
+    // The attempt is recorded before its deployment exists (with the id the deployment will get): a crash
+    // between the two leaves an attempt that `settle` clears, never a deployment whose outcome no one audits.
+    const id = newId('dep')
     await saveState(db, env, {
-      attempt_deployment_id: d.id,
+      attempt_deployment_id: id,
       attempt_version: step.version,
       attempt_from: from,
       attempt_kind: step.kind,
     })
+    crashPoint('runtime.update-recorded')
+    let d: { readonly id: string; readonly number: number }
+    try {
+      d = await deps.deploy.createRuntimeUpdate(env.id, {
+        id,
+        version: step.version,
+        changes: {
+          runtimeVersion: { from, to: step.version },
+          step: step.kind,
+          due: step.due,
+          reason: step.reason,
+          outsideWindow: step.outsideWindow,
+        },
+      })
+    } catch (err) {
+      await saveState(db, env, {
+        attempt_deployment_id: null,
+        attempt_version: null,
+        attempt_from: null,
+        attempt_kind: null,
+      })
+      throw err
+    }
+    crashPoint('runtime.update-created')
     deps.logger?.info(
       { environmentId: env.id, deploymentId: d.id, from, to: step.version, kind: step.kind },
       'runtime update started',
