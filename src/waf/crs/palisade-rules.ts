@@ -69,7 +69,7 @@ const URL_PREFIX = String.raw`(?:^|[\s'\x22(,;=<>\x60|])(?:[a-z][a-z0-9+.-]{1,15
 const HOST_END = String.raw`(?:[:/?#\x5c\s'\x22]|$)`
 
 /**
- * Palisade's default exclusions, loaded before CRS (ids 9 500 001–9 500 009). Each removes one
+ * Palisade's default exclusions, loaded before CRS (ids 9 500 001–9 500 010). Each removes one
  * request value from a few CRS rules whose patterns read ordinary text as an attack, and only that
  * value (ctl:ruleRemoveTargetById=ID;%{MATCHED_VAR_NAME}, a Palisade extension): another value of
  * the same name, or the same value's Base64 view, is still inspected. WAF.md lists them.
@@ -95,6 +95,64 @@ SecRule ARGS "@isText noPhpCall" \
 # UTF-8 with no < or > is not read by 941310.
 SecRule ARGS|REQUEST_COOKIES "@isText utf8" \
   "id:9500002,phase:2,pass,nolog,t:none,t:urlDecodeUni,ctl:'ruleRemoveTargetById=941310;%{MATCHED_VAR_NAME}',tag:'palisade',tag:'palisade-exclusion',ver:'PALISADE/1'"
+
+# 930120 reads the file names of lfi-os-files.data, among them a project's own files (package.json,
+# yarn.lock, tsconfig.json, config.yml ...). Repository webhooks and CI APIs list changed files by their
+# path inside the repository: a JSON value that is only a relative path (no leading / or ~, no ..
+# segment, no backslash, colon, % or NUL) ending in such a file name is not read by 930120. The same
+# name in a query, a form or the path, an absolute path, a traversal, and every other value still are.
+SecRule ARGS:/^json\./ "@rx ^(?:\.?[\w@+-][\w.@+-]*/)*(?:package(?:-lock)?\.json|tsconfig(?:\.[\w-]+)?\.json|yarn\.lock|webpack\.config\.js|gruntfile\.js|ormconfig\.json|npm-debug\.log|(?:config|config_\w+|parameters|routing|security|services)\.yml)$" \
+  "id:9500004,phase:2,pass,nolog,t:none,ctl:'ruleRemoveTargetById=930120;%{MATCHED_VAR_NAME}',tag:'palisade',tag:'palisade-exclusion',ver:'PALISADE/1'"
+
+# Markdown is text for people: issue bodies, comments, commit messages and chat messages quote
+# commands and code ("run ${'`'}git log | head${'`'} to see", fenced ${'```'}bash blocks, tables drawn with |).
+# The CRS rules that find a Unix or Windows command word after a separator or at the start of a line
+# (932100/932105/932110/932115/932130/932140/932150/932160) do not read a value that is Markdown: it
+# has a fenced code block line, a table delimiter row, or a code span inside a sentence (a word before
+# it, then a space; punctuation or a space and another word after it). Nor does 942190 (SELECT * ... in
+# a code span). Every other rule still reads it (942100 @detectSQLi among them), and so does 9500350
+# (backticks glued to = or a separator, the shell's command substitution).
+SecRule ARGS "@rx (?m:^[ \t]{0,3}(?:${'```'}|~~~)[\w+#.-]*\r?$|^\|?(?:[ \t]*:?-{3,}:?[ \t]*\|)+[ \t]*\r?$|[A-Za-z]{2,}[^${'`'}\n]*[ \t(]${'`'}[^${'`'}\n]+${'`'}[ \t.,:;!?)]+(?:[A-Za-z]{2,}|$))" \
+  "id:9500005,phase:2,pass,nolog,t:none,ctl:'ruleRemoveTargetById=932100;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=932105;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=932110;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=932115;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=932130;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=932140;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=932150;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=932160;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=942190;%{MATCHED_VAR_NAME}',tag:'palisade',tag:'palisade-exclusion',ver:'PALISADE/1'"
+
+# An image sent inline as a data: URI (avatars, screenshots in JSON APIs) matches 941130 (the word
+# base64) and 941170 (data: URIs, which can carry HTML). A value that is wholly a data: URI of a
+# raster image in Base64 carries no markup; SVG (which can hold script) and text/html are still read.
+SecRule ARGS "@rx ^data:image/(?:png|jpe?g|gif|webp|avif|bmp|x-icon|vnd\.microsoft\.icon);base64,[A-Za-z0-9+/]+=*$" \
+  "id:9500006,phase:2,pass,nolog,t:none,ctl:'ruleRemoveTargetById=941130;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=941170;%{MATCHED_VAR_NAME}',tag:'palisade',tag:'palisade-exclusion',ver:'PALISADE/1'"
+
+# SAML messages (SAMLResponse, SAMLRequest) are Base64 of an XML document whose root element is
+# prefixed and declares its namespaces: 941130 reads "xmlns" as an XSS attribute vector (for <svg
+# xmlns=...>). The decoded view of a value that is an XML document with a prefixed root element
+# declaring a urn: namespace is not read by 941130; the other XSS rules (941100 @detectXSS, 941110
+# script tags, 941160 handlers ...) still read all of it.
+SecRule ARGS "@rx ^\s*(?:<\?xml[^>]*\?>\s*)?<[A-Za-z][\w.-]*:[A-Za-z][\w.-]*\s+xmlns:[A-Za-z][\w.-]*\s*=\s*\x22urn:" \
+  "id:9500007,phase:2,pass,nolog,t:none,ctl:'ruleRemoveTargetById=941130;%{MATCHED_VAR_NAME}',tag:'palisade',tag:'palisade-exclusion',ver:'PALISADE/1'"
+
+# A semicolon is sentence punctuation too ("I think it would do; copy should reach us", "tonight;
+# nc and ssh will be down"), and 932100/932105/932110/932115 read the word after it as a command. A
+# value that is a sentence of at least six words (letters, digits, sentence punctuation; no shell
+# syntax | & $ ${'`'} < > { } [ ] = / \ * % # ~ ^ +, no word starting with -) with "; " inside it is not
+# read by them. Commands need a path, an option, a redirection or a pipe far more often than not; the
+# other rules (9500330/9500340, 932120 ...) still read the value.
+SecRule ARGS "@rx ^(?:[A-Za-z0-9\x80-\xff'\x22(][A-Za-z0-9\x80-\xff'\x22,.!?:()-]* +){2,}[A-Za-z0-9\x80-\xff'\x22(][A-Za-z0-9\x80-\xff'\x22,.!?:()-]*; +(?:[A-Za-z0-9\x80-\xff'\x22(][A-Za-z0-9\x80-\xff'\x22,.!?:()-]*;? +){1,}[A-Za-z0-9\x80-\xff'\x22(][A-Za-z0-9\x80-\xff'\x22,.!?:()-]*[.!?\x22')]*$" \
+  "id:9500008,phase:2,pass,nolog,t:none,t:urlDecodeUni,ctl:'ruleRemoveTargetById=932100;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=932105;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=932110;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=932115;%{MATCHED_VAR_NAME}',tag:'palisade',tag:'palisade-exclusion',ver:'PALISADE/1'"
+
+# 942100 reads a value after t:utf8toUnicode,t:urlDecodeUni, which turns every non-ASCII character
+# into its low byte: Arabic alef (U+0627) becomes a single quote, lam (U+0644) a D, so ordinary Arabic
+# (and some Cyrillic, Greek, Hebrew) text reads as SQL. The application sees the characters, not those
+# bytes. A value with a non-ASCII character whose ASCII part has no SQL syntax (' " ${'`'} ; = \ # * -)
+# and no full-width form of one (U+FF02 ＂, ＃, ＇, ＊, －, ／, ；, ＝, ＼, ｀: databases with "best
+# fit" mappings read those as ASCII) is not read by 942100; the other 942 rules still read it.
+SecRule ARGS|REQUEST_COOKIES "@rx ^(?:[^'\x22\x60;=\x5c#*\-\xef]|\xef(?:[^\xbc\xbd]|\xbc[^\x82\x83\x87\x8a\x8d\x8f\x9b\x9d\xbc]|\xbd[^\x80]))*[\x80-\xee\xf0-\xff](?:[^'\x22\x60;=\x5c#*\-\xef]|\xef(?:[^\xbc\xbd]|\xbc[^\x82\x83\x87\x8a\x8d\x8f\x9b\x9d\xbc]|\xbd[^\x80]))*$" \
+  "id:9500009,phase:2,pass,nolog,t:none,ctl:'ruleRemoveTargetById=942100;%{MATCHED_VAR_NAME}',tag:'palisade',tag:'palisade-exclusion',ver:'PALISADE/1'"
+
+# 920440 refuses restricted file extensions (.com, .bat, .exe ...). REST APIs address resources by
+# e-mail address (/users/ana%40example.com), whose "extension" is the top-level domain. A request
+# whose last path segment is an e-mail address is not read by 920440 (it reads only the extension);
+# the path is still read by every other rule.
+SecRule REQUEST_BASENAME "@rx ^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}$" \
+  "id:9500010,phase:1,pass,nolog,t:none,ctl:ruleRemoveById=920440,tag:'palisade',tag:'palisade-exclusion',ver:'PALISADE/1'"
 `
 
 export const PALISADE_RULES = String.raw`
