@@ -64,9 +64,10 @@ const SCHEMA_FETCH = [
   String.raw`<(?:[\w-]+:)?(?:include|import|redefine|override)\b[^>]*\b(?:schemalocation|namespace)\s*=\s*['\x22]\s*(?:https?|ftp|file|jar|gopher|php|expect|netdoc)://`,
 ].join('|')
 
-/** `scheme://[user@]` or a scheme-relative `//`, at the start of a value or after a separator. */
-const URL_PREFIX = String.raw`(?:^|[\s'\x22(,;=<>\x60|])(?:[a-z][a-z0-9+.-]{1,15}:)?//(?:[^/?#@\s]*@)?`
-const HOST_END = String.raw`(?:[:/?#\x5c\s'\x22]|$)`
+/** `scheme://[user@]…` or a scheme-relative `//`, at the start of a value or after a separator. */
+const URL_PREFIX = String.raw`(?:^|[\s'\x22(,;=<>\x60|])(?:[a-z][a-z0-9+.-]{1,15}:)?//(?:[^/?#@\s]*@)*`
+/** The end of a host; `@` too: URL parsers disagree on which `@` ends the userinfo (`http://a@127.0.0.1@evil.example/`). */
+const HOST_END = String.raw`(?:[:/?#@\x5c\s'\x22]|$)`
 
 /**
  * Palisade's default exclusions, loaded before CRS (ids 9 500 001–9 500 010). Each removes one
@@ -175,8 +176,9 @@ SecRule ${VALUES} "@rx (?i:(?:^|[\s,{(\['\x22])\$(?:where|ne|eq|gt|gte|lt|lte|in
   "id:9500210,phase:2,block,capture,t:none,t:urlDecodeUni,msg:'NoSQL injection: operator or shell call in a value',${LOGDATA},tag:'attack-injection-nosql',${META},${SCORE(1)}"
 
 # Server-side template injection: arithmetic inside any template language's delimiters
-# ({{7*7}}, $\{7*7}, #{7*7}, <%= 7*7 %>, {%...%}, [[...]]), a probe every SSTI scanner sends.
-SecRule ${VALUES}|${NAMES}|REQUEST_HEADERS:User-Agent|REQUEST_HEADERS:Referer "@rx (?:\{\{|\$\{|#\{|\*\{|@\{|<%=?|\{%=?|\[\[|\{#)\s*[\d.]+\s*(?:[*+/%-]|\*\*)\s*[\d.]+\s*(?:\}\}|\}|%>|%\}|\]\]|#\})" \
+# ({{7*7}}, $\{7*7}, #{7*7}, <%= 7*7 %>, {%...%}, [[...]]; operands may be quoted: {{7*'7'}}), a probe
+# every SSTI scanner sends.
+SecRule ${VALUES}|${NAMES}|REQUEST_HEADERS:User-Agent|REQUEST_HEADERS:Referer "@rx (?:\{\{|\$\{|#\{|\*\{|@\{|<%=?|\{%=?|\[\[|\{#)\s*['\x22]?[\d.]+['\x22]?\s*(?:[*+/%-]|\*\*)\s*['\x22]?[\d.]+['\x22]?\s*(?:\}\}|\}|%>|%\}|\]\]|#\})" \
   "id:9500300,phase:2,block,capture,t:none,t:utf8toUnicode,t:urlDecodeUni,t:htmlEntityDecode,t:jsDecode,t:cssDecode,t:removeNulls,msg:'Server-side template injection: expression probe',${LOGDATA},tag:'attack-ssti',${META},${SCORE(1)}"
 
 # Template sandbox escapes: Python object-graph walks (Jinja2, Mako, Tornado), FreeMarker and
@@ -212,13 +214,15 @@ SecRule REQBODY_PROCESSOR "@streq XML" \
 SecRule ${NAMES}|${VALUES} "@rx (?i:(?:^|[.\[\s'\x22])class\s*[.\[]\s*['\x22]?(?:module|classloader|protectiondomain)\b|\bclassloader\s*[.\[]\s*['\x22]?(?:resources|parent|urls|defaultassertionstatus)\b|\.getclassloader\s*\()" \
   "id:9500600,phase:2,block,capture,t:none,t:urlDecodeUni,msg:'Class-loader manipulation (Spring4Shell)',${LOGDATA},tag:'attack-rce',tag:'attack-java',${META},${SCORE(1)}"
 
-# Prototype pollution: __proto__ or constructor.prototype as a key path, in names or values.
-SecRule ${NAMES}|${VALUES} "@rx (?i:(?:^|[.\[\s'\x22{,])__proto__(?:$|[.\[\]'\x22\s:=])|(?:^|[.\[\s'\x22])constructor\s*[.\[]\s*['\x22]?prototype\b)" \
+# Prototype pollution: __proto__ or constructor.prototype as a key path (a.constructor.prototype,
+# a[constructor][prototype], {"constructor": {"prototype": …}}), in names or values.
+SecRule ${NAMES}|${VALUES} "@rx (?i:(?:^|[.\[\s'\x22{,])__proto__(?:$|[.\[\]'\x22\s:=])|(?:^|[.\[\s'\x22{,])constructor['\x22]?\]?\s*[.\[:]\s*\{?\s*['\x22]?prototype\b)" \
   "id:9500700,phase:2,block,capture,t:none,t:urlDecodeUni,msg:'Prototype pollution',${LOGDATA},tag:'attack-prototype-pollution',${META},${SCORE(1)}"
 
 # Serialized objects: Java (raw, hex and Base64 stream headers), PHP, .NET (BinaryFormatter,
-# Json.NET $type, ObjectDataProvider), Python pickle, YAML language tags.
-SecRule ${VALUES}|REQUEST_BODY|REQUEST_HEADERS "@rx (?:^|[^\w+/])rO0AB[A-Za-z0-9+/]|\xac\xed\x00\x05|(?:^|[^\w])aced0005[0-9a-fA-F]{4}|(?:^|[;{\s'\x22])[OC]:\d+:\x22[\w\x5c]+\x22:\d+:\{|^a:\d+:\{(?:[isbdN]:|\})|AAEAAAD/////|ObjectDataProvider|System\.Diagnostics\.Process|\$type['\x22]?\s*:\s*['\x22][\w.]+\.[\w.]+,\s*[\w.]+|c(?:os|posix|nt|subprocess|builtins|__builtin__)\n(?:system|popen|exec|eval|check_output|call|getoutput)\b|^gASV|!!python/(?:object|name|module)|!!(?:javax?|com|org)\.|!ruby/(?:object|hash|marshal)" \
+# Json.NET $type, ObjectDataProvider), Python pickle, YAML language tags, JSON text naming a Java
+# class under @type/@class (fastjson).
+SecRule ${VALUES}|REQUEST_BODY|REQUEST_HEADERS "@rx (?:^|[^\w+/])rO0AB[A-Za-z0-9+/]|\xac\xed\x00\x05|(?:^|[^\w])aced0005[0-9a-fA-F]{4}|(?:^|[;{\s'\x22])[OC]:\d+:\x22[\w\x5c]+\x22:\d+:\{|^a:\d+:\{(?:[isbdN]:|\})|AAEAAAD/////|ObjectDataProvider|System\.Diagnostics\.Process|\$type['\x22]?\s*:\s*['\x22][\w.]+\.[\w.]+,\s*[\w.]+|c(?:os|posix|nt|subprocess|builtins|__builtin__)\n(?:system|popen|exec|eval|check_output|call|getoutput)\b|^gASV|!!python/(?:object|name|module)|!!(?:javax?|com|org)\.|!ruby/(?:object|hash|marshal)|['\x22]@(?:type|class)['\x22]\s*:\s*['\x22]L?\[*[a-zA-Z_$][\w$]*(?:\.[\w$]+){2,}['\x22;]" \
   "id:9500800,phase:2,block,capture,t:none,msg:'Serialized object in a parameter (deserialization attack)',${LOGDATA},tag:'attack-deserialization',${META},${SCORE(1)}"
 
 # fastjson / Jackson polymorphic typing: a class name under @type / @class.
@@ -259,6 +263,17 @@ SecRule ${VALUES}|${NAMES} "@rx (?i:(?:^|[;&|\n(])\s*@?\s*(?:set\s+/[ap]\s|cmd(?
 # bracket, not an = or a command separator.
 SecRule ${VALUES} "@rx [=;&|]\s*\x60\s*[a-z_][\w./-]*(?:\s+[^\x60\r\n]{0,100})?\x60" \
   "id:9500350,phase:2,block,capture,t:none,t:urlDecodeUni,t:lowercase,msg:'Remote command execution: backtick command substitution',${LOGDATA},tag:'attack-rce',tag:'platform-unix',${META},${SCORE(1)}"
+
+# Wildcard paths: the shell expands /???/b??/w?oami to /usr/bin/whoami, so no command name is written
+# out. Two path segments in a row that hold a ? wildcard (URLs put ? once, before the query).
+SecRule ${VALUES} "@rx /[\w.-]*\?[\w?.-]*/[\w.-]*\?[\w?.*-]*" \
+  "id:9500360,phase:2,block,capture,t:none,t:urlDecodeUni,msg:'Remote command execution: wildcard-obfuscated path',${LOGDATA},tag:'attack-rce',tag:'platform-unix',${META},${SCORE(1)}"
+
+# CRLF look-alikes: U+560A and U+560D (UTF-8 E5 98 8A / E5 98 8D) end in the bytes 0A and 0D; a server
+# or library that truncates characters to one byte (Node.js before 8.x, some Java header APIs) writes a
+# line break, then the attacker's header. Either character followed by a header name and a colon.
+SecRule REQUEST_URI|REQUEST_FILENAME|${VALUES}|REQUEST_HEADERS "@rx \xe5\x98[\x8a\x8d](?:\xe5\x98[\x8a\x8d])?\s*[A-Za-z][\w-]{1,40}\s*:" \
+  "id:9500920,phase:2,block,capture,t:none,t:urlDecodeUni,msg:'HTTP response splitting: CRLF look-alike character before a header',${LOGDATA},tag:'attack-protocol',${META},${SCORE(1)}"
 
 # XML that makes its parser fetch a schema (SSRF, XXE through the schema): xsi:schemaLocation and
 # xsi:noNamespaceSchemaLocation with a URL, xs:include / xs:import / xs:redefine / xs:override pointing
