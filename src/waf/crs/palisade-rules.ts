@@ -70,7 +70,7 @@ const URL_PREFIX = String.raw`(?:^|[\s'\x22(,;=<>\x60|])(?:[a-z][a-z0-9+.-]{1,15
 const HOST_END = String.raw`(?:[:/?#@\x5c\s'\x22]|$)`
 
 /**
- * Palisade's default exclusions, loaded before CRS (ids 9 500 001–9 500 010). Each removes one
+ * Palisade's default exclusions, loaded before CRS (ids 9 500 001–9 500 010 and 9 500 020). Each removes one
  * request value from a few CRS rules whose patterns read ordinary text as an attack, and only that
  * value (ctl:ruleRemoveTargetById=ID;%{MATCHED_VAR_NAME}, a Palisade extension): another value of
  * the same name, or the same value's Base64 view, is still inspected. WAF.md lists them.
@@ -154,6 +154,15 @@ SecRule ARGS|REQUEST_COOKIES "@rx ^(?:[^'\x22\x60;=\x5c#*\-\xef]|\xef(?:[^\xbc\x
 # the path is still read by every other rule.
 SecRule REQUEST_BASENAME "@rx ^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}$" \
   "id:9500010,phase:1,pass,nolog,t:none,ctl:ruleRemoveById=920440,tag:'palisade',tag:'palisade-exclusion',ver:'PALISADE/1'"
+
+# JSON text inside a value (Slack's payload=, GraphQL's variables= in a GET, Base64 views of JSON
+# documents) opens with {" and 932100/932110/932115 read { as a command separator, so a first key
+# that is also a command name ({"debug": …}, {"find": …}) reads as a command. Neither a Unix shell
+# ({ needs a space and a ; to group) nor cmd.exe runs a word after {". A value that opens as a JSON
+# object or array of objects and holds no command separator (; | & ${"`"} $ or a line break) is not read
+# by those three rules; a separator anywhere in it and every other rule still apply.
+SecRule ARGS "@rx ^\s*\[?\s*\{\s*\x22[^;|&\x60$\r\n]*$" \
+  "id:9500020,phase:2,pass,nolog,t:none,t:urlDecodeUni,ctl:'ruleRemoveTargetById=932100;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=932110;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=932115;%{MATCHED_VAR_NAME}',tag:'palisade',tag:'palisade-exclusion',ver:'PALISADE/1'"
 `
 
 export const PALISADE_RULES = String.raw`
