@@ -159,7 +159,7 @@ SecRule REQUEST_BASENAME "@rx ^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+
 # documents) opens with {" and 932100/932110/932115 read { as a command separator, so a first key
 # that is also a command name ({"debug": …}, {"find": …}) reads as a command. Neither a Unix shell
 # ({ needs a space and a ; to group) nor cmd.exe runs a word after {". A value that opens as a JSON
-# object or array of objects and holds no command separator (; | & ${"`"} $ or a line break) is not read
+# object or array of objects and holds no command separator (; | & ${'`'} $ or a line break) is not read
 # by those three rules; a separator anywhere in it and every other rule still apply.
 SecRule ARGS "@rx ^\s*\[?\s*\{\s*\x22[^;|&\x60$\r\n]*$" \
   "id:9500020,phase:2,pass,nolog,t:none,t:urlDecodeUni,ctl:'ruleRemoveTargetById=932100;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=932110;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=932115;%{MATCHED_VAR_NAME}',tag:'palisade',tag:'palisade-exclusion',ver:'PALISADE/1'"
