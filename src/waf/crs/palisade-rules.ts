@@ -284,6 +284,14 @@ SecRule ${VALUES} "@rx /[\w.-]*\?[\w?.-]*/[\w.-]*\?[\w?.*-]*" \
 SecRule REQUEST_URI|REQUEST_FILENAME|${VALUES}|REQUEST_HEADERS "@rx \xe5\x98[\x8a\x8d](?:\xe5\x98[\x8a\x8d])?\s*[A-Za-z][\w-]{1,40}\s*:" \
   "id:9500920,phase:2,block,capture,t:none,t:urlDecodeUni,msg:'HTTP response splitting: CRLF look-alike character before a header',${LOGDATA},tag:'attack-protocol',${META},${SCORE(1)}"
 
+# Out-of-band interaction probes: blind injection (SSRF, Log4Shell, XXE, command injection) is found by
+# making the server look up or fetch a unique name under a public interaction service (Burp
+# Collaborator, interactsh, dnslog ...). A host name with a probe label (8+ characters) under one of
+# those services, in a header (the user agent too), a parameter, a cookie or XML. A link to the service's
+# own site has no probe label.
+SecRule REQUEST_HEADERS|${VALUES}|REQUEST_FILENAME "@rx (?i)[a-z0-9-]{8,}\.(?:burpcollaborator\.net|oastify\.com|interact\.sh|interactsh\.com|oast\.(?:pro|live|site|online|fun|me)|dnslog\.(?:cn|link)|ceye\.io|requestrepo\.com|canarytokens\.com|bxss\.me)\b" \
+  "id:9500930,phase:2,block,capture,t:none,t:urlDecodeUni,t:lowercase,msg:'Out-of-band interaction probe (blind injection)',${LOGDATA},tag:'attack-generic',${META},${SCORE(1)}"
+
 # XML that makes its parser fetch a schema (SSRF, XXE through the schema): xsi:schemaLocation and
 # xsi:noNamespaceSchemaLocation with a URL, xs:include / xs:import / xs:redefine / xs:override pointing
 # at a URL. In parameters that carry XML (the tag is required) and in XML bodies.
