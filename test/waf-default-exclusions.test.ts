@@ -118,6 +118,7 @@ test(
     assertAllowed(json({ text: 'الاسم الكامل للمستخدم والعنوان' }))
     assertBlocked(form({ q: "مرحبا' OR '1'='1" }), 942100)
     assertBlocked(form({ q: 'مرحبا\uff07 OR 1=1--' }))
+    assertBlocked(form({ q: 'شكر%27 OR true%2D%2D' }), 942100)
   },
 )
 

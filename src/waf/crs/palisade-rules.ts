@@ -142,10 +142,10 @@ SecRule ARGS "@rx ^(?:[A-Za-z0-9\x80-\xff'\x22(][A-Za-z0-9\x80-\xff'\x22,.!?:()-
 # 942100 reads a value after t:utf8toUnicode,t:urlDecodeUni, which turns every non-ASCII character
 # into its low byte: Arabic alef (U+0627) becomes a single quote, lam (U+0644) a D, so ordinary Arabic
 # (and some Cyrillic, Greek, Hebrew) text reads as SQL. The application sees the characters, not those
-# bytes. A value with a non-ASCII character whose ASCII part has no SQL syntax (' " ${'`'} ; = \ # * -)
-# and no full-width form of one (U+FF02 ＂, ＃, ＇, ＊, －, ／, ；, ＝, ＼, ｀: databases with "best
+# bytes. A value with a non-ASCII character whose ASCII part has no SQL syntax (' " ${'`'} ; = \ # * -),
+# no % (a second URL decoding would make one) and no full-width form of one (U+FF02 ＂, ＃, ＇, ＊, －, ／, ；, ＝, ＼, ｀: databases with "best
 # fit" mappings read those as ASCII) is not read by 942100; the other 942 rules still read it.
-SecRule ARGS|REQUEST_COOKIES "@rx ^(?:[^'\x22\x60;=\x5c#*\-\xef]|\xef(?:[^\xbc\xbd]|\xbc[^\x82\x83\x87\x8a\x8d\x8f\x9b\x9d\xbc]|\xbd[^\x80]))*[\x80-\xee\xf0-\xff](?:[^'\x22\x60;=\x5c#*\-\xef]|\xef(?:[^\xbc\xbd]|\xbc[^\x82\x83\x87\x8a\x8d\x8f\x9b\x9d\xbc]|\xbd[^\x80]))*$" \
+SecRule ARGS|REQUEST_COOKIES "@rx ^(?:[^'\x22\x60;=\x5c#*%\-\xef]|\xef(?:[^\xbc\xbd]|\xbc[^\x82\x83\x87\x8a\x8d\x8f\x9b\x9d\xbc]|\xbd[^\x80]))*[\x80-\xee\xf0-\xff](?:[^'\x22\x60;=\x5c#*%\-\xef]|\xef(?:[^\xbc\xbd]|\xbc[^\x82\x83\x87\x8a\x8d\x8f\x9b\x9d\xbc]|\xbd[^\x80]))*$" \
   "id:9500009,phase:2,pass,nolog,t:none,ctl:'ruleRemoveTargetById=942100;%{MATCHED_VAR_NAME}',tag:'palisade',tag:'palisade-exclusion',ver:'PALISADE/1'"
 
 # 920440 refuses restricted file extensions (.com, .bat, .exe ...). REST APIs address resources by
