@@ -64,12 +64,13 @@ const SCHEMA_FETCH = [
   String.raw`<(?:[\w-]+:)?(?:include|import|redefine|override)\b[^>]*\b(?:schemalocation|namespace)\s*=\s*['\x22]\s*(?:https?|ftp|file|jar|gopher|php|expect|netdoc)://`,
 ].join('|')
 
-/** `scheme://[user@]` or a scheme-relative `//`, at the start of a value or after a separator. */
-const URL_PREFIX = String.raw`(?:^|[\s'\x22(,;=<>\x60|])(?:[a-z][a-z0-9+.-]{1,15}:)?//(?:[^/?#@\s]*@)?`
-const HOST_END = String.raw`(?:[:/?#\x5c\s'\x22]|$)`
+/** `scheme://[user@]…` or a scheme-relative `//`, at the start of a value or after a separator. */
+const URL_PREFIX = String.raw`(?:^|[\s'\x22(,;=<>\x60|])(?:[a-z][a-z0-9+.-]{1,15}:)?//(?:[^/?#@\s]*@)*`
+/** The end of a host; `@` too: URL parsers disagree on which `@` ends the userinfo (`http://a@127.0.0.1@evil.example/`). */
+const HOST_END = String.raw`(?:[:/?#@\x5c\s'\x22]|$)`
 
 /**
- * Palisade's default exclusions, loaded before CRS (ids 9 500 001–9 500 009). Each removes one
+ * Palisade's default exclusions, loaded before CRS (ids 9 500 001–9 500 010 and 9 500 020). Each removes one
  * request value from a few CRS rules whose patterns read ordinary text as an attack, and only that
  * value (ctl:ruleRemoveTargetById=ID;%{MATCHED_VAR_NAME}, a Palisade extension): another value of
  * the same name, or the same value's Base64 view, is still inspected. WAF.md lists them.
@@ -95,6 +96,73 @@ SecRule ARGS "@isText noPhpCall" \
 # UTF-8 with no < or > is not read by 941310.
 SecRule ARGS|REQUEST_COOKIES "@isText utf8" \
   "id:9500002,phase:2,pass,nolog,t:none,t:urlDecodeUni,ctl:'ruleRemoveTargetById=941310;%{MATCHED_VAR_NAME}',tag:'palisade',tag:'palisade-exclusion',ver:'PALISADE/1'"
+
+# 930120 reads the file names of lfi-os-files.data, among them a project's own files (package.json,
+# yarn.lock, tsconfig.json, config.yml ...). Repository webhooks and CI APIs list changed files by their
+# path inside the repository: a JSON value that is only a relative path (no leading / or ~, no ..
+# segment, no backslash, colon, % or NUL) ending in such a file name is not read by 930120. The same
+# name in a query, a form or the path, an absolute path, a traversal, and every other value still are.
+SecRule ARGS:/^json\./ "@rx ^(?:\.?[\w@+-][\w.@+-]*/)*(?:package(?:-lock)?\.json|tsconfig(?:\.[\w-]+)?\.json|yarn\.lock|webpack\.config\.js|gruntfile\.js|ormconfig\.json|npm-debug\.log|(?:config|config_\w+|parameters|routing|security|services)\.yml)$" \
+  "id:9500004,phase:2,pass,nolog,t:none,ctl:'ruleRemoveTargetById=930120;%{MATCHED_VAR_NAME}',tag:'palisade',tag:'palisade-exclusion',ver:'PALISADE/1'"
+
+# Markdown is text for people: issue bodies, comments, commit messages and chat messages quote
+# commands and code ("run ${'`'}git log | head${'`'} to see", fenced ${'```'}bash blocks, tables drawn with |).
+# The CRS rules that find a Unix or Windows command word after a separator or at the start of a line
+# (932100/932105/932110/932115/932130/932140/932150/932160) do not read a value that is Markdown: it
+# has a fenced code block line, a table delimiter row, or a code span inside a sentence (a word before
+# it, then a space; punctuation or a space and another word after it). Nor does 942190 (SELECT * ... in
+# a code span). Every other rule still reads it (942100 @detectSQLi among them), and so does 9500350
+# (backticks glued to = or a separator, the shell's command substitution).
+SecRule ARGS "@rx (?m:^[ \t]{0,3}(?:${'```'}|~~~)[\w+#.-]*\r?$|^\|?(?:[ \t]*:?-{3,}:?[ \t]*\|)+[ \t]*\r?$|[A-Za-z]{2,}[^${'`'}\n]*[ \t(]${'`'}[^${'`'}\n]+${'`'}[ \t.,:;!?)]+(?:[A-Za-z]{2,}|$))" \
+  "id:9500005,phase:2,pass,nolog,t:none,ctl:'ruleRemoveTargetById=932100;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=932105;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=932110;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=932115;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=932130;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=932140;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=932150;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=932160;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=942190;%{MATCHED_VAR_NAME}',tag:'palisade',tag:'palisade-exclusion',ver:'PALISADE/1'"
+
+# An image sent inline as a data: URI (avatars, screenshots in JSON APIs) matches 941130 (the word
+# base64) and 941170 (data: URIs, which can carry HTML). A value that is wholly a data: URI of a
+# raster image in Base64 carries no markup; SVG (which can hold script) and text/html are still read.
+SecRule ARGS "@rx ^data:image/(?:png|jpe?g|gif|webp|avif|bmp|x-icon|vnd\.microsoft\.icon);base64,[A-Za-z0-9+/]+=*$" \
+  "id:9500006,phase:2,pass,nolog,t:none,ctl:'ruleRemoveTargetById=941130;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=941170;%{MATCHED_VAR_NAME}',tag:'palisade',tag:'palisade-exclusion',ver:'PALISADE/1'"
+
+# SAML messages (SAMLResponse, SAMLRequest) are Base64 of an XML document whose root element is
+# prefixed and declares its namespaces: 941130 reads "xmlns" as an XSS attribute vector (for <svg
+# xmlns=...>). The decoded view of a value that is an XML document with a prefixed root element
+# declaring a urn: namespace is not read by 941130; the other XSS rules (941100 @detectXSS, 941110
+# script tags, 941160 handlers ...) still read all of it.
+SecRule ARGS "@rx ^\s*(?:<\?xml[^>]*\?>\s*)?<[A-Za-z][\w.-]*:[A-Za-z][\w.-]*\s+xmlns:[A-Za-z][\w.-]*\s*=\s*\x22urn:" \
+  "id:9500007,phase:2,pass,nolog,t:none,ctl:'ruleRemoveTargetById=941130;%{MATCHED_VAR_NAME}',tag:'palisade',tag:'palisade-exclusion',ver:'PALISADE/1'"
+
+# A semicolon is sentence punctuation too ("I think it would do; copy should reach us", "tonight;
+# nc and ssh will be down"), and 932100/932105/932110/932115 read the word after it as a command. A
+# value that is a sentence of at least six words (letters, digits, sentence punctuation; no shell
+# syntax | & $ ${'`'} < > { } [ ] = / \ * % # ~ ^ +, no word starting with -) with "; " inside it is not
+# read by them. Commands need a path, an option, a redirection or a pipe far more often than not; the
+# other rules (9500330/9500340, 932120 ...) still read the value.
+SecRule ARGS "@rx ^(?:[A-Za-z0-9\x80-\xff'\x22(][A-Za-z0-9\x80-\xff'\x22,.!?:()-]* +){2,}[A-Za-z0-9\x80-\xff'\x22(][A-Za-z0-9\x80-\xff'\x22,.!?:()-]*; +(?:[A-Za-z0-9\x80-\xff'\x22(][A-Za-z0-9\x80-\xff'\x22,.!?:()-]*;? +){1,}[A-Za-z0-9\x80-\xff'\x22(][A-Za-z0-9\x80-\xff'\x22,.!?:()-]*[.!?\x22')]*$" \
+  "id:9500008,phase:2,pass,nolog,t:none,t:urlDecodeUni,ctl:'ruleRemoveTargetById=932100;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=932105;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=932110;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=932115;%{MATCHED_VAR_NAME}',tag:'palisade',tag:'palisade-exclusion',ver:'PALISADE/1'"
+
+# 942100 reads a value after t:utf8toUnicode,t:urlDecodeUni, which turns every non-ASCII character
+# into its low byte: Arabic alef (U+0627) becomes a single quote, lam (U+0644) a D, so ordinary Arabic
+# (and some Cyrillic, Greek, Hebrew) text reads as SQL. The application sees the characters, not those
+# bytes. A value with a non-ASCII character whose ASCII part has no SQL syntax (' " ${'`'} ; = \ # * -),
+# no % (a second URL decoding would make one) and no full-width form of one (U+FF02 ＂, ＃, ＇, ＊, －, ／, ；, ＝, ＼, ｀: databases with "best
+# fit" mappings read those as ASCII) is not read by 942100; the other 942 rules still read it.
+SecRule ARGS|REQUEST_COOKIES "@rx ^(?:[^'\x22\x60;=\x5c#*%\-\xef]|\xef(?:[^\xbc\xbd]|\xbc[^\x82\x83\x87\x8a\x8d\x8f\x9b\x9d\xbc]|\xbd[^\x80]))*[\x80-\xee\xf0-\xff](?:[^'\x22\x60;=\x5c#*%\-\xef]|\xef(?:[^\xbc\xbd]|\xbc[^\x82\x83\x87\x8a\x8d\x8f\x9b\x9d\xbc]|\xbd[^\x80]))*$" \
+  "id:9500009,phase:2,pass,nolog,t:none,ctl:'ruleRemoveTargetById=942100;%{MATCHED_VAR_NAME}',tag:'palisade',tag:'palisade-exclusion',ver:'PALISADE/1'"
+
+# 920440 refuses restricted file extensions (.com, .bat, .exe ...). REST APIs address resources by
+# e-mail address (/users/ana%40example.com), whose "extension" is the top-level domain. A request
+# whose last path segment is an e-mail address is not read by 920440 (it reads only the extension);
+# the path is still read by every other rule.
+SecRule REQUEST_BASENAME "@rx ^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}$" \
+  "id:9500010,phase:1,pass,nolog,t:none,ctl:ruleRemoveById=920440,tag:'palisade',tag:'palisade-exclusion',ver:'PALISADE/1'"
+
+# JSON text inside a value (Slack's payload=, GraphQL's variables= in a GET, Base64 views of JSON
+# documents) opens with {" and 932100/932110/932115 read { as a command separator, so a first key
+# that is also a command name ({"debug": …}, {"find": …}) reads as a command. Neither a Unix shell
+# ({ needs a space and a ; to group) nor cmd.exe runs a word after {". A value that opens as a JSON
+# object or array of objects and holds no command separator (; | & ${'`'} $ or a line break) is not read
+# by those three rules; a separator anywhere in it and every other rule still apply.
+SecRule ARGS "@rx ^\s*\[?\s*\{\s*\x22[^;|&\x60$\r\n]*$" \
+  "id:9500020,phase:2,pass,nolog,t:none,t:urlDecodeUni,ctl:'ruleRemoveTargetById=932100;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=932110;%{MATCHED_VAR_NAME}',ctl:'ruleRemoveTargetById=932115;%{MATCHED_VAR_NAME}',tag:'palisade',tag:'palisade-exclusion',ver:'PALISADE/1'"
 `
 
 export const PALISADE_RULES = String.raw`
@@ -117,8 +185,9 @@ SecRule ${VALUES} "@rx (?i:(?:^|[\s,{(\['\x22])\$(?:where|ne|eq|gt|gte|lt|lte|in
   "id:9500210,phase:2,block,capture,t:none,t:urlDecodeUni,msg:'NoSQL injection: operator or shell call in a value',${LOGDATA},tag:'attack-injection-nosql',${META},${SCORE(1)}"
 
 # Server-side template injection: arithmetic inside any template language's delimiters
-# ({{7*7}}, $\{7*7}, #{7*7}, <%= 7*7 %>, {%...%}, [[...]]), a probe every SSTI scanner sends.
-SecRule ${VALUES}|${NAMES}|REQUEST_HEADERS:User-Agent|REQUEST_HEADERS:Referer "@rx (?:\{\{|\$\{|#\{|\*\{|@\{|<%=?|\{%=?|\[\[|\{#)\s*[\d.]+\s*(?:[*+/%-]|\*\*)\s*[\d.]+\s*(?:\}\}|\}|%>|%\}|\]\]|#\})" \
+# ({{7*7}}, $\{7*7}, #{7*7}, <%= 7*7 %>, {%...%}, [[...]]; operands may be quoted: {{7*'7'}}), a probe
+# every SSTI scanner sends.
+SecRule ${VALUES}|${NAMES}|REQUEST_HEADERS:User-Agent|REQUEST_HEADERS:Referer "@rx (?:\{\{|\$\{|#\{|\*\{|@\{|<%=?|\{%=?|\[\[|\{#)\s*['\x22]?[\d.]+['\x22]?\s*(?:[*+/%-]|\*\*)\s*['\x22]?[\d.]+['\x22]?\s*(?:\}\}|\}|%>|%\}|\]\]|#\})" \
   "id:9500300,phase:2,block,capture,t:none,t:utf8toUnicode,t:urlDecodeUni,t:htmlEntityDecode,t:jsDecode,t:cssDecode,t:removeNulls,msg:'Server-side template injection: expression probe',${LOGDATA},tag:'attack-ssti',${META},${SCORE(1)}"
 
 # Template sandbox escapes: Python object-graph walks (Jinja2, Mako, Tornado), FreeMarker and
@@ -154,13 +223,15 @@ SecRule REQBODY_PROCESSOR "@streq XML" \
 SecRule ${NAMES}|${VALUES} "@rx (?i:(?:^|[.\[\s'\x22])class\s*[.\[]\s*['\x22]?(?:module|classloader|protectiondomain)\b|\bclassloader\s*[.\[]\s*['\x22]?(?:resources|parent|urls|defaultassertionstatus)\b|\.getclassloader\s*\()" \
   "id:9500600,phase:2,block,capture,t:none,t:urlDecodeUni,msg:'Class-loader manipulation (Spring4Shell)',${LOGDATA},tag:'attack-rce',tag:'attack-java',${META},${SCORE(1)}"
 
-# Prototype pollution: __proto__ or constructor.prototype as a key path, in names or values.
-SecRule ${NAMES}|${VALUES} "@rx (?i:(?:^|[.\[\s'\x22{,])__proto__(?:$|[.\[\]'\x22\s:=])|(?:^|[.\[\s'\x22])constructor\s*[.\[]\s*['\x22]?prototype\b)" \
+# Prototype pollution: __proto__ or constructor.prototype as a key path (a.constructor.prototype,
+# a[constructor][prototype], {"constructor": {"prototype": …}}), in names or values.
+SecRule ${NAMES}|${VALUES} "@rx (?i:(?:^|[.\[\s'\x22{,])__proto__(?:$|[.\[\]'\x22\s:=])|(?:^|[.\[\s'\x22{,])constructor['\x22]?\]?\s*[.\[:]\s*\{?\s*['\x22]?prototype\b)" \
   "id:9500700,phase:2,block,capture,t:none,t:urlDecodeUni,msg:'Prototype pollution',${LOGDATA},tag:'attack-prototype-pollution',${META},${SCORE(1)}"
 
 # Serialized objects: Java (raw, hex and Base64 stream headers), PHP, .NET (BinaryFormatter,
-# Json.NET $type, ObjectDataProvider), Python pickle, YAML language tags.
-SecRule ${VALUES}|REQUEST_BODY|REQUEST_HEADERS "@rx (?:^|[^\w+/])rO0AB[A-Za-z0-9+/]|\xac\xed\x00\x05|(?:^|[^\w])aced0005[0-9a-fA-F]{4}|(?:^|[;{\s'\x22])[OC]:\d+:\x22[\w\x5c]+\x22:\d+:\{|^a:\d+:\{(?:[isbdN]:|\})|AAEAAAD/////|ObjectDataProvider|System\.Diagnostics\.Process|\$type['\x22]?\s*:\s*['\x22][\w.]+\.[\w.]+,\s*[\w.]+|c(?:os|posix|nt|subprocess|builtins|__builtin__)\n(?:system|popen|exec|eval|check_output|call|getoutput)\b|^gASV|!!python/(?:object|name|module)|!!(?:javax?|com|org)\.|!ruby/(?:object|hash|marshal)" \
+# Json.NET $type, ObjectDataProvider), Python pickle, YAML language tags, JSON text naming a Java
+# class under @type/@class (fastjson).
+SecRule ${VALUES}|REQUEST_BODY|REQUEST_HEADERS "@rx (?:^|[^\w+/])rO0AB[A-Za-z0-9+/]|\xac\xed\x00\x05|(?:^|[^\w])aced0005[0-9a-fA-F]{4}|(?:^|[;{\s'\x22])[OC]:\d+:\x22[\w\x5c]+\x22:\d+:\{|^a:\d+:\{(?:[isbdN]:|\})|AAEAAAD/////|ObjectDataProvider|System\.Diagnostics\.Process|\$type['\x22]?\s*:\s*['\x22][\w.]+\.[\w.]+,\s*[\w.]+|c(?:os|posix|nt|subprocess|builtins|__builtin__)\n(?:system|popen|exec|eval|check_output|call|getoutput)\b|^gASV|!!python/(?:object|name|module)|!!(?:javax?|com|org)\.|!ruby/(?:object|hash|marshal)|['\x22]@(?:type|class)['\x22]\s*:\s*['\x22]L?\[*[a-zA-Z_$][\w$]*(?:\.[\w$]+){2,}['\x22;]" \
   "id:9500800,phase:2,block,capture,t:none,msg:'Serialized object in a parameter (deserialization attack)',${LOGDATA},tag:'attack-deserialization',${META},${SCORE(1)}"
 
 # fastjson / Jackson polymorphic typing: a class name under @type / @class.
@@ -201,6 +272,25 @@ SecRule ${VALUES}|${NAMES} "@rx (?i:(?:^|[;&|\n(])\s*@?\s*(?:set\s+/[ap]\s|cmd(?
 # bracket, not an = or a command separator.
 SecRule ${VALUES} "@rx [=;&|]\s*\x60\s*[a-z_][\w./-]*(?:\s+[^\x60\r\n]{0,100})?\x60" \
   "id:9500350,phase:2,block,capture,t:none,t:urlDecodeUni,t:lowercase,msg:'Remote command execution: backtick command substitution',${LOGDATA},tag:'attack-rce',tag:'platform-unix',${META},${SCORE(1)}"
+
+# Wildcard paths: the shell expands /???/b??/w?oami to /usr/bin/whoami, so no command name is written
+# out. Two path segments in a row that hold a ? wildcard (URLs put ? once, before the query).
+SecRule ${VALUES} "@rx /[\w.-]*\?[\w?.-]*/[\w.-]*\?[\w?.*-]*" \
+  "id:9500360,phase:2,block,capture,t:none,t:urlDecodeUni,msg:'Remote command execution: wildcard-obfuscated path',${LOGDATA},tag:'attack-rce',tag:'platform-unix',${META},${SCORE(1)}"
+
+# CRLF look-alikes: U+560A and U+560D (UTF-8 E5 98 8A / E5 98 8D) end in the bytes 0A and 0D; a server
+# or library that truncates characters to one byte (Node.js before 8.x, some Java header APIs) writes a
+# line break, then the attacker's header. Either character followed by a header name and a colon.
+SecRule REQUEST_URI|REQUEST_FILENAME|${VALUES}|REQUEST_HEADERS "@rx \xe5\x98[\x8a\x8d](?:\xe5\x98[\x8a\x8d])?\s*[A-Za-z][\w-]{1,40}\s*:" \
+  "id:9500920,phase:2,block,capture,t:none,t:urlDecodeUni,msg:'HTTP response splitting: CRLF look-alike character before a header',${LOGDATA},tag:'attack-protocol',${META},${SCORE(1)}"
+
+# Out-of-band interaction probes: blind injection (SSRF, Log4Shell, XXE, command injection) is found by
+# making the server look up or fetch a unique name under a public interaction service (Burp
+# Collaborator, interactsh, dnslog ...). A host name with a probe label (8+ characters) under one of
+# those services, in a header (the user agent too), a parameter, a cookie or XML. A link to the service's
+# own site has no probe label.
+SecRule REQUEST_HEADERS|${VALUES}|REQUEST_FILENAME "@rx (?i)[a-z0-9-]{8,}\.(?:burpcollaborator\.net|oastify\.com|interact\.sh|interactsh\.com|oast\.(?:pro|live|site|online|fun|me)|dnslog\.(?:cn|link)|ceye\.io|requestrepo\.com|canarytokens\.com|bxss\.me)\b" \
+  "id:9500930,phase:2,block,capture,t:none,t:urlDecodeUni,t:lowercase,msg:'Out-of-band interaction probe (blind injection)',${LOGDATA},tag:'attack-generic',${META},${SCORE(1)}"
 
 # XML that makes its parser fetch a schema (SSRF, XXE through the schema): xsi:schemaLocation and
 # xsi:noNamespaceSchemaLocation with a URL, xs:include / xs:import / xs:redefine / xs:override pointing

@@ -25,6 +25,14 @@ export const DEFAULT_WAF_SETTINGS: Readonly<WafSettings> = Object.freeze({
     'application/xml',
     'application/soap+xml',
     'application/json',
+    // JSON under another name (RFC 6839 +json): JSON Patch, merge patch, JSON:API, JSON-LD, browsers'
+    // CSP and Reporting API reports. Rule 200001 hands every one of them to the JSON body processor.
+    'application/json-patch+json',
+    'application/merge-patch+json',
+    'application/vnd.api+json',
+    'application/ld+json',
+    'application/csp-report',
+    'application/reports+json',
     'application/cloudevents+json',
     'application/cloudevents-batch+json',
     'application/graphql',
@@ -151,7 +159,7 @@ SecDefaultAction "phase:2,log,auditlog,pass"
 
 SecRule REQUEST_HEADERS:Content-Type "@rx (?:application(?:/soap\\+|/)|text/)xml" \\
   "id:200000,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=XML"
-SecRule REQUEST_HEADERS:Content-Type "@rx application/json" \\
+SecRule REQUEST_HEADERS:Content-Type "@rx application/(?:json|[a-z0-9.-]+\\+json|csp-report)" \\
   "id:200001,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON"
 SecRule REQBODY_ERROR "!@eq 0" \\
   "id:200002,phase:2,t:none,log,deny,status:400,msg:'Failed to parse request body.',logdata:'%{reqbody_error_msg}'"

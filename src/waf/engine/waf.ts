@@ -676,6 +676,8 @@ class Tx implements Transaction, ActionTx {
         // not as parameter names (its regression tests expect 944100 not to fire on <java.lang.Runtime>).
         d.argsDecoded.push(...r.args)
         addBase64Views(r.args, d.argsDecoded)
+        // Text fields only (r.args holds no file part): see addUrlDecodedViews.
+        addUrlDecodedViews(r.args, d.argsDecoded)
         d.files = r.files
         d.filesNames = r.files.map((f) => ({ key: f.key, value: f.key }))
         d.filesSizes = r.fileSizes
