@@ -5,6 +5,7 @@ import { webcrypto, X509Certificate as NodeX509 } from 'node:crypto'
 import { chmod, mkdir, readFile, stat, writeFile, rename } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as x509 from '@peculiar/x509'
+import { RENEW_BEFORE_MS } from './cert-renewal.js'
 import { edgePaths } from './edge-paths.js'
 
 x509.cryptoProvider.set(webcrypto)
@@ -13,7 +14,6 @@ const KEY_ALG = { name: 'ECDSA', namedCurve: 'P-256' } as const
 const SIGN_ALG = { name: 'ECDSA', hash: 'SHA-256' } as const
 const DAY_MS = 86_400_000
 const LEAF_DAYS = 90
-const RENEW_BEFORE_DAYS = 14
 
 export interface CertificatePair {
   /** PEM private key (PKCS#8). */
@@ -89,7 +89,7 @@ export class LocalCa {
   }
 
   #fresh(pair: CertificatePair): boolean {
-    return pair.notAfter.getTime() - this.#now() > RENEW_BEFORE_DAYS * DAY_MS
+    return pair.notAfter.getTime() - this.#now() > RENEW_BEFORE_MS
   }
 
   async #loadOrIssue(host: string): Promise<CertificatePair> {
