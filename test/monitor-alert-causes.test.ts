@@ -90,7 +90,8 @@ async function channels(
  * without a backup, days to a certificate's end):
  * - the app process is killed and cannot start again: app_down fires, and resolves when it runs again;
  * - it is killed into a crash loop: crash_loop fires and the environment is marked `failed` (status API, CLI
- *   JSON, metric, audit); the app coming back does not clear the mark, a successful deployment does;
+ *   JSON, metric, audit); cleared by hand while the app still loops, it is marked again at the next round; the
+ *   app coming back does not clear the mark, a successful deployment does;
  * - an environment on a runtime past its end of life (node 18 by the catalog's dates): runtime_eol fires, and
  *   resolves when the environment moves to a supported major;
  * - a backup schedule with no successful backup for twice its interval, then a backup deleted: backup_missing;
@@ -299,6 +300,14 @@ test('alerts from real causes: app down, crash loop marking the environment fail
   await round()
   assert.equal((await auditOf('environment.failed')).length, 1)
   assert.equal((await alertOf('crash_loop', envId)).length, 1)
+  // Cleared by hand while the app still crash-loops: the next round marks it failed again.
+  const byHand = await api('DELETE', `/v1/environments/${envId}/failure`)
+  assert.equal(byHand.status, 200, byHand.body)
+  assert.equal((await status())['status'], 'ok')
+  assert.equal((await auditOf('environment.failure.clear')).length, 1)
+  await round()
+  assert.equal((await status())['status'], 'failed', 'still crash-looping: marked again')
+  assert.equal((await auditOf('environment.failed')).length, 2)
 
   // The app comes back by itself: the crash loop alert resolves, the environment stays failed (a release that
   // crash-loops is not trusted again until a deployment succeeds).
