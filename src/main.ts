@@ -196,7 +196,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     publicUrl: config.publicUrl,
     allowPrivateWebhooks: config.webhooksAllowPrivate,
     // The edge is created below; its renewal runs in monitor rounds only.
-    renewCertificates: () => edge.renewCertificates(),
+    renewCertificates: (aheadMs) => edge.renewCertificates(aheadMs),
   })
   // The WAF is compiled on first use (tests that never send traffic through the edge never pay for it).
   let wafCache: ReturnType<typeof createWafCache> | undefined

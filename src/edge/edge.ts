@@ -56,10 +56,11 @@ export interface Edge {
   readonly acme: AcmeIssuer | null
   /**
    * Renews the local CA's certificates of routed hosts that are within the renewal window (`RENEW_BEFORE_MS`)
-   * by the edge's clock, and replaces their cached TLS contexts; returns the hosts renewed. A host whose
+   * by the edge's clock, or will be within `aheadMs` (the time to the caller's next round), and replaces their
+   * cached TLS contexts; returns the hosts renewed. A host whose
    * renewal fails is logged and left (its certificate-expiry alert keeps firing).
    */
-  renewCertificates(): Promise<string[]>
+  renewCertificates(aheadMs?: number): Promise<string[]>
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/
@@ -1100,14 +1101,17 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
     },
     challenges,
     acme,
-    async renewCertificates() {
+    async renewCertificates(aheadMs = 0) {
       const renewed: string[] = []
-      for (const host of await leavesDue(edgePaths(opts.dataDir).certsDir, now())) {
+      for (const host of await leavesDue(edgePaths(opts.dataDir).certsDir, now() + Math.max(0, aheadMs))) {
         // Hosts that left the route table keep their old file: nobody is served with it.
         if (!routes.lookupCompiled(host)) continue
         try {
-          secureContexts.delete(host)
-          await contextFor(host)
+          const pair = await (ca ?? (await openCa())).renew(host)
+          secureContexts.set(host, {
+            ctx: createSecureContext({ key: pair.key, cert: pair.cert }),
+            notAfter: pair.notAfter.getTime(),
+          })
           renewed.push(host)
         } catch (err) {
           logger?.warn({ err, host }, 'certificate renewal failed')

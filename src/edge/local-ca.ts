@@ -88,6 +88,18 @@ export class LocalCa {
     return work
   }
 
+  /**
+   * Issues a new leaf for `host` now, whatever the one held has left (the edge's renewal round renews ahead of
+   * the window so that no leaf enters it between two rounds).
+   */
+  async renew(host: string): Promise<CertificatePair> {
+    const pending = this.#pending.get(host)
+    if (pending) await pending.catch(() => undefined)
+    const work = this.#issueAndStore(host).finally(() => this.#pending.delete(host))
+    this.#pending.set(host, work)
+    return work
+  }
+
   #fresh(pair: CertificatePair): boolean {
     return pair.notAfter.getTime() - this.#now() > RENEW_BEFORE_MS
   }
@@ -106,9 +118,13 @@ export class LocalCa {
     } catch {
       // missing or unreadable: issue a new one
     }
+    return this.#issueAndStore(host)
+  }
+
+  async #issueAndStore(host: string): Promise<CertificatePair> {
     const pair = await this.#issue(host)
-    await writeAtomic(keyPath, pair.key, 0o600)
-    await writeAtomic(certPath, pair.cert, 0o644)
+    await writeAtomic(join(this.#certsDir, `${host}.key`), pair.key, 0o600)
+    await writeAtomic(join(this.#certsDir, `${host}.crt`), pair.cert, 0o644)
     this.#memory.set(host, pair)
     return pair
   }

@@ -51,7 +51,7 @@ export interface MonitorDeps {
    * The edge's certificate renewal (`edge.renewCertificates`), run hourly in a round before the alert rules are
    * evaluated: a certificate the edge renews resolves its certificate_expiry alert in the same round.
    */
-  readonly renewCertificates?: () => Promise<string[]>
+  readonly renewCertificates?: (aheadMs: number) => Promise<string[]>
 }
 
 export interface Monitor {
@@ -170,9 +170,10 @@ export function createMonitor(deps: MonitorDeps): Monitor {
     }
     if (deps.renewCertificates && now() - lastRenew >= CERTIFICATE_RENEW_EVERY_MS) {
       lastRenew = now()
-      // A renewal that fails is logged by the edge; the alert then keeps telling people.
+      // A renewal that fails is logged by the edge; the alert then keeps telling people. Ahead by one interval:
+      // no certificate enters the renewal window (nor the default alert's 14 days) between two renewals.
       await deps
-        .renewCertificates()
+        .renewCertificates(CERTIFICATE_RENEW_EVERY_MS)
         .catch((err: unknown) => deps.logger?.error({ err }, 'certificate renewal round failed'))
     }
     const found = await alerts.evaluate()
