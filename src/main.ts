@@ -195,6 +195,8 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     secrets,
     publicUrl: config.publicUrl,
     allowPrivateWebhooks: config.webhooksAllowPrivate,
+    // The edge is created below; its renewal runs in monitor rounds only.
+    renewCertificates: (aheadMs) => edge.renewCertificates(aheadMs),
   })
   // The WAF is compiled on first use (tests that never send traffic through the edge never pay for it).
   let wafCache: ReturnType<typeof createWafCache> | undefined
@@ -213,6 +215,8 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       `${path.join(config.dataDir, 'edge', 'edge')} still holds ${movedEdge.kept.join(', ')}: the copies in ${edgePaths(config.dataDir).dir} are used; remove the old ones`,
     )
   const edge = await createEdge(edgeOptionsOf(config), {
+    // The platform's clock: certificates are issued, cached and renewed by the time the monitor's rules read.
+    now: () => clock.now().getTime(),
     inspector: createWafInspector((route) => wafs().wafFor(route)),
     logger,
     onWafEvent: (event) => recordWafEvents(tenancy, [event], logger, false),

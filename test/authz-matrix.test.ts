@@ -386,6 +386,13 @@ const ROUTES: Record<string, Entry> = {
     body: () => ({}),
   },
   'get /v1/environments/{id}/status': { rule: 'deployment.read', id: 'env', env: true },
+  // Clearing the failed mark trusts the current release again: the bar of a deployment (409 when not marked).
+  'delete /v1/environments/{id}/failure': {
+    rule: 'deployment.create',
+    id: 'env',
+    env: true,
+    pinned: { staging: 'developer', production: 'admin' },
+  },
   'post /v1/environments/{id}/jobs': {
     rule: 'job.run',
     id: 'env',

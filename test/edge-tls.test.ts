@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { X509Certificate } from 'node:crypto'
 import { readFile, stat } from 'node:fs/promises'
 import { request } from 'node:https'
 import { join } from 'node:path'
@@ -170,4 +171,52 @@ test('ACME HTTP-01 challenges are answered on plain HTTP, before any HTTPS redir
   })
   assert.equal(gone.status, 308)
   assert.equal(e.edge.acme, null) // off unless configured
+})
+
+/** The leaf the edge serves for `host` (no verification: only its fingerprint and end are read). */
+function servedLeaf(port: number, host: string): Promise<{ fingerprint: string; validTo: number }> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ port, host: '127.0.0.1', servername: host, rejectUnauthorized: false }, () => {
+      const c = s.getPeerCertificate()
+      s.end()
+      resolve({ fingerprint: c.fingerprint256, validTo: Date.parse(c.valid_to) })
+    })
+    s.on('error', reject)
+  })
+}
+
+test('renewCertificates re-issues the leaves of routed hosts inside the 14-day window (or within aheadMs of it) by the edge clock, and the edge serves the new one', async (t) => {
+  const DAY = 86_400_000
+  let offset = 0
+  const e = await startEdge({ now: () => Date.now() + offset })
+  t.after(() => e.stop())
+  const route = (hosts: string[]) =>
+    e.edge.routes.upsert(
+      testRoute({
+        environmentId: 'env_renew',
+        hosts,
+        target: { kind: 'proxy', upstream: { host: '127.0.0.1', port: 9 } },
+      }),
+    )
+  route(['renew.localhost', 'gone.localhost'])
+  const first = await servedLeaf(e.httpsPort, 'renew.localhost')
+  await servedLeaf(e.httpsPort, 'gone.localhost')
+  assert.ok(Math.abs(first.validTo - (Date.now() + 90 * DAY)) < DAY, 'a 90-day leaf')
+  assert.deepEqual(await e.edge.renewCertificates(), [], 'nothing is due')
+
+  // 75 days later, 15 left: not due, unless the caller asks for two days ahead.
+  offset = 75 * DAY
+  assert.deepEqual(await e.edge.renewCertificates(), [])
+  assert.equal((await servedLeaf(e.httpsPort, 'renew.localhost')).fingerprint, first.fingerprint)
+  // gone.localhost leaves the route table: its leaf is not renewed.
+  route(['renew.localhost'])
+  assert.deepEqual(await e.edge.renewCertificates(2 * DAY), ['renew.localhost'])
+  const renewed = await servedLeaf(e.httpsPort, 'renew.localhost')
+  assert.notEqual(renewed.fingerprint, first.fingerprint)
+  assert.ok(Math.abs(renewed.validTo - (Date.now() + offset + 90 * DAY)) < DAY, '90 days from the edge clock')
+  const onDisk = new X509Certificate(
+    await readFile(join(e.dataDir, 'edge', 'certs', 'renew.localhost.crt'), 'utf8'),
+  )
+  assert.equal(Date.parse(onDisk.validTo), renewed.validTo, 'the renewed leaf is the one on disk')
+  assert.deepEqual(await e.edge.renewCertificates(2 * DAY), [], 'renewed once')
 })

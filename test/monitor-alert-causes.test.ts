@@ -90,14 +90,16 @@ async function channels(
  * without a backup, days to a certificate's end):
  * - the app process is killed and cannot start again: app_down fires, and resolves when it runs again;
  * - it is killed into a crash loop: crash_loop fires and the environment is marked `failed` (status API, CLI
- *   JSON, metric, audit); the app coming back does not clear the mark, a successful deployment does;
+ *   JSON, metric, audit); cleared by hand while the app still loops, it is marked again at the next round; the
+ *   app coming back does not clear the mark, a successful deployment does;
  * - an environment on a runtime past its end of life (node 18 by the catalog's dates): runtime_eol fires, and
  *   resolves when the environment moves to a supported major;
  * - a backup schedule with no successful backup for twice its interval, then a backup deleted: backup_missing;
- * - the edge's certificate for the environment's host nearing its end: certificate_expiry.
+ * - the edge's certificate for the environment's host nearing its end: certificate_expiry, resolved by the
+ *   edge's renewal in a monitor round (a new certificate served).
  * Each notification reaches a signed webhook (verified, its replay refused) and an e-mail in the outbox.
  */
-test('alerts from real causes: app down, crash loop marking the environment failed until a deployment, runtime past end of life, missing backups, expiring certificate', async (t) => {
+test('alerts from real causes: app down, crash loop marking the environment failed until a deployment, runtime past end of life, missing backups, expiring certificate resolved by renewal', async (t) => {
   const clock = offsetClock()
   const tp = await startPlatform(
     t,
@@ -149,6 +151,8 @@ test('alerts from real causes: app down, crash loop marking the environment fail
   await tune('disk', { muted: true })
   await tune('app_down', { threshold: 10 })
   await tune('crash_loop', { threshold: 1000 })
+  // Fires at 30 days left, before the edge's renewal window (14 days): part 5 sees it fire, then renewal resolve it.
+  await tune('certificate_expiry', { threshold: 30 })
   const alerts = async (): Promise<AlertView[]> =>
     (await api('GET', `/v1/workspaces/${workspaceId}/alerts`)).json['items'] as AlertView[]
   const alertOf = async (rule: string, subject: string) =>
@@ -296,6 +300,14 @@ test('alerts from real causes: app down, crash loop marking the environment fail
   await round()
   assert.equal((await auditOf('environment.failed')).length, 1)
   assert.equal((await alertOf('crash_loop', envId)).length, 1)
+  // Cleared by hand while the app still crash-loops: the next round marks it failed again.
+  const byHand = await api('DELETE', `/v1/environments/${envId}/failure`)
+  assert.equal(byHand.status, 200, byHand.body)
+  assert.equal((await status())['status'], 'ok')
+  assert.equal((await auditOf('environment.failure.clear')).length, 1)
+  await round()
+  assert.equal((await status())['status'], 'failed', 'still crash-looping: marked again')
+  assert.equal((await auditOf('environment.failed')).length, 2)
 
   // The app comes back by itself: the crash loop alert resolves, the environment stays failed (a release that
   // crash-loops is not trusted again until a deployment succeeds).
@@ -396,25 +408,34 @@ test('alerts from real causes: app down, crash loop marking the environment fail
     200,
   )
 
-  // 5. certificate_expiry: the edge issues its certificate for the host on the first HTTPS request (90 days);
-  // 80 days later (the platform's clock) it has less than 14 days left.
-  await new Promise<void>((resolve, reject) => {
-    const s = tlsConnect(
-      { port: https.port, host: '127.0.0.1', servername: host, rejectUnauthorized: false },
-      () => {
-        s.end()
-        resolve()
-      },
-    )
-    s.on('error', reject)
-  })
+  // 5. certificate_expiry: the edge issues its certificate for the host on the first HTTPS request (90 days, by
+  // the platform's clock). The rule is tuned to 30 days: it fires 65 days later (25 days left), before the
+  // certificate is due for renewal (14 days left); 12 days later the monitor's round has the edge renew it, and
+  // the alert resolves in the same round. The edge then serves the new certificate.
+  const served = () =>
+    new Promise<{ fingerprint: string; validTo: number }>((resolve, reject) => {
+      const s = tlsConnect(
+        { port: https.port, host: '127.0.0.1', servername: host, rejectUnauthorized: false },
+        () => {
+          const c = s.getPeerCertificate()
+          s.end()
+          resolve({ fingerprint: c.fingerprint256, validTo: Date.parse(c.valid_to) })
+        },
+      )
+      s.on('error', reject)
+    })
+  const first = await served()
+  assert.ok(
+    Math.abs(first.validTo - (clock.now().getTime() + 90 * DAY)) < DAY,
+    'a 90-day certificate by the platform clock',
+  )
   await round()
   assert.equal(
     (await alertOf('certificate_expiry', `local_ca:${host}`)).length,
     0,
     'a new certificate is fine',
   )
-  clock.advance(80 * DAY)
+  clock.advance(65 * DAY)
   await round()
   assert.equal((await alertOf('certificate_expiry', `local_ca:${host}`))[0]?.status, 'firing')
   const cert = await assertNotified(
@@ -427,7 +448,26 @@ test('alerts from real causes: app down, crash loop marking the environment fail
   )
   assert.match(
     cert.summary,
-    new RegExp(`certificate for ${host.replaceAll('.', '\\.')} expires in (9|10)\\.\\d days`),
+    new RegExp(`certificate for ${host.replaceAll('.', '\\.')} expires in (24|25)\\.\\d days`),
+  )
+  assert.equal((await served()).fingerprint, first.fingerprint, 'not renewed before its renewal window')
+  clock.advance(12 * DAY)
+  await round()
+  const renewedAlerts = await alertOf('certificate_expiry', `local_ca:${host}`)
+  assert.equal(renewedAlerts.length, 1, JSON.stringify(renewedAlerts))
+  assert.equal(renewedAlerts[0]!.status, 'resolved')
+  await assertNotified(receiver, dataDir, ONCALL, 'certificate_expiry', 'resolved', `local_ca:${host}`)
+  const renewed = await served()
+  assert.notEqual(renewed.fingerprint, first.fingerprint, 'the edge serves the renewed certificate')
+  assert.ok(
+    Math.abs(renewed.validTo - (clock.now().getTime() + 90 * DAY)) < DAY,
+    'the renewed certificate runs 90 days from the renewal',
+  )
+  assert.match(
+    await platform.monitor.metrics.render(),
+    new RegExp(
+      `palisade_certificate_expiry_timestamp_seconds\\{host="${host.replaceAll('.', '\\.')}",source="local_ca"\\} ${Math.floor(renewed.validTo / 1000)}`,
+    ),
   )
   assert.ok(
     receiver.received.every((r) => r.verdict.ok || r.verdict.reason === 'replay'),

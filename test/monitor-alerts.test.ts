@@ -1,52 +1,13 @@
 import assert from 'node:assert/strict'
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { createServer, type IncomingHttpHeaders } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { mkdirSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { test } from 'node:test'
 import { createRepo, eventually } from '../src/deploy/testing.js'
 import { verifyWebhook } from '../src/monitor/index.js'
 import { FAST, httpGet } from './deploy-helpers.js'
+import { alertMails, startAlertReceiver } from './support/alert-receiver.js'
 import { MONITOR_AUDITED } from './support/audit-elsewhere.js'
 import { setUpOwner, startPlatform } from './support/platform.js'
-
-interface Received {
-  readonly headers: IncomingHttpHeaders
-  readonly body: string
-  readonly verdict: ReturnType<typeof verifyWebhook>
-}
-
-/** A webhook receiver that verifies each delivery as a receiver should (signature, window, replay). */
-async function startReceiver(t: { after(fn: () => Promise<void>): void }) {
-  const received: Received[] = []
-  const seen = new Map<string, number>()
-  let secret = ''
-  let failNext = 0
-  const server = createServer((req, res) => {
-    let body = ''
-    req.setEncoding('utf8')
-    req.on('data', (c: string) => (body += c))
-    req.on('end', () => {
-      if (failNext > 0) {
-        failNext--
-        res.writeHead(503).end()
-        return
-      }
-      const verdict = verifyWebhook(secret, req.headers, body, Math.floor(Date.now() / 1000), seen)
-      received.push({ headers: req.headers, body, verdict })
-      res.writeHead(verdict.ok ? 204 : 401).end()
-    })
-  })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  t.after(() => new Promise<void>((r) => server.close(() => r())))
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
-    received,
-    seen,
-    setSecret: (s: string) => (secret = s),
-    failNext: (n: number) => (failNext = n),
-  }
-}
 
 const APP = (flag: string) => `
 const fs = require('node:fs')
@@ -94,8 +55,8 @@ test('built-in alerts fire once, reach e-mail and signed webhooks, resolve; chan
       body: res.body,
     }
   }
-  const receiver = await startReceiver(t)
-  const slack = await startReceiver(t)
+  const receiver = await startAlertReceiver(t)
+  const slack = await startAlertReceiver(t)
 
   // Channels: validation, one audit event each, the secret shown once only.
   const eventsNow = async () =>
@@ -384,14 +345,10 @@ test('built-in alerts fire once, reach e-mail and signed webhooks, resolve; chan
   )
   assert.ok(slack.received.length >= 3 && slack.received.every((r) => r.verdict.ok))
   assert.match(JSON.parse(slack.received[0]!.body).text as string, /^\[FIRING\] /)
-  const outbox = path.join(dataDir, 'outbox')
-  const mails = existsSync(outbox)
-    ? readdirSync(outbox).map((f) => readFileSync(path.join(outbox, f), 'utf8'))
-    : []
-  const alertMails = mails.filter((m) => m.includes('To: oncall@example.com'))
+  const oncallMails = alertMails(dataDir, 'oncall@example.com')
   for (const rule of ['login_failures', 'waf_block_spike', 'error_rate', 'privileged_change', 'crash_loop'])
     assert.ok(
-      alertMails.some((m) => m.includes(`Rule: ${rule}`)),
+      oncallMails.some((m) => m.includes(`Rule: ${rule}`)),
       `an e-mail for ${rule}`,
     )
 

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import path from 'node:path'
 import { test } from 'node:test'
+import { alertMails } from './support/alert-receiver.js'
 import { setUpOwner, startPlatform, STORE_KINDS } from './support/platform.js'
 
 const METRICS_TOKEN = 'm'.repeat(40)
@@ -62,10 +61,7 @@ for (const kind of STORE_KINDS)
     )
     assert.ok(alerts.items.some((a) => a.rule === 'disk'))
     await platform.monitor.tick()
-    const outbox = path.join(platform.config.dataDir, 'outbox')
-    const mails = existsSync(outbox)
-      ? readdirSync(outbox).map((f) => readFileSync(path.join(outbox, f), 'utf8'))
-      : []
-    assert.ok(mails.some((m) => m.includes('To: security@example.com') && m.includes('Rule: audit_chain')))
+    const mails = alertMails(platform.config.dataDir, 'security@example.com')
+    assert.ok(mails.some((m) => m.includes('Rule: audit_chain')))
     assert.ok(mails.some((m) => m.includes('Rule: disk')))
   })

@@ -18,15 +18,24 @@ node --import tsx bench/monitor/upstream.ts $UP > "$WORK/up.log" 2>&1 & PIDS+=($
 rps() { # $1 = on|off
   node --import tsx bench/monitor/edge-server.ts $EDGE $UP "$1" "$WORK/access-$1.log" > "$WORK/edge.log" 2>&1 &
   local pid=$!
-  for _ in $(seq 1 100); do grep -q listening "$WORK/edge.log" 2>/dev/null && break; sleep 0.1; done
+  for _ in $(seq 1 300); do grep -q listening "$WORK/edge.log" 2>/dev/null && break; sleep 0.1; done
+  if ! grep -q listening "$WORK/edge.log" 2>/dev/null; then
+    # A port in use or a start error: say so instead of measuring nothing.
+    echo "the edge (metrics $1) did not start: $(cat "$WORK/edge.log")" >&2
+    kill "$pid" 2>/dev/null || true
+    return 1
+  fi
   wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -H 'Host: bench.localhost' "http://127.0.0.1:$EDGE/" > /dev/null # warm-up
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -H 'Host: bench.localhost' "http://127.0.0.1:$EDGE/" \
-    | awk '/Requests\/sec/ {print $2}'
+  local result
+  result=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -H 'Host: bench.localhost' "http://127.0.0.1:$EDGE/" \
+    | awk '/Requests\/sec/ {print $2}')
   kill "$pid"; wait "$pid" 2>/dev/null || true
+  [ -n "$result" ] || { echo "wrk reported no rate (metrics $1)" >&2; return 1; }
+  echo "$result"
 }
 off=(); on=()
 for r in $(seq 1 "$ROUNDS"); do
-  off+=("$(rps off)"); on+=("$(rps on)")
+  off+=("$(rps off)"); on+=("$(rps on)") # a failed measurement stops the script (set -e)
   echo "round $r: off ${off[-1]} req/s, on ${on[-1]} req/s"
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

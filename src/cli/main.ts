@@ -19,7 +19,7 @@ import { domainsCommand } from './commands/domains.js'
 import { tokensCommand } from './commands/tokens.js'
 import { wafCommand } from './commands/waf.js'
 import { rollbackCommand } from './commands/rollback.js'
-import { deploymentsCommand, statusCommand } from './commands/status.js'
+import { clearFailedCommand, deploymentsCommand, statusCommand } from './commands/status.js'
 import { envsCommand } from './commands/envs.js'
 import { loginCommand, logoutCommand, whoamiCommand } from './commands/login.js'
 import { projectsCommand } from './commands/projects.js'
@@ -63,6 +63,7 @@ export function buildProgram(): Command {
     rollbackCommand(),
     deploymentsCommand(),
     statusCommand(),
+    clearFailedCommand(),
     logsCommand(),
     jobsCommand(),
     servicesCommand(),

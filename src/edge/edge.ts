@@ -7,6 +7,8 @@ import type { AddressInfo, Server as NetServer, Socket } from 'node:net'
 import { createSecureContext, type SecureContext, type TLSSocket } from 'node:tls'
 import type { Duplex } from 'node:stream'
 import { AcmeChallengeStore, AcmeIssuer } from './acme.js'
+import { leavesDue, RENEW_BEFORE_MS } from './cert-renewal.js'
+import { edgePaths } from './edge-paths.js'
 import { BasicAuthVerifier, parseBasicAuth } from './basic-auth.js'
 import { EdgeConfigError } from './errors.js'
 import { InternalError } from '../shared/errors.js'
@@ -52,6 +54,13 @@ export interface Edge {
   readonly challenges: AcmeChallengeStore
   /** Present when ACME is configured. */
   readonly acme: AcmeIssuer | null
+  /**
+   * Renews the local CA's certificates of routed hosts that are within the renewal window (`RENEW_BEFORE_MS`)
+   * by the edge's clock, or will be within `aheadMs` (the time to the caller's next round), and replaces their
+   * cached TLS contexts; returns the hosts renewed. A host whose
+   * renewal fails is logged and left (its certificate-expiry alert keeps firing).
+   */
+  renewCertificates(aheadMs?: number): Promise<string[]>
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/
@@ -851,7 +860,8 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
 
   async function contextFor(host: string): Promise<SecureContext> {
     const cached = secureContexts.get(host)
-    if (cached && cached.notAfter - now() > 86_400_000) return cached.ctx
+    // The same window as the CA's renewal: a context is not served from the cache once its leaf is due.
+    if (cached && cached.notAfter - now() > RENEW_BEFORE_MS) return cached.ctx
     let pair: CertificatePair | undefined
     if (acme && !host.endsWith(`.${opts.baseDomain}`) && host !== opts.baseDomain)
       pair = await acme.stored(host, now())
@@ -1091,6 +1101,25 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
     },
     challenges,
     acme,
+    async renewCertificates(aheadMs = 0) {
+      const renewed: string[] = []
+      for (const host of await leavesDue(edgePaths(opts.dataDir).certsDir, now() + Math.max(0, aheadMs))) {
+        // Hosts that left the route table keep their old file: nobody is served with it.
+        if (!routes.lookupCompiled(host)) continue
+        try {
+          const pair = await (ca ?? (await openCa())).renew(host)
+          secureContexts.set(host, {
+            ctx: createSecureContext({ key: pair.key, cert: pair.cert }),
+            notAfter: pair.notAfter.getTime(),
+          })
+          renewed.push(host)
+        } catch (err) {
+          logger?.warn({ err, host }, 'certificate renewal failed')
+        }
+      }
+      if (renewed.length > 0) logger?.info({ hosts: renewed }, 'certificates renewed')
+      return renewed
+    },
     async listen() {
       await openCa()
       const http = await listenOn(httpServer, httpAddr)

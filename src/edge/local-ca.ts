@@ -5,6 +5,7 @@ import { webcrypto, X509Certificate as NodeX509 } from 'node:crypto'
 import { chmod, mkdir, readFile, stat, writeFile, rename } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as x509 from '@peculiar/x509'
+import { RENEW_BEFORE_MS } from './cert-renewal.js'
 import { edgePaths } from './edge-paths.js'
 
 x509.cryptoProvider.set(webcrypto)
@@ -13,7 +14,6 @@ const KEY_ALG = { name: 'ECDSA', namedCurve: 'P-256' } as const
 const SIGN_ALG = { name: 'ECDSA', hash: 'SHA-256' } as const
 const DAY_MS = 86_400_000
 const LEAF_DAYS = 90
-const RENEW_BEFORE_DAYS = 14
 
 export interface CertificatePair {
   /** PEM private key (PKCS#8). */
@@ -88,8 +88,20 @@ export class LocalCa {
     return work
   }
 
+  /**
+   * Issues a new leaf for `host` now, whatever the one held has left (the edge's renewal round renews ahead of
+   * the window so that no leaf enters it between two rounds).
+   */
+  async renew(host: string): Promise<CertificatePair> {
+    const pending = this.#pending.get(host)
+    if (pending) await pending.catch(() => undefined)
+    const work = this.#issueAndStore(host).finally(() => this.#pending.delete(host))
+    this.#pending.set(host, work)
+    return work
+  }
+
   #fresh(pair: CertificatePair): boolean {
-    return pair.notAfter.getTime() - this.#now() > RENEW_BEFORE_DAYS * DAY_MS
+    return pair.notAfter.getTime() - this.#now() > RENEW_BEFORE_MS
   }
 
   async #loadOrIssue(host: string): Promise<CertificatePair> {
@@ -106,9 +118,13 @@ export class LocalCa {
     } catch {
       // missing or unreadable: issue a new one
     }
+    return this.#issueAndStore(host)
+  }
+
+  async #issueAndStore(host: string): Promise<CertificatePair> {
     const pair = await this.#issue(host)
-    await writeAtomic(keyPath, pair.key, 0o600)
-    await writeAtomic(certPath, pair.cert, 0o644)
+    await writeAtomic(join(this.#certsDir, `${host}.key`), pair.key, 0o600)
+    await writeAtomic(join(this.#certsDir, `${host}.crt`), pair.cert, 0o644)
     this.#memory.set(host, pair)
     return pair
   }

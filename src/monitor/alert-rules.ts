@@ -13,7 +13,7 @@ export const ALERT_RULES = {
   },
   crash_loop: {
     description:
-      'The supervisor restarted an app at least `threshold` times within 10 minutes (the environment is marked `failed` until a deployment succeeds)',
+      'The supervisor restarted an app at least `threshold` times within 10 minutes (the environment is marked `failed` until a deployment succeeds or someone who may deploy it clears the mark)',
     threshold: 5,
     min: 2,
     max: 1000,

@@ -1,8 +1,11 @@
 import type { AuditLog } from '../audit/index.js'
-import { PLATFORM_CONTEXT } from '../shared/context.js'
+import { actorOf, authorize, type Principal } from '../iam/index.js'
+import { PLATFORM_CONTEXT, type RequestContext } from '../shared/context.js'
+import { ConflictError, NotFoundError } from '../shared/errors.js'
 import type { Logger } from '../shared/log.js'
 import type { Database, Kysely } from '../store/index.js'
 import type { Condition } from './alert-engine.js'
+import { MONITOR_ERRORS } from './errors.js'
 import './tables.js'
 
 /** What the status API shows of an environment's health (`failed`: its app crash-loops). */
@@ -40,7 +43,7 @@ export function createEnvironmentHealth(deps: EnvironmentHealthDeps) {
   async function envRow(envId: string) {
     return db
       .selectFrom('environments')
-      .select(['id', 'workspace_id', 'project_id'])
+      .select(['id', 'workspace_id', 'project_id', 'criticality'])
       .where('id', '=', envId)
       .executeTakeFirst()
   }
@@ -143,7 +146,62 @@ export function createEnvironmentHealth(deps: EnvironmentHealthDeps) {
     return marked
   }
 
+  /**
+   * Clears the `failed` mark by hand: whoever may deploy the environment (the same bar, production's included)
+   * says its current release is trusted again. One audit event by the caller. An app still crash-looping is
+   * marked again at the next round. Conflict when the environment is not marked.
+   */
+  async function clearByHand(
+    principal: Principal,
+    ctx: RequestContext,
+    envId: string,
+  ): Promise<{ status: 'ok'; failure: null }> {
+    const env = await envRow(envId)
+    const hidden = new NotFoundError('PAL_TENANCY_NOT_FOUND', 'environment not found', {
+      publicCode: 'not_found',
+    })
+    if (!env) throw hidden
+    await authorize(db, principal, 'deployment.create', {
+      type: 'environment',
+      workspaceId: env.workspace_id,
+      criticality: env.criticality,
+    })
+    await db.transaction().execute(async (trx) => {
+      const mark = await trx
+        .selectFrom('environment_failures')
+        .selectAll()
+        .where('environment_id', '=', envId)
+        .executeTakeFirst()
+      if (!mark)
+        throw new ConflictError(MONITOR_ERRORS.notFailed, 'the environment is not marked failed', {
+          publicCode: 'conflict',
+        })
+      await trx
+        .deleteFrom('environment_failures')
+        .where('environment_id', '=', envId)
+        .where('since', '=', mark.since)
+        .execute()
+      await audit.record(trx, {
+        actor: actorOf(principal),
+        action: 'environment.failure.clear',
+        target: { type: 'environment', id: env.id },
+        workspaceId: env.workspace_id,
+        projectId: env.project_id,
+        environmentId: env.id,
+        changes: {
+          status: { before: 'failed', after: 'ok' },
+          reason: { before: mark.reason, after: null },
+          since: { before: mark.since, after: null },
+        },
+        context: ctx,
+      })
+    })
+    deps.logger?.info({ environmentId: envId }, 'failed mark cleared by hand')
+    return { status: 'ok', failure: null }
+  }
+
   return {
+    clearByHand,
     /** One round: marks set by a successful deployment cleared first, then new crash loops marked. */
     async update(found: readonly Condition[]): Promise<void> {
       await clearRecovered()

@@ -8,4 +8,5 @@ export const MONITOR_ERRORS = {
   channelNotFound: 'PAL_MONITOR_CHANNEL_NOT_FOUND',
   tooManyChannels: 'PAL_MONITOR_CHANNEL_LIMIT',
   alertNotFound: 'PAL_MONITOR_ALERT_NOT_FOUND',
+  notFailed: 'PAL_MONITOR_ENVIRONMENT_NOT_FAILED',
 } as const

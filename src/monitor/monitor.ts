@@ -2,7 +2,8 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { AuditLog } from '../audit/index.js'
 import type { LogStore } from '../deploy/index.js'
 import { EdgeMetrics, type AccessLogEntry } from '../edge/index.js'
-import type { Mailer } from '../iam/index.js'
+import type { Mailer, Principal } from '../iam/index.js'
+import type { RequestContext } from '../shared/context.js'
 import type { Logger } from '../shared/log.js'
 import type { SecretBox } from '../shared/secret-box.js'
 import { createAlertConfig, type AlertConfig } from './alert-config.js'
@@ -46,6 +47,11 @@ export interface MonitorDeps {
   readonly publicUrl: string
   /** Webhooks to loopback/private addresses (PALISADE_WEBHOOKS_ALLOW_PRIVATE); default refused (SSRF). */
   readonly allowPrivateWebhooks?: boolean
+  /**
+   * The edge's certificate renewal (`edge.renewCertificates`), run hourly in a round before the alert rules are
+   * evaluated: a certificate the edge renews resolves its certificate_expiry alert in the same round.
+   */
+  readonly renewCertificates?: (aheadMs: number) => Promise<string[]>
 }
 
 export interface Monitor {
@@ -63,6 +69,15 @@ export interface Monitor {
    * succeeds (the caller has authorized reading the environment).
    */
   environmentHealth(envId: string): Promise<EnvironmentHealth>
+  /**
+   * Clears an environment's `failed` mark by hand (authorized as a deployment of it, audited); conflict when
+   * it is not marked.
+   */
+  clearFailure(
+    principal: Principal,
+    ctx: RequestContext,
+    envId: string,
+  ): Promise<{ status: 'ok'; failure: null }>
   /** Whether a bearer value is the configured metrics token (constant time). */
   isMetricsToken(bearer: string): boolean
   /** Opens an environment's log (the caller has authorized the read). */
@@ -76,6 +91,7 @@ export interface Monitor {
 }
 
 const AUDIT_VERIFY_EVERY_MS = 3_600_000
+const CERTIFICATE_RENEW_EVERY_MS = 3_600_000
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest()
@@ -133,6 +149,7 @@ export function createMonitor(deps: MonitorDeps): Monitor {
   })
   let lastAuditVerify = 0
   let lastLogPrune = 0
+  let lastRenew = 0
   let ticking: Promise<void> | null = null
 
   async function verifyAuditNow(): Promise<string[]> {
@@ -150,6 +167,14 @@ export function createMonitor(deps: MonitorDeps): Monitor {
       const keep = new Set([...deps.processes()].map((p) => p.logKey))
       const removed = pruneOldLogs(path.join(deps.dataDir, 'logs'), keep, now())
       if (removed > 0) deps.logger?.info({ removed }, 'logs past their retention removed')
+    }
+    if (deps.renewCertificates && now() - lastRenew >= CERTIFICATE_RENEW_EVERY_MS) {
+      lastRenew = now()
+      // A renewal that fails is logged by the edge; the alert then keeps telling people. Ahead by one interval:
+      // no certificate enters the renewal window (nor the default alert's 14 days) between two renewals.
+      await deps
+        .renewCertificates(CERTIFICATE_RENEW_EVERY_MS)
+        .catch((err: unknown) => deps.logger?.error({ err }, 'certificate renewal round failed'))
     }
     const found = await alerts.evaluate()
     // After the alerts: a crash loop marks its environment failed; a successful deployment clears the mark.
@@ -171,6 +196,7 @@ export function createMonitor(deps: MonitorDeps): Monitor {
     alertConfig,
     verifyAuditNow,
     environmentHealth: (envId) => health.of(envId),
+    clearFailure: (principal, ctx, envId) => health.clearByHand(principal, ctx, envId),
     isMetricsToken(bearer) {
       return tokenDigest !== null && timingSafeEqual(digest(bearer), tokenDigest)
     },

@@ -311,7 +311,7 @@ export function createPlatformMetrics(deps: PlatformMetricsDeps): PlatformMetric
   registerSnapshotMetric(
     registry,
     'palisade_environment_failed',
-    '1 while the environment is marked failed (its app crash-loops; cleared when a deployment succeeds).',
+    '1 while the environment is marked failed (its app crash-loops; cleared when a deployment succeeds or by hand).',
     'gauge',
     async () =>
       (await db.selectFrom('environment_failures').select('environment_id').limit(10_000).execute()).map(

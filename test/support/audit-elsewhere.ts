@@ -59,6 +59,9 @@ export const MONITOR_AUDITED = [
   'put /v1/workspaces/{ws}/alert-rules/{name}',
 ] as const
 
+/** Checked by test/monitor-failure-clear.test.ts (an environment marked failed needs a crash-looping app). */
+export const HEALTH_AUDITED = ['delete /v1/environments/{id}/failure'] as const
+
 /** Checked by test/iam-password-reset.test.ts (a mailed token, a TOTP secret). */
 export const RESET_AUDITED = [
   'post /v1/password-reset',
@@ -76,4 +79,5 @@ export const COVERED_ELSEWHERE: ReadonlySet<string> = new Set([
   ...SYNC_AUDITED,
   ...MONITOR_AUDITED,
   ...RESET_AUDITED,
+  ...HEALTH_AUDITED,
 ])

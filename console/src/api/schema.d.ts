@@ -1221,6 +1221,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/environments/{id}/failure": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Clear the environment's failed mark by hand (who may deploy it may); an app still crash-looping is marked again */
+        delete: operations["deleteV1EnvironmentsIdFailure"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/environments/{id}/logs": {
         parameters: {
             query?: never;
@@ -3414,7 +3431,7 @@ export interface operations {
                         /** @description whether this host enforces the sizing (none: not root, or no cgroups) */
                         limits: "cgroup-v1" | "cgroup-v2" | "none";
                         isolation: "namespaces" | "none";
-                        /** @description failed: the app crash-loops (marked by the monitor); cleared when a deployment succeeds */
+                        /** @description failed: the app crash-loops (marked by the monitor); cleared when a deployment succeeds, or by hand (DELETE /v1/environments/{id}/failure) */
                         status: "ok" | "failed";
                         failure: {
                             /** @constant */
@@ -5884,6 +5901,41 @@ export interface operations {
                         revokedTokens: number;
                         withdrawnInvitations: number;
                         notified: number;
+                    };
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteV1EnvironmentsIdFailure: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        status: "ok";
+                        failure: null;
                     };
                 };
             };

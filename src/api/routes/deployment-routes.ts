@@ -81,7 +81,8 @@ const StatusSchema = Type.Object({
   }),
   isolation: Type.Union([Type.Literal('namespaces'), Type.Literal('none')]),
   status: Type.Union([Type.Literal('ok'), Type.Literal('failed')], {
-    description: 'failed: the app crash-loops (marked by the monitor); cleared when a deployment succeeds',
+    description:
+      'failed: the app crash-loops (marked by the monitor); cleared when a deployment succeeds, or by hand (DELETE /v1/environments/{id}/failure)',
   }),
   failure: Type.Union([
     Type.Object({

@@ -60,6 +60,11 @@ const LogsQuery = Strict({
   ),
 })
 
+const HealthSchema = Type.Object({
+  status: Type.Literal('ok'),
+  failure: Type.Null(),
+})
+
 export function registerMonitorRoutes(app: FastifyInstance, deps: MonitorRouteDeps): void {
   const { monitor } = deps
   // Followed logs never end by themselves: they are ended when the API closes (else closing waits forever).
@@ -100,6 +105,23 @@ export function registerMonitorRoutes(app: FastifyInstance, deps: MonitorRouteDe
       const text = await monitor.metrics.render()
       return reply.type(monitor.metrics.contentType).send(text)
     },
+  )
+
+  app.delete(
+    '/v1/environments/:id/failure',
+    {
+      config: {
+        meta: {
+          auth: 'required',
+          audit: 'environment.failure.clear',
+          summary:
+            "Clear the environment's failed mark by hand (who may deploy it may); an app still crash-looping is marked again",
+        },
+      },
+      schema: { params: Strict({ id: Id }), response: { 200: HealthSchema } },
+    },
+    async (request) =>
+      monitor.clearFailure(principalOf(request), contextOf(request), (request.params as { id: string }).id),
   )
 
   app.get(

@@ -85,3 +85,23 @@ export function statusCommand(): Command {
         stdio.out(`${(k ?? '').padEnd(12)} ${(v ?? '').replace(/[\x00-\x1f\x7f]/g, '?')}`)
     })
 }
+
+/**
+ * `palisade clear-failed <env>`: clears the environment's `failed` mark (set when its app crash-looped) without a
+ * deployment, for whoever may deploy it. The server records who did it in the audit log.
+ */
+export function clearFailedCommand(): Command {
+  return withScope(
+    new Command('clear-failed').argument('<env>', 'environment: id, project/env, or name with --project'),
+  )
+    .description(
+      "clear an environment's failed mark (its app crash-looped) without deploying; it is marked again if the app still crash-loops",
+    )
+    .action(async (env: string, o: EnvScope, c: Command) => {
+      const client = createClient()
+      const id = await resolveEnvironment(client, env, o)
+      const health = await client.request<{ status: string }>('DELETE', `/v1/environments/${id}/failure`)
+      if (wantsJson(c)) return print(c, { environmentId: id, ...health })
+      stdio.out(`environment ${id}: failed mark cleared (status ${health.status})`)
+    })
+}
