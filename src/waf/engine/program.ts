@@ -65,6 +65,14 @@ export class TargetStep {
    * non-volatile variable, whole or by literal key), so what is known about the list can be kept beside it.
    */
   readonly phaseList: boolean
+  /**
+   * For a `phaseList` target, the number of its list among the rule set's (the same variable and key, the same
+   * number), so a transaction keeps the list and what it knows about it in arrays instead of maps; -1 otherwise.
+   * Set by compilePhases.
+   */
+  slot = -1
+  /** XML targets: 1 for `XML://@*` (attributes), 2 for `XML:/*` (texts), 0 for any other path. */
+  readonly xmlPath: 0 | 1 | 2
 
   constructor(
     selector: VariableSelector,
@@ -92,6 +100,8 @@ export class TargetStep {
       !this.count &&
       this.keyedCollection === undefined &&
       (this.key === undefined || this.readKey === undefined)
+    const path = (this.key ?? '').trim()
+    this.xmlPath = path === '//@*' ? 1 : path === '/*' || path === '' ? 2 : 0
   }
 }
 
@@ -180,6 +190,8 @@ export interface CompiledPhases {
   readonly phases: readonly PhaseProgram[]
   /** What the rules found nothing in, across transactions. */
   readonly misses: MissMemo
+  /** How many list slots the targets use (TargetStep.slot). */
+  readonly slots: number
 }
 
 /** A phase's rules in file order; `undefined` where the list has a SecMarker. */
@@ -227,5 +239,26 @@ export function compilePhases(ruleSet: RuleSet, fold = true): CompiledPhases {
     return { steps, skipTo }
   })
   if (fold) foldStaticRules(phases, ruleSet.config.ruleEngine)
-  return { phases, misses }
+  return { phases, misses, slots: numberLists(phases) }
+}
+
+/** Gives every `phaseList` target the slot of its list (one per variable and literal key); answers how many. */
+function numberLists(phases: readonly PhaseProgram[]): number {
+  const byDefinition = new Map<VariableDefinition, Map<string | undefined, number>>()
+  let slots = 0
+  for (const phase of phases) {
+    for (const first of phase.steps) {
+      for (let step = first; step !== undefined; step = step.next) {
+        for (const target of step.targets) {
+          if (!target.phaseList) continue
+          let byKey = byDefinition.get(target.definition)
+          if (byKey === undefined) byDefinition.set(target.definition, (byKey = new Map()))
+          let slot = byKey.get(target.key)
+          if (slot === undefined) byKey.set(target.key, (slot = slots++))
+          target.slot = slot
+        }
+      }
+    }
+  }
+  return slots
 }

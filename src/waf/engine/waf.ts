@@ -315,8 +315,10 @@ class Tx implements Transaction, ActionTx {
   readonly #missRecords = new Map<string, MissRecord>()
   /** `XML:/*` as entries, with the texts they were made from. */
   #xmlTexts: [readonly string[], readonly Entry[]] | undefined
-  /** Per list of a phase (see TargetStep.phaseList), the misses common to all its values. */
-  readonly #listMisses = new Map<readonly Entry[], MissRecord>()
+  /** Per list slot (TargetStep.slot), the phase's list: what #entries read for it. */
+  readonly #lists: Array<readonly Entry[] | undefined>
+  /** Per list slot, the misses common to all the list's values (see TargetStep.phaseList). */
+  readonly #listMisses: Array<MissRecord | undefined>
 
   constructor(shared: WafShared, req: WafRequest) {
     this.#shared = shared
@@ -327,6 +329,8 @@ class Tx implements Transaction, ActionTx {
     this.#mode = shared.ruleSet.config.ruleEngine
     this.#bodyAccess = shared.ruleSet.config.requestBodyAccess
     this.#transformCache = new Array<Map<string, string> | undefined>(shared.ruleSet.transformChains)
+    this.#lists = new Array<readonly Entry[] | undefined>(shared.programs.slots).fill(undefined)
+    this.#listMisses = new Array<MissRecord | undefined>(shared.programs.slots).fill(undefined)
   }
 
   // ---- ActionTx ----
@@ -754,7 +758,8 @@ class Tx implements Transaction, ActionTx {
     this.#phasesDone = phase
     this.#varCache.clear()
     this.#keyIndex.clear()
-    this.#listMisses.clear()
+    this.#lists.fill(undefined)
+    this.#listMisses.fill(undefined)
     if (this.#mode === 'Off' || this.#allowAll) return this.#interruption
     if (this.#allowRequest && phase <= 2) return this.#interruption
     const program = this.#shared.programs.phases[phase]!
@@ -886,10 +891,9 @@ class Tx implements Transaction, ActionTx {
     return true
   }
 
-  #xml(path: string | undefined): readonly Entry[] {
-    const p = (path ?? '').trim()
-    if (p === '//@*') return this.data.xmlAttributes
-    if (p === '/*' || p === '') {
+  #xml(path: 0 | 1 | 2): readonly Entry[] {
+    if (path === 1) return this.data.xmlAttributes
+    if (path === 2) {
       // ~90 rules read XML:/* on every request; the texts only change when the body is parsed.
       const texts = this.data.xmlTexts
       if (texts.length === 0) return EMPTY_ENTRIES
@@ -936,8 +940,8 @@ class Tx implements Transaction, ActionTx {
    * the phase first reads the list. A rule with its bit here skips the list without a look at each value (the
    * same browser headers and session cookies come with request after request).
    */
-  #commonMisses(list: readonly Entry[]): MissRecord {
-    let common = this.#listMisses.get(list)
+  #commonMisses(slot: number, list: readonly Entry[]): MissRecord {
+    let common = this.#listMisses[slot]
     if (common === undefined) {
       let bits: MissRecord | undefined
       for (let k = 0; k < list.length; k++) {
@@ -949,7 +953,7 @@ class Tx implements Transaction, ActionTx {
         }
       }
       common = bits ?? NOT_KEPT
-      this.#listMisses.set(list, common)
+      this.#listMisses[slot] = common
     }
     return common
   }
@@ -972,7 +976,20 @@ class Tx implements Transaction, ActionTx {
   }
 
   #entries(target: TargetStep): readonly Entry[] {
-    if (target.xml) return this.#xml(target.key)
+    const slot = target.slot
+    if (slot >= 0) {
+      let list = this.#lists[slot]
+      if (list === undefined) {
+        list = this.#read(target)
+        this.#lists[slot] = list
+      }
+      return list
+    }
+    return this.#read(target)
+  }
+
+  #read(target: TargetStep): readonly Entry[] {
+    if (target.xml) return this.#xml(target.xmlPath)
     if (target.key !== undefined) {
       if (target.readKey !== undefined) return target.readKey(this.data, target.key)
       return this.#byKey(target.definition, target.key)
@@ -1035,7 +1052,7 @@ class Tx implements Transaction, ActionTx {
         continue
       }
       // Found nothing in any of these values before: nothing in the ones the selector keeps either.
-      if (memoMiss && target.phaseList && missed(this.#commonMisses(entries), step.missBit)) continue
+      if (memoMiss && target.slot >= 0 && missed(this.#commonMisses(target.slot, entries), step.missBit)) continue
       for (let k = 0; k < entries.length; k++) {
         const e = entries[k]!
         if (matches !== undefined && !matches(e.key)) continue
