@@ -114,7 +114,18 @@ function keyTest(re: RegExp): (key: string) => boolean {
   if (literal === null) return (key) => re.test(key)
   const text = literal[2]!.toLowerCase()
   if (literal[1] === '^') {
-    return (key) => key.length >= text.length && key.slice(0, text.length).toLowerCase() === text
+    const n = text.length
+    return (key) => {
+      if (key.length < n) return false
+      // ASCII (every key CRS names): compared in place, without the lower-case copy of the prefix.
+      for (let i = 0; i < n; i++) {
+        let c = key.charCodeAt(i)
+        if (c >= 0x80) return key.slice(0, n).toLowerCase() === text
+        if (c >= 0x41 && c <= 0x5a) c |= 0x20
+        if (c !== text.charCodeAt(i)) return false
+      }
+      return true
+    }
   }
   return (key) => key.length >= text.length && key.toLowerCase().includes(text)
 }

@@ -76,6 +76,8 @@ export interface Verdict {
 
 const MAX_DATA = 200
 const EMPTY_ENTRIES: readonly Entry[] = Object.freeze([])
+/** MATCHED_VARS(_NAMES) between rules: never pushed into (#recordEntries replaces it), so shared by all. */
+const NO_MATCHED_VARS: Entry[] = []
 /** Marks a value too long for the MissMemo in a transaction's record table. */
 const NOT_KEPT: MissRecord = []
 const SECRET_NAME = /pass(?:wd|word)?|secret|token|api[-_]?key|auth|cookie|session|csrf/i
@@ -781,16 +783,17 @@ class Tx implements Transaction, ActionTx {
         continue
       }
       if (d.matchedVars.length > 0) {
-        // New lists: truncating an array (`length = 0`) is a runtime call, slower than allocating.
-        d.matchedVars = []
-        d.matchedVarsNames = []
+        // The shared empty lists: #recordHit replaces them on the rule's first hit, never pushes into them
+        // (truncating an array is a runtime call, and a `[]` pushed into grows a 16-slot store per hit).
+        d.matchedVars = NO_MATCHED_VARS
+        d.matchedVarsNames = NO_MATCHED_VARS
       }
       let matched = false
       const fold = step.fold
       if (fold !== undefined && this.#foldsHold) {
         // The same outcome on every request (fold.ts): record its matches without evaluating.
         if (fold.length === 0) continue
-        for (let h = 0; h < fold.length; h++) this.#recordHit(step, fold[h]!.value, fold[h]!.name)
+        for (let h = 0; h < fold.length; h++) this.#recordEntries(step, fold[h]!.matched, fold[h]!.matchedName)
         matched = true
       } else {
         try {
@@ -1124,11 +1127,21 @@ class Tx implements Transaction, ActionTx {
 
   /** A rule matched `value` (of the variable named `name`): MATCHED_VAR(S) and the rule's effects. */
   #recordHit(step: RuleStep, value: string, name: string): void {
+    this.#recordEntries(step, { key: name, value }, { key: name, value: name })
+  }
+
+  /** #recordHit with the MATCHED_VARS and MATCHED_VARS_NAMES entries made already (folded hits). */
+  #recordEntries(step: RuleStep, matched: Entry, matchedName: Entry): void {
     const d = this.data
-    d.matchedVar = value
-    d.matchedVarName = name
-    d.matchedVars.push({ key: name, value })
-    d.matchedVarsNames.push({ key: name, value: name })
+    d.matchedVar = matched.value
+    d.matchedVarName = matched.key
+    if (d.matchedVars.length === 0) {
+      d.matchedVars = [matched]
+      d.matchedVarsNames = [matchedName]
+    } else {
+      d.matchedVars.push(matched)
+      d.matchedVarsNames.push(matchedName)
+    }
     const rule = step.rule
     for (const effect of step.effects) effect(this, rule)
   }
