@@ -321,6 +321,8 @@ class Tx implements Transaction, ActionTx {
   readonly #lists: Array<readonly Entry[] | undefined>
   /** Per list slot, the misses common to all the list's values (see TargetStep.phaseList). */
   readonly #listMisses: Array<MissRecord | undefined>
+  /** Per list slot, the MissMemo records of the list's values, in its order (undefined: not kept). */
+  readonly #listRecords: Array<Array<MissRecord | undefined> | undefined>
 
   constructor(shared: WafShared, req: WafRequest) {
     this.#shared = shared
@@ -333,6 +335,9 @@ class Tx implements Transaction, ActionTx {
     this.#transformCache = new Array<Map<string, string> | undefined>(shared.ruleSet.transformChains)
     this.#lists = new Array<readonly Entry[] | undefined>(shared.programs.slots).fill(undefined)
     this.#listMisses = new Array<MissRecord | undefined>(shared.programs.slots).fill(undefined)
+    this.#listRecords = new Array<Array<MissRecord | undefined> | undefined>(shared.programs.slots).fill(
+      undefined,
+    )
   }
 
   // ---- ActionTx ----
@@ -762,6 +767,7 @@ class Tx implements Transaction, ActionTx {
     this.#keyIndex.clear()
     this.#lists.fill(undefined)
     this.#listMisses.fill(undefined)
+    this.#listRecords.fill(undefined)
     if (this.#mode === 'Off' || this.#allowAll) return this.#interruption
     if (this.#allowRequest && phase <= 2) return this.#interruption
     const program = this.#shared.programs.phases[phase]!
@@ -946,9 +952,10 @@ class Tx implements Transaction, ActionTx {
   #commonMisses(slot: number, list: readonly Entry[]): MissRecord {
     let common = this.#listMisses[slot]
     if (common === undefined) {
+      const records = this.#recordsOf(slot, list)
       let bits: MissRecord | undefined
-      for (let k = 0; k < list.length; k++) {
-        const record = this.#missRecord(list[k]!.value)
+      for (let k = 0; k < records.length; k++) {
+        const record = records[k]
         if (record !== undefined && bits === undefined) bits = record.slice()
         else if (record === undefined || !keepCommonMisses(bits!, record)) {
           bits = undefined
@@ -959,6 +966,17 @@ class Tx implements Transaction, ActionTx {
       this.#listMisses[slot] = common
     }
     return common
+  }
+
+  /** The MissMemo records of a list's values (#missRecord of each), kept for the phase by the list's slot. */
+  #recordsOf(slot: number, list: readonly Entry[]): Array<MissRecord | undefined> {
+    let records = this.#listRecords[slot]
+    if (records === undefined) {
+      records = new Array<MissRecord | undefined>(list.length)
+      for (let k = 0; k < list.length; k++) records[k] = this.#missRecord(list[k]!.value)
+      this.#listRecords[slot] = records
+    }
+    return records
   }
 
   #transform(step: RuleStep, value: string): string {
@@ -1055,13 +1073,17 @@ class Tx implements Transaction, ActionTx {
         continue
       }
       // Found nothing in any of these values before: nothing in the ones the selector keeps either.
-      if (memoMiss && target.slot >= 0 && missed(this.#commonMisses(target.slot, entries), step.missBit)) continue
+      const slot = target.slot
+      if (memoMiss && slot >= 0 && missed(this.#commonMisses(slot, entries), step.missBit)) continue
+      // The values' records, looked up once per phase for all the rules that read the list.
+      const records = slot >= 0 && step.missBit >= 0 ? this.#recordsOf(slot, entries) : undefined
       for (let k = 0; k < entries.length; k++) {
         const e = entries[k]!
         if (matches !== undefined && !matches(e.key)) continue
         if (filter && this.#excluded(target, runtimeExcludes, e.key)) continue
         if (valueExcludes !== undefined && isRemovedValue(valueExcludes, target.variable, e)) continue
-        if (this.#test(step, op, e.value, target.variable, e.key, target.collection)) any = true
+        const record = records !== undefined ? records[k] : this.#recordFor(step, e.value)
+        if (this.#testWith(step, op, e.value, target.variable, e.key, target.collection, record)) any = true
       }
     }
     return any
@@ -1073,6 +1095,11 @@ class Tx implements Transaction, ActionTx {
     return false
   }
 
+  /** The MissMemo record of `value` for `step`: undefined when the rule does not take part. */
+  #recordFor(step: RuleStep, value: string): MissRecord | undefined {
+    return step.missBit >= 0 ? this.#missRecord(value) : undefined
+  }
+
   /** Transforms one value, runs the operator, and on a match does the match bookkeeping and effects. */
   #test(
     step: RuleStep,
@@ -1082,12 +1109,24 @@ class Tx implements Transaction, ActionTx {
     key: string,
     collection: boolean,
   ): boolean {
+    return this.#testWith(step, op, value, variable, key, collection, this.#recordFor(step, value))
+  }
+
+  /** #test with the value's MissMemo record looked up already (`#recordFor`). */
+  #testWith(
+    step: RuleStep,
+    op: Operator,
+    value: string,
+    variable: string,
+    key: string,
+    collection: boolean,
+    record: MissRecord | undefined,
+  ): boolean {
     const negated = step.negated
     let captures: readonly string[] = []
     let hit = false
     const transforms = step.transforms
     const bit = step.missBit
-    const record = bit >= 0 ? this.#missRecord(value) : undefined
     if (record !== undefined && missed(record, bit)) {
       hit = negated // the operator found nothing in this value before (MissMemo)
     } else if (step.multiMatch && transforms.length > 0) {
