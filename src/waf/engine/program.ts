@@ -58,6 +58,8 @@ export class TargetStep {
   /** TX, IP, GLOBAL, ... with a literal key: the collection to read that key from (see VariableDefinition). */
   readonly keyedCollection: string | undefined
   readonly excludes: readonly VariableSelector[]
+  /** The rule excludes some keys of this variable (`excludes` is not empty): read without loading the list. */
+  readonly hasExcludes: boolean
   /** `excludes` as key tests (`!REQUEST_COOKIES:/__utm/` on every cookie of ~60 CRS rules). */
   readonly excludeTests: ReadonlyArray<(key: string) => boolean>
   /**
@@ -93,6 +95,7 @@ export class TargetStep {
     this.definition = definition
     this.keyedCollection = selector.key === undefined ? undefined : definition.keyedCollection
     this.excludes = excludes.length === 0 ? NO_EXCLUDES : excludes
+    this.hasExcludes = excludes.length > 0
     this.excludeTests = excludes.map(excludeTest)
     this.phaseList =
       !this.volatile &&

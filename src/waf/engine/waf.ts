@@ -1035,7 +1035,7 @@ class Tx implements Transaction, ActionTx {
       }
     }
     let valueExcludes: RemovedValue[] | undefined
-    if (this.#removedValuesById.size > 0) valueExcludes = this.#removedValuesById.get(step.rule.id)
+    if (this.#removedValuesById.size > 0) valueExcludes = this.#removedValuesById.get(step.id)
     if (this.#removedValues.length > 0) {
       for (const rv of this.#removedValues) {
         if (rv.applies(step.rule)) (valueExcludes = valueExcludes ? [...valueExcludes] : []).push(rv)
@@ -1047,7 +1047,7 @@ class Tx implements Transaction, ActionTx {
     let any = false
     for (let t = 0; t < targets.length; t++) {
       const target = targets[t]!
-      const filter = target.collection && (target.excludes.length > 0 || runtimeExcludes !== undefined)
+      const filter = target.collection && (target.hasExcludes || runtimeExcludes !== undefined)
       if (target.keyedCollection !== undefined) {
         // `TX:key`, `&TX:key`: one lookup, no list (CRS reads ~150 of them per request).
         const col =
