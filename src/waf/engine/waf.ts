@@ -953,8 +953,10 @@ class Tx implements Transaction, ActionTx {
     let common = this.#listMisses[slot]
     if (common === undefined) {
       const records = this.#recordsOf(slot, list)
-      let bits: MissRecord | undefined
-      for (let k = 0; k < records.length; k++) {
+      // One value (a header, a cookie by name): its own record, no copy. Bits only ever get set, and only for a
+      // rule that found nothing in the value, so what the record learns later in the phase holds for the list too.
+      let bits: MissRecord | undefined = records.length === 1 ? records[0] : undefined
+      for (let k = 0; k < records.length && records.length > 1; k++) {
         const record = records[k]
         if (record !== undefined && bits === undefined) bits = record.slice()
         else if (record === undefined || !keepCommonMisses(bits!, record)) {
