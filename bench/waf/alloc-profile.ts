@@ -6,7 +6,13 @@
 import { Session } from 'node:inspector/promises'
 import type { WafRequest } from '../../src/waf/index.js'
 import { benignRequest } from './benign-mix.js'
-import { createFsWafSource, createWaf, crsRuleSet, DEFAULT_WAF_SETTINGS, evaluateRequest } from './compiled-engine.js'
+import {
+  createFsWafSource,
+  createWaf,
+  crsRuleSet,
+  DEFAULT_WAF_SETTINGS,
+  evaluateRequest,
+} from './compiled-engine.js'
 
 interface ProfileNode {
   callFrame: { functionName: string; url: string; lineNumber: number }

@@ -266,7 +266,8 @@ function numberLists(phases: readonly PhaseProgram[]): number {
         for (const target of step.targets) {
           if (!target.phaseList) continue
           let byKey = byDefinition.get(target.definition)
-          if (byKey === undefined) byDefinition.set(target.definition, (byKey = new Map()))
+          if (byKey === undefined)
+            byDefinition.set(target.definition, (byKey = new Map<string | undefined, number>()))
           let slot = byKey.get(target.key)
           if (slot === undefined) byKey.set(target.key, (slot = slots++))
           target.slot = slot

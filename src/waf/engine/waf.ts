@@ -799,7 +799,8 @@ class Tx implements Transaction, ActionTx {
       if (fold !== undefined && this.#foldsHold) {
         // The same outcome on every request (fold.ts): record its matches without evaluating.
         if (fold.length === 0) continue
-        for (let h = 0; h < fold.length; h++) this.#recordEntries(step, fold[h]!.matched, fold[h]!.matchedName)
+        for (let h = 0; h < fold.length; h++)
+          this.#recordEntries(step, fold[h]!.matched, fold[h]!.matchedName)
         matched = true
       } else {
         try {
