@@ -16,12 +16,25 @@
 import type { ActionRuleInfo, ActionTx, CtlCommand } from '../actions/action.js'
 import type { Macro } from '../actions/macro.js'
 import type { PhaseProgram, RuleStep } from './program.js'
+import type { Entry } from '../variables/variable.js'
 import { toInt } from './tx-int.js'
 
 /** One match of a folded rule: the value and the name MATCHED_VAR and MATCHED_VAR_NAME take. */
 export interface FoldedHit {
   readonly value: string
   readonly name: string
+  /** The MATCHED_VARS and MATCHED_VARS_NAMES entries of the hit, made once (entries are never changed). */
+  readonly matched: Entry
+  readonly matchedName: Entry
+}
+
+function foldedHit(value: string, name: string): FoldedHit {
+  return Object.freeze({
+    value,
+    name,
+    matched: Object.freeze({ key: name, value }),
+    matchedName: Object.freeze({ key: name, value: name }),
+  })
 }
 
 /** Operators that are pure functions of the value (so an outcome worked out once holds on every request). */
@@ -163,7 +176,7 @@ function outcome(step: RuleStep, state: TxState): readonly FoldedHit[] | undefin
     return (op(v) !== null) !== step.negated
   }
   try {
-    if (!step.hasTargets) return test('') ? Object.freeze([{ value: '', name: '' }]) : noHits
+    if (!step.hasTargets) return test('') ? Object.freeze([foldedHit('', '')]) : noHits
     const hits: FoldedHit[] = []
     for (const target of step.targets) {
       if (target.keyedCollection !== 'tx' || target.excludes.length > 0) return undefined
@@ -171,7 +184,7 @@ function outcome(step: RuleStep, state: TxState): readonly FoldedHit[] | undefin
       const k = state.get(key)
       if (k === UNKNOWN) return undefined
       const value = target.count ? (k === null ? '0' : '1') : k
-      if (value !== null && test(value)) hits.push({ value, name: `${target.variable}:${key}` })
+      if (value !== null && test(value)) hits.push(foldedHit(value, `${target.variable}:${key}`))
     }
     return hits.length === 0 ? noHits : Object.freeze(hits)
   } catch {

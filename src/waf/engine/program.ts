@@ -58,6 +58,8 @@ export class TargetStep {
   /** TX, IP, GLOBAL, ... with a literal key: the collection to read that key from (see VariableDefinition). */
   readonly keyedCollection: string | undefined
   readonly excludes: readonly VariableSelector[]
+  /** The rule excludes some keys of this variable (`excludes` is not empty): read without loading the list. */
+  readonly hasExcludes: boolean
   /** `excludes` as key tests (`!REQUEST_COOKIES:/__utm/` on every cookie of ~60 CRS rules). */
   readonly excludeTests: ReadonlyArray<(key: string) => boolean>
   /**
@@ -65,6 +67,14 @@ export class TargetStep {
    * non-volatile variable, whole or by literal key), so what is known about the list can be kept beside it.
    */
   readonly phaseList: boolean
+  /**
+   * For a `phaseList` target, the number of its list among the rule set's (the same variable and key, the same
+   * number), so a transaction keeps the list and what it knows about it in arrays instead of maps; -1 otherwise.
+   * Set by compilePhases.
+   */
+  slot = -1
+  /** XML targets: 1 for `XML://@*` (attributes), 2 for `XML:/*` (texts), 0 for any other path. */
+  readonly xmlPath: 0 | 1 | 2
 
   constructor(
     selector: VariableSelector,
@@ -85,6 +95,7 @@ export class TargetStep {
     this.definition = definition
     this.keyedCollection = selector.key === undefined ? undefined : definition.keyedCollection
     this.excludes = excludes.length === 0 ? NO_EXCLUDES : excludes
+    this.hasExcludes = excludes.length > 0
     this.excludeTests = excludes.map(excludeTest)
     this.phaseList =
       !this.volatile &&
@@ -92,6 +103,8 @@ export class TargetStep {
       !this.count &&
       this.keyedCollection === undefined &&
       (this.key === undefined || this.readKey === undefined)
+    const path = (this.key ?? '').trim()
+    this.xmlPath = path === '//@*' ? 1 : path === '/*' || path === '' ? 2 : 0
   }
 }
 
@@ -104,7 +117,18 @@ function keyTest(re: RegExp): (key: string) => boolean {
   if (literal === null) return (key) => re.test(key)
   const text = literal[2]!.toLowerCase()
   if (literal[1] === '^') {
-    return (key) => key.length >= text.length && key.slice(0, text.length).toLowerCase() === text
+    const n = text.length
+    return (key) => {
+      if (key.length < n) return false
+      // ASCII (every key CRS names): compared in place, without the lower-case copy of the prefix.
+      for (let i = 0; i < n; i++) {
+        let c = key.charCodeAt(i)
+        if (c >= 0x80) return key.slice(0, n).toLowerCase() === text
+        if (c >= 0x41 && c <= 0x5a) c |= 0x20
+        if (c !== text.charCodeAt(i)) return false
+      }
+      return true
+    }
   }
   return (key) => key.length >= text.length && key.toLowerCase().includes(text)
 }
@@ -180,6 +204,8 @@ export interface CompiledPhases {
   readonly phases: readonly PhaseProgram[]
   /** What the rules found nothing in, across transactions. */
   readonly misses: MissMemo
+  /** How many list slots the targets use (TargetStep.slot). */
+  readonly slots: number
 }
 
 /** A phase's rules in file order; `undefined` where the list has a SecMarker. */
@@ -227,5 +253,27 @@ export function compilePhases(ruleSet: RuleSet, fold = true): CompiledPhases {
     return { steps, skipTo }
   })
   if (fold) foldStaticRules(phases, ruleSet.config.ruleEngine)
-  return { phases, misses }
+  return { phases, misses, slots: numberLists(phases) }
+}
+
+/** Gives every `phaseList` target the slot of its list (one per variable and literal key); answers how many. */
+function numberLists(phases: readonly PhaseProgram[]): number {
+  const byDefinition = new Map<VariableDefinition, Map<string | undefined, number>>()
+  let slots = 0
+  for (const phase of phases) {
+    for (const first of phase.steps) {
+      for (let step = first; step !== undefined; step = step.next) {
+        for (const target of step.targets) {
+          if (!target.phaseList) continue
+          let byKey = byDefinition.get(target.definition)
+          if (byKey === undefined)
+            byDefinition.set(target.definition, (byKey = new Map<string | undefined, number>()))
+          let slot = byKey.get(target.key)
+          if (slot === undefined) byKey.set(target.key, (slot = slots++))
+          target.slot = slot
+        }
+      }
+    }
+  }
+  return slots
 }

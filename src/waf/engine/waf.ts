@@ -76,6 +76,8 @@ export interface Verdict {
 
 const MAX_DATA = 200
 const EMPTY_ENTRIES: readonly Entry[] = Object.freeze([])
+/** MATCHED_VARS(_NAMES) between rules: never pushed into (#recordEntries replaces it), so shared by all. */
+const NO_MATCHED_VARS: Entry[] = []
 /** Marks a value too long for the MissMemo in a transaction's record table. */
 const NOT_KEPT: MissRecord = []
 const SECRET_NAME = /pass(?:wd|word)?|secret|token|api[-_]?key|auth|cookie|session|csrf/i
@@ -315,8 +317,12 @@ class Tx implements Transaction, ActionTx {
   readonly #missRecords = new Map<string, MissRecord>()
   /** `XML:/*` as entries, with the texts they were made from. */
   #xmlTexts: [readonly string[], readonly Entry[]] | undefined
-  /** Per list of a phase (see TargetStep.phaseList), the misses common to all its values. */
-  readonly #listMisses = new Map<readonly Entry[], MissRecord>()
+  /** Per list slot (TargetStep.slot), the phase's list: what #entries read for it. */
+  readonly #lists: Array<readonly Entry[] | undefined>
+  /** Per list slot, the misses common to all the list's values (see TargetStep.phaseList). */
+  readonly #listMisses: Array<MissRecord | undefined>
+  /** Per list slot, the MissMemo records of the list's values, in its order (undefined: not kept). */
+  readonly #listRecords: Array<Array<MissRecord | undefined> | undefined>
 
   constructor(shared: WafShared, req: WafRequest) {
     this.#shared = shared
@@ -327,6 +333,11 @@ class Tx implements Transaction, ActionTx {
     this.#mode = shared.ruleSet.config.ruleEngine
     this.#bodyAccess = shared.ruleSet.config.requestBodyAccess
     this.#transformCache = new Array<Map<string, string> | undefined>(shared.ruleSet.transformChains)
+    this.#lists = new Array<readonly Entry[] | undefined>(shared.programs.slots).fill(undefined)
+    this.#listMisses = new Array<MissRecord | undefined>(shared.programs.slots).fill(undefined)
+    this.#listRecords = new Array<Array<MissRecord | undefined> | undefined>(shared.programs.slots).fill(
+      undefined,
+    )
   }
 
   // ---- ActionTx ----
@@ -756,7 +767,9 @@ class Tx implements Transaction, ActionTx {
     this.#phasesDone = phase
     this.#varCache.clear()
     this.#keyIndex.clear()
-    this.#listMisses.clear()
+    this.#lists.fill(undefined)
+    this.#listMisses.fill(undefined)
+    this.#listRecords.fill(undefined)
     if (this.#mode === 'Off' || this.#allowAll) return this.#interruption
     if (this.#allowRequest && phase <= 2) return this.#interruption
     const program = this.#shared.programs.phases[phase]!
@@ -778,16 +791,18 @@ class Tx implements Transaction, ActionTx {
         continue
       }
       if (d.matchedVars.length > 0) {
-        // New lists: truncating an array (`length = 0`) is a runtime call, slower than allocating.
-        d.matchedVars = []
-        d.matchedVarsNames = []
+        // The shared empty lists: #recordHit replaces them on the rule's first hit, never pushes into them
+        // (truncating an array is a runtime call, and a `[]` pushed into grows a 16-slot store per hit).
+        d.matchedVars = NO_MATCHED_VARS
+        d.matchedVarsNames = NO_MATCHED_VARS
       }
       let matched = false
       const fold = step.fold
       if (fold !== undefined && this.#foldsHold) {
         // The same outcome on every request (fold.ts): record its matches without evaluating.
         if (fold.length === 0) continue
-        for (let h = 0; h < fold.length; h++) this.#recordHit(step, fold[h]!.value, fold[h]!.name)
+        for (let h = 0; h < fold.length; h++)
+          this.#recordEntries(step, fold[h]!.matched, fold[h]!.matchedName)
         matched = true
       } else {
         try {
@@ -888,10 +903,9 @@ class Tx implements Transaction, ActionTx {
     return true
   }
 
-  #xml(path: string | undefined): readonly Entry[] {
-    const p = (path ?? '').trim()
-    if (p === '//@*') return this.data.xmlAttributes
-    if (p === '/*' || p === '') {
+  #xml(path: 0 | 1 | 2): readonly Entry[] {
+    if (path === 1) return this.data.xmlAttributes
+    if (path === 2) {
       // ~90 rules read XML:/* on every request; the texts only change when the body is parsed.
       const texts = this.data.xmlTexts
       if (texts.length === 0) return EMPTY_ENTRIES
@@ -938,12 +952,15 @@ class Tx implements Transaction, ActionTx {
    * the phase first reads the list. A rule with its bit here skips the list without a look at each value (the
    * same browser headers and session cookies come with request after request).
    */
-  #commonMisses(list: readonly Entry[]): MissRecord {
-    let common = this.#listMisses.get(list)
+  #commonMisses(slot: number, list: readonly Entry[]): MissRecord {
+    let common = this.#listMisses[slot]
     if (common === undefined) {
-      let bits: MissRecord | undefined
-      for (let k = 0; k < list.length; k++) {
-        const record = this.#missRecord(list[k]!.value)
+      const records = this.#recordsOf(slot, list)
+      // One value (a header, a cookie by name): its own record, no copy. Bits only ever get set, and only for a
+      // rule that found nothing in the value, so what the record learns later in the phase holds for the list too.
+      let bits: MissRecord | undefined = records.length === 1 ? records[0] : undefined
+      for (let k = 0; k < records.length && records.length > 1; k++) {
+        const record = records[k]
         if (record !== undefined && bits === undefined) bits = record.slice()
         else if (record === undefined || !keepCommonMisses(bits!, record)) {
           bits = undefined
@@ -951,9 +968,20 @@ class Tx implements Transaction, ActionTx {
         }
       }
       common = bits ?? NOT_KEPT
-      this.#listMisses.set(list, common)
+      this.#listMisses[slot] = common
     }
     return common
+  }
+
+  /** The MissMemo records of a list's values (#missRecord of each), kept for the phase by the list's slot. */
+  #recordsOf(slot: number, list: readonly Entry[]): Array<MissRecord | undefined> {
+    let records = this.#listRecords[slot]
+    if (records === undefined) {
+      records = new Array<MissRecord | undefined>(list.length)
+      for (let k = 0; k < list.length; k++) records[k] = this.#missRecord(list[k]!.value)
+      this.#listRecords[slot] = records
+    }
+    return records
   }
 
   #transform(step: RuleStep, value: string): string {
@@ -974,7 +1002,20 @@ class Tx implements Transaction, ActionTx {
   }
 
   #entries(target: TargetStep): readonly Entry[] {
-    if (target.xml) return this.#xml(target.key)
+    const slot = target.slot
+    if (slot >= 0) {
+      let list = this.#lists[slot]
+      if (list === undefined) {
+        list = this.#read(target)
+        this.#lists[slot] = list
+      }
+      return list
+    }
+    return this.#read(target)
+  }
+
+  #read(target: TargetStep): readonly Entry[] {
+    if (target.xml) return this.#xml(target.xmlPath)
     if (target.key !== undefined) {
       if (target.readKey !== undefined) return target.readKey(this.data, target.key)
       return this.#byKey(target.definition, target.key)
@@ -999,7 +1040,7 @@ class Tx implements Transaction, ActionTx {
       }
     }
     let valueExcludes: RemovedValue[] | undefined
-    if (this.#removedValuesById.size > 0) valueExcludes = this.#removedValuesById.get(step.rule.id)
+    if (this.#removedValuesById.size > 0) valueExcludes = this.#removedValuesById.get(step.id)
     if (this.#removedValues.length > 0) {
       for (const rv of this.#removedValues) {
         if (rv.applies(step.rule)) (valueExcludes = valueExcludes ? [...valueExcludes] : []).push(rv)
@@ -1011,7 +1052,7 @@ class Tx implements Transaction, ActionTx {
     let any = false
     for (let t = 0; t < targets.length; t++) {
       const target = targets[t]!
-      const filter = target.collection && (target.excludes.length > 0 || runtimeExcludes !== undefined)
+      const filter = target.collection && (target.hasExcludes || runtimeExcludes !== undefined)
       if (target.keyedCollection !== undefined) {
         // `TX:key`, `&TX:key`: one lookup, no list (CRS reads ~150 of them per request).
         const col =
@@ -1037,13 +1078,17 @@ class Tx implements Transaction, ActionTx {
         continue
       }
       // Found nothing in any of these values before: nothing in the ones the selector keeps either.
-      if (memoMiss && target.phaseList && missed(this.#commonMisses(entries), step.missBit)) continue
+      const slot = target.slot
+      if (memoMiss && slot >= 0 && missed(this.#commonMisses(slot, entries), step.missBit)) continue
+      // The values' records, looked up once per phase for all the rules that read the list.
+      const records = slot >= 0 && step.missBit >= 0 ? this.#recordsOf(slot, entries) : undefined
       for (let k = 0; k < entries.length; k++) {
         const e = entries[k]!
         if (matches !== undefined && !matches(e.key)) continue
         if (filter && this.#excluded(target, runtimeExcludes, e.key)) continue
         if (valueExcludes !== undefined && isRemovedValue(valueExcludes, target.variable, e)) continue
-        if (this.#test(step, op, e.value, target.variable, e.key, target.collection)) any = true
+        const record = records !== undefined ? records[k] : this.#recordFor(step, e.value)
+        if (this.#testWith(step, op, e.value, target.variable, e.key, target.collection, record)) any = true
       }
     }
     return any
@@ -1055,6 +1100,11 @@ class Tx implements Transaction, ActionTx {
     return false
   }
 
+  /** The MissMemo record of `value` for `step`: undefined when the rule does not take part. */
+  #recordFor(step: RuleStep, value: string): MissRecord | undefined {
+    return step.missBit >= 0 ? this.#missRecord(value) : undefined
+  }
+
   /** Transforms one value, runs the operator, and on a match does the match bookkeeping and effects. */
   #test(
     step: RuleStep,
@@ -1064,12 +1114,24 @@ class Tx implements Transaction, ActionTx {
     key: string,
     collection: boolean,
   ): boolean {
+    return this.#testWith(step, op, value, variable, key, collection, this.#recordFor(step, value))
+  }
+
+  /** #test with the value's MissMemo record looked up already (`#recordFor`). */
+  #testWith(
+    step: RuleStep,
+    op: Operator,
+    value: string,
+    variable: string,
+    key: string,
+    collection: boolean,
+    record: MissRecord | undefined,
+  ): boolean {
     const negated = step.negated
     let captures: readonly string[] = []
     let hit = false
     const transforms = step.transforms
     const bit = step.missBit
-    const record = bit >= 0 ? this.#missRecord(value) : undefined
     if (record !== undefined && missed(record, bit)) {
       hit = negated // the operator found nothing in this value before (MissMemo)
     } else if (step.multiMatch && transforms.length > 0) {
@@ -1109,11 +1171,21 @@ class Tx implements Transaction, ActionTx {
 
   /** A rule matched `value` (of the variable named `name`): MATCHED_VAR(S) and the rule's effects. */
   #recordHit(step: RuleStep, value: string, name: string): void {
+    this.#recordEntries(step, { key: name, value }, { key: name, value: name })
+  }
+
+  /** #recordHit with the MATCHED_VARS and MATCHED_VARS_NAMES entries made already (folded hits). */
+  #recordEntries(step: RuleStep, matched: Entry, matchedName: Entry): void {
     const d = this.data
-    d.matchedVar = value
-    d.matchedVarName = name
-    d.matchedVars.push({ key: name, value })
-    d.matchedVarsNames.push({ key: name, value: name })
+    d.matchedVar = matched.value
+    d.matchedVarName = matched.key
+    if (d.matchedVars.length === 0) {
+      d.matchedVars = [matched]
+      d.matchedVarsNames = [matchedName]
+    } else {
+      d.matchedVars.push(matched)
+      d.matchedVarsNames.push(matchedName)
+    }
     const rule = step.rule
     for (const effect of step.effects) effect(this, rule)
   }
