@@ -15,6 +15,10 @@ export interface EdgeWorkerOptions {
   readonly edge: EdgeOptions
   readonly crsDir: string
   readonly logger: EdgeLogger
+  /** The access log's lines (buffered, written off the request path); `logger` when absent. */
+  readonly accessLogger?: EdgeLogger
+  /** Writes out what `accessLogger` still holds (before the worker exits). */
+  readonly flushAccessLog?: () => void
 }
 
 /**
@@ -55,6 +59,7 @@ export async function runEdgeWorker(options: EdgeWorkerOptions): Promise<void> {
   const edge: Edge = await createEdge(options.edge, {
     inspector: createWafInspector((route) => wafs.wafFor(route)),
     logger,
+    accessLogger: options.accessLogger ?? logger,
     throttle,
     loginThrottle,
     onAccessLog: (entry) => {
@@ -111,6 +116,8 @@ export async function runEdgeWorker(options: EdgeWorkerOptions): Promise<void> {
         return
     }
   })
+  // Whatever way the worker ends, the access lines it still holds are written (synchronously, at exit).
+  process.on('exit', () => options.flushAccessLog?.())
   // The supervisor is gone (killed): a new `palisade serve` starts its own workers on these ports.
   process.on('disconnect', () => process.exit(0))
   // A signal to the whole process group (Ctrl-C, a service manager): the same clean stop as the supervisor's.
