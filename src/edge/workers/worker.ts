@@ -1,5 +1,5 @@
 import { createEdge, type Edge } from '../edge.js'
-import type { AccessLogEntry, EdgeLogger, EdgeOptions, EdgeRoute, WafEvent } from '../types.js'
+import type { EdgeLogger, EdgeOptions, EdgeRoute, WafEvent } from '../types.js'
 import { createWafInspector } from '../waf-inspector.js'
 import { createWafCache, WAF_MEMORY_BUDGET_UNITS } from '../waf-rules.js'
 import { createIpcThrottle } from './ipc-throttle.js'
@@ -36,14 +36,15 @@ export async function runEdgeWorker(options: EdgeWorkerOptions): Promise<void> {
   const throttle = createIpcThrottle('edge', send, true)
   const loginThrottle = createIpcThrottle('login', send, false)
   let waf: WafEvent[] = []
-  let access: AccessLogEntry[] = []
+  /** Access-log entries serialized as they are logged, joined into one string per message. */
+  let access: string[] = []
   let requests = 0
   let version = 0
   let dropped = 0
 
   const flush = (): void => {
     if (waf.length === 0 && access.length === 0) return
-    send({ t: 'events', waf, access })
+    send({ t: 'events', waf, access: access.join('\n') })
     waf = []
     access = []
   }
@@ -64,7 +65,7 @@ export async function runEdgeWorker(options: EdgeWorkerOptions): Promise<void> {
     loginThrottle,
     onAccessLog: (entry) => {
       requests++
-      push(access, entry)
+      push(access, JSON.stringify(entry))
     },
     onWafEvent: (event) => push(waf, event),
     secretValues: (envId) => secrets.get(envId),
