@@ -60,7 +60,7 @@ import {
 import { loadMasterKey, loadOrCreateKeyFile } from './keys.js'
 import { systemClock, type Clock } from './shared/clock.js'
 import { writeFileDurably } from './shared/durable-file.js'
-import { createLogger, type Logger } from './shared/log.js'
+import { createBufferedLogger, createLogger, type Logger } from './shared/log.js'
 import { createMonitor, type Monitor } from './monitor/index.js'
 import { createSecretBox } from './shared/secret-box.js'
 import { armCrashPoints, armedCrashPoints, crashPoint, onCrashPoint } from './shared/crash-point.js'
@@ -750,6 +750,15 @@ export async function serve(config: Config, role: 'control' | 'single' = 'single
  * compiled WAFs, programmed by the control plane through the supervisor. No store, no API.
  */
 export async function serveEdgeWorker(config: Config): Promise<void> {
-  const logger = createLogger({ level: config.logLevel, format: process.stderr.isTTY ? 'text' : 'json' })
-  await runEdgeWorker({ edge: edgeOptionsOf(config), crsDir: config.crsDir, logger })
+  const format = process.stderr.isTTY ? 'text' : 'json'
+  const logger = createLogger({ level: config.logLevel, format })
+  // The access log (one line per request) is buffered and written asynchronously, off the request path.
+  const access = createBufferedLogger({ level: config.logLevel, format })
+  await runEdgeWorker({
+    edge: edgeOptionsOf(config),
+    crsDir: config.crsDir,
+    logger,
+    accessLogger: access.logger,
+    flushAccessLog: access.flush,
+  })
 }

@@ -139,6 +139,21 @@ test('palisade serve runs the edge in worker processes that survive the control 
       assert.match(r.detail, /snapshot \d+, \d+ requests, \d+ MiB rss .*WAF memory budget/)
   })
 
+  await t.test("the workers' access lines reach palisade logs, one line a request", async () => {
+    // The lines leave each worker in batches as one string of JSON lines, relayed by the supervisor.
+    const path = `/access-${process.pid}`
+    for (let i = 0; i < 6; i++) await httpGet(rig.edgePort, host, `${path}?i=${i}`, { accept: 'text/plain' })
+    await eventually(
+      async () => {
+        const r = await rig.cli(['logs', envId, '--source', 'access', '--path', path, '--lines', '100'])
+        const seen = r.stdout.match(new RegExp(`access GET ${path}\\?i=\\d 200 `, 'g')) ?? []
+        return seen.length === 6 ? true : undefined
+      },
+      15_000,
+      'six access lines',
+    )
+  })
+
   await t.test('a deploy and a rollback under load on every worker fail no request', async () => {
     const before = workersStatus(rig)
     const load = startLoad(rig.edgePort, host, 8)

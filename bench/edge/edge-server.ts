@@ -30,8 +30,11 @@ if (benchWorkers > 1 && cluster.isPrimary) {
   await new Promise<never>(() => undefined)
 }
 
-// The compiled output (`npm run build`; run.sh builds it), which is what `palisade serve` runs.
-const dist = new URL('../../dist/', import.meta.url).href
+// The compiled output (`npm run build`; run.sh builds it), which is what `palisade serve` runs. BENCH_DIST
+// names another build (an A/B comparison of two versions of the edge: bench/edge/ab.sh).
+const dist = process.env.BENCH_DIST
+  ? new URL(`file://${process.env.BENCH_DIST.replace(/\/?$/, '/')}`).href
+  : new URL('../../dist/', import.meta.url).href
 const { allowAllInspector } = (await import(`${dist}edge/allow-all-inspector.js`)) as typeof AllowAllModule
 const { createEdge, createFsWafSource, createWafInspector, EDGE_DEFAULT_LIMITS } = (await import(
   `${dist}edge/index.js`

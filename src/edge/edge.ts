@@ -171,6 +171,7 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
   const verifier = new BasicAuthVerifier({ now })
   const inspector = deps.inspector
   const logger = deps.logger
+  const accessLogger = deps.accessLogger ?? logger
   const secureContexts = new Map<string, { ctx: SecureContext; notAfter: number }>()
   let publicHttpsPort = opts.publicHttpsPort ?? httpsAddr.port
 
@@ -227,7 +228,7 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
     // set afterwards rather than spread in: an object spread per request is a slow copy
     if (x.ruleIds !== undefined && x.ruleIds.length > 0) entry.ruleIds = x.ruleIds
     try {
-      logger?.info(entry, 'edge request')
+      accessLogger?.info(entry, 'edge request')
       deps.onAccessLog?.(entry)
     } catch {
       // a failing log sink must not take traffic down
@@ -509,23 +510,7 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
     upgrade: boolean,
   ): Verdict | null | Promise<Verdict | null> {
     const req = x.req
-    const raw = req.rawHeaders
-    const headers: (readonly [string, string])[] = []
-    for (let i = 0; i < raw.length; i += 2) headers.push([raw[i] as string, raw[i + 1] as string])
-    const inspected: InspectedRequest = {
-      requestId: x.requestId,
-      clientIp: x.clientIp,
-      clientPort: req.socket.remotePort ?? 0,
-      serverPort: req.socket.localPort ?? 0,
-      tls: x.tls,
-      method: req.method ?? 'GET',
-      uri: req.url ?? '/',
-      httpVersion: req.httpVersion,
-      host: x.host,
-      headers,
-      body,
-      upgrade,
-    }
+    const inspected: InspectedRequest = new ExchangeInspection(x, body, upgrade)
     // Fail closed: a request the WAF could not judge is not passed on.
     const failed = (error: unknown): null => {
       logger?.error({ requestId: x.requestId, err: error }, 'waf inspector failed')
@@ -674,15 +659,29 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
     }
     let preq: ClientRequest
     try {
-      preq = httpRequest({
-        ...('socketPath' in upstream ? { socketPath: upstream.socketPath } : upstream),
-        agent,
-        method: req.method ?? 'GET',
-        path: req.url ?? '/',
-        headers,
-        setHost: false,
-        timeout: opts.limits.upstreamTimeoutMs,
-      })
+      // One object literal of a fixed shape per request (an object spread is a slow generic copy).
+      preq = httpRequest(
+        'socketPath' in upstream
+          ? {
+              socketPath: upstream.socketPath,
+              agent,
+              method: req.method ?? 'GET',
+              path: req.url ?? '/',
+              headers,
+              setHost: false,
+              timeout: opts.limits.upstreamTimeoutMs,
+            }
+          : {
+              host: upstream.host,
+              port: upstream.port,
+              agent,
+              method: req.method ?? 'GET',
+              path: req.url ?? '/',
+              headers,
+              setHost: false,
+              timeout: opts.limits.upstreamTimeoutMs,
+            },
+      )
     } catch (error) {
       release()
       logger?.warn({ requestId: x.requestId, err: error }, 'upstream request rejected')
@@ -1076,7 +1075,7 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
       cookie: null,
     }
     try {
-      logger?.info(entry, 'edge request')
+      accessLogger?.info(entry, 'edge request')
       deps.onAccessLog?.(entry)
     } catch {
       // a failing log sink must not take traffic down
@@ -1183,5 +1182,51 @@ class ServerResponseOnSocket {
   }
   destroy(): void {
     this.#socket.destroy()
+  }
+}
+
+/**
+ * What the WAF hook sees of a request. The header pairs and the socket's ports are read only when the
+ * inspector asks for them: an inspector that does not (the allow-all hook) costs no copy per request.
+ */
+class ExchangeInspection implements InspectedRequest {
+  readonly requestId: string
+  readonly clientIp: string
+  readonly tls: boolean
+  readonly method: string
+  readonly uri: string
+  readonly httpVersion: string
+  readonly host: string
+  readonly body: Buffer | null
+  readonly upgrade: boolean
+  readonly #req: IncomingMessage
+  #headers: (readonly [string, string])[] | null = null
+  constructor(x: Exchange, body: Buffer | null, upgrade: boolean) {
+    const req = x.req
+    this.#req = req
+    this.requestId = x.requestId
+    this.clientIp = x.clientIp
+    this.tls = x.tls
+    this.method = req.method ?? 'GET'
+    this.uri = req.url ?? '/'
+    this.httpVersion = req.httpVersion
+    this.host = x.host
+    this.body = body
+    this.upgrade = upgrade
+  }
+  get clientPort(): number {
+    return this.#req.socket.remotePort ?? 0
+  }
+  get serverPort(): number {
+    return this.#req.socket.localPort ?? 0
+  }
+  get headers(): readonly (readonly [string, string])[] {
+    if (this.#headers === null) {
+      const raw = this.#req.rawHeaders
+      const headers: (readonly [string, string])[] = []
+      for (let i = 0; i < raw.length; i += 2) headers.push([raw[i] as string, raw[i + 1] as string])
+      this.#headers = headers
+    }
+    return this.#headers
   }
 }

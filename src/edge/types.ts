@@ -188,6 +188,11 @@ export interface EdgeOptions {
 export interface EdgeDeps {
   readonly inspector: Inspector
   readonly logger?: EdgeLogger
+  /**
+   * Where the access log's lines go (one `info` per request, message `edge request`); defaults to `logger`.
+   * On the request path: give it a buffered, asynchronous destination (an edge worker does).
+   */
+  readonly accessLogger?: EdgeLogger
   readonly onAccessLog?: (entry: AccessLogEntry) => void
   readonly onWafEvent?: (event: WafEvent) => void
   readonly throttle?: Throttle

@@ -2,6 +2,7 @@ import type { RouteTable } from '../route-table.js'
 import type { AccessLogEntry, EdgeLogger, EdgeRoute, WafEvent } from '../types.js'
 import {
   isMessage,
+  parseAccessLines,
   type ControlMessage,
   type EdgeWorkersStatus,
   type SecretsUpdate,
@@ -104,8 +105,17 @@ export function createControlLink(deps: ControlLinkDeps): ControlLink {
           w.resolve()
         }
       }
-    } else if (raw.t === 'events') deps.onEvents(raw.waf, raw.access)
-    else if (raw.t === 'workers') {
+    } else if (raw.t === 'events') {
+      let access: AccessLogEntry[]
+      try {
+        access = parseAccessLines(raw.access)
+      } catch (err) {
+        // a worker writes these lines itself; a torn one must not take the other events with it
+        deps.logger.error({ err }, 'unreadable access-log lines from an edge worker')
+        access = []
+      }
+      deps.onEvents(raw.waf, access)
+    } else if (raw.t === 'workers') {
       lastStatus = raw.status
       if (allReady(lastStatus)) for (const resolve of readyWaiters) resolve(true)
     }

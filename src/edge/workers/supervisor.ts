@@ -2,9 +2,10 @@ import { fork, type ChildProcess } from 'node:child_process'
 import cluster, { type Worker } from 'node:cluster'
 import { renameSync, writeFileSync } from 'node:fs'
 import { MemoryThrottle } from '../throttle.js'
-import type { AccessLogEntry, EdgeRoute, WafEvent } from '../types.js'
+import type { EdgeRoute, WafEvent } from '../types.js'
 import {
   isMessage,
+  type AccessLines,
   type ControlMessage,
   type EdgeWorkersStatus,
   type SupervisorToControl,
@@ -67,7 +68,8 @@ export function runSupervisor(options: SupervisorOptions): void {
   let restarts = 0
   let dropped = 0
   let backlogWaf: WafEvent[] = []
-  let backlogAccess: AccessLogEntry[] = []
+  /** Access-log lines (JSON, one entry each) held while the control plane is away. */
+  let backlogAccess: string[] = []
 
   // Each worker accepts on the shared listening socket itself (no round-robin through this process).
   cluster.schedulingPolicy = cluster.SCHED_NONE
@@ -147,9 +149,9 @@ export function runSupervisor(options: SupervisorOptions): void {
     }
   }
 
-  const keep = (waf: readonly WafEvent[], access: readonly AccessLogEntry[]): void => {
+  const keep = (waf: readonly WafEvent[], access: AccessLines): void => {
     backlogWaf.push(...waf)
-    backlogAccess.push(...access)
+    if (access !== '') for (const line of access.split('\n')) backlogAccess.push(line)
     // Access lines go first: the WAF events are what the events API counts.
     const over = backlogWaf.length + backlogAccess.length - EVENT_BACKLOG_MAX
     if (over > 0) {
@@ -233,7 +235,7 @@ export function runSupervisor(options: SupervisorOptions): void {
       controlEverReady = true
       controlRestartMs = CONTROL_RESTART_MIN_MS
       if (backlogWaf.length + backlogAccess.length > 0) {
-        toControl({ t: 'events', waf: backlogWaf, access: backlogAccess })
+        toControl({ t: 'events', waf: backlogWaf, access: backlogAccess.join('\n') })
         backlogWaf = []
         backlogAccess = []
       }

@@ -1,5 +1,5 @@
 import { createEdge, type Edge } from '../edge.js'
-import type { AccessLogEntry, EdgeLogger, EdgeOptions, EdgeRoute, WafEvent } from '../types.js'
+import type { EdgeLogger, EdgeOptions, EdgeRoute, WafEvent } from '../types.js'
 import { createWafInspector } from '../waf-inspector.js'
 import { createWafCache, WAF_MEMORY_BUDGET_UNITS } from '../waf-rules.js'
 import { createIpcThrottle } from './ipc-throttle.js'
@@ -15,6 +15,10 @@ export interface EdgeWorkerOptions {
   readonly edge: EdgeOptions
   readonly crsDir: string
   readonly logger: EdgeLogger
+  /** The access log's lines (buffered, written off the request path); `logger` when absent. */
+  readonly accessLogger?: EdgeLogger
+  /** Writes out what `accessLogger` still holds (before the worker exits). */
+  readonly flushAccessLog?: () => void
 }
 
 /**
@@ -32,14 +36,15 @@ export async function runEdgeWorker(options: EdgeWorkerOptions): Promise<void> {
   const throttle = createIpcThrottle('edge', send, true)
   const loginThrottle = createIpcThrottle('login', send, false)
   let waf: WafEvent[] = []
-  let access: AccessLogEntry[] = []
+  /** Access-log entries serialized as they are logged, joined into one string per message. */
+  let access: string[] = []
   let requests = 0
   let version = 0
   let dropped = 0
 
   const flush = (): void => {
     if (waf.length === 0 && access.length === 0) return
-    send({ t: 'events', waf, access })
+    send({ t: 'events', waf, access: access.join('\n') })
     waf = []
     access = []
   }
@@ -55,11 +60,12 @@ export async function runEdgeWorker(options: EdgeWorkerOptions): Promise<void> {
   const edge: Edge = await createEdge(options.edge, {
     inspector: createWafInspector((route) => wafs.wafFor(route)),
     logger,
+    accessLogger: options.accessLogger ?? logger,
     throttle,
     loginThrottle,
     onAccessLog: (entry) => {
       requests++
-      push(access, entry)
+      push(access, JSON.stringify(entry))
     },
     onWafEvent: (event) => push(waf, event),
     secretValues: (envId) => secrets.get(envId),
@@ -111,6 +117,8 @@ export async function runEdgeWorker(options: EdgeWorkerOptions): Promise<void> {
         return
     }
   })
+  // Whatever way the worker ends, the access lines it still holds are written (synchronously, at exit).
+  process.on('exit', () => options.flushAccessLog?.())
   // The supervisor is gone (killed): a new `palisade serve` starts its own workers on these ports.
   process.on('disconnect', () => process.exit(0))
   // A signal to the whole process group (Ctrl-C, a service manager): the same clean stop as the supervisor's.
