@@ -278,6 +278,14 @@ SecRule ${VALUES} "@rx [=;&|]\s*\x60\s*[a-z_][\w./-]*(?:\s+[^\x60\r\n]{0,100})?\
 SecRule ${VALUES} "@rx /[\w.-]*\?[\w?.-]*/[\w.-]*\?[\w?.*-]*" \
   "id:9500360,phase:2,block,capture,t:none,t:urlDecodeUni,msg:'Remote command execution: wildcard-obfuscated path',${LOGDATA},tag:'attack-rce',tag:'platform-unix',${META},${SCORE(1)}"
 
+# Command chaining to a command a probe runs (127.0.0.1 | id, x;uname -a, a && cat /etc/passwd, $(whoami),
+# %0Aid): CRS 3.3's 932100/932105 need longer command names or a path, so the shortest probes pass at
+# paranoia 1. After a pipe, && or $( any argument counts, but not a Markdown table cell (| id | bigint |);
+# after ; or & the command must end the value or take an option, a path, a variable or a quote; after a
+# line break (scripts quoted in notes and issues have many) only a path or a variable.
+SecRule ${VALUES} "@rx (?:\|\|?|&&|\$\()\s*(?:id|whoami|uname|hostname|pwd|ifconfig|ipconfig|netstat|ps|ls|cat|nc|ncat|netcat|curl|wget|ping|nslookup|dig|sleep|bash|sh|zsh|ksh|python[23]?|perl|php|ruby|powershell|pwsh|cmd|echo|rm|busybox|telnet|tftp|systeminfo|net)(?:\s*(?:$|[;&)\x60])|\s+[^\s|])|[;&]\s*(?:id|whoami|uname|hostname|pwd|ifconfig|ipconfig|netstat|ps|ls|cat|nc|ncat|netcat|curl|wget|ping|nslookup|dig|sleep|bash|sh|zsh|ksh|python[23]?|perl|php|ruby|powershell|pwsh|cmd|echo|rm|busybox|telnet|tftp|systeminfo|net)(?:\s*(?:$|[;|&)\x60])|\s+[-/$~'\x22])|\n\s*(?:id|whoami|uname|hostname|pwd|ifconfig|ipconfig|netstat|ps|ls|cat|nc|ncat|netcat|curl|wget|ping|nslookup|dig|sleep|bash|sh|zsh|ksh|python[23]?|perl|php|ruby|powershell|pwsh|cmd|echo|rm|busybox|telnet|tftp|systeminfo|net)(?:\s*(?:$|[;|&)\x60])|\s+[/$~])" \
+  "id:9500370,phase:2,block,capture,t:none,t:urlDecodeUni,t:lowercase,msg:'Remote command execution: command chained after a separator',${LOGDATA},tag:'attack-rce',tag:'platform-multi',${META},${SCORE(1)}"
+
 # CRLF look-alikes: U+560A and U+560D (UTF-8 E5 98 8A / E5 98 8D) end in the bytes 0A and 0D; a server
 # or library that truncates characters to one byte (Node.js before 8.x, some Java header APIs) writes a
 # line break, then the attacker's header. Either character followed by a header name and a colon.
