@@ -1,5 +1,6 @@
-import { useEffect, useState } from 'preact/hooks'
+import { useState } from 'preact/hooks'
 import { api, ok } from '../../api/client'
+import { usePoll } from '../../poll'
 import type { paths } from '../../api/schema'
 import { mayOn } from '../../session'
 import {
@@ -159,28 +160,12 @@ export function Backups({ env, role }: EnvTabProps) {
 
 /** Polls a backup until it is no longer running; shows where it stands. */
 function BackupProgress({ id, onDone }: { id: string; onDone: () => void }) {
-  const [b, setB] = useState<Backup | null>(null)
-  const [error, setError] = useState<unknown>(undefined)
-  useEffect(() => {
-    let live = true
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const poll = async () => {
-      try {
-        const d = await ok(api.GET('/v1/backups/{id}', { params: { path: { id } } }))
-        if (!live) return
-        setB(d)
-        if (d.status === 'running') timer = setTimeout(() => void poll(), 1000)
-        else onDone()
-      } catch (e) {
-        if (live) setError(e)
-      }
-    }
-    void poll()
-    return () => {
-      live = false
-      clearTimeout(timer)
-    }
-  }, [id])
+  const { value: b, error } = usePoll(
+    () => ok(api.GET('/v1/backups/{id}', { params: { path: { id } } })),
+    (d) => d.status === 'running',
+    onDone,
+    [id],
+  )
   return (
     <div class="panel" data-testid="backup-progress">
       <p role="status">

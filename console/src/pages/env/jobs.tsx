@@ -1,10 +1,9 @@
-import { useEffect, useState } from 'preact/hooks'
+import { useState } from 'preact/hooks'
 import { api, ok } from '../../api/client'
-import type { paths } from '../../api/schema'
+import { usePoll } from '../../poll'
 import { ErrorNote, Field, Form, StatusBadge, useAction } from '../../ui'
 
 type JobType = 'restart' | 'flush-cache' | 'maintenance-on' | 'maintenance-off' | 'command'
-type Job = paths['/v1/jobs/{id}']['get']['responses'][200]['content']['application/json']
 
 /** Jobs: the one-click ones and a command run in the current release, followed until it ends, with its output. */
 export function Jobs({ id }: { id: string }) {
@@ -57,36 +56,20 @@ export function Jobs({ id }: { id: string }) {
 
 /** Follows one job until it ends, then shows its output (developers and up may read it; see src/iam/roles.ts). */
 function JobProgress({ id }: { id: string }) {
-  const [job, setJob] = useState<Job | null>(null)
   const [output, setOutput] = useState<string | null>(null)
-  const [error, setError] = useState<unknown>(undefined)
-  useEffect(() => {
-    let live = true
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const poll = async () => {
-      try {
-        const j = await ok(api.GET('/v1/jobs/{id}', { params: { path: { id } } }))
-        if (!live) return
-        setJob(j)
-        if (j.status === 'queued' || j.status === 'running') {
-          timer = setTimeout(() => void poll(), 700)
-          return
-        }
-        const r = await api.GET('/v1/jobs/{id}/logs', {
-          params: { path: { id }, query: { format: 'text' } },
-          parseAs: 'text',
-        })
-        if (live && r.response.ok && typeof r.data === 'string') setOutput(r.data)
-      } catch (e) {
-        if (live) setError(e)
-      }
-    }
-    void poll()
-    return () => {
-      live = false
-      clearTimeout(timer)
-    }
-  }, [id])
+  const { value: job, error } = usePoll(
+    () => ok(api.GET('/v1/jobs/{id}', { params: { path: { id } } })),
+    (j) => j.status === 'queued' || j.status === 'running',
+    async (_j, live) => {
+      const r = await api.GET('/v1/jobs/{id}/logs', {
+        params: { path: { id }, query: { format: 'text' } },
+        parseAs: 'text',
+      })
+      if (live() && r.response.ok && typeof r.data === 'string') setOutput(r.data)
+    },
+    [id],
+    700,
+  )
   return (
     <div class="panel" data-testid="job-result">
       <p role="status">

@@ -1,5 +1,6 @@
-import { useEffect, useState } from 'preact/hooks'
+import { useState } from 'preact/hooks'
 import { api, ok } from '../../api/client'
+import { usePoll } from '../../poll'
 import type { paths } from '../../api/schema'
 import { mayOn } from '../../session'
 import {
@@ -19,7 +20,6 @@ import type { EnvTabProps } from './types'
 
 type Rule =
   paths['/v1/projects/{id}/anonymization']['get']['responses'][200]['content']['application/json']['rules'][number]
-type Sync = paths['/v1/syncs/{id}']['get']['responses'][200]['content']['application/json']
 const METHODS = ['hash', 'fake-email', 'fake-name', 'null', 'constant', 'keep'] as const
 const SERVICES = ['mariadb', 'postgresql'] as const
 
@@ -145,28 +145,12 @@ export function SyncTab({ env, role }: EnvTabProps) {
 }
 
 function SyncProgress({ id, onDone }: { id: string; onDone: () => void }) {
-  const [s, setS] = useState<Sync | null>(null)
-  const [error, setError] = useState<unknown>(undefined)
-  useEffect(() => {
-    let live = true
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const poll = async () => {
-      try {
-        const d = await ok(api.GET('/v1/syncs/{id}', { params: { path: { id } } }))
-        if (!live) return
-        setS(d)
-        if (d.status === 'running') timer = setTimeout(() => void poll(), 1000)
-        else onDone()
-      } catch (e) {
-        if (live) setError(e)
-      }
-    }
-    void poll()
-    return () => {
-      live = false
-      clearTimeout(timer)
-    }
-  }, [id])
+  const { value: s, error } = usePoll(
+    () => ok(api.GET('/v1/syncs/{id}', { params: { path: { id } } })),
+    (d) => d.status === 'running',
+    onDone,
+    [id],
+  )
   return (
     <div class="panel" data-testid="sync-progress">
       <p role="status">
