@@ -60,6 +60,8 @@ export async function createCrashRig(
     readonly edgeWorkers?: number
     /** Run node@… apps on their pinned Node.js version (runtime updates); default off (the host's node). */
     readonly runtimePinning?: boolean
+    /** More environment variables for `palisade serve` (PALISADE_REDIS_URL …). */
+    readonly env?: Readonly<Record<string, string>>
   } = {},
 ): Promise<CrashRig> {
   const dir = mkdtempSync(path.join(tmpdir(), 'palisade-crash-'))
@@ -97,6 +99,7 @@ export async function createCrashRig(
           PALISADE_EDGE_HTTPS_LISTEN: `127.0.0.1:${httpsPort}`,
           PALISADE_EDGE_WORKERS: String(options.edgeWorkers ?? 1),
           PALISADE_GIT_LOCAL_ROOTS: dir,
+          ...options.env,
           ...(crashAt ? { PALISADE_TEST_HOOKS: '1', PALISADE_TEST_CRASH_AT: crashAt } : {}),
         },
         stdio: ['ignore', 'pipe', 'pipe'],

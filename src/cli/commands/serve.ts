@@ -52,6 +52,7 @@ export function serveCommand(): Command {
       controlArgs: [...args, '--internal-role', 'control'],
       workerArgs: [...args, '--internal-role', 'edge-worker'],
       statusFile: path.join(config.dataDir, 'edge-workers.json'),
+      redisUrl: config.redisUrl,
       log: (level, msg, fields) => {
         if (level === 'info' && config.logLevel !== 'info' && config.logLevel !== 'debug') return
         process.stderr.write(

@@ -1,8 +1,11 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import cluster, { type Worker } from 'node:cluster'
 import { renameSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import type { Redis as RedisClient } from 'ioredis'
+import { createRedisThrottle } from '../redis-throttle.js'
 import { MemoryThrottle } from '../throttle.js'
-import type { EdgeRoute, WafEvent } from '../types.js'
+import type { EdgeRoute, Throttle, ThrottleDecision, WafEvent } from '../types.js'
 import {
   isMessage,
   type AccessLines,
@@ -24,6 +27,8 @@ export interface SupervisorOptions {
   /** Where `palisade doctor` reads the workers' status (root-only file, rewritten every second). */
   readonly statusFile: string
   readonly log: (level: 'info' | 'warn' | 'error', msg: string, fields?: object) => void
+  /** With a Redis URL the throttle buckets live there (every host sharing it), else in this process. */
+  readonly redisUrl?: string | undefined
 }
 
 interface WorkerState {
@@ -58,8 +63,7 @@ export function runSupervisor(options: SupervisorOptions): void {
   let versionAt = Date.now()
   const workers = new Map<number, WorkerState>()
   const pending: { seq: number; version: number }[] = []
-  const edgeThrottle = new MemoryThrottle()
-  const loginThrottle = new MemoryThrottle()
+  const { edgeThrottle, loginThrottle, closeThrottles } = createThrottles(options.redisUrl, log)
   let control: ChildProcess | null = null
   let controlReady = false
   let controlEverReady = false
@@ -132,11 +136,20 @@ export function runSupervisor(options: SupervisorOptions): void {
         return
       case 'throttle': {
         const buckets = raw.kind === 'edge' ? edgeThrottle : loginThrottle
-        const answers = raw.takes.map(([key, rps, burst]) => {
-          const d = buckets.take(key, rps, burst)
-          return [d.allowed, d.retryAfterSeconds] as const
-        })
-        toWorker(state, { t: 'throttled', kind: raw.kind, id: raw.id, answers })
+        const { kind, id: question } = raw
+        // Redis answers asynchronously; memory at once (no extra turn of the event loop).
+        const decisions = raw.takes.map(([key, rps, burst]) => buckets.take(key, rps, burst))
+        const reply = (all: readonly ThrottleDecision[]): void =>
+          toWorker(state, {
+            t: 'throttled',
+            kind,
+            id: question,
+            answers: all.map((d) => [d.allowed, d.retryAfterSeconds] as const),
+          })
+        const ready: ThrottleDecision[] = []
+        for (const d of decisions) if (!(d instanceof Promise)) ready.push(d)
+        if (ready.length === decisions.length) reply(ready)
+        else void Promise.all(decisions.map(async (d) => d)).then(reply)
         return
       }
       case 'events':
@@ -306,6 +319,7 @@ export function runSupervisor(options: SupervisorOptions): void {
     if (finished || control !== null) return
     finished = true
     clearInterval(statusTimer)
+    closeThrottles()
     process.exit(0)
   }
   const stop = (signal: string): void => {
@@ -335,4 +349,48 @@ export function runSupervisor(options: SupervisorOptions): void {
   process.on('SIGTERM', () => stop('SIGTERM'))
 
   startControl()
+}
+
+/**
+ * The buckets every worker shares. With Redis: the edge throttle fails open when Redis does not answer (an
+ * availability limit), the Basic-auth guess limit fails closed (a security limit); Redis is loaded only then.
+ */
+function createThrottles(
+  redisUrl: string | undefined,
+  log: SupervisorOptions['log'],
+): { edgeThrottle: Throttle; loginThrottle: Throttle; closeThrottles: () => void } {
+  if (!redisUrl)
+    return {
+      edgeThrottle: new MemoryThrottle(),
+      loginThrottle: new MemoryThrottle(),
+      closeThrottles: () => {},
+    }
+  const { Redis } = createRequire(import.meta.url)('ioredis') as {
+    Redis: new (url: string, o: object) => RedisClient
+  }
+  const redis = new Redis(redisUrl, {
+    maxRetriesPerRequest: 1,
+    connectTimeout: 5_000,
+    // A request waits for its bucket: a slow Redis must not hold it longer than this.
+    commandTimeout: 1_000,
+    enableAutoPipelining: true,
+  })
+  let lastLogged = 0
+  const onError = (error: unknown): void => {
+    if (Date.now() - lastLogged < 10_000) return
+    lastLogged = Date.now()
+    log('warn', 'throttle store (Redis) not answering; deciding without it', {
+      error: error instanceof Error ? error.message : String(error),
+    })
+  }
+  redis.on('error', onError)
+  return {
+    edgeThrottle: createRedisThrottle(redis, { prefix: 'palisade:throttle:edge:', failOpen: true, onError }),
+    loginThrottle: createRedisThrottle(redis, {
+      prefix: 'palisade:throttle:login:',
+      failOpen: false,
+      onError,
+    }),
+    closeThrottles: () => redis.disconnect(),
+  }
 }
