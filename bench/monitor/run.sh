@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Edge requests per second with the monitor's counters off and on (same upstream, alternating rounds), then the
+# Edge requests per second and CPU per request with the monitor's counters off and on (same upstream, alternating rounds), then the
 # /metrics render time with 100 environments. Usage: bash bench/monitor/run.sh  (env: DURATION=8s ROUNDS=3
 # CONNECTIONS=32 THREADS=1). Needs wrk (Debian package) and node 20. Uses ports 18191-18193 on 127.0.0.1.
 set -euo pipefail
@@ -26,19 +26,28 @@ rps() { # $1 = on|off
     return 1
   fi
   wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -H 'Host: bench.localhost' "http://127.0.0.1:$EDGE/" > /dev/null # warm-up
-  local result
-  result=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -H 'Host: bench.localhost' "http://127.0.0.1:$EDGE/" \
-    | awk '/Requests\/sec/ {print $2}')
+  local out before after
+  before=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -H 'Host: bench.localhost' "http://127.0.0.1:$EDGE/")
+  after=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
   kill "$pid"; wait "$pid" 2>/dev/null || true
-  [ -n "$result" ] || { echo "wrk reported no rate (metrics $1)" >&2; return 1; }
-  echo "$result"
+  local rate total
+  rate=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  total=$(awk '/requests in/ {print $1}' <<<"$out")
+  [ -n "$rate" ] && [ -n "$total" ] || { echo "wrk reported no rate (metrics $1)" >&2; return 1; }
+  # The edge's own CPU time per request: far steadier than the rate on a shared machine.
+  echo "$rate $(awk -v t="$((after - before))" -v hz="$(getconf CLK_TCK)" -v n="$total" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')"
 }
-off=(); on=()
+off=(); on=(); off_cpu=(); on_cpu=()
 for r in $(seq 1 "$ROUNDS"); do
-  off+=("$(rps off)"); on+=("$(rps on)") # a failed measurement stops the script (set -e)
-  echo "round $r: off ${off[-1]} req/s, on ${on[-1]} req/s"
+  read -r rate cpu < <(rps off) && off+=("$rate") && off_cpu+=("$cpu")
+  read -r rate cpu < <(rps on) && on+=("$rate") && on_cpu+=("$cpu")
+  [ "${#on[@]}" -eq "$r" ] && [ "${#off[@]}" -eq "$r" ] || { echo "a measurement failed" >&2; exit 1; }
+  echo "round $r: off ${off[-1]} req/s ${off_cpu[-1]} us/req, on ${on[-1]} req/s ${on_cpu[-1]} us/req"
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 m_off=$(median "${off[@]}"); m_on=$(median "${on[@]}")
+c_off=$(median "${off_cpu[@]}"); c_on=$(median "${on_cpu[@]}")
 echo "median: metrics off $m_off req/s, on $m_on req/s, cost $(awk -v a="$m_off" -v b="$m_on" 'BEGIN {printf "%.1f", (a-b)/a*100}') %"
+echo "median CPU per request: off $c_off us, on $c_on us, cost $(awk -v a="$c_off" -v b="$c_on" 'BEGIN {printf "%.1f", (b-a)/a*100}') %"
 node --import tsx bench/monitor/scrape.ts 100
