@@ -262,3 +262,34 @@ test('URL-encoded payloads inside JSON values are inspected decoded', { skip }, 
   for (const r of benign)
     assert.equal(evaluateRequest(waf, r).action, 'allow', new TextDecoder().decode(r.body))
 })
+
+test('CSV and newline-delimited JSON bodies are read cell by cell and document by document', { skip }, () => {
+  const waf = createWaf(crsRuleSet(CRS_RULES_DIR, DEFAULT_WAF_SETTINGS, createFsSource()))
+  const verdict = (type: string, body: string): { action: string; ids: number[] } => {
+    const v = evaluateRequest(waf, req('POST', '/api/import', type, body))
+    return { action: v.action, ids: v.matched.map((m) => m.id) }
+  }
+  // Ordinary imports and bulk APIs pass (they were refused as unknown types before: 920420).
+  assert.equal(
+    verdict('text/csv', 'id,name,notes\n1,"O\'Brien, Liam","moved to Cork; call after 5"\n2,Zoë,東京\n').action,
+    'allow',
+  )
+  assert.equal(
+    verdict(
+      'application/x-ndjson',
+      '{"index":{"_index":"logs"}}\n{"message":"select failed","level":"warn"}\n',
+    ).action,
+    'allow',
+  )
+  // What a cell or a line holds is inspected like any argument.
+  assert.equal(verdict('text/csv', 'id,bio\n1,"x\' UNION SELECT password FROM users--"\n').action, 'block')
+  assert.equal(verdict('text/csv; charset=utf-8', 'id,bio\n1,<script>alert(1)</script>\n').action, 'block')
+  assert.equal(
+    verdict('application/x-ndjson', '{"a":1}\n{"q":"<script>alert(1)</script>"}\n').action,
+    'block',
+  )
+  assert.equal(verdict('application/jsonl', '{"a":1}\n{"cmd":"; cat /etc/passwd"}\n').action, 'block')
+  // A body that does not parse is refused, as for JSON (200002).
+  assert.ok(verdict('application/x-ndjson', '{"a":1}\n{not json\n').ids.includes(200002))
+  assert.ok(verdict('text/csv', 'a,"b\n').ids.includes(200002))
+})

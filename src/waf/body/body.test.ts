@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { parseCsv } from './csv.js'
 import { parseJson } from './json.js'
 import { parseMultipart, strictError } from './multipart.js'
 import { parseUrlEncoded, urlDecodeNonStrict } from './urlencoded.js'
@@ -136,4 +137,39 @@ test('XML elements and attributes are arguments named by their path of local nam
     { key: 'xml.Envelope.Body.login.user', value: 'ann' },
     { key: 'xml.Envelope.Body.login.pass', value: 'x' },
   ])
+})
+
+test('CSV cells become csv.<row>.<column> arguments, quotes and CRLF rows as RFC 4180 has them', () => {
+  const { pairs, error } = parseCsv('a,b\r\n"x, ""y""",\n"multi\nline",z', { argsLimit: 100 })
+  assert.equal(error, undefined)
+  assert.deepEqual(pairs, [
+    { key: 'csv.0.0', value: 'a' },
+    { key: 'csv.0.1', value: 'b' },
+    { key: 'csv.1.0', value: 'x, "y"' },
+    { key: 'csv.1.1', value: '' },
+    { key: 'csv.2.0', value: 'multi\nline' },
+    { key: 'csv.2.1', value: 'z' },
+  ])
+  assert.match(parseCsv('a,"b', { argsLimit: 100 }).error ?? '', /not closed/)
+  const many = parseCsv('1,'.repeat(50), { argsLimit: 10 })
+  assert.equal(many.pairs.length, 10)
+  assert.match(many.error ?? '', /more than 10 values/)
+})
+
+test('newline-delimited JSON: one document a line, named as array elements', () => {
+  const r = parseJson('{"index":{"_id":"1"}}\n\n{"q":"x","n":[1]}\n', {
+    depthLimit: 10,
+    argsLimit: 100,
+    lines: true,
+  })
+  assert.equal(r.error, undefined)
+  assert.deepEqual(r.pairs, [
+    { key: 'json.array_0.index._id', value: '1' },
+    { key: 'json.array_1.q', value: 'x' },
+    { key: 'json.array_1.n.array_0', value: '1' },
+  ])
+  assert.match(
+    parseJson('{"a":1}\n{bad', { depthLimit: 10, argsLimit: 100, lines: true }).error ?? '',
+    /JSON parsing error/,
+  )
 })

@@ -19,10 +19,18 @@ function toBytes(s: string): string {
   return Buffer.from(s, 'utf8').toString('latin1')
 }
 
-export function parseJson(bytes: string, opts: { depthLimit: number; argsLimit: number }): JsonResult {
+/**
+ * `lines`: newline-delimited JSON (application/x-ndjson, application/jsonl: bulk and log APIs), one document a
+ * line, named as the elements of one array (`json.array_<line>.…`) so that exclusions read the same way.
+ */
+export function parseJson(
+  bytes: string,
+  opts: { depthLimit: number; argsLimit: number; lines?: boolean },
+): JsonResult {
   let doc: unknown
   try {
-    doc = JSON.parse(Buffer.from(bytes, 'latin1').toString('utf8'))
+    const text = Buffer.from(bytes, 'latin1').toString('utf8')
+    doc = opts.lines === true ? parseLines(text) : JSON.parse(text)
   } catch (cause) {
     return {
       pairs: [],
@@ -57,4 +65,10 @@ export function parseJson(bytes: string, opts: { depthLimit: number; argsLimit: 
   }
   walk(doc, 'json', 0)
   return { pairs, error }
+}
+
+function parseLines(text: string): unknown[] {
+  const docs: unknown[] = []
+  for (const line of text.split('\n')) if (line.trim() !== '') docs.push(JSON.parse(line))
+  return docs
 }

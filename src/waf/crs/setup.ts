@@ -36,7 +36,12 @@ export const DEFAULT_WAF_SETTINGS: Readonly<WafSettings> = Object.freeze({
     'application/cloudevents+json',
     'application/cloudevents-batch+json',
     'application/graphql',
+    // Newline-delimited JSON (bulk and log APIs): rule 200001 hands it to the JSON processor, one document a line.
+    'application/x-ndjson',
+    'application/jsonl',
     'text/plain',
+    // CSV imports: every cell is an argument (csv.<row>.<column>).
+    'text/csv',
   ],
   requestBodyLimit: 10 * 1024 * 1024, // bytes; bodies with files. Without files: min(this, 1 MiB)
   responseInspection: false,
@@ -159,7 +164,7 @@ SecDefaultAction "phase:2,log,auditlog,pass"
 
 SecRule REQUEST_HEADERS:Content-Type "@rx (?:application(?:/soap\\+|/)|text/)xml" \\
   "id:200000,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=XML"
-SecRule REQUEST_HEADERS:Content-Type "@rx application/(?:json|[a-z0-9.-]+\\+json|csp-report)" \\
+SecRule REQUEST_HEADERS:Content-Type "@rx application/(?:json|[a-z0-9.-]+\\+json|csp-report|x-ndjson|jsonl)" \\
   "id:200001,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON"
 SecRule REQBODY_ERROR "!@eq 0" \\
   "id:200002,phase:2,t:none,log,deny,status:400,msg:'Failed to parse request body.',logdata:'%{reqbody_error_msg}'"

@@ -6,6 +6,7 @@ import type { ActionRuleInfo, ActionTx, CtlCommand } from '../actions/action.js'
 import type { Macro } from '../actions/macro.js'
 import { base64View } from '../body/base64-view.js'
 import { expandGraphql, graphqlArgs } from '../body/graphql.js'
+import { parseCsv } from '../body/csv.js'
 import { parseJson } from '../body/json.js'
 import { parseMultipart, strictError } from '../body/multipart.js'
 import { parseUrlEncoded, urlDecodeNonStrict } from '../body/urlencoded.js'
@@ -20,6 +21,9 @@ import { compilePhases, type CompiledPhases, type RuleStep, type TargetStep } fr
 import type { CompiledOperator, Rule, RuleSet, VariableSelector } from './rule.js'
 import { toInt } from './tx-int.js'
 import type { Interruption, MatchedRule, Phase, WafRequest } from './types.js'
+
+/** Newline-delimited JSON: the JSON processor reads it one document a line. */
+const NDJSON_TYPE = /^\s*application\/(?:x-ndjson|jsonl)\b/i
 
 export interface WafOptions {
   /** Persistent collections store (IP, GLOBAL, ...). Defaults to a bounded in-memory store. */
@@ -641,6 +645,7 @@ class Tx implements Transaction, ActionTx {
     if (ct.startsWith('application/x-www-form-urlencoded') || ct.startsWith('text/plain'))
       d.reqbodyProcessor = 'URLENCODED'
     else if (ct.startsWith('application/graphql')) d.reqbodyProcessor = 'GRAPHQL'
+    else if (ct.startsWith('text/csv')) d.reqbodyProcessor = 'CSV'
     else if (ct.startsWith('multipart/form-data')) d.reqbodyProcessor = 'MULTIPART'
   }
 
@@ -707,9 +712,16 @@ class Tx implements Transaction, ActionTx {
         const r = parseJson(body, {
           depthLimit: cfg.requestBodyJsonDepthLimit,
           argsLimit: cfg.argumentsLimit,
+          lines: NDJSON_TYPE.test(this.#contentType()),
         })
         d.argsPost = r.pairs
         addUrlDecodedViews(r.pairs, d.argsDecoded)
+        if (r.error !== undefined) error(r.error)
+        break
+      }
+      case 'CSV': {
+        const r = parseCsv(body, { argsLimit: cfg.argumentsLimit })
+        d.argsPost = r.pairs
         if (r.error !== undefined) error(r.error)
         break
       }
