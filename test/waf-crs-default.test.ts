@@ -271,7 +271,8 @@ test('CSV and newline-delimited JSON bodies are read cell by cell and document b
   }
   // Ordinary imports and bulk APIs pass (they were refused as unknown types before: 920420).
   assert.equal(
-    verdict('text/csv', 'id,name,notes\n1,"O\'Brien, Liam","moved to Cork; call after 5"\n2,Zoë,東京\n').action,
+    verdict('text/csv', 'id,name,notes\n1,"O\'Brien, Liam","moved to Cork; call after 5"\n2,Zoë,東京\n')
+      .action,
     'allow',
   )
   assert.equal(
