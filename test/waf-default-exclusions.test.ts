@@ -152,8 +152,9 @@ test('JSON media types (+json, CSP reports) are allowed and parsed as JSON', { s
     v.matched.some((m) => m.data.includes('json.name')),
     'read as a JSON argument',
   )
-  // text/csv is not an allowed type by default (an environment adds it with its own exclusions)
-  assertBlocked(req('POST', '/api/import', 'text/csv', 'a,b\n1,2\n'), 920420)
+  // CSV is allowed and read cell by cell (test/waf-crs-default.test.ts); a type no processor reads is not
+  assertAllowed(req('POST', '/api/import', 'text/csv', 'a,b\n1,2\n'))
+  assertBlocked(req('POST', '/api/import', 'application/x-msgpack', '\x81\xa1a\x01'), 920420)
 })
 
 test(
