@@ -286,6 +286,24 @@ SecRule ${VALUES} "@rx /[\w.-]*\?[\w?.-]*/[\w.-]*\?[\w?.*-]*" \
 SecRule ${VALUES} "@rx (?:\|\|?|&&|\$\()\s*(?:id|whoami|uname|hostname|pwd|ifconfig|ipconfig|netstat|ps|ls|cat|nc|ncat|netcat|curl|wget|ping|nslookup|dig|sleep|bash|sh|zsh|ksh|python[23]?|perl|php|ruby|powershell|pwsh|cmd|echo|rm|busybox|telnet|tftp|systeminfo|net)(?:\s*(?:$|[;&)\x60])|\s+[^\s|])|[;&]\s*(?:id|whoami|uname|hostname|pwd|ifconfig|ipconfig|netstat|ps|ls|cat|nc|ncat|netcat|curl|wget|ping|nslookup|dig|sleep|bash|sh|zsh|ksh|python[23]?|perl|php|ruby|powershell|pwsh|cmd|echo|rm|busybox|telnet|tftp|systeminfo|net)(?:\s*(?:$|[;|&)\x60])|\s+[-/$~'\x22])|\n\s*(?:id|whoami|uname|hostname|pwd|ifconfig|ipconfig|netstat|ps|ls|cat|nc|ncat|netcat|curl|wget|ping|nslookup|dig|sleep|bash|sh|zsh|ksh|python[23]?|perl|php|ruby|powershell|pwsh|cmd|echo|rm|busybox|telnet|tftp|systeminfo|net)(?:\s*(?:$|[;|&)\x60])|\s+[/$~])" \
   "id:9500370,phase:2,block,capture,t:none,t:urlDecodeUni,t:lowercase,msg:'Remote command execution: command chained after a separator',${LOGDATA},tag:'attack-rce',tag:'platform-multi',${META},${SCORE(1)}"
 
+# XSS split over parameters: a payload whose HTML entities were left unencoded in a query string or a
+# form body (&gt; src onerror=confirm&lpar;1&rpar;) is cut at every "&" into parameters named
+# "gt; src onerror", "amp;lpar;1" ..., so that no single value holds the attack. When a parameter name is
+# such an entity remainder, the whole query string and body, decoded, are read for markup and event
+# handlers. (A link copied from HTML with "&amp;" between its parameters has such names too; its decoded
+# query has neither, so it passes.)
+SecRule ARGS_NAMES "@rx ^(?:[a-zA-Z]{2,8}|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});" \
+  "id:9500380,phase:2,block,capture,t:none,t:urlDecodeUni,msg:'XSS split over parameters by unencoded HTML entities',${LOGDATA},tag:'attack-xss',${META},chain"
+  SecRule QUERY_STRING|REQUEST_BODY "@rx (?i)(?:[\s\x22'\x60;/=,(]on[a-z]{3,25}\s*=\s*[^\s=&]|<\s*/?\s*(?:script|iframe|svg|img|object|embed|body|style|a|input|details|video|audio|math)\b|javascript\s*:|&(?:lpar|rpar|colon|lt|gt);)" "t:none,t:urlDecodeUni,t:htmlEntityDecode,${SCORE(1)}"
+
+# Classic ASP / VBScript code injection (web shells posted to an Execute or Eval sink): statements only
+# VBScript has, two of them in one value or in the whole query string or body (a payload cut at "&", the
+# language's own string concatenation, lands in several parameters). CRS 3.3 has rules for PHP, Java and
+# Node.js code, none for VBScript.
+SecRule ${VALUES}|QUERY_STRING|REQUEST_BODY "@rx (?i)(?:\bon\s+error\s+resume\s+next\b|\bserver\s*\.\s*(?:scripttimeout|createobject|mappath|execute|transfer)\b|\bwscript\s*\.\s*shell\b|\bcreateobject\s*\(\s*[\x22'](?:wscript|scripting|adodb|msxml2|shell)\b)" \
+  "id:9500390,phase:2,block,capture,t:none,t:urlDecodeUni,msg:'Classic ASP / VBScript code injection',${LOGDATA},tag:'attack-rce',tag:'language-vbscript',${META},chain"
+  SecRule MATCHED_VAR "@rx (?i)(?:\b(?:execute(?:global)?|eval)\s*\(|\bresponse\s*\.\s*(?:write|binarywrite)\s*\(|\bfunction\s+\w+\s*\(\s*byval\b|\bdim\s+\w+\s*[:\r\n]|\bend\s+(?:if|function|sub)\b|\bon\s+error\s+resume\s+next\b.{0,500}\bserver\s*\.|\bserver\s*\..{0,500}\bon\s+error\s+resume\s+next\b)" "t:none,t:urlDecodeUni,${SCORE(1)}"
+
 # CRLF look-alikes: U+560A and U+560D (UTF-8 E5 98 8A / E5 98 8D) end in the bytes 0A and 0D; a server
 # or library that truncates characters to one byte (Node.js before 8.x, some Java header APIs) writes a
 # line break, then the attacker's header. Either character followed by a header name and a colon.
