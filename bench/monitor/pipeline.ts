@@ -1,0 +1,138 @@
+/**
+ * The metrics path of `palisade serve` in its three processes, with a switch, for a same-process A/B of what the
+ * monitor costs the edge. Production: each edge worker serializes every access-log entry and sends them in batches
+ * to the supervisor, which relays them to the control plane, which parses them, counts them (EdgeMetrics, what
+ * `/metrics` reads) and keeps them for `palisade logs --follow` (AccessLogFeed). Here:
+ *   control (this process, BENCH_ROLE unset) ── fork ──▶ relay (cluster primary) ── cluster.fork ──▶ worker (createEdge)
+ * using the compiled modules `palisade serve` runs (dist/; `npm run build` first). SIGUSR1 to the worker turns the
+ * feed on, SIGUSR2 off: the JIT state, heap and sockets stay the same across both halves of a pair, so only the
+ * feed's own work differs (bench/monitor/pipeline-ab.sh alternates them). Prints `pids <control> <relay> <worker>`
+ * once listening.
+ * Usage: node --import tsx bench/monitor/pipeline.ts <listenPort> <upstreamPort> (bench/monitor/pipeline-ab.sh runs it). The
+ * worker's access log goes to stderr, as in serve.
+ */
+import cluster from 'node:cluster'
+import { fork } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type * as AllowAllModule from '../../src/edge/allow-all-inspector.js'
+import type * as EdgeModule from '../../src/edge/index.js'
+import type * as ProtocolModule from '../../src/edge/workers/protocol.js'
+import type * as MonitorModule from '../../src/monitor/index.js'
+import type * as LogModule from '../../src/shared/log.js'
+
+const dist = new URL('../../dist/', import.meta.url).href
+const [listenPort, upstreamPort] = process.argv.slice(2)
+if (!listenPort || !upstreamPort) {
+  console.error('usage: pipeline.ts <listenPort> <upstreamPort>')
+  process.exit(2)
+}
+const role = process.env.BENCH_ROLE ?? 'control'
+/** As in src/edge/workers/worker.ts: a batch leaves at least this often, or when this many lines wait. */
+const FLUSH_MS = 250
+const FLUSH_COUNT = 2_000
+
+if (role === 'control') {
+  const { parseAccessLines } = (await import(`${dist}edge/workers/protocol.js`)) as typeof ProtocolModule
+  const { EdgeMetrics } = (await import(`${dist}edge/index.js`)) as typeof EdgeModule
+  const { AccessLogFeed } = (await import(`${dist}monitor/index.js`)) as typeof MonitorModule
+  const metrics = new EdgeMetrics()
+  const feed = new AccessLogFeed()
+  let counted = 0
+  const relay = fork(fileURLToPath(import.meta.url), process.argv.slice(2), {
+    env: { ...process.env, BENCH_ROLE: 'relay' },
+    execArgv: process.execArgv,
+  })
+  relay.on('message', (raw: { t: string; access?: string; worker?: number }) => {
+    if (raw.t === 'events' && raw.access) {
+      // What control-link.ts and the monitor's onAccessLog do with each batch.
+      for (const entry of parseAccessLines(raw.access)) {
+        metrics.record(entry)
+        feed.push(entry, Date.now())
+        counted++
+      }
+    } else if (raw.t === 'ready') {
+      console.log(`pids ${process.pid} ${relay.pid} ${raw.worker}`)
+    }
+  })
+  const stop = (): void => {
+    // How many requests the monitor counted: the script checks it matches the "on" windows.
+    console.log(`counted ${counted}`)
+    relay.kill('SIGTERM')
+    setTimeout(() => process.exit(0), 1_500).unref()
+  }
+  process.on('SIGTERM', stop)
+  process.on('SIGINT', stop)
+  relay.on('exit', () => process.exit(0))
+} else if (role === 'relay' && cluster.isPrimary) {
+  const worker = cluster.fork({ BENCH_ROLE: 'relay', UV_TCP_SINGLE_ACCEPT: '1' })
+  // The supervisor hands each batch on as it came (one IPC message in, one out).
+  worker.on('message', (raw: { t: string }) => {
+    if (raw.t === 'events') process.send?.(raw)
+    else if (raw.t === 'listening') process.send?.({ t: 'ready', worker: worker.process.pid })
+  })
+  process.on('SIGTERM', () => {
+    worker.process.kill('SIGTERM')
+    setTimeout(() => process.exit(0), 1_000).unref()
+  })
+} else {
+  const { allowAllInspector } = (await import(`${dist}edge/allow-all-inspector.js`)) as typeof AllowAllModule
+  const { createEdge, EDGE_DEFAULT_LIMITS } = (await import(`${dist}edge/index.js`)) as typeof EdgeModule
+  const { createBufferedLogger, createLogger } = (await import(`${dist}shared/log.js`)) as typeof LogModule
+  const dataDir = await mkdtemp(join(tmpdir(), 'palisade-bench-pipe-'))
+  // The worker's access log, buffered and asynchronous as in serve (stderr, redirected to a file by the script).
+  const access = createBufferedLogger({ level: 'info' })
+  let feedOn = true
+  let lines: string[] = []
+  const flush = (): void => {
+    if (lines.length === 0) return
+    process.send?.({ t: 'events', waf: [], access: lines.join('\n') })
+    lines = []
+  }
+  setInterval(flush, FLUSH_MS).unref()
+  process.on('SIGUSR1', () => (feedOn = true))
+  process.on('SIGUSR2', () => (feedOn = false))
+  const edge = await createEdge(
+    {
+      httpListen: `127.0.0.1:${listenPort}`,
+      httpsListen: '127.0.0.1:0',
+      dataDir,
+      baseDomain: 'localhost',
+      limits: EDGE_DEFAULT_LIMITS,
+      trustProxy: false,
+    },
+    {
+      inspector: allowAllInspector,
+      logger: createLogger({ level: 'warn' }),
+      accessLogger: access.logger,
+      onAccessLog: (entry) => {
+        if (!feedOn) return
+        lines.push(JSON.stringify(entry))
+        if (lines.length >= FLUSH_COUNT) flush()
+      },
+    },
+  )
+  edge.routes.upsert({
+    environmentId: 'env_bench',
+    workspaceId: 'ws_bench',
+    hosts: ['bench.localhost'],
+    target: { kind: 'proxy', upstream: { host: '127.0.0.1', port: Number(upstreamPort) } },
+    maintenance: false,
+    access: { ipAllow: [], basicAuth: null },
+    throttle: { requestsPerSecond: 0, burst: 0 },
+    waf: {},
+    httpsRedirect: false,
+    hsts: false,
+  })
+  await edge.listen()
+  process.send?.({ t: 'listening' })
+  process.on('SIGTERM', () => {
+    void edge
+      .close()
+      .then(() => access.flush())
+      .then(() => rm(dataDir, { recursive: true, force: true }))
+      .then(() => process.exit(0))
+  })
+}
