@@ -237,9 +237,9 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     ? createControlLink({
         routes: edge.routes,
         secretValues: (envId) => tenancy.secretValues.get(envId),
-        onEvents: (waf, access) => {
+        onEvents: (waf, access, metrics) => {
           wafBatcher.push(waf)
-          for (const entry of access) monitor.onAccessLog(entry)
+          monitor.onWorkerEvents(access, metrics)
         },
         logger,
         send: ipc.send,

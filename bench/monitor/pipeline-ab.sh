@@ -22,30 +22,33 @@ node --import tsx bench/monitor/upstream.ts $UP >"$WORK/up.log" 2>&1 & PIDS+=($!
 node --import tsx bench/monitor/pipeline.ts $EDGE $UP >"$WORK/pipe.out" 2>"$WORK/access.log" & PIDS+=($!)
 for _ in $(seq 1 300); do grep -q '^pids' "$WORK/pipe.out" 2>/dev/null && break; sleep 0.1; done
 read -r _ CONTROL RELAY WORKER < <(grep '^pids' "$WORK/pipe.out") || { echo "the pipeline did not start" >&2; cat "$WORK/pipe.out" "$WORK/access.log" >&2; exit 1; }
-cpu() { for p in $CONTROL $RELAY $WORKER; do awk '{ print $14 + $15 }' "/proc/$p/stat"; done | awk '{ s += $1 } END { print s }'; }
+# CPU ticks of the three processes together, then of the worker alone.
+cpu() { for p in $CONTROL $RELAY $WORKER; do awk '{ print $14 + $15 }' "/proc/$p/stat"; done | awk '{ s += $1; w = $1 } END { print s, w }'; }
 HZ=$(getconf CLK_TCK)
-window() { # $1 = on|off → "rate us_per_request requests"
+per_request() { awk -v t="$1" -v hz="$HZ" -v n="$2" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }'; }
+window() { # $1 = on|off → "rate us_per_request requests worker_us_per_request"
   if [ "$1" = on ]; then kill -USR1 "$WORKER"; else kill -USR2 "$WORKER"; fi
   sleep 0.6 # the last batch of the other half (flushed every 250 ms) is counted before the window opens
-  local before after out rate total
-  before=$(cpu)
+  local before after out rate total wb wa
+  read -r before wb < <(cpu)
   out=$(wrk -t1 -c"$CONNECTIONS" -d"$WINDOW" -H 'Host: bench.localhost' "http://127.0.0.1:$EDGE/")
   sleep 0.6 # and this half's last batch is counted inside it
-  after=$(cpu)
+  read -r after wa < <(cpu)
   rate=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   total=$(awk '/requests in/ {print $1}' <<<"$out")
   [ -n "$rate" ] && [ -n "$total" ] || { echo "wrk reported no rate ($1)" >&2; return 1; }
-  echo "$rate $(awk -v t="$((after - before))" -v hz="$HZ" -v n="$total" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }') $total"
+  echo "$rate $(per_request $((after - before)) "$total") $total $(per_request $((wa - wb)) "$total")"
 }
 wrk -t1 -c"$CONNECTIONS" -d5s -H 'Host: bench.localhost' "http://127.0.0.1:$EDGE/" >/dev/null # warm-up, feed on
 : >"$WORK/pairs"
 on_total=0
 for i in $(seq 1 "$PAIRS"); do
-  if ((i % 2)); then read -r r1 c1 n1 < <(window on); read -r r0 c0 n0 < <(window off)
-  else read -r r0 c0 n0 < <(window off); read -r r1 c1 n1 < <(window on); fi
+  if ((i % 2)); then read -r r1 c1 n1 w1 < <(window on); read -r r0 c0 n0 w0 < <(window off)
+  else read -r r0 c0 n0 w0 < <(window off); read -r r1 c1 n1 w1 < <(window on); fi
   on_total=$((on_total + n1))
   echo "$r0 $c0 $r1 $c1" >>"$WORK/pairs"
-  printf 'pair %2d: off %8s req/s %7s us/req | on %8s req/s %7s us/req\n' "$i" "$r0" "$c0" "$r1" "$c1"
+  printf 'pair %2d: off %8s req/s %7s us/req (worker %7s) | on %8s req/s %7s us/req (worker %7s)\n' \
+    "$i" "$r0" "$c0" "$w0" "$r1" "$c1" "$w1"
 done
 node -e '
 const pairs = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => l.split(" ").map(Number))

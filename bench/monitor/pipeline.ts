@@ -1,8 +1,9 @@
 /**
  * The metrics path of `palisade serve` in its three processes, with a switch, for a same-process A/B of what the
- * monitor costs the edge. Production: each edge worker serializes every access-log entry and sends them in batches
- * to the supervisor, which relays them to the control plane, which parses them, counts them (EdgeMetrics, what
- * `/metrics` reads) and keeps them for `palisade logs --follow` (AccessLogFeed). Here:
+ * monitor costs the edge. Production: each edge worker counts its requests (EdgeMetrics) and encodes each routed
+ * request's log line (encodeAccessLine); every 250 ms it sends the counters since the last batch and the lines to
+ * the supervisor, which relays them to the control plane, which adds the counters (what `/metrics` reads) and
+ * keeps the lines as they came for `palisade logs` (AccessLogFeed). Here:
  *   control (this process, BENCH_ROLE unset) ── fork ──▶ relay (cluster primary) ── cluster.fork ──▶ worker (createEdge)
  * using the compiled modules `palisade serve` runs (dist/; `npm run build` first). SIGUSR1 to the worker turns the
  * feed on, SIGUSR2 off: the JIT state, heap and sockets stay the same across both halves of a pair, so only the
@@ -19,7 +20,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type * as AllowAllModule from '../../src/edge/allow-all-inspector.js'
 import type * as EdgeModule from '../../src/edge/index.js'
-import type * as ProtocolModule from '../../src/edge/workers/protocol.js'
+import type { EdgeSnapshot } from '../../src/edge/index.js'
 import type * as MonitorModule from '../../src/monitor/index.js'
 import type * as LogModule from '../../src/shared/log.js'
 
@@ -35,30 +36,32 @@ const FLUSH_MS = 250
 const FLUSH_COUNT = 2_000
 
 if (role === 'control') {
-  const { parseAccessLines } = (await import(`${dist}edge/workers/protocol.js`)) as typeof ProtocolModule
   const { EdgeMetrics } = (await import(`${dist}edge/index.js`)) as typeof EdgeModule
   const { AccessLogFeed } = (await import(`${dist}monitor/index.js`)) as typeof MonitorModule
   const metrics = new EdgeMetrics()
   const feed = new AccessLogFeed()
-  let counted = 0
   const relay = fork(fileURLToPath(import.meta.url), process.argv.slice(2), {
     env: { ...process.env, BENCH_ROLE: 'relay' },
     execArgv: process.execArgv,
   })
-  relay.on('message', (raw: { t: string; access?: string; worker?: number }) => {
-    if (raw.t === 'events' && raw.access) {
-      // What control-link.ts and the monitor's onAccessLog do with each batch.
-      for (const entry of parseAccessLines(raw.access)) {
-        metrics.record(entry)
-        feed.push(entry, Date.now())
-        counted++
+  relay.on(
+    'message',
+    (raw: { t: string; access?: string; metrics?: EdgeSnapshot | null; worker?: number }) => {
+      if (raw.t === 'events') {
+        // What the monitor's onWorkerEvents does with each batch (control-link.ts hands it over as it came).
+        if (raw.metrics) metrics.add(raw.metrics)
+        feed.pushLines(raw.access ?? '')
+      } else if (raw.t === 'ready') {
+        console.log(`pids ${process.pid} ${relay.pid} ${raw.worker}`)
       }
-    } else if (raw.t === 'ready') {
-      console.log(`pids ${process.pid} ${relay.pid} ${raw.worker}`)
-    }
-  })
+    },
+  )
   const stop = (): void => {
     // How many requests the monitor counted: the script checks it matches the "on" windows.
+    const counted = Object.values(metrics.snapshot().environments).reduce(
+      (n, c) => n + c.requests.reduce((a, b) => a + b, 0),
+      0,
+    )
     console.log(`counted ${counted}`)
     relay.kill('SIGTERM')
     setTimeout(() => process.exit(0), 1_500).unref()
@@ -67,6 +70,8 @@ if (role === 'control') {
   process.on('SIGINT', stop)
   relay.on('exit', () => process.exit(0))
 } else if (role === 'relay' && cluster.isPrimary) {
+  // As the supervisor: the worker accepts its own connections.
+  cluster.schedulingPolicy = cluster.SCHED_NONE
   const worker = cluster.fork({ BENCH_ROLE: 'relay', UV_TCP_SINGLE_ACCEPT: '1' })
   // The supervisor hands each batch on as it came (one IPC message in, one out).
   worker.on('message', (raw: { t: string }) => {
@@ -79,16 +84,20 @@ if (role === 'control') {
   })
 } else {
   const { allowAllInspector } = (await import(`${dist}edge/allow-all-inspector.js`)) as typeof AllowAllModule
-  const { createEdge, EDGE_DEFAULT_LIMITS } = (await import(`${dist}edge/index.js`)) as typeof EdgeModule
+  const { createEdge, EDGE_DEFAULT_LIMITS, EdgeMetrics, encodeAccessLine } = (await import(
+    `${dist}edge/index.js`
+  )) as typeof EdgeModule
   const { createBufferedLogger, createLogger } = (await import(`${dist}shared/log.js`)) as typeof LogModule
   const dataDir = await mkdtemp(join(tmpdir(), 'palisade-bench-pipe-'))
   // The worker's access log, buffered and asynchronous as in serve (stderr, redirected to a file by the script).
   const access = createBufferedLogger({ level: 'info' })
   let feedOn = true
   let lines: string[] = []
+  const metrics = new EdgeMetrics()
   const flush = (): void => {
-    if (lines.length === 0) return
-    process.send?.({ t: 'events', waf: [], access: lines.join('\n') })
+    const counted = metrics.drain()
+    if (lines.length === 0 && counted === null) return
+    process.send?.({ t: 'events', waf: [], access: lines.join('\n'), metrics: counted })
     lines = []
   }
   setInterval(flush, FLUSH_MS).unref()
@@ -107,9 +116,11 @@ if (role === 'control') {
       inspector: allowAllInspector,
       logger: createLogger({ level: 'warn' }),
       accessLogger: access.logger,
+      // As src/edge/workers/worker.ts does (the request counter for doctor aside).
       onAccessLog: (entry) => {
         if (!feedOn) return
-        lines.push(JSON.stringify(entry))
+        metrics.record(entry)
+        if (entry.environmentId !== null) lines.push(encodeAccessLine(entry.environmentId, entry, Date.now()))
         if (lines.length >= FLUSH_COUNT) flush()
       },
     },

@@ -144,11 +144,13 @@ export class EdgeMetrics {
   }
 
   #countRules(ids: readonly string[] | undefined): void {
-    for (const id of ids ?? []) {
-      let key = RULE_ID_RE.test(id) ? id : OTHER
-      if (!this.#rules.has(key) && this.#rules.size >= this.#maxRules) key = OTHER
-      this.#rules.set(key, (this.#rules.get(key) ?? 0) + 1)
-    }
+    for (const id of ids ?? []) this.#countRule(id, 1)
+  }
+
+  #countRule(id: string, n: number): void {
+    let key = RULE_ID_RE.test(id) ? id : OTHER
+    if (!this.#rules.has(key) && this.#rules.size >= this.#maxRules) key = OTHER
+    this.#rules.set(key, (this.#rules.get(key) ?? 0) + n)
   }
 
   /** A copy of every counter (what a worker process sends to be merged). */
@@ -164,6 +166,29 @@ export class EdgeMetrics {
         waf: [...c.waf],
       }
     return { environments, blocksByRule: Object.fromEntries(this.#rules) }
+  }
+
+  /** What was counted since the last drain, and the counters back to zero; null when nothing was (a worker's batch). */
+  drain(): EdgeSnapshot | null {
+    if (this.#envs.size === 0 && this.#rules.size === 0) return null
+    const delta = this.snapshot()
+    this.#envs.clear()
+    this.#rules.clear()
+    return delta
+  }
+
+  /** Adds a worker's drained counters (the control plane's totals, what `/metrics` reads). */
+  add(delta: EdgeSnapshot): void {
+    for (const [k, c] of Object.entries(delta.environments)) {
+      const into = this.#slot(k === NO_ENVIRONMENT ? null : k)
+      addInto(into.requests, c.requests)
+      addInto(into.buckets, c.buckets)
+      into.durationSum += c.durationSum
+      addInto(into.upstream, c.upstream)
+      addInto(into.throttled, c.throttled)
+      addInto(into.waf, c.waf)
+    }
+    for (const [rule, n] of Object.entries(delta.blocksByRule)) this.#countRule(rule, n)
   }
 }
 

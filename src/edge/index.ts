@@ -48,6 +48,7 @@ export {
   type EnvCounters,
 } from './edge-metrics.js'
 export { EdgeConfigError, EDGE_ERROR_CODES, type EdgeErrorCode } from './errors.js'
+export { accessLineEnvironment, decodeAccessLine, encodeAccessLine, type AccessLine } from './access-line.js'
 export type {
   AccessLogEntry,
   EdgeAcmeOptions,

@@ -1,28 +1,20 @@
-import type { AccessLogEntry } from '../edge/index.js'
+import {
+  accessLineEnvironment,
+  decodeAccessLine,
+  type AccessLine,
+  type AccessLogEntry,
+} from '../edge/index.js'
 
-/** One access-log line as `palisade logs` shows it (already masked by the edge). */
-export interface AccessLine {
-  readonly at: string
-  readonly requestId: string
-  readonly clientIp: string
-  readonly method: string
-  readonly host: string
-  readonly path: string
-  readonly status: number
-  readonly durationMs: number
-  readonly bytesOut: number
-  readonly outcome: string | null
-  readonly userAgent: string | null
-}
+export type { AccessLine }
 
 type Listener = (line: AccessLine) => void
 
-interface Kept {
-  readonly entry: AccessLogEntry
-  readonly at: number
-}
+/** An entry from an in-process edge, or a worker's encoded line: both read only when someone asks. */
+type Kept = { readonly entry: AccessLogEntry; readonly at: number } | string
 
-function toLine({ entry, at }: Kept): AccessLine {
+function toLine(kept: Kept): AccessLine | null {
+  if (typeof kept === 'string') return decodeAccessLine(kept)
+  const { entry, at } = kept
   return {
     at: new Date(at).toISOString(),
     requestId: entry.requestId,
@@ -54,18 +46,33 @@ export class AccessLogFeed {
 
   /** Hot path (every edge request): keeps the entry as it is; the line is built only when read. */
   push(entry: AccessLogEntry, now: number): void {
-    const envId = entry.environmentId
-    if (envId === null) return
+    if (entry.environmentId !== null) this.#keepItem(entry.environmentId, { entry, at: now })
+  }
+
+  /** A batch of edge workers' lines (encodeAccessLine, `\n` between them), kept as strings until read. */
+  pushLines(lines: string): void {
+    if (lines === '') return
+    let start = 0
+    for (;;) {
+      const end = lines.indexOf('\n', start)
+      const line = end === -1 ? lines.slice(start) : lines.slice(start, end)
+      const envId = accessLineEnvironment(line)
+      if (envId !== '') this.#keepItem(envId, line)
+      if (end === -1) return
+      start = end + 1
+    }
+  }
+
+  #keepItem(envId: string, item: Kept): void {
     let ring = this.#rings.get(envId)
     if (!ring) this.#rings.set(envId, (ring = { items: [], next: 0 }))
-    const item: Kept = { entry, at: now }
     if (ring.items.length < this.#keep) ring.items.push(item)
     else ring.items[ring.next] = item
     ring.next = (ring.next + 1) % this.#keep
     const listeners = this.#listeners.get(envId)
     if (listeners) {
       const line = toLine(item)
-      for (const l of listeners) l(line)
+      if (line) for (const l of listeners) l(line)
     }
   }
 
@@ -77,7 +84,12 @@ export class AccessLogFeed {
       ring.items.length < this.#keep
         ? ring.items
         : [...ring.items.slice(ring.next), ...ring.items.slice(0, ring.next)]
-    return items.map(toLine)
+    const lines: AccessLine[] = []
+    for (const item of items) {
+      const line = toLine(item)
+      if (line) lines.push(line)
+    }
+    return lines
   }
 
   followers(envId: string): number {

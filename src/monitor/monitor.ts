@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { AuditLog } from '../audit/index.js'
 import type { LogStore } from '../deploy/index.js'
-import { EdgeMetrics, type AccessLogEntry } from '../edge/index.js'
+import { EdgeMetrics, type AccessLogEntry, type EdgeSnapshot } from '../edge/index.js'
 import type { Mailer, Principal } from '../iam/index.js'
 import type { RequestContext } from '../shared/context.js'
 import type { Logger } from '../shared/log.js'
@@ -57,6 +57,11 @@ export interface MonitorDeps {
 export interface Monitor {
   /** The edge's `onAccessLog`: counts the request and keeps the line for `palisade logs` (hot path). */
   readonly onAccessLog: (entry: AccessLogEntry) => void
+  /**
+   * A batch from the edge workers: their counters since the last batch and their access lines (encodeAccessLine),
+   * kept as they came for `palisade logs`.
+   */
+  readonly onWorkerEvents: (access: string, metrics: EdgeSnapshot | null) => void
   readonly edgeMetrics: EdgeMetrics
   readonly api: ApiMetrics
   readonly metrics: PlatformMetrics
@@ -186,6 +191,10 @@ export function createMonitor(deps: MonitorDeps): Monitor {
     onAccessLog(entry) {
       edgeMetrics.record(entry)
       access.push(entry, now())
+    },
+    onWorkerEvents(lines, counted) {
+      if (counted) edgeMetrics.add(counted)
+      access.pushLines(lines)
     },
     edgeMetrics,
     api,

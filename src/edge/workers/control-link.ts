@@ -1,8 +1,9 @@
 import type { RouteTable } from '../route-table.js'
-import type { AccessLogEntry, EdgeLogger, EdgeRoute, WafEvent } from '../types.js'
+import type { EdgeSnapshot } from '../edge-metrics.js'
+import type { EdgeLogger, EdgeRoute, WafEvent } from '../types.js'
 import {
   isMessage,
-  parseAccessLines,
+  type AccessLines,
   type ControlMessage,
   type EdgeWorkersStatus,
   type SecretsUpdate,
@@ -18,7 +19,8 @@ export interface ControlLinkDeps {
   /** The control plane's own route table (what the deployer publishes into). */
   readonly routes: RouteTable
   readonly secretValues: (environmentId: string) => readonly string[] | undefined
-  readonly onEvents: (waf: readonly WafEvent[], access: readonly AccessLogEntry[]) => void
+  /** A worker's batch: WAF events, access lines for `palisade logs` (kept as they are), its edge counters. */
+  readonly onEvents: (waf: readonly WafEvent[], access: AccessLines, metrics: EdgeSnapshot | null) => void
   readonly logger: EdgeLogger
   /** The IPC channel to the supervisor (process.send in the control plane). */
   readonly send: (message: ControlMessage) => void
@@ -106,15 +108,7 @@ export function createControlLink(deps: ControlLinkDeps): ControlLink {
         }
       }
     } else if (raw.t === 'events') {
-      let access: AccessLogEntry[]
-      try {
-        access = parseAccessLines(raw.access)
-      } catch (err) {
-        // a worker writes these lines itself; a torn one must not take the other events with it
-        deps.logger.error({ err }, 'unreadable access-log lines from an edge worker')
-        access = []
-      }
-      deps.onEvents(raw.waf, access)
+      deps.onEvents(raw.waf, raw.access, raw.metrics)
     } else if (raw.t === 'workers') {
       lastStatus = raw.status
       if (allReady(lastStatus)) for (const resolve of readyWaiters) resolve(true)

@@ -1,4 +1,5 @@
-import type { AccessLogEntry, EdgeRoute, WafEvent } from '../types.js'
+import type { EdgeSnapshot } from '../edge-metrics.js'
+import type { EdgeRoute, WafEvent } from '../types.js'
 
 /**
  * Messages between `palisade serve`'s three kinds of process (docs/notes/edgew.md):
@@ -10,26 +11,11 @@ import type { AccessLogEntry, EdgeRoute, WafEvent } from '../types.js'
 export type SecretsUpdate = readonly (readonly [environmentId: string, values: readonly string[] | null])[]
 
 /**
- * Access-log entries as JSON lines (one `AccessLogEntry` a line, `\n` between them; '' for none). One string
- * rather than an array of objects: the supervisor relays it without walking every entry's fields twice
- * (Node's IPC channel parses and re-serializes whatever passes through), and a worker serializes each entry
- * once, when it is logged.
+ * Access-log lines for `palisade logs`, in `encodeAccessLine`'s compact form (src/edge/access-line.ts), `\n`
+ * between them ('' for none); only requests of a routed environment. One string rather than an array of objects:
+ * Node's IPC channel serializes and parses whatever passes, and the supervisor relays it untouched.
  */
 export type AccessLines = string
-
-/** Splits `AccessLines` back into entries (the control plane, the one reader). */
-export function parseAccessLines(lines: AccessLines): AccessLogEntry[] {
-  const entries: AccessLogEntry[] = []
-  if (lines === '') return entries
-  let start = 0
-  for (;;) {
-    const end = lines.indexOf('\n', start)
-    const line = end === -1 ? lines.slice(start) : lines.slice(start, end)
-    if (line !== '') entries.push(JSON.parse(line) as AccessLogEntry)
-    if (end === -1) return entries
-    start = end + 1
-  }
-}
 
 /** One throttle question: key, requests per second, burst. */
 export type ThrottleTake = readonly [key: string, requestsPerSecond: number, burst: number]
@@ -52,7 +38,13 @@ export type ControlMessage =
 export type SupervisorToControl =
   /** Every ready worker serves the routes message `seq` (or a later one). */
   | { readonly t: 'applied'; readonly seq: number }
-  | { readonly t: 'events'; readonly waf: readonly WafEvent[]; readonly access: AccessLines }
+  | {
+      readonly t: 'events'
+      readonly waf: readonly WafEvent[]
+      readonly access: AccessLines
+      /** The edge counters since the worker's previous batch (EdgeMetrics.drain), when any moved. */
+      readonly metrics: EdgeSnapshot | null
+    }
   | { readonly t: 'workers'; readonly status: EdgeWorkersStatus }
 
 /** Supervisor → worker. */
@@ -90,7 +82,13 @@ export type WorkerMessage =
       readonly kind: 'edge' | 'login'
       readonly takes: readonly ThrottleTake[]
     }
-  | { readonly t: 'events'; readonly waf: readonly WafEvent[]; readonly access: AccessLines }
+  | {
+      readonly t: 'events'
+      readonly waf: readonly WafEvent[]
+      readonly access: AccessLines
+      /** The edge counters since the worker's previous batch (EdgeMetrics.drain), when any moved. */
+      readonly metrics: EdgeSnapshot | null
+    }
   | { readonly t: 'stats'; readonly stats: WorkerStats }
 
 /** What a worker says about itself every second. */

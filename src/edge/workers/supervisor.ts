@@ -3,6 +3,7 @@ import cluster, { type Worker } from 'node:cluster'
 import { renameSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import type { Redis as RedisClient } from 'ioredis'
+import { mergeEdgeSnapshots, type EdgeSnapshot } from '../edge-metrics.js'
 import { createRedisThrottle } from '../redis-throttle.js'
 import { MemoryThrottle } from '../throttle.js'
 import type { EdgeRoute, Throttle, ThrottleDecision, WafEvent } from '../types.js'
@@ -74,6 +75,8 @@ export function runSupervisor(options: SupervisorOptions): void {
   let backlogWaf: WafEvent[] = []
   /** Access-log lines (JSON, one entry each) held while the control plane is away. */
   let backlogAccess: string[] = []
+  /** Edge counters that arrived while no control plane listened (counts are never dropped: they are small). */
+  let backlogMetrics: EdgeSnapshot | null = null
 
   // Each worker accepts on the shared listening socket itself (no round-robin through this process).
   cluster.schedulingPolicy = cluster.SCHED_NONE
@@ -153,8 +156,8 @@ export function runSupervisor(options: SupervisorOptions): void {
         return
       }
       case 'events':
-        if (controlReady) toControl({ t: 'events', waf: raw.waf, access: raw.access })
-        else keep(raw.waf, raw.access)
+        if (controlReady) toControl({ t: 'events', waf: raw.waf, access: raw.access, metrics: raw.metrics })
+        else keep(raw.waf, raw.access, raw.metrics)
         return
       case 'stats':
         state.stats = raw.stats
@@ -162,7 +165,8 @@ export function runSupervisor(options: SupervisorOptions): void {
     }
   }
 
-  const keep = (waf: readonly WafEvent[], access: AccessLines): void => {
+  const keep = (waf: readonly WafEvent[], access: AccessLines, metrics: EdgeSnapshot | null): void => {
+    if (metrics) backlogMetrics = backlogMetrics ? mergeEdgeSnapshots([backlogMetrics, metrics]) : metrics
     backlogWaf.push(...waf)
     if (access !== '') for (const line of access.split('\n')) backlogAccess.push(line)
     // Access lines go first: the WAF events are what the events API counts.
@@ -247,10 +251,11 @@ export function runSupervisor(options: SupervisorOptions): void {
       controlReady = true
       controlEverReady = true
       controlRestartMs = CONTROL_RESTART_MIN_MS
-      if (backlogWaf.length + backlogAccess.length > 0) {
-        toControl({ t: 'events', waf: backlogWaf, access: backlogAccess.join('\n') })
+      if (backlogWaf.length + backlogAccess.length > 0 || backlogMetrics) {
+        toControl({ t: 'events', waf: backlogWaf, access: backlogAccess.join('\n'), metrics: backlogMetrics })
         backlogWaf = []
         backlogAccess = []
+        backlogMetrics = null
       }
     }
     if (first) {

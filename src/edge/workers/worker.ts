@@ -1,4 +1,6 @@
+import { encodeAccessLine } from '../access-line.js'
 import { createEdge, type Edge } from '../edge.js'
+import { EdgeMetrics } from '../edge-metrics.js'
 import type { EdgeLogger, EdgeOptions, EdgeRoute, WafEvent } from '../types.js'
 import { createWafInspector } from '../waf-inspector.js'
 import { createWafCache, WAF_MEMORY_BUDGET_UNITS } from '../waf-rules.js'
@@ -36,15 +38,18 @@ export async function runEdgeWorker(options: EdgeWorkerOptions): Promise<void> {
   const throttle = createIpcThrottle('edge', send, true)
   const loginThrottle = createIpcThrottle('login', send, false)
   let waf: WafEvent[] = []
-  /** Access-log entries serialized as they are logged, joined into one string per message. */
+  /** Access-log lines (encodeAccessLine) as they are logged, joined into one string per message. */
   let access: string[] = []
   let requests = 0
   let version = 0
   let dropped = 0
 
+  /** The edge counters since the last batch: added up here, merged in the control plane (what /metrics shows). */
+  const metrics = new EdgeMetrics()
   const flush = (): void => {
-    if (waf.length === 0 && access.length === 0) return
-    send({ t: 'events', waf, access: access.join('\n') })
+    const counted = metrics.drain()
+    if (waf.length === 0 && access.length === 0 && counted === null) return
+    send({ t: 'events', waf, access: access.join('\n'), metrics: counted })
     waf = []
     access = []
   }
@@ -65,7 +70,9 @@ export async function runEdgeWorker(options: EdgeWorkerOptions): Promise<void> {
     loginThrottle,
     onAccessLog: (entry) => {
       requests++
-      push(access, JSON.stringify(entry))
+      metrics.record(entry)
+      // The line for `palisade logs`; a request no environment answered belongs to no tenant's log.
+      if (entry.environmentId !== null) push(access, encodeAccessLine(entry.environmentId, entry, Date.now()))
     },
     onWafEvent: (event) => push(waf, event),
     secretValues: (envId) => secrets.get(envId),
