@@ -283,7 +283,8 @@ export interface RowConfirm<T> {
 /**
  * The console's list page in one piece: loading or the error, the empty text, then the paged table with its
  * header row (a falsy column is left out: a column only some roles see) and one row per item. `row` renders the
- * whole <tr>; its `ask` opens the typed confirmation of `confirm` for that item, shown under the table.
+ * whole <tr>; its `ask` opens the typed confirmation of `confirm` for that item, shown under the table. The
+ * table's test id is the label's (`IP groups`: `ip-groups-table`).
  */
 export function PagedTable<T>(props: {
   load: Loaded<{ items: readonly T[] }>
@@ -293,7 +294,6 @@ export function PagedTable<T>(props: {
   rowKey: (item: T) => string
   row: (item: T, ask: () => void) => ComponentChildren
   confirm?: RowConfirm<T>
-  testId?: string
 }) {
   const [asked, setAsked] = useState<T | null>(null)
   const act = useAction(async (item: T) => {
@@ -310,7 +310,7 @@ export function PagedTable<T>(props: {
           ) : (
             <Paged items={page.items} label={props.label}>
               {(items) => (
-                <table data-testid={props.testId}>
+                <table data-testid={`${props.label.toLowerCase().replace(/ /g, '-')}-table`}>
                   <thead>
                     <tr>
                       {props.columns.map((c) =>

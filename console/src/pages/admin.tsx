@@ -50,7 +50,6 @@ export function Members({ ws }: { ws: string }) {
         load={members}
         label="Members"
         empty="No members."
-        testId="members-table"
         columns={['E-mail', 'Role', '2FA', 'Since', atLeast(role, 'admin') && 'Actions']}
         rowKey={(m) => m.userId}
         row={(m, ask) => (

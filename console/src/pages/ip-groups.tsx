@@ -40,7 +40,6 @@ export function IpGroups({ ws }: { ws: string }) {
         load={load}
         label="IP groups"
         empty="No IP groups."
-        testId="ip-groups-table"
         columns={['Name', 'Addresses', 'Updated', canManage && 'Actions']}
         rowKey={(g) => g.id}
         row={(g, ask) => (

@@ -24,7 +24,6 @@ export function SshKeys({ ws }: { ws: string }) {
         load={load}
         label="SSH keys"
         empty="No SSH keys."
-        testId="ssh-keys-table"
         columns={['Name', 'Type', 'Fingerprint', 'Added', 'Actions']}
         rowKey={(k) => k.id}
         row={(k, ask) => (

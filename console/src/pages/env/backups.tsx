@@ -55,7 +55,6 @@ export function Backups({ env, role }: EnvTabProps) {
           load={load}
           label="Backups"
           empty="No backups."
-          testId="backups-table"
           columns={['Created', 'Status', 'Origin', 'Contents', 'Size', 'Actions']}
           rowKey={(b) => b.id}
           row={(b, ask) => (

@@ -51,7 +51,6 @@ export function Services({ env, role }: EnvTabProps) {
         load={load}
         label="Services"
         empty="No services."
-        testId="services-table"
         columns={['Name', 'Type', 'Version', 'Status', 'Data', 'Memory', 'Restarts', canManage && 'Actions']}
         rowKey={(s) => s.id}
         row={(s, ask) => <ServiceRow id={s.id} canManage={canManage} onRemove={ask} />}

@@ -103,7 +103,6 @@ export function SyncTab({ env, role }: EnvTabProps) {
           load={syncs}
           label="Syncs"
           empty="No syncs yet."
-          testId="syncs-table"
           columns={['Started', 'From', 'Status', 'Services', 'Rules applied']}
           rowKey={(s) => s.id}
           row={(s) => (
