@@ -503,6 +503,45 @@ describe(
       assert.deepEqual(refused, [403, 403, 403, 403])
     })
 
+    test('a long list pages by 20, and a row is deleted by keyboard after its typed confirmation', async () => {
+      for (let i = 1; i <= 21; i++) {
+        const name = `zz-${String(i).padStart(2, '0')}`
+        const res = await api('POST', '/v1/workspaces/acme/ip-groups', { name, cidrs: [`192.0.2.${i}/32`] })
+        assert.equal(res.status, 201, JSON.stringify(res.json))
+      }
+      await open(page, '/workspaces/acme/ip-groups', 'IP groups of acme')
+      const rows = page.getByTestId('ip-groups-table').locator('tbody tr')
+      await page.getByText('Page 1 of 2').waitFor()
+      assert.equal(await rows.count(), 20)
+      assert.equal(await page.getByRole('button', { name: 'Previous page' }).isDisabled(), true)
+      await page.getByRole('button', { name: 'Next page' }).focus()
+      await page.keyboard.press('Enter')
+      await page.getByText('Page 2 of 2').waitFor()
+      assert.deepEqual(await rows.locator('td:first-child').allTextContents(), ['zz-20', 'zz-21'])
+
+      await page.getByRole('button', { name: 'Delete zz-21' }).focus()
+      await page.keyboard.press('Enter')
+      const confirm = page.getByLabel(/type zz-21 to confirm/)
+      await confirm.waitFor()
+      const button = page.getByRole('button', { name: 'Delete the group' })
+      await confirm.fill('zz-2')
+      assert.equal(await button.isDisabled(), true, 'not before the name is typed in full')
+      await page.keyboard.press('Enter')
+      assert.equal(
+        (await items('/v1/workspaces/acme/ip-groups')).length,
+        22,
+        'Enter on a wrong word sends nothing',
+      )
+      await confirm.fill('zz-21')
+      await page.keyboard.press('Enter')
+      await confirm.waitFor({ state: 'detached' })
+      const names = (await items('/v1/workspaces/acme/ip-groups')).map((g) => g['name'])
+      assert.equal(names.length, 21)
+      assert.ok(!names.includes('zz-21'))
+      await page.getByRole('cell', { name: 'zz-20', exact: true }).waitFor()
+      await assertAccessible(page, 'paged list')
+    })
+
     test('no script error, dialog or CSP violation in any page', () => {
       assert.deepEqual(pageErrors, [])
     })
