@@ -61,6 +61,12 @@ test('deployments, rollbacks, jobs, access and domains each write exactly one au
     },
     f.envId,
   )
+  await step(
+    'patch /v1/environments/{id}/access',
+    `/v1/environments/${f.envId}/access`,
+    { ipAllow: ['127.0.0.0/8'] },
+    f.envId,
+  )
   const claim = await step('post /v1/environments/{id}/domains', `/v1/environments/${f.envId}/domains`, {
     name: 'shop.example.com',
   })

@@ -407,6 +407,12 @@ const ROUTES: Record<string, Entry> = {
     env: true,
     body: () => ({ ipAllow: [], ipGroups: [], password: null }),
   },
+  'patch /v1/environments/{id}/access': {
+    rule: 'access.manage',
+    id: 'env',
+    env: true,
+    body: () => ({ ipAllow: [] }),
+  },
   'get /v1/environments/{id}/domains': { rule: 'environment.read', id: 'env', env: true },
   'post /v1/environments/{id}/domains': {
     rule: 'domain.manage',

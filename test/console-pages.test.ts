@@ -6,6 +6,7 @@ import path from 'node:path'
 import { after, describe, test } from 'node:test'
 import type { BrowserContext, Page } from 'playwright-core'
 import { createRepo, eventually } from '../src/deploy/testing.js'
+import { send } from '../src/edge/testing.js'
 import { removeSandboxes } from './services-helpers.js'
 import {
   assertAccessible,
@@ -43,6 +44,7 @@ describe(
     let server: ServerProcess
     let root = ''
     let dataDir = ''
+    let edgePort = 0
     let shotDir = ''
     let token = ''
     let envId = ''
@@ -112,10 +114,11 @@ describe(
       dataDir = path.join(root, 'data')
       const repo = createRepo(path.join(root, 'shop'))
       repo.commit({ 'index.html': 'hello\n' })
+      edgePort = await freePort()
       server = await startServerProcess({
         PALISADE_DATA_DIR: dataDir,
         PALISADE_MASTER_KEY: 'd'.repeat(64),
-        PALISADE_EDGE_HTTP_LISTEN: `127.0.0.1:${await freePort()}`,
+        PALISADE_EDGE_HTTP_LISTEN: `127.0.0.1:${edgePort}`,
         PALISADE_EDGE_HTTPS_LISTEN: `127.0.0.1:${await freePort()}`,
         PALISADE_GIT_LOCAL_ROOTS: root,
       })
@@ -331,6 +334,40 @@ describe(
         password: { username: 'preview' },
       })
 
+      // Saving IP rules again does not ask for the site password: the form sends only what changed.
+      await page.getByLabel(/Allowed addresses/).fill('127.0.0.1/32')
+      assert.equal(await page.getByLabel(/Site password/).inputValue(), '', 'the password field starts empty')
+      const sent: string[] = []
+      page.on('request', (r) => {
+        if (r.url().endsWith(`/v1/environments/${envId}/access`) && r.method() !== 'GET')
+          sent.push(`${r.method()} ${r.postData() ?? ''}`)
+      })
+      await page.getByRole('button', { name: 'Save access rules' }).click()
+      await page.getByTestId('access-state').getByText('127.0.0.1/32').waitFor()
+      assert.deepEqual(sent, ['PATCH {"ipAllow":["127.0.0.1/32"]}'])
+      assert.deepEqual((await api('GET', `/v1/environments/${envId}/access`)).json, {
+        ipAllow: ['127.0.0.1/32'],
+        ipGroups: [group],
+        password: { username: 'preview' },
+      })
+      await page.getByRole('button', { name: 'Save access rules' }).click()
+      await page.getByText('Nothing to save: no rule was changed.').waitFor()
+      assert.equal(sent.length, 1, 'an unchanged form sends nothing')
+      // The kept password still works at the edge (nothing is deployed: past the checks the edge answers 503).
+      const host = (await api('GET', `/v1/environments/${envId}`)).json['host'] as string
+      const basic = (user: string, pw: string) => ({
+        authorization: `Basic ${Buffer.from(`${user}:${pw}`).toString('base64')}`,
+      })
+      await eventually(async () => (await send(edgePort, { host })).status === 401)
+      assert.equal(
+        (await send(edgePort, { host, headers: basic('preview', 'not the password') })).status,
+        401,
+      )
+      assert.equal(
+        (await send(edgePort, { host, headers: basic('preview', 'a preview password') })).status,
+        503,
+      )
+
       await page.getByRole('button', { name: 'Turn maintenance on' }).click()
       await eventually(
         async () => (await api('GET', `/v1/environments/${envId}/status`)).json['maintenance'] === true,
@@ -464,6 +501,45 @@ describe(
       ]).then((rs) => rs.map((r) => r.status))`,
       )) as number[]
       assert.deepEqual(refused, [403, 403, 403, 403])
+    })
+
+    test('a long list pages by 20, and a row is deleted by keyboard after its typed confirmation', async () => {
+      for (let i = 1; i <= 21; i++) {
+        const name = `zz-${String(i).padStart(2, '0')}`
+        const res = await api('POST', '/v1/workspaces/acme/ip-groups', { name, cidrs: [`192.0.2.${i}/32`] })
+        assert.equal(res.status, 201, JSON.stringify(res.json))
+      }
+      await open(page, '/workspaces/acme/ip-groups', 'IP groups of acme')
+      const rows = page.getByTestId('ip-groups-table').locator('tbody tr')
+      await page.getByText('Page 1 of 2').waitFor()
+      assert.equal(await rows.count(), 20)
+      assert.equal(await page.getByRole('button', { name: 'Previous page' }).isDisabled(), true)
+      await page.getByRole('button', { name: 'Next page' }).focus()
+      await page.keyboard.press('Enter')
+      await page.getByText('Page 2 of 2').waitFor()
+      assert.deepEqual(await rows.locator('td:first-child').allTextContents(), ['zz-20', 'zz-21'])
+
+      await page.getByRole('button', { name: 'Delete zz-21' }).focus()
+      await page.keyboard.press('Enter')
+      const confirm = page.getByLabel(/type zz-21 to confirm/)
+      await confirm.waitFor()
+      const button = page.getByRole('button', { name: 'Delete the group' })
+      await confirm.fill('zz-2')
+      assert.equal(await button.isDisabled(), true, 'not before the name is typed in full')
+      await page.keyboard.press('Enter')
+      assert.equal(
+        (await items('/v1/workspaces/acme/ip-groups')).length,
+        22,
+        'Enter on a wrong word sends nothing',
+      )
+      await confirm.fill('zz-21')
+      await page.keyboard.press('Enter')
+      await confirm.waitFor({ state: 'detached' })
+      const names = (await items('/v1/workspaces/acme/ip-groups')).map((g) => g['name'])
+      assert.equal(names.length, 21)
+      assert.ok(!names.includes('zz-21'))
+      await page.getByRole('cell', { name: 'zz-20', exact: true }).waitFor()
+      await assertAccessible(page, 'paged list')
     })
 
     test('no script error, dialog or CSP violation in any page', () => {

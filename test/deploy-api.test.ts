@@ -85,6 +85,66 @@ for (const kind of STORE_KINDS) {
       assert.doesNotMatch(JSON.stringify(events.items), /very secret|argon2/)
     })
 
+    test('a PATCH of the access rules changes only the fields it names and keeps the stored password', async () => {
+      const f = await p.addApp()
+      const url = `/v1/environments/${f.envId}/access`
+      const put = await f.call('PUT', url, {
+        ipAllow: ['10.1.2.3'],
+        ipGroups: [],
+        password: { username: 'team', password: 'very secret pw' },
+      })
+      assert.equal(put.statusCode, 200, put.body)
+      const hashOf = async () => (await p.platform.deploy.publish(f.envId))?.access.basicAuth?.passwordHash
+      const hash = await hashOf()
+      assert.match(hash ?? '', /^\$argon2id\$/)
+      for (const bad of [
+        {},
+        { ipAllow: ['not-an-ip'] },
+        { ipGroups: ['ipg_other'] },
+        { password: { username: 'team' } },
+        { password: { username: 'team', password: 'short' } },
+        { password: 'very secret pw' },
+        { ipAllow: [], extra: 1 },
+      ]) {
+        const res = await f.call('PATCH', url, bad)
+        assert.equal(res.statusCode, 400, `${JSON.stringify(bad)} → ${res.body}`)
+        assert.ok(code(res), res.body)
+      }
+      assert.deepEqual((await f.call('GET', url)).json(), {
+        ipAllow: ['10.1.2.3/32'],
+        ipGroups: [],
+        password: { username: 'team' },
+      })
+      const kept = await f.call('PATCH', url, { ipAllow: ['127.0.0.0/8', '127.0.0.1'] })
+      assert.equal(kept.statusCode, 200, kept.body)
+      assert.deepEqual(kept.json(), {
+        ipAllow: ['127.0.0.0/8', '127.0.0.1/32'],
+        ipGroups: [],
+        password: { username: 'team' },
+      })
+      assert.equal(await hashOf(), hash, 'the stored password is the same one')
+      const events = (
+        await f.call('GET', `/v1/workspaces/${f.workspaceId}/audit-events?action=environment.access.update`)
+      ).json() as { items: Array<{ changes: Record<string, unknown> }> }
+      assert.equal(events.items.length, 2)
+      assert.deepEqual(
+        events.items.map((e) => Object.keys(e.changes).sort().join(' ')).sort(),
+        ['ipAllow', 'ipAllow password passwordValue username'],
+        'the PATCH changed the allow list only',
+      )
+      assert.doesNotMatch(JSON.stringify(events.items), /very secret|argon2/)
+
+      const off = await f.call('PATCH', url, { password: null })
+      assert.deepEqual(off.json(), { ipAllow: ['127.0.0.0/8', '127.0.0.1/32'], ipGroups: [], password: null })
+      assert.equal(await hashOf(), undefined)
+      const on = await f.call('PATCH', url, { password: { username: 'other', password: 'another secret' } })
+      assert.deepEqual(on.json(), {
+        ipAllow: ['127.0.0.0/8', '127.0.0.1/32'],
+        ipGroups: [],
+        password: { username: 'other' },
+      })
+    })
+
     test('domains are validated host names, unique within a workspace, and not routed before they are proven', async () => {
       const f = await p.addApp()
       const g = await p.addApp()
@@ -234,6 +294,11 @@ describe('jobs and edge restrictions on a running app', () => {
     })
     assert.equal((await f.get('/')).status, 401)
     const basic = 'Basic ' + Buffer.from('team:open sesame 1').toString('base64')
+    assert.equal((await f.get('/', { authorization: basic })).body, 'v1 hey\n')
+    // Changing the allow list alone keeps the password: still asked for, still accepted.
+    const patched = await f.call('PATCH', `/v1/environments/${f.envId}/access`, { ipAllow: ['127.0.0.1'] })
+    assert.equal(patched.statusCode, 200, patched.body)
+    assert.equal((await f.get('/')).status, 401)
     assert.equal((await f.get('/', { authorization: basic })).body, 'v1 hey\n')
     await f.call('PUT', `/v1/environments/${f.envId}/access`, { ipAllow: [], ipGroups: [], password: null })
     assert.equal((await f.get('/')).status, 200)

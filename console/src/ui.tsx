@@ -1,4 +1,4 @@
-import type { ComponentChildren } from 'preact'
+import { Fragment, type ComponentChildren } from 'preact'
 import { useCallback, useEffect, useState } from 'preact/hooks'
 import { ApiError } from './api/client'
 import { navigate } from './router'
@@ -267,6 +267,88 @@ export function Paged<T>(props: {
             Next page
           </button>
         </nav>
+      ) : null}
+    </>
+  )
+}
+
+/** A destructive row action confirmed by typing a word (see TypedConfirm): what to type, what it says, what it runs. */
+export interface RowConfirm<T> {
+  word: (item: T) => string
+  label: (item: T) => string
+  button: string
+  run: (item: T) => Promise<unknown>
+}
+
+/**
+ * The console's list page in one piece: loading or the error, the empty text, then the paged table with its
+ * header row (a falsy column is left out: a column only some roles see) and one row per item. `row` renders the
+ * whole <tr>; its `ask` opens the typed confirmation of `confirm` for that item, shown under the table. The
+ * table's test id is the label's (`IP groups`: `ip-groups-table`).
+ */
+export function PagedTable<T>(props: {
+  load: Loaded<{ items: readonly T[] }>
+  label: string
+  empty: string
+  columns: ReadonlyArray<string | false | null>
+  rowKey: (item: T) => string
+  row: (item: T, ask: () => void) => ComponentChildren
+  confirm?: RowConfirm<T>
+}) {
+  const [asked, setAsked] = useState<T | null>(null)
+  const act = useAction(async (item: T) => {
+    await props.confirm?.run(item)
+    setAsked(null)
+  })
+  const { confirm } = props
+  return (
+    <>
+      <Show load={props.load}>
+        {(page) =>
+          page.items.length === 0 ? (
+            <p class="muted">{props.empty}</p>
+          ) : (
+            <Paged items={page.items} label={props.label}>
+              {(items) => (
+                <table data-testid={`${props.label.toLowerCase().replace(/ /g, '-')}-table`}>
+                  <thead>
+                    <tr>
+                      {props.columns.map((c) =>
+                        c ? (
+                          <th key={c} scope="col">
+                            {c}
+                          </th>
+                        ) : null,
+                      )}
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {items.map((item) => (
+                      <Fragment key={props.rowKey(item)}>
+                        {props.row(item, () => {
+                          act.setError(undefined)
+                          setAsked(() => item)
+                        })}
+                      </Fragment>
+                    ))}
+                  </tbody>
+                </table>
+              )}
+            </Paged>
+          )
+        }
+      </Show>
+      {confirm && asked !== null ? (
+        <TypedConfirm
+          key={props.rowKey(asked)}
+          word={confirm.word(asked)}
+          label={confirm.label(asked)}
+          button={confirm.button}
+          busy={act.busy}
+          error={act.error}
+          onConfirm={() => void act.run(asked)}
+          onCancel={() => setAsked(null)}
+        />
       ) : null}
     </>
   )

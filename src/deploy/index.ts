@@ -106,6 +106,7 @@ export {
   DEPLOYMENT_STATUSES,
   JOB_TYPES,
   type AccessInput,
+  type AccessPatch,
   type Deployment,
   type DeployDeps,
   type DeployOptions,

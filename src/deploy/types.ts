@@ -74,6 +74,16 @@ export interface AccessInput {
   readonly password: { readonly username: string; readonly password: string } | null
 }
 
+/**
+ * A change to some of the access rules: an omitted field stays as it is. `password` omitted keeps the protection
+ * (user name and stored hash) unchanged; `null` turns it off; an object turns it on with a new user and password.
+ */
+export interface AccessPatch {
+  readonly ipAllow?: readonly string[]
+  readonly ipGroups?: readonly string[]
+  readonly password?: AccessInput['password']
+}
+
 export interface Domain {
   readonly name: string
   readonly environmentId: string

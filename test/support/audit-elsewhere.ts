@@ -29,6 +29,7 @@ export const DEPLOY_AUDITED = [
   'post /v1/environments/{id}/rollback',
   'post /v1/environments/{id}/jobs',
   'put /v1/environments/{id}/access',
+  'patch /v1/environments/{id}/access',
   'post /v1/environments/{id}/domains',
   'post /v1/environments/{id}/domains/{name}/verify',
   'delete /v1/environments/{id}/domains/{name}',

@@ -575,7 +575,8 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /** Change some access rules; a field left out stays as it is (password left out: the protection and its stored password are kept; null: off; {username, password}: on with these) */
+        patch: operations["patchV1EnvironmentsIdAccess"];
         trace?: never;
     };
     "/v1/environments/{id}/domains": {
@@ -3742,6 +3743,54 @@ export interface operations {
                     ipAllow: string[];
                     ipGroups: string[];
                     password: {
+                        username: string;
+                        password: string;
+                    } | null;
+                };
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        ipAllow: string[];
+                        ipGroups: string[];
+                        password: {
+                            username: string;
+                        } | null;
+                    };
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    patchV1EnvironmentsIdAccess: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    ipAllow?: string[];
+                    ipGroups?: string[];
+                    password?: {
                         username: string;
                         password: string;
                     } | null;

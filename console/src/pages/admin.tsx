@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks'
 import { api, ApiError, ok } from '../api/client'
 import { atLeast, useSession, type Role } from '../session'
-import { ErrorNote, Field, Form, Paged, Select, Show, TypedConfirm, useAction, useLoad, When } from '../ui'
+import { ErrorNote, Field, Form, PagedTable, Select, Show, useAction, useLoad, When } from '../ui'
 import { useRole, WorkspaceNav } from './workspaces'
 
 const ROLES = ['viewer', 'developer', 'admin', 'owner'] as const
@@ -42,87 +42,64 @@ export function Members({ ws }: { ws: string }) {
     setChanged(`${m.email} is now ${m.role}.`)
     members.reload()
   })
-  const [removing, setRemoving] = useState<{ userId: string; email: string } | null>(null)
-  const remove = useAction(async (userId: string) => {
-    await ok(api.DELETE('/v1/workspaces/{ws}/members/{userId}', { params: { path: { ws, userId } } }))
-    setRemoving(null)
-    members.reload()
-  })
   return (
     <main id="main">
       <h1>Members of {ws}</h1>
       <WorkspaceNav ws={ws} here="members" />
-      <Show load={members}>
-        {(page) => (
-          <Paged items={page.items} label="Members">
-            {(items) => (
-              <table data-testid="members-table">
-                <thead>
-                  <tr>
-                    <th scope="col">E-mail</th>
-                    <th scope="col">Role</th>
-                    <th scope="col">2FA</th>
-                    <th scope="col">Since</th>
-                    {atLeast(role, 'admin') ? <th scope="col">Actions</th> : null}
-                  </tr>
-                </thead>
-                <tbody>
-                  {items.map((m) => (
-                    <tr key={m.userId}>
-                      <td>{m.email}</td>
-                      <td>
-                        {atLeast(role, 'admin') && m.userId !== user.id ? (
-                          <RoleSelect
-                            email={m.email}
-                            role={m.role as Role}
-                            // Only an owner hands out or takes away ownership (the server decides the same).
-                            choices={ROLES.filter((r) => r !== 'owner' || role === 'owner')}
-                            disabled={changeRole.busy || (m.role === 'owner' && role !== 'owner')}
-                            onChange={(r) => void changeRole.run(m.userId, r)}
-                          />
-                        ) : (
-                          m.role
-                        )}
-                      </td>
-                      <td>{m.totpEnabled ? 'on' : 'off'}</td>
-                      <td>
-                        <When iso={m.createdAt} />
-                      </td>
-                      {atLeast(role, 'admin') ? (
-                        <td>
-                          {m.userId !== user.id && (m.role !== 'owner' || role === 'owner') ? (
-                            <button
-                              type="button"
-                              class="link"
-                              onClick={() => setRemoving({ userId: m.userId, email: m.email })}
-                              aria-label={`Remove ${m.email}`}
-                            >
-                              Remove
-                            </button>
-                          ) : null}
-                        </td>
-                      ) : null}
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            )}
-          </Paged>
+      <PagedTable
+        load={members}
+        label="Members"
+        empty="No members."
+        columns={['E-mail', 'Role', '2FA', 'Since', atLeast(role, 'admin') && 'Actions']}
+        rowKey={(m) => m.userId}
+        row={(m, ask) => (
+          <tr>
+            <td>{m.email}</td>
+            <td>
+              {atLeast(role, 'admin') && m.userId !== user.id ? (
+                <RoleSelect
+                  email={m.email}
+                  role={m.role as Role}
+                  // Only an owner hands out or takes away ownership (the server decides the same).
+                  choices={ROLES.filter((r) => r !== 'owner' || role === 'owner')}
+                  disabled={changeRole.busy || (m.role === 'owner' && role !== 'owner')}
+                  onChange={(r) => void changeRole.run(m.userId, r)}
+                />
+              ) : (
+                m.role
+              )}
+            </td>
+            <td>{m.totpEnabled ? 'on' : 'off'}</td>
+            <td>
+              <When iso={m.createdAt} />
+            </td>
+            {atLeast(role, 'admin') ? (
+              <td>
+                {m.userId !== user.id && (m.role !== 'owner' || role === 'owner') ? (
+                  <button type="button" class="link" onClick={ask} aria-label={`Remove ${m.email}`}>
+                    Remove
+                  </button>
+                ) : null}
+              </td>
+            ) : null}
+          </tr>
         )}
-      </Show>
+        confirm={{
+          word: (m) => m.email,
+          label: (m) => `Remove ${m.email} from ${ws}`,
+          button: 'Remove the member',
+          run: async (m) => {
+            await ok(
+              api.DELETE('/v1/workspaces/{ws}/members/{userId}', {
+                params: { path: { ws, userId: m.userId } },
+              }),
+            )
+            members.reload()
+          },
+        }}
+      />
       {changed ? <p role="status">{changed}</p> : null}
       <ErrorNote error={changeRole.error} />
-      {removing ? (
-        <TypedConfirm
-          word={removing.email}
-          label={`Remove ${removing.email} from ${ws}`}
-          button="Remove the member"
-          busy={remove.busy}
-          error={remove.error}
-          onConfirm={() => void remove.run(removing.userId)}
-          onCancel={() => setRemoving(null)}
-        />
-      ) : null}
       {atLeast(role, 'admin') ? (
         <>
           <h2>Pending invitations</h2>

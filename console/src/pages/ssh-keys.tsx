@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks'
 import { api, ok } from '../api/client'
-import { ErrorNote, Field, Form, Paged, Show, TextArea, TypedConfirm, useAction, useLoad, When } from '../ui'
+import { ErrorNote, Field, Form, PagedTable, TextArea, useAction, useLoad, When } from '../ui'
 import { WorkspaceNav } from './workspaces'
 
 /** The signed-in person's SSH keys (for `git push` deploys): they are the person's, shown in every workspace. */
@@ -16,74 +16,43 @@ export function SshKeys({ ws }: { ws: string }) {
     setName('')
     load.reload()
   })
-  const [removing, setRemoving] = useState<{ id: string; name: string } | null>(null)
-  const remove = useAction(async (id: string) => {
-    await ok(api.DELETE('/v1/me/ssh-keys/{id}', { params: { path: { id } } }))
-    setRemoving(null)
-    load.reload()
-  })
   return (
     <main id="main">
       <h1>Your SSH keys</h1>
       <WorkspaceNav ws={ws} here="ssh-keys" />
-      <Show load={load}>
-        {(page) =>
-          page.items.length === 0 ? (
-            <p class="muted">No SSH keys.</p>
-          ) : (
-            <Paged items={page.items} label="SSH keys">
-              {(items) => (
-                <table data-testid="ssh-keys-table">
-                  <thead>
-                    <tr>
-                      <th scope="col">Name</th>
-                      <th scope="col">Type</th>
-                      <th scope="col">Fingerprint</th>
-                      <th scope="col">Added</th>
-                      <th scope="col">Actions</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {items.map((k) => (
-                      <tr key={k.id}>
-                        <td>{k.name}</td>
-                        <td>
-                          {k.type} ({k.bits} bits)
-                        </td>
-                        <td class="mono">{k.fingerprint}</td>
-                        <td>
-                          <When iso={k.createdAt} />
-                        </td>
-                        <td>
-                          <button
-                            type="button"
-                            class="link"
-                            onClick={() => setRemoving({ id: k.id, name: k.name })}
-                            aria-label={`Delete the key ${k.name}`}
-                          >
-                            Delete
-                          </button>
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              )}
-            </Paged>
-          )
-        }
-      </Show>
-      {removing ? (
-        <TypedConfirm
-          word={removing.name}
-          label={`Delete the SSH key ${removing.name}`}
-          button="Delete the key"
-          busy={remove.busy}
-          error={remove.error}
-          onConfirm={() => void remove.run(removing.id)}
-          onCancel={() => setRemoving(null)}
-        />
-      ) : null}
+      <PagedTable
+        load={load}
+        label="SSH keys"
+        empty="No SSH keys."
+        columns={['Name', 'Type', 'Fingerprint', 'Added', 'Actions']}
+        rowKey={(k) => k.id}
+        row={(k, ask) => (
+          <tr>
+            <td>{k.name}</td>
+            <td>
+              {k.type} ({k.bits} bits)
+            </td>
+            <td class="mono">{k.fingerprint}</td>
+            <td>
+              <When iso={k.createdAt} />
+            </td>
+            <td>
+              <button type="button" class="link" onClick={ask} aria-label={`Delete the key ${k.name}`}>
+                Delete
+              </button>
+            </td>
+          </tr>
+        )}
+        confirm={{
+          word: (k) => k.name,
+          label: (k) => `Delete the SSH key ${k.name}`,
+          button: 'Delete the key',
+          run: async (k) => {
+            await ok(api.DELETE('/v1/me/ssh-keys/{id}', { params: { path: { id: k.id } } }))
+            load.reload()
+          },
+        }}
+      />
       <Form class="panel" onSubmit={() => void add.run()} label="Add an SSH key">
         <h2>Add a key</h2>
         <TextArea

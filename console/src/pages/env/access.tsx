@@ -53,38 +53,50 @@ export function AccessTab({ env, role }: EnvTabProps) {
   )
 }
 
+/** Two lists hold the same entries (order aside). */
+const sameSet = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n')
+
+/** A field's mistake found before anything is sent, shown beside the field like the API's own. */
+const fieldError = (field: string, message: string) =>
+  new ApiError(400, { code: 'invalid', message, details: [{ field, message }] }, 'invalid')
+
+/**
+ * Sends only what the person changed (PATCH): saving IP rules never needs the site password again, because a
+ * password left out is kept by the server; it is sent only to turn protection on or to change it.
+ */
 function AccessForm(props: {
   id: string
   access: Access
   groups: ReadonlyArray<{ id: string; name: string; cidrs: string[] }>
   onSaved: () => void
 }) {
+  const had = props.access.password
   const [allow, setAllow] = useState(props.access.ipAllow.join('\n'))
   const [chosen, setChosen] = useState<string[]>(props.access.ipGroups)
-  const [protect, setProtect] = useState(props.access.password !== null)
-  const [username, setUsername] = useState(props.access.password?.username ?? '')
+  const [protect, setProtect] = useState(had !== null)
+  const [username, setUsername] = useState(had?.username ?? '')
   const [password, setPassword] = useState('')
+  const [unchanged, setUnchanged] = useState(false)
+  // The password is sent only when protection is turned on or off or a new one is typed; left out, it is kept.
+  const passwordPart = (): { password?: { username: string; password: string } | null } => {
+    if (!protect) return had ? { password: null } : {}
+    if (password !== '') return { password: { username, password } }
+    if (had === null) throw fieldError('password.password', 'is required to turn password protection on')
+    if (username !== had.username)
+      throw fieldError('password.password', 'is required again to change the user name')
+    return {}
+  }
   const save = useAction(async () => {
-    if (protect && password === '')
-      throw new ApiError(
-        400,
-        {
-          code: 'invalid',
-          message: 'enter the password (the console never reads the stored one back)',
-          details: [{ field: 'password.password', message: 'is required while password protection is on' }],
-        },
-        'invalid',
-      )
-    await ok(
-      api.PUT('/v1/environments/{id}/access', {
-        params: { path: { id: props.id } },
-        body: {
-          ipAllow: lines(allow),
-          ipGroups: chosen,
-          password: protect ? { username, password } : null,
-        },
-      }),
-    )
+    setUnchanged(false)
+    const ipAllow = lines(allow)
+    const body = {
+      ...(sameSet(ipAllow, props.access.ipAllow) ? {} : { ipAllow }),
+      ...(sameSet(chosen, props.access.ipGroups) ? {} : { ipGroups: chosen }),
+      ...passwordPart(),
+    }
+    if (Object.keys(body).length === 0) return setUnchanged(true)
+    await ok(api.PATCH('/v1/environments/{id}/access', { params: { path: { id: props.id } }, body }))
     props.onSaved()
   })
   return (
@@ -126,18 +138,23 @@ function AccessForm(props: {
             error={save.error}
           />
           <Field
-            label="Site password"
+            label={had ? 'Site password (empty: keep the current one)' : 'Site password'}
             name="password.password"
             type="password"
             autocomplete="new-password"
             value={password}
             onInput={setPassword}
-            required
+            required={had === null}
             error={save.error}
           />
         </>
       ) : null}
       <ErrorNote error={save.error} />
+      {unchanged ? (
+        <p class="muted" role="status">
+          Nothing to save: no rule was changed.
+        </p>
+      ) : null}
       <button type="submit" disabled={save.busy}>
         Save access rules
       </button>

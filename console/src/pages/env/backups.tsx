@@ -9,17 +9,14 @@ import {
   ErrorNote,
   Field,
   Form,
-  Paged,
+  PagedTable,
   Show,
   StatusBadge,
-  TypedConfirm,
   useAction,
   useLoad,
   When,
 } from '../../ui'
 import type { EnvTabProps } from './types'
-
-type Backup = paths['/v1/backups/{id}']['get']['responses'][200]['content']['application/json']
 
 /** Backups: create (with progress until it ends), list, download, restore after a typed confirmation, schedule. */
 export function Backups({ env, role }: EnvTabProps) {
@@ -35,14 +32,7 @@ export function Backups({ env, role }: EnvTabProps) {
     setRunning(b.id)
     load.reload()
   })
-  const [restoring, setRestoring] = useState<Backup | null>(null)
   const [restored, setRestored] = useState<string | null>(null)
-  const restore = useAction(async (b: Backup) => {
-    const r = await ok(api.POST('/v1/backups/{id}/restore', { params: { path: { id: b.id } } }))
-    setRestoring(null)
-    setRestored(`Restored the backup of ${new Date(b.createdAt).toLocaleString()} (${r.status}).`)
-    load.reload()
-  })
   return (
     <>
       <section aria-labelledby="backups-h">
@@ -61,83 +51,64 @@ export function Backups({ env, role }: EnvTabProps) {
             {restored}
           </p>
         ) : null}
-        <Show load={load}>
-          {(page) =>
-            page.items.length === 0 ? (
-              <p class="muted">No backups.</p>
-            ) : (
-              <Paged items={page.items} label="Backups">
-                {(items) => (
-                  <table data-testid="backups-table">
-                    <thead>
-                      <tr>
-                        <th scope="col">Created</th>
-                        <th scope="col">Status</th>
-                        <th scope="col">Origin</th>
-                        <th scope="col">Contents</th>
-                        <th scope="col">Size</th>
-                        <th scope="col">Actions</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {items.map((b) => (
-                        <tr key={b.id}>
-                          <td>
-                            <When iso={b.createdAt} />
-                          </td>
-                          <td>
-                            <StatusBadge status={b.status} />
-                            {b.reason ? <div class="muted">{b.reason}</div> : null}
-                          </td>
-                          <td>{b.origin}</td>
-                          <td>
-                            {[
-                              ...b.contents.services.map((s) => `${s.name} (${s.type})`),
-                              b.contents.files.length
-                                ? `${b.contents.files.length} ${b.contents.files.length === 1 ? 'directory' : 'directories'}`
-                                : '',
-                            ]
-                              .filter(Boolean)
-                              .join(', ') || '–'}
-                          </td>
-                          <td>{bytes(b.sizeBytes)}</td>
-                          <td class="buttons">
-                            {b.status === 'succeeded' ? (
-                              <a href={`/v1/backups/${encodeURIComponent(b.id)}/download`} download>
-                                Download
-                              </a>
-                            ) : null}
-                            {canManage && b.status === 'succeeded' ? (
-                              <button
-                                type="button"
-                                class="link"
-                                onClick={() => setRestoring(b)}
-                                aria-label={`Restore the backup of ${new Date(b.createdAt).toLocaleString()}`}
-                              >
-                                Restore
-                              </button>
-                            ) : null}
-                          </td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                )}
-              </Paged>
-            )
-          }
-        </Show>
-        {restoring ? (
-          <TypedConfirm
-            word={env.name}
-            label={`Restore ${env.name} to the backup of ${new Date(restoring.createdAt).toLocaleString()} (its current data is replaced)`}
-            button="Restore this backup"
-            busy={restore.busy}
-            error={restore.error}
-            onConfirm={() => void restore.run(restoring)}
-            onCancel={() => setRestoring(null)}
-          />
-        ) : null}
+        <PagedTable
+          load={load}
+          label="Backups"
+          empty="No backups."
+          columns={['Created', 'Status', 'Origin', 'Contents', 'Size', 'Actions']}
+          rowKey={(b) => b.id}
+          row={(b, ask) => (
+            <tr>
+              <td>
+                <When iso={b.createdAt} />
+              </td>
+              <td>
+                <StatusBadge status={b.status} />
+                {b.reason ? <div class="muted">{b.reason}</div> : null}
+              </td>
+              <td>{b.origin}</td>
+              <td>
+                {[
+                  ...b.contents.services.map((s) => `${s.name} (${s.type})`),
+                  b.contents.files.length
+                    ? `${b.contents.files.length} ${b.contents.files.length === 1 ? 'directory' : 'directories'}`
+                    : '',
+                ]
+                  .filter(Boolean)
+                  .join(', ') || '–'}
+              </td>
+              <td>{bytes(b.sizeBytes)}</td>
+              <td class="buttons">
+                {b.status === 'succeeded' ? (
+                  <a href={`/v1/backups/${encodeURIComponent(b.id)}/download`} download>
+                    Download
+                  </a>
+                ) : null}
+                {canManage && b.status === 'succeeded' ? (
+                  <button
+                    type="button"
+                    class="link"
+                    onClick={ask}
+                    aria-label={`Restore the backup of ${new Date(b.createdAt).toLocaleString()}`}
+                  >
+                    Restore
+                  </button>
+                ) : null}
+              </td>
+            </tr>
+          )}
+          confirm={{
+            word: () => env.name,
+            label: (b) =>
+              `Restore ${env.name} to the backup of ${new Date(b.createdAt).toLocaleString()} (its current data is replaced)`,
+            button: 'Restore this backup',
+            run: async (b) => {
+              const r = await ok(api.POST('/v1/backups/{id}/restore', { params: { path: { id: b.id } } }))
+              setRestored(`Restored the backup of ${new Date(b.createdAt).toLocaleString()} (${r.status}).`)
+              load.reload()
+            },
+          }}
+        />
         {canManage ? (
           <Form class="panel inline" onSubmit={() => void create.run()} label="New backup">
             <Checkbox

@@ -6,11 +6,9 @@ import {
   ErrorNote,
   Field,
   Form,
-  Paged,
+  PagedTable,
   Select,
-  Show,
   StatusBadge,
-  TypedConfirm,
   useAction,
   useLoad,
   When,
@@ -41,12 +39,6 @@ export function Services({ env, role }: EnvTabProps) {
     setVersion('')
     load.reload()
   })
-  const [removing, setRemoving] = useState<{ id: string; name: string } | null>(null)
-  const remove = useAction(async (sid: string) => {
-    await ok(api.DELETE('/v1/services/{id}', { params: { path: { id: sid }, query: { deleteData: true } } }))
-    setRemoving(null)
-    load.reload()
-  })
   return (
     <section aria-labelledby="services-h">
       <h2 id="services-h">
@@ -55,53 +47,27 @@ export function Services({ env, role }: EnvTabProps) {
           Refresh services
         </button>
       </h2>
-      <Show load={load}>
-        {(page) =>
-          page.items.length === 0 ? (
-            <p class="muted">No services.</p>
-          ) : (
-            <Paged items={page.items} label="Services">
-              {(items) => (
-                <table data-testid="services-table">
-                  <thead>
-                    <tr>
-                      <th scope="col">Name</th>
-                      <th scope="col">Type</th>
-                      <th scope="col">Version</th>
-                      <th scope="col">Status</th>
-                      <th scope="col">Data</th>
-                      <th scope="col">Memory</th>
-                      <th scope="col">Restarts</th>
-                      {canManage ? <th scope="col">Actions</th> : null}
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {items.map((s) => (
-                      <ServiceRow
-                        key={s.id}
-                        id={s.id}
-                        canManage={canManage}
-                        onRemove={() => setRemoving({ id: s.id, name: s.name })}
-                      />
-                    ))}
-                  </tbody>
-                </table>
-              )}
-            </Paged>
-          )
-        }
-      </Show>
-      {removing ? (
-        <TypedConfirm
-          word={removing.name}
-          label={`Delete the service ${removing.name} and its data`}
-          button="Delete the service"
-          busy={remove.busy}
-          error={remove.error}
-          onConfirm={() => void remove.run(removing.id)}
-          onCancel={() => setRemoving(null)}
-        />
-      ) : null}
+      <PagedTable
+        load={load}
+        label="Services"
+        empty="No services."
+        columns={['Name', 'Type', 'Version', 'Status', 'Data', 'Memory', 'Restarts', canManage && 'Actions']}
+        rowKey={(s) => s.id}
+        row={(s, ask) => <ServiceRow id={s.id} canManage={canManage} onRemove={ask} />}
+        confirm={{
+          word: (s) => s.name,
+          label: (s) => `Delete the service ${s.name} and its data`,
+          button: 'Delete the service',
+          run: async (s) => {
+            await ok(
+              api.DELETE('/v1/services/{id}', {
+                params: { path: { id: s.id }, query: { deleteData: true } },
+              }),
+            )
+            load.reload()
+          },
+        }}
+      />
       {canManage ? (
         <Form class="panel inline" onSubmit={() => void create.run()} label="New service">
           <Select

@@ -8,7 +8,7 @@ import {
   ErrorNote,
   Field,
   Form,
-  Paged,
+  PagedTable,
   Select,
   Show,
   StatusBadge,
@@ -99,45 +99,27 @@ export function SyncTab({ env, role }: EnvTabProps) {
           )
         ) : null}
         <h3>Past syncs</h3>
-        <Show load={syncs}>
-          {(page) =>
-            page.items.length === 0 ? (
-              <p class="muted">No syncs yet.</p>
-            ) : (
-              <Paged items={page.items} label="Syncs">
-                {(items) => (
-                  <table data-testid="syncs-table">
-                    <thead>
-                      <tr>
-                        <th scope="col">Started</th>
-                        <th scope="col">From</th>
-                        <th scope="col">Status</th>
-                        <th scope="col">Services</th>
-                        <th scope="col">Rules applied</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {items.map((s) => (
-                        <tr key={s.id}>
-                          <td>
-                            <When iso={s.createdAt} />
-                          </td>
-                          <td>{nameOf(s.sourceEnvironmentId)}</td>
-                          <td>
-                            <StatusBadge status={s.status} />
-                            {s.reason ? <div class="muted">{s.reason}</div> : null}
-                          </td>
-                          <td>{s.services.join(', ') || '–'}</td>
-                          <td>{s.rulesApplied}</td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                )}
-              </Paged>
-            )
-          }
-        </Show>
+        <PagedTable
+          load={syncs}
+          label="Syncs"
+          empty="No syncs yet."
+          columns={['Started', 'From', 'Status', 'Services', 'Rules applied']}
+          rowKey={(s) => s.id}
+          row={(s) => (
+            <tr>
+              <td>
+                <When iso={s.createdAt} />
+              </td>
+              <td>{nameOf(s.sourceEnvironmentId)}</td>
+              <td>
+                <StatusBadge status={s.status} />
+                {s.reason ? <div class="muted">{s.reason}</div> : null}
+              </td>
+              <td>{s.services.join(', ') || '–'}</td>
+              <td>{s.rulesApplied}</td>
+            </tr>
+          )}
+        />
       </section>
       <Anonymization projectId={env.projectId} canEdit={mayOn(role, 'developer', env.criticality)} />
     </>
