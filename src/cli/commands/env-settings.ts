@@ -183,5 +183,47 @@ export function accessCommand(): Command {
         print(c, a, columns)
       },
     )
+  withScope(cmd.command('update <env>'))
+    .description('change only what is named; the rest (the stored password too) stays as it is')
+    .option('--ip-allow <cidr>', 'the new IP allow list: address or CIDR (repeatable)', collect)
+    .option('--clear-ip-allow', 'no IP allow list')
+    .option('--ip-group <id>', 'the new list of allowed IP group ids (repeatable)', collect)
+    .option('--clear-ip-groups', 'no IP groups')
+    .option(
+      '--password-user <name>',
+      'password protection on for this user name; the password is read from standard input',
+    )
+    .option('--no-password', 'password protection off')
+    .action(
+      async (
+        env: string,
+        o: EnvScope & {
+          ipAllow?: string[]
+          clearIpAllow?: boolean
+          ipGroup?: string[]
+          clearIpGroups?: boolean
+          passwordUser?: string
+          password?: boolean
+        },
+        c: Command,
+      ) => {
+        if (
+          (o.ipAllow && o.clearIpAllow) ||
+          (o.ipGroup && o.clearIpGroups) ||
+          (o.passwordUser && o.password === false)
+        )
+          throw new UsageError('an option and its opposite were both given')
+        const body: Record<string, unknown> = {}
+        if (o.ipAllow || o.clearIpAllow) body['ipAllow'] = o.ipAllow ?? []
+        if (o.ipGroup || o.clearIpGroups) body['ipGroups'] = o.ipGroup ?? []
+        if (o.passwordUser) body['password'] = { username: o.passwordUser, password: await readStdinLine() }
+        else if (o.password === false) body['password'] = null
+        if (Object.keys(body).length === 0)
+          throw new UsageError('nothing to change: name at least one option')
+        const client = createClient()
+        const id = await resolveEnvironment(client, env, o)
+        print(c, await client.request<Access>('PATCH', `/v1/environments/${id}/access`, body), columns)
+      },
+    )
   return cmd
 }
