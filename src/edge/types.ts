@@ -193,7 +193,8 @@ export interface EdgeDeps {
    * On the request path: give it a buffered, asynchronous destination (an edge worker does).
    */
   readonly accessLogger?: EdgeLogger
-  readonly onAccessLog?: (entry: AccessLogEntry) => void
+  /** Each access-log entry; `json` is `JSON.stringify(entry)` when the edge already built it for the log line. */
+  readonly onAccessLog?: (entry: AccessLogEntry, json?: string) => void
   readonly onWafEvent?: (event: WafEvent) => void
   readonly throttle?: Throttle
   /** Failed Basic-auth guesses per client and environment (in-process by default; edge workers share one). */

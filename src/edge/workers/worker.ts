@@ -63,9 +63,9 @@ export async function runEdgeWorker(options: EdgeWorkerOptions): Promise<void> {
     accessLogger: options.accessLogger ?? logger,
     throttle,
     loginThrottle,
-    onAccessLog: (entry) => {
+    onAccessLog: (entry, json) => {
       requests++
-      push(access, JSON.stringify(entry))
+      push(access, json ?? JSON.stringify(entry))
     },
     onWafEvent: (event) => push(waf, event),
     secretValues: (envId) => secrets.get(envId),
