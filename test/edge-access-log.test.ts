@@ -91,6 +91,19 @@ test('a logger whose redaction names an access-log field keeps redacting it (pin
   assert.equal(line['clientIp'], '[hidden]')
 })
 
+test('the access line is written without an onAccessLog callback too', async (t) => {
+  const app = await startUpstream('app')
+  const out = capture()
+  const e = await startEdge({ logger: createLogger({ level: 'info', destination: out.stream }) })
+  t.after(() => Promise.all([app.close(), e.stop()]))
+  e.edge.routes.upsert(proxyTo(app.port))
+
+  assert.equal((await send(e.httpPort, { host: 'log.localhost', path: '/x' })).status, 200)
+  await settle()
+  assert.equal(out.lines().length, 1)
+  assert.equal((JSON.parse(out.lines()[0] as string) as { path: string }).path, '/x')
+})
+
 test('no access line is written below the logger level, and onAccessLog still gets every entry', async (t) => {
   const app = await startUpstream('app')
   const out = capture()

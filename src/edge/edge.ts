@@ -231,7 +231,11 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
     // set afterwards rather than spread in: an object spread per request is a slow copy
     if (x.ruleIds !== undefined && x.ruleIds.length > 0) entry.ruleIds = x.ruleIds
     try {
-      if (accessLine) deps.onAccessLog?.(entry, accessLine.write(entry))
+      if (accessLine) {
+        // (not inside `onAccessLog?.(…)`: an absent callback would skip evaluating its arguments)
+        const json = accessLine.write(entry)
+        deps.onAccessLog?.(entry, json)
+      }
       else {
         accessLogger?.info(entry, ACCESS_LOG_MESSAGE)
         deps.onAccessLog?.(entry)
