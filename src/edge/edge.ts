@@ -235,8 +235,7 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
         // (not inside `onAccessLog?.(…)`: an absent callback would skip evaluating its arguments)
         const json = accessLine.write(entry)
         deps.onAccessLog?.(entry, json)
-      }
-      else {
+      } else {
         accessLogger?.info(entry, ACCESS_LOG_MESSAGE)
         deps.onAccessLog?.(entry)
       }
