@@ -3,7 +3,8 @@
 # ten-line Node proxy, same upstream, runs interleaved (A, B, minimal, A, B, minimal, …) so that a shared,
 # noisy machine disturbs all three alike. Prints CPU-microseconds per request of each run and the medians.
 # Usage: BASE_DIST=/tmp/edge-ab/dist-base bash bench/edge/ab.sh
-#        (env: A_ENV= B_ENV= ROUNDS=5 DURATION=4s CONNECTIONS=50 WORKERS=1 MIX=1 PROF=0; ports 19081-19085 on 127.0.0.1)
+#        (env: A_ENV= B_ENV= ROUNDS=5 DURATION=4s CONNECTIONS=50 WORKERS=1 MIN_WORKERS=1 MIX=1 PROF=0; ports 19081-19085
+#        on 127.0.0.1). MIN_WORKERS=$WORKERS runs the minimal proxy as that many processes too (the floor at equal workers).
 # PROF=1 runs B under `node --cpu-prof` (profiles in $WORK/prof, kept) instead of measuring.
 set -euo pipefail
 
@@ -13,6 +14,7 @@ ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-4s}
 CONNECTIONS=${CONNECTIONS:-50}
 WORKERS=${WORKERS:-1}
+MIN_WORKERS=${MIN_WORKERS:-1}
 MIX=${MIX:-1}
 PROF=${PROF:-0}
 # Extra environment for A or B alone, e.g. A_ENV=BENCH_NO_LOG=1 (what the access log costs).
@@ -59,7 +61,7 @@ PIDS+=($A_PID)
 (cd "$ROOT" && BENCH_WORKERS=$WORKERS exec env $B_ENV node "${PROF_ARGS[@]}" --import tsx bench/edge/edge-server.ts "$B_PORT" "$UP_PORT" "$WORK/b.log") &
 B_PID=$!
 PIDS+=($B_PID)
-(cd "$ROOT" && exec node --import tsx bench/edge/minimal-proxy.ts "$MIN_PORT" "$UP_PORT") &
+(cd "$ROOT" && BENCH_WORKERS=$MIN_WORKERS exec node --import tsx bench/edge/minimal-proxy.ts "$MIN_PORT" "$UP_PORT") &
 MIN_PID=$!
 PIDS+=($MIN_PID)
 for port in $UP_PORT $A_PORT $B_PORT $MIN_PORT; do
