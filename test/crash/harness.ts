@@ -8,9 +8,7 @@ import { createRepo, eventually, nodeApp, type TestRepo } from '../../src/deploy
 import { httpGet } from '../deploy-helpers.js'
 import { removeSandboxes } from '../services-helpers.js'
 import { OWNER } from '../support/platform.js'
-import { freePort, REPO, runCli } from '../support/processes.js'
-
-const CLI_SOURCE = path.join(REPO, 'src/cli/main.ts')
+import { cliEntry, freePort, REPO, runCli } from '../support/processes.js'
 
 export interface Json {
   [k: string]: unknown
@@ -86,7 +84,7 @@ export async function createCrashRig(
   const start = async (crashAt?: string): Promise<Server> => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', CLI_SOURCE, 'serve', '--api-listen', `127.0.0.1:${apiPort}`],
+      [...cliEntry(), 'serve', '--api-listen', `127.0.0.1:${apiPort}`],
       {
         cwd: REPO,
         env: {
