@@ -82,27 +82,23 @@ export async function createCrashRig(
   })
 
   const start = async (crashAt?: string): Promise<Server> => {
-    const child = spawn(
-      process.execPath,
-      [...cliEntry(), 'serve', '--api-listen', `127.0.0.1:${apiPort}`],
-      {
-        cwd: REPO,
-        env: {
-          PATH: process.env['PATH'] ?? '',
-          PALISADE_LOG_LEVEL: 'warn',
-          PALISADE_RUNTIME_PINNING: options.runtimePinning === true ? 'on' : 'off',
-          PALISADE_DATA_DIR: dataDir,
-          PALISADE_MASTER_KEY: 'c'.repeat(64),
-          PALISADE_EDGE_HTTP_LISTEN: `127.0.0.1:${edgePort}`,
-          PALISADE_EDGE_HTTPS_LISTEN: `127.0.0.1:${httpsPort}`,
-          PALISADE_EDGE_WORKERS: String(options.edgeWorkers ?? 1),
-          PALISADE_GIT_LOCAL_ROOTS: dir,
-          ...options.env,
-          ...(crashAt ? { PALISADE_TEST_HOOKS: '1', PALISADE_TEST_CRASH_AT: crashAt } : {}),
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
+    const child = spawn(process.execPath, [...cliEntry(), 'serve', '--api-listen', `127.0.0.1:${apiPort}`], {
+      cwd: REPO,
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        PALISADE_LOG_LEVEL: 'warn',
+        PALISADE_RUNTIME_PINNING: options.runtimePinning === true ? 'on' : 'off',
+        PALISADE_DATA_DIR: dataDir,
+        PALISADE_MASTER_KEY: 'c'.repeat(64),
+        PALISADE_EDGE_HTTP_LISTEN: `127.0.0.1:${edgePort}`,
+        PALISADE_EDGE_HTTPS_LISTEN: `127.0.0.1:${httpsPort}`,
+        PALISADE_EDGE_WORKERS: String(options.edgeWorkers ?? 1),
+        PALISADE_GIT_LOCAL_ROOTS: dir,
+        ...options.env,
+        ...(crashAt ? { PALISADE_TEST_HOOKS: '1', PALISADE_TEST_CRASH_AT: crashAt } : {}),
       },
-    )
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let out = ''
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()))
     child.stderr?.on('data', (d: Buffer) => (out += d.toString()))

@@ -54,9 +54,7 @@ export function cliEntry(): readonly string[] {
     throw new Error(
       `PALISADE_TEST_CLI=dist but ${CLI_BUILT} is ${built === 0 ? 'missing' : 'older than a file under src/'}: run \`npm run build\``,
     )
-  chosenEntry = Object.freeze(
-    wanted === 'source' || !fresh ? ['--import', 'tsx', CLI_SOURCE] : [CLI_BUILT],
-  )
+  chosenEntry = Object.freeze(wanted === 'source' || !fresh ? ['--import', 'tsx', CLI_SOURCE] : [CLI_BUILT])
   return chosenEntry
 }
 
@@ -125,21 +123,17 @@ export async function startServer(
   fixedPort?: number,
 ): Promise<ServerProcess> {
   const port = fixedPort ?? (await freePort())
-  const child = spawn(
-    process.execPath,
-    [...cliEntry(), 'serve', '--api-listen', `127.0.0.1:${port}`],
-    {
-      cwd: REPO,
-      // Runtime pinning off unless a test asks: tours deploy on the host's node, with no registry download.
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        PALISADE_LOG_LEVEL: 'warn',
-        PALISADE_RUNTIME_PINNING: 'off',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawn(process.execPath, [...cliEntry(), 'serve', '--api-listen', `127.0.0.1:${port}`], {
+    cwd: REPO,
+    // Runtime pinning off unless a test asks: tours deploy on the host's node, with no registry download.
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      PALISADE_LOG_LEVEL: 'warn',
+      PALISADE_RUNTIME_PINNING: 'off',
+      ...env,
     },
-  )
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let output = ''
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()))
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()))
