@@ -144,7 +144,11 @@ describe('crash safety: kill -9 during service changes', { skip: !root && 'needs
     await t.test('a server that outlived two crashes was adopted each time, data intact', async () => {
       await waitRunning(cache0)
       await oneServer(cache0)
-      assert.deepEqual(record(cache0), cache0Server, 'the same server process runs')
+      assert.deepEqual(
+        record(cache0),
+        cache0Server,
+        `the same server process runs: ${rig.outputs().slice(-6000)}`,
+      )
       assert.equal(await redis(cache0, 'GET', 'k'), 'kept')
       await checkInvariants(rig, envId, host, () => 'c1')
       // The next deployment of the environment succeeds.

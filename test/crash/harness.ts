@@ -26,6 +26,8 @@ export interface CrashRig {
   readonly apiUrl: string
   /** How long each start took until /v1/health answered, ms (where a crash test's time goes). */
   readonly startMs: readonly number[]
+  /** The output of every control plane the rig started, oldest first (for failure messages). */
+  outputs(): string
   /** Starts `palisade serve`; with `crashAt` it kills itself there. Resolves once /v1/health answers. */
   start(crashAt?: string): Promise<Server>
   api(method: string, url: string, body?: unknown): Promise<{ status: number; json: Json }>
@@ -75,6 +77,7 @@ export async function createCrashRig(
   const envIds: string[] = []
   let current: Server | null = null
   const startMs: number[] = []
+  const servers: Server[] = []
   t.after(async () => {
     await current?.stop()
     removeSandboxes(envIds)
@@ -120,6 +123,7 @@ export async function createCrashRig(
       },
     }
     current = server
+    servers.push(server)
     // Generous: a loaded test machine starts a supervisor, a control plane and edge workers slowly.
     const spawnedAt = Date.now()
     const deadline = spawnedAt + 120_000
@@ -162,6 +166,7 @@ export async function createCrashRig(
     edgePort,
     apiUrl,
     startMs,
+    outputs: () => servers.map((s, i) => `--- start ${i + 1}\n${s.output()}`).join('\n'),
     start,
     api,
     async bootstrap() {
