@@ -521,6 +521,11 @@ const ROUTES: Record<string, Entry> = {
     id: 'missing',
     missing: 'a service starts a real database process',
   },
+  'get /v1/services/{id}/logs': {
+    rule: 'service.read',
+    id: 'missing',
+    missing: 'a service starts a real database process',
+  },
   'get /v1/services/{id}/credentials': {
     rule: 'service.credentials',
     id: 'missing',

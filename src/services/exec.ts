@@ -1,4 +1,4 @@
-import { spawn, type ChildProcessByStdio } from 'node:child_process'
+import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process'
 import { createReadStream, createWriteStream } from 'node:fs'
 import type { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -47,6 +47,27 @@ export function spawnService(
   argv: readonly string[],
   opts: SpawnServiceOptions = {},
 ): ChildProcessByStdio<Writable, Readable, Readable> {
+  return spawnWith(argv, opts, ['pipe', 'pipe', 'pipe']) as ChildProcessByStdio<Writable, Readable, Readable>
+}
+
+/**
+ * A server whose stdout and stderr are `outputFd` (an append-only file that outlives the control plane:
+ * docs/crash-safety.md). Its stdio[3] is a pipe it inherits and never uses: it closes when the last process
+ * holding it (the server, inside its sandbox) is gone, so 'close' still tells when the server has ended.
+ */
+export function spawnServer(
+  argv: readonly string[],
+  outputFd: number,
+  opts: SpawnServiceOptions = {},
+): ChildProcess {
+  return spawnWith(argv, opts, ['pipe', outputFd, outputFd, 'pipe'])
+}
+
+function spawnWith(
+  argv: readonly string[],
+  opts: SpawnServiceOptions,
+  stdio: readonly ('pipe' | number)[],
+): ChildProcess {
   const sandbox = opts.runAs?.sandbox
   const cwd = opts.cwd ?? '/'
   const launcher = opts.launcher ?? []
@@ -61,7 +82,7 @@ export function spawnService(
     opts.runAs && !sandbox && launcher.length === 0 ? { uid: opts.runAs.uid, gid: opts.runAs.gid } : {}
   return spawn(file as string, args, {
     shell: false,
-    stdio: ['pipe', 'pipe', 'pipe'],
+    stdio: [...stdio],
     env: cleanEnv(opts.env),
     cwd: sandbox ? '/' : cwd,
     detached: opts.daemon === true,

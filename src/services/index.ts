@@ -13,6 +13,7 @@ export {
   createServices,
   ENGINES,
   SERVICE_LIMITS,
+  SERVICE_LOG_LINES_MAX,
   SERVICE_STATUSES,
   type Services,
   type ServicesDeps,

@@ -32,7 +32,13 @@ import { redisEngine } from './engines/redis-engine.js'
 import { SERVICE_ERRORS } from './errors.js'
 import type { RunAs } from './exec.js'
 import { freshInstanceDir, removeInstanceDir } from './instance-files.js'
-import { DEFAULT_SERVICE_BACKOFF, supervise, type Backoff, type Supervised } from './supervisor.js'
+import {
+  DEFAULT_SERVICE_BACKOFF,
+  supervise,
+  type Backoff,
+  type ServerOutput,
+  type Supervised,
+} from './supervisor.js'
 import { createBackups } from './backups.js'
 import type { ServicesTable } from './tables.js'
 import { directoryBytes, groupRssBytes } from './usage.js'
@@ -139,6 +145,17 @@ export interface ServicesDeps {
     /** Stops recorded servers `wanted` refuses; returns how many ran. */
     stopUnwanted(wanted: (environmentId: string, serviceId: string) => boolean): Promise<number>
     spawned(environmentId: string, serviceId: string, pid: number | null): void
+    /**
+     * Servers' output files, which outlive the control plane: an adopted server keeps writing where the next
+     * control plane reads (docs/crash-safety.md). Absent: output goes through pipes, lost with the control plane.
+     */
+    readonly output?: {
+      open(environmentId: string, serviceId: string): number
+      size(environmentId: string, serviceId: string): number
+      read(environmentId: string, serviceId: string, maxBytes: number, from?: number): string
+      cap(environmentId: string, serviceId: string): boolean
+      remove(environmentId: string, serviceId: string): void
+    }
   }
   /**
    * Under PALISADE_DRIVER=kubernetes: services run as StatefulSets in the environment's namespace (the deploy
@@ -235,6 +252,21 @@ function generateCredentials(type: ServiceType): Credentials {
     database: type === 'redis' ? '' : 'app',
   }
 }
+
+type OutputFiles = NonNullable<NonNullable<ServicesDeps['serverGuard']>['output']>
+
+/** One service's output file, as the supervisor sees it. */
+function outputOf(files: OutputFiles, environmentId: string, serviceId: string): ServerOutput {
+  return {
+    open: () => files.open(environmentId, serviceId),
+    size: () => files.size(environmentId, serviceId),
+    read: (maxBytes, from) => files.read(environmentId, serviceId, maxBytes, from),
+    cap: () => void files.cap(environmentId, serviceId),
+  }
+}
+
+/** Most lines of a server's output one request reads. */
+export const SERVICE_LOG_LINES_MAX = 5000
 
 const sealContext = (serviceId: string): string => `service:${serviceId}:credentials`
 
@@ -368,6 +400,7 @@ export function createServices(deps: ServicesDeps) {
         if (!SERVICE_ID.test(name) || byId.has(name)) continue
         try {
           await removeInstanceDir({ id: name, dir: path.join(dir, name), runAs: await runAsFor(envId) })
+          deps.serverGuard?.output?.remove(envId, name)
           deps.logger?.warn(
             { environment: envId, service: name },
             'removed the directory of a service deleted by a control plane that stopped half-way',
@@ -466,6 +499,7 @@ export function createServices(deps: ServicesDeps) {
         }
       },
       ...(adopt ? { adopt } : {}),
+      ...(guard?.output ? { output: outputOf(guard.output, r.environment_id, r.id) } : {}),
     })
   }
 
@@ -689,6 +723,25 @@ export function createServices(deps: ServicesDeps) {
     },
 
     /**
+     * The last `lines` lines of the service's server output (stdout and stderr as the engine wrote them;
+     * engines never print passwords): from its output file, which also holds what an adopted server wrote
+     * while no control plane ran; without one (no records directory), what this control plane's server wrote.
+     */
+    async logs(principal: Principal, id: string, lines: number): Promise<{ lines: string[] }> {
+      if (!Number.isInteger(lines) || lines < 1 || lines > SERVICE_LOG_LINES_MAX)
+        throw invalid('lines', `must be an integer from 1 to ${SERVICE_LOG_LINES_MAX}`)
+      const r = await loadService(principal, id, 'service.read')
+      const files = deps.serverGuard?.output
+      // 200 bytes a line on average is plenty for engines' log lines; the file is capped anyway.
+      const text = files
+        ? files.read(r.environment_id, r.id, Math.min(lines * 200, 4 << 20))
+        : (live.get(r.id)?.supervised.output() ?? '')
+      const all = text.split('\n')
+      if (all.at(-1) === '') all.pop()
+      return { lines: all.slice(-lines) }
+    },
+
+    /**
      * Stops the service. With `deleteData` the data directory and the service are removed for good;
      * without it the service stays listed as `stopped` with its data (delete again with `deleteData` to remove).
      */
@@ -726,7 +779,10 @@ export function createServices(deps: ServicesDeps) {
         crashPoint('service.deleted')
         // A crash before this line leaves a directory no row owns: `startAll` removes it at the next start.
         if (deps.cluster) await deps.cluster.remove(r.environment_id, r.name, options.deleteData)
-        else if (options.deleteData) await removeInstanceDir(await instanceOf(r))
+        else if (options.deleteData) {
+          await removeInstanceDir(await instanceOf(r))
+          deps.serverGuard?.output?.remove(r.environment_id, r.id)
+        }
       })
     },
 

@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
-import { spawnService, type RunAs } from './exec.js'
+import { closeSync, readFileSync } from 'node:fs'
+import type { Readable } from 'node:stream'
+import { spawnServer, spawnService, type RunAs } from './exec.js'
 
 export interface Backoff {
   /** First restart delay, ms. */
@@ -36,11 +37,32 @@ export interface SupervisedSpec {
   /**
    * A server a previous control plane started, taken over instead of started (docs/crash-safety.md): `pid`
    * leads its process group; `alive` tells whether it (or its server) still runs. Once it is gone on its
-   * own, it is started again with backoff like any server; no output of it is seen (its pipes went with the
-   * control plane that started it).
+   * own, it is started again with backoff like any server. Its output is seen only through `output` (its
+   * pipes, if it had any, went with the control plane that started it).
    */
   readonly adopt?: { readonly pid: number; alive(): boolean }
+  /**
+   * Where the server's stdout and stderr go when they must outlive the control plane (docs/crash-safety.md):
+   * a file the server appends to (it gets the descriptor, never the path), which an adopted server keeps
+   * writing and the next control plane reads. Absent: pipes to this control plane (lost with it).
+   */
+  readonly output?: ServerOutput
 }
+
+/** A service's output file, seen from the supervisor (the deploy driver's `ServiceOutput` for one service). */
+export interface ServerOutput {
+  /** A new append-only descriptor for the server's stdout and stderr (the caller closes it after the spawn). */
+  open(): number
+  /** The file's size now (where a server started now begins). */
+  size(): number
+  /** The last `maxBytes` of the output, from `from` on in the current file when given. */
+  read(maxBytes: number, from?: number): string
+  /** Moves the file aside and empties it once it is past its cap. */
+  cap(): void
+}
+
+/** How often the output file is checked against its cap, ms. */
+const OUTPUT_CAP_CHECK_MS = 5_000
 
 export type SupervisedState = 'running' | 'backoff' | 'stopped'
 
@@ -51,7 +73,10 @@ export interface Supervised {
   /** The process group of everything this start ran (sandbox and server with its workers). */
   readonly group: number | null
   readonly restarts: number
-  /** The last 16 KiB of the server's output (for failure reasons; servers never print passwords). */
+  /**
+   * The last 16 KiB of the server's output (for failure reasons; servers never print passwords): since its
+   * start, or of its output file for an adopted server.
+   */
   output(): string
   /** Stops the process (and stops restarting it); SIGKILL after `graceMs`. */
   stop(graceMs: number): Promise<void>
@@ -75,21 +100,48 @@ export function supervise(spec: SupervisedSpec): Supervised {
     tail = (tail + t).slice(-OUTPUT_TAIL)
   }
 
+  /** Where the running server's output starts in its file (undefined: an adopted server, all of it). */
+  let outputFrom: number | undefined
   function launch(): void {
     const startedAt = Date.now()
-    const c = spawnService(spec.argv, {
+    const opts = {
       runAs: spec.runAs,
       launcher: spec.launcher ?? null,
       cwd: spec.cwd,
       daemon: true,
       ...(spec.env ? { env: spec.env } : {}),
-    })
+    }
+    let spawned: ChildProcess | null = null
+    if (spec.output) {
+      let fd: number | null = null
+      try {
+        spec.output.cap()
+        outputFrom = spec.output.size()
+        fd = spec.output.open()
+      } catch (e) {
+        append(`output file unusable, output kept in memory: ${e instanceof Error ? e.message : String(e)}\n`)
+      }
+      if (fd !== null) {
+        try {
+          spawned = spawnServer(spec.argv, fd, opts)
+        } finally {
+          closeSync(fd)
+        }
+        // Read to its end so that it closes (it carries nothing).
+        ;(spawned.stdio[3] as Readable | null)?.resume()
+      }
+    }
+    if (!spawned) {
+      outputFrom = undefined
+      spawned = spawnService(spec.argv, opts)
+      spawned.stdout?.setEncoding('utf8').on('data', append)
+      spawned.stderr?.setEncoding('utf8').on('data', append)
+    }
+    const c = spawned
     child = c
     if (c.pid !== undefined) spec.onSpawn?.(c.pid)
     c.once('close', () => closed.add(c))
-    c.stdin.end()
-    c.stdout.setEncoding('utf8').on('data', append)
-    c.stderr.setEncoding('utf8').on('data', append)
+    c.stdin?.end()
     c.on('error', (e) => append(`spawn failed: ${e.message}\n`))
     // 'close', not 'exit': in a sandbox the process Node started is bubblewrap's monitor, which a stop
     // signal ends at once while the server is still shutting down; its output closes when the server is gone.
@@ -137,6 +189,17 @@ export function supervise(spec: SupervisedSpec): Supervised {
     check()
   }
 
+  const capTimer = spec.output
+    ? setInterval(() => {
+        try {
+          spec.output?.cap()
+        } catch {
+          // checked again at the next tick
+        }
+      }, OUTPUT_CAP_CHECK_MS)
+    : null
+  capTimer?.unref()
+
   if (adopted) watch()
   else launch()
 
@@ -155,9 +218,19 @@ export function supervise(spec: SupervisedSpec): Supervised {
     get restarts() {
       return restarts
     },
-    output: () => tail,
+    output: () => {
+      if (!spec.output) return tail
+      let text = ''
+      try {
+        text = spec.output.read(OUTPUT_TAIL, outputFrom)
+      } catch {
+        // unreadable: what this control plane saw itself
+      }
+      return (text + tail).slice(-OUTPUT_TAIL)
+    },
     stop(graceMs) {
       state = 'stopped'
+      if (capTimer) clearInterval(capTimer)
       if (timer) clearTimeout(timer)
       if (watchTimer) clearTimeout(watchTimer)
       const a = adopted

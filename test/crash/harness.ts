@@ -8,9 +8,7 @@ import { createRepo, eventually, nodeApp, type TestRepo } from '../../src/deploy
 import { httpGet } from '../deploy-helpers.js'
 import { removeSandboxes } from '../services-helpers.js'
 import { OWNER } from '../support/platform.js'
-import { freePort, REPO, runCli } from '../support/processes.js'
-
-const CLI_SOURCE = path.join(REPO, 'src/cli/main.ts')
+import { cliEntry, freePort, REPO, runCli } from '../support/processes.js'
 
 export interface Json {
   [k: string]: unknown
@@ -28,6 +26,8 @@ export interface CrashRig {
   readonly apiUrl: string
   /** How long each start took until /v1/health answered, ms (where a crash test's time goes). */
   readonly startMs: readonly number[]
+  /** The output of every control plane the rig started, oldest first (for failure messages). */
+  outputs(): string
   /** Starts `palisade serve`; with `crashAt` it kills itself there. Resolves once /v1/health answers. */
   start(crashAt?: string): Promise<Server>
   api(method: string, url: string, body?: unknown): Promise<{ status: number; json: Json }>
@@ -77,6 +77,7 @@ export async function createCrashRig(
   const envIds: string[] = []
   let current: Server | null = null
   const startMs: number[] = []
+  const servers: Server[] = []
   t.after(async () => {
     await current?.stop()
     removeSandboxes(envIds)
@@ -84,27 +85,23 @@ export async function createCrashRig(
   })
 
   const start = async (crashAt?: string): Promise<Server> => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', CLI_SOURCE, 'serve', '--api-listen', `127.0.0.1:${apiPort}`],
-      {
-        cwd: REPO,
-        env: {
-          PATH: process.env['PATH'] ?? '',
-          PALISADE_LOG_LEVEL: 'warn',
-          PALISADE_RUNTIME_PINNING: options.runtimePinning === true ? 'on' : 'off',
-          PALISADE_DATA_DIR: dataDir,
-          PALISADE_MASTER_KEY: 'c'.repeat(64),
-          PALISADE_EDGE_HTTP_LISTEN: `127.0.0.1:${edgePort}`,
-          PALISADE_EDGE_HTTPS_LISTEN: `127.0.0.1:${httpsPort}`,
-          PALISADE_EDGE_WORKERS: String(options.edgeWorkers ?? 1),
-          PALISADE_GIT_LOCAL_ROOTS: dir,
-          ...options.env,
-          ...(crashAt ? { PALISADE_TEST_HOOKS: '1', PALISADE_TEST_CRASH_AT: crashAt } : {}),
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
+    const child = spawn(process.execPath, [...cliEntry(), 'serve', '--api-listen', `127.0.0.1:${apiPort}`], {
+      cwd: REPO,
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        PALISADE_LOG_LEVEL: 'warn',
+        PALISADE_RUNTIME_PINNING: options.runtimePinning === true ? 'on' : 'off',
+        PALISADE_DATA_DIR: dataDir,
+        PALISADE_MASTER_KEY: 'c'.repeat(64),
+        PALISADE_EDGE_HTTP_LISTEN: `127.0.0.1:${edgePort}`,
+        PALISADE_EDGE_HTTPS_LISTEN: `127.0.0.1:${httpsPort}`,
+        PALISADE_EDGE_WORKERS: String(options.edgeWorkers ?? 1),
+        PALISADE_GIT_LOCAL_ROOTS: dir,
+        ...options.env,
+        ...(crashAt ? { PALISADE_TEST_HOOKS: '1', PALISADE_TEST_CRASH_AT: crashAt } : {}),
       },
-    )
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let out = ''
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()))
     child.stderr?.on('data', (d: Buffer) => (out += d.toString()))
@@ -126,6 +123,7 @@ export async function createCrashRig(
       },
     }
     current = server
+    servers.push(server)
     // Generous: a loaded test machine starts a supervisor, a control plane and edge workers slowly.
     const spawnedAt = Date.now()
     const deadline = spawnedAt + 120_000
@@ -168,6 +166,7 @@ export async function createCrashRig(
     edgePort,
     apiUrl,
     startMs,
+    outputs: () => servers.map((s, i) => `--- start ${i + 1}\n${s.output()}`).join('\n'),
     start,
     api,
     async bootstrap() {

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { createServer } from 'node:net'
 import path from 'node:path'
@@ -8,6 +8,55 @@ import type { TestContext } from 'node:test'
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const CLI_SOURCE = path.join(REPO, 'src/cli/main.ts')
+const CLI_BUILT = path.join(REPO, 'dist/cli/main.js')
+
+/**
+ * The newest modification time (ms) of a file under `dir` (recursively) that the build compiles or copies:
+ * not unit tests or their data (tsconfig.build.json leaves them out), 0 for none.
+ */
+function newestBuiltUnder(dir: string): number {
+  let newest = 0
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name)
+    if (entry.isDirectory()) {
+      if (entry.name !== 'testdata') newest = Math.max(newest, newestBuiltUnder(p))
+    } else if (entry.isFile() && !/\.test\.ts$|^test-helpers\.ts$/.test(entry.name))
+      newest = Math.max(newest, statSync(p).mtimeMs)
+  }
+  return newest
+}
+
+let chosenEntry: readonly string[] | null = null
+
+/**
+ * How tests start the `palisade` CLI (and `palisade serve`): node's arguments before the CLI's own.
+ *
+ * The compiled `dist/cli/main.js` (built by `npm ci`'s prepare script and `npm run build`) when it is newer
+ * than every file under src/: it starts in about a third of the time tsx takes to compile src/ on each start
+ * (the serve supervisor, its control plane and every edge worker each load the code once), which is most of a
+ * crash test's time. Otherwise the sources through tsx, so that a developer who edits src/ and runs one test
+ * tests the edit without a build. `PALISADE_TEST_CLI=source` forces the sources; `PALISADE_TEST_CLI=dist`
+ * forces the build and fails when it is missing or older than src/ (CI: a stale build is a setup error).
+ */
+export function cliEntry(): readonly string[] {
+  if (chosenEntry) return chosenEntry
+  const wanted = process.env['PALISADE_TEST_CLI'] ?? 'auto'
+  if (!['auto', 'dist', 'source'].includes(wanted))
+    throw new Error(`PALISADE_TEST_CLI must be auto, dist or source, not ${wanted}`)
+  let built = 0
+  try {
+    built = statSync(CLI_BUILT).mtimeMs
+  } catch {
+    // not built
+  }
+  const fresh = built > 0 && built >= newestBuiltUnder(path.join(REPO, 'src'))
+  if (wanted === 'dist' && !fresh)
+    throw new Error(
+      `PALISADE_TEST_CLI=dist but ${CLI_BUILT} is ${built === 0 ? 'missing' : 'older than a file under src/'}: run \`npm run build\``,
+    )
+  chosenEntry = Object.freeze(wanted === 'source' || !fresh ? ['--import', 'tsx', CLI_SOURCE] : [CLI_BUILT])
+  return chosenEntry
+}
 
 /** A free loopback port (the tiny race with other processes is acceptable in tests). */
 export function freePort(): Promise<number> {
@@ -27,10 +76,10 @@ export interface RunResult {
   stderr: string
 }
 
-/** Runs the CLI from source (same code as bin/palisade, without needing a build). */
+/** Runs the CLI (the build when it is up to date, else the sources: `cliEntry`). */
 export function runCli(args: string[], env: Record<string, string>, input?: string): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI_SOURCE, ...args], {
+    const child = spawn(process.execPath, [...cliEntry(), ...args], {
       cwd: REPO,
       env: { PATH: process.env['PATH'] ?? '', HOME: env['HOME'] ?? '/nonexistent', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -74,21 +123,17 @@ export async function startServer(
   fixedPort?: number,
 ): Promise<ServerProcess> {
   const port = fixedPort ?? (await freePort())
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', CLI_SOURCE, 'serve', '--api-listen', `127.0.0.1:${port}`],
-    {
-      cwd: REPO,
-      // Runtime pinning off unless a test asks: tours deploy on the host's node, with no registry download.
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        PALISADE_LOG_LEVEL: 'warn',
-        PALISADE_RUNTIME_PINNING: 'off',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawn(process.execPath, [...cliEntry(), 'serve', '--api-listen', `127.0.0.1:${port}`], {
+    cwd: REPO,
+    // Runtime pinning off unless a test asks: tours deploy on the host's node, with no registry download.
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      PALISADE_LOG_LEVEL: 'warn',
+      PALISADE_RUNTIME_PINNING: 'off',
+      ...env,
     },
-  )
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let output = ''
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()))
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()))

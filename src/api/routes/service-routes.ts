@@ -7,6 +7,7 @@ import {
   SERVICE_TYPES,
   type BackupInput,
   type ServiceInput,
+  SERVICE_LOG_LINES_MAX,
   type Services,
 } from '../../services/index.js'
 import { contextOf, principalOf } from '../context.js'
@@ -131,6 +132,37 @@ export function registerServiceRoutes(app: FastifyInstance, services: Services):
       schema: { params: Params, response: { 200: ServiceDetailSchema } },
     },
     async (request) => services.get(principalOf(request), (request.params as { id: string }).id),
+  )
+  app.get(
+    '/v1/services/:id/logs',
+    {
+      config: {
+        meta: {
+          auth: 'required',
+          summary:
+            "The last lines of the service's server output (also what a server adopted after a control-plane crash wrote)",
+        },
+      },
+      schema: {
+        params: Params,
+        querystring: Strict({
+          lines: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              maximum: SERVICE_LOG_LINES_MAX,
+              description: 'how many of the last lines (default 100)',
+            }),
+          ),
+        }),
+        response: { 200: Type.Object({ lines: Type.Array(Type.String()) }) },
+      },
+    },
+    async (request) =>
+      services.logs(
+        principalOf(request),
+        (request.params as { id: string }).id,
+        (request.query as { lines?: number }).lines ?? 100,
+      ),
   )
   app.delete(
     '/v1/services/:id',

@@ -1,7 +1,8 @@
 import { Command } from 'commander'
 import { createClient } from '../client.js'
-import { done, print } from '../output.js'
-import { resolveEnvironment } from '../resolve.js'
+import { done, print, wantsJson } from '../output.js'
+import { UsageError, resolveEnvironment } from '../resolve.js'
+import { safeText } from './deploy.js'
 
 interface Service {
   id: string
@@ -94,6 +95,21 @@ export function servicesCommand(): Command {
       detailColumns,
     )
   })
+  cmd
+    .command('logs <id>')
+    .description("the last lines of the service's server output")
+    .option('-n, --lines <n>', 'how many lines (default 100, at most 5000)')
+    .action(async (id: string, o: { lines?: string }, c: Command) => {
+      if (o.lines !== undefined && !/^\d{1,4}$/.test(o.lines))
+        throw new UsageError('--lines must be a number from 1 to 5000')
+      const q = o.lines === undefined ? '' : `?lines=${o.lines}`
+      const res = await createClient().request<{ lines: string[] }>(
+        'GET',
+        `/v1/services/${encodeURIComponent(id)}/logs${q}`,
+      )
+      if (wantsJson(c)) print(c, res)
+      else for (const line of res.lines) process.stdout.write(safeText(line) + '\n')
+    })
   cmd
     .command('credentials <id>')
     .description('show the app user’s password and URL (owners and admins; recorded in the audit log)')

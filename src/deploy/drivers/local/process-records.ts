@@ -258,7 +258,8 @@ export function createProcessRecords(dataDir: string): ProcessRecords {
         if (!existsSync(d)) continue
         for (const name of readdirSync(d)) {
           const file = path.join(d, name)
-          if (name.endsWith('.fifo')) continue
+          // Output FIFOs of apps, output files of service servers (service-output.ts).
+          if (name.endsWith('.fifo') || /\.log(\.1)?$/.test(name)) continue
           const rec = name.endsWith('.json') ? parse(file) : null
           if (rec) out.push(rec)
           else rmSync(file, { force: true })

@@ -7,6 +7,7 @@ import {
   stopPid,
   type ProcessRecord,
 } from './process-records.js'
+import { createServiceOutput } from './service-output.js'
 
 /** How long a stray service server gets to shut down cleanly before SIGKILL (its data is crash-safe), ms. */
 const STRAY_GRACE_MS = 5_000
@@ -31,11 +32,14 @@ export interface RecordedServer {
  * directory (pid + start time + boot id, and every process on the directory below it) can be adopted
  * instead (`adoptable`).
  */
-export function createServerGuard(dataDir: string) {
+export function createServerGuard(dataDir: string, options: { readonly outputCapBytes?: number } = {}) {
   const records = createProcessRecords(dataDir)
+  const output = createServiceOutput(dataDir, options.outputCapBytes)
   const serverRecord = (environmentId: string, serviceId: string): ProcessRecord | undefined =>
     records.list(environmentId).find((r) => r.role === 'service' && r.instanceId === serviceId)
   return {
+    /** Servers' output files, which outlive the control plane (service-output.ts). */
+    output,
     async stopStray(
       environmentId: string,
       serviceId: string,
