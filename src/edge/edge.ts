@@ -61,6 +61,8 @@ export interface Edge {
    * renewal fails is logged and left (its certificate-expiry alert keeps firing).
    */
   renewCertificates(aheadMs?: number): Promise<string[]>
+  /** Drops the cached TLS context of `host` (its certificate file changed: an ACME certificate was issued). */
+  forgetCertificate(host: string): void
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/
@@ -1100,6 +1102,9 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
     },
     challenges,
     acme,
+    forgetCertificate(host) {
+      secureContexts.delete(host)
+    },
     async renewCertificates(aheadMs = 0) {
       const renewed: string[] = []
       for (const host of await leavesDue(edgePaths(opts.dataDir).certsDir, now() + Math.max(0, aheadMs))) {

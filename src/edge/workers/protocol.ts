@@ -31,6 +31,12 @@ export function parseAccessLines(lines: AccessLines): AccessLogEntry[] {
   }
 }
 
+/**
+ * ACME HTTP-01 answers to publish (token → key authorization) or withdraw (null). Every worker answers them on
+ * plain HTTP before the control plane asks the CA to validate (it waits for the workers' `applied`).
+ */
+export type ChallengesUpdate = readonly (readonly [token: string, keyAuthorization: string | null])[]
+
 /** One throttle question: key, requests per second, burst. */
 export type ThrottleTake = readonly [key: string, requestsPerSecond: number, burst: number]
 /** Its answer: allowed, whole seconds until a token is available. */
@@ -46,6 +52,9 @@ export type ControlMessage =
     readonly upserts: readonly EdgeRoute[]
     readonly removes: readonly string[]
     readonly secrets: SecretsUpdate
+    readonly challenges: ChallengesUpdate
+    /** Hosts whose certificate file changed (an ACME issuance): workers drop their cached TLS context. */
+    readonly certificates: readonly string[]
   }
 
 /** Supervisor → control plane. */
@@ -62,6 +71,7 @@ export type SupervisorToWorker =
       readonly version: number
       readonly routes: readonly EdgeRoute[]
       readonly secrets: SecretsUpdate
+      readonly challenges: ChallengesUpdate
     }
   | {
       readonly t: 'delta'
@@ -69,6 +79,8 @@ export type SupervisorToWorker =
       readonly upserts: readonly EdgeRoute[]
       readonly removes: readonly string[]
       readonly secrets: SecretsUpdate
+      readonly challenges: ChallengesUpdate
+      readonly certificates: readonly string[]
     }
   | {
       readonly t: 'throttled'
