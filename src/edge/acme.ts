@@ -405,3 +405,12 @@ async function writeAtomic(path: string, data: string, mode: number): Promise<vo
   await writeFile(tmp, data, { mode })
   await rename(tmp, path)
 }
+
+/** A routed domain's certificate when ACME is off: the local CA's leaf (pending until its first handshake). */
+export async function localCaStatus(dataDir: string, host: string, routed: boolean): Promise<CertificateStatus> {
+  if (!routed || !HOST_FILE_RE.test(host)) return NO_CERTIFICATE
+  const local = await readFacts(join(edgePaths(dataDir).certsDir, `${host}.crt`))
+  return local
+    ? { source: 'local_ca', status: 'valid', ...serialize(local), lastError: null }
+    : { source: 'local_ca', status: 'pending', issuer: null, notAfter: null, lastError: null }
+}
