@@ -6,7 +6,7 @@ import { createSecureServer } from 'node:http2'
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net'
 import { createSecureContext, type SecureContext, type TLSSocket } from 'node:tls'
 import type { Duplex } from 'node:stream'
-import { AcmeChallengeStore, AcmeIssuer } from './acme.js'
+import { ACME_CHALLENGE_PREFIX, AcmeChallengeStore, AcmeIssuer, isAcmeToken } from './acme.js'
 import { leavesDue, RENEW_BEFORE_MS } from './cert-renewal.js'
 import { edgePaths } from './edge-paths.js'
 import { BasicAuthVerifier, parseBasicAuth } from './basic-auth.js'
@@ -305,6 +305,8 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
         res.end(answer)
         return
       }
+      // A token no CA issues (bad characters) is not passed on to an app: its own ACME client never asked.
+      if (!isAcmeToken(url.slice(ACME_CHALLENGE_PREFIX.length))) return page(x, 404, 'acme_challenge_invalid')
     }
 
     const host = x.host
