@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto'
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
-import { Agent } from 'node:https'
+import { Agent, get as httpsGet } from 'node:https'
 import { join } from 'node:path'
 import { edgePaths } from './edge-paths.js'
 import type { CertificatePair } from './local-ca.js'
@@ -12,7 +12,8 @@ const DAY_MS = 86_400_000
 /** An ACME certificate is renewed when it has less than this left (Let's Encrypt's advice for 90-day certificates). */
 export const ACME_RENEW_BEFORE_MS = 30 * DAY_MS
 /** A host name safe as a file name under `<data>/edge/acme/` (lowercase labels, no `..`, no `/`). */
-const HOST_FILE_RE = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/
+const HOST_FILE_RE =
+  /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/
 
 export function isAcmeToken(token: string): boolean {
   return TOKEN_RE.test(token)
@@ -103,7 +104,11 @@ export class AcmeIssuer {
       acmeSettings?: { retryMaxAttempts: number; retryDefaultDelay: number }
     }
     // acme-client's own HTTP client (not the process's): the test CA's roots, bounded waits and retries.
-    if (this.#options.caPem !== undefined) http.httpsAgent = new Agent({ ca: this.#options.caPem })
+    const agent = new Agent(this.#options.caPem === undefined ? {} : { ca: this.#options.caPem })
+    http.httpsAgent = agent
+    // acme-client 5.4 loses a network error's reason after its retries (a TypeError on `response.config`):
+    // the directory is fetched here first, so that an unreachable CA is recorded as such.
+    await probeDirectory(this.#options.directoryUrl, agent)
     http.timeout = 30_000
     if (http.acmeSettings) {
       http.acmeSettings.retryMaxAttempts = 3
@@ -171,7 +176,12 @@ export const NO_CERTIFICATE: CertificateStatus = Object.freeze({
 
 /** The outcome of one order, reported to the platform (audit event, edge workers' caches). */
 export type AcmeOutcome =
-  | { readonly host: string; readonly kind: 'issued' | 'renewed'; readonly issuer: string; readonly notAfter: Date }
+  | {
+      readonly host: string
+      readonly kind: 'issued' | 'renewed'
+      readonly issuer: string
+      readonly notAfter: Date
+    }
   | { readonly host: string; readonly kind: 'failed'; readonly reason: string; readonly renewal: boolean }
 
 export interface AcmeManagerDeps {
@@ -350,7 +360,10 @@ export class AcmeManager {
       const facts = certificateFacts(pair.cert)
       this.#state.delete(host)
       outcome = { host, kind: renewal ? 'renewed' : 'issued', ...facts }
-      log?.info({ host, notAfter: facts.notAfter.toISOString(), issuer: facts.issuer }, 'ACME certificate issued')
+      log?.info(
+        { host, notAfter: facts.notAfter.toISOString(), issuer: facts.issuer },
+        'ACME certificate issued',
+      )
     } catch (err) {
       const reason = describe(err)
       const previous = this.#state.get(host)
@@ -378,6 +391,21 @@ export class AcmeManager {
   }
 }
 
+function probeDirectory(url: string, agent: Agent): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const fail = (why: string): void => reject(new Error(`the ACME directory ${url} is unreachable: ${why}`))
+    const req = httpsGet(url, { agent, timeout: 15_000 }, (res) => {
+      res.resume()
+      if (res.statusCode === 200) resolve()
+      else fail(`HTTP ${res.statusCode ?? 0}`)
+    })
+    req.on('timeout', () => req.destroy(new Error('timeout')))
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      fail(err.code ? `${err.code} (${err.message})` : err.message),
+    )
+  })
+}
+
 function serialize(facts: CertificateFacts): { issuer: string; notAfter: string } {
   return { issuer: facts.issuer, notAfter: facts.notAfter.toISOString() }
 }
@@ -393,9 +421,11 @@ async function readFacts(file: string): Promise<CertificateFacts | undefined> {
 /** A failure's reason, one line, bounded (the CA's problem document when there is one). */
 function describe(err: unknown): string {
   const e = err as { message?: unknown; detail?: unknown; code?: unknown; cause?: { message?: unknown } }
-  let text = typeof e?.detail === 'string' ? e.detail : typeof e?.message === 'string' ? e.message : String(err)
+  let text =
+    typeof e?.detail === 'string' ? e.detail : typeof e?.message === 'string' ? e.message : String(err)
   if (typeof e?.code === 'string' && !text.includes(e.code)) text = `${e.code}: ${text}`
-  if (typeof e?.cause?.message === 'string' && !text.includes(e.cause.message)) text += ` (${e.cause.message})`
+  if (typeof e?.cause?.message === 'string' && !text.includes(e.cause.message))
+    text += ` (${e.cause.message})`
   text = text.replace(/\s+/g, ' ').trim() || 'unknown error'
   return text.length > MAX_ERROR_CHARS ? `${text.slice(0, MAX_ERROR_CHARS - 1)}…` : text
 }
@@ -407,7 +437,11 @@ async function writeAtomic(path: string, data: string, mode: number): Promise<vo
 }
 
 /** A routed domain's certificate when ACME is off: the local CA's leaf (pending until its first handshake). */
-export async function localCaStatus(dataDir: string, host: string, routed: boolean): Promise<CertificateStatus> {
+export async function localCaStatus(
+  dataDir: string,
+  host: string,
+  routed: boolean,
+): Promise<CertificateStatus> {
   if (!routed || !HOST_FILE_RE.test(host)) return NO_CERTIFICATE
   const local = await readFacts(join(edgePaths(dataDir).certsDir, `${host}.crt`))
   return local

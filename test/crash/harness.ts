@@ -25,6 +25,7 @@ export interface CrashRig {
   readonly dataDir: string
   readonly repo: TestRepo
   readonly edgePort: number
+  readonly httpsPort: number
   readonly apiUrl: string
   /** How long each start took until /v1/health answered, ms (where a crash test's time goes). */
   readonly startMs: readonly number[]
@@ -166,6 +167,7 @@ export async function createCrashRig(
     dataDir,
     repo,
     edgePort,
+    httpsPort,
     apiUrl,
     startMs,
     start,
