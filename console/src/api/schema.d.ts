@@ -3813,6 +3813,14 @@ export interface operations {
                                     body: string;
                                 };
                             };
+                            /** @description The certificate the edge serves for the domain: source acme (when ACME is configured) or local_ca; status pending until the first order completes, failed when the last order failed (the local CA's certificate is served meanwhile, lastError says why; retried with backoff); none while the domain is not verified */
+                            certificate: {
+                                source: "acme" | "local_ca" | "none";
+                                status: "valid" | "pending" | "failed" | "none";
+                                issuer: string | null;
+                                notAfter: string | null;
+                                lastError: string | null;
+                            };
                         }[];
                         nextCursor: string | null;
                     };
@@ -3872,6 +3880,14 @@ export interface operations {
                                 body: string;
                             };
                         };
+                        /** @description The certificate the edge serves for the domain: source acme (when ACME is configured) or local_ca; status pending until the first order completes, failed when the last order failed (the local CA's certificate is served meanwhile, lastError says why; retried with backoff); none while the domain is not verified */
+                        certificate: {
+                            source: "acme" | "local_ca" | "none";
+                            status: "valid" | "pending" | "failed" | "none";
+                            issuer: string | null;
+                            notAfter: string | null;
+                            lastError: string | null;
+                        };
                     };
                 };
             };
@@ -3923,6 +3939,14 @@ export interface operations {
                                 url: string;
                                 body: string;
                             };
+                        };
+                        /** @description The certificate the edge serves for the domain: source acme (when ACME is configured) or local_ca; status pending until the first order completes, failed when the last order failed (the local CA's certificate is served meanwhile, lastError says why; retried with backoff); none while the domain is not verified */
+                        certificate: {
+                            source: "acme" | "local_ca" | "none";
+                            status: "valid" | "pending" | "failed" | "none";
+                            issuer: string | null;
+                            notAfter: string | null;
+                            lastError: string | null;
                         };
                     };
                 };
