@@ -219,6 +219,8 @@ export class AcmeManager {
   readonly #retryMs: number
   readonly #maxRetryMs: number
   readonly #state = new Map<string, HostState>()
+  /** Expiry of the ACME certificate each host was last seen holding: a sync reads no file for these. */
+  readonly #held = new Map<string, number>()
   readonly #queue: { host: string; renewal: boolean }[] = []
   readonly #queued = new Set<string>()
   #running: string | null = null
@@ -275,13 +277,16 @@ export class AcmeManager {
       if (this.#queued.has(host) || this.#running === host) continue
       const state = this.#state.get(host)
       if (state && state.nextAttemptAt > now) continue
+      if (!state && (this.#held.get(host) ?? 0) > now) continue
       const held = await this.#deps.issuer.stored(host, now)
+      if (held) this.#held.set(host, held.notAfter.getTime())
       if (held && !state) continue // valid; renewals are the hourly round's
       if (held && state && held.notAfter.getTime() - now > ACME_RENEW_BEFORE_MS) continue
       this.#enqueue(host, held !== undefined)
     }
     // A domain no longer routed: its failures are forgotten (a new claim starts afresh).
     let forgot = false
+    for (const host of this.#held.keys()) if (!routed.has(host)) this.#held.delete(host)
     for (const host of this.#state.keys())
       if (!routed.has(host)) {
         this.#state.delete(host)
@@ -359,6 +364,7 @@ export class AcmeManager {
       const pair = await this.#deps.issuer.issue(host)
       const facts = certificateFacts(pair.cert)
       this.#state.delete(host)
+      this.#held.set(host, pair.notAfter.getTime())
       outcome = { host, kind: renewal ? 'renewed' : 'issued', ...facts }
       log?.info(
         { host, notAfter: facts.notAfter.toISOString(), issuer: facts.issuer },
