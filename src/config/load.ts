@@ -135,9 +135,7 @@ export function loadConfig(fromEnv: RawSettings, fromFlags: RawSettings = {}): C
  * ACME is on when a directory URL is given. Only https (a certificate order carries the account's signed
  * requests; plain http would let anyone on the path swap the directory); the e-mail and CA file only with it.
  */
-function parseAcme(
-  raw: RawSettings,
-): Pick<Config, 'acmeDirectoryUrl' | 'acmeEmail' | 'acmeCaFile'> {
+function parseAcme(raw: RawSettings): Pick<Config, 'acmeDirectoryUrl' | 'acmeEmail' | 'acmeCaFile'> {
   const url = raw.acmeDirectoryUrl
   if (url === undefined) {
     if (raw.acmeEmail !== undefined) invalid('acmeEmail', 'needs PALISADE_ACME_DIRECTORY_URL')

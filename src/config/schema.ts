@@ -245,7 +245,7 @@ export const SETTINGS = [
     key: 'acmeDirectoryUrl',
     env: 'PALISADE_ACME_DIRECTORY_URL',
     flag: 'acme-directory-url',
-    help: 'https://… ACME directory issuing custom domains\' certificates (default: unset, ACME off)',
+    help: "https://… ACME directory issuing custom domains' certificates (default: unset, ACME off)",
   },
   {
     key: 'acmeEmail',

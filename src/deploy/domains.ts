@@ -129,9 +129,7 @@ export function createDomains(
         .where('environment_id', '=', envId)
         .orderBy('name')
         .execute()
-      const items = await Promise.all(
-        rows.map(async (row) => toDomain(row, await certificateOf(row))),
-      )
+      const items = await Promise.all(rows.map(async (row) => toDomain(row, await certificateOf(row))))
       return { items, nextCursor: null }
     },
 
