@@ -352,10 +352,11 @@ test(
           const s = await served(rig.httpsPort, good, root).catch(() => undefined)
           return s && s.authorized && s.cert.serialNumber !== before.cert.serialNumber ? s : undefined
         },
-        180_000,
+        300_000,
         `a renewed certificate for ${good}: ${server.output().slice(-2000)}`,
       )
       assert.ok(after.cert.checkHost(good))
+      t.diagnostic(`serve restart took ${rig.startMs.at(-1) ?? -1} ms until /v1/health answered`)
       const events = await rig.api(
         'GET',
         `/v1/workspaces/${workspaceId}/audit-events?action=environment.domain.certificate.renew`,
