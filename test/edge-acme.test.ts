@@ -311,6 +311,7 @@ test(
         )
         assert.equal(failed.source, 'acme')
         assert.ok(failed.lastError && failed.lastError.length > 0)
+        t.diagnostic(`failed order: ${failed.lastError}`)
         // Still served, with the local CA's certificate.
         const s = await served(rig.httpsPort, elsewhere, root)
         assert.equal(s.authorized, false)
