@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { Resolver } from 'node:dns/promises'
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { fileURLToPath } from 'node:url'
@@ -64,7 +65,17 @@ import { createBufferedLogger, createLogger, type Logger } from './shared/log.js
 import { createMonitor, type Monitor } from './monitor/index.js'
 import { createSecretBox } from './shared/secret-box.js'
 import { armCrashPoints, armedCrashPoints, crashPoint, onCrashPoint } from './shared/crash-point.js'
-import { crashPointsFromEnv } from './config/index.js'
+import { crashPointsFromEnv, testHooksFromEnv } from './config/index.js'
+import {
+  AcmeIssuer,
+  AcmeManager,
+  localCaStatus,
+  type AcmeOutcome,
+  type ChallengeResponder,
+} from './edge/acme.js'
+import { diffChanges } from './audit/index.js'
+import { actorOf, PLATFORM } from './iam/index.js'
+import { PLATFORM_CONTEXT } from './shared/context.js'
 import { migrateToLatest, openStore, type Store } from './store/index.js'
 import { createTenancy, type Tenancy } from './tenancy/index.js'
 import { VERSION } from './version.js'
@@ -86,6 +97,8 @@ export interface Platform {
   readonly edge: Edge
   /** Under `palisade serve`: the link that programs the edge worker processes (absent in-process). */
   readonly edgeLink: ControlLink | undefined
+  /** ACME orders for custom domains (PALISADE_ACME_DIRECTORY_URL set); `serve` starts it. */
+  readonly acme: AcmeManager | undefined
   /** Compiles the WAF for the default settings now, so the first request does not pay for it. */
   warmWaf(): 'crs' | 'baseline'
   readonly app: FastifyInstance
@@ -196,7 +209,10 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     publicUrl: config.publicUrl,
     allowPrivateWebhooks: config.webhooksAllowPrivate,
     // The edge is created below; its renewal runs in monitor rounds only.
-    renewCertificates: (aheadMs) => edge.renewCertificates(aheadMs),
+    renewCertificates: async (aheadMs) => [
+      ...(await edge.renewCertificates(aheadMs)),
+      ...((await acme?.renewDue(aheadMs)) ?? []),
+    ],
   })
   // The WAF is compiled on first use (tests that never send traffic through the edge never pay for it).
   let wafCache: ReturnType<typeof createWafCache> | undefined
@@ -245,6 +261,9 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
         send: ipc.send,
         subscribe: ipc.subscribe,
       })
+    : undefined
+  const acme = config.acmeDirectoryUrl
+    ? createAcme(config, { edge, edgeLink, logger, now: () => clock.now().getTime(), store, audit })
     : undefined
   const isolate = options.deploy?.isolate ?? process.getuid?.() === 0
   // The data dir holds the master key and the store: private to the control plane from the first start.
@@ -306,7 +325,11 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     ...(runtimePins ? { runtimePins } : {}),
     ...(kubernetes ? { cluster: kubernetes.releases } : {}),
     ...(options.deploy?.options ? { options: options.deploy.options } : {}),
-    ...(options.domains ? { domains: options.domains } : {}),
+    domains: {
+      ...options.domains,
+      certificate: (name, routed) =>
+        acme ? acme.status(name, routed) : localCaStatus(config.dataDir, name, routed),
+    },
   })
   // Services run as the environment's own system user (created by the deploy driver), so that only that
   // environment's processes can open their sockets.
@@ -426,6 +449,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     backupScheduler,
     edge,
     edgeLink,
+    acme,
     runtimeUpdates,
     warmWaf: () => wafs().rules,
     app,
@@ -434,6 +458,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     monitor,
     async close() {
       await app.close()
+      acme?.close()
       edgeLink?.close()
       wafBatcher.close()
       await edge.close()
@@ -494,7 +519,115 @@ export function edgeOptionsOf(config: Config): EdgeOptions {
     },
     // Client addresses come from forwarding headers only when the peer is a named proxy.
     trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
+    // Workers serve the ACME certificates the control plane stores (they never order one themselves).
+    acme: config.acmeDirectoryUrl ? { directoryUrl: config.acmeDirectoryUrl, email: config.acmeEmail } : null,
   }
+}
+
+/**
+ * The control plane's ACME orders: custom domains in the route table get a certificate from the directory;
+ * the HTTP-01 answers are published on every edge worker (and this process's edge) before the CA validates;
+ * each issuance, renewal and failure is an audit event (actor: platform) in the domain's environment.
+ */
+function createAcme(
+  config: Config,
+  deps: {
+    edge: Edge
+    edgeLink: ControlLink | undefined
+    logger: Logger
+    now: () => number
+    store: Store
+    audit: AuditLog
+  },
+): AcmeManager {
+  const { edge, edgeLink } = deps
+  const responder: ChallengeResponder = {
+    async set(token, keyAuthorization) {
+      edge.challenges.set(token, keyAuthorization)
+      await edgeLink?.setChallenge(token, keyAuthorization)
+    },
+    async delete(token) {
+      edge.challenges.delete(token)
+      await edgeLink?.setChallenge(token, null)
+    },
+  }
+  const issuer = new AcmeIssuer(
+    {
+      directoryUrl: config.acmeDirectoryUrl ?? '',
+      email: config.acmeEmail,
+      caPem: config.acmeCaFile === undefined ? undefined : readFileSync(config.acmeCaFile, 'utf8'),
+    },
+    config.dataDir,
+    responder,
+  )
+  const base = config.baseDomain
+  const retryMs = testHooksFromEnv().acmeRetryMs
+  const manager = new AcmeManager({
+    issuer,
+    dataDir: config.dataDir,
+    logger: deps.logger,
+    now: deps.now,
+    ...(retryMs === undefined ? {} : { retryMs }),
+    // Custom domains only: default hosts (under the base domain) keep the local CA's certificates.
+    hosts: function* () {
+      for (const route of edge.routes.list())
+        for (const host of route.hosts) if (host !== base && !host.endsWith(`.${base}`)) yield host
+    },
+    onOutcome: async (outcome) => {
+      if (outcome.kind !== 'failed') {
+        edge.forgetCertificate(outcome.host)
+        await edgeLink?.certificateChanged(outcome.host)
+      }
+      await auditCertificate(deps.store, deps.audit, outcome)
+    },
+  })
+  // A newly routed custom domain is ordered at once (batched per turn, like the workers' programming).
+  let queued = false
+  edge.routes.onChange(() => {
+    if (queued) return
+    queued = true
+    queueMicrotask(() => {
+      queued = false
+      void manager.sync()
+    })
+  })
+  return manager
+}
+
+async function auditCertificate(store: Store, audit: AuditLog, outcome: AcmeOutcome): Promise<void> {
+  const domain = await store.db
+    .selectFrom('environment_domains')
+    .innerJoin('environments', 'environments.id', 'environment_domains.environment_id')
+    .select([
+      'environment_domains.environment_id as environmentId',
+      'environment_domains.workspace_id as workspaceId',
+      'environments.project_id as projectId',
+    ])
+    .where('environment_domains.name', '=', outcome.host)
+    .executeTakeFirst()
+  if (!domain) return // unrouted meanwhile: no environment to record it in
+  const failed = outcome.kind === 'failed'
+  await audit.recordAlone({
+    actor: actorOf(PLATFORM),
+    action:
+      outcome.kind === 'renewed' || (failed && outcome.renewal)
+        ? 'environment.domain.certificate.renew'
+        : 'environment.domain.certificate.issue',
+    target: { type: 'domain', id: outcome.host },
+    workspaceId: domain.workspaceId,
+    projectId: domain.projectId,
+    environmentId: domain.environmentId,
+    outcome: failed ? 'failure' : 'success',
+    changes: failed
+      ? diffChanges(null, { source: 'acme', status: 'failed', lastError: outcome.reason })
+      : diffChanges(null, {
+          source: 'acme',
+          status: 'valid',
+          issuer: outcome.issuer,
+          notAfter: outcome.notAfter.toISOString(),
+        }),
+    context: PLATFORM_CONTEXT,
+  })
 }
 
 /**
@@ -623,8 +756,15 @@ export async function serve(config: Config, role: 'control' | 'single' = 'single
   armCrashPoints(crashPointsFromEnv())
   if (armedCrashPoints().length > 0)
     process.stderr.write(`[palisade] TEST crash points armed: ${armedCrashPoints().join(',')}\n`)
+  // PALISADE_TEST_HOOKS=1 PALISADE_TEST_DNS_SERVER: domain proofs ask a test's DNS responder.
+  const dnsServer = testHooksFromEnv().dnsServer
+  const testResolver = dnsServer === undefined ? undefined : new Resolver()
+  testResolver?.setServers([dnsServer as string])
   const platform = await createPlatform(config, {
     announce: (line) => process.stdout.write(line + '\n'),
+    ...(testResolver
+      ? { domains: { proof: { resolveTxt: (name: string) => testResolver.resolveTxt(name) } } }
+      : {}),
     ...(supervised
       ? {
           edgeWorkers: {
@@ -658,6 +798,8 @@ export async function serve(config: Config, role: 'control' | 'single' = 'single
     await LocalCa.open(path.join(config.dataDir, 'edge'))
     platform.edgeLink?.start()
   }
+  // ACME orders start once the workers are programmed (they answer the CA's HTTP-01 requests).
+  await platform.acme?.start()
   crashPoint('serve.reconciled')
   // The control plane's own record (root-only): `palisade doctor` tells from it whether one runs.
   const pidFile = path.join(config.dataDir, 'serve.pid')

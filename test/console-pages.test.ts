@@ -18,6 +18,7 @@ import {
   type ServerProcess,
 } from './support/console-browser.js'
 import { OWNER } from './support/platform.js'
+import { startDns, type DnsRecords } from './support/dns.js'
 import { freePort, REPO } from './support/processes.js'
 
 /**
@@ -52,6 +53,8 @@ describe(
     let memberId = ''
     let owner: BrowserContext
     let page: Page
+    /** The DNS answers domain proofs get (PALISADE_TEST_DNS_SERVER). */
+    const dns: DnsRecords = { a: new Map(), txt: new Map() }
 
     const base = () => server.apiUrl
     const api = async (method: string, url: string, body?: unknown, bearer = token) => {
@@ -112,6 +115,8 @@ describe(
       shotDir = SCREENSHOTS ? path.join(REPO, 'docs', 'console') : path.join(root, 'shots')
       mkdirSync(shotDir, { recursive: true })
       dataDir = path.join(root, 'data')
+      const responder = await startDns(dns)
+      defer(() => responder.close())
       const repo = createRepo(path.join(root, 'shop'))
       repo.commit({ 'index.html': 'hello\n' })
       edgePort = await freePort()
@@ -121,6 +126,8 @@ describe(
         PALISADE_EDGE_HTTP_LISTEN: `127.0.0.1:${edgePort}`,
         PALISADE_EDGE_HTTPS_LISTEN: `127.0.0.1:${await freePort()}`,
         PALISADE_GIT_LOCAL_ROOTS: root,
+        PALISADE_TEST_HOOKS: '1',
+        PALISADE_TEST_DNS_SERVER: `127.0.0.1:${responder.port}`,
       })
       defer(() => server.stop())
       defer(() => removeSandboxes([envId, devEnvId].filter(Boolean)))
@@ -394,6 +401,19 @@ describe(
         domains.map((d) => [d['name'], d['status']]),
         [['shop.example.com', 'pending']],
       )
+      assert.equal((domains[0]?.['certificate'] as { status: string }).status, 'none')
+      // Proven by its DNS TXT record: routed, and its certificate (the local CA's: no ACME directory here) shown.
+      const proof = (domains[0]?.['verification'] as { dns: { name: string; value: string } }).dns
+      dns.txt.set(proof.name, proof.value)
+      await page.getByRole('button', { name: 'Check now: shop.example.com' }).click()
+      const cell = page.getByTestId('certificate-shop.example.com')
+      await cell.getByText('local CA').waitFor()
+      const certificate = (await items(`/v1/environments/${envId}/domains`))[0]?.['certificate'] as {
+        source: string
+        status: string
+      }
+      assert.equal(certificate.source, 'local_ca')
+      assert.match((await cell.textContent()) ?? '', new RegExp(certificate.status))
       await assertAccessible(page, 'domains')
       await shot('domains')
     })

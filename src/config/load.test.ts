@@ -19,3 +19,34 @@ test('the kubernetes driver needs credentials; an unknown driver is refused with
   )
   assert.throws(() => loadConfig({ driver: 'docker' }), /PALISADE_DRIVER.*must be local or kubernetes/)
 })
+
+test('ACME is off by default; its directory must be https, its e-mail and CA file need it', () => {
+  const off = loadConfig({})
+  assert.equal(off.acmeDirectoryUrl, undefined)
+  const on = loadConfig({
+    acmeDirectoryUrl: 'https://acme-v02.api.letsencrypt.org/directory',
+    acmeEmail: 'ops@example.com',
+  })
+  assert.equal(on.acmeDirectoryUrl, 'https://acme-v02.api.letsencrypt.org/directory')
+  assert.equal(on.acmeEmail, 'ops@example.com')
+  assert.equal(on.acmeCaFile, undefined)
+  assert.equal(
+    loadConfig({}, { acmeDirectoryUrl: 'https://127.0.0.1:14000/dir' }).acmeDirectoryUrl,
+    'https://127.0.0.1:14000/dir',
+  )
+  assert.throws(
+    () => loadConfig({ acmeDirectoryUrl: 'http://ca.example/dir' }),
+    /PALISADE_ACME_DIRECTORY_URL/,
+  )
+  assert.throws(() => loadConfig({ acmeDirectoryUrl: 'https://u:p@ca.example/dir' }), /without credentials/)
+  assert.throws(() => loadConfig({ acmeDirectoryUrl: 'not a url' }), /PALISADE_ACME_DIRECTORY_URL/)
+  assert.throws(() => loadConfig({ acmeEmail: 'ops@example.com' }), /PALISADE_ACME_EMAIL.*needs/)
+  assert.throws(
+    () => loadConfig({ acmeDirectoryUrl: 'https://ca.example/dir', acmeEmail: 'not an address' }),
+    /PALISADE_ACME_EMAIL/,
+  )
+  assert.throws(
+    () => loadConfig({ acmeDirectoryUrl: 'https://ca.example/dir', acmeCaFile: '/nonexistent/ca.pem' }),
+    /PALISADE_ACME_CA_FILE.*existing PEM file/,
+  )
+})

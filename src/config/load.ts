@@ -126,8 +126,40 @@ export function loadConfig(fromEnv: RawSettings, fromFlags: RawSettings = {}): C
     kubernetesServicePort: raw.kubernetesServicePort,
     metricsToken: parseMetricsToken(raw.metricsToken),
     webhooksAllowPrivate: parseSwitch('webhooksAllowPrivate', raw.webhooksAllowPrivate ?? 'off'),
+    ...parseAcme(raw),
   }
   return Object.freeze(config)
+}
+
+/**
+ * ACME is on when a directory URL is given. Only https (a certificate order carries the account's signed
+ * requests; plain http would let anyone on the path swap the directory); the e-mail and CA file only with it.
+ */
+function parseAcme(raw: RawSettings): Pick<Config, 'acmeDirectoryUrl' | 'acmeEmail' | 'acmeCaFile'> {
+  const url = raw.acmeDirectoryUrl
+  if (url === undefined) {
+    if (raw.acmeEmail !== undefined) invalid('acmeEmail', 'needs PALISADE_ACME_DIRECTORY_URL')
+    if (raw.acmeCaFile !== undefined) invalid('acmeCaFile', 'needs PALISADE_ACME_DIRECTORY_URL')
+    return { acmeDirectoryUrl: undefined, acmeEmail: undefined, acmeCaFile: undefined }
+  }
+  let parsed: URL | undefined
+  try {
+    parsed = new URL(url)
+  } catch {
+    parsed = undefined
+  }
+  if (!parsed || parsed.protocol !== 'https:' || parsed.username !== '' || parsed.password !== '')
+    invalid('acmeDirectoryUrl', 'must be an https:// URL without credentials')
+  const email = raw.acmeEmail
+  if (email !== undefined && !/^[^\s@<>]{1,64}@[A-Za-z0-9.-]{1,253}$/.test(email))
+    invalid('acmeEmail', 'must be an e-mail address')
+  let caFile: string | undefined
+  if (raw.acmeCaFile !== undefined) {
+    caFile = path.resolve(raw.acmeCaFile)
+    if (!existsSync(caFile) || !statSync(caFile).isFile())
+      invalid('acmeCaFile', `must name an existing PEM file (${caFile} is not one)`)
+  }
+  return { acmeDirectoryUrl: url, acmeEmail: email, acmeCaFile: caFile }
 }
 
 /** A guessable scrape token would expose every environment's traffic figures: 24 to 200 visible ASCII characters. */

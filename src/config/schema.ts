@@ -54,6 +54,16 @@ export interface Config {
   readonly metricsToken: string | undefined
   /** Alert webhooks may reach loopback/private addresses (default off: a workspace admin could aim them inside, SSRF). */
   readonly webhooksAllowPrivate: boolean
+  /**
+   * ACME directory (HTTP-01) that issues custom domains' certificates, e.g.
+   * https://acme-v02.api.letsencrypt.org/directory. Unset (the default): ACME is off, custom domains are served
+   * with the local CA's certificates.
+   */
+  readonly acmeDirectoryUrl: string | undefined
+  /** Contact e-mail of the ACME account (expiry notices from the CA). */
+  readonly acmeEmail: string | undefined
+  /** PEM of the CA that signs the ACME directory's HTTPS certificate (a test CA such as pebble's); unset: the system's. */
+  readonly acmeCaFile: string | undefined
 }
 
 export interface ListenAddress {
@@ -230,5 +240,23 @@ export const SETTINGS = [
     env: 'PALISADE_WEBHOOKS_ALLOW_PRIVATE',
     flag: 'webhooks-allow-private',
     help: 'on | off: alert webhooks may reach loopback and private addresses (default off)',
+  },
+  {
+    key: 'acmeDirectoryUrl',
+    env: 'PALISADE_ACME_DIRECTORY_URL',
+    flag: 'acme-directory-url',
+    help: "https://… ACME directory issuing custom domains' certificates (default: unset, ACME off)",
+  },
+  {
+    key: 'acmeEmail',
+    env: 'PALISADE_ACME_EMAIL',
+    flag: 'acme-email',
+    help: 'contact e-mail of the ACME account',
+  },
+  {
+    key: 'acmeCaFile',
+    env: 'PALISADE_ACME_CA_FILE',
+    flag: 'acme-ca-file',
+    help: "PEM of the CA signing the ACME directory's HTTPS certificate (default: the system's CAs)",
   },
 ] as const satisfies ReadonlyArray<{ key: keyof Config; env: string; flag: string; help: string }>

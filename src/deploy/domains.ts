@@ -14,21 +14,31 @@ import {
 } from './domain-proof.js'
 import { DEPLOY_ERRORS } from './errors.js'
 import type { DomainClaimsTable } from './tables.js'
-import type { DeployDeps, Domain } from './types.js'
+import type { DeployDeps, Domain, DomainCertificate } from './types.js'
 
 export interface DomainOptions {
   /** How proofs are checked (resolver, HTTP port, private addresses); the system's by default. */
   readonly proof?: DomainProofOptions
   /** Consecutive failed re-checks after which a verified domain stops being routed (default 3). */
   readonly recheckFailures?: number
+  /** A routed domain's certificate (the edge's ACME manager or local CA); `none` for all when absent. */
+  readonly certificate?: (name: string, routed: boolean) => Promise<DomainCertificate>
 }
+
+const NO_CERTIFICATE: DomainCertificate = Object.freeze({
+  source: 'none',
+  status: 'none',
+  issuer: null,
+  notAfter: null,
+  lastError: null,
+})
 
 export const DOMAIN_DEFAULTS = Object.freeze({
   recheckFailures: 3, // a DNS hiccup or a short outage of the app must not unroute a domain
   recheckIntervalMs: 6 * 60 * 60 * 1000, // 6 h between re-checks of a verified domain
 })
 
-function toDomain(c: DomainClaimsTable): Domain {
+function toDomain(c: DomainClaimsTable, certificate: DomainCertificate = NO_CERTIFICATE): Domain {
   return {
     name: c.name,
     environmentId: c.environment_id,
@@ -40,6 +50,7 @@ function toDomain(c: DomainClaimsTable): Domain {
       dns: { name: `${CHALLENGE_LABEL}.${c.name}`, type: 'TXT', value: `${TXT_PREFIX}${c.token}` },
       http: { url: `http://${c.name}${CHALLENGE_PATH}${c.token}`, body: c.token },
     },
+    certificate,
   }
 }
 
@@ -61,6 +72,8 @@ export function createDomains(
   const { db, audit, clock, tenancy } = deps
   const proof = options.proof ?? {}
   const maxFailures = options.recheckFailures ?? DOMAIN_DEFAULTS.recheckFailures
+  const certificateOf = async (c: DomainClaimsTable): Promise<DomainCertificate> =>
+    options.certificate ? options.certificate(c.name, c.verified_at !== null) : NO_CERTIFICATE
 
   const notFound = (): NotFoundError =>
     new NotFoundError(DEPLOY_ERRORS.notFound, 'domain not found', { publicCode: 'not_found' })
@@ -116,7 +129,8 @@ export function createDomains(
         .where('environment_id', '=', envId)
         .orderBy('name')
         .execute()
-      return { items: rows.map(toDomain), nextCursor: null }
+      const items = await Promise.all(rows.map(async (row) => toDomain(row, await certificateOf(row))))
+      return { items, nextCursor: null }
     },
 
     /** Claims a name for the environment: pending (not routed) until `verifyDomain` finds the proof. */
@@ -272,7 +286,7 @@ export function createDomains(
         return next
       })
       if (routed) await publish(envId)
-      return toDomain(after)
+      return toDomain(after, await certificateOf(after))
     },
 
     async removeDomain(

@@ -97,6 +97,17 @@ export interface Domain {
     readonly dns: { readonly name: string; readonly type: 'TXT'; readonly value: string }
     readonly http: { readonly url: string; readonly body: string }
   }
+  /** The certificate the edge serves for the name (ACME or the local CA), and the last order's failure. */
+  readonly certificate: DomainCertificate
+}
+
+/** Structurally the edge's `CertificateStatus` (deploy does not import the edge). */
+export interface DomainCertificate {
+  readonly source: 'acme' | 'local_ca' | 'none'
+  readonly status: 'valid' | 'pending' | 'failed' | 'none'
+  readonly issuer: string | null
+  readonly notAfter: string | null
+  readonly lastError: string | null
 }
 
 /** Shape of the edge's route (structurally the edge's `EdgeRoute`; deploy does not import the edge). */

@@ -6,7 +6,7 @@ import { createSecureServer } from 'node:http2'
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net'
 import { createSecureContext, type SecureContext, type TLSSocket } from 'node:tls'
 import type { Duplex } from 'node:stream'
-import { AcmeChallengeStore, AcmeIssuer } from './acme.js'
+import { ACME_CHALLENGE_PREFIX, AcmeChallengeStore, AcmeIssuer, isAcmeToken } from './acme.js'
 import { ACCESS_LOG_MESSAGE, createAccessLineWriter } from './access-log-writer.js'
 import { leavesDue, RENEW_BEFORE_MS } from './cert-renewal.js'
 import { edgePaths } from './edge-paths.js'
@@ -62,6 +62,8 @@ export interface Edge {
    * renewal fails is logged and left (its certificate-expiry alert keeps firing).
    */
   renewCertificates(aheadMs?: number): Promise<string[]>
+  /** Drops the cached TLS context of `host` (its certificate file changed: an ACME certificate was issued). */
+  forgetCertificate(host: string): void
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/
@@ -307,6 +309,8 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
         res.end(answer)
         return
       }
+      // A token no CA issues (bad characters) is not passed on to an app: its own ACME client never asked.
+      if (!isAcmeToken(url.slice(ACME_CHALLENGE_PREFIX.length))) return page(x, 404, 'acme_challenge_invalid')
     }
 
     const host = x.host
@@ -1104,6 +1108,9 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
     },
     challenges,
     acme,
+    forgetCertificate(host) {
+      secureContexts.delete(host)
+    },
     async renewCertificates(aheadMs = 0) {
       const renewed: string[] = []
       for (const host of await leavesDue(edgePaths(opts.dataDir).certsDir, now() + Math.max(0, aheadMs))) {

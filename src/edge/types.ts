@@ -164,7 +164,10 @@ export interface EdgeLimits {
 
 export interface EdgeAcmeOptions {
   readonly directoryUrl: string
-  readonly email: string
+  /** Contact e-mail of the ACME account. */
+  readonly email?: string | undefined
+  /** PEM of the CA that signs the directory's HTTPS certificate (a test CA); absent: the system's roots. */
+  readonly caPem?: string | undefined
 }
 
 export interface EdgeOptions {

@@ -23,6 +23,7 @@ export interface CrashRig {
   readonly dataDir: string
   readonly repo: TestRepo
   readonly edgePort: number
+  readonly httpsPort: number
   readonly apiUrl: string
   /** How long each start took until /v1/health answered, ms (where a crash test's time goes). */
   readonly startMs: readonly number[]
@@ -164,6 +165,7 @@ export async function createCrashRig(
     dataDir,
     repo,
     edgePort,
+    httpsPort,
     apiUrl,
     startMs,
     outputs: () => servers.map((s, i) => `--- start ${i + 1}\n${s.output()}`).join('\n'),

@@ -3879,6 +3879,14 @@ export interface operations {
                                     body: string;
                                 };
                             };
+                            /** @description The certificate the edge serves for the domain: source acme (when ACME is configured) or local_ca; status pending until the first order completes, failed when the last order failed (the local CA's certificate is served meanwhile, lastError says why; retried with backoff); none while the domain is not verified */
+                            certificate: {
+                                source: "acme" | "local_ca" | "none";
+                                status: "valid" | "pending" | "failed" | "none";
+                                issuer: string | null;
+                                notAfter: string | null;
+                                lastError: string | null;
+                            };
                         }[];
                         nextCursor: string | null;
                     };
@@ -3938,6 +3946,14 @@ export interface operations {
                                 body: string;
                             };
                         };
+                        /** @description The certificate the edge serves for the domain: source acme (when ACME is configured) or local_ca; status pending until the first order completes, failed when the last order failed (the local CA's certificate is served meanwhile, lastError says why; retried with backoff); none while the domain is not verified */
+                        certificate: {
+                            source: "acme" | "local_ca" | "none";
+                            status: "valid" | "pending" | "failed" | "none";
+                            issuer: string | null;
+                            notAfter: string | null;
+                            lastError: string | null;
+                        };
                     };
                 };
             };
@@ -3989,6 +4005,14 @@ export interface operations {
                                 url: string;
                                 body: string;
                             };
+                        };
+                        /** @description The certificate the edge serves for the domain: source acme (when ACME is configured) or local_ca; status pending until the first order completes, failed when the last order failed (the local CA's certificate is served meanwhile, lastError says why; retried with backoff); none while the domain is not verified */
+                        certificate: {
+                            source: "acme" | "local_ca" | "none";
+                            status: "valid" | "pending" | "failed" | "none";
+                            issuer: string | null;
+                            notAfter: string | null;
+                            lastError: string | null;
                         };
                     };
                 };

@@ -16,6 +16,24 @@ const DomainSchema = Type.Object({
     dns: Type.Object({ name: Type.String(), type: Type.Literal('TXT'), value: Type.String() }),
     http: Type.Object({ url: Type.String(), body: Type.String() }),
   }),
+  certificate: Type.Object(
+    {
+      source: Type.Union([Type.Literal('acme'), Type.Literal('local_ca'), Type.Literal('none')]),
+      status: Type.Union([
+        Type.Literal('valid'),
+        Type.Literal('pending'),
+        Type.Literal('failed'),
+        Type.Literal('none'),
+      ]),
+      issuer: Type.Union([Type.String(), Type.Null()]),
+      notAfter: Type.Union([Timestamp, Type.Null()]),
+      lastError: Type.Union([Type.String(), Type.Null()]),
+    },
+    {
+      description:
+        "The certificate the edge serves for the domain: source acme (when ACME is configured) or local_ca; status pending until the first order completes, failed when the last order failed (the local CA's certificate is served meanwhile, lastError says why; retried with backoff); none while the domain is not verified",
+    },
+  ),
 })
 
 export function registerDomainRoutes(app: FastifyInstance, deploy: Deploy): void {

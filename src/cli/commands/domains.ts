@@ -9,6 +9,13 @@ interface Domain {
   verifiedAt: string | null
   checkedAt: string | null
   verification: { dns: { name: string; type: string; value: string }; http: { url: string; body: string } }
+  certificate?: {
+    source: string
+    status: string
+    issuer: string | null
+    notAfter: string | null
+    lastError: string | null
+  }
 }
 
 interface Scope {
@@ -21,6 +28,10 @@ const columns: ReadonlyArray<[string, (d: Domain) => string]> = [
   ['status', (d) => d.status],
   ['verified', (d) => d.verifiedAt ?? '-'],
   ['checked', (d) => d.checkedAt ?? '-'],
+  // The certificate served for the name: acme or local_ca, its state and expiry, why the last order failed.
+  ['certificate', (d) => (d.certificate ? `${d.certificate.source} ${d.certificate.status}` : '-')],
+  ['expires', (d) => d.certificate?.notAfter ?? '-'],
+  ['certificate error', (d) => d.certificate?.lastError ?? '-'],
 ]
 
 const scope = (c: Command): Command =>

@@ -39,6 +39,13 @@ export interface ControlLink {
   applied(): Promise<void>
   /** Resolves once every configured worker accepts connections (or after `timeoutMs`: answers false). */
   ready(timeoutMs: number): Promise<boolean>
+  /**
+   * Publishes (or withdraws, null) an ACME HTTP-01 answer on every edge worker; resolves once every worker
+   * serves it (the CA is asked to validate only then).
+   */
+  setChallenge(token: string, keyAuthorization: string | null): Promise<void>
+  /** Makes every worker drop its cached TLS context of `host` (a new certificate file); resolves once applied. */
+  certificateChanged(host: string): Promise<void>
   /** The workers' last reported status, or undefined before the first report. */
   status(): EdgeWorkersStatus | undefined
   close(): void
@@ -52,6 +59,10 @@ export function createControlLink(deps: ControlLinkDeps): ControlLink {
   let appliedSeq = 0
   const waiters: { seq: number; resolve: () => void }[] = []
   let lastStatus: EdgeWorkersStatus | undefined
+  /** Challenge answers published now (a full sync re-sends them) and changes not sent yet. */
+  const challenges = new Map<string, string>()
+  let challengeChanges = new Map<string, string | null>()
+  let certificateChanges = new Set<string>()
   let timer: NodeJS.Timeout | undefined
   const readyWaiters = new Set<(ok: boolean) => void>()
   const allReady = (st: EdgeWorkersStatus | undefined): boolean =>
@@ -81,7 +92,21 @@ export function createControlLink(deps: ControlLinkDeps): ControlLink {
     const removes = [...sent.keys()].filter((id) => !seen.has(id))
     if (full) sentSecrets.clear()
     const secrets: SecretsUpdate = secretsDelta(seen)
-    if (!full && upserts.length === 0 && removes.length === 0 && secrets.length === 0) return seq
+    const challengeUpdates: [string, string | null][] = full
+      ? [...challenges.entries()]
+      : [...challengeChanges.entries()]
+    const certificates = [...certificateChanges]
+    challengeChanges = new Map()
+    certificateChanges = new Set()
+    if (
+      !full &&
+      upserts.length === 0 &&
+      removes.length === 0 &&
+      secrets.length === 0 &&
+      challengeUpdates.length === 0 &&
+      certificates.length === 0
+    )
+      return seq
     for (const id of removes) {
       sent.delete(id)
       sentSecrets.delete(id)
@@ -89,7 +114,16 @@ export function createControlLink(deps: ControlLinkDeps): ControlLink {
     for (const r of upserts) sent.set(r.environmentId, r)
     seq++
     try {
-      deps.send({ t: 'routes', seq, full, upserts, removes, secrets })
+      deps.send({
+        t: 'routes',
+        seq,
+        full,
+        upserts,
+        removes,
+        secrets,
+        challenges: challengeUpdates,
+        certificates,
+      })
     } catch (err) {
       deps.logger.error({ err }, 'programming the edge workers failed')
     }
@@ -164,6 +198,16 @@ export function createControlLink(deps: ControlLinkDeps): ControlLink {
         t.unref()
         readyWaiters.add(done)
       })
+    },
+    setChallenge(token, keyAuthorization) {
+      if (keyAuthorization === null) challenges.delete(token)
+      else challenges.set(token, keyAuthorization)
+      challengeChanges.set(token, keyAuthorization)
+      return this.applied()
+    },
+    certificateChanged(host) {
+      certificateChanges.add(host)
+      return this.applied()
     },
     status: () => lastStatus,
     close() {

@@ -17,6 +17,12 @@ export type SecretsUpdate = readonly (readonly [environmentId: string, values: r
  */
 export type AccessLines = string
 
+/**
+ * ACME HTTP-01 answers to publish (token → key authorization) or withdraw (null). Every worker answers them on
+ * plain HTTP before the control plane asks the CA to validate (it waits for the workers' `applied`).
+ */
+export type ChallengesUpdate = readonly (readonly [token: string, keyAuthorization: string | null])[]
+
 /** One throttle question: key, requests per second, burst. */
 export type ThrottleTake = readonly [key: string, requestsPerSecond: number, burst: number]
 /** Its answer: allowed, whole seconds until a token is available. */
@@ -32,6 +38,9 @@ export type ControlMessage =
     readonly upserts: readonly EdgeRoute[]
     readonly removes: readonly string[]
     readonly secrets: SecretsUpdate
+    readonly challenges: ChallengesUpdate
+    /** Hosts whose certificate file changed (an ACME issuance): workers drop their cached TLS context. */
+    readonly certificates: readonly string[]
   }
 
 /** Supervisor → control plane. */
@@ -54,6 +63,7 @@ export type SupervisorToWorker =
       readonly version: number
       readonly routes: readonly EdgeRoute[]
       readonly secrets: SecretsUpdate
+      readonly challenges: ChallengesUpdate
     }
   | {
       readonly t: 'delta'
@@ -61,6 +71,8 @@ export type SupervisorToWorker =
       readonly upserts: readonly EdgeRoute[]
       readonly removes: readonly string[]
       readonly secrets: SecretsUpdate
+      readonly challenges: ChallengesUpdate
+      readonly certificates: readonly string[]
     }
   | {
       readonly t: 'throttled'

@@ -60,6 +60,8 @@ export function runSupervisor(options: SupervisorOptions): void {
   const log = options.log
   const routes = new Map<string, EdgeRoute>()
   const secrets = new Map<string, readonly string[]>()
+  /** Pending ACME HTTP-01 answers (a restarted worker gets them in its snapshot). */
+  const challenges = new Map<string, string>()
   let version = 0
   let versionAt = Date.now()
   const workers = new Map<number, WorkerState>()
@@ -186,6 +188,7 @@ export function runSupervisor(options: SupervisorOptions): void {
       version,
       routes: [...routes.values()],
       secrets: [...secrets.entries()],
+      challenges: [...challenges.entries()],
     })
   }
 
@@ -243,6 +246,12 @@ export function runSupervisor(options: SupervisorOptions): void {
       if (values && values.length > 0) secrets.set(id, values)
       else secrets.delete(id)
     }
+    // Older control planes send neither (a rolling restart): nothing to apply then.
+    const challengeUpdates = raw.challenges ?? []
+    for (const [token, keyAuthorization] of challengeUpdates) {
+      if (keyAuthorization === null) challenges.delete(token)
+      else challenges.set(token, keyAuthorization)
+    }
     version++
     versionAt = Date.now()
     pending.push({ seq: raw.seq, version })
@@ -269,6 +278,8 @@ export function runSupervisor(options: SupervisorOptions): void {
           upserts: raw.upserts,
           removes,
           secrets: raw.secrets,
+          challenges: challengeUpdates,
+          certificates: raw.certificates ?? [],
         })
       }
     }

@@ -5,7 +5,13 @@ import type { EdgeLogger, EdgeOptions, EdgeRoute, WafEvent } from '../types.js'
 import { createWafInspector } from '../waf-inspector.js'
 import { createWafCache, WAF_MEMORY_BUDGET_UNITS } from '../waf-rules.js'
 import { createIpcThrottle } from './ipc-throttle.js'
-import { isMessage, type SecretsUpdate, type SupervisorToWorker, type WorkerMessage } from './protocol.js'
+import {
+  isMessage,
+  type ChallengesUpdate,
+  type SecretsUpdate,
+  type SupervisorToWorker,
+  type WorkerMessage,
+} from './protocol.js'
 
 /** Events leave a worker at least this often (and when this many are waiting): batches, not one per request. */
 const EVENT_FLUSH_MS = 250
@@ -84,6 +90,16 @@ export async function runEdgeWorker(options: EdgeWorkerOptions): Promise<void> {
       else secrets.delete(envId)
     }
   }
+  const applyChallenges = (update: ChallengesUpdate): void => {
+    for (const [token, keyAuthorization] of update) {
+      try {
+        if (keyAuthorization === null) edge.challenges.delete(token)
+        else edge.challenges.set(token, keyAuthorization)
+      } catch (err) {
+        logger.error({ err }, 'the edge worker refused an ACME challenge')
+      }
+    }
+  }
   const upsert = (route: EdgeRoute): void => {
     try {
       edge.routes.upsert(route)
@@ -103,6 +119,7 @@ export async function runEdgeWorker(options: EdgeWorkerOptions): Promise<void> {
           if (!keep.has(r.environmentId)) edge.routes.remove(r.environmentId)
         secrets.clear()
         applySecrets(raw.secrets)
+        applyChallenges(raw.challenges)
         for (const r of raw.routes) upsert(r)
         version = raw.version
         send({ t: 'applied', version })
@@ -111,6 +128,8 @@ export async function runEdgeWorker(options: EdgeWorkerOptions): Promise<void> {
       }
       case 'delta':
         applySecrets(raw.secrets)
+        applyChallenges(raw.challenges)
+        for (const host of raw.certificates) edge.forgetCertificate(host)
         for (const id of raw.removes) edge.routes.remove(id)
         for (const r of raw.upserts) upsert(r)
         version = raw.version

@@ -43,7 +43,9 @@ export function Domains({ env, role }: EnvTabProps) {
       <h2 id="domains-h">Domains and certificates</h2>
       <p>
         Default host <span class="mono">{env.host}</span>: certificate from Palisade's local CA. A custom
-        domain gets its certificate from ACME (HTTP-01) once it is verified and points at the edge.
+        domain gets its certificate from ACME (HTTP-01) once it is verified and points at the edge, when the
+        platform has an ACME directory configured (else from the local CA); a failed order is retried, and the
+        local CA's certificate is served meanwhile.
       </p>
       <Show load={load}>
         {(page) =>
@@ -59,6 +61,7 @@ export function Domains({ env, role }: EnvTabProps) {
                       <th scope="col">Status</th>
                       <th scope="col">Prove ownership with</th>
                       <th scope="col">Checked</th>
+                      <th scope="col">Certificate</th>
                       {canManage ? <th scope="col">Actions</th> : null}
                     </tr>
                   </thead>
@@ -86,6 +89,31 @@ export function Domains({ env, role }: EnvTabProps) {
                         </td>
                         <td>
                           <When iso={d.checkedAt} />
+                        </td>
+                        <td class="small" data-testid={`certificate-${d.name}`}>
+                          {d.certificate.source === 'none' ? (
+                            <span class="muted">none until verified</span>
+                          ) : (
+                            <>
+                              <div>
+                                {d.certificate.source === 'acme' ? 'ACME' : 'local CA'}{' '}
+                                <StatusBadge status={d.certificate.status} />
+                              </div>
+                              {d.certificate.issuer ? (
+                                <div class="muted">
+                                  by <span class="mono">{d.certificate.issuer}</span>
+                                </div>
+                              ) : null}
+                              {d.certificate.notAfter ? (
+                                <div class="muted">
+                                  expires <When iso={d.certificate.notAfter} />
+                                </div>
+                              ) : null}
+                              {d.certificate.lastError ? (
+                                <div class="error">last order failed: {d.certificate.lastError}</div>
+                              ) : null}
+                            </>
+                          )}
                         </td>
                         {canManage ? (
                           <td class="buttons">
