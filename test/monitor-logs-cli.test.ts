@@ -5,7 +5,7 @@ import path from 'node:path'
 import { test } from 'node:test'
 import { createRepo, eventually } from '../src/deploy/testing.js'
 import { FAST, httpGet } from './deploy-helpers.js'
-import { REPO, runCli } from './support/processes.js'
+import { cliEntry, runCli } from './support/processes.js'
 import { setUpOwner, startPlatform } from './support/platform.js'
 
 const SECRET = 'tok_' + 'Z'.repeat(28)
@@ -81,7 +81,7 @@ test('palisade logs --follow shows app output and access lines as requests come,
 
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), 'logs', envId, '--follow', '--lines', '0'],
+    [...cliEntry(), 'logs', envId, '--follow', '--lines', '0'],
     {
       env: cliEnv,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
-import { freePort, REPO } from './processes.js'
+import { cliEntry, freePort, REPO } from './processes.js'
 
 /** Debian's chromium (PALISADE_CHROMIUM overrides), driven headless by playwright-core. */
 export const CHROMIUM = process.env['PALISADE_CHROMIUM'] ?? '/usr/bin/chromium'
@@ -32,14 +32,14 @@ export interface ServerProcess {
 }
 
 /**
- * `palisade serve` from the sources (as test/support/processes.ts starts it), waiting up to two minutes for
- * /v1/health: on a loaded machine the first tsx compile of the whole server takes longer than its 20 s.
+ * `palisade serve` as test/support/processes.ts starts it (the build when it is up to date: `cliEntry`), waiting
+ * up to two minutes for /v1/health: on a loaded machine a tsx compile of the whole server takes longer than 20 s.
  */
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
   const port = await freePort()
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), 'serve', '--api-listen', `127.0.0.1:${port}`],
+    [...cliEntry(), 'serve', '--api-listen', `127.0.0.1:${port}`],
     {
       cwd: REPO,
       env: {
