@@ -82,6 +82,8 @@ const MAX_DATA = 200
 const EMPTY_ENTRIES: readonly Entry[] = Object.freeze([])
 /** Marks a value too long for the MissMemo in a transaction's record table. */
 const NOT_KEPT: MissRecord = []
+/** `&VAR` of 0 to 63 values as the strings the operators read. */
+const COUNTS: readonly string[] = Array.from({ length: 64 }, (_, n) => String(n))
 /** TX.0 to TX.9, where `capture` puts a match and its groups. */
 const CAPTURE_KEYS: readonly string[] = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']
 const SECRET_NAME = /pass(?:wd|word)?|secret|token|api[-_]?key|auth|cookie|session|csrf/i
@@ -1103,10 +1105,20 @@ class Tx implements Transaction, ActionTx {
           if (matches !== undefined && !matches(key)) continue
           if (!(filter && this.#excluded(target, runtimeExcludes, key))) n++
         }
-        if (this.#test(step, op, String(n), target.variable, target.key ?? '', target.key !== undefined))
+        if (
+          this.#test(
+            step,
+            op,
+            n < COUNTS.length ? COUNTS[n]! : String(n),
+            target.variable,
+            target.key ?? '',
+            target.key !== undefined,
+          )
+        )
           any = true
         continue
       }
+      if (entries.length === 0) continue // no body, no query, no XML: most lists of most requests
       // Found nothing in any of these values before: nothing in the ones the selector keeps either.
       const slot = target.slot
       if (memoMiss && slot >= 0 && missed(this.#commonMisses(slot, entries), step.missBit)) continue
