@@ -836,7 +836,8 @@ class Tx implements Transaction, ActionTx {
         matched = true
       } else {
         try {
-          matched = this.#evalChain(step)
+          // Most rules have no chain: one call less.
+          matched = step.next === undefined ? this.#evalRule(step) : this.#evalChain(step)
         } catch {
           matched = false // defensive: a faulty leaf must not take the edge down
         }
@@ -1060,7 +1061,7 @@ class Tx implements Transaction, ActionTx {
   }
 
   #evalRule(step: RuleStep): boolean {
-    const op = this.#operator(step)
+    const op = step.staticOperator ?? this.#operator(step)
     if (!op) return false
     if (!step.hasTargets) return this.#test(step, op, '', '', '', false)
     let runtimeExcludes: VariableSelector[] | undefined
