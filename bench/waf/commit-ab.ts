@@ -26,8 +26,9 @@ async function engine(name: string, root: string) {
   return { name, waf: waf.createWaf(rules), evaluate: waf.evaluateRequest, micros: 0, blocked: 0 }
 }
 
-// The engine loaded and warmed up second runs ~7 % faster in this loop whatever its code (an A/A run gave
-// afterOverBefore 0.92-0.93). BENCH_SWAP=1 loads this checkout's first; sqrt(ratio / swapped ratio) cancels it.
+// The order the engines are loaded and warmed up in skews the ratio by up to ~8 %, whatever their code (an A/A
+// run gave afterOverBefore 0.92-0.93; the direction varies). BENCH_SWAP=1 loads this checkout's first: take
+// sqrt(afterOverBefore × the swapped run's afterOverBefore).
 const swap = process.env['BENCH_SWAP'] === '1'
 const slots = [
   ['before', `${pathToFileURL(resolve(old)).href}/`],
