@@ -16,25 +16,16 @@
 import type { ActionRuleInfo, ActionTx, CtlCommand } from '../actions/action.js'
 import type { Macro } from '../actions/macro.js'
 import type { PhaseProgram, RuleStep } from './program.js'
-import type { Entry } from '../variables/variable.js'
 import { toInt } from './tx-int.js'
 
 /** One match of a folded rule: the value and the name MATCHED_VAR and MATCHED_VAR_NAME take. */
 export interface FoldedHit {
   readonly value: string
   readonly name: string
-  /** The MATCHED_VARS and MATCHED_VARS_NAMES entries of the hit, made once (entries are never changed). */
-  readonly matched: Entry
-  readonly matchedName: Entry
 }
 
 function foldedHit(value: string, name: string): FoldedHit {
-  return Object.freeze({
-    value,
-    name,
-    matched: Object.freeze({ key: name, value }),
-    matchedName: Object.freeze({ key: name, value: name }),
-  })
+  return Object.freeze({ value, name })
 }
 
 /** Operators that are pure functions of the value (so an outcome worked out once holds on every request). */

@@ -80,10 +80,12 @@ export interface Verdict {
 
 const MAX_DATA = 200
 const EMPTY_ENTRIES: readonly Entry[] = Object.freeze([])
-/** MATCHED_VARS(_NAMES) between rules: never pushed into (#recordEntries replaces it), so shared by all. */
-const NO_MATCHED_VARS: Entry[] = []
 /** Marks a value too long for the MissMemo in a transaction's record table. */
 const NOT_KEPT: MissRecord = []
+/** `&VAR` of 0 to 63 values as the strings the operators read. */
+const COUNTS: readonly string[] = Array.from({ length: 64 }, (_, n) => String(n))
+/** TX.0 to TX.9, where `capture` puts a match and its groups. */
+const CAPTURE_KEYS: readonly string[] = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']
 const SECRET_NAME = /pass(?:wd|word)?|secret|token|api[-_]?key|auth|cookie|session|csrf/i
 
 interface RemovedTarget {
@@ -181,8 +183,8 @@ function emptyData(req: WafRequest, id: string, now: () => number): TransactionD
     now,
     matchedVar: '',
     matchedVarName: '',
-    matchedVars: [],
-    matchedVarsNames: [],
+    matchedPairs: [],
+    matchedCount: 0,
     highestSeverity: '255',
     collections: new Map<string, KeyedCollection>([['tx', new Map<string, Entry>()]]),
     env: [],
@@ -302,6 +304,8 @@ class Tx implements Transaction, ActionTx {
   #removedTags: RegExp[] = []
   #removedMsgs: RegExp[] = []
   #removedTargets: RemovedTarget[] = []
+  /** Targets removed from single rules, by rule id (the common case: one lookup per rule). */
+  #removedTargetsById = new Map<number, VariableSelector[]>()
   /** Values removed from single rules, by rule id (the common case: one lookup per rule). */
   #removedValuesById = new Map<number, RemovedValue[]>()
   /** Values removed from ranges of rules. */
@@ -445,7 +449,13 @@ class Tx implements Transaction, ActionTx {
   ctl(c: CtlCommand): void {
     // Removals and ruleEngine: see fold.ts. Folded rules read only TX, so removing one request
     // value of another variable leaves them as they are.
-    if (c.kind.startsWith('rule') && c.kind !== 'ruleRemoveMatchedValueById') this.#foldsHold = false
+    // Removing a target other than TX leaves them as they are too (see the target removals below).
+    if (
+      c.kind.startsWith('rule') &&
+      c.kind !== 'ruleRemoveMatchedValueById' &&
+      !c.kind.startsWith('ruleRemoveTarget')
+    )
+      this.#foldsHold = false
     switch (c.kind) {
       case 'ruleEngine':
         this.#mode = c.mode
@@ -468,7 +478,21 @@ class Tx implements Transaction, ActionTx {
         } catch {
           return // an invalid target in a ctl cannot exclude anything
         }
-        if (!selector) return
+        if (!selector) {
+          this.#foldsHold = false
+          return
+        }
+        if (selector.variable === 'TX') this.#foldsHold = false
+        if (c.kind === 'ruleRemoveTargetById' && c.ranges.every(([a, b]) => a === b)) {
+          // Single ids (every Palisade and CRS exclusion: `ctl:ruleRemoveTargetById=942100;ARGS:x`): looked up
+          // by the rule's id, not tested against each rule of the rest of the request.
+          for (const [id] of c.ranges) {
+            const list = this.#removedTargetsById.get(id)
+            if (list === undefined) this.#removedTargetsById.set(id, [selector])
+            else list.push(selector)
+          }
+          return
+        }
         const applies =
           c.kind === 'ruleRemoveTargetById'
             ? (r: Rule) => c.ranges.some(([a, b]) => r.id >= a && r.id <= b)
@@ -802,23 +826,18 @@ class Tx implements Transaction, ActionTx {
       ) {
         continue
       }
-      if (d.matchedVars.length > 0) {
-        // The shared empty lists: #recordHit replaces them on the rule's first hit, never pushes into them
-        // (truncating an array is a runtime call, and a `[]` pushed into grows a 16-slot store per hit).
-        d.matchedVars = NO_MATCHED_VARS
-        d.matchedVarsNames = NO_MATCHED_VARS
-      }
+      d.matchedCount = 0
       let matched = false
       const fold = step.fold
       if (fold !== undefined && this.#foldsHold) {
         // The same outcome on every request (fold.ts): record its matches without evaluating.
         if (fold.length === 0) continue
-        for (let h = 0; h < fold.length; h++)
-          this.#recordEntries(step, fold[h]!.matched, fold[h]!.matchedName)
+        for (let h = 0; h < fold.length; h++) this.#recordEntries(step, fold[h]!.value, fold[h]!.name)
         matched = true
       } else {
         try {
-          matched = this.#evalChain(step)
+          // Most rules have no chain: one call less.
+          matched = step.next === undefined ? this.#evalRule(step) : this.#evalChain(step)
         } catch {
           matched = false // defensive: a faulty leaf must not take the edge down
         }
@@ -1042,10 +1061,12 @@ class Tx implements Transaction, ActionTx {
   }
 
   #evalRule(step: RuleStep): boolean {
-    const op = this.#operator(step)
+    const op = step.staticOperator ?? this.#operator(step)
     if (!op) return false
     if (!step.hasTargets) return this.#test(step, op, '', '', '', false)
     let runtimeExcludes: VariableSelector[] | undefined
+    // A copy: a ctl of this very rule adds to the list for its next evaluation, not for the rest of this one.
+    if (this.#removedTargetsById.size > 0) runtimeExcludes = this.#removedTargetsById.get(step.id)?.slice()
     if (this.#removedTargets.length > 0) {
       for (const rt of this.#removedTargets) {
         if (rt.applies(step.rule)) (runtimeExcludes ??= []).push(rt.selector)
@@ -1085,10 +1106,20 @@ class Tx implements Transaction, ActionTx {
           if (matches !== undefined && !matches(key)) continue
           if (!(filter && this.#excluded(target, runtimeExcludes, key))) n++
         }
-        if (this.#test(step, op, String(n), target.variable, target.key ?? '', target.key !== undefined))
+        if (
+          this.#test(
+            step,
+            op,
+            n < COUNTS.length ? COUNTS[n]! : String(n),
+            target.variable,
+            target.key ?? '',
+            target.key !== undefined,
+          )
+        )
           any = true
         continue
       }
+      if (entries.length === 0) continue // no body, no query, no XML: most lists of most requests
       // Found nothing in any of these values before: nothing in the ones the selector keeps either.
       const slot = target.slot
       if (memoMiss && slot >= 0 && missed(this.#commonMisses(slot, entries), step.missBit)) continue
@@ -1170,11 +1201,12 @@ class Tx implements Transaction, ActionTx {
     }
     if (!hit) return false
     if (step.capture && captures.length > 0) {
-      const tx = this.data.collections.get('tx')!
+      const tx = this.#tx
       for (let i = 0; i < 10; i++) {
         const c = captures[i]
-        if (c === undefined) tx.delete(String(i))
-        else tx.set(String(i), { key: String(i), value: c })
+        const key = CAPTURE_KEYS[i]!
+        if (c === undefined) tx.delete(key)
+        else tx.set(key, { key, value: c })
       }
     }
     this.#recordHit(step, value, variable === '' ? '' : collection ? `${variable}:${key}` : variable)
@@ -1183,21 +1215,17 @@ class Tx implements Transaction, ActionTx {
 
   /** A rule matched `value` (of the variable named `name`): MATCHED_VAR(S) and the rule's effects. */
   #recordHit(step: RuleStep, value: string, name: string): void {
-    this.#recordEntries(step, { key: name, value }, { key: name, value: name })
+    this.#recordEntries(step, value, name)
   }
 
-  /** #recordHit with the MATCHED_VARS and MATCHED_VARS_NAMES entries made already (folded hits). */
-  #recordEntries(step: RuleStep, matched: Entry, matchedName: Entry): void {
+  /** #recordHit for a folded hit too. */
+  #recordEntries(step: RuleStep, value: string, name: string): void {
     const d = this.data
-    d.matchedVar = matched.value
-    d.matchedVarName = matched.key
-    if (d.matchedVars.length === 0) {
-      d.matchedVars = [matched]
-      d.matchedVarsNames = [matchedName]
-    } else {
-      d.matchedVars.push(matched)
-      d.matchedVarsNames.push(matchedName)
-    }
+    d.matchedVar = value
+    d.matchedVarName = name
+    const at = 2 * d.matchedCount++
+    d.matchedPairs[at] = value
+    d.matchedPairs[at + 1] = name
     const rule = step.rule
     for (const effect of step.effects) effect(this, rule)
   }

@@ -54,6 +54,9 @@ export function createRegexSetPrefilter(): RegexSetPrefilter {
   // undefined: not built yet; an entry is null where RE2 refused that set (its operators then test on their own).
   let sets: Array<BuiltSet | null> | undefined
   let perSet = PATTERNS_PER_SET
+  // The answer about the value asked about last (kept whether or not `answers` still holds it; answers are facts).
+  let lastInput: string | undefined
+  let lastAnswer: Answer | undefined
   const answers = new RememberedValues<Answer>(
     CACHE_BUDGET,
     (input, answer) => input.length + (typeof answer === 'number' ? 0 : answer.length) + ENTRY_OVERHEAD,
@@ -105,20 +108,30 @@ export function createRegexSetPrefilter(): RegexSetPrefilter {
       const s = (index / perSet) | 0
       const set = sets[s]
       if (set === null || set === undefined) return undefined
-      const known = answers.get(input)
+      // Rules in a row ask about the same value: the last one's answer without a lookup in the large table.
+      const known = input === lastInput ? lastAnswer : answers.get(input)
       if (known === undefined) {
         const answer = scan(s, set, input, bytes, 0)
         answers.add(input, answer)
+        lastInput = input
+        lastAnswer = answer
         return typeof answer !== 'number' && answer[index] === 1
       }
+      lastInput = input
+      lastAnswer = known
       if (typeof known === 'number') {
         if ((known & (1 << s)) !== 0) return false
       } else if (known[sources.length + s] === 1) return known[index] === 1
       const answer = scan(s, set, input, bytes, known)
       if (answer !== known) answers.replace(input, known, answer)
+      lastAnswer = answer
       return typeof answer !== 'number' && answer[index] === 1
     },
     share: (budget) => answers.share(budget),
-    release: () => answers.release(),
+    release: () => {
+      lastInput = undefined
+      lastAnswer = undefined
+      answers.release()
+    },
   }
 }

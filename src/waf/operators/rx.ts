@@ -206,7 +206,12 @@ export function compileRegex(pattern: string, prefilter?: RegexSetPrefilter): Co
     const re = new RE2(translated.source, 'sm')
     const caret = translated.hasCaret
     const inSet = prefilter?.register(translated.source) ?? -1
+    // The last match, whose captures are computed once: the same value comes back request after request
+    // (920420 captures the Content-Type of every request with a body).
+    let lastMatched: string | undefined
+    let lastMatch: OperatorMatch | undefined
     const operator: Operator = (input) => {
+      if (input === lastMatched) return lastMatch!
       // Most values do not match: the rule set's RE2 sets (one pass for many patterns) or test() (RE2's DFA
       // only) says so; exec() (captures) runs on a hit.
       const known = inSet >= 0 ? prefilter!.matches(inSet, input, utf8Of) : undefined
@@ -216,7 +221,11 @@ export function compileRegex(pattern: string, prefilter?: RegexSetPrefilter): Co
       // runs when they are asked for. PCRE's multiline `^` does not match after a newline that ends the
       // subject; RE2's does. A leftmost match at that very end can only come from such a `^` in CRS
       // patterns (`^$`), and needs the subject to end with a newline: only then is exec() run here.
-      if (!caret || bytes[bytes.length - 1] !== 0x0a) return lazyCaptures(re, bytes)
+      if (!caret || bytes[bytes.length - 1] !== 0x0a) {
+        lastMatch = lazyCaptures(re, bytes)
+        lastMatched = input
+        return lastMatch
+      }
       const m = re.exec(bytes)
       if (m !== null && m.index === bytes.length) return null
       return toMatchFromUtf8(m as BufferExecArray | null)

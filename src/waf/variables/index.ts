@@ -12,6 +12,17 @@ function one(value: string): readonly Entry[] {
   return [{ key: '', value }]
 }
 
+/** MATCHED_VARS (or, with `names`, MATCHED_VARS_NAMES) as entries: `{ key: name, value }` / `{ key: name, value: name }`. */
+function matchedEntries(d: TransactionData, names: boolean): Entry[] {
+  const pairs = d.matchedPairs
+  const out = new Array<Entry>(d.matchedCount)
+  for (let i = 0; i < out.length; i++) {
+    const name = pairs[2 * i + 1]!
+    out[i] = { key: name, value: names ? name : pairs[2 * i]! }
+  }
+  return out
+}
+
 function scalar(name: string, read: (d: TransactionData) => string | undefined): VariableDefinition {
   return {
     name,
@@ -133,9 +144,9 @@ const ALL: VariableDefinition[] = [
   list('ENV', (d) => d.env),
   scalar('MATCHED_VAR', (d) => d.matchedVar),
   scalar('MATCHED_VAR_NAME', (d) => d.matchedVarName),
-  // Copies: a rule over MATCHED_VARS adds to MATCHED_VARS while it iterates (a chain's second link).
-  list('MATCHED_VARS', (d) => d.matchedVars.slice()),
-  list('MATCHED_VARS_NAMES', (d) => d.matchedVarsNames.slice()),
+  // New lists: a rule over MATCHED_VARS adds to MATCHED_VARS while it iterates (a chain's second link).
+  list('MATCHED_VARS', (d) => matchedEntries(d, false)),
+  list('MATCHED_VARS_NAMES', (d) => matchedEntries(d, true)),
   scalar('HIGHEST_SEVERITY', (d) => d.highestSeverity),
   scalar('RESPONSE_STATUS', (d) => d.responseStatus),
   scalar('RESPONSE_PROTOCOL', (d) => d.responseProtocol),

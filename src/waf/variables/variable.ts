@@ -79,8 +79,13 @@ export interface TransactionData {
   // Matches
   matchedVar: string
   matchedVarName: string
-  matchedVars: Entry[]
-  matchedVarsNames: Entry[]
+  /**
+   * What the current rule has matched so far, MATCHED_VARS and MATCHED_VARS_NAMES without their entries: value,
+   * name, value, name ... in the first `2 * matchedCount` slots (the array is reused; later slots are stale).
+   * The entries are made only when a rule reads those variables (a few CRS rules do; ~150 matches a request don't).
+   */
+  matchedPairs: string[]
+  matchedCount: number
   highestSeverity: string
   /** Collections: tx, ip, global, resource, user, session (lower-case names). */
   collections: Map<string, KeyedCollection>
