@@ -4,7 +4,8 @@
 # alternating on/off, off/on (ABBA), so that a noisy shared machine disturbs both halves of each pair alike.
 # Reports per pair the CPU per request of the three processes together and the rate, then the median ratio and a
 # bootstrap 95 % interval of the mean cost.
-# Usage: bash bench/monitor/pipeline-ab.sh   (env: PAIRS=30 WINDOW=3s CONNECTIONS=32; ports 18195-18196)
+# Usage: bash bench/monitor/pipeline-ab.sh   (env: PAIRS=30 WINDOW=3s CONNECTIONS=32 FEED=all|metrics; ports 18195-18196)
+# FEED=metrics makes "on" the counters alone, without the access lines `palisade logs` reads.
 # Needs wrk and node 20; builds dist/ first (the compiled modules serve runs).
 set -euo pipefail
 PAIRS=${PAIRS:-30}
@@ -19,7 +20,7 @@ trap cleanup EXIT
 cd "$ROOT"
 npm run build --silent >/dev/null
 node --import tsx bench/monitor/upstream.ts $UP >"$WORK/up.log" 2>&1 & PIDS+=($!)
-node --import tsx bench/monitor/pipeline.ts $EDGE $UP >"$WORK/pipe.out" 2>"$WORK/access.log" & PIDS+=($!)
+BENCH_FEED=${FEED:-all} node --import tsx bench/monitor/pipeline.ts $EDGE $UP >"$WORK/pipe.out" 2>"$WORK/access.log" & PIDS+=($!)
 for _ in $(seq 1 300); do grep -q '^pids' "$WORK/pipe.out" 2>/dev/null && break; sleep 0.1; done
 read -r _ CONTROL RELAY WORKER < <(grep '^pids' "$WORK/pipe.out") || { echo "the pipeline did not start" >&2; cat "$WORK/pipe.out" "$WORK/access.log" >&2; exit 1; }
 # CPU ticks of the three processes together, then of the worker alone.

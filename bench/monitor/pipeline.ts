@@ -92,6 +92,8 @@ if (role === 'control') {
   // The worker's access log, buffered and asynchronous as in serve (stderr, redirected to a file by the script).
   const access = createBufferedLogger({ level: 'info' })
   let feedOn = true
+  // BENCH_FEED=metrics: "on" is the counters alone (no access lines for `palisade logs`).
+  const withLines = process.env.BENCH_FEED !== 'metrics'
   let lines: string[] = []
   const metrics = new EdgeMetrics()
   const flush = (): void => {
@@ -120,7 +122,8 @@ if (role === 'control') {
       onAccessLog: (entry) => {
         if (!feedOn) return
         metrics.record(entry)
-        if (entry.environmentId !== null) lines.push(encodeAccessLine(entry.environmentId, entry, Date.now()))
+        if (withLines && entry.environmentId !== null)
+          lines.push(encodeAccessLine(entry.environmentId, entry, Date.now()))
         if (lines.length >= FLUSH_COUNT) flush()
       },
     },
