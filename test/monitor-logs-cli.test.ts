@@ -79,14 +79,10 @@ test('palisade logs --follow shows app output and access lines as requests come,
   const { http } = await platform.edge.listen()
   const cliEnv = { PATH: process.env['PATH'] ?? '', PALISADE_API_URL: api, PALISADE_TOKEN: token, HOME: root }
 
-  const child = spawn(
-    process.execPath,
-    [...cliEntry(), 'logs', envId, '--follow', '--lines', '0'],
-    {
-      env: cliEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  )
+  const child = spawn(process.execPath, [...cliEntry(), 'logs', envId, '--follow', '--lines', '0'], {
+    env: cliEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   t.after(() => {
     child.kill('SIGKILL')
   })

@@ -37,20 +37,16 @@ export interface ServerProcess {
  */
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
   const port = await freePort()
-  const child = spawn(
-    process.execPath,
-    [...cliEntry(), 'serve', '--api-listen', `127.0.0.1:${port}`],
-    {
-      cwd: REPO,
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        PALISADE_LOG_LEVEL: 'warn',
-        PALISADE_RUNTIME_PINNING: 'off',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawn(process.execPath, [...cliEntry(), 'serve', '--api-listen', `127.0.0.1:${port}`], {
+    cwd: REPO,
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      PALISADE_LOG_LEVEL: 'warn',
+      PALISADE_RUNTIME_PINNING: 'off',
+      ...env,
     },
-  )
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let output = ''
   child.stdout.on('data', (d: Buffer) => (output += d.toString()))
   child.stderr.on('data', (d: Buffer) => (output += d.toString()))
