@@ -14,6 +14,7 @@ import { pino } from 'pino'
 import type * as AllowAllModule from '../../src/edge/allow-all-inspector.js'
 import type * as EdgeModule from '../../src/edge/index.js'
 import type * as WafModule from '../../src/waf/index.js'
+import { benchRoute } from '../support/bench-route.js'
 
 const benchWorkers = Number(process.env.BENCH_WORKERS ?? '1')
 if (benchWorkers > 1 && cluster.isPrimary) {
@@ -67,18 +68,7 @@ const edge = await createEdge(
   },
   noLog ? { inspector } : { inspector, logger },
 )
-edge.routes.upsert({
-  environmentId: 'env_bench',
-  workspaceId: 'ws_bench',
-  hosts: ['bench.localhost'],
-  target: { kind: 'proxy', upstream: { host: '127.0.0.1', port: Number(upstreamPort) } },
-  maintenance: false,
-  access: { ipAllow: [], basicAuth: null },
-  throttle: { requestsPerSecond: 0, burst: 0 },
-  waf: {},
-  httpsRedirect: false,
-  hsts: false,
-})
+edge.routes.upsert(benchRoute(Number(upstreamPort)))
 await edge.listen()
 console.log(`edge listening on 127.0.0.1:${listenPort}`)
 const stop = (): void => {

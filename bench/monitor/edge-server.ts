@@ -10,6 +10,7 @@ import { pino } from 'pino'
 import { allowAllInspector } from '../../src/edge/allow-all-inspector.js'
 import { createEdge, EDGE_DEFAULT_LIMITS, EdgeMetrics } from '../../src/edge/index.js'
 import { AccessLogFeed } from '../../src/monitor/index.js'
+import { benchRoute } from '../support/bench-route.js'
 
 const [listenPort, upstreamPort, mode, logFile] = process.argv.slice(2)
 if (!listenPort || !upstreamPort || (mode !== 'on' && mode !== 'off') || !logFile) {
@@ -41,18 +42,7 @@ const edge = await createEdge(
       }
     : { inspector: allowAllInspector, logger },
 )
-edge.routes.upsert({
-  environmentId: 'env_bench',
-  workspaceId: 'ws_bench',
-  hosts: ['bench.localhost'],
-  target: { kind: 'proxy', upstream: { host: '127.0.0.1', port: Number(upstreamPort) } },
-  maintenance: false,
-  access: { ipAllow: [], basicAuth: null },
-  throttle: { requestsPerSecond: 0, burst: 0 },
-  waf: {},
-  httpsRedirect: false,
-  hsts: false,
-})
+edge.routes.upsert(benchRoute(Number(upstreamPort)))
 await edge.listen()
 console.log(`edge (metrics ${mode}) listening on 127.0.0.1:${listenPort}`)
 process.on('SIGTERM', () => {

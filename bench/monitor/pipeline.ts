@@ -23,6 +23,7 @@ import type * as EdgeModule from '../../src/edge/index.js'
 import type { EdgeSnapshot } from '../../src/edge/index.js'
 import type * as MonitorModule from '../../src/monitor/index.js'
 import type * as LogModule from '../../src/shared/log.js'
+import { benchRoute } from '../support/bench-route.js'
 
 const dist = new URL('../../dist/', import.meta.url).href
 const [listenPort, upstreamPort] = process.argv.slice(2)
@@ -128,18 +129,7 @@ if (role === 'control') {
       },
     },
   )
-  edge.routes.upsert({
-    environmentId: 'env_bench',
-    workspaceId: 'ws_bench',
-    hosts: ['bench.localhost'],
-    target: { kind: 'proxy', upstream: { host: '127.0.0.1', port: Number(upstreamPort) } },
-    maintenance: false,
-    access: { ipAllow: [], basicAuth: null },
-    throttle: { requestsPerSecond: 0, burst: 0 },
-    waf: {},
-    httpsRedirect: false,
-    hsts: false,
-  })
+  edge.routes.upsert(benchRoute(Number(upstreamPort)))
   await edge.listen()
   process.send?.({ t: 'listening' })
   process.on('SIGTERM', () => {

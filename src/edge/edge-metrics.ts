@@ -181,12 +181,7 @@ export class EdgeMetrics {
   add(delta: EdgeSnapshot): void {
     for (const [k, c] of Object.entries(delta.environments)) {
       const into = this.#slot(k === NO_ENVIRONMENT ? null : k)
-      addInto(into.requests, c.requests)
-      addInto(into.buckets, c.buckets)
-      into.durationSum += c.durationSum
-      addInto(into.upstream, c.upstream)
-      addInto(into.throttled, c.throttled)
-      addInto(into.waf, c.waf)
+      addCounters(into, c)
     }
     for (const [rule, n] of Object.entries(delta.blocksByRule)) this.#countRule(rule, n)
   }
@@ -196,6 +191,16 @@ function addInto(into: number[], from: readonly number[]): void {
   for (let i = 0; i < into.length; i++) into[i] = (into[i] as number) + (from[i] ?? 0)
 }
 
+/** One environment's counters added into another's, label by label. */
+function addCounters(into: EnvCounters, from: EnvCounters): void {
+  addInto(into.requests, from.requests)
+  addInto(into.buckets, from.buckets)
+  into.durationSum += from.durationSum
+  addInto(into.upstream, from.upstream)
+  addInto(into.throttled, from.throttled)
+  addInto(into.waf, from.waf)
+}
+
 /** Adds several processes' snapshots into one (label by label). */
 export function mergeEdgeSnapshots(snapshots: readonly EdgeSnapshot[]): EdgeSnapshot {
   const environments: Record<string, EnvCounters> = {}
@@ -203,12 +208,7 @@ export function mergeEdgeSnapshots(snapshots: readonly EdgeSnapshot[]): EdgeSnap
   for (const s of snapshots) {
     for (const [k, c] of Object.entries(s.environments)) {
       const into = (environments[k] ??= emptyCounters())
-      addInto(into.requests, c.requests)
-      addInto(into.buckets, c.buckets)
-      into.durationSum += c.durationSum
-      addInto(into.upstream, c.upstream)
-      addInto(into.throttled, c.throttled)
-      addInto(into.waf, c.waf)
+      addCounters(into, c)
     }
     for (const [rule, n] of Object.entries(s.blocksByRule)) blocksByRule[rule] = (blocksByRule[rule] ?? 0) + n
   }
