@@ -5,11 +5,8 @@ import type { AccessLogEntry, EdgeLogger } from './types.js'
 export const ACCESS_LOG_MESSAGE = 'edge request'
 
 export interface AccessLineWriter {
-  /**
-   * Queues one access-log line for an entry and answers the entry's own JSON (`JSON.stringify(entry)`, which an
-   * edge worker also sends to the supervisor: one serialization per request for both).
-   */
-  write(entry: AccessLogEntry): string
+  /** Queues one access-log line for an entry (nothing when the logger's level leaves `info` out). */
+  write(entry: AccessLogEntry): void
   /** Hands the queued lines to the logger's destination now (the edge closes, the process exits). */
   flush(): void
 }
@@ -145,9 +142,8 @@ export function createAccessLineWriter(logger: EdgeLogger | undefined): AccessLi
   }
   const writer: AccessLineWriter = {
     write(entry) {
-      const json = JSON.stringify(entry)
-      if (!p.isLevelEnabled('info')) return json
-      const text = line(json, (timeOf as () => string)())
+      if (!p.isLevelEnabled('info')) return
+      const text = line(JSON.stringify(entry), (timeOf as () => string)())
       queued.push(text)
       chars += text.length
       if (chars >= BATCH_CHARS) flush()
@@ -155,7 +151,6 @@ export function createAccessLineWriter(logger: EdgeLogger | undefined): AccessLi
         scheduled = setImmediate(flush)
         open.add(writer)
       }
-      return json
     },
     flush,
   }
