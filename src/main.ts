@@ -240,7 +240,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     secretValues: (envId) => tenancy.secretValues.get(envId),
   })
   // Edge workers: their WAF events reach the store in batches (one write per environment per half second,
-  // however large a flood), their access-log lines feed the metrics and `palisade logs` here.
+  // however large a flood), their counters feed the metrics here.
   const wafBatcher = createEventBatcher<WafEvent>(
     (events) => recordWafEvents(tenancy, events, logger, true),
     {
@@ -262,6 +262,8 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
         subscribe: ipc.subscribe,
       })
     : undefined
+  // `palisade logs` reads the lines each worker keeps; only followed environments' lines travel here.
+  if (edgeLink) monitor.connectEdgeWorkers(edgeLink)
   const acme = config.acmeDirectoryUrl
     ? createAcme(config, { edge, edgeLink, logger, now: () => clock.now().getTime(), store, audit })
     : undefined

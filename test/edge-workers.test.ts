@@ -68,6 +68,31 @@ async function stopLoads(): Promise<void> {
   await Promise.all([...loads].map((l) => l.stop()))
 }
 
+/** `GET /v1/environments/:id/logs?follow=true&…` as a stream of parsed access lines. */
+function followLog(
+  rig: CrashRig,
+  envId: string,
+  query: string,
+): { opened(): boolean; lines(): { path: string }[]; stop(): void } {
+  const lines: { path: string }[] = []
+  let opened = false
+  let partial = ''
+  const url = new URL(`/v1/environments/${envId}/logs?follow=true&${query}`, rig.apiUrl)
+  const req = request(url, { headers: rig.auth() }, (res) => {
+    opened = res.statusCode === 200
+    res.setEncoding('utf8')
+    res.on('data', (chunk: string) => {
+      const parts = (partial + chunk).split('\n')
+      partial = parts.pop() ?? ''
+      for (const p of parts) if (p !== '') lines.push(JSON.parse(p) as { path: string })
+    })
+    res.on('error', () => undefined)
+  })
+  req.on('error', () => undefined)
+  req.end()
+  return { opened: () => opened, lines: () => lines, stop: () => req.destroy() }
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
 }
@@ -139,19 +164,50 @@ test('palisade serve runs the edge in worker processes that survive the control 
       assert.match(r.detail, /snapshot \d+, \d+ requests, \d+ MiB rss .*WAF memory budget/)
   })
 
-  await t.test("the workers' access lines reach palisade logs, one line a request", async () => {
-    // The lines leave each worker in batches as one string of JSON lines, relayed by the supervisor.
-    const path = `/access-${process.pid}`
-    for (let i = 0; i < 6; i++) await httpGet(rig.edgePort, host, `${path}?i=${i}`, { accept: 'text/plain' })
+  const accessPath = `/access-${process.pid}`
+  await t.test('palisade logs reads the lines every worker keeps, one line a request', async () => {
+    // Each worker keeps its own lines; the control plane asks all of them when the log is read.
+    for (let i = 0; i < 6; i++)
+      await httpGet(rig.edgePort, host, `${accessPath}?i=${i}`, { accept: 'text/plain' })
+    const r = await rig.cli(['logs', envId, '--source', 'access', '--path', accessPath, '--lines', '100'])
+    assert.equal(r.code, 0, r.stderr)
+    const seen = r.stdout.match(new RegExp(`access GET ${accessPath}\\?i=\\d 200 `, 'g')) ?? []
+    assert.deepEqual(
+      seen.map((l) => l.slice(-6, -5)),
+      ['0', '1', '2', '3', '4', '5'],
+      `six lines in order (got: ${r.stdout.slice(0, 600)})`,
+    )
+  })
+
+  await t.test('palisade logs --follow gets every new line once, from every worker', async () => {
+    const followPath = `/follow-${process.pid}`
+    const stream = followLog(rig, envId, `source=access&pathPrefix=${encodeURIComponent(followPath)}&lines=0`)
+    t.after(() => stream.stop())
+    // The stream's first bytes are its first line: requests are sent until one comes back.
     await eventually(
       async () => {
-        const r = await rig.cli(['logs', envId, '--source', 'access', '--path', path, '--lines', '100'])
-        const seen = r.stdout.match(new RegExp(`access GET ${path}\\?i=\\d 200 `, 'g')) ?? []
-        return seen.length === 6 ? true : undefined
+        await httpGet(rig.edgePort, host, `${followPath}/ready`, { accept: 'text/plain' })
+        return stream.lines().length > 0 ? true : undefined
       },
       15_000,
-      'six access lines',
+      'the follow opened',
     )
+    const counted = `${followPath}/n`
+    for (let i = 0; i < 30; i++)
+      await httpGet(rig.edgePort, host, `${counted}?i=${i}`, { accept: 'text/plain' })
+    const numbers = (): number[] =>
+      stream
+        .lines()
+        .filter((l) => l.path.startsWith(counted))
+        .map((l) => Number(l.path.split('=')[1]))
+    await eventually(async () => (numbers().length >= 30 ? true : undefined), 15_000, 'thirty followed lines')
+    await sleep(600) // a duplicate would come with a later batch
+    assert.deepEqual(
+      numbers().sort((a, b) => a - b),
+      Array.from({ length: 30 }, (_, i) => i),
+      'each request once',
+    )
+    stream.stop()
   })
 
   await t.test('a deploy and a rollback under load on every worker fail no request', async () => {
@@ -225,6 +281,27 @@ test('palisade serve runs the edge in worker processes that survive the control 
       20_000,
       'workers resynced',
     )
+  })
+
+  await t.test('the lines the workers keep outlive the control plane', async () => {
+    const keptPath = `/kept-${process.pid}`
+    for (let i = 0; i < 4; i++)
+      await httpGet(rig.edgePort, host, `${keptPath}?i=${i}`, { accept: 'text/plain' })
+    const cp = controlPlanePid(rig)
+    process.kill(cp, 'SIGKILL')
+    await eventually(
+      async () => {
+        const now = controlPlanePid(rig)
+        if (now === cp || now === 0) return undefined
+        const h = await rig.api('GET', '/v1/health').catch(() => null)
+        return h?.status === 200 ? true : undefined
+      },
+      240_000,
+      'a new control plane',
+    )
+    const kept = await rig.cli(['logs', envId, '--source', 'access', '--path', keptPath, '--lines', '100'])
+    assert.equal(kept.code, 0, kept.stderr)
+    assert.equal((kept.stdout.match(new RegExp(`access GET ${keptPath}`, 'g')) ?? []).length, 4, kept.stdout)
   })
 
   await t.test(

@@ -4,8 +4,10 @@
 # alternating on/off, off/on (ABBA), so that a noisy shared machine disturbs both halves of each pair alike.
 # Reports per pair the CPU per request of the three processes together and the rate, then the median ratio and a
 # bootstrap 95 % interval of the mean cost.
-# Usage: bash bench/monitor/pipeline-ab.sh   (env: PAIRS=30 WINDOW=3s CONNECTIONS=32 FEED=all|metrics; ports 18195-18196)
-# FEED=metrics makes "on" the counters alone, without the access lines `palisade logs` reads.
+# Usage: bash bench/monitor/pipeline-ab.sh   (env: PAIRS=30 WINDOW=3s CONNECTIONS=32 FEED=kept|followed|metrics; ports 18195-18196)
+# FEED=kept (default) is serve with nobody following the environment: counters, and each line kept in the worker's
+# ring for `palisade logs`; FEED=followed: someone follows it, every line travels to the control plane;
+# FEED=metrics: the counters alone.
 # Needs wrk and node 20; builds dist/ first (the compiled modules serve runs).
 set -euo pipefail
 PAIRS=${PAIRS:-30}
@@ -20,7 +22,7 @@ trap cleanup EXIT
 cd "$ROOT"
 npm run build --silent >/dev/null
 node --import tsx bench/monitor/upstream.ts $UP >"$WORK/up.log" 2>&1 & PIDS+=($!)
-BENCH_FEED=${FEED:-all} node --import tsx bench/monitor/pipeline.ts $EDGE $UP >"$WORK/pipe.out" 2>"$WORK/access.log" & PIDS+=($!)
+BENCH_FEED=${FEED:-kept} node --import tsx bench/monitor/pipeline.ts $EDGE $UP >"$WORK/pipe.out" 2>"$WORK/access.log" & PIDS+=($!)
 for _ in $(seq 1 300); do grep -q '^pids' "$WORK/pipe.out" 2>/dev/null && break; sleep 0.1; done
 read -r _ CONTROL RELAY WORKER < <(grep '^pids' "$WORK/pipe.out") || { echo "the pipeline did not start" >&2; cat "$WORK/pipe.out" "$WORK/access.log" >&2; exit 1; }
 # CPU ticks of the three processes together, then of the worker alone.
@@ -65,4 +67,5 @@ for (const [name, a] of [["CPU per request", cpu], ["rate", rate]]) {
 }' "$WORK/pairs"
 kill "${PIDS[1]}"; wait "${PIDS[1]}" 2>/dev/null || true
 counted=$(awk '/^counted/ {print $2}' "$WORK/pipe.out")
-echo "the monitor counted $counted requests; the on windows sent $on_total (the warm-up's are counted too)"
+followed=$(awk '/^followed/ {print $2}' "$WORK/pipe.out")
+echo "the monitor counted $counted requests, the follower got $followed lines; the on windows sent $on_total (the warm-up's are counted too)"

@@ -1,9 +1,11 @@
 /**
  * The metrics path of `palisade serve` in its three processes, with a switch, for a same-process A/B of what the
- * monitor costs the edge. Production: each edge worker counts its requests (EdgeMetrics) and encodes each routed
- * request's log line (encodeAccessLine); every 250 ms it sends the counters since the last batch and the lines to
- * the supervisor, which relays them to the control plane, which adds the counters (what `/metrics` reads) and
- * keeps the lines as they came for `palisade logs` (AccessLogFeed). Here:
+ * monitor costs the edge. Production: each edge worker counts its requests (EdgeMetrics) and keeps each routed
+ * request's log line (encodeAccessLine) in its per-environment ring for `palisade logs`; every 250 ms it sends the
+ * counters since the last batch, and the lines of environments someone follows, to the supervisor, which relays
+ * them to the control plane, which adds the counters (what `/metrics` reads) and hands the lines to the followers
+ * (AccessLogFeed). BENCH_FEED: `kept` (default: nobody follows), `followed` (someone follows the environment: every
+ * line travels), `metrics` (the counters alone). Here:
  *   control (this process, BENCH_ROLE unset) ── fork ──▶ relay (cluster primary) ── cluster.fork ──▶ worker (createEdge)
  * using the compiled modules `palisade serve` runs (dist/; `npm run build` first). SIGUSR1 to the worker turns the
  * feed on, SIGUSR2 off: the JIT state, heap and sockets stay the same across both halves of a pair, so only the
@@ -23,6 +25,7 @@ import type * as EdgeModule from '../../src/edge/index.js'
 import type { EdgeSnapshot } from '../../src/edge/index.js'
 import type * as MonitorModule from '../../src/monitor/index.js'
 import type * as LogModule from '../../src/shared/log.js'
+import type * as RingModule from '../../src/shared/keyed-ring.js'
 import { benchRoute } from '../support/bench-route.js'
 
 const dist = new URL('../../dist/', import.meta.url).href
@@ -41,6 +44,9 @@ if (role === 'control') {
   const { AccessLogFeed } = (await import(`${dist}monitor/index.js`)) as typeof MonitorModule
   const metrics = new EdgeMetrics()
   const feed = new AccessLogFeed()
+  // A follower of the bench's environment, as `palisade logs --follow` has (BENCH_FEED=followed sends its lines).
+  let followedLines = 0
+  feed.subscribe(benchRoute(0).environmentId, () => followedLines++)
   const relay = fork(fileURLToPath(import.meta.url), process.argv.slice(2), {
     env: { ...process.env, BENCH_ROLE: 'relay' },
     execArgv: process.execArgv,
@@ -51,7 +57,7 @@ if (role === 'control') {
       if (raw.t === 'events') {
         // What the monitor's onWorkerEvents does with each batch (control-link.ts hands it over as it came).
         if (raw.metrics) metrics.add(raw.metrics)
-        feed.pushLines(raw.access ?? '')
+        feed.deliverLines(raw.access ?? '')
       } else if (raw.t === 'ready') {
         console.log(`pids ${process.pid} ${relay.pid} ${raw.worker}`)
       }
@@ -64,6 +70,7 @@ if (role === 'control') {
       0,
     )
     console.log(`counted ${counted}`)
+    console.log(`followed ${followedLines}`)
     relay.kill('SIGTERM')
     setTimeout(() => process.exit(0), 1_500).unref()
   }
@@ -88,13 +95,17 @@ if (role === 'control') {
   const { createEdge, EDGE_DEFAULT_LIMITS, EdgeMetrics, encodeAccessLine } = (await import(
     `${dist}edge/index.js`
   )) as typeof EdgeModule
+  const { KeyedRing } = (await import(`${dist}shared/keyed-ring.js`)) as typeof RingModule
   const { createBufferedLogger, createLogger } = (await import(`${dist}shared/log.js`)) as typeof LogModule
   const dataDir = await mkdtemp(join(tmpdir(), 'palisade-bench-pipe-'))
   // The worker's access log, buffered and asynchronous as in serve (stderr, redirected to a file by the script).
   const access = createBufferedLogger({ level: 'info' })
   let feedOn = true
-  // BENCH_FEED=metrics: "on" is the counters alone (no access lines for `palisade logs`).
-  const withLines = process.env.BENCH_FEED !== 'metrics'
+  const feedKind = process.env.BENCH_FEED ?? 'kept'
+  // As the worker: each environment's newest 1000 lines, kept for `palisade logs` (not with BENCH_FEED=metrics).
+  const kept = new KeyedRing<string>(1000)
+  const keepLines = feedKind !== 'metrics'
+  const sendLines = feedKind === 'followed'
   let lines: string[] = []
   const metrics = new EdgeMetrics()
   const flush = (): void => {
@@ -123,8 +134,12 @@ if (role === 'control') {
       onAccessLog: (entry) => {
         if (!feedOn) return
         metrics.record(entry)
-        if (withLines && entry.environmentId !== null)
-          lines.push(encodeAccessLine(entry.environmentId, entry, Date.now()))
+        const envId = entry.environmentId
+        if (!keepLines || envId === null) return
+        const line = encodeAccessLine(envId, entry, Date.now())
+        kept.push(envId, line)
+        if (!sendLines) return
+        lines.push(line)
         if (lines.length >= FLUSH_COUNT) flush()
       },
     },

@@ -4,17 +4,16 @@ import {
   type AccessLine,
   type AccessLogEntry,
 } from '../edge/index.js'
+import { KeyedRing } from '../shared/keyed-ring.js'
 
 export type { AccessLine }
 
 type Listener = (line: AccessLine) => void
 
-/** An entry from an in-process edge, or a worker's encoded line: both read only when someone asks. */
-type Kept = { readonly entry: AccessLogEntry; readonly at: number } | string
+/** The newest lines of each environment an edge keeps for `palisade logs` (in each worker, or here in-process). */
+export const ACCESS_LINES_KEPT = 1000
 
-function toLine(kept: Kept): AccessLine | null {
-  if (typeof kept === 'string') return decodeAccessLine(kept)
-  const { entry, at } = kept
+export function accessLineOf(entry: AccessLogEntry, at: number): AccessLine {
   return {
     at: new Date(at).toISOString(),
     requestId: entry.requestId,
@@ -31,83 +30,76 @@ function toLine(kept: Kept): AccessLine | null {
 }
 
 /**
- * The edge's access log per environment, for `palisade logs`: the newest `keep` lines of each environment in a
- * ring (memory stays bounded whatever the traffic), and live followers. Lines of requests that matched no
- * environment are not kept (they belong to no tenant).
+ * The edge's access log per environment, for `palisade logs`: live followers, and, for an edge in this process,
+ * the newest lines of each environment (a ring: memory stays bounded whatever the traffic). Edge workers keep
+ * their own rings and send lines only for environments someone follows (`onFollowedChange` tells them which).
+ * Lines of requests that matched no environment are not kept (they belong to no tenant).
  */
 export class AccessLogFeed {
-  readonly #keep: number
-  readonly #rings = new Map<string, { items: Kept[]; next: number }>()
+  /** In-process entries, kept as they are: the line is built only when read. */
+  readonly #ring = new KeyedRing<{ readonly entry: AccessLogEntry; readonly at: number }>(ACCESS_LINES_KEPT)
   readonly #listeners = new Map<string, Set<Listener>>()
+  #onFollowedChange: ((envIds: readonly string[]) => void) | null = null
 
-  constructor(options: { keep?: number } = {}) {
-    this.#keep = options.keep ?? 1000
-  }
-
-  /** Hot path (every edge request): keeps the entry as it is; the line is built only when read. */
+  /** Hot path of an in-process edge (every request). */
   push(entry: AccessLogEntry, now: number): void {
-    if (entry.environmentId !== null) this.#keepItem(entry.environmentId, { entry, at: now })
+    const envId = entry.environmentId
+    if (envId === null) return
+    this.#ring.push(envId, { entry, at: now })
+    const listeners = this.#listeners.get(envId)
+    if (listeners) {
+      const line = accessLineOf(entry, now)
+      for (const l of listeners) l(line)
+    }
   }
 
-  /** A batch of edge workers' lines (encodeAccessLine, `\n` between them), kept as strings until read. */
-  pushLines(lines: string): void {
-    if (lines === '') return
+  /** A batch of edge workers' lines of followed environments (encodeAccessLine, `\n` between them). */
+  deliverLines(lines: string): void {
+    if (lines === '' || this.#listeners.size === 0) return
     let start = 0
     for (;;) {
       const end = lines.indexOf('\n', start)
-      const line = end === -1 ? lines.slice(start) : lines.slice(start, end)
-      const envId = accessLineEnvironment(line)
-      if (envId !== '') this.#keepItem(envId, line)
+      const text = end === -1 ? lines.slice(start) : lines.slice(start, end)
+      const listeners = this.#listeners.get(accessLineEnvironment(text))
+      const line = listeners ? decodeAccessLine(text) : null
+      if (listeners && line) for (const l of listeners) l(line)
       if (end === -1) return
       start = end + 1
     }
   }
 
-  #keepItem(envId: string, item: Kept): void {
-    let ring = this.#rings.get(envId)
-    if (!ring) this.#rings.set(envId, (ring = { items: [], next: 0 }))
-    if (ring.items.length < this.#keep) ring.items.push(item)
-    else ring.items[ring.next] = item
-    ring.next = (ring.next + 1) % this.#keep
-    const listeners = this.#listeners.get(envId)
-    if (listeners) {
-      const line = toLine(item)
-      if (line) for (const l of listeners) l(line)
-    }
-  }
-
-  /** The kept lines of an environment, oldest first. */
+  /** The in-process edge's kept lines of an environment, oldest first. */
   recent(envId: string): AccessLine[] {
-    const ring = this.#rings.get(envId)
-    if (!ring) return []
-    const items =
-      ring.items.length < this.#keep
-        ? ring.items
-        : [...ring.items.slice(ring.next), ...ring.items.slice(0, ring.next)]
-    const lines: AccessLine[] = []
-    for (const item of items) {
-      const line = toLine(item)
-      if (line) lines.push(line)
-    }
-    return lines
+    return this.#ring.recent(envId).map(({ entry, at }) => accessLineOf(entry, at))
   }
 
   followers(envId: string): number {
     return this.#listeners.get(envId)?.size ?? 0
   }
 
+  /** Environments with at least one follower. */
+  followed(): string[] {
+    return [...this.#listeners.keys()]
+  }
+
+  /** Called with the whole followed set whenever an environment gains its first or loses its last follower. */
+  onFollowedChange(listener: (envIds: readonly string[]) => void): void {
+    this.#onFollowedChange = listener
+  }
+
   subscribe(envId: string, listener: Listener): () => void {
     let set = this.#listeners.get(envId)
-    if (!set) this.#listeners.set(envId, (set = new Set()))
+    if (!set) {
+      this.#listeners.set(envId, (set = new Set()))
+      this.#onFollowedChange?.(this.followed())
+    }
     set.add(listener)
     return () => {
       set.delete(listener)
-      if (set.size === 0) this.#listeners.delete(envId)
+      if (set.size === 0 && this.#listeners.get(envId) === set) {
+        this.#listeners.delete(envId)
+        this.#onFollowedChange?.(this.followed())
+      }
     }
-  }
-
-  /** Forgets a deleted environment's lines. */
-  forget(envId: string): void {
-    this.#rings.delete(envId)
   }
 }

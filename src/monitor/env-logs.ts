@@ -95,96 +95,120 @@ export function accessLineMatches(f: EnvLogFilter, line: AccessLine): boolean {
 
 export interface EnvLogSources {
   readonly logs: LogStore
+  /** Live access lines (and an in-process edge's history). */
   readonly access: AccessLogFeed
+  /** The kept access lines of an environment, oldest first (from the edge workers, or `access`). */
+  readonly accessHistory: (envId: string) => Promise<AccessLine[]>
   /** The log key of the release the environment serves (null: nothing runs). */
   readonly servingLogKey: (envId: string) => string | null
   readonly now: () => number
 }
 
-export interface EnvLogSession {
-  /** What is kept already (app output has no timestamps on disk: `since` does not apply to it). */
-  readonly history: EnvLogLine[]
-  /** Live lines until the returned function is called. */
-  follow(onLine: (line: EnvLogLine) => void): () => void
-}
-
 let followers = 0
 
-/**
- * Opens an environment's log for reading: the newest `lines` lines of the current release's output and of the
- * access log (filtered), then, when followed, every new line. The caller authorizes first.
- */
-export function openEnvLog(sources: EnvLogSources, envId: string, f: EnvLogFilter): EnvLogSession {
-  const history: EnvLogLine[] = []
+/** The newest `lines` lines of the current release's output (app output has no timestamps on disk: `since` does not apply). */
+function appHistory(sources: EnvLogSources, envId: string, f: EnvLogFilter): EnvLogLine[] {
   const key = sources.servingLogKey(envId)
-  if (f.app && key !== null && f.since === null) {
-    const text = sources.logs.read(key)
-    const all = text.split('\n')
-    if (all[all.length - 1] === '') all.pop()
-    for (const t of all.slice(Math.max(0, all.length - f.lines)))
-      history.push({ source: 'app', at: null, text: t })
+  if (!f.app || key === null || f.since !== null) return []
+  const all = sources.logs.read(key).split('\n')
+  if (all[all.length - 1] === '') all.pop()
+  return all.slice(Math.max(0, all.length - f.lines)).map((text) => ({ source: 'app', at: null, text }))
+}
+
+async function accessHistory(sources: EnvLogSources, envId: string, f: EnvLogFilter): Promise<EnvLogLine[]> {
+  if (!f.access) return []
+  const lines = (await sources.accessHistory(envId)).filter((l) => accessLineMatches(f, l))
+  return lines.slice(Math.max(0, lines.length - f.lines)).map((l) => ({ source: 'access', ...l }))
+}
+
+/** An environment's kept log, filtered: the app's output, then the access lines. The caller authorizes first. */
+export async function readEnvLog(
+  sources: EnvLogSources,
+  envId: string,
+  f: EnvLogFilter,
+): Promise<EnvLogLine[]> {
+  const app = appHistory(sources, envId, f)
+  return [...app, ...(await accessHistory(sources, envId, f))]
+}
+
+/**
+ * Follows an environment's log: `onLine` gets the kept lines (as readEnvLog) and then every new one until the
+ * returned function is called. The follow starts before the history is asked for, so that no line falls between
+ * them; a line in both is shown once. Refused (429) beyond the follower limits. The caller authorizes first.
+ */
+export async function followEnvLog(
+  sources: EnvLogSources,
+  envId: string,
+  f: EnvLogFilter,
+  onLine: (line: EnvLogLine) => void,
+): Promise<() => void> {
+  if (sources.access.followers(envId) >= MAX_FOLLOWERS_PER_ENV || followers >= MAX_FOLLOWERS)
+    throw new ThrottledError(MONITOR_ERRORS.tooManyFollowers, 'too many followers of this log; retry later', {
+      retryAfter: 10,
+      publicCode: 'too_many_followers',
+    })
+  followers++
+  /** Live lines that arrive before the history is out. */
+  let waiting: EnvLogLine[] | null = []
+  const emit = (line: EnvLogLine): void => {
+    if (waiting) {
+      if (waiting.length < MAX_LINES) waiting.push(line)
+    } else onLine(line)
   }
-  if (f.access) {
-    const lines = sources.access.recent(envId).filter((l) => accessLineMatches(f, l))
-    for (const l of lines.slice(Math.max(0, lines.length - f.lines))) history.push({ source: 'access', ...l })
+  const stops: Array<() => void> = []
+  if (f.access)
+    stops.push(
+      sources.access.subscribe(envId, (l) => accessLineMatches(f, l) && emit({ source: 'access', ...l })),
+    )
+  // App output follows the serving release; after a switch the new release's key is picked up. Its history is read
+  // in the same turn as the subscription: no chunk is missed or shown twice.
+  const app = appHistory(sources, envId, f)
+  let appKey: string | null = null
+  let stopApp: (() => void) | null = null
+  let partial = ''
+  const attach = (): void => {
+    const k = sources.servingLogKey(envId)
+    if (k === appKey) return
+    stopApp?.()
+    appKey = k
+    partial = ''
+    stopApp =
+      k === null
+        ? null
+        : sources.logs.subscribe(k, (event) => {
+            if (!('text' in event)) return
+            const parts = (partial + event.text).split('\n')
+            partial = (parts.pop() ?? '').slice(-65_536)
+            const at = new Date(sources.now()).toISOString()
+            for (const text of parts) emit({ source: 'app', at, text })
+          })
   }
-  return {
-    history,
-    follow(onLine) {
-      if (sources.access.followers(envId) >= MAX_FOLLOWERS_PER_ENV || followers >= MAX_FOLLOWERS)
-        throw new ThrottledError(
-          MONITOR_ERRORS.tooManyFollowers,
-          'too many followers of this log; retry later',
-          {
-            retryAfter: 10,
-            publicCode: 'too_many_followers',
-          },
-        )
-      followers++
-      const stops: Array<() => void> = []
-      if (f.access)
-        stops.push(
-          sources.access.subscribe(
-            envId,
-            (l) => accessLineMatches(f, l) && onLine({ source: 'access', ...l }),
-          ),
-        )
-      // App output follows the serving release; after a switch the new release's key is picked up.
-      let appKey: string | null = null
-      let stopApp: (() => void) | null = null
-      let partial = ''
-      const attach = (): void => {
-        const k = sources.servingLogKey(envId)
-        if (k === appKey) return
-        stopApp?.()
-        appKey = k
-        partial = ''
-        stopApp =
-          k === null
-            ? null
-            : sources.logs.subscribe(k, (event) => {
-                if (!('text' in event)) return
-                const parts = (partial + event.text).split('\n')
-                partial = (parts.pop() ?? '').slice(-65_536)
-                const at = new Date(sources.now()).toISOString()
-                for (const text of parts) onLine({ source: 'app', at, text })
-              })
-      }
-      let timer: NodeJS.Timeout | null = null
-      if (f.app) {
-        attach()
-        timer = setInterval(attach, 1000)
-        timer.unref()
-      }
-      let stopped = false
-      return () => {
-        if (stopped) return
-        stopped = true
-        followers--
-        if (timer) clearInterval(timer)
-        stopApp?.()
-        for (const s of stops) s()
-      }
-    },
+  let timer: NodeJS.Timeout | null = null
+  if (f.app) {
+    attach()
+    timer = setInterval(attach, 1000)
+    timer.unref()
   }
+  let stopped = false
+  const stop = (): void => {
+    if (stopped) return
+    stopped = true
+    followers--
+    if (timer) clearInterval(timer)
+    stopApp?.()
+    for (const s of stops) s()
+  }
+  try {
+    const access = await accessHistory(sources, envId, f)
+    const shown = new Set(access.map((l) => (l.source === 'access' ? l.requestId : '')))
+    for (const l of app) onLine(l)
+    for (const l of access) onLine(l)
+    const live = waiting
+    waiting = null
+    for (const l of live) if (l.source !== 'access' || !shown.has(l.requestId)) onLine(l)
+  } catch (err) {
+    stop()
+    throw err
+  }
+  return stop
 }

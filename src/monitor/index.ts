@@ -10,10 +10,10 @@
  * const text = await monitor.metrics.render()
  * ```
  */
-export { createMonitor, type Monitor, type MonitorDeps } from './monitor.js'
+export { createMonitor, type EdgeWorkerLogs, type Monitor, type MonitorDeps } from './monitor.js'
 export { ApiMetrics, LOGIN_OUTCOMES, type LoginOutcome } from './api-metrics.js'
 export { AccessLogFeed, type AccessLine } from './access-log-feed.js'
-export { parseEnvLogFilter, type EnvLogLine, type EnvLogQuery, type EnvLogSession } from './env-logs.js'
+export { parseEnvLogFilter, type EnvLogLine, type EnvLogQuery } from './env-logs.js'
 export { createPlatformMetrics, type PlatformMetrics, type ProcessReport } from './platform-metrics.js'
 export { CrashLoopWatch, CRASH_LOOP_DEFAULTS } from './supervision-watch.js'
 export { type EnvironmentHealth } from './environment-health.js'

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { AuditLog } from '../audit/index.js'
 import type { LogStore } from '../deploy/index.js'
-import { EdgeMetrics, type AccessLogEntry, type EdgeSnapshot } from '../edge/index.js'
+import { decodeAccessLine, EdgeMetrics, type AccessLogEntry, type EdgeSnapshot } from '../edge/index.js'
 import type { Mailer, Principal } from '../iam/index.js'
 import type { RequestContext } from '../shared/context.js'
 import type { Logger } from '../shared/log.js'
@@ -11,10 +11,17 @@ import { createAlertEngine, type AlertEngine } from './alert-engine.js'
 import { shippedCatalog, type RuntimeCatalog } from '../runtimes/index.js'
 import { createEnvironmentHealth, type EnvironmentHealth } from './environment-health.js'
 import type { Database, Kysely } from '../store/index.js'
-import { AccessLogFeed } from './access-log-feed.js'
+import { AccessLogFeed, type AccessLine } from './access-log-feed.js'
 import { ApiMetrics } from './api-metrics.js'
 import { verifyAuditChains } from './audit-watch.js'
-import { openEnvLog, parseEnvLogFilter, type EnvLogQuery, type EnvLogSession } from './env-logs.js'
+import {
+  followEnvLog,
+  parseEnvLogFilter,
+  readEnvLog,
+  type EnvLogLine,
+  type EnvLogQuery,
+  type EnvLogSources,
+} from './env-logs.js'
 import {
   createPlatformMetrics,
   type AuditChainStatus,
@@ -58,10 +65,15 @@ export interface Monitor {
   /** The edge's `onAccessLog`: counts the request and keeps the line for `palisade logs` (hot path). */
   readonly onAccessLog: (entry: AccessLogEntry) => void
   /**
-   * A batch from the edge workers: their counters since the last batch and their access lines (encodeAccessLine),
-   * kept as they came for `palisade logs`.
+   * A batch from the edge workers: their counters since the last batch and the access lines (encodeAccessLine) of
+   * environments someone follows.
    */
   readonly onWorkerEvents: (access: string, metrics: EdgeSnapshot | null) => void
+  /**
+   * With edge workers: `palisade logs` reads the lines each worker keeps, and the workers are told which
+   * environments are followed (only those lines travel to this process).
+   */
+  connectEdgeWorkers(workers: EdgeWorkerLogs): void
   readonly edgeMetrics: EdgeMetrics
   readonly api: ApiMetrics
   readonly metrics: PlatformMetrics
@@ -85,14 +97,27 @@ export interface Monitor {
   ): Promise<{ status: 'ok'; failure: null }>
   /** Whether a bearer value is the configured metrics token (constant time). */
   isMetricsToken(bearer: string): boolean
-  /** Opens an environment's log (the caller has authorized the read). */
-  openLog(envId: string, query: EnvLogQuery): EnvLogSession
+  /** An environment's kept log, filtered (the caller has authorized the read). */
+  readLog(envId: string, query: EnvLogQuery): Promise<EnvLogLine[]>
+  /**
+   * Follows an environment's log: the kept lines, then new ones, through `onLine` until the returned function is
+   * called (the caller has authorized the read).
+   */
+  followLog(envId: string, query: EnvLogQuery, onLine: (line: EnvLogLine) => void): Promise<() => void>
   /** Verifies every audit chain now (rounds do it hourly); returns the failing chains. */
   verifyAuditNow(): Promise<string[]>
   /** One round of the periodic checks (supervision, audit chains when due). */
   tick(): Promise<void>
   /** Starts the periodic checks; returns the stop function. */
   start(intervalMs?: number): () => void
+}
+
+/** What the monitor needs of the edge workers for `palisade logs` (the control link). */
+export interface EdgeWorkerLogs {
+  /** Every worker's kept lines of an environment (encodeAccessLine, `\n` between them). */
+  accessHistory(envId: string): Promise<string>
+  /** The environments whose new lines the workers should send. */
+  follow(envIds: readonly string[]): void
 }
 
 const AUDIT_VERIFY_EVERY_MS = 3_600_000
@@ -106,6 +131,15 @@ export function createMonitor(deps: MonitorDeps): Monitor {
   const now = deps.now ?? Date.now
   const edgeMetrics = new EdgeMetrics()
   const access = new AccessLogFeed()
+  let workers: EdgeWorkerLogs | null = null
+  const logSources = (): EnvLogSources => ({
+    logs: deps.logs(),
+    access,
+    accessHistory: async (envId) =>
+      workers ? linesOfWorkers(await workers.accessHistory(envId)) : access.recent(envId),
+    servingLogKey: deps.servingLogKey,
+    now,
+  })
   const api = new ApiMetrics()
   const auditChain: AuditChainStatus = { ok: null, verifiedAt: null, failing: [] }
   const crashLoops = new CrashLoopWatch()
@@ -194,7 +228,12 @@ export function createMonitor(deps: MonitorDeps): Monitor {
     },
     onWorkerEvents(lines, counted) {
       if (counted) edgeMetrics.add(counted)
-      access.pushLines(lines)
+      access.deliverLines(lines)
+    },
+    connectEdgeWorkers(link) {
+      workers = link
+      access.onFollowedChange((envIds) => link.follow(envIds))
+      link.follow(access.followed())
     },
     edgeMetrics,
     api,
@@ -209,9 +248,11 @@ export function createMonitor(deps: MonitorDeps): Monitor {
     isMetricsToken(bearer) {
       return tokenDigest !== null && timingSafeEqual(digest(bearer), tokenDigest)
     },
-    openLog(envId, query) {
-      const filter = parseEnvLogFilter(query, now())
-      return openEnvLog({ logs: deps.logs(), access, servingLogKey: deps.servingLogKey, now }, envId, filter)
+    readLog(envId, query) {
+      return readEnvLog(logSources(), envId, parseEnvLogFilter(query, now()))
+    },
+    followLog(envId, query, onLine) {
+      return followEnvLog(logSources(), envId, parseEnvLogFilter(query, now()), onLine)
     },
     tick() {
       // One round at a time: a slow verification is not started twice.
@@ -226,4 +267,16 @@ export function createMonitor(deps: MonitorDeps): Monitor {
       return () => clearInterval(timer)
     },
   }
+}
+
+/** The workers' kept lines of one environment, merged in time order (each worker's are in order already). */
+function linesOfWorkers(text: string): AccessLine[] {
+  const lines: AccessLine[] = []
+  if (text === '') return lines
+  for (const t of text.split('\n')) {
+    const line = decodeAccessLine(t)
+    if (line) lines.push(line)
+  }
+  // ISO 8601 times of one clock sort as text; the sort is stable, so a worker's order holds on equal times.
+  return lines.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0))
 }

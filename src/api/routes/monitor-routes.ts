@@ -147,28 +147,35 @@ export function registerMonitorRoutes(app: FastifyInstance, deps: MonitorRouteDe
         lines?: number
       }
       await deps.tenancy.environments.load(principalOf(request), id, 'deployment.read')
-      const session = monitor.openLog(id, {
+      const query = {
         ...(q.source === undefined ? {} : { source: q.source }),
         ...(q.status === undefined ? {} : { status: q.status }),
         ...(q.pathPrefix === undefined ? {} : { pathPrefix: q.pathPrefix }),
         ...(q.since === undefined ? {} : { since: q.since }),
         ...(q.lines === undefined ? {} : { lines: q.lines }),
-      })
+      }
       const encode = (l: EnvLogLine): string => JSON.stringify(l) + '\n'
-      void reply.type('application/x-ndjson')
-      if (!q.follow) return reply.send(session.history.map(encode).join(''))
+      if (!q.follow) {
+        const lines = await monitor.readLog(id, query)
+        return reply.type('application/x-ndjson').send(lines.map(encode).join(''))
+      }
       const out = new PassThrough()
-      const stop = session.follow((line) => out.write(encode(line)))
-      for (const l of session.history) out.write(encode(l))
+      const stop = await monitor.followLog(id, query, (line) => out.write(encode(line)))
       streams.add(out)
       out.on('close', () => {
         streams.delete(out)
         stop()
       })
+      // The client may have gone while the history was gathered: 'close' has fired already then.
+      if (request.raw.destroyed) {
+        stop()
+        out.end()
+      }
       request.raw.on('close', () => {
         stop()
         out.end()
       })
+      void reply.type('application/x-ndjson')
       return reply.send(out)
     },
   )

@@ -14,6 +14,8 @@ import {
 const APPLIED_TIMEOUT_MS = 15_000
 /** Secret values are compared this often (a variable change refreshes them without a route change). */
 const SECRETS_CHECK_MS = 1_000
+/** The supervisor answers a history question within ~2 s (workers that do not are left out); this is the backstop. */
+const HISTORY_TIMEOUT_MS = 5_000
 
 export interface ControlLinkDeps {
   /** The control plane's own route table (what the deployer publishes into). */
@@ -46,6 +48,10 @@ export interface ControlLink {
   setChallenge(token: string, keyAuthorization: string | null): Promise<void>
   /** Makes every worker drop its cached TLS context of `host` (a new certificate file); resolves once applied. */
   certificateChanged(host: string): Promise<void>
+  /** Every edge worker's kept access lines of an environment ('' when none answer in time). */
+  accessHistory(envId: string): Promise<AccessLines>
+  /** The environments whose new access lines the workers send (`palisade logs --follow`). */
+  follow(envIds: readonly string[]): void
   /** The workers' last reported status, or undefined before the first report. */
   status(): EdgeWorkersStatus | undefined
   close(): void
@@ -65,6 +71,9 @@ export function createControlLink(deps: ControlLinkDeps): ControlLink {
   let certificateChanges = new Set<string>()
   let timer: NodeJS.Timeout | undefined
   const readyWaiters = new Set<(ok: boolean) => void>()
+  let followed: readonly string[] = []
+  let historySeq = 0
+  const historyWaiters = new Map<number, (lines: AccessLines) => void>()
   const allReady = (st: EdgeWorkersStatus | undefined): boolean =>
     st !== undefined && st.workers.filter((w) => w.ready).length >= st.configured
 
@@ -77,6 +86,14 @@ export function createControlLink(deps: ControlLinkDeps): ControlLink {
       out.push([id, values ?? null])
     }
     return out
+  }
+
+  const send = (message: ControlMessage): void => {
+    try {
+      deps.send(message)
+    } catch (err) {
+      deps.logger.error({ err }, 'programming the edge workers failed')
+    }
   }
 
   /** Sends what changed since the last message; returns the sequence number covering it. */
@@ -113,20 +130,7 @@ export function createControlLink(deps: ControlLinkDeps): ControlLink {
     }
     for (const r of upserts) sent.set(r.environmentId, r)
     seq++
-    try {
-      deps.send({
-        t: 'routes',
-        seq,
-        full,
-        upserts,
-        removes,
-        secrets,
-        challenges: challengeUpdates,
-        certificates,
-      })
-    } catch (err) {
-      deps.logger.error({ err }, 'programming the edge workers failed')
-    }
+    send({ t: 'routes', seq, full, upserts, removes, secrets, challenges: challengeUpdates, certificates })
     return seq
   }
 
@@ -143,6 +147,8 @@ export function createControlLink(deps: ControlLinkDeps): ControlLink {
       }
     } else if (raw.t === 'events') {
       deps.onEvents(raw.waf, raw.access, raw.metrics)
+    } else if (raw.t === 'access-history') {
+      historyWaiters.get(raw.id)?.(raw.lines)
     } else if (raw.t === 'workers') {
       lastStatus = raw.status
       if (allReady(lastStatus)) for (const resolve of readyWaiters) resolve(true)
@@ -158,6 +164,7 @@ export function createControlLink(deps: ControlLinkDeps): ControlLink {
       if (started) return
       started = true
       sync(true)
+      if (followed.length > 0) send({ t: 'follow', envIds: followed })
       timer = setInterval(() => sync(false), SECRETS_CHECK_MS)
       timer.unref()
     },
@@ -209,6 +216,25 @@ export function createControlLink(deps: ControlLinkDeps): ControlLink {
       certificateChanges.add(host)
       return this.applied()
     },
+    accessHistory(envId) {
+      if (!started) return Promise.resolve('')
+      const id = ++historySeq
+      return new Promise((resolve) => {
+        const done = (lines: AccessLines): void => {
+          clearTimeout(t)
+          historyWaiters.delete(id)
+          resolve(lines)
+        }
+        const t = setTimeout(() => done(''), HISTORY_TIMEOUT_MS)
+        t.unref()
+        historyWaiters.set(id, done)
+        send({ t: 'access-history', id, envId })
+      })
+    },
+    follow(envIds) {
+      followed = [...envIds]
+      if (started) send({ t: 'follow', envIds: followed })
+    },
     status: () => lastStatus,
     close() {
       if (timer) clearInterval(timer)
@@ -216,6 +242,7 @@ export function createControlLink(deps: ControlLinkDeps): ControlLink {
       unsubscribe()
       for (const w of waiters.splice(0)) w.resolve()
       for (const resolve of readyWaiters) resolve(false)
+      for (const resolve of [...historyWaiters.values()]) resolve('')
     },
   }
 }

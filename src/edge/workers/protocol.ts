@@ -12,8 +12,10 @@ export type SecretsUpdate = readonly (readonly [environmentId: string, values: r
 
 /**
  * Access-log lines for `palisade logs`, in `encodeAccessLine`'s compact form (src/edge/access-line.ts), `\n`
- * between them ('' for none); only requests of a routed environment. One string rather than an array of objects:
- * Node's IPC channel serializes and parses whatever passes, and the supervisor relays it untouched.
+ * between them ('' for none); only requests of a routed environment. Each worker keeps its environments' newest
+ * lines; they travel only when asked for (history) or while someone follows the environment. One string rather
+ * than an array of objects: Node's IPC channel serializes and parses whatever passes, and the supervisor relays it
+ * untouched.
  */
 export type AccessLines = string
 
@@ -31,17 +33,21 @@ export type ThrottleAnswer = readonly [allowed: boolean, retryAfterSeconds: numb
 /** Control plane → supervisor. */
 export type ControlMessage =
   /** Route changes; `full` replaces the whole table (environments not named are removed). */
-  {
-    readonly t: 'routes'
-    readonly seq: number
-    readonly full: boolean
-    readonly upserts: readonly EdgeRoute[]
-    readonly removes: readonly string[]
-    readonly secrets: SecretsUpdate
-    readonly challenges: ChallengesUpdate
-    /** Hosts whose certificate file changed (an ACME issuance): workers drop their cached TLS context. */
-    readonly certificates: readonly string[]
-  }
+  | {
+      readonly t: 'routes'
+      readonly seq: number
+      readonly full: boolean
+      readonly upserts: readonly EdgeRoute[]
+      readonly removes: readonly string[]
+      readonly secrets: SecretsUpdate
+      readonly challenges: ChallengesUpdate
+      /** Hosts whose certificate file changed (an ACME issuance): workers drop their cached TLS context. */
+      readonly certificates: readonly string[]
+    }
+  /** The environments someone follows with `palisade logs --follow` (the whole set each time). */
+  | { readonly t: 'follow'; readonly envIds: readonly string[] }
+  /** Every worker's kept access lines of an environment, answered by `access-history` with the same id. */
+  | { readonly t: 'access-history'; readonly id: number; readonly envId: string }
 
 /** Supervisor → control plane. */
 export type SupervisorToControl =
@@ -55,6 +61,8 @@ export type SupervisorToControl =
       readonly metrics: EdgeSnapshot | null
     }
   | { readonly t: 'workers'; readonly status: EdgeWorkersStatus }
+  /** The ready workers' kept lines (each worker's in order; a worker that did not answer in time is left out). */
+  | { readonly t: 'access-history'; readonly id: number; readonly lines: AccessLines }
 
 /** Supervisor → worker. */
 export type SupervisorToWorker =
@@ -64,6 +72,7 @@ export type SupervisorToWorker =
       readonly routes: readonly EdgeRoute[]
       readonly secrets: SecretsUpdate
       readonly challenges: ChallengesUpdate
+      readonly follow: readonly string[]
     }
   | {
       readonly t: 'delta'
@@ -80,6 +89,8 @@ export type SupervisorToWorker =
       readonly id: number
       readonly answers: readonly ThrottleAnswer[]
     }
+  | { readonly t: 'follow'; readonly envIds: readonly string[] }
+  | { readonly t: 'access-history'; readonly id: number; readonly envId: string }
   | { readonly t: 'stop' }
 
 /** Worker → supervisor. */
@@ -102,6 +113,7 @@ export type WorkerMessage =
       readonly metrics: EdgeSnapshot | null
     }
   | { readonly t: 'stats'; readonly stats: WorkerStats }
+  | { readonly t: 'access-history'; readonly id: number; readonly lines: AccessLines }
 
 /** What a worker says about itself every second. */
 export interface WorkerStats {

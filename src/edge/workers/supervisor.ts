@@ -49,6 +49,8 @@ const BEHIND_AFTER_MS = 5_000
 /** A control plane answering nothing about a routes change within this is not waited for any more. */
 const CONTROL_RESTART_MIN_MS = 500
 const CONTROL_RESTART_MAX_MS = 10_000
+/** A worker that has not sent its kept access lines within this is left out of the answer (busy or dying). */
+const HISTORY_WAIT_MS = 2_000
 
 /**
  * `palisade serve`'s first process: it owns the edge's listening sockets (the cluster module, each worker
@@ -79,6 +81,10 @@ export function runSupervisor(options: SupervisorOptions): void {
   let backlogAccess: string[] = []
   /** Edge counters that arrived while no control plane listened (counts are never dropped: they are small). */
   let backlogMetrics: EdgeSnapshot | null = null
+  /** Environments someone follows (the control plane's set; empty while it is away: its followers went with it). */
+  let follow: readonly string[] = []
+  /** The control plane's questions for kept access lines: the workers still to answer and what the others said. */
+  const histories = new Map<number, { waiting: Set<number>; parts: string[]; timer: NodeJS.Timeout }>()
 
   // Each worker accepts on the shared listening socket itself (no round-robin through this process).
   cluster.schedulingPolicy = cluster.SCHED_NONE
@@ -111,6 +117,8 @@ export function runSupervisor(options: SupervisorOptions): void {
     const state = workers.get(worker.id)
     workers.delete(worker.id)
     checkApplied()
+    // A question it had not answered goes on without it (its kept lines died with it).
+    for (const question of [...histories.keys()]) historyAnswer(question, worker.id, '')
     if (stopping) {
       if (workers.size === 0) finishStop()
       return
@@ -164,7 +172,35 @@ export function runSupervisor(options: SupervisorOptions): void {
       case 'stats':
         state.stats = raw.stats
         return
+      case 'access-history':
+        historyAnswer(raw.id, id, raw.lines)
+        return
     }
+  }
+
+  const historyAnswer = (question: number, workerId: number, lines: AccessLines): void => {
+    const h = histories.get(question)
+    if (!h || !h.waiting.delete(workerId)) return
+    if (lines !== '') h.parts.push(lines)
+    if (h.waiting.size === 0) finishHistory(question)
+  }
+  const finishHistory = (question: number): void => {
+    const h = histories.get(question)
+    if (!h) return
+    histories.delete(question)
+    clearTimeout(h.timer)
+    toControl({ t: 'access-history', id: question, lines: h.parts.join('\n') })
+  }
+  const askHistory = (question: number, envId: string): void => {
+    const asked = [...workers.values()].filter((s) => s.synced && s.worker.isConnected())
+    const timer = setTimeout(() => finishHistory(question), HISTORY_WAIT_MS)
+    histories.set(question, { waiting: new Set(asked.map((s) => s.worker.id)), parts: [], timer })
+    for (const s of asked) toWorker(s, { t: 'access-history', id: question, envId })
+    if (asked.length === 0) finishHistory(question)
+  }
+  const setFollow = (envIds: readonly string[]): void => {
+    follow = envIds
+    for (const s of workers.values()) if (s.synced) toWorker(s, { t: 'follow', envIds })
   }
 
   const keep = (waf: readonly WafEvent[], access: AccessLines, metrics: EdgeSnapshot | null): void => {
@@ -189,6 +225,7 @@ export function runSupervisor(options: SupervisorOptions): void {
       routes: [...routes.values()],
       secrets: [...secrets.entries()],
       challenges: [...challenges.entries()],
+      follow,
     })
   }
 
@@ -214,6 +251,9 @@ export function runSupervisor(options: SupervisorOptions): void {
     child.once('exit', (code, signal) => {
       if (control === child) control = null
       controlReady = false
+      for (const h of histories.values()) clearTimeout(h.timer)
+      histories.clear()
+      if (follow.length > 0) setFollow([])
       if (stopping) {
         if (workers.size === 0) finishStop()
         else for (const s of workers.values()) toWorker(s, { t: 'stop' })
@@ -234,6 +274,8 @@ export function runSupervisor(options: SupervisorOptions): void {
 
   const onControlMessage = (raw: unknown): void => {
     if (!isMessage<ControlMessage>(raw)) return
+    if (raw.t === 'follow') return setFollow(raw.envIds)
+    if (raw.t === 'access-history') return askHistory(raw.id, raw.envId)
     const removes = raw.full
       ? [...routes.keys()].filter((id) => !raw.upserts.some((r) => r.environmentId === id))
       : [...raw.removes]

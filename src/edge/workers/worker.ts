@@ -1,3 +1,4 @@
+import { KeyedRing } from '../../shared/keyed-ring.js'
 import { encodeAccessLine } from '../access-line.js'
 import { createEdge, type Edge } from '../edge.js'
 import { EdgeMetrics } from '../edge-metrics.js'
@@ -18,6 +19,8 @@ const EVENT_FLUSH_MS = 250
 const EVENT_FLUSH_COUNT = 2_000
 /** Bounds what a worker holds when the supervisor cannot keep up (memory exhaustion by a flood). */
 const EVENT_BUFFER_MAX = 50_000
+/** The newest access lines a worker keeps per environment for `palisade logs` (about 200 bytes each). */
+const ACCESS_LINES_KEPT = 1000
 
 export interface EdgeWorkerOptions {
   readonly edge: EdgeOptions
@@ -44,7 +47,10 @@ export async function runEdgeWorker(options: EdgeWorkerOptions): Promise<void> {
   const throttle = createIpcThrottle('edge', send, true)
   const loginThrottle = createIpcThrottle('login', send, false)
   let waf: WafEvent[] = []
-  /** Access-log lines (encodeAccessLine) as they are logged, joined into one string per message. */
+  /** Each environment's newest access lines (encodeAccessLine), sent when the control plane asks. */
+  const kept = new KeyedRing<string>(ACCESS_LINES_KEPT)
+  /** Environments someone follows: their new lines go out with each batch, joined into one string. */
+  let followed = new Set<string>()
   let access: string[] = []
   let requests = 0
   let version = 0
@@ -78,7 +84,11 @@ export async function runEdgeWorker(options: EdgeWorkerOptions): Promise<void> {
       requests++
       metrics.record(entry)
       // The line for `palisade logs`; a request no environment answered belongs to no tenant's log.
-      if (entry.environmentId !== null) push(access, encodeAccessLine(entry.environmentId, entry, Date.now()))
+      const envId = entry.environmentId
+      if (envId === null) return
+      const line = encodeAccessLine(envId, entry, Date.now())
+      kept.push(envId, line)
+      if (followed.has(envId)) push(access, line)
     },
     onWafEvent: (event) => push(waf, event),
     secretValues: (envId) => secrets.get(envId),
@@ -115,12 +125,16 @@ export async function runEdgeWorker(options: EdgeWorkerOptions): Promise<void> {
     switch (raw.t) {
       case 'snapshot': {
         const keep = new Set(raw.routes.map((r) => r.environmentId))
-        for (const r of edge.routes.list())
-          if (!keep.has(r.environmentId)) edge.routes.remove(r.environmentId)
+        for (const r of edge.routes.list()) {
+          if (keep.has(r.environmentId)) continue
+          edge.routes.remove(r.environmentId)
+          kept.forget(r.environmentId)
+        }
         secrets.clear()
         applySecrets(raw.secrets)
         applyChallenges(raw.challenges)
         for (const r of raw.routes) upsert(r)
+        followed = new Set(raw.follow ?? [])
         version = raw.version
         send({ t: 'applied', version })
         snapshotReady()
@@ -130,13 +144,22 @@ export async function runEdgeWorker(options: EdgeWorkerOptions): Promise<void> {
         applySecrets(raw.secrets)
         applyChallenges(raw.challenges)
         for (const host of raw.certificates) edge.forgetCertificate(host)
-        for (const id of raw.removes) edge.routes.remove(id)
+        for (const id of raw.removes) {
+          edge.routes.remove(id)
+          kept.forget(id)
+        }
         for (const r of raw.upserts) upsert(r)
         version = raw.version
         send({ t: 'applied', version })
         return
       case 'throttled':
         ;(raw.kind === 'edge' ? throttle : loginThrottle).answer(raw.id, raw.answers)
+        return
+      case 'follow':
+        followed = new Set(raw.envIds)
+        return
+      case 'access-history':
+        send({ t: 'access-history', id: raw.id, lines: kept.recent(raw.envId).join('\n') })
         return
       case 'stop':
         void stop()
