@@ -25,7 +25,6 @@ import type * as EdgeModule from '../../src/edge/index.js'
 import type { EdgeSnapshot } from '../../src/edge/index.js'
 import type * as MonitorModule from '../../src/monitor/index.js'
 import type * as LogModule from '../../src/shared/log.js'
-import type * as RingModule from '../../src/shared/keyed-ring.js'
 import { benchRoute } from '../support/bench-route.js'
 
 const dist = new URL('../../dist/', import.meta.url).href
@@ -92,18 +91,17 @@ if (role === 'control') {
   })
 } else {
   const { allowAllInspector } = (await import(`${dist}edge/allow-all-inspector.js`)) as typeof AllowAllModule
-  const { createEdge, EDGE_DEFAULT_LIMITS, EdgeMetrics, encodeAccessLine } = (await import(
+  const { AccessLineRing, createEdge, EDGE_DEFAULT_LIMITS, EdgeMetrics, encodeAccessLine } = (await import(
     `${dist}edge/index.js`
   )) as typeof EdgeModule
-  const { KeyedRing } = (await import(`${dist}shared/keyed-ring.js`)) as typeof RingModule
   const { createBufferedLogger, createLogger } = (await import(`${dist}shared/log.js`)) as typeof LogModule
   const dataDir = await mkdtemp(join(tmpdir(), 'palisade-bench-pipe-'))
   // The worker's access log, buffered and asynchronous as in serve (stderr, redirected to a file by the script).
   const access = createBufferedLogger({ level: 'info' })
   let feedOn = true
   const feedKind = process.env.BENCH_FEED ?? 'kept'
-  // As the worker: each environment's newest 1000 lines, kept for `palisade logs` (not with BENCH_FEED=metrics).
-  const kept = new KeyedRing<string>(1000)
+  // As the worker: each environment's newest lines, kept for `palisade logs` (not with BENCH_FEED=metrics).
+  const kept = new AccessLineRing()
   const keepLines = feedKind !== 'metrics'
   const sendLines = feedKind === 'followed'
   let lines: string[] = []

@@ -49,6 +49,7 @@ export {
 } from './edge-metrics.js'
 export { EdgeConfigError, EDGE_ERROR_CODES, type EdgeErrorCode } from './errors.js'
 export { accessLineEnvironment, decodeAccessLine, encodeAccessLine, type AccessLine } from './access-line.js'
+export { ACCESS_RING_BYTES, AccessLineRing } from './access-line-ring.js'
 export type {
   AccessLogEntry,
   EdgeAcmeOptions,

@@ -1,5 +1,5 @@
-import { KeyedRing } from '../../shared/keyed-ring.js'
 import { encodeAccessLine } from '../access-line.js'
+import { AccessLineRing } from '../access-line-ring.js'
 import { createEdge, type Edge } from '../edge.js'
 import { EdgeMetrics } from '../edge-metrics.js'
 import type { EdgeLogger, EdgeOptions, EdgeRoute, WafEvent } from '../types.js'
@@ -19,8 +19,6 @@ const EVENT_FLUSH_MS = 250
 const EVENT_FLUSH_COUNT = 2_000
 /** Bounds what a worker holds when the supervisor cannot keep up (memory exhaustion by a flood). */
 const EVENT_BUFFER_MAX = 50_000
-/** The newest access lines a worker keeps per environment for `palisade logs` (about 200 bytes each). */
-const ACCESS_LINES_KEPT = 1000
 
 export interface EdgeWorkerOptions {
   readonly edge: EdgeOptions
@@ -48,7 +46,7 @@ export async function runEdgeWorker(options: EdgeWorkerOptions): Promise<void> {
   const loginThrottle = createIpcThrottle('login', send, false)
   let waf: WafEvent[] = []
   /** Each environment's newest access lines (encodeAccessLine), sent when the control plane asks. */
-  const kept = new KeyedRing<string>(ACCESS_LINES_KEPT)
+  const kept = new AccessLineRing()
   /** Environments someone follows: their new lines go out with each batch, joined into one string. */
   let followed = new Set<string>()
   let access: string[] = []
