@@ -17,9 +17,11 @@ WORKERS=${WORKERS:-1}
 MIN_WORKERS=${MIN_WORKERS:-1}
 MIX=${MIX:-1}
 PROF=${PROF:-0}
-# Extra environment for A or B alone, e.g. A_ENV=BENCH_NO_LOG=1 (what the access log costs).
+# Extra environment for A or B alone, e.g. A_ENV=BENCH_NO_LOG=1 (what the access log costs); B_NODE_ARGS: Node/V8
+# flags for B alone (e.g. --single-threaded-gc; workers inherit them).
 A_ENV=${A_ENV:-}
 B_ENV=${B_ENV:-}
+B_NODE_ARGS=${B_NODE_ARGS:-}
 WORK=$(mktemp -d /tmp/palisade-bench-ab.XXXXXX)
 UP_PORT=19081 A_PORT=19082 B_PORT=19083 MIN_PORT=19085
 PIDS=()
@@ -58,7 +60,7 @@ PROF_ARGS=()
 (cd "$ROOT" && BENCH_WORKERS=$WORKERS BENCH_DIST=$BASE_DIST exec env $A_ENV node --import tsx bench/edge/edge-server.ts "$A_PORT" "$UP_PORT" "$WORK/a.log") &
 A_PID=$!
 PIDS+=($A_PID)
-(cd "$ROOT" && BENCH_WORKERS=$WORKERS exec env $B_ENV node "${PROF_ARGS[@]}" --import tsx bench/edge/edge-server.ts "$B_PORT" "$UP_PORT" "$WORK/b.log") &
+(cd "$ROOT" && BENCH_WORKERS=$WORKERS exec env $B_ENV node "${PROF_ARGS[@]}" $B_NODE_ARGS --import tsx bench/edge/edge-server.ts "$B_PORT" "$UP_PORT" "$WORK/b.log") &
 B_PID=$!
 PIDS+=($B_PID)
 (cd "$ROOT" && BENCH_WORKERS=$MIN_WORKERS exec node --import tsx bench/edge/minimal-proxy.ts "$MIN_PORT" "$UP_PORT") &
