@@ -29,6 +29,21 @@ function controlPlanePid(rig: CrashRig): number {
   }
 }
 
+/** kill -9 of the control plane `cp`; resolves once the supervisor's new one answers the API. */
+async function killControlPlane(rig: CrashRig, cp: number): Promise<void> {
+  process.kill(cp, 'SIGKILL')
+  await eventually(
+    async () => {
+      const now = controlPlanePid(rig)
+      if (now === cp || now === 0) return undefined
+      const h = await rig.api('GET', '/v1/health').catch(() => null)
+      return h?.status === 200 ? true : undefined
+    },
+    240_000,
+    'a new control plane',
+  )
+}
+
 /** `concurrency` loops of GETs, each on a new connection (the kernel spreads them over the workers). */
 function startLoad(
   port: number,
@@ -246,18 +261,8 @@ test('palisade serve runs the edge in worker processes that survive the control 
     const cp = controlPlanePid(rig)
     const load = startLoad(rig.edgePort, host, 8)
     await sleep(500)
-    process.kill(cp, 'SIGKILL')
     // The supervisor starts a new control plane; the workers keep serving and resync without a restart.
-    await eventually(
-      async () => {
-        const now = controlPlanePid(rig)
-        if (now === cp || now === 0) return undefined
-        const h = await rig.api('GET', '/v1/health').catch(() => null)
-        return h?.status === 200 ? true : undefined
-      },
-      240_000,
-      'a new control plane',
-    )
+    await killControlPlane(rig, cp)
     await sleep(1_500)
     const result = await load.stop()
     assert.equal(result.failed, 0, result.failures.join('\n'))
@@ -288,17 +293,7 @@ test('palisade serve runs the edge in worker processes that survive the control 
     for (let i = 0; i < 4; i++)
       await httpGet(rig.edgePort, host, `${keptPath}?i=${i}`, { accept: 'text/plain' })
     const cp = controlPlanePid(rig)
-    process.kill(cp, 'SIGKILL')
-    await eventually(
-      async () => {
-        const now = controlPlanePid(rig)
-        if (now === cp || now === 0) return undefined
-        const h = await rig.api('GET', '/v1/health').catch(() => null)
-        return h?.status === 200 ? true : undefined
-      },
-      240_000,
-      'a new control plane',
-    )
+    await killControlPlane(rig, cp)
     const kept = await rig.cli(['logs', envId, '--source', 'access', '--path', keptPath, '--lines', '100'])
     assert.equal(kept.code, 0, kept.stderr)
     assert.equal((kept.stdout.match(new RegExp(`access GET ${keptPath}`, 'g')) ?? []).length, 4, kept.stdout)
