@@ -14,4 +14,6 @@ export const SERVICE_ERRORS = {
   backupCorrupt: 'PAL_SERVICE_BACKUP_CORRUPT',
   backupTooLarge: 'PAL_SERVICE_BACKUP_TOO_LARGE',
   backupForeign: 'PAL_SERVICE_BACKUP_NOT_IMPORTABLE',
+  logsNotFollowable: 'PAL_SERVICE_LOGS_NOT_FOLLOWABLE',
+  tooManyFollowers: 'PAL_SERVICE_LOGS_TOO_MANY_FOLLOWERS',
 } as const

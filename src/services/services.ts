@@ -12,6 +12,7 @@ import {
   InternalError,
   InvalidError,
   NotFoundError,
+  ThrottledError,
   UnavailableError,
 } from '../shared/errors.js'
 import { crashPoint } from '../shared/crash-point.js'
@@ -153,6 +154,12 @@ export interface ServicesDeps {
       open(environmentId: string, serviceId: string): number
       size(environmentId: string, serviceId: string): number
       read(environmentId: string, serviceId: string, maxBytes: number, from?: number): string
+      readSince(
+        environmentId: string,
+        serviceId: string,
+        from: number,
+        maxBytes: number,
+      ): { buf: Buffer; next: number }
       cap(environmentId: string, serviceId: string): boolean
       remove(environmentId: string, serviceId: string): void
     }
@@ -267,6 +274,12 @@ function outputOf(files: OutputFiles, environmentId: string, serviceId: string):
 
 /** Most lines of a server's output one request reads. */
 export const SERVICE_LOG_LINES_MAX = 5000
+/** Followers of one service's output, and of all services' together (each holds a connection and a timer). */
+export const SERVICE_LOG_FOLLOWERS_PER_SERVICE = 10
+export const SERVICE_LOG_FOLLOWERS_MAX = 200
+/** How often a follower looks for new output, and the most it sends from one look. */
+const FOLLOW_POLL_MS = 500
+const FOLLOW_READ_MAX = 1 << 20
 
 const sealContext = (serviceId: string): string => `service:${serviceId}:credentials`
 
@@ -600,6 +613,25 @@ export function createServices(deps: ServicesDeps) {
     live.delete(id)
   }
 
+  /** Followers of each service's output (`followLogs`), and of all services. */
+  const logFollowers = new Map<string, number>()
+  let allLogFollowers = 0
+
+  /** The last `lines` lines of a service's server output (its output file, or what this control plane's server wrote). */
+  function lastLines(r: ServicesTable, lines: number): string[] {
+    if (!Number.isInteger(lines) || lines < 0 || lines > SERVICE_LOG_LINES_MAX)
+      throw invalid('lines', `must be an integer from 0 to ${SERVICE_LOG_LINES_MAX}`)
+    if (lines === 0) return []
+    const files = deps.serverGuard?.output
+    // 200 bytes a line on average is plenty for engines' log lines; the file is capped anyway.
+    const text = files
+      ? files.read(r.environment_id, r.id, Math.min(lines * 200, 4 << 20))
+      : (live.get(r.id)?.supervised.output() ?? '')
+    const all = text.split('\n')
+    if (all.at(-1) === '') all.pop()
+    return all.slice(-lines)
+  }
+
   async function loadService(
     principal: Principal,
     id: string,
@@ -728,17 +760,77 @@ export function createServices(deps: ServicesDeps) {
      * while no control plane ran; without one (no records directory), what this control plane's server wrote.
      */
     async logs(principal: Principal, id: string, lines: number): Promise<{ lines: string[] }> {
-      if (!Number.isInteger(lines) || lines < 1 || lines > SERVICE_LOG_LINES_MAX)
-        throw invalid('lines', `must be an integer from 1 to ${SERVICE_LOG_LINES_MAX}`)
+      if (lines === 0) throw invalid('lines', `must be an integer from 1 to ${SERVICE_LOG_LINES_MAX}`)
+      const r = await loadService(principal, id, 'service.read')
+      return { lines: lastLines(r, lines) }
+    },
+
+    /**
+     * Follows the service's server output: the last `lines` lines, then each new whole line as the server writes
+     * it (the output file is looked at twice a second; a file emptied by the size cap is read from its start),
+     * until the returned function is called. Needs the output files (`palisade serve` keeps them).
+     */
+    async followLogs(
+      principal: Principal,
+      id: string,
+      lines: number,
+      onLine: (line: string) => void,
+    ): Promise<() => void> {
       const r = await loadService(principal, id, 'service.read')
       const files = deps.serverGuard?.output
-      // 200 bytes a line on average is plenty for engines' log lines; the file is capped anyway.
-      const text = files
-        ? files.read(r.environment_id, r.id, Math.min(lines * 200, 4 << 20))
-        : (live.get(r.id)?.supervised.output() ?? '')
-      const all = text.split('\n')
-      if (all.at(-1) === '') all.pop()
-      return { lines: all.slice(-lines) }
+      if (!files)
+        throw new ConflictError(
+          SERVICE_ERRORS.logsNotFollowable,
+          "this installation keeps no service output files (palisade serve does): the output can't be followed",
+        )
+      if (
+        (logFollowers.get(r.id) ?? 0) >= SERVICE_LOG_FOLLOWERS_PER_SERVICE ||
+        allLogFollowers >= SERVICE_LOG_FOLLOWERS_MAX
+      )
+        throw new ThrottledError(
+          SERVICE_ERRORS.tooManyFollowers,
+          'too many followers of this output; retry later',
+          {
+            retryAfter: 10,
+            publicCode: 'too_many_followers',
+          },
+        )
+      // Where new output starts, taken before the history is read: a line written in between is shown twice at
+      // worst, never lost.
+      let next = files.size(r.environment_id, r.id)
+      for (const line of lastLines(r, lines)) onLine(line)
+      logFollowers.set(r.id, (logFollowers.get(r.id) ?? 0) + 1)
+      allLogFollowers++
+      let partial = Buffer.alloc(0)
+      const look = (): void => {
+        const got = files.readSince(r.environment_id, r.id, next, FOLLOW_READ_MAX)
+        next = got.next
+        if (got.buf.length === 0) return
+        const bytes = Buffer.concat([partial, got.buf])
+        const end = bytes.lastIndexOf(0x0a)
+        // A line not finished yet waits for its end (at most 64 KiB of it is kept).
+        partial = Buffer.from(bytes.subarray(end + 1).subarray(-65_536))
+        if (end < 0) return
+        for (const line of bytes.toString('utf8', 0, end).split('\n')) onLine(line)
+      }
+      const timer = setInterval(() => {
+        try {
+          look()
+        } catch (err) {
+          deps.logger?.warn({ err, serviceId: r.id }, 'reading a service output for a follower failed')
+        }
+      }, FOLLOW_POLL_MS)
+      timer.unref()
+      let stopped = false
+      return () => {
+        if (stopped) return
+        stopped = true
+        clearInterval(timer)
+        allLogFollowers--
+        const n = (logFollowers.get(r.id) ?? 1) - 1
+        if (n > 0) logFollowers.set(r.id, n)
+        else logFollowers.delete(r.id)
+      }
     },
 
     /**

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { existsSync, readlinkSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { describe, test } from 'node:test'
@@ -6,9 +7,12 @@ import { createProcessRecords } from '../../src/deploy/index.js'
 import { processesOf } from '../../src/deploy/drivers/local/process-records.js'
 import { eventually } from '../../src/deploy/testing.js'
 import { environmentUser, redisCli, runClient } from '../services-helpers.js'
+import { cliEntry } from '../support/processes.js'
 import { checkInvariants, commitVersion, crashThenRestart, createCrashRig, type Json } from './harness.js'
 
 const root = process.getuid?.() === 0
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 /**
  * Issue #19, services: `palisade serve` killed with SIGKILL while a Redis service is provisioned (before its
@@ -198,6 +202,42 @@ describe('crash safety: kill -9 during service changes', { skip: !root && 'needs
         assert.equal((await rig.api('GET', '/v1/services/svc_00000000000000000000/logs')).status, 404)
         const bad = await rig.cli(['services', 'logs', db, '-n', 'x'])
         assert.notEqual(bad.code, 0)
+
+        // Following: the CLI prints each line the server writes from now on, once.
+        const token = (rig.auth()['authorization'] ?? '').replace(/^Bearer /, '')
+        const follower = spawn(
+          process.execPath,
+          [...cliEntry(), 'services', 'logs', db, '--follow', '-n', '0'],
+          {
+            env: {
+              PATH: process.env['PATH'] ?? '',
+              PALISADE_API_URL: rig.apiUrl,
+              PALISADE_TOKEN: token,
+              HOME: '/nonexistent',
+            },
+            stdio: ['ignore', 'pipe', 'pipe'],
+          },
+        )
+        t.after(() => follower.kill('SIGKILL'))
+        let followed = ''
+        follower.stdout.setEncoding('utf8').on('data', (d: string) => (followed += d))
+        follower.stderr.setEncoding('utf8').on('data', (d: string) => (followed += d))
+        await sleep(1_500) // the follow starts where the file ends when the request arrives
+        const live = `crash_followed_${Date.now()}`
+        await failQuery(live)
+        await eventually(
+          () => errorLines(followed.split('\n'), live).length === 1,
+          15_000,
+          `the followed line (got: ${followed.slice(0, 400)})`,
+        )
+        await sleep(1_200)
+        assert.equal(errorLines(followed.split('\n'), live).length, 1, 'once')
+        assert.equal(
+          errorLines(followed.split('\n'), downAgain).length,
+          0,
+          'only what came after the start (-n 0)',
+        )
+        follower.kill('SIGTERM')
       },
     )
   })

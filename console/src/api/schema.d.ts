@@ -674,7 +674,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The last lines of the service's server output (also what a server adopted after a control-plane crash wrote) */
+        /** The last lines of the service's server output (also what a server adopted after a control-plane crash wrote); follow=true streams new lines as text */
         get: operations["getV1ServicesIdLogs"];
         put?: never;
         post?: never;
@@ -4229,6 +4229,7 @@ export interface operations {
         parameters: {
             query?: {
                 lines?: number;
+                follow?: boolean;
             };
             header?: never;
             path: {

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
+import { PassThrough } from 'node:stream'
 import {
   BACKUP_ORIGINS,
   BACKUP_STATUSES,
@@ -133,6 +134,12 @@ export function registerServiceRoutes(app: FastifyInstance, services: Services):
     },
     async (request) => services.get(principalOf(request), (request.params as { id: string }).id),
   )
+  // Followed outputs never end by themselves: they are ended when the API closes (else closing waits forever).
+  const streams = new Set<PassThrough>()
+  app.addHook('preClose', (done) => {
+    for (const s of streams) s.end()
+    done()
+  })
   app.get(
     '/v1/services/:id/logs',
     {
@@ -140,7 +147,7 @@ export function registerServiceRoutes(app: FastifyInstance, services: Services):
         meta: {
           auth: 'required',
           summary:
-            "The last lines of the service's server output (also what a server adopted after a control-plane crash wrote)",
+            "The last lines of the service's server output (also what a server adopted after a control-plane crash wrote); follow=true streams new lines as text",
         },
       },
       schema: {
@@ -148,21 +155,38 @@ export function registerServiceRoutes(app: FastifyInstance, services: Services):
         querystring: Strict({
           lines: Type.Optional(
             Type.Integer({
-              minimum: 1,
+              minimum: 0,
               maximum: SERVICE_LOG_LINES_MAX,
-              description: 'how many of the last lines (default 100)',
+              description: 'how many of the last lines (default 100; 0 only with follow)',
+            }),
+          ),
+          follow: Type.Optional(
+            Type.Boolean({
+              description:
+                'keep the response open (text/plain, one line each) and send new lines as they come',
             }),
           ),
         }),
         response: { 200: Type.Object({ lines: Type.Array(Type.String()) }) },
       },
     },
-    async (request) =>
-      services.logs(
-        principalOf(request),
-        (request.params as { id: string }).id,
-        (request.query as { lines?: number }).lines ?? 100,
-      ),
+    async (request, reply) => {
+      const { id } = request.params as { id: string }
+      const q = request.query as { lines?: number; follow?: boolean }
+      if (!q.follow) return services.logs(principalOf(request), id, q.lines ?? 100)
+      const out = new PassThrough()
+      const stop = await services.followLogs(principalOf(request), id, q.lines ?? 100, (line) =>
+        out.write(line + '\n'),
+      )
+      streams.add(out)
+      out.on('close', () => {
+        streams.delete(out)
+        stop()
+      })
+      if (request.raw.destroyed) out.end()
+      request.raw.on('close', () => out.end())
+      return reply.type('text/plain; charset=utf-8').send(out)
+    },
   )
   app.delete(
     '/v1/services/:id',

@@ -40,9 +40,16 @@ export function safeText(text: string): string {
   return text.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '?')
 }
 
-/** Streams a log (`follow=true`) to stdout until the server ends it. */
-export async function streamLog(client: ApiClient, path: string, untilFinished = false): Promise<void> {
-  const res = await client.raw('GET', `${path}?follow=true${untilFinished ? '&untilFinished=true' : ''}`)
+/** Streams a log (`follow=true` and `query`) to stdout until the server ends it. */
+export async function streamLog(
+  client: ApiClient,
+  path: string,
+  query: Record<string, string> = {},
+): Promise<void> {
+  const res = await client.raw(
+    'GET',
+    `${path}?${new URLSearchParams({ follow: 'true', ...query }).toString()}`,
+  )
   if (!res.ok || !res.body)
     throw new ApiError(
       res.status,
@@ -57,7 +64,7 @@ export async function streamLog(client: ApiClient, path: string, untilFinished =
 
 /** Follows a deployment's log, then reports its outcome; a failed deployment is exit code 1. */
 export async function followDeployment(client: ApiClient, cmd: Command, d: Deployment): Promise<void> {
-  if (!wantsJson(cmd)) await streamLog(client, `/v1/deployments/${d.id}/logs`, true)
+  if (!wantsJson(cmd)) await streamLog(client, `/v1/deployments/${d.id}/logs`, { untilFinished: 'true' })
   let final = await client.request<Deployment>('GET', `/v1/deployments/${d.id}`)
   while (final.status !== 'succeeded' && final.status !== 'failed') {
     await new Promise((r) => setTimeout(r, 500))

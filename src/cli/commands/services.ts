@@ -2,7 +2,7 @@ import { Command } from 'commander'
 import { createClient } from '../client.js'
 import { done, print, wantsJson } from '../output.js'
 import { UsageError, resolveEnvironment } from '../resolve.js'
-import { safeText } from './deploy.js'
+import { safeText, streamLog } from './deploy.js'
 
 interface Service {
   id: string
@@ -99,14 +99,14 @@ export function servicesCommand(): Command {
     .command('logs <id>')
     .description("the last lines of the service's server output")
     .option('-n, --lines <n>', 'how many lines (default 100, at most 5000)')
-    .action(async (id: string, o: { lines?: string }, c: Command) => {
+    .option('-f, --follow', 'keep printing new lines as the server writes them (Ctrl-C ends)')
+    .action(async (id: string, o: { lines?: string; follow?: boolean }, c: Command) => {
       if (o.lines !== undefined && !/^\d{1,4}$/.test(o.lines))
         throw new UsageError('--lines must be a number from 1 to 5000')
+      const path = `/v1/services/${encodeURIComponent(id)}/logs`
+      if (o.follow) return streamLog(createClient(), path, { lines: o.lines ?? '100' })
       const q = o.lines === undefined ? '' : `?lines=${o.lines}`
-      const res = await createClient().request<{ lines: string[] }>(
-        'GET',
-        `/v1/services/${encodeURIComponent(id)}/logs${q}`,
-      )
+      const res = await createClient().request<{ lines: string[] }>('GET', `${path}${q}`)
       if (wantsJson(c)) print(c, res)
       else for (const line of res.lines) process.stdout.write(safeText(line) + '\n')
     })

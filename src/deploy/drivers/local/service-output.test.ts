@@ -52,6 +52,31 @@ describe('service output files', () => {
     assert.equal(out.read(ENV, SVC, 1024, from), 'third\n')
   })
 
+  test('readSince gives what came after an offset and where to go on; after a cut it starts again', async (t) => {
+    const data = scratch(t)
+    const out = createServiceOutput(data, 64)
+    assert.deepEqual(out.readSince(ENV, SVC, 0, 1024), { buf: Buffer.alloc(0), next: 0 }, 'no file yet')
+    const fd = out.open(ENV, SVC)
+    await writer(fd, 'echo one')
+    let got = out.readSince(ENV, SVC, 0, 1024)
+    assert.equal(got.buf.toString(), 'one\n')
+    await writer(fd, 'echo two')
+    got = out.readSince(ENV, SVC, got.next, 1024)
+    assert.deepEqual([got.buf.toString(), got.next], ['two\n', 8])
+    assert.equal(out.readSince(ENV, SVC, got.next, 1024).buf.length, 0, 'nothing new')
+    // More than asked for: the newest bytes.
+    await writer(fd, 'echo 0123456789')
+    assert.equal(out.readSince(ENV, SVC, got.next, 5).buf.toString(), '6789\n')
+    // The cap empties the file: a reader past its new end starts again at 0.
+    await writer(fd, 'i=0; while [ $i -lt 10 ]; do echo xxxxxxxxxx; i=$((i+1)); done')
+    const before = out.size(ENV, SVC)
+    assert.equal(out.cap(ENV, SVC), true)
+    await writer(fd, 'echo fresh')
+    closeSync(fd)
+    got = out.readSince(ENV, SVC, before, 1024)
+    assert.deepEqual([got.buf.toString(), got.next], ['fresh\n', 6])
+  })
+
   test('past the cap the file moves to .1 and the writer goes on at the start, with no hole', async (t) => {
     const data = scratch(t)
     const cap = 4096

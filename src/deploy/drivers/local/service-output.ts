@@ -66,11 +66,20 @@ export function createServiceOutput(dataDir: string, capBytes: number = SERVICE_
    * them (after `from`) were left out.
    */
   const readFrom = (file: string, from: number, max: number): { buf: Buffer; cut: boolean } => {
+    const { buf, start, first } = readRange(file, from, max)
+    return { buf, cut: start > first }
+  }
+  /** The bytes of `file` from `start` (at least `from`, or 0 when the file is shorter now) to its end, at most `max`. */
+  const readRange = (
+    file: string,
+    from: number,
+    max: number,
+  ): { buf: Buffer; start: number; first: number } => {
     let fd: number
     try {
       fd = openPlain(file, constants.O_RDONLY)
     } catch {
-      return { buf: Buffer.alloc(0), cut: false }
+      return { buf: Buffer.alloc(0), start: 0, first: 0 }
     }
     try {
       const size = fstatSync(fd).size
@@ -84,7 +93,7 @@ export function createServiceOutput(dataDir: string, capBytes: number = SERVICE_
         if (n === 0) break
         got += n
       }
-      return { buf: buf.subarray(0, got), cut: start > first }
+      return { buf: buf.subarray(0, got), start, first }
     } finally {
       closeSync(fd)
     }
@@ -118,6 +127,19 @@ export function createServiceOutput(dataDir: string, capBytes: number = SERVICE_
       // Cut in the middle of a line (or of a character): that partial line is left out.
       const cut = older.buf.length > 0 ? older.cut : current.cut
       return cut && text.includes('\n') ? text.slice(text.indexOf('\n') + 1) : text
+    },
+    /**
+     * What was written to the current file since byte `from` (at most the last `maxBytes` of it), and where the
+     * next read starts. A file emptied by the cap since `from` (it is shorter now) is read from its start.
+     */
+    readSince(
+      environmentId: string,
+      serviceId: string,
+      from: number,
+      maxBytes: number,
+    ): { buf: Buffer; next: number } {
+      const { buf, start } = readRange(fileOf(environmentId, serviceId), from, maxBytes)
+      return { buf, next: start + buf.length }
     },
     /**
      * Past the cap: the file is copied to `.log.1` and emptied in place (the server keeps its descriptor;
