@@ -137,6 +137,9 @@ test('a follower gets the kept lines, then live ones; a line in both is shown on
   answer([r1, r2])
   const stop = await following
   assert.deepEqual(seen, ['app booted', 'access r1', 'access r2', 'access r3', 'app served /3'])
+  // A worker's batch can bring a line after the history that held it: still shown once.
+  sources.access.push(entryOf('env_a', 'r1', '/1'), Date.now())
+  assert.equal(seen.length, 5)
   sources.access.push(entryOf('env_a', 'r4', '/4'), Date.now())
   sources.access.push(entryOf('env_b', 'x1', '/4'), Date.now())
   assert.equal(seen.at(-1), 'access r4')

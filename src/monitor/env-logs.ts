@@ -105,6 +105,8 @@ export interface EnvLogSources {
 }
 
 let followers = 0
+/** How long after a follow's history a live line may still be one of it (a few edge-worker batches). */
+const HISTORY_OVERLAP_MS = 5_000
 
 /** The newest `lines` lines of the current release's output (app output has no timestamps on disk: `since` does not apply). */
 function appHistory(sources: EnvLogSources, envId: string, f: EnvLogFilter): EnvLogLine[] {
@@ -150,10 +152,22 @@ export async function followEnvLog(
   followers++
   /** Live lines that arrive before the history is out. */
   let waiting: EnvLogLine[] | null = []
+  /**
+   * Request ids of the history's access lines, kept for a while after it: an edge worker sends a followed line
+   * with its next batch (250 ms), which can come after a history that already held it.
+   */
+  let shown: Set<string> | null = null
+  let shownUntil = 0
   const emit = (line: EnvLogLine): void => {
     if (waiting) {
       if (waiting.length < MAX_LINES) waiting.push(line)
-    } else onLine(line)
+      return
+    }
+    if (shown && line.source === 'access') {
+      if (sources.now() > shownUntil) shown = null
+      else if (shown.has(line.requestId)) return
+    }
+    onLine(line)
   }
   const stops: Array<() => void> = []
   if (f.access)
@@ -200,12 +214,13 @@ export async function followEnvLog(
   }
   try {
     const access = await accessHistory(sources, envId, f)
-    const shown = new Set(access.map((l) => (l.source === 'access' ? l.requestId : '')))
+    shown = new Set(access.map((l) => (l.source === 'access' ? l.requestId : '')))
+    shownUntil = sources.now() + HISTORY_OVERLAP_MS
     for (const l of app) onLine(l)
     for (const l of access) onLine(l)
     const live = waiting
     waiting = null
-    for (const l of live) if (l.source !== 'access' || !shown.has(l.requestId)) onLine(l)
+    for (const l of live) emit(l)
   } catch (err) {
     stop()
     throw err
