@@ -176,7 +176,10 @@ test('palisade serve runs the edge in worker processes that survive the control 
     const perWorker = rows.filter((r) => r.check.startsWith('edge-worker '))
     assert.equal(perWorker.length, WORKERS)
     for (const r of perWorker)
-      assert.match(r.detail, /snapshot \d+, \d+ requests, \d+ MiB rss .*WAF memory budget/)
+      assert.match(
+        r.detail,
+        /snapshot \d+, \d+ requests, \d+ MiB rss .*WAF memory budget .*access lines \d+ KiB/,
+      )
   })
 
   const accessPath = `/access-${process.pid}`

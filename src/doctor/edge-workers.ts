@@ -54,7 +54,9 @@ export function checkEdgeWorkers(dataDir: string, now: Date = new Date()): Check
       detail:
         `${w.ready ? 'serving' : 'starting'} snapshot ${w.version}, ${w.requests} requests, ` +
         `${Math.round(w.rssBytes / MIB)} MiB rss (${Math.round(w.heapUsedBytes / MIB)} MiB heap), ` +
-        `WAF memory budget ${Math.round(w.wafMemoryBudget / MIB)} Mi units, up ${Math.round(w.uptimeMs / 1000)} s`,
+        `WAF memory budget ${Math.round(w.wafMemoryBudget / MIB)} Mi units, ` +
+        // Workers of an older build report no access-line bytes.
+        `access lines ${Math.round((w.accessLineBytes ?? 0) / 1024)} KiB, up ${Math.round(w.uptimeMs / 1000)} s`,
     })
   return rows
 }

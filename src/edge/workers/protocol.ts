@@ -123,6 +123,8 @@ export interface WorkerStats {
   readonly heapUsedBytes: number
   /** The budget of what this worker's compiled WAFs may remember, in memory units (waf-rules.ts). */
   readonly wafMemoryBudget: number
+  /** Bytes this worker holds of environments' access lines for `palisade logs` (access-line-ring.ts). */
+  readonly accessLineBytes: number
   /** Events this worker dropped because its buffer was full. */
   readonly droppedEvents: number
 }

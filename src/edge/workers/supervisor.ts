@@ -345,6 +345,7 @@ export function runSupervisor(options: SupervisorOptions): void {
           rssBytes: 0,
           heapUsedBytes: 0,
           wafMemoryBudget: 0,
+          accessLineBytes: 0,
           droppedEvents: 0,
         }
         return {

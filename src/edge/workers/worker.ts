@@ -201,6 +201,7 @@ export async function runEdgeWorker(options: EdgeWorkerOptions): Promise<void> {
         rssBytes: mem.rss,
         heapUsedBytes: mem.heapUsed,
         wafMemoryBudget: WAF_MEMORY_BUDGET_UNITS,
+        accessLineBytes: kept.bytes(),
         droppedEvents: dropped,
       },
     })
