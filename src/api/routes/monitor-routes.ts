@@ -1,4 +1,3 @@
-import { PassThrough } from 'node:stream'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { Database, Kysely } from '../../store/index.js'
@@ -6,6 +5,7 @@ import type { Tenancy } from '../../tenancy/index.js'
 import { MONITOR_ERRORS, type EnvLogLine, type Monitor } from '../../monitor/index.js'
 import { UnauthenticatedError } from '../../shared/errors.js'
 import { contextOf, principalOf } from '../context.js'
+import { followStreams } from '../follow-streams.js'
 import { Id, Name, Strict } from '../schemas.js'
 
 export interface MonitorRouteDeps {
@@ -67,12 +67,7 @@ const HealthSchema = Type.Object({
 
 export function registerMonitorRoutes(app: FastifyInstance, deps: MonitorRouteDeps): void {
   const { monitor } = deps
-  // Followed logs never end by themselves: they are ended when the API closes (else closing waits forever).
-  const streams = new Set<PassThrough>()
-  app.addHook('preClose', (done) => {
-    for (const s of streams) s.end()
-    done()
-  })
+  const follow = followStreams(app)
   app.get(
     '/metrics',
     {
@@ -159,24 +154,10 @@ export function registerMonitorRoutes(app: FastifyInstance, deps: MonitorRouteDe
         const lines = await monitor.readLog(id, query)
         return reply.type('application/x-ndjson').send(lines.map(encode).join(''))
       }
-      const out = new PassThrough()
-      const stop = await monitor.followLog(id, query, (line) => out.write(encode(line)))
-      streams.add(out)
-      out.on('close', () => {
-        streams.delete(out)
-        stop()
-      })
-      // The client may have gone while the history was gathered: 'close' has fired already then.
-      if (request.raw.destroyed) {
-        stop()
-        out.end()
-      }
-      request.raw.on('close', () => {
-        stop()
-        out.end()
-      })
-      void reply.type('application/x-ndjson')
-      return reply.send(out)
+      const out = await follow(request, (stream) =>
+        monitor.followLog(id, query, (line) => stream.write(encode(line))),
+      )
+      return reply.type('application/x-ndjson').send(out)
     },
   )
 

@@ -1,6 +1,5 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
-import { PassThrough } from 'node:stream'
 import {
   BACKUP_ORIGINS,
   BACKUP_STATUSES,
@@ -12,6 +11,7 @@ import {
   type Services,
 } from '../../services/index.js'
 import { contextOf, principalOf } from '../context.js'
+import { followStreams } from '../follow-streams.js'
 import { Id, Name, PageOf, Strict, Timestamp } from '../schemas.js'
 
 const ServiceType = Type.Union(SERVICE_TYPES.map((t) => Type.Literal(t)))
@@ -134,12 +134,7 @@ export function registerServiceRoutes(app: FastifyInstance, services: Services):
     },
     async (request) => services.get(principalOf(request), (request.params as { id: string }).id),
   )
-  // Followed outputs never end by themselves: they are ended when the API closes (else closing waits forever).
-  const streams = new Set<PassThrough>()
-  app.addHook('preClose', (done) => {
-    for (const s of streams) s.end()
-    done()
-  })
+  const follow = followStreams(app)
   app.get(
     '/v1/services/:id/logs',
     {
@@ -174,17 +169,9 @@ export function registerServiceRoutes(app: FastifyInstance, services: Services):
       const { id } = request.params as { id: string }
       const q = request.query as { lines?: number; follow?: boolean }
       if (!q.follow) return services.logs(principalOf(request), id, q.lines ?? 100)
-      const out = new PassThrough()
-      const stop = await services.followLogs(principalOf(request), id, q.lines ?? 100, (line) =>
-        out.write(line + '\n'),
+      const out = await follow(request, (stream) =>
+        services.followLogs(principalOf(request), id, q.lines ?? 100, (line) => stream.write(line + '\n')),
       )
-      streams.add(out)
-      out.on('close', () => {
-        streams.delete(out)
-        stop()
-      })
-      if (request.raw.destroyed) out.end()
-      request.raw.on('close', () => out.end())
       return reply.type('text/plain; charset=utf-8').send(out)
     },
   )
