@@ -10,8 +10,8 @@ export type { AccessLine }
 
 type Listener = (line: AccessLine) => void
 
-/** The newest lines of each environment an edge keeps for `palisade logs` (in each worker, or here in-process). */
-export const ACCESS_LINES_KEPT = 1000
+/** The newest lines of each environment an in-process edge keeps for `palisade logs` (workers: access-line-ring.ts). */
+const ACCESS_LINES_KEPT = 1000
 
 export function accessLineOf(entry: AccessLogEntry, at: number): AccessLine {
   return {
