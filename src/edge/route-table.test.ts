@@ -1,21 +1,16 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { normalizeHost, RouteTable } from './route-table.js'
+import { testRoute } from './testing.js'
 import type { EdgeRoute } from './types.js'
 
 function route(environmentId: string, hosts: string[], port = 1): EdgeRoute {
-  return {
+  return testRoute({
     environmentId,
     workspaceId: 'ws',
     hosts,
     target: { kind: 'proxy', upstream: { host: '127.0.0.1', port } },
-    maintenance: false,
-    access: { ipAllow: [], basicAuth: null },
-    throttle: { requestsPerSecond: 0, burst: 0 },
-    waf: {},
-    httpsRedirect: false,
-    hsts: false,
-  }
+  })
 }
 
 test('host names are lowercased and stripped of port and trailing dot; junk becomes empty', () => {

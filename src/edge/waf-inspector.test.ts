@@ -1,21 +1,11 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { baselineRuleSet, createWaf, DEFAULT_WAF_SETTINGS } from '../waf/index.js'
-import type { EdgeRoute, InspectedRequest } from './types.js'
+import type { InspectedRequest } from './types.js'
+import { testRoute } from './testing.js'
 import { createWafInspector } from './waf-inspector.js'
 
-const route: EdgeRoute = {
-  environmentId: 'env_w',
-  workspaceId: 'ws_w',
-  hosts: ['w.localhost'],
-  target: { kind: 'none' },
-  maintenance: false,
-  access: { ipAllow: [], basicAuth: null },
-  throttle: { requestsPerSecond: 0, burst: 0 },
-  waf: {},
-  httpsRedirect: false,
-  hsts: false,
-}
+const route = testRoute({ environmentId: 'env_w', workspaceId: 'ws_w', hosts: ['w.localhost'] })
 
 function request(uri: string, body: string | null = null): InspectedRequest {
   return {
