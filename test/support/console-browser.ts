@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
-import { cliEntry, freePort, REPO } from './processes.js'
+import { REPO, spawnServer, type ServerProcess } from './processes.js'
 
 /** Debian's chromium (PALISADE_CHROMIUM overrides), driven headless by playwright-core. */
 export const CHROMIUM = process.env['PALISADE_CHROMIUM'] ?? '/usr/bin/chromium'
@@ -25,53 +24,11 @@ const FLAGS = [
   '--disable-sync',
 ]
 
-export interface ServerProcess {
-  readonly apiUrl: string
-  stop(): Promise<void>
-  output(): string
-}
+export type { ServerProcess } from './processes.js'
 
-/**
- * `palisade serve` as test/support/processes.ts starts it (the build when it is up to date: `cliEntry`), waiting
- * up to two minutes for /v1/health: on a loaded machine a tsx compile of the whole server takes longer than 20 s.
- */
-export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
-  const port = await freePort()
-  const child = spawn(process.execPath, [...cliEntry(), 'serve', '--api-listen', `127.0.0.1:${port}`], {
-    cwd: REPO,
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      PALISADE_LOG_LEVEL: 'warn',
-      PALISADE_RUNTIME_PINNING: 'off',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()))
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()))
-  const apiUrl = `http://127.0.0.1:${port}`
-  const stop = (): Promise<void> =>
-    new Promise((resolve) => {
-      if (child.exitCode !== null) return resolve()
-      child.once('exit', () => resolve())
-      child.kill('SIGTERM')
-    })
-  const deadline = Date.now() + 120_000
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited early: ${output}`)
-    try {
-      if ((await fetch(`${apiUrl}/v1/health`)).ok) break
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop()
-      throw new Error(`server did not start: ${output}`)
-    }
-    await new Promise((r) => setTimeout(r, 200))
-  }
-  return { apiUrl, stop, output: () => output }
+/** `palisade serve` for the console tests, outside any one test's hooks (they share it). */
+export function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+  return spawnServer(env)
 }
 
 /** A fresh headless chromium profile; `defer` receives what removes it. */

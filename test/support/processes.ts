@@ -116,12 +116,11 @@ export function removeAfterServers(t: TestContext, dir: string): void {
   })
 }
 
-/** Starts `palisade serve` as a real process and waits until /v1/health answers. */
-export async function startServer(
-  t: TestContext,
-  env: Record<string, string>,
-  fixedPort?: number,
-): Promise<ServerProcess> {
+/**
+ * Starts `palisade serve` as a real process (the build when it is up to date: `cliEntry`) and waits until
+ * /v1/health answers; a server that does not start is stopped before this throws.
+ */
+export async function spawnServer(env: Record<string, string>, fixedPort?: number): Promise<ServerProcess> {
   const port = fixedPort ?? (await freePort())
   const child = spawn(process.execPath, [...cliEntry(), 'serve', '--api-listen', `127.0.0.1:${port}`], {
     cwd: REPO,
@@ -144,9 +143,8 @@ export async function startServer(
       child.once('exit', () => resolve())
       child.kill('SIGTERM')
     })
-  t.after(stop)
-  serversOf.set(t, [...(serversOf.get(t) ?? []), { apiUrl, port, child, output: () => output, stop }])
-  // Generous: `palisade serve` starts a supervisor, a control plane and edge workers (slow on a loaded machine).
+  // Generous: `palisade serve` starts a supervisor, a control plane and edge workers (slow on a loaded machine;
+  // a tsx compile of the whole server alone can take longer than 20 s).
   const deadline = Date.now() + 120_000
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited early: ${output}`)
@@ -156,10 +154,25 @@ export async function startServer(
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`server did not start: ${output}`)
+    if (Date.now() > deadline) {
+      await stop()
+      throw new Error(`server did not start: ${output}`)
+    }
     await new Promise((r) => setTimeout(r, 100))
   }
   return { apiUrl, port, child, output: () => output, stop }
+}
+
+/** `spawnServer`, stopped at the end of the test (and before `removeAfterServers` removes its directory). */
+export async function startServer(
+  t: TestContext,
+  env: Record<string, string>,
+  fixedPort?: number,
+): Promise<ServerProcess> {
+  const server = await spawnServer(env, fixedPort)
+  t.after(() => server.stop())
+  serversOf.set(t, [...(serversOf.get(t) ?? []), server])
+  return server
 }
 
 export const TOUR_OWNER = {
