@@ -2,7 +2,9 @@
  * Starts the edge for the benchmark: one route `bench.localhost` → the upstream given on the command line.
  * Usage: npm run build && node --import tsx bench/edge/edge-server.ts <listenPort> <upstreamPort> <accessLogFile>
  * BENCH_WAF=crs runs the real WAF with the OWASP CRS from /usr/share/modsecurity-crs (paranoia 1); otherwise the
- * hook is the allow-all inspector and this measures the gateway alone. BENCH_NO_LOG=1 drops the access log.
+ * hook is the allow-all inspector and this measures the gateway alone. BENCH_WAF=empty runs the WAF path (body
+ * buffered, WAF request built, engine called) with a rule set of no rules: what inspecting costs besides the rules.
+ * BENCH_NO_LOG=1 drops the access log.
  * BENCH_WORKERS=N runs N edge processes on the one listening socket (as `palisade serve --edge-workers N` does:
  * the cluster module with each worker accepting itself); the primary only holds the socket.
  */
@@ -40,7 +42,7 @@ const { allowAllInspector } = (await import(`${dist}edge/allow-all-inspector.js`
 const { createEdge, createFsWafSource, createWafInspector, EDGE_DEFAULT_LIMITS } = (await import(
   `${dist}edge/index.js`
 )) as typeof EdgeModule
-const { createWaf, crsRuleSet, DEFAULT_WAF_SETTINGS } = (await import(
+const { createWaf, crsRuleSet, DEFAULT_WAF_SETTINGS, loadRuleSet } = (await import(
   `${dist}waf/index.js`
 )) as typeof WafModule
 
@@ -52,10 +54,15 @@ if (!listenPort || !upstreamPort || !logFile) {
 const dataDir = await mkdtemp(join(tmpdir(), 'palisade-bench-edge-'))
 const logger = pino(pino.destination({ dest: logFile, sync: false, minLength: 4096 }))
 const noLog = process.env.BENCH_NO_LOG === '1'
+const benchWaf = process.env.BENCH_WAF
 const crs =
-  process.env.BENCH_WAF === 'crs'
+  benchWaf === 'crs'
     ? createWaf(crsRuleSet('/usr/share/modsecurity-crs', { ...DEFAULT_WAF_SETTINGS }, createFsWafSource()))
-    : null
+    : benchWaf === 'empty'
+      ? createWaf(
+          loadRuleSet({ text: 'SecRuleEngine On\nSecRequestBodyAccess On\n', source: createFsWafSource() }),
+        )
+      : null
 const inspector = crs ? createWafInspector(() => crs) : allowAllInspector
 const edge = await createEdge(
   {
