@@ -166,6 +166,9 @@ cpu_ticks() { # total user+system clock ticks of a process and its children thre
   for pid in $1; do sum=$((sum + $(awk '{ print $14 + $15 }' "/proc/$pid/stat"))); done
   echo "$sum"
 }
+ticks_each() { # user+system clock ticks of each process of $1 (a pid list), space-separated
+  for pid in $1; do awk '{ printf "%d ", $14 + $15 }' "/proc/$pid/stat"; done
+}
 machine_ticks() { # aggregate CPU ticks of the machine: "busy idle softirq"
   awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6, $8 }' /proc/stat
 }
@@ -173,10 +176,12 @@ measure() { # $1 = port, $2 = pids of the proxy → "rps p50ms p99ms cpu_us_per_
   wrk -t"$THREADS" -c"$CONNECTIONS" -d5s "${HDRS[@]}" "http://127.0.0.1:$1/" >/dev/null # warm-up
   local before after out m0 m1
   before=$(cpu_ticks "$2")
+  local each0; each0=$(ticks_each "$2")
   m0=$(machine_ticks)
   out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "${HDRS[@]}" "http://127.0.0.1:$1/")
   m1=$(machine_ticks)
   after=$(cpu_ticks "$2")
+  local each1; each1=$(ticks_each "$2")
   echo "$out" >>"$WORK/wrk.txt"
   local rps p50 p99 errs
   rps=$(echo "$out" | awk '/^Requests\/sec/ { print $2 }')
@@ -187,11 +192,16 @@ measure() { # $1 = port, $2 = pids of the proxy → "rps p50ms p99ms cpu_us_per_
   local total; total=$(echo "$out" | awk '/requests in/ { print $1 }')
   local seconds; seconds=$(echo "$out" | awk '/requests in/ { sub(/s,?$/, "", $4); print $4 }')
   local cpu; cpu=$(awk -v t="$((after - before))" -v hz="$(getconf CLK_TCK)" -v n="$total" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
-  # Where the machine's cores went meanwhile: the proxy's share (in cores), idle and softirq (kernel network work
-  # charged to no process) as % of all cores; the rest is the load generator, the upstream and everything else.
-  local shares; shares=$(awk -v t="$((after - before))" -v hz="$(getconf CLK_TCK)" -v s="$seconds" -v a="$m0" -v b="$m1" 'BEGIN {
+  # Where the machine's cores went meanwhile: the proxy's share (in cores; with several processes, each busy one's
+  # too: an uneven spread of connections shows there), idle and softirq (kernel network work charged to no process)
+  # as % of all cores; the rest is the load generator, the upstream and everything else.
+  local shares; shares=$(awk -v t="$((after - before))" -v hz="$(getconf CLK_TCK)" -v s="$seconds" -v a="$m0" -v b="$m1" \
+    -v e0="$each0" -v e1="$each1" 'BEGIN {
     split(a, x, " "); split(b, y, " "); busy = y[1] - x[1]; idle = y[2] - x[2]; soft = y[3] - x[3]; all = busy + idle
-    printf "%.2f %.0f %.0f", t / hz / s, 100 * idle / all, 100 * soft / all }')
+    n = split(e0, p, " "); split(e1, q, " "); parts = ""; busyProcs = 0
+    for (i = 1; i <= n; i++) { c = (q[i] - p[i]) / hz / s; if (c >= 0.05) { parts = parts (busyProcs++ ? "+" : "") sprintf("%.2f", c) } }
+    cores = sprintf("%.2f", t / hz / s); if (busyProcs > 1) cores = cores "_(" parts ")"
+    printf "%s %.0f %.0f", cores, 100 * idle / all, 100 * soft / all }')
   echo "$rps $(to_ms "$p50") $(to_ms "$p99") $cpu $shares"
 }
 
@@ -206,15 +216,15 @@ NG_RPS=0 ED_RPS=0 NG_P99=0 ED_P99=0
 for round in $(seq 1 "$ROUNDS"); do
   read -r nr n50 n99 ncpu ncores nidle nsoft < <(measure $NGINX_PORT "$NGINX_PIDS")
   read -r er e50 e99 ecpu ecores eidle esoft < <(measure $EDGE_PORT "$EDGE_PID $(pgrep -P "$EDGE_PID" | tr '\n' ' ')")
-  echo "| $round | nginx $(nginx -v 2>&1 | sed 's/.*\///') ($NGINX_WORKERS worker) | $nr | $n50 | $n99 | $ncpu | $ncores | $nidle | $nsoft |"
-  echo "| $round | palisade edge (node $(node -v), $WORKERS worker) | $er | $e50 | $e99 | $ecpu | $ecores | $eidle | $esoft |"
+  echo "| $round | nginx $(nginx -v 2>&1 | sed 's/.*\///') ($NGINX_WORKERS worker) | $nr | $n50 | $n99 | $ncpu | ${ncores//_/ } | $nidle | $nsoft |"
+  echo "| $round | palisade edge (node $(node -v), $WORKERS worker) | $er | $e50 | $e99 | $ecpu | ${ecores//_/ } | $eidle | $esoft |"
   read -r pr p50 p99 pcpu pcores pidle psoft < <(measure $MIN_PORT "$MIN_PID")
-  echo "| $round | minimal Node proxy (bench/edge/minimal-proxy.ts: no checks, no log) | $pr | $p50 | $p99 | $pcpu | $pcores | $pidle | $psoft |"
+  echo "| $round | minimal Node proxy (bench/edge/minimal-proxy.ts: no checks, no log) | $pr | $p50 | $p99 | $pcpu | ${pcores//_/ } | $pidle | $psoft |"
   if [ "$WAF_ROW" = 1 ]; then
     read -r wr w50 w99 wcpu wcores widle wsoft < <(measure $WAF_PORT "$WAF_PID $(pgrep -P "$WAF_PID" | tr '\n' ' ')")
-    echo "| $round | palisade edge + WAF (CRS, PL1, $WORKERS worker) | $wr | $w50 | $w99 | $wcpu | $wcores | $widle | $wsoft |"
+    echo "| $round | palisade edge + WAF (CRS, PL1, $WORKERS worker) | $wr | $w50 | $w99 | $wcpu | ${wcores//_/ } | $widle | $wsoft |"
     read -r mr m50 m99 mcpu mcores midle msoft < <(measure $MS_PORT "$(pgrep -P "$(cat "$WORK/ms/nginx.pid")" | tr '\n' ' ')")
-    echo "| $round | nginx + ModSecurity 3 + CRS (PL1, $NGINX_WORKERS worker) | $mr | $m50 | $m99 | $mcpu | $mcores | $midle | $msoft |"
+    echo "| $round | nginx + ModSecurity 3 + CRS (PL1, $NGINX_WORKERS worker) | $mr | $m50 | $m99 | $mcpu | ${mcores//_/ } | $midle | $msoft |"
     WF_RPS=$(awk -v a="${WF_RPS:-0}" -v b="$wr" 'BEGIN{print a+b}'); MS_RPS=$(awk -v a="${MS_RPS:-0}" -v b="$mr" 'BEGIN{print a+b}')
     WF_P99=$(awk -v a="${WF_P99:-0}" -v b="$w99" 'BEGIN{print a+b}'); MS_P99=$(awk -v a="${MS_P99:-0}" -v b="$m99" 'BEGIN{print a+b}')
   fi
