@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { STATUS_CODES, request as httpRequest, createServer as createHttpServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse, ClientRequest } from 'node:http'
-import { createSecureServer } from 'node:http2'
+import { createSecureServer, type ServerHttp2Session } from 'node:http2'
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net'
 import { createSecureContext, type SecureContext, type TLSSocket } from 'node:tls'
 import type { Duplex } from 'node:stream'
@@ -30,7 +30,7 @@ import { checkRequestTarget } from './request-target.js'
 import { normalizeHost, RouteTable, type CompiledRoute } from './route-table.js'
 import { contentTypeFor, openStatic, resolveStatic } from './static-files.js'
 import { clientKey, MemoryThrottle } from './throttle.js'
-import { adaptHttp2Request, http2HasBody, HTTP2_LIMITS } from './http2.js'
+import { adaptHttp2Request, guardAgainstRapidReset, http2HasBody, HTTP2_LIMITS } from './http2.js'
 import type {
   AccessLogEntry,
   EdgeBasicAuth,
@@ -982,6 +982,14 @@ export async function createEdge(options: EdgeOptions, deps: EdgeDeps): Promise<
   Object.assign(httpsServer, serverOptions)
   // An HTTP/2 session idle this long is closed, like an idle HTTP/1.1 keep-alive connection.
   httpsServer.setTimeout(opts.limits.idleTimeoutMs)
+  httpsServer.on('session', (session: ServerHttp2Session) =>
+    guardAgainstRapidReset(session, () =>
+      logger?.warn(
+        { remoteAddress: session.socket.remoteAddress },
+        'HTTP/2 session closed: its client cancels streams as fast as it opens them (rapid reset)',
+      ),
+    ),
+  )
   // Closing must end open connections too (the HTTP/2 server has no closeAllConnections).
   const tlsSockets = new Set<Socket>()
   httpsServer.on('connection', (socket: Socket) => {

@@ -1,10 +1,12 @@
 import type { IncomingMessage } from 'node:http'
+import { constants, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2'
+import { RapidResetDetector } from './rapid-reset-detector.js'
 import { normalizeHost } from './route-table.js'
 
 /**
  * HTTP/2 limits of the HTTPS listener. Threats: a client opening and cancelling streams as fast as it can
- * (rapid reset, CVE-2023-44487: Node 20 closes such sessions itself once they exceed its rejected-stream and
- * invalid-frame budgets), a client holding many streams open, or sending a huge header list (HPACK bombs).
+ * (rapid reset, CVE-2023-44487), a client holding many streams open, or sending a huge header list (HPACK
+ * bombs).
  */
 export const HTTP2_LIMITS = Object.freeze({
   maxConcurrentStreams: 100,
@@ -12,10 +14,52 @@ export const HTTP2_LIMITS = Object.freeze({
   maxSessionMemoryMb: 10,
   /** Header fields per request, pseudo-headers included. */
   maxHeaderListPairs: 128,
-  /** Streams a session may have refused or reset before it is closed (Node's rapid-reset defence). */
+  /**
+   * The edge's own rapid-reset guard (`guardAgainstRapidReset`): a session is closed once its client has
+   * cancelled 200 streams and those are half or more of the streams it opened (Envoy closes at 50% of 500;
+   * Netty allows 200 resets per 30 s). Counts, not a rate, so the flood is stopped after at most 200 streams
+   * however loaded the edge is. A browser cancels a handful (a page left, a search typed ahead); a proxy
+   * multiplexing many visitors cancels more, but never half of what it sends.
+   */
+  rapidReset: Object.freeze({ minCancelledStreams: 200, maxCancelledShare: 0.5 }),
+  /**
+   * Node's own defences, kept as a second layer: streams refused because the session was already at
+   * maxConcurrentStreams (this trips only when the edge falls behind, so it depends on rate), and frames
+   * nghttp2 finds invalid. nghttp2 also closes a session resetting more than 1 000 streams at once or 33 per
+   * second after that.
+   */
   maxSessionRejectedStreams: 100,
   maxSessionInvalidFrames: 100,
 })
+
+/**
+ * Closes an HTTP/2 session whose client cancels streams as fast as it opens them (rapid reset,
+ * CVE-2023-44487): each cancelled stream still costs the edge its routing, WAF and upstream work while the
+ * client's concurrent-stream limit never fills. Sends GOAWAY with ENHANCE_YOUR_CALM, then cuts the
+ * connection; `onFlood` runs once, before.
+ */
+export function guardAgainstRapidReset(session: ServerHttp2Session, onFlood: () => void): void {
+  const detector = new RapidResetDetector(HTTP2_LIMITS.rapidReset)
+  const cancelled = (): void => {
+    if (!detector.streamCancelled() || session.destroyed) return
+    onFlood()
+    // destroy() sends the final GOAWAY itself, with this code (without an error it would say NO_ERROR).
+    session.destroy(new Error('HTTP/2 rapid reset'), constants.NGHTTP2_ENHANCE_YOUR_CALM)
+  }
+  session.on('stream', (stream: ServerHttp2Stream) => {
+    if (session.destroyed) return
+    detector.streamOpened()
+    // This event comes before nghttp2 reads further frames, so normally the client's RST_STREAM is seen
+    // below; a stream aborted already was cancelled before the edge could answer it.
+    if (stream.aborted) cancelled()
+    else
+      stream.once('aborted', () => {
+        // The edge's own resets (`res.destroy()`, a closing session) destroy the stream before it aborts;
+        // the client's RST_STREAM aborts it first.
+        if (!stream.destroyed) cancelled()
+      })
+  })
+}
 
 /**
  * Gives an HTTP/2 request the shape the pipeline reads from HTTP/1.1: its header list without the
