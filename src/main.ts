@@ -10,7 +10,7 @@ import {
   generateSigningKeyPem,
   type AuditLog,
 } from './audit/index.js'
-import type { Config, ListenAddress } from './config/index.js'
+import type { Config } from './config/index.js'
 import {
   createDeploy,
   createKubernetesControl,
@@ -33,13 +33,10 @@ import {
   createEventBatcher,
   createWafCache,
   createWafInspector,
-  EDGE_DEFAULT_LIMITS,
   edgePaths,
   moveLegacyEdgeFiles,
-  runEdgeWorker,
   type ControlLink,
   type Edge,
-  type EdgeOptions,
   type WafEvent,
 } from './edge/index.js'
 import { createIdentity, createIdentityStores, createMailer } from './iam/index.js'
@@ -61,7 +58,8 @@ import {
 import { loadMasterKey, loadOrCreateKeyFile } from './keys.js'
 import { systemClock, type Clock } from './shared/clock.js'
 import { writeFileDurably } from './shared/durable-file.js'
-import { createBufferedLogger, createLogger, type Logger } from './shared/log.js'
+import { createLogger, type Logger } from './shared/log.js'
+import { edgeOptionsOf } from './serve-edge-worker.js'
 import { createMonitor, type Monitor } from './monitor/index.js'
 import { createSecretBox } from './shared/secret-box.js'
 import { armCrashPoints, armedCrashPoints, crashPoint, onCrashPoint } from './shared/crash-point.js'
@@ -501,31 +499,6 @@ function consoleOf(dir: string | null): Pick<AppDeps, 'console'> {
   return files ? { console: files } : {}
 }
 
-function listenText(address: ListenAddress): string {
-  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`
-}
-
-/** The edge's options from the configuration (the same for the in-process edge and every edge worker). */
-export function edgeOptionsOf(config: Config): EdgeOptions {
-  return {
-    httpListen: listenText(config.edgeHttpListen),
-    httpsListen: listenText(config.edgeHttpsListen),
-    dataDir: config.dataDir,
-    baseDomain: config.baseDomain,
-    limits: {
-      ...EDGE_DEFAULT_LIMITS,
-      maxBodyBytes: config.edgeBodyLimit,
-      headerTimeoutMs: config.edgeHeaderTimeout * 1000,
-      idleTimeoutMs: config.edgeIdleTimeout * 1000,
-      maxConnectionsPerClient: config.edgeMaxConnectionsPerClient,
-    },
-    // Client addresses come from forwarding headers only when the peer is a named proxy.
-    trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
-    // Workers serve the ACME certificates the control plane stores (they never order one themselves).
-    acme: config.acmeDirectoryUrl ? { directoryUrl: config.acmeDirectoryUrl, email: config.acmeEmail } : null,
-  }
-}
-
 /**
  * The control plane's ACME orders: custom domains in the route table get a certificate from the directory;
  * the HTTP-01 answers are published on every edge worker (and this process's edge) before the CA validates;
@@ -887,22 +860,4 @@ export async function serve(config: Config, role: 'control' | 'single' = 'single
   stopNow = stop
   if (stopAsked !== null) stop(stopAsked)
   return platform
-}
-
-/**
- * One edge worker of `palisade serve` (started by the supervisor): the whole edge pipeline with its own
- * compiled WAFs, programmed by the control plane through the supervisor. No store, no API.
- */
-export async function serveEdgeWorker(config: Config): Promise<void> {
-  const format = process.stderr.isTTY ? 'text' : 'json'
-  const logger = createLogger({ level: config.logLevel, format })
-  // The access log (one line per request) is buffered and written asynchronously, off the request path.
-  const access = createBufferedLogger({ level: config.logLevel, format })
-  await runEdgeWorker({
-    edge: edgeOptionsOf(config),
-    crsDir: config.crsDir,
-    logger,
-    accessLogger: access.logger,
-    flushAccessLog: access.flush,
-  })
 }

@@ -439,7 +439,14 @@ describe('the web console in a real browser', { skip: SKIP, timeout: 600_000 }, 
       res.end('<!doctype html><title>evil</title>')
     })
     await new Promise<void>((r) => evilServer.listen(evilPort, '127.0.0.1', r))
-    defer(() => new Promise<void>((r) => evilServer.close(() => r())))
+    // The browser keeps its connection to the page open: without closeAllConnections, close() waits a minute.
+    defer(
+      () =>
+        new Promise<void>((r) => {
+          evilServer.close(() => r())
+          evilServer.closeAllConnections()
+        }),
+    )
     const before = await api('GET', `/v1/environments/${envId}/deployments`, undefined, ownerToken)
     const p = await page.context().newPage()
     await p.goto(`http://127.0.0.1:${evilPort}/`)

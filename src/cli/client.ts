@@ -13,7 +13,6 @@ import { homedir } from 'node:os'
 import path from 'node:path'
 import { Readable } from 'node:stream'
 import { cliEnvironment, type CliEnvironment } from '../config/index.js'
-import { signRequest } from '../iam/index.js'
 import { UsageError } from './resolve.js'
 
 export const DEFAULT_API_URL = 'http://127.0.0.1:8080'
@@ -114,6 +113,9 @@ export function createClient(
     if (body !== undefined) headers['content-type'] = 'application/json'
     const text = body === undefined ? undefined : JSON.stringify(body)
     if (signing) {
+      // Loaded only here: iam/ pulls in the store and argon2, which every other CLI command can do without
+      // (each `palisade` start, `serve` included, would load them first).
+      const { signRequest } = await import('../iam/index.js')
       // RFC 9421 over exactly the bytes sent: method, target URI and the body's Content-Digest.
       Object.assign(
         headers,

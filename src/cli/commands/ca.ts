@@ -2,7 +2,6 @@ import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
 import { loadConfig, settingsFromEnv } from '../../config/index.js'
-import { edgePaths } from '../../edge/index.js'
 import { stdio, wantsJson, type Io } from '../output.js'
 
 /** What `palisade ca` reports about the local CA. */
@@ -14,7 +13,9 @@ export interface LocalCaReport {
 }
 
 /** Reads the local CA certificate's facts (no key is read). */
-export function localCaReport(dataDir: string): LocalCaReport {
+export async function localCaReport(dataDir: string): Promise<LocalCaReport> {
+  // Loaded here, not at the top: edge/ is most of the platform, which other commands do not need.
+  const { edgePaths } = await import('../../edge/index.js')
   const path = edgePaths(dataDir).caCert
   let pem: string
   try {
@@ -57,9 +58,9 @@ export function caCommand(io: Io = stdio): Command {
       "print where the edge's local CA certificate is (HTTPS for *.localhost names) and how to trust it",
     )
     .option('--pem', 'print the certificate (PEM) instead, e.g. to copy it to another machine')
-    .action((opts: { pem?: boolean }, cmd: Command) => {
+    .action(async (opts: { pem?: boolean }, cmd: Command) => {
       const config = loadConfig(settingsFromEnv())
-      const report = localCaReport(config.dataDir)
+      const report = await localCaReport(config.dataDir)
       if (opts.pem) {
         if (!report.exists) {
           io.err(`error: no local CA yet at ${report.path}: palisade serve creates it at its first start`)

@@ -1,8 +1,6 @@
 import { Command } from 'commander'
 import { loadConfig, settingsFromEnv } from '../../config/index.js'
-import { kubeClientFor } from '../../deploy/index.js'
-import { edgePaths } from '../../edge/index.js'
-import { runDoctor, runKubernetesDoctor, stopLeftovers, type CheckResult } from '../../doctor/index.js'
+import type { CheckResult } from '../../doctor/index.js'
 import { print } from '../output.js'
 
 /**
@@ -25,6 +23,13 @@ export function doctorCommand(): Command {
     )
     .action(async (opts: { kubernetes?: boolean; stopLeftovers?: boolean }, cmd: Command) => {
       const config = loadConfig(settingsFromEnv())
+      // Loaded when the command runs: the checks need most of the platform, which other commands do not.
+      const [{ runDoctor, runKubernetesDoctor, stopLeftovers }, { kubeClientFor }, { edgePaths }] =
+        await Promise.all([
+          import('../../doctor/index.js'),
+          import('../../deploy/index.js'),
+          import('../../edge/index.js'),
+        ])
       if (opts.stopLeftovers) {
         const r = await stopLeftovers(config)
         if (r.refused) {

@@ -31,7 +31,7 @@ export function serveCommand(): Command {
       return
     }
     if (role === 'edge-worker') {
-      const { serveEdgeWorker } = await import('../../main.js')
+      const { serveEdgeWorker } = await import('../../serve-edge-worker.js')
       await serveEdgeWorker(config)
       return
     }

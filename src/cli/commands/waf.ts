@@ -3,21 +3,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createInterface } from 'node:readline'
 import { Command, InvalidArgumentError } from 'commander'
-import {
-  baselineRuleSet,
-  createWaf,
-  crsRuleSet,
-  DEFAULT_WAF_SETTINGS,
-  evaluateRequest,
-  loadRegressionFiles,
-  runRegressionFile,
-  upstreamTestRuleSet,
-  palisadeTestRuleSet,
-  type RuleSet,
-  type WafRequest,
-  type WafSettings,
-} from '../../waf/index.js'
-import { createFsWafSource } from '../../edge/index.js'
+import type { RuleSet, WafRequest, WafSettings } from '../../waf/index.js'
 import { createClient } from '../client.js'
 import { print, stdio, type Io } from '../output.js'
 import { resolveEnvironment, UsageError } from '../resolve.js'
@@ -72,7 +58,23 @@ function toRequest(line: unknown, n: number): WafRequest {
   return req
 }
 
-function loadRules(crsOpt: string | undefined, settings: WafSettings, io: Io): RuleSet {
+/**
+ * The WAF engine and the edge's file source, loaded when a `waf` command runs: they are most of the platform's
+ * code, which every other `palisade` command (`serve` included) would otherwise load at each start.
+ */
+async function wafModules(): Promise<
+  typeof import('../../waf/index.js') & typeof import('../../edge/index.js')
+> {
+  const [waf, edge] = await Promise.all([import('../../waf/index.js'), import('../../edge/index.js')])
+  return { ...waf, ...edge }
+}
+
+function loadRules(
+  { baselineRuleSet, crsRuleSet, createFsWafSource }: Awaited<ReturnType<typeof wafModules>>,
+  crsOpt: string | undefined,
+  settings: WafSettings,
+  io: Io,
+): RuleSet {
   const dir = crsDirFrom(crsOpt)
   if (!existsSync(join(dir, 'rules'))) {
     io.err(`palisade waf: CRS not found at ${dir}/rules; using Palisade's built-in baseline rules`)
@@ -117,8 +119,10 @@ export async function wafEval(
   opts: { jsonl: string; crs?: string; paranoia?: 1 | 2 | 3 | 4; summary?: boolean },
   io: Io = stdio,
 ): Promise<number> {
-  const settings: WafSettings = { ...DEFAULT_WAF_SETTINGS, paranoia: opts.paranoia ?? 1 }
-  const waf = createWaf(loadRules(opts.crs, settings, io))
+  const m = await wafModules()
+  const { createWaf, evaluateRequest } = m
+  const settings: WafSettings = { ...m.DEFAULT_WAF_SETTINGS, paranoia: opts.paranoia ?? 1 }
+  const waf = createWaf(loadRules(m, opts.crs, settings, io))
   const input = opts.jsonl === '-' ? process.stdin : createReadStream(opts.jsonl, 'utf8')
   const summary = opts.summary === true ? new EvalSummary() : undefined
   let n = 0
@@ -148,7 +152,10 @@ export async function wafEval(
 export const CRS_TESTS_HOWTO =
   'get them with `git clone --depth 1 --branch v3.3.4 https://github.com/coreruleset/coreruleset crs-3.3.4` and pass `--tests crs-3.3.4/tests/regression/tests` (or set PALISADE_CRS_TESTS_DIR)'
 
-export function wafTestCrs(opts: { filter?: string; crs?: string; tests?: string }, io: Io = stdio): number {
+export async function wafTestCrs(
+  opts: { filter?: string; crs?: string; tests?: string },
+  io: Io = stdio,
+): Promise<number> {
   const dir = crsDirFrom(opts.crs)
   const tests =
     opts.tests ?? process.env['PALISADE_CRS_TESTS_DIR'] ?? resolve('../shared/crs-3.3.4/regression/tests')
@@ -163,6 +170,14 @@ export function wafTestCrs(opts: { filter?: string; crs?: string; tests?: string
     io.err(`palisade waf: the CRS 3.3.4 regression tests are not at ${tests}; ${CRS_TESTS_HOWTO}`)
     io.err("palisade waf: running Palisade's own rule set regression tests only")
   }
+  const {
+    createFsWafSource,
+    createWaf,
+    loadRegressionFiles,
+    palisadeTestRuleSet,
+    runRegressionFile,
+    upstreamTestRuleSet,
+  } = await wafModules()
   const source = createFsWafSource()
   let pass = 0
   let fail = 0
@@ -288,8 +303,8 @@ export function wafCommand(): Command {
       '--tests <dir>',
       'CRS regression tests directory (default: $PALISADE_CRS_TESTS_DIR or ../shared/crs-3.3.4/regression/tests; from the CRS repository at tag v3.3.4, tests/regression/tests)',
     )
-    .action((o: { filter?: string; crs?: string; tests?: string }) => {
-      process.exitCode = wafTestCrs(o)
+    .action(async (o: { filter?: string; crs?: string; tests?: string }) => {
+      process.exitCode = await wafTestCrs(o)
     })
   return cmd
 }
