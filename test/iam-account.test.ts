@@ -23,20 +23,21 @@ async function login(tp: TestPlatform, body: Record<string, string>, remoteAddre
 async function enableTotp(
   tp: TestPlatform,
   token: string,
-): Promise<{ secret: string; recoveryCodes: string[] }> {
+): Promise<{ secret: string; recoveryCodes: string[]; confirmedAt: Date }> {
   const enrol = await tp.call('POST', '/v1/me/totp', { token })
   assert.equal(enrol.statusCode, 201, enrol.body)
   const { secret, uri } = enrol.json() as { secret: string; uri: string }
   assert.match(uri, /^otpauth:\/\/totp\/Palisade:owner%40example\.com\?/)
+  const confirmedAt = new Date()
   const confirm = await tp.call('POST', '/v1/me/totp/confirm', {
     token,
-    body: { code: totpCode(secret, new Date()) },
+    body: { code: totpCode(secret, confirmedAt) },
   })
   assert.equal(confirm.statusCode, 200, confirm.body)
   const { recoveryCodes } = confirm.json() as { recoveryCodes: string[] }
   assert.equal(recoveryCodes.length, 10)
   assert.equal(new Set(recoveryCodes).size, 10)
-  return { secret, recoveryCodes }
+  return { secret, recoveryCodes, confirmedAt }
 }
 
 for (const kind of STORE_KINDS) {
@@ -155,7 +156,7 @@ for (const kind of STORE_KINDS) {
     test('TOTP: sign-in needs a code, a used code is refused (replay) and a recovery code works once', async (t) => {
       const tp = await startPlatform(t, kind)
       const { token } = await setUpOwner(tp)
-      const { secret, recoveryCodes } = await enableTotp(tp, token)
+      const { secret, recoveryCodes, confirmedAt } = await enableTotp(tp, token)
       assert.equal(
         ((await tp.call('GET', '/v1/me', { token })).json() as { totpEnabled: boolean }).totpEnabled,
         true,
@@ -164,11 +165,12 @@ for (const kind of STORE_KINDS) {
       const missing = await login(tp, OWNER)
       assert.equal(missing.statusCode, 401)
       assert.equal(errorCode(missing), 'totp_required')
-      // The code used to confirm enrolment is burnt: the same step cannot sign in.
-      const replay = await login(tp, { ...OWNER, totp: totpCode(secret, new Date()) })
+      // The code used to confirm enrolment is burnt: the same step cannot sign in. (The code of that step, not of
+      // "now": a 30 s step may have ended since, and the new step's code is fresh.)
+      const replay = await login(tp, { ...OWNER, totp: totpCode(secret, confirmedAt) })
       assert.equal(replay.statusCode, 401)
       assert.equal(errorCode(replay), 'totp_replayed')
-      const next = totpCode(secret, new Date(Date.now() + 30_000))
+      const next = totpCode(secret, new Date(confirmedAt.getTime() + 30_000))
       assert.equal((await login(tp, { ...OWNER, totp: next })).statusCode, 201)
       const again = await login(tp, { ...OWNER, totp: next })
       assert.equal(errorCode(again), 'totp_replayed')
