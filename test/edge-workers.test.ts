@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
 import { request } from 'node:http'
-import path from 'node:path'
 import { test } from 'node:test'
 import { eventually } from '../src/deploy/testing.js'
-import type { EdgeWorkersStatus } from '../src/edge/index.js'
 import { httpGet } from './deploy-helpers.js'
-import { commitVersion, createCrashRig, type CrashRig } from './crash/harness.js'
+import {
+  commitVersion,
+  controlPlanePid,
+  createCrashRig,
+  killControlPlane,
+  workersStatus,
+  type CrashRig,
+} from './crash/harness.js'
 
 /**
  * Issue #23: `palisade serve` with two edge worker processes, a supervisor and a control plane, each tested
@@ -15,34 +19,6 @@ import { commitVersion, createCrashRig, type CrashRig } from './crash/harness.js
  */
 
 const WORKERS = 2
-
-function workersStatus(rig: CrashRig): EdgeWorkersStatus {
-  return JSON.parse(readFileSync(path.join(rig.dataDir, 'edge-workers.json'), 'utf8')) as EdgeWorkersStatus
-}
-
-/** The running control plane's pid; 0 while a new one has not written its record yet. */
-function controlPlanePid(rig: CrashRig): number {
-  try {
-    return (JSON.parse(readFileSync(path.join(rig.dataDir, 'serve.pid'), 'utf8')) as { pid: number }).pid
-  } catch {
-    return 0
-  }
-}
-
-/** kill -9 of the control plane `cp`; resolves once the supervisor's new one answers the API. */
-async function killControlPlane(rig: CrashRig, cp: number): Promise<void> {
-  process.kill(cp, 'SIGKILL')
-  await eventually(
-    async () => {
-      const now = controlPlanePid(rig)
-      if (now === cp || now === 0) return undefined
-      const h = await rig.api('GET', '/v1/health').catch(() => null)
-      return h?.status === 200 ? true : undefined
-    },
-    240_000,
-    'a new control plane',
-  )
-}
 
 /** `concurrency` loops of GETs, each on a new connection (the kernel spreads them over the workers). */
 function startLoad(

@@ -8,11 +8,16 @@
  * Root only. Run: npm run build && node --import tsx bench/edge/kill.ts [--seconds 30] [--connections 32] [--workers 2]
  */
 import { execFile } from 'node:child_process'
-import { readFileSync } from 'node:fs'
-import path from 'node:path'
 import { promisify } from 'node:util'
 import { eventually } from '../../src/deploy/testing.js'
-import { commitVersion, createCrashRig, type CrashRig } from '../../test/crash/harness.js'
+import {
+  commitVersion,
+  controlPlanePid,
+  createCrashRig,
+  killControlPlane,
+  workersStatus,
+  type CrashRig,
+} from '../../test/crash/harness.js'
 
 const args = process.argv.slice(2)
 const arg = (name: string, fallback: string): string => {
@@ -26,22 +31,6 @@ if (process.getuid?.() !== 0) throw new Error('bench/edge/kill runs as root (iso
 
 const run = promisify(execFile)
 const cleanups: Array<() => unknown> = []
-
-interface WorkerRecord {
-  pid: number
-  ready: boolean
-  requests: number
-}
-function workers(rig: CrashRig): WorkerRecord[] {
-  return (
-    JSON.parse(readFileSync(path.join(rig.dataDir, 'edge-workers.json'), 'utf8')) as {
-      workers: WorkerRecord[]
-    }
-  ).workers
-}
-function controlPlanePid(rig: CrashRig): number {
-  return (JSON.parse(readFileSync(path.join(rig.dataDir, 'serve.pid'), 'utf8')) as { pid: number }).pid
-}
 
 interface LoadResult {
   requests: number
@@ -109,33 +98,26 @@ try {
   await load(rig, host) // warm-up (JIT, connections to the app)
 
   const rows: Array<[string, LoadResult & { note: string }]> = []
-  const before = workers(rig)
+  const before = workersStatus(rig).workers
   const quiet = await load(rig, host)
-  const served = workers(rig).map((w) => w.requests - (before.find((b) => b.pid === w.pid)?.requests ?? 0))
+  const served = workersStatus(rig).workers.map(
+    (w) => w.requests - (before.find((b) => b.pid === w.pid)?.requests ?? 0),
+  )
   const total = served.reduce((a, b) => a + b, 0)
   quiet.note = `requests per worker: ${served.map((n) => `${Math.round((100 * n) / total)} %`).join(', ')}`
   rows.push(['nothing killed', quiet])
   rows.push([
     'control plane killed (SIGKILL)',
     await load(rig, host, async () => {
-      const cp = controlPlanePid(rig)
-      process.kill(cp, 'SIGKILL')
       const t0 = Date.now()
-      await eventually(
-        async () => {
-          const h = await rig.api('GET', '/v1/health').catch(() => null)
-          return h?.status === 200 && controlPlanePid(rig) !== cp ? true : undefined
-        },
-        120_000,
-        'a new control plane',
-      )
+      await killControlPlane(rig, controlPlanePid(rig))
       return `new control plane answering after ${Date.now() - t0} ms`
     }),
   ])
   rows.push([
     'one edge worker killed (SIGKILL)',
     await load(rig, host, async () => {
-      const victim = workers(rig)[0]!
+      const victim = workersStatus(rig).workers[0]!
       // The client connections the victim holds: each can lose at most its one request in flight.
       const { stdout: sockets } = await run('ss', [
         '-Htnp',
@@ -148,7 +130,7 @@ try {
       const t0 = Date.now()
       await eventually(
         () => {
-          const ready = workers(rig).filter((w) => w.ready)
+          const ready = workersStatus(rig).workers.filter((w) => w.ready)
           return ready.length === WORKERS && !ready.some((w) => w.pid === victim.pid) ? true : undefined
         },
         120_000,

@@ -161,11 +161,6 @@ to_ms() { awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms
 # What a browser-ish client sends; without User-Agent/Accept the CRS would score the request.
 HDRS=(-H 'Host: bench.localhost' -H 'User-Agent: wrk/bench' -H 'Accept: */*')
 [ "$MIX" = 1 ] && HDRS=(-s "$ROOT/bench/edge/mix.lua")
-cpu_ticks() { # total user+system clock ticks of a process and its children threads: $1 = pid list
-  local sum=0
-  for pid in $1; do sum=$((sum + $(awk '{ print $14 + $15 }' "/proc/$pid/stat"))); done
-  echo "$sum"
-}
 ticks_each() { # user+system clock ticks of each process of $1 (a pid list), space-separated
   for pid in $1; do awk '{ printf "%d ", $14 + $15 }' "/proc/$pid/stat"; done
 }
@@ -174,14 +169,14 @@ machine_ticks() { # aggregate CPU ticks of the machine: "busy idle softirq"
 }
 measure() { # $1 = port, $2 = pids of the proxy → "rps p50ms p99ms cpu_us_per_request proxy_cores machine_idle_% softirq_%"
   wrk -t"$THREADS" -c"$CONNECTIONS" -d5s "${HDRS[@]}" "http://127.0.0.1:$1/" >/dev/null # warm-up
-  local before after out m0 m1
-  before=$(cpu_ticks "$2")
-  local each0; each0=$(ticks_each "$2")
+  local out m0 m1 each0 each1
+  each0=$(ticks_each "$2")
   m0=$(machine_ticks)
   out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "${HDRS[@]}" "http://127.0.0.1:$1/")
   m1=$(machine_ticks)
-  after=$(cpu_ticks "$2")
-  local each1; each1=$(ticks_each "$2")
+  each1=$(ticks_each "$2")
+  # The proxy's ticks over the window, all its processes together.
+  local ticks; ticks=$(awk -v a="$each0" -v b="$each1" 'BEGIN { n = split(a, p, " "); split(b, q, " "); for (i = 1; i <= n; i++) t += q[i] - p[i]; print t }')
   echo "$out" >>"$WORK/wrk.txt"
   local rps p50 p99 errs
   rps=$(echo "$out" | awk '/^Requests\/sec/ { print $2 }')
@@ -191,11 +186,11 @@ measure() { # $1 = port, $2 = pids of the proxy → "rps p50ms p99ms cpu_us_per_
   [ -n "$errs" ] && echo "warning on port $1: $errs" >&2
   local total; total=$(echo "$out" | awk '/requests in/ { print $1 }')
   local seconds; seconds=$(echo "$out" | awk '/requests in/ { sub(/s,?$/, "", $4); print $4 }')
-  local cpu; cpu=$(awk -v t="$((after - before))" -v hz="$(getconf CLK_TCK)" -v n="$total" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
+  local cpu; cpu=$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v n="$total" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
   # Where the machine's cores went meanwhile: the proxy's share (in cores; with several processes, each busy one's
   # too: an uneven spread of connections shows there), idle and softirq (kernel network work charged to no process)
   # as % of all cores; the rest is the load generator, the upstream and everything else.
-  local shares; shares=$(awk -v t="$((after - before))" -v hz="$(getconf CLK_TCK)" -v s="$seconds" -v a="$m0" -v b="$m1" \
+  local shares; shares=$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v s="$seconds" -v a="$m0" -v b="$m1" \
     -v e0="$each0" -v e1="$each1" 'BEGIN {
     split(a, x, " "); split(b, y, " "); busy = y[1] - x[1]; idle = y[2] - x[2]; soft = y[3] - x[3]; all = busy + idle
     n = split(e0, p, " "); split(e1, q, " "); parts = ""; busyProcs = 0

@@ -3,6 +3,7 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { TestContext } from 'node:test'
+import type { EdgeWorkersStatus } from '../../src/edge/index.js'
 import { createProcessRecords, inspectProcesses, sandboxName } from '../../src/deploy/index.js'
 import { createRepo, eventually, nodeApp, type TestRepo } from '../../src/deploy/testing.js'
 import { httpGet } from '../deploy-helpers.js'
@@ -389,4 +390,33 @@ export function countFromProc(
     }
   }
   return { sandboxes, bridges, pids }
+}
+
+/** The supervisor's record of the edge workers (`edge-workers.json`: pids, versions, requests served). */
+export function workersStatus(rig: CrashRig): EdgeWorkersStatus {
+  return JSON.parse(readFileSync(path.join(rig.dataDir, 'edge-workers.json'), 'utf8')) as EdgeWorkersStatus
+}
+
+/** The running control plane's pid; 0 while a new one has not written its record yet. */
+export function controlPlanePid(rig: CrashRig): number {
+  try {
+    return (JSON.parse(readFileSync(path.join(rig.dataDir, 'serve.pid'), 'utf8')) as { pid: number }).pid
+  } catch {
+    return 0
+  }
+}
+
+/** kill -9 of the control plane `cp`; resolves once the supervisor's new one answers the API. */
+export async function killControlPlane(rig: CrashRig, cp: number): Promise<void> {
+  process.kill(cp, 'SIGKILL')
+  await eventually(
+    async () => {
+      const now = controlPlanePid(rig)
+      if (now === cp || now === 0) return undefined
+      const h = await rig.api('GET', '/v1/health').catch(() => null)
+      return h?.status === 200 ? true : undefined
+    },
+    240_000,
+    'a new control plane',
+  )
 }
